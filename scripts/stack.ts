@@ -1,0 +1,66 @@
+// The local dev stack: Temporal dev server, four registries (one with basic auth, one with token
+// auth), a token server, moto S3, credentials and a demo signing key, all under .stack/.
+//
+//   npm run stack -- up | down | env | status
+//
+// Other TypeScript (tests, demo, bench) imports stackUp / stackDown / stackEnv / stackPaths.
+import { envAsShell, stackEnv } from './stack/env';
+import { stackDown, stackStatus, stackUp } from './stack/lifecycle';
+import { stackPaths, toolPaths } from './stack/paths';
+
+export { stackEnv, envAsShell } from './stack/env';
+export { stackDown, stackStatus, stackUp } from './stack/lifecycle';
+export type { ComponentStatus, UpOptions, UpResult } from './stack/lifecycle';
+export { stackPaths, toolPaths } from './stack/paths';
+export { ports, registries, searchAttributes } from './stack/topology';
+
+const usage = 'usage: npm run stack -- up | down | env | status';
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (rest.length > 0) {
+    console.error(usage);
+    return 2;
+  }
+  switch (command) {
+    case 'up': {
+      const result = await stackUp({ log: (line) => console.log(line) });
+      const what = result.started.length > 0 ? `started ${result.started.join(', ')}` : 'already running';
+      console.log(`stack up (${what}) in ${(result.durationMs / 1000).toFixed(1)}s; logs in ${stackPaths.logs}`);
+      console.log('load the environment with: eval "$(npm run -s stack -- env)"');
+      return 0;
+    }
+    case 'down': {
+      const stopped = await stackDown();
+      console.log(stopped.length > 0 ? `stopped ${stopped.join(', ')}` : 'stack was not running');
+      return 0;
+    }
+    case 'env':
+      console.log(envAsShell(stackEnv()));
+      return 0;
+    case 'status': {
+      const statuses = await stackStatus();
+      for (const s of statuses) {
+        const pid = s.pid !== undefined ? ` pid ${s.pid}` : '';
+        console.log(`${s.name.padEnd(20)} ${s.state.padEnd(10)} ${s.ports.map((p) => `127.0.0.1:${p}`).join(' ')}${pid}`);
+      }
+      const tools = toolPaths();
+      console.log(`${'cosign'.padEnd(20)} ${tools.cosign ? `present    ${tools.cosign}` : 'missing    (bash scripts/setup.sh)'}`);
+      return statuses.every((s) => s.state === 'up') ? 0 : 1;
+    }
+    default:
+      console.error(usage);
+      return 2;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /scripts[\\/]stack(\.ts)?$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      console.error(err.message);
+      process.exit(1);
+    },
+  );
+}
