@@ -1,0 +1,160 @@
+// Strict YAML loading that keeps enough of the syntax tree to point every
+// finding at a file, line and column.
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import type { Document, Node, Pair, YAMLMap } from 'yaml';
+import type { ManifestError } from './types';
+
+/** Alias expansions allowed per document; enough for any honest manifest, far too few for a "billion laughs". */
+export const MAX_ALIAS_COUNT = 100;
+
+export type PathSegment = string | number;
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface YamlSource {
+  /** File name relative to the loaded root, used in every finding. */
+  file: string;
+  /** The plain JS value; `null` for an empty or comment-only file, `undefined` when loading failed. */
+  data: unknown;
+  /** Syntax, duplicate-key and alias-limit errors. */
+  errors: ManifestError[];
+  /** Where the node at `path` starts; `key: true` points at the map key instead of the value. */
+  locate(path: readonly PathSegment[], key?: boolean): Position;
+  /** A finding at `path`. */
+  error(path: readonly PathSegment[], rule: string, message: string, key?: boolean): ManifestError;
+}
+
+const YAML_CODE_RULES: Record<string, string> = {
+  DUPLICATE_KEY: 'duplicate-key',
+};
+
+export function loadYaml(file: string, text: string): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter,
+    uniqueKeys: true,
+    strict: true,
+    prettyErrors: false,
+    // A manifest has no use for YAML 1.1 merge keys or custom tags.
+    merge: false,
+  });
+  const pos = (offset: number): Position => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  const errors: ManifestError[] = [];
+  // Warnings (unresolved tags, odd directives) are errors here: a manifest is strict.
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const at = pos(e.pos[0]);
+    errors.push({
+      file,
+      line: at.line,
+      column: at.column,
+      rule: YAML_CODE_RULES[e.code] ?? 'yaml-syntax',
+      message: firstLine(e.message),
+    });
+  }
+
+  let data: unknown = undefined;
+  if (errors.length === 0) {
+    try {
+      data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? null;
+    } catch (e) {
+      const at = firstAlias(doc) ?? 0;
+      const p = pos(at);
+      errors.push({
+        file,
+        line: p.line,
+        column: p.column,
+        rule: 'alias-limit',
+        message: `aliases expand beyond ${MAX_ALIAS_COUNT} nodes (${(e as Error).message})`,
+      });
+    }
+  }
+
+  const locator = new Locator(doc);
+  const locate = (path: readonly PathSegment[], key = false): Position => pos(locator.offset(path, key));
+  return {
+    file,
+    data,
+    errors,
+    locate,
+    error(path, rule, message, key = false) {
+      const p = locate(path, key);
+      return { file, line: p.line, column: p.column, rule, message };
+    },
+  };
+}
+
+function firstLine(s: string): string {
+  const i = s.indexOf('\n');
+  return i < 0 ? s : s.slice(0, i);
+}
+
+function firstAlias(doc: Document): number | undefined {
+  let at: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      at = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return at;
+}
+
+/**
+ * Maps a JS path back to a syntax-tree offset. Map lookups go through an index
+ * built once per map, so locating many findings in one huge dmap stays linear.
+ */
+class Locator {
+  private readonly index = new WeakMap<YAMLMap, Map<string, Pair>>();
+  constructor(private readonly doc: Document) {}
+
+  offset(path: readonly PathSegment[], key: boolean): number {
+    let node: unknown = this.doc.contents;
+    let at = rangeStart(node) ?? 0;
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i]!;
+      if (isAlias(node)) node = node.resolve(this.doc);
+      const last = i === path.length - 1;
+      if (isMap(node)) {
+        const pair = this.pairs(node).get(String(seg));
+        if (!pair) return at;
+        if (last && key) return rangeStart(pair.key) ?? at;
+        // A key with no value (`name:`) has no value node: point at the key.
+        node = pair.value ?? pair.key;
+        if (pair.value === null || pair.value === undefined) return rangeStart(pair.key) ?? at;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        const item = node.items[seg];
+        if (item === undefined) return at;
+        node = item;
+      } else {
+        return at;
+      }
+      at = rangeStart(node) ?? at;
+    }
+    return at;
+  }
+
+  private pairs(map: YAMLMap): Map<string, Pair> {
+    let m = this.index.get(map);
+    if (!m) {
+      m = new Map();
+      for (const item of map.items) {
+        if (!isPair(item)) continue;
+        const k = isScalar(item.key) ? String(item.key.value) : String(item.key);
+        if (!m.has(k)) m.set(k, item);
+      }
+      this.index.set(map, m);
+    }
+    return m;
+  }
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const r = (node as Node | null | undefined)?.range;
+  return r ? r[0] : undefined;
+}
