@@ -1,0 +1,53 @@
+// Media types, annotation keys and predicate types exchanged with cosign.
+
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+/** The two bytes `{}`: the OCI 1.1 empty descriptor payload. */
+export const OCI_EMPTY_BYTES = Buffer.from('{}');
+
+// Legacy cosign signatures: tag `sha256-<hex>.sig`, one layer per signature.
+export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
+export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
+export const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
+export const BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
+export const SIMPLE_SIGNING_TYPE = 'cosign container image signature';
+
+// Legacy cosign attestations: tag `sha256-<hex>.att`, DSSE envelopes as layers.
+export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+export const PREDICATE_TYPE_ANNOTATION = 'predicateType';
+
+// Sigstore bundles attached as OCI 1.1 referrers (cosign v3 default).
+export const SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
+export const BUNDLE_PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+export const CREATED_ANNOTATION = 'org.opencontainers.image.created';
+
+export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
+export const IN_TOTO_STATEMENT_V01 = 'https://in-toto.io/Statement/v0.1';
+
+/** What `cosign sign` (v3, bundle format) signs: an in-toto statement with an empty predicate. */
+export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
+export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
+/** The promoter's own attestation: one per promoted digest. */
+export const PROMOTION_PREDICATE_TYPE = 'https://promoter.k8s.io/promotion/v1';
+
+const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+
+export function assertDigest(digest: string): void {
+  if (!DIGEST_RE.test(digest)) throw new Error(`not a sha256 digest: ${digest}`);
+}
+
+/** `sha256:<hex>` -> `sha256-<hex>`, the cosign / referrers tag-schema prefix. */
+export function digestTagPrefix(digest: string): string {
+  assertDigest(digest);
+  return digest.replace(':', '-');
+}
+
+export const signatureTag = (digest: string): string => `${digestTagPrefix(digest)}.sig`;
+export const attestationTag = (digest: string): string => `${digestTagPrefix(digest)}.att`;
+/** OCI 1.1 referrers tag schema fallback: an index tagged `sha256-<hex>`. */
+export const referrersFallbackTag = (digest: string): string => digestTagPrefix(digest);

@@ -1,0 +1,192 @@
+// Verification of sigstore bundles with @sigstore/verify.
+//
+// Key-based (what `cosign verify --key K --insecure-ignore-tlog` accepts):
+// trust material holds only the supplied key, and the Verifier runs with zero
+// tlog / CT log / timestamp thresholds. Transparency-log entries and RFC 3161
+// timestamps in the bundle are ignored in that mode, like cosign's
+// --insecure-ignore-tlog; the key is trusted for any time.
+//
+// Keyless (Fulcio certificates): a sigstore TrustedRoot (Fulcio CA, Rekor,
+// CT log, TSA keys) and identities (issuer + subject or subject regexp). At
+// least one verified timestamp (Rekor integrated time or TSA) is required: the
+// certificate chain is checked at those times, and @sigstore/verify checks no
+// chain when given none.
+import type { Bundle } from '@sigstore/bundle';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { Verifier, toSignedEntity, toTrustMaterial, type VerificationPolicy } from '@sigstore/verify';
+import { bundleStatement, parseBundle, type SerializedBundle } from './bundle';
+import { errorMessage } from './errors';
+import type { VerificationKey } from './keys';
+import { statementHasSubjectDigest, type Statement } from './statements';
+
+export interface KeylessIdentity {
+  /** Exact OIDC issuer (Fulcio issuer extension). */
+  issuer?: string;
+  issuerRegExp?: string;
+  /** Exact certificate SAN (email, URI, ...). */
+  subject?: string;
+  subjectRegExp?: string;
+}
+
+export interface KeylessTrust {
+  /** TrustedRoot JSON (as in sigstore's trusted_root.json). */
+  trustedRoot: unknown;
+  identities: KeylessIdentity[];
+  tlogThreshold?: number;
+  ctlogThreshold?: number;
+  timestampThreshold?: number;
+}
+
+export interface BundleSigner {
+  keyHint?: string;
+  subjectAlternativeName?: string;
+  issuer?: string;
+}
+
+export interface BundleVerification {
+  ok: boolean;
+  signer?: BundleSigner;
+  statement?: Statement;
+  predicateType?: string;
+  errors: string[];
+}
+
+export interface VerifyBundleOptions {
+  keys?: VerificationKey[];
+  keyless?: KeylessTrust;
+  /** The image digest the bundle must be about (in-toto subject, or message digest). */
+  expectedDigest?: string;
+  /** Required predicateType of the DSSE statement. */
+  predicateType?: string;
+  /** Signed bytes, needed only for message-signature bundles. */
+  artifact?: Buffer;
+}
+
+const EMPTY_ROOT = TrustedRoot.fromJSON({
+  mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+  tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [],
+});
+
+function withoutWitnesses(bundle: Bundle): Bundle {
+  return {
+    ...bundle,
+    verificationMaterial: {
+      ...bundle.verificationMaterial,
+      tlogEntries: [],
+      timestampVerificationData: { rfc3161Timestamps: [] },
+    },
+  } as Bundle;
+}
+
+function verifyWithKeys(bundle: Bundle, keys: VerificationKey[], artifact: Buffer | undefined, errors: string[]): BundleSigner | undefined {
+  if (bundle.verificationMaterial.content.$case !== 'publicKey') {
+    errors.push('bundle carries a certificate, not a public key hint');
+    return undefined;
+  }
+  const entity = toSignedEntity(withoutWitnesses(bundle), artifact);
+  for (const key of keys) {
+    // cosign accepts the supplied key whatever the hint says; do the same.
+    const trust = toTrustMaterial(EMPTY_ROOT, () => ({ publicKey: key.publicKey, validFor: () => true }));
+    const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
+    try {
+      verifier.verify(entity);
+      return { keyHint: key.keyHint };
+    } catch {
+      // try the next key
+    }
+  }
+  errors.push(`signature does not verify with any of ${keys.length} configured key(s)`);
+  return undefined;
+}
+
+function policyOf(identity: KeylessIdentity): VerificationPolicy {
+  const san = identity.subject ?? (identity.subjectRegExp ? new RegExp(identity.subjectRegExp) : undefined);
+  return {
+    ...(san ? { subjectAlternativeName: san } : {}),
+    ...(identity.issuer ? { extensions: { issuer: identity.issuer } } : {}),
+  };
+}
+
+function verifyKeyless(bundle: Bundle, trust: KeylessTrust, artifact: Buffer | undefined, errors: string[]): BundleSigner | undefined {
+  const content = bundle.verificationMaterial.content.$case;
+  if (content !== 'certificate' && content !== 'x509CertificateChain') {
+    errors.push('bundle carries a public key hint, not a certificate');
+    return undefined;
+  }
+  if (trust.identities.length === 0) {
+    errors.push('keyless verification needs at least one identity');
+    return undefined;
+  }
+  const timestampThreshold = trust.timestampThreshold ?? 1;
+  if (timestampThreshold < 1) {
+    errors.push('keyless verification needs timestampThreshold >= 1');
+    return undefined;
+  }
+  let verifier: Verifier;
+  try {
+    const material = toTrustMaterial(TrustedRoot.fromJSON(trust.trustedRoot));
+    verifier = new Verifier(material, {
+      tlogThreshold: trust.tlogThreshold ?? 1,
+      ctlogThreshold: trust.ctlogThreshold ?? 1,
+      timestampThreshold,
+    });
+  } catch (err) {
+    errors.push(`trusted root: ${errorMessage(err)}`);
+    return undefined;
+  }
+  const entity = toSignedEntity(bundle, artifact);
+  for (const identity of trust.identities) {
+    try {
+      const signer = verifier.verify(entity, policyOf(identity));
+      const issuer = signer.identity?.extensions?.issuer;
+      if (identity.issuerRegExp && !(issuer && new RegExp(identity.issuerRegExp).test(issuer))) {
+        throw new Error(`issuer ${issuer ?? '(none)'} does not match ${identity.issuerRegExp}`);
+      }
+      return { subjectAlternativeName: signer.identity?.subjectAlternativeName, issuer };
+    } catch (err) {
+      errors.push(`identity ${identity.subject ?? identity.subjectRegExp ?? '*'}: ${errorMessage(err)}`);
+    }
+  }
+  return undefined;
+}
+
+export function verifyBundle(bundleJson: SerializedBundle | Buffer | string, options: VerifyBundleOptions): BundleVerification {
+  const errors: string[] = [];
+  let bundle: Bundle;
+  let statement: Statement | undefined;
+  try {
+    bundle = parseBundle(bundleJson);
+    statement = bundleStatement(bundle);
+  } catch (err) {
+    return { ok: false, errors: [`invalid bundle: ${errorMessage(err)}`] };
+  }
+  if (bundle.content.$case === 'messageSignature' && !options.artifact) {
+    return { ok: false, errors: ['message-signature bundle: the signed artifact bytes are needed'] };
+  }
+
+  let signer: BundleSigner | undefined;
+  try {
+    if (options.keys && options.keys.length > 0) signer = verifyWithKeys(bundle, options.keys, options.artifact, errors);
+    if (!signer && options.keyless) signer = verifyKeyless(bundle, options.keyless, options.artifact, errors);
+    if (!options.keys?.length && !options.keyless) errors.push('no keys and no keyless trust configured');
+  } catch (err) {
+    errors.push(errorMessage(err));
+  }
+  if (!signer) return { ok: false, statement, predicateType: statement?.predicateType, errors };
+  errors.length = 0; // failed attempts with other keys or identities do not matter once one verified
+
+  if (options.expectedDigest) {
+    if (bundle.content.$case === 'dsseEnvelope') {
+      if (!statement) errors.push('DSSE payload is not an in-toto statement');
+      else if (!statementHasSubjectDigest(statement, options.expectedDigest)) errors.push(`no statement subject has digest ${options.expectedDigest}`);
+    } else {
+      const md = bundle.content.messageSignature.messageDigest;
+      const got = md ? `sha256:${Buffer.from(md.digest).toString('hex')}` : undefined;
+      if (got !== options.expectedDigest) errors.push(`message digest ${got ?? '(none)'} is not ${options.expectedDigest}`);
+    }
+  }
+  if (options.predicateType && statement?.predicateType !== options.predicateType) {
+    errors.push(`predicateType ${statement?.predicateType ?? '(none)'} is not ${options.predicateType}`);
+  }
+  return { ok: errors.length === 0, signer, statement, predicateType: statement?.predicateType, errors };
+}
