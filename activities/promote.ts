@@ -1,0 +1,144 @@
+/**
+ * Promote: one activity per batch of copy tasks. Each task copies one image digest into one
+ * destination repository by digest (children and blobs first, mounts where possible), then sets
+ * its tags, never moving one. A failing task is recorded and the batch goes on.
+ *
+ * Resumable: the heartbeat carries the indices already settled and their outcomes, so a retried
+ * activity (worker crash, timeout) skips them; the copy itself re-checks the destination before
+ * every write, so a task cut off half-way is finished, never duplicated.
+ */
+import { copyTasks, type CopyTask } from '../lib/run/plan';
+import { promoteBatchKey } from '../lib/run/keys';
+import type { Failure, PromoteBatchArgs, PromoteBatchSummary, TransferCounts } from '../lib/run/types';
+import { addTransfer, edgeName, emptyTransfer } from '../lib/run/types';
+import { mapPool } from '../lib/util/pool';
+import { heartbeat, heartbeatDetails, runIds, type ActivityDeps } from './context';
+import { loadBlockedDigests, loadPlan } from './load';
+import type { CopyOutcome } from './registry-ops';
+
+/** Copy tasks of one batch in flight at once. */
+const TASK_CONCURRENCY = 8;
+
+interface TaskRecord {
+  index: number;
+  promoted: number;
+  present: number;
+  tagMoves: number;
+  failed: number;
+  transfer: TransferCounts;
+  failures: Failure[];
+  /** Tags now in place at the destination (for Sign and Attest). */
+  placedTags: string[];
+  placed: boolean;
+}
+
+interface BatchCheckpoint {
+  records: TaskRecord[];
+}
+
+/** What Sign and Attest read back: each digest now in place, where, and whether this run put it there. */
+export interface PlacedImage {
+  project: string;
+  image: string;
+  digest: string;
+  source: string;
+  destination: string;
+  destinationIndex: number;
+  tags: string[];
+  promotedNow: boolean;
+}
+
+export function createPromote(deps: ActivityDeps) {
+  return async function promoteBatch(args: PromoteBatchArgs): Promise<PromoteBatchSummary> {
+    const { workflowId, runId } = runIds();
+    const plan = await loadPlan(deps, args.plan);
+    const blocked = await loadBlockedDigests(deps, args.verificationKeys);
+    const tasks = copyTasks(plan, blocked).slice(args.batch * args.input.options.batchSize, (args.batch + 1) * args.input.options.batchSize);
+
+    const resumed = heartbeatDetails<BatchCheckpoint>();
+    const records = new Map<number, TaskRecord>((resumed?.records ?? []).map((r) => [r.index, r]));
+    if (resumed) deps.log.info({ workflowId, batch: args.batch, settled: records.size, of: tasks.length }, 'resuming batch from heartbeat');
+
+    const pending = tasks.map((t, i) => ({ t, i })).filter(({ i }) => !records.has(i));
+    await mapPool(pending, TASK_CONCURRENCY, async ({ t, i }) => {
+      records.set(i, await runTask(deps, t, i));
+      heartbeat({ records: [...records.values()] } satisfies BatchCheckpoint);
+    });
+
+    const ordered = [...records.values()].sort((a, b) => a.index - b.index);
+    const summary: PromoteBatchSummary = {
+      batch: args.batch,
+      resultKey: promoteBatchKey(workflowId, runId, args.batch),
+      promotedEdges: sum(ordered, (r) => r.promoted),
+      alreadyPresentEdges: sum(ordered, (r) => r.present),
+      failedEdges: sum(ordered, (r) => r.failed),
+      tagMoves: sum(ordered, (r) => r.tagMoves),
+      lost: 0,
+      transfer: ordered.reduce((acc, r) => addTransfer(acc, r.transfer), emptyTransfer()),
+      failureCount: sum(ordered, (r) => r.failures.length),
+    };
+    const placed: PlacedImage[] = [];
+    ordered.forEach((r) => {
+      const t = tasks[r.index]!;
+      if (!r.placed) return;
+      placed.push({
+        project: t.project,
+        image: t.image,
+        digest: t.digest,
+        source: `${t.source.host}/${t.source.repository}`,
+        destination: `${t.destination.host}/${t.destination.repository}`,
+        destinationIndex: t.destinationIndex,
+        tags: r.placedTags,
+        promotedNow: r.promoted > 0,
+      });
+    });
+    await deps.store.putJson(summary.resultKey, { summary, failures: ordered.flatMap((r) => r.failures), placed });
+    return summary;
+  };
+}
+
+async function runTask(deps: ActivityDeps, task: CopyTask, index: number): Promise<TaskRecord> {
+  const rec: TaskRecord = { index, promoted: 0, present: 0, tagMoves: 0, failed: 0, transfer: emptyTransfer(), failures: [], placedTags: [], placed: false };
+  let outcome: CopyOutcome;
+  try {
+    outcome = await deps.registry.copy(task);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    rec.failed = task.edges;
+    for (const tag of task.tags.length ? task.tags : [null]) {
+      rec.failures.push({ edge: edgeName({ destination: task.destination, tag, digest: task.digest }), phase: 'promote', code: e.code ?? 'ERROR', error: e.message });
+    }
+    deps.log.warn({ destination: task.destination, digest: task.digest, code: e.code, err: e.message }, 'copy failed');
+    return rec;
+  }
+  rec.transfer = outcome.transfer;
+  rec.placed = true;
+  if (task.tags.length === 0) {
+    if (outcome.manifestWritten) rec.promoted = 1;
+    else rec.present = 1;
+  }
+  for (const t of outcome.tags) {
+    if (t.result === 'written') {
+      rec.promoted++;
+      rec.placedTags.push(t.tag);
+    } else if (t.result === 'present') {
+      rec.present++;
+      rec.placedTags.push(t.tag);
+    } else {
+      rec.tagMoves++;
+      rec.failed++;
+      rec.failures.push({
+        edge: edgeName({ destination: task.destination, tag: t.tag, digest: task.digest }),
+        phase: 'promote',
+        code: t.result === 'tag-move' ? 'TAG_MOVE' : (t.code ?? 'ERROR'),
+        error: t.error ?? `tag ${t.tag} points at ${t.currentDigest}; the promoter never moves a tag`,
+      });
+      if (t.result !== 'tag-move') rec.tagMoves--;
+    }
+  }
+  return rec;
+}
+
+function sum<T>(xs: T[], f: (x: T) => number): number {
+  return xs.reduce((a, x) => a + f(x), 0);
+}

@@ -1,0 +1,93 @@
+/**
+ * The run report: the workflow's bookkeeping plus every phase's result document from S3,
+ * merged into the report contract, written to S3 next to the plan and returned (with the
+ * failure list capped; the stored report has all of them).
+ */
+import { copyTasks } from '../lib/run/plan';
+import { LATEST_BUNDLE_KEY, reportKey } from '../lib/run/keys';
+import type { Failure, ReportInput, ResultDocument, RunReport, RunStatus } from '../lib/run/types';
+import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../lib/run/types';
+import { runIds, type ActivityDeps } from './context';
+import { loadBlockedDigests, loadPlan } from './load';
+
+export function createReport(deps: ActivityDeps) {
+  return async function writeReport(r: ReportInput): Promise<RunReport> {
+    const { workflowId, runId } = runIds();
+    const failures: Failure[] = [];
+    let blockedEdges = 0;
+
+    if (r.plan) {
+      const plan = await loadPlan(deps, r.plan.plan);
+      for (const e of plan.edges) {
+        if (e.verdict === 'lost') failures.push({ edge: edgeName(e), phase: 'plan', code: 'LOST', error: `source ${e.source.host}/${e.source.repository}@${e.digest} not found` });
+        if (e.verdict === 'tag-move') failures.push({ edge: edgeName(e), phase: 'plan', code: 'TAG_MOVE', error: `tag ${e.tag} points at ${e.currentDigest}; the promoter never moves a tag` });
+      }
+      const verificationKeys = [r.provenance?.resultKey, r.validate?.resultKey].filter((k): k is string => !!k);
+      const blocked = await loadBlockedDigests(deps, verificationKeys);
+      if (blocked.size > 0) {
+        const copied = copyTasks(plan, blocked).reduce((n, t) => n + t.edges, 0);
+        blockedEdges = plan.counts.promote - copied;
+      }
+    }
+    const resultKeys = [r.provenance?.resultKey, r.validate?.resultKey, ...(r.promote?.resultKeys ?? []), r.sign?.resultKey, r.attest?.resultKey].filter((k): k is string => !!k);
+    for (const key of resultKeys) {
+      const doc = await deps.store.getJson<ResultDocument<unknown>>(key);
+      failures.push(...doc.failures);
+    }
+
+    const plan = r.plan?.counts;
+    const promote = r.promote;
+    const signFailures = (r.sign?.failureCount ?? 0) + (r.attest?.failureCount ?? 0);
+    const failedEdges = (promote?.failedEdges ?? 0) + (plan?.lost ?? 0) + (plan?.tagMoves ?? 0) + blockedEdges;
+    const status: RunStatus = r.fatal
+      ? 'failed'
+      : !r.input.confirm
+        ? 'dry-run'
+        : failedEdges > 0 || signFailures > 0
+          ? 'failed'
+          : 'succeeded';
+    if (r.fatal) failures.unshift({ edge: '*', phase: r.fatal.phase, code: 'PHASE_FAILED', error: r.fatal.error });
+
+    const key = reportKey(workflowId, runId);
+    const report: RunReport = {
+      workflowId,
+      runId,
+      status,
+      dryRun: !r.input.confirm,
+      origin: r.input.origin,
+      bundleSha256: r.input.bundleSha256,
+      startedAt: r.startedAt,
+      finishedAt: new Date().toISOString(),
+      phases: r.phases,
+      edges: {
+        total: plan?.total ?? 0,
+        promoted: promote?.promotedEdges ?? 0,
+        alreadyPresent: (plan?.present ?? 0) + (promote?.alreadyPresentEdges ?? 0),
+        failed: failedEdges,
+        lost: plan?.lost ?? 0,
+        tagMoves: (plan?.tagMoves ?? 0) + (promote?.tagMoves ?? 0),
+        overlaps: plan?.overlaps ?? 0,
+        toPromote: plan?.promote ?? 0,
+      },
+      transfer: promote?.transfer ?? emptyTransfer(),
+      provenance: r.provenance && stripKeys(r.provenance),
+      signaturesVerified: r.validate && stripKeys(r.validate),
+      signatures: { signed: r.sign?.signed ?? 0, alreadySigned: r.sign?.alreadySigned ?? 0, mirrored: r.sign?.mirrored ?? 0 },
+      attestations: { written: r.attest?.written ?? 0, alreadyPresent: r.attest?.alreadyPresent ?? 0 },
+      audit: { bucket: deps.store.bucket, bundleKey: r.input.bundleKey, planKey: r.plan?.plan.key, reportKey: key, resultKeys },
+      failures,
+      failureCount: failures.length,
+    };
+    await deps.store.putJson(key, report);
+    if (r.input.confirm && r.plan) {
+      await deps.store.putJson(LATEST_BUNDLE_KEY, { bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, at: report.finishedAt });
+    }
+    deps.log.info({ workflowId, status, edges: report.edges, failures: failures.length, reportKey: key }, 'report written');
+    return { ...report, failures: failures.slice(0, MAX_FAILURES_IN_REPORT) };
+  };
+}
+
+function stripKeys<T extends { resultKey: string; failureCount: number }>(v: T): Omit<T, 'resultKey' | 'failureCount'> {
+  const { resultKey: _k, failureCount: _f, ...rest } = v;
+  return rest;
+}

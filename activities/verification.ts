@@ -1,0 +1,96 @@
+/**
+ * The shared engine of Provenance and Validate: check each distinct source digest once, apply
+ * the project's policy mode, and record which digests may not be promoted.
+ *
+ *   mode       missing evidence          evidence fails
+ *   require    fail + block              fail + block
+ *   if-present pass (counted missing)    fail + block        (signatures)
+ *   warn       warning                   warning             (provenance)
+ *   off        not checked               not checked
+ */
+import type { ManifestBundle, Project } from '../lib/manifests';
+import { phaseResultKey } from '../lib/run/keys';
+import { repoFor, repoKey } from '../lib/run/plan';
+import type { Failure, PlanRef, RepoRef, ResultDocument, VerificationSummary } from '../lib/run/types';
+import { mapPool } from '../lib/util/pool';
+import { heartbeat, runIds, type ActivityDeps } from './context';
+import { loadBundle } from './load';
+
+export type CheckResult = { status: 'passed'; detail?: string } | { status: 'missing' } | { status: 'failed'; reason: string };
+export type Mode = 'require' | 'if-present' | 'warn' | 'off';
+
+export interface VerificationSpec<P extends { mode: string }> {
+  phase: 'provenance' | 'validate';
+  policyOf: (p: Project) => P;
+  check: (deps: ActivityDeps, source: RepoRef, digest: string, policy: P) => Promise<CheckResult>;
+}
+
+interface Subject<P> {
+  source: RepoRef;
+  digest: string;
+  policy: P;
+  project: string;
+}
+
+export async function runVerification<P extends { mode: string }>(deps: ActivityDeps, args: PlanRef, spec: VerificationSpec<P>): Promise<VerificationSummary> {
+  const { workflowId, runId } = runIds();
+  const bundle = await loadBundle(deps, args.input);
+  const subjects = subjectsOf(bundle, spec.policyOf).filter((s) => s.policy.mode !== 'off');
+  const modes = new Set(bundle.projects.map((p) => spec.policyOf(p).mode));
+
+  const failures: Failure[] = [];
+  const warnings: Failure[] = [];
+  const blocked = new Set<string>();
+  const counts = { checked: 0, passed: 0, failed: 0, missing: 0, warnings: 0 };
+  let done = 0;
+  await mapPool(subjects, 16, async (s) => {
+    const ref = `${repoKey(s.source)}@${s.digest}`;
+    let result: CheckResult;
+    try {
+      result = await spec.check(deps, s.source, s.digest, s.policy);
+    } catch (err) {
+      result = { status: 'failed', reason: `could not verify: ${(err as Error).message}` };
+    }
+    counts.checked++;
+    const mode = s.policy.mode as Mode;
+    if (result.status === 'passed') counts.passed++;
+    else if (result.status === 'missing') counts.missing++;
+    else counts.failed++;
+
+    const problem = result.status === 'failed' ? result.reason : result.status === 'missing' ? `no ${spec.phase === 'provenance' ? 'provenance' : 'signature'} found` : undefined;
+    if (problem && (mode === 'require' || (mode === 'if-present' && result.status === 'failed'))) {
+      blocked.add(s.digest);
+      failures.push({ edge: ref, phase: spec.phase, code: result.status === 'missing' ? 'MISSING' : 'VERIFICATION_FAILED', error: `${s.project}: ${problem}` });
+    } else if (problem && mode === 'warn') {
+      counts.warnings++;
+      warnings.push({ edge: ref, phase: spec.phase, code: result.status === 'missing' ? 'MISSING' : 'VERIFICATION_FAILED', error: `${s.project}: ${problem}` });
+    }
+    if (++done % 25 === 0) heartbeat({ done, of: subjects.length });
+  });
+
+  const summary: VerificationSummary = {
+    mode: modes.size === 1 ? [...modes][0]! : 'mixed',
+    ...counts,
+    blocked: blocked.size,
+    resultKey: phaseResultKey(workflowId, runId, spec.phase),
+    failureCount: failures.length,
+  };
+  const doc: ResultDocument<VerificationSummary> & { warnings: Failure[] } = { summary, failures, warnings, blockedDigests: [...blocked].sort() };
+  await deps.store.putJson(summary.resultKey, doc);
+  return summary;
+}
+
+/** Each distinct (source repository, digest) with the policy of the project naming it. */
+function subjectsOf<P>(bundle: ManifestBundle, policyOf: (p: Project) => P): Subject<P>[] {
+  const seen = new Map<string, Subject<P>>();
+  for (const p of bundle.projects) {
+    for (const img of p.images) {
+      const source = repoFor(p.source, img.name);
+      for (const digest of Object.keys(img.dmap)) {
+        const key = `${repoKey(source)}@${digest}`;
+        if (!seen.has(key)) seen.set(key, { source, digest, policy: policyOf(p), project: p.name });
+      }
+    }
+  }
+  return [...seen.values()];
+}

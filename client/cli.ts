@@ -1,0 +1,92 @@
+/**
+ * The promoter CLI (DESIGN.md section 4). Exit codes: 0 success, 1 the run failed,
+ * 2 bad input or usage.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { UsageError } from './connect';
+import { validateCommand } from './commands/validate';
+import { runCommand } from './commands/run';
+import { statusCommand } from './commands/status';
+import { reportCommand } from './commands/report';
+import { replayCommand } from './commands/replay';
+import { mirrorCommand } from './commands/mirror';
+import { scheduleCommand } from './commands/schedule';
+import { processOutput as out } from './output';
+
+const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+};
+
+export function buildCli(setExit: (code: number) => void): Command {
+  const program = new Command('promoter')
+    .description('Durable container-image promoter: plan, verify, copy by digest, sign and attest')
+    .exitOverride()
+    .showHelpAfterError();
+
+  const manifestOptions = (c: Command): Command =>
+    c.option('--manifest <file>', 'a plain promoter manifest (registries + images in one file)').option('--thin-manifest-dir <dir>', 'a thin layout: manifests/<p>/promoter-manifest.yaml + images/<p>/images.yaml');
+
+  manifestOptions(program.command('validate').description('check manifests offline; touches no registry'))
+    .option('--json', 'machine-readable output')
+    .action(async (o) => setExit(await validateCommand(o)));
+
+  manifestOptions(program.command('run').description('start a promotion (a dry run unless --confirm)'))
+    .option('--confirm', 'really promote, sign and attest (default: dry run, stops after Validate)')
+    .option('--wait', 'wait for the run and print its report')
+    .option('--json', 'machine-readable output')
+    .option('--batch-size <n>', 'copy tasks per Promote activity', positiveInt)
+    .option('--parallel-batches <n>', 'Promote activities in flight at once', positiveInt)
+    .action(async (o) => setExit(await runCommand(o, out)));
+
+  program.command('status <id>').description('progress of a run').option('--json').action(async (id, o) => setExit(await statusCommand(id, o, out)));
+  program.command('report <id>').description('report of a finished run').option('--json').option('--run-id <runId>').action(async (id, o) => setExit(await reportCommand(id, o, out)));
+  program.command('replay <id>').description("replay a run's history against this code; exit 0 when deterministic").option('--run-id <runId>').action(async (id, o) => setExit(await replayCommand(id, o, out)));
+
+  program
+    .command('mirror-signatures')
+    .description('copy missing or different signatures to every mirror, sign promoted digests that have none')
+    .option('--confirm', 'write (default: report only)')
+    .option('--wait')
+    .option('--json')
+    .action(async (o) => setExit(await mirrorCommand(o, out)));
+
+  program
+    .command('schedule <action>')
+    .description('the nightly re-mirroring schedule: create|update|describe|delete|trigger')
+    .option('--cron <expr>', 'cron expression (default "0 2 * * *")')
+    .option('--timezone <tz>', 'time zone (default UTC)')
+    .option('--json')
+    .action(async (action, o) => setExit(await scheduleCommand(action, o, out)));
+
+  program
+    .command('worker')
+    .description('run a worker until SIGINT/SIGTERM')
+    .action(async () => {
+      const { runWorker } = await import('../worker/main');
+      await runWorker();
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildCli((c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof UsageError) {
+      process.stderr.write(`promoter: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`promoter: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv).then((code) => process.exit(code));
+}

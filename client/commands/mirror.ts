@@ -1,0 +1,30 @@
+/** `promoter mirror-signatures`: one re-mirroring run now (the schedule runs the same workflow nightly). */
+import { loadConfig, workflowUrl } from '../../lib/config';
+import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
+import { connectClient } from '../connect';
+import type { Output } from '../output';
+
+export async function mirrorCommand(opts: { confirm?: boolean; wait?: boolean; json?: boolean }, out: Output): Promise<number> {
+  const config = loadConfig();
+  const { client, close } = await connectClient(config);
+  try {
+    const input: MirrorInput = { confirm: !!opts.confirm };
+    const workflowId = `mirror-signatures-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const handle = await client.workflow.start('signatureMirrorWorkflow', { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+    out.info(`signature mirroring ${workflowId}${input.confirm ? '' : ' (dry run)'}`);
+    out.info(`Temporal UI: ${workflowUrl(config, workflowId)}`);
+    if (!opts.wait) {
+      if (opts.json) out.json({ workflowId, runId: handle.firstExecutionRunId });
+      return 0;
+    }
+    const report = (await handle.result()) as MirrorReport;
+    if (opts.json) out.json(report);
+    else {
+      out.print(`${report.status}: ${report.digests} digests checked, ${report.signedNow} signed now, ${report.mirrored} signatures copied, ${report.alreadyInSync} in sync`);
+      for (const f of report.failures.slice(0, 20)) out.print(`  ${f.edge}: ${f.error}`);
+    }
+    return report.status === 'failed' ? 1 : 0;
+  } finally {
+    await close();
+  }
+}

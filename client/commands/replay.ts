@@ -1,0 +1,27 @@
+/**
+ * `promoter replay ID`: fetch the run's history and replay it against the workflow code of this
+ * checkout. Exit 0 when deterministic: the audit proof that today's code explains that run.
+ */
+import { Worker } from '@temporalio/worker';
+import { loadConfig } from '../../lib/config';
+import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { connectClient } from '../connect';
+import type { Output } from '../output';
+
+export async function replayCommand(id: string, opts: { runId?: string }, out: Output): Promise<number> {
+  const config = loadConfig();
+  const { client, close } = await connectClient(config);
+  try {
+    const history = await client.workflow.getHandle(id, opts.runId).fetchHistory();
+    try {
+      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, id);
+    } catch (err) {
+      out.print(`replay of ${id} FAILED: ${(err as Error).message}`);
+      return 1;
+    }
+    out.print(`replay of ${id}: deterministic (${history.events?.length ?? 0} events)`);
+    return 0;
+  } finally {
+    await close();
+  }
+}

@@ -1,0 +1,74 @@
+/** `promoter run`: put the manifests in the audit bucket, start (or attach to) the run, optionally wait. */
+import { WorkflowIdConflictPolicy } from '@temporalio/client';
+import { loadConfig, workflowUrl } from '../../lib/config';
+import { bundleSha256, canonicalJson } from '../../lib/manifests';
+import { bundleKey } from '../../lib/run/keys';
+import { DEFAULT_RUN_OPTIONS, promotionWorkflowId, TASK_QUEUE, type PromotionInput, type RunReport } from '../../lib/run/types';
+import { AuditStore } from '../../lib/storage/audit-store';
+import { DRY_RUN_KEY, STATUS_KEY } from '../../workflows/search-attributes';
+import { connectClient } from '../connect';
+import { formatReport } from '../format';
+import { loadManifests, type ManifestSource } from '../load-manifests';
+import { awaitReport, exitCodeOf } from '../report-source';
+import { printManifestErrors, type Output } from '../output';
+
+export interface RunOptions extends ManifestSource {
+  confirm?: boolean;
+  wait?: boolean;
+  json?: boolean;
+  batchSize?: number;
+  parallelBatches?: number;
+}
+
+export async function runCommand(opts: RunOptions, out: Output): Promise<number> {
+  const { result, origin } = await loadManifests(opts);
+  if (!result.bundle) {
+    printManifestErrors(result.errors, out, opts.json);
+    return 2;
+  }
+  const config = loadConfig();
+  const store = new AuditStore(config.store);
+  await store.checkBucket();
+
+  // Claim check: the bundle goes to S3 under its own hash; the workflow gets the key.
+  const sha = bundleSha256(result.bundle);
+  const key = bundleKey(sha);
+  if (!(await store.exists(key))) await store.putBytes(key, canonicalJson(result.bundle), 'application/json');
+
+  const input: PromotionInput = {
+    bundleKey: key,
+    bundleSha256: sha,
+    confirm: !!opts.confirm,
+    options: { batchSize: opts.batchSize ?? DEFAULT_RUN_OPTIONS.batchSize, parallelBatches: opts.parallelBatches ?? DEFAULT_RUN_OPTIONS.parallelBatches },
+    origin,
+  };
+  const workflowId = promotionWorkflowId(sha, input.confirm);
+  const { client, close } = await connectClient(config);
+  try {
+    // Same manifests while a run is going on: attach to it rather than start a second one.
+    const handle = await client.workflow.start('promotionWorkflow', {
+      taskQueue: config.temporal.taskQueue || TASK_QUEUE,
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      typedSearchAttributes: [
+        { key: DRY_RUN_KEY, value: !input.confirm },
+        { key: STATUS_KEY, value: 'running' },
+      ],
+      staticSummary: `${input.confirm ? 'promotion' : 'dry run'} of ${origin}`,
+    });
+    const url = workflowUrl(config, workflowId);
+    out.info(`${input.confirm ? 'promotion' : 'dry run'} ${workflowId} (run ${handle.firstExecutionRunId})`);
+    out.info(`Temporal UI: ${url}`);
+    if (!opts.wait) {
+      if (opts.json) out.json({ workflowId, runId: handle.firstExecutionRunId, url });
+      return 0;
+    }
+    const report: RunReport = await awaitReport(client, workflowId);
+    if (opts.json) out.json(report);
+    else out.print(formatReport(report));
+    return exitCodeOf(report);
+  } finally {
+    await close();
+  }
+}

@@ -1,0 +1,31 @@
+/** `promoter status ID`: progress of a running run (the `progress` query), or the outcome of a finished one. */
+import { loadConfig } from '../../lib/config';
+import type { RunProgress } from '../../lib/run/types';
+import { connectClient, UsageError } from '../connect';
+import { formatProgress, formatReport } from '../format';
+import type { Output } from '../output';
+import { exitCodeOf, storedReport } from '../report-source';
+
+export async function statusCommand(id: string, opts: { json?: boolean }, out: Output): Promise<number> {
+  const config = loadConfig();
+  const { client, close } = await connectClient(config);
+  try {
+    const handle = client.workflow.getHandle(id);
+    const desc = await handle.describe().catch((err: Error) => {
+      throw new UsageError(`no run with id ${id}: ${err.message}`);
+    });
+    if (desc.status.name === 'RUNNING') {
+      const progress = await handle.query<RunProgress>('progress');
+      if (opts.json) out.json(progress);
+      else out.print(formatProgress(progress));
+      return 0;
+    }
+    const report = await storedReport(client, config, id);
+    if (report === 'running') return 0;
+    if (opts.json) out.json({ workflowId: id, status: report.status, phases: report.phases, edges: report.edges });
+    else out.print(formatReport(report, 5));
+    return exitCodeOf(report);
+  } finally {
+    await close();
+  }
+}

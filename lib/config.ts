@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { auditStoreConfigFromEnv, type AuditStoreConfig } from './storage/audit-store';
+
+/**
+ * Worker configuration, from the environment only. Secrets (registry credentials, the signing
+ * key and its password) are read here, inside the worker, and never travel in workflow inputs.
+ */
+const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  PROMOTER_TASK_QUEUE: z.string().default('promoter'),
+  PROMOTER_TEMPORAL_UI: z.string().default('http://127.0.0.1:8233'),
+  PROMOTER_INSECURE_REGISTRIES: z.string().default(''),
+  PROMOTER_SIGNING_KEY: z.string().optional(),
+  PROMOTER_SIGNING_KEY_PASSWORD: z.string().optional(),
+  PROMOTER_PUBLIC_KEY: z.string().optional(),
+  PROMOTER_BUILDER_ID: z.string().default('https://github.com/promoter/promoter/worker@v1'),
+  PROMOTER_REGISTRY_RPS: z.coerce.number().positive().default(50),
+  PROMOTER_REGISTRY_BURST: z.coerce.number().positive().default(100),
+  PROMOTER_REGISTRY_CONCURRENCY: z.coerce.number().int().positive().default(16),
+  PROMOTER_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export interface PromoterConfig {
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  store: AuditStoreConfig;
+  insecureRegistries: string[];
+  signing: { keyPath?: string; publicKeyPath?: string; builderId: string };
+  limits: { requestsPerSecond: number; burst: number; concurrency: number };
+  logLevel: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${issues}`);
+  }
+  const e = parsed.data;
+  return {
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.PROMOTER_TASK_QUEUE, uiUrl: e.PROMOTER_TEMPORAL_UI },
+    store: auditStoreConfigFromEnv(env),
+    insecureRegistries: e.PROMOTER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
+    signing: { keyPath: e.PROMOTER_SIGNING_KEY, publicKeyPath: e.PROMOTER_PUBLIC_KEY, builderId: e.PROMOTER_BUILDER_ID },
+    limits: { requestsPerSecond: e.PROMOTER_REGISTRY_RPS, burst: e.PROMOTER_REGISTRY_BURST, concurrency: e.PROMOTER_REGISTRY_CONCURRENCY },
+    logLevel: e.PROMOTER_LOG_LEVEL,
+  };
+}
+
+/** The UI link of a workflow, for humans. */
+export function workflowUrl(config: PromoterConfig, workflowId: string): string {
+  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

@@ -1,0 +1,18 @@
+/** Input and report of the signature re-mirroring run. */
+export interface MirrorInput {
+  /** false: report what is missing, write nothing. */
+  confirm: boolean;
+  /** The bundle to check; unset means the bundle of the last confirmed promotion. */
+  bundleKey?: string;
+}
+
+export interface MirrorReport {
+  status: 'succeeded' | 'failed' | 'dry-run';
+  bundleKey: string;
+  digests: number;
+  signedNow: number;
+  mirrored: number;
+  alreadyInSync: number;
+  failures: { edge: string; error: string }[];
+  reportKey: string;
+}

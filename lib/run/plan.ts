@@ -1,0 +1,171 @@
+/**
+ * Plan: turn the manifests into edges and give each a verdict from what the registries hold.
+ * Pure functions; the Plan activity does the registry reads and hands the answers in.
+ */
+import type { EdgeCounts, EdgeVerdict, Plan, PlanEdge, RepoRef } from './types';
+
+/** The slice of the manifest bundle that planning needs (see lib/manifests for the full type). */
+export interface PlanInputProject {
+  name: string;
+  source: string;
+  destinations: string[];
+  images: { name: string; dmap: Record<string, string[]> }[];
+}
+
+/** "127.0.0.1:5001/staging" + "foo/bar" -> { host: "127.0.0.1:5001", repository: "staging/foo/bar" } */
+export function repoFor(registry: string, image: string): RepoRef {
+  const slash = registry.indexOf('/');
+  const host = slash < 0 ? registry : registry.slice(0, slash);
+  const prefix = slash < 0 ? '' : registry.slice(slash + 1).replace(/\/+$/, '');
+  return { host, repository: prefix ? `${prefix}/${image}` : image };
+}
+
+export const repoKey = (r: RepoRef): string => `${r.host}/${r.repository}`;
+
+/** What the Plan activity must ask the registries. */
+export interface InventoryQueries {
+  /** source repo key -> its ref and the digests the manifests name there */
+  sources: Map<string, { ref: RepoRef; digests: Set<string> }>;
+  /** destination repo key -> its ref, the tags asked for and the tagless digests asked for */
+  destinations: Map<string, { ref: RepoRef; tags: Set<string>; taglessDigests: Set<string> }>;
+}
+
+export function inventoryQueries(projects: PlanInputProject[]): InventoryQueries {
+  const sources: InventoryQueries['sources'] = new Map();
+  const destinations: InventoryQueries['destinations'] = new Map();
+  for (const p of projects) {
+    for (const img of p.images) {
+      const src = repoFor(p.source, img.name);
+      const srcEntry = getOrAdd(sources, repoKey(src), () => ({ ref: src, digests: new Set<string>() }));
+      for (const [digest, tags] of Object.entries(img.dmap)) {
+        srcEntry.digests.add(digest);
+        for (const registry of p.destinations) {
+          const dst = repoFor(registry, img.name);
+          const d = getOrAdd(destinations, repoKey(dst), () => ({ ref: dst, tags: new Set<string>(), taglessDigests: new Set<string>() }));
+          if (tags.length === 0) d.taglessDigests.add(digest);
+          for (const t of tags) d.tags.add(t);
+        }
+      }
+    }
+  }
+  return { sources, destinations };
+}
+
+/** The registries' answers. */
+export interface Inventory {
+  /** `${repoKey}@${digest}` of source manifests that exist. */
+  sourceDigests: Set<string>;
+  /** repoKey -> tag -> digest, for the destination tags asked about that exist. */
+  destinationTags: Map<string, Map<string, string>>;
+  /** `${repoKey}@${digest}` of destination manifests known to exist. */
+  destinationDigests: Set<string>;
+}
+
+export function verdictFor(inv: Inventory, src: RepoRef, dst: RepoRef, digest: string, tag: string | null): { verdict: EdgeVerdict; currentDigest?: string } {
+  if (!inv.sourceDigests.has(`${repoKey(src)}@${digest}`)) {
+    // Already in place is fine even when staging lost it; otherwise the image is LOST.
+    if (tag === null && inv.destinationDigests.has(`${repoKey(dst)}@${digest}`)) return { verdict: 'present' };
+    if (tag !== null && inv.destinationTags.get(repoKey(dst))?.get(tag) === digest) return { verdict: 'present' };
+    return { verdict: 'lost' };
+  }
+  if (tag === null) {
+    return { verdict: inv.destinationDigests.has(`${repoKey(dst)}@${digest}`) ? 'present' : 'promote' };
+  }
+  const current = inv.destinationTags.get(repoKey(dst))?.get(tag);
+  if (current === undefined) return { verdict: 'promote' };
+  if (current === digest) return { verdict: 'present' };
+  return { verdict: 'tag-move', currentDigest: current };
+}
+
+export function computePlan(
+  projects: PlanInputProject[],
+  inv: Inventory,
+  meta: { workflowId: string; runId: string; bundleSha256: string; createdAt: string },
+): Plan {
+  const edges: PlanEdge[] = [];
+  const seen = new Set<string>();
+  const registries = new Set<string>();
+  let overlaps = 0;
+  for (const p of projects) {
+    registries.add(repoFor(p.source, '').host);
+    for (const img of p.images) {
+      const source = repoFor(p.source, img.name);
+      p.destinations.forEach((registry, destinationIndex) => {
+        const destination = repoFor(registry, img.name);
+        registries.add(destination.host);
+        for (const [digest, tags] of Object.entries(img.dmap)) {
+          for (const tag of tags.length === 0 ? [null] : tags) {
+            const key = `${repoKey(destination)}|${digest}|${tag ?? ''}`;
+            if (seen.has(key)) {
+              overlaps++;
+              continue;
+            }
+            seen.add(key);
+            edges.push({ project: p.name, image: img.name, digest, tag, source, destination, destinationIndex, ...verdictFor(inv, source, destination, digest, tag) });
+          }
+        }
+      });
+    }
+  }
+  return { version: 1, ...meta, edges, counts: countEdges(edges, overlaps), registries: [...registries].sort() };
+}
+
+export function countEdges(edges: PlanEdge[], overlaps: number): EdgeCounts {
+  const c: EdgeCounts = { total: edges.length, promote: 0, present: 0, tagMoves: 0, lost: 0, overlaps };
+  for (const e of edges) {
+    if (e.verdict === 'promote') c.promote++;
+    else if (e.verdict === 'present') c.present++;
+    else if (e.verdict === 'tag-move') c.tagMoves++;
+    else c.lost++;
+  }
+  return c;
+}
+
+/** One copy: an image digest into one destination repository, with the tags to set there. */
+export interface CopyTask {
+  project: string;
+  image: string;
+  /** 0: the project's primary destination; higher: its mirrors. */
+  destinationIndex: number;
+  source: RepoRef;
+  destination: RepoRef;
+  digest: string;
+  tags: string[];
+  /** Edges this task settles (tags, or 1 for a tagless digest). */
+  edges: number;
+}
+
+/**
+ * Group the edges to promote into copy tasks, sorted so that tasks for the same destination
+ * repository and the same source digest sit next to each other (better mount and cache reuse).
+ */
+export function copyTasks(plan: Plan, blockedDigests: ReadonlySet<string> = new Set()): CopyTask[] {
+  const byKey = new Map<string, CopyTask>();
+  for (const e of plan.edges) {
+    if (e.verdict !== 'promote' || blockedDigests.has(e.digest)) continue;
+    const key = `${repoKey(e.destination)}@${e.digest}`;
+    const t = getOrAdd(byKey, key, () => ({ project: e.project, image: e.image, destinationIndex: e.destinationIndex, source: e.source, destination: e.destination, digest: e.digest, tags: [], edges: 0 }));
+    if (e.tag !== null) t.tags.push(e.tag);
+    t.edges++;
+  }
+  return [...byKey.values()].sort((a, b) => {
+    const ka = `${a.destination.host}/${a.source.repository}@${a.digest}/${a.destination.repository}`;
+    const kb = `${b.destination.host}/${b.source.repository}@${b.digest}/${b.destination.repository}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+}
+
+export function batches<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function getOrAdd<K, V>(m: Map<K, V>, k: K, make: () => V): V {
+  let v = m.get(k);
+  if (v === undefined) {
+    v = make();
+    m.set(k, v);
+  }
+  return v;
+}

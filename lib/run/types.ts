@@ -1,0 +1,286 @@
+/**
+ * The run model: what the workflow, its activities and the client exchange.
+ * Plain data only (it crosses Temporal's payload converter and lands in S3).
+ * Big things (the manifest bundle, the plan, per-batch results) live in S3;
+ * these types carry their keys, hashes and counts.
+ */
+
+export const PHASES = ['setup', 'plan', 'provenance', 'validate', 'promote', 'sign', 'attest'] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+export type PhaseStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'dry-run';
+
+/** Options a user may set per run. Nothing secret: this is workflow input. */
+export interface RunOptions {
+  /** Copy tasks (one image digest into one destination repository) per Promote activity. */
+  batchSize: number;
+  /** Promote activities in flight at once. */
+  parallelBatches: number;
+}
+
+export const DEFAULT_RUN_OPTIONS: RunOptions = { batchSize: 200, parallelBatches: 2 };
+
+/** Workflow input: a claim check on the bundle in S3, never the bundle itself. */
+export interface PromotionInput {
+  bundleKey: string;
+  bundleSha256: string;
+  confirm: boolean;
+  options: RunOptions;
+  /** What the user asked for, for the report (e.g. "--thin-manifest-dir manifests/"). */
+  origin: string;
+}
+
+/** One promotion edge: a (destination registry, image, digest, tag) the manifests ask for. */
+export type EdgeVerdict = 'promote' | 'present' | 'tag-move' | 'lost';
+
+export interface RepoRef {
+  host: string;
+  repository: string;
+}
+
+export interface PlanEdge {
+  project: string;
+  image: string;
+  digest: string;
+  /** null for a tagless digest (promoted by digest only). */
+  tag: string | null;
+  source: RepoRef;
+  destination: RepoRef;
+  /** Index of the destination registry in its project: 0 is the primary, the rest are mirrors. */
+  destinationIndex: number;
+  verdict: EdgeVerdict;
+  /** For tag-move: the digest the destination tag points at now. */
+  currentDigest?: string;
+}
+
+export interface EdgeCounts {
+  total: number;
+  promote: number;
+  present: number;
+  tagMoves: number;
+  lost: number;
+  /** Edges asked for more than once (same destination listed twice, or by two projects). */
+  overlaps: number;
+}
+
+export interface Plan {
+  version: 1;
+  workflowId: string;
+  runId: string;
+  bundleSha256: string;
+  createdAt: string;
+  edges: PlanEdge[];
+  counts: EdgeCounts;
+  registries: string[];
+}
+
+/** What the workflow keeps of a stored object. */
+export interface StoredRef {
+  key: string;
+  sha256: string;
+}
+
+export interface PlanSummary {
+  plan: StoredRef;
+  counts: EdgeCounts;
+  /** Copy tasks to run in Promote (verdict promote, grouped per destination repo + digest). */
+  copyTasks: number;
+  /** Distinct source digests (Provenance and Validate work on these). */
+  sourceDigests: number;
+  registries: string[];
+}
+
+export interface Failure {
+  /** "host/repo:tag@digest" or "host/repo@digest". */
+  edge: string;
+  phase: PhaseName;
+  code: string;
+  error: string;
+}
+
+export interface TransferCounts {
+  blobsUploaded: number;
+  blobsMounted: number;
+  blobsSkipped: number;
+  bytesUploaded: number;
+  manifestsWritten: number;
+  requests: number;
+}
+
+/**
+ * Every phase activity writes its full result (with every failure) to S3 and returns only
+ * counts and the key: the workflow history stays small however many edges fail.
+ */
+export interface PhaseOutcome {
+  resultKey: string;
+  failureCount: number;
+}
+
+export interface VerificationSummary extends PhaseOutcome {
+  mode: string;
+  checked: number;
+  passed: number;
+  failed: number;
+  warnings: number;
+  missing: number;
+  /** Source digests whose edges must not be promoted (policy `require` and verification failed). */
+  blocked: number;
+}
+
+export interface PromoteBatchSummary extends PhaseOutcome {
+  batch: number;
+  promotedEdges: number;
+  alreadyPresentEdges: number;
+  failedEdges: number;
+  tagMoves: number;
+  lost: number;
+  transfer: TransferCounts;
+}
+
+export interface PromoteSummary {
+  batches: number;
+  promotedEdges: number;
+  alreadyPresentEdges: number;
+  failedEdges: number;
+  tagMoves: number;
+  lost: number;
+  failureCount: number;
+  transfer: TransferCounts;
+  resultKeys: string[];
+}
+
+export interface SignSummary extends PhaseOutcome {
+  signed: number;
+  alreadySigned: number;
+  mirrored: number;
+}
+
+export interface AttestSummary extends PhaseOutcome {
+  written: number;
+  alreadyPresent: number;
+}
+
+/** What an S3 result document holds beyond its summary. */
+export interface ResultDocument<S> {
+  summary: S;
+  failures: Failure[];
+  /** Verification phases: source digests blocked by policy. */
+  blockedDigests?: string[];
+}
+
+export interface PhaseResult {
+  status: PhaseStatus;
+  startedAt?: string;
+  durationMs?: number;
+  summary?: string;
+}
+
+/** The report contract (DESIGN.md section 4). */
+export interface RunReport {
+  workflowId: string;
+  runId: string;
+  status: RunStatus;
+  dryRun: boolean;
+  origin: string;
+  bundleSha256: string;
+  startedAt: string;
+  finishedAt?: string;
+  phases: Record<PhaseName, PhaseResult>;
+  edges: {
+    total: number;
+    promoted: number;
+    alreadyPresent: number;
+    failed: number;
+    lost: number;
+    tagMoves: number;
+    overlaps: number;
+    toPromote: number;
+  };
+  transfer: TransferCounts;
+  provenance?: Omit<VerificationSummary, 'resultKey' | 'failureCount'>;
+  signaturesVerified?: Omit<VerificationSummary, 'resultKey' | 'failureCount'>;
+  signatures: { signed: number; alreadySigned: number; mirrored: number };
+  attestations: { written: number; alreadyPresent: number };
+  audit: { bucket: string; bundleKey: string; planKey?: string; reportKey?: string; resultKeys: string[] };
+  failures: Failure[];
+  /** How many failures exist in total (the list above may be capped). */
+  failureCount: number;
+}
+
+/** Progress, as the `progress` query returns it while a run goes on. */
+export interface RunProgress {
+  workflowId: string;
+  status: RunStatus;
+  currentPhase: PhaseName | 'done';
+  phases: Record<PhaseName, PhaseResult>;
+  edges?: EdgeCounts;
+  batchesDone: number;
+  batchesTotal: number;
+}
+
+export const emptyTransfer = (): TransferCounts => ({
+  blobsUploaded: 0,
+  blobsMounted: 0,
+  blobsSkipped: 0,
+  bytesUploaded: 0,
+  manifestsWritten: 0,
+  requests: 0,
+});
+
+export function addTransfer(a: TransferCounts, b: TransferCounts): TransferCounts {
+  return {
+    blobsUploaded: a.blobsUploaded + b.blobsUploaded,
+    blobsMounted: a.blobsMounted + b.blobsMounted,
+    blobsSkipped: a.blobsSkipped + b.blobsSkipped,
+    bytesUploaded: a.bytesUploaded + b.bytesUploaded,
+    manifestsWritten: a.manifestsWritten + b.manifestsWritten,
+    requests: a.requests + b.requests,
+  };
+}
+
+export function edgeName(e: { destination: RepoRef; tag: string | null; digest: string }): string {
+  const base = `${e.destination.host}/${e.destination.repository}`;
+  return e.tag ? `${base}:${e.tag}@${e.digest}` : `${base}@${e.digest}`;
+}
+
+/** Workflow ids derive from the bundle hash, so the same manifests map to the same run. */
+export function promotionWorkflowId(bundleSha256: string, confirm: boolean): string {
+  return `${confirm ? 'promote' : 'plan'}-${bundleSha256.slice(0, 16)}`;
+}
+
+export const TASK_QUEUE = 'promoter';
+export const MAX_FAILURES_IN_REPORT = 500;
+
+/** What the workflow hands the report activity: its own bookkeeping plus each phase's summary. */
+export interface ReportInput {
+  input: PromotionInput;
+  workflowId: string;
+  runId: string;
+  startedAt: string;
+  phases: Record<PhaseName, PhaseResult>;
+  plan?: PlanSummary;
+  provenance?: VerificationSummary;
+  validate?: VerificationSummary;
+  promote?: PromoteSummary;
+  sign?: SignSummary;
+  attest?: AttestSummary;
+  /** A phase that failed as a whole (not one edge): the run stops there. */
+  fatal?: { phase: PhaseName; error: string };
+}
+
+/** Arguments of the phase activities after Plan: where the plan is and what to skip. */
+export interface PlanRef {
+  input: PromotionInput;
+  plan: StoredRef;
+}
+
+export interface PromoteBatchArgs extends PlanRef {
+  batch: number;
+  /** Result keys of Provenance and Validate, whose blocked digests are not promoted. */
+  verificationKeys: string[];
+}
+
+export interface AfterPromoteArgs extends PlanRef {
+  promoteResultKeys: string[];
+}

@@ -1,0 +1,27 @@
+// A real Temporal worker for integration tests, on its own task queue so test files don't steal each other's tasks.
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type PromoterConfig } from '../../lib/config';
+import { createLogger } from '../../worker/logger';
+import { createWorker } from '../../worker/create-worker';
+
+export interface TestWorker {
+  config: PromoterConfig;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+export async function startTestWorker(prefix = 'test'): Promise<TestWorker> {
+  const taskQueue = `${prefix}-${randomBytes(4).toString('hex')}`;
+  const config = loadConfig({ ...process.env, PROMOTER_TASK_QUEUE: taskQueue, PROMOTER_LOG_LEVEL: process.env.PROMOTER_LOG_LEVEL ?? 'warn' });
+  const { worker, connection } = await createWorker(config, createLogger(config.logLevel), { taskQueue });
+  const running = worker.run();
+  return {
+    config,
+    taskQueue,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}

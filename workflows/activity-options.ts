@@ -1,0 +1,14 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** Short phases: a failure that retrying cannot fix is raised non-retryable by the activity. */
+export const QUICK: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+};
+
+/** Long phases heartbeat: a worker crash is noticed within the heartbeat timeout and the activity resumes elsewhere. */
+export const LONG: ActivityOptions = {
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20 },
+};

@@ -1,0 +1,4 @@
+// Every workflow the worker runs. Only deterministic code below this folder: no I/O, clocks or randomness.
+export { promotionWorkflow, progressQuery } from './promotion';
+export { promoteRangeWorkflow } from './promote-range';
+export { signatureMirrorWorkflow } from './signature-mirror';

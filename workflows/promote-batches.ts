@@ -1,0 +1,107 @@
+/**
+ * Promote runs as batches of copy tasks, a few activities at a time. Past a few hundred batches
+ * the work fans out to child workflows, so that no history grows beyond a few thousand events
+ * (the real registry has ~1 M edges).
+ */
+import { executeChild, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { PromoteBatchArgs, PromoteBatchSummary, PromoteSummary, RunOptions } from '../lib/run/types';
+import { addTransfer, emptyTransfer } from '../lib/run/types';
+
+type PromoteActivities = Pick<Activities, 'promoteBatch'>;
+export type BatchArgs = Omit<PromoteBatchArgs, 'batch'>;
+export interface BatchProgress {
+  done: number;
+  total: number;
+}
+
+/** Batches one workflow runs itself; more go to child workflows of this many each. */
+export const MAX_BATCHES_PER_WORKFLOW = 250;
+
+export async function promoteAllBatches(
+  acts: PromoteActivities,
+  args: BatchArgs,
+  copyTasks: number,
+  options: RunOptions,
+  progress: BatchProgress,
+  onBatchDone: (sofar: PromoteSummary) => void,
+): Promise<PromoteSummary> {
+  const total = Math.ceil(copyTasks / options.batchSize);
+  progress.total = total;
+  if (total <= MAX_BATCHES_PER_WORKFLOW) {
+    return runBatches(acts, args, 0, total, options.parallelBatches, progress, onBatchDone);
+  }
+  const ranges: { from: number; to: number }[] = [];
+  for (let from = 0; from < total; from += MAX_BATCHES_PER_WORKFLOW) ranges.push({ from, to: Math.min(total, from + MAX_BATCHES_PER_WORKFLOW) });
+  let sofar = emptySummary();
+  const parent = workflowInfo().workflowId;
+  // Children run one after another: each already uses the registries' whole budget.
+  for (const range of ranges) {
+    const part = await executeChild('promoteRangeWorkflow', {
+      workflowId: `${parent}-promote-${range.from}`,
+      args: [{ args, ...range, parallel: options.parallelBatches }],
+    });
+    sofar = mergeSummaries(sofar, part as PromoteSummary);
+    progress.done = range.to;
+    onBatchDone(sofar);
+  }
+  return sofar;
+}
+
+export async function runBatches(
+  acts: PromoteActivities,
+  args: BatchArgs,
+  from: number,
+  to: number,
+  parallel: number,
+  progress: BatchProgress,
+  onBatchDone: (sofar: PromoteSummary) => void,
+): Promise<PromoteSummary> {
+  let next = from;
+  let sofar = emptySummary();
+  const lane = async (): Promise<void> => {
+    while (next < to) {
+      const batch = next++;
+      const result = await acts.promoteBatch({ ...args, batch });
+      sofar = mergeSummaries(sofar, fromBatch(result));
+      progress.done++;
+      onBatchDone(sofar);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, to - from)) }, lane));
+  // Keys in batch order, whatever order the lanes finished in.
+  sofar.resultKeys.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return sofar;
+}
+
+function emptySummary(): PromoteSummary {
+  return { batches: 0, promotedEdges: 0, alreadyPresentEdges: 0, failedEdges: 0, tagMoves: 0, lost: 0, failureCount: 0, transfer: emptyTransfer(), resultKeys: [] };
+}
+
+function fromBatch(b: PromoteBatchSummary): PromoteSummary {
+  return {
+    batches: 1,
+    promotedEdges: b.promotedEdges,
+    alreadyPresentEdges: b.alreadyPresentEdges,
+    failedEdges: b.failedEdges,
+    tagMoves: b.tagMoves,
+    lost: b.lost,
+    failureCount: b.failureCount,
+    transfer: b.transfer,
+    resultKeys: [b.resultKey],
+  };
+}
+
+export function mergeSummaries(a: PromoteSummary, b: PromoteSummary): PromoteSummary {
+  return {
+    batches: a.batches + b.batches,
+    promotedEdges: a.promotedEdges + b.promotedEdges,
+    alreadyPresentEdges: a.alreadyPresentEdges + b.alreadyPresentEdges,
+    failedEdges: a.failedEdges + b.failedEdges,
+    tagMoves: a.tagMoves + b.tagMoves,
+    lost: a.lost + b.lost,
+    failureCount: a.failureCount + b.failureCount,
+    transfer: addTransfer(a.transfer, b.transfer),
+    resultKeys: [...a.resultKeys, ...b.resultKeys],
+  };
+}

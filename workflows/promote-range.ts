@@ -1,0 +1,12 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { LONG } from './activity-options';
+import type { PromoteSummary } from '../lib/run/types';
+import { runBatches, type BatchArgs } from './promote-batches';
+
+const long = proxyActivities<Activities>(LONG);
+
+/** A child of PromotionWorkflow that promotes the batches [from, to) of a large plan. */
+export async function promoteRangeWorkflow(a: { args: BatchArgs; from: number; to: number; parallel: number }): Promise<PromoteSummary> {
+  return runBatches(long, a.args, a.from, a.to, a.parallel, { done: 0, total: a.to - a.from }, () => {});
+}

@@ -1,0 +1,97 @@
+/**
+ * PromotionWorkflow: the seven phases of a promotion, in order. Each phase is an activity
+ * (Promote: one activity per batch) that Temporal retries and resumes; this file holds no I/O.
+ *
+ *   setup -> plan -> provenance -> validate -> [a dry run ends here] -> promote -> sign -> attest
+ */
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { PhaseName, PromoteSummary, PromotionInput, ReportInput, RunProgress, RunReport, RunStatus } from '../lib/run/types';
+import { PHASES } from '../lib/run/types';
+import { LONG, QUICK } from './activity-options';
+import { PhaseTracker, rootMessage } from './phase-tracker';
+import { promoteAllBatches, type BatchProgress } from './promote-batches';
+import { EDGES_FAILED_KEY, EDGES_PROMOTED_KEY, EDGES_TOTAL_KEY, STATUS_KEY } from './search-attributes';
+
+export const progressQuery = defineQuery<RunProgress>('progress');
+
+const quick = proxyActivities<Activities>(QUICK);
+const long = proxyActivities<Activities>(LONG);
+
+export async function promotionWorkflow(input: PromotionInput): Promise<RunReport> {
+  const { workflowId, runId } = workflowInfo();
+  const startedAt = new Date(Date.now()).toISOString();
+  const phases = new PhaseTracker();
+  const batches: BatchProgress = { done: 0, total: 0 };
+  const draft: ReportInput = { input, workflowId, runId, startedAt, phases: phases.phases };
+
+  setHandler(progressQuery, () => ({
+    workflowId,
+    status: 'running',
+    currentPhase: phases.current,
+    phases: phases.phases,
+    edges: draft.plan?.counts,
+    batchesDone: batches.done,
+    batchesTotal: batches.total,
+  }));
+
+  try {
+    await phases.run('setup', () => quick.setup(input), (s) => `${s.registries.length} registries reachable`);
+
+    draft.plan = await phases.run('plan', () => long.plan(input), (p) => `${p.counts.total} edges, ${p.counts.promote} to promote`);
+    upsertSearchAttributes([{ key: EDGES_TOTAL_KEY, value: draft.plan.counts.total }]);
+    const planRef = { input, plan: draft.plan.plan };
+
+    draft.provenance = await phases.run('provenance', () => long.provenance(planRef), (v) => `${v.mode}: ${v.passed}/${v.checked} verified, ${v.blocked} blocked`);
+    if (draft.provenance.mode === 'off') phases.markSkipped('provenance', 'policy mode off in every project');
+
+    draft.validate = await phases.run('validate', () => long.validate(planRef), (v) => `${v.mode}: ${v.passed}/${v.checked} verified, ${v.blocked} blocked`);
+    if (draft.validate.mode === 'off') phases.markSkipped('validate', 'policy mode off in every project');
+
+    if (!input.confirm) {
+      for (const p of ['promote', 'sign', 'attest'] as const) phases.skip(p, 'dry run');
+    } else {
+      const verificationKeys = [draft.provenance.resultKey, draft.validate.resultKey];
+      draft.promote = await phases.run(
+        'promote',
+        () => promoteAllBatches(long, { ...planRef, verificationKeys }, draft.plan!.copyTasks, input.options, batches, onBatchDone),
+        (p) => `${p.promotedEdges} promoted, ${p.alreadyPresentEdges} present, ${p.failedEdges} failed`,
+      );
+      const after = { ...planRef, promoteResultKeys: draft.promote.resultKeys };
+      draft.sign = await phases.run('sign', () => long.sign(after), (s) => `${s.signed} signed, ${s.mirrored} mirrored`);
+      draft.attest = await phases.run('attest', () => long.attest(after), (a) => `${a.written} attestations written`);
+    }
+  } catch (err) {
+    const failed = PHASES.find((p) => phases.phases[p].status === 'failed') ?? (phases.current as PhaseName);
+    draft.fatal = { phase: failed, error: rootMessage(err) };
+    for (const p of PHASES) if (phases.phases[p].status === 'pending') phases.skip(p, `not run: ${failed} failed`);
+  }
+  phases.current = 'done';
+
+  const report = await quick.writeReport(draft);
+  upsertSearchAttributes([
+    { key: STATUS_KEY, value: report.status },
+    { key: EDGES_PROMOTED_KEY, value: report.edges.promoted },
+    { key: EDGES_FAILED_KEY, value: report.edges.failed },
+  ]);
+  setHandler(progressQuery, () => ({ workflowId, status: report.status, currentPhase: 'done', phases: phases.phases, edges: draft.plan?.counts, batchesDone: batches.done, batchesTotal: batches.total }));
+  if (report.status === 'failed') {
+    // Fail the execution so the UI shows it; the report rides along as the failure's details.
+    throw ApplicationFailure.create({ type: 'PromotionFailed', message: failureHeadline(report), nonRetryable: true, details: [report] });
+  }
+  return report;
+
+  function onBatchDone(progress: PromoteSummary): void {
+    upsertSearchAttributes([
+      { key: EDGES_PROMOTED_KEY, value: progress.promotedEdges },
+      { key: EDGES_FAILED_KEY, value: progress.failedEdges },
+    ]);
+  }
+}
+
+function failureHeadline(r: RunReport): string {
+  const status: RunStatus = r.status;
+  const fatal = Object.entries(r.phases).find(([, p]) => p.status === 'failed');
+  if (fatal) return `promotion ${status}: phase ${fatal[0]} failed: ${fatal[1].summary ?? ''}`;
+  return `promotion ${status}: ${r.failureCount} failure(s), ${r.edges.failed} edge(s) failed`;
+}
