@@ -1,0 +1,277 @@
+// RegistryClient: the OCI distribution API calls promoter needs, on top of
+// the Transport (auth, budgets, retries). Every digest we are handed back is
+// checked against the bytes we received.
+import { pullScope, pushScope } from './auth';
+import { DockerConfigCredentialStore } from './credentials';
+import { sha256Digest } from './digest';
+import { OciError, isOciError } from './errors';
+import { parseNextLink } from './headers';
+import { MANIFEST_ACCEPT } from './media-types';
+import { formatReference, manifestReference, parseReference, type ImageReference } from './reference';
+import { Transport, type RequestStats, type TransportOptions } from './transport';
+import { cancelUpload, DEFAULT_UPLOAD, startUpload, uploadBlob, type UploadOptions } from './upload';
+import * as referrersImpl from './referrers';
+import type { Descriptor } from './media-types';
+
+export interface RegistryClientOptions extends TransportOptions {
+  upload?: Partial<UploadOptions>;
+}
+
+export interface ManifestHead {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface Manifest {
+  digest: string;
+  mediaType: string;
+  bytes: Uint8Array;
+}
+
+function toRef(ref: ImageReference | string): ImageReference {
+  return typeof ref === 'string' ? parseReference(ref) : ref;
+}
+
+function mediaTypeOf(headers: Headers, bytes?: Uint8Array): string {
+  const ct = headers.get('content-type')?.split(';')[0]?.trim();
+  if (ct && ct !== 'application/json' && ct !== 'text/plain') return ct;
+  if (bytes) {
+    try {
+      const mt = (JSON.parse(new TextDecoder().decode(bytes)) as { mediaType?: unknown }).mediaType;
+      if (typeof mt === 'string') return mt;
+    } catch {
+      // fall through
+    }
+  }
+  return ct ?? 'application/octet-stream';
+}
+
+function digestMismatch(ref: ImageReference, what: string): OciError {
+  return new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: ref.host, repository: ref.repository, message: `${formatReference(ref)}: ${what}` });
+}
+
+export class RegistryClient {
+  readonly transport: Transport;
+  readonly uploadOptions: UploadOptions;
+
+  constructor(opts: RegistryClientOptions = {}) {
+    this.transport = new Transport(opts);
+    this.uploadOptions = { ...DEFAULT_UPLOAD, ...opts.upload };
+  }
+
+  /** A client with credentials from $DOCKER_CONFIG/config.json (or ~/.docker/config.json). */
+  static fromDockerConfig(opts: Omit<RegistryClientOptions, 'credentials'> & { configPath?: string } = {}): RegistryClient {
+    const { configPath, ...rest } = opts;
+    return new RegistryClient({ ...rest, credentials: new DockerConfigCredentialStore(configPath ? { path: configPath } : {}) });
+  }
+
+  /** Requests sent per host and method since construction (or resetStats). */
+  stats(): RequestStats {
+    return this.transport.stats();
+  }
+
+  resetStats(): void {
+    this.transport.resetStats();
+  }
+
+  /** GET /v2/ with auth: proves the registry speaks the API and our credentials work. */
+  async ping(host: string): Promise<void> {
+    await this.transport.request({ host, method: 'GET', path: '/v2/', scopes: [], operation: 'ping' });
+  }
+
+  async headManifest(refIn: ImageReference | string): Promise<ManifestHead | undefined> {
+    const ref = toRef(refIn);
+    const res = await this.transport.request({
+      host: ref.host,
+      method: 'HEAD',
+      path: `/v2/${ref.repository}/manifests/${manifestReference(ref)}`,
+      headers: { Accept: MANIFEST_ACCEPT },
+      scopes: [pullScope(ref.repository)],
+      repository: ref.repository,
+      operation: 'HEAD manifest',
+      accept: [404],
+    });
+    if (res.status === 404) return undefined;
+    const headerDigest = res.headers.get('docker-content-digest') ?? undefined;
+    const size = Number(res.headers.get('content-length') ?? NaN);
+    if (!headerDigest || Number.isNaN(size)) {
+      // Some registries omit the digest on HEAD: fall back to a verified GET.
+      const m = await this.getManifest(ref);
+      return { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length };
+    }
+    if (ref.digest && headerDigest !== ref.digest) throw digestMismatch(ref, `registry reports digest ${headerDigest}`);
+    return { digest: headerDigest, mediaType: mediaTypeOf(res.headers), size };
+  }
+
+  /** GET a manifest; the digest returned is always computed from the bytes (and checked against the request/registry). */
+  async getManifest(refIn: ImageReference | string): Promise<Manifest> {
+    const ref = toRef(refIn);
+    const res = await this.transport.request({
+      host: ref.host,
+      method: 'GET',
+      path: `/v2/${ref.repository}/manifests/${manifestReference(ref)}`,
+      headers: { Accept: MANIFEST_ACCEPT },
+      scopes: [pullScope(ref.repository)],
+      repository: ref.repository,
+      operation: 'GET manifest',
+    });
+    const digest = sha256Digest(res.body);
+    if (ref.digest && digest !== ref.digest) throw digestMismatch(ref, `received manifest hashes to ${digest}`);
+    const claimed = res.headers.get('docker-content-digest');
+    if (claimed && claimed !== digest) throw digestMismatch(ref, `registry claims ${claimed} but the bytes hash to ${digest}`);
+    return { digest, mediaType: mediaTypeOf(res.headers, res.body), bytes: res.body };
+  }
+
+  /** PUT manifest bytes under a tag or digest; returns the digest, verified against the registry's. */
+  async putManifest(refIn: ImageReference | string, bytes: Uint8Array, mediaType: string): Promise<string> {
+    return (await this.putManifestDetailed(refIn, bytes, mediaType)).digest;
+  }
+
+  async putManifestDetailed(refIn: ImageReference | string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; headers: Headers }> {
+    const ref = toRef(refIn);
+    const digest = sha256Digest(bytes);
+    if (ref.digest && ref.digest !== digest) throw digestMismatch(ref, `manifest bytes hash to ${digest}`);
+    const res = await this.transport.request({
+      host: ref.host,
+      method: 'PUT',
+      path: `/v2/${ref.repository}/manifests/${ref.tag && !ref.digest ? ref.tag : digest}`,
+      headers: { 'Content-Type': mediaType },
+      body: bytes,
+      scopes: [pushScope(ref.repository)],
+      repository: ref.repository,
+      operation: 'PUT manifest',
+    });
+    const claimed = res.headers.get('docker-content-digest');
+    if (claimed && claimed !== digest) throw digestMismatch(ref, `registry stored ${claimed} for bytes hashing to ${digest}`);
+    return { digest, headers: res.headers };
+  }
+
+  /** Delete a manifest (by digest; a tag is resolved first). Returns false when it was not there. */
+  async deleteManifest(refIn: ImageReference | string): Promise<boolean> {
+    const ref = toRef(refIn);
+    let digest = ref.digest;
+    if (!digest) {
+      const head = await this.headManifest(ref);
+      if (!head) return false;
+      digest = head.digest;
+    }
+    const res = await this.transport.request({
+      host: ref.host,
+      method: 'DELETE',
+      path: `/v2/${ref.repository}/manifests/${digest}`,
+      scopes: [`repository:${ref.repository}:delete`, pushScope(ref.repository)],
+      repository: ref.repository,
+      operation: 'DELETE manifest',
+      accept: [404],
+    });
+    return res.status !== 404;
+  }
+
+  /** All tags of a repository, following Link pagination; [] when the repository does not exist. */
+  async listTags(host: string, repository: string, opts: { pageSize?: number } = {}): Promise<string[]> {
+    const pageSize = opts.pageSize ?? 1000;
+    let path: string | undefined = `/v2/${repository}/tags/list?n=${pageSize}`;
+    const tags: string[] = [];
+    const seen = new Set<string>();
+    while (path) {
+      if (seen.has(path)) break; // a registry repeating a link must not loop us forever
+      seen.add(path);
+      let res;
+      try {
+        res = await this.transport.request({ host, method: 'GET', path, scopes: [pullScope(repository)], repository, operation: 'list tags' });
+      } catch (e) {
+        if (isOciError(e, 'NAME_UNKNOWN')) return [];
+        throw e;
+      }
+      const page = JSON.parse(new TextDecoder().decode(res.body)) as { tags?: string[] | null };
+      tags.push(...(page.tags ?? []));
+      path = parseNextLink(res.headers.get('link'), res.url);
+    }
+    return tags;
+  }
+
+  /** Size of a blob in a repository, or undefined when absent. */
+  async headBlob(host: string, repository: string, digest: string): Promise<number | undefined> {
+    const res = await this.transport.request({
+      host,
+      method: 'HEAD',
+      path: `/v2/${repository}/blobs/${digest}`,
+      scopes: [pullScope(repository)],
+      repository,
+      operation: 'HEAD blob',
+      accept: [404],
+    });
+    if (res.status === 404) return undefined;
+    return Number(res.headers.get('content-length') ?? 0);
+  }
+
+  /** A blob's content as a stream (redirects followed). The reader must verify it; uploadBlob does. */
+  async getBlobStream(host: string, repository: string, digest: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number | undefined }> {
+    const res = await this.transport.requestStream({
+      host,
+      method: 'GET',
+      path: `/v2/${repository}/blobs/${digest}`,
+      scopes: [pullScope(repository)],
+      repository,
+      operation: 'GET blob',
+      redirect: 'follow',
+    });
+    const len = res.headers.get('content-length');
+    return { stream: res.stream, size: len === null ? undefined : Number(len) };
+  }
+
+  /** A small blob (config, signature payload) read whole and verified. */
+  async getBlob(host: string, repository: string, digest: string): Promise<Uint8Array> {
+    const res = await this.transport.request({
+      host,
+      method: 'GET',
+      path: `/v2/${repository}/blobs/${digest}`,
+      scopes: [pullScope(repository)],
+      repository,
+      operation: 'GET blob',
+    });
+    const got = sha256Digest(res.body);
+    if (got !== digest) throw new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: host, repository, message: `blob ${digest} from ${host}/${repository} hashes to ${got}` });
+    return res.body;
+  }
+
+  /** Upload a blob with known digest/size from memory or a stream (skips nothing; see pushBlob). Returns bytes sent. */
+  async uploadBlob(host: string, repository: string, desc: { digest: string; size: number }, source: Uint8Array | ReadableStream<Uint8Array>, location?: string): Promise<number> {
+    return uploadBlob(this.transport, { host, repository, digest: desc.digest, size: desc.size }, source, this.uploadOptions, location);
+  }
+
+  /** Push in-memory bytes as a blob unless already present; returns its descriptor fields. */
+  async pushBlob(host: string, repository: string, bytes: Uint8Array): Promise<{ digest: string; size: number; uploaded: boolean }> {
+    const digest = sha256Digest(bytes);
+    if ((await this.headBlob(host, repository, digest)) !== undefined) return { digest, size: bytes.length, uploaded: false };
+    await this.uploadBlob(host, repository, { digest, size: bytes.length }, bytes);
+    return { digest, size: bytes.length, uploaded: true };
+  }
+
+  /**
+   * Cross-repository mount on one registry: true when mounted (201). On 202 the
+   * registry opened an upload session instead; it is cancelled here (copyImage
+   * uses mountOrStartUpload to reuse it).
+   */
+  async mountBlob(host: string, dstRepository: string, digest: string, fromRepository: string): Promise<boolean> {
+    const r = await this.mountOrStartUpload(host, dstRepository, digest, fromRepository);
+    if (r.mounted) return true;
+    await cancelUpload(this.transport, host, dstRepository, r.location);
+    return false;
+  }
+
+  async mountOrStartUpload(host: string, dstRepository: string, digest: string, fromRepository: string) {
+    return startUpload(this.transport, host, dstRepository, { digest, from: fromRepository });
+  }
+
+  /** Referrers of a manifest: the referrers API, or the `sha256-<hex>` tag index where the API is absent. */
+  async referrers(host: string, repository: string, digest: string, artifactType?: string): Promise<Descriptor[]> {
+    return referrersImpl.listReferrers(this, host, repository, digest, artifactType);
+  }
+
+  /** Put a manifest with a `subject`, keeping the fallback tag index up to date when the registry has no referrers API. */
+  async pushReferrerManifest(host: string, repository: string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; fallbackTag?: string }> {
+    return referrersImpl.pushReferrerManifest(this, host, repository, bytes, mediaType);
+  }
+}

@@ -1,0 +1,258 @@
+// Copy by digest, the core of promotion: manifests byte for byte (digests
+// preserved), index children before the index, blobs before the manifest
+// that needs them, tags last and never moved. Blobs come, in order of
+// preference, from: already at the destination -> mounted from a repository
+// on the same host -> streamed from the source.
+import { BlobCache } from './blob-cache';
+import type { RegistryClient } from './client';
+import { OciError, isOciError } from './errors';
+import { isImageManifestMediaType, isIndexMediaType, type Descriptor, type ImageIndex, type ImageManifest } from './media-types';
+
+export interface CopySource {
+  host: string;
+  repository: string;
+  digest: string;
+}
+
+export interface CopyDestination {
+  host: string;
+  repository: string;
+}
+
+export type CopyProgress =
+  | { kind: 'blob'; digest: string; size: number; action: 'skipped' | 'mounted' | 'uploaded'; from?: string }
+  | { kind: 'manifest'; digest: string; action: 'written' | 'present' }
+  | { kind: 'tag'; tag: string; action: 'written' | 'present' };
+
+export interface CopyOptions {
+  tags?: string[];
+  blobCache?: BlobCache;
+  onProgress?: (e: CopyProgress) => void;
+  /** Blobs (and index children) transferred at once within this copy. */
+  concurrency?: number;
+  /** Whole-blob attempts for streamed uploads (a stream cannot be replayed per request). */
+  blobAttempts?: number;
+}
+
+export interface CopyResult {
+  digest: string;
+  mediaType: string;
+  /** Manifests written (index and children). */
+  manifests: number;
+  /** Same as `manifests`. */
+  manifestsWritten: number;
+  manifestsPresent: number;
+  blobsUploaded: number;
+  blobsMounted: number;
+  blobsSkipped: number;
+  bytesUploaded: number;
+  tagsWritten: string[];
+  tagsPresent: string[];
+}
+
+export interface TagMove {
+  tag: string;
+  currentDigest: string;
+}
+
+/** Runs fn over items, at most n at once; stops starting new work after the first failure and rethrows it. */
+async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { e: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (e) {
+        failure ??= { e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  if (failure) throw failure.e;
+}
+
+class Copier {
+  readonly result: CopyResult;
+  private readonly cache: BlobCache;
+  private readonly concurrency: number;
+  private readonly blobAttempts: number;
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly src: CopySource,
+    private readonly dst: CopyDestination,
+    private readonly opts: CopyOptions,
+  ) {
+    this.cache = opts.blobCache ?? new BlobCache();
+    this.concurrency = opts.concurrency ?? 4;
+    this.blobAttempts = opts.blobAttempts ?? 3;
+    this.result = { digest: src.digest, mediaType: '', manifests: 0, manifestsWritten: 0, manifestsPresent: 0, blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, bytesUploaded: 0, tagsWritten: [], tagsPresent: [] };
+  }
+
+  private progress(e: CopyProgress): void {
+    this.opts.onProgress?.(e);
+  }
+
+  /** Copies the manifest tree under `digest`; returns its bytes when it had to fetch them. */
+  async manifest(digest: string): Promise<{ mediaType: string; bytes?: Uint8Array }> {
+    const { client, src, dst } = this;
+    const present = await client.headManifest({ host: dst.host, repository: dst.repository, digest });
+    if (present) {
+      // A registry accepts a manifest only once everything it references is there, so the subtree is complete.
+      this.result.manifestsPresent++;
+      this.progress({ kind: 'manifest', digest, action: 'present' });
+      return { mediaType: present.mediaType };
+    }
+    const m = await client.getManifest({ host: src.host, repository: src.repository, digest });
+    const doc = JSON.parse(new TextDecoder().decode(m.bytes)) as Partial<ImageManifest & ImageIndex> & { schemaVersion?: number };
+    const mediaType = m.mediaType;
+    if (isIndexMediaType(mediaType) || (Array.isArray(doc.manifests) && !doc.config)) {
+      await pool(doc.manifests ?? [], Math.min(2, this.concurrency), async (child) => {
+        await this.manifest(child.digest);
+      });
+    } else if (isImageManifestMediaType(mediaType) || doc.config) {
+      const blobs = [doc.config!, ...(doc.layers ?? [])].filter((d) => !d.urls?.length); // foreign layers stay where they are
+      await pool(dedupe(blobs), this.concurrency, (d) => this.blob(d));
+    } else {
+      throw new OciError({ code: 'UNSUPPORTED', registry: src.host, repository: src.repository, message: `cannot copy ${digest}: unsupported manifest type ${mediaType}` });
+    }
+    await this.putManifest(digest, m.bytes, mediaType, doc);
+    return { mediaType, bytes: m.bytes };
+  }
+
+  private async putManifest(digest: string, bytes: Uint8Array, mediaType: string, doc: Partial<ImageManifest>): Promise<void> {
+    const ref = { host: this.dst.host, repository: this.dst.repository, digest };
+    try {
+      await this.client.putManifest(ref, bytes, mediaType);
+    } catch (e) {
+      // A stale cache entry (blob deleted since) shows up here: forget, re-check with HEAD, retry once.
+      if (!(isOciError(e, 'MANIFEST_BLOB_UNKNOWN') || isOciError(e, 'BLOB_UNKNOWN')) || !doc.config) throw e;
+      const blobs = dedupe([doc.config, ...(doc.layers ?? [])].filter((d) => !d.urls?.length));
+      for (const b of blobs) this.cache.forget(this.dst.host, this.dst.repository, b.digest);
+      await pool(blobs, this.concurrency, (d) => this.blob(d));
+      await this.client.putManifest(ref, bytes, mediaType);
+    }
+    this.result.manifests++;
+    this.result.manifestsWritten++;
+    this.progress({ kind: 'manifest', digest, action: 'written' });
+  }
+
+  private skipped(d: Descriptor): void {
+    this.result.blobsSkipped++;
+    this.progress({ kind: 'blob', digest: d.digest, size: d.size, action: 'skipped' });
+  }
+
+  async blob(d: Descriptor): Promise<void> {
+    const { client, src, dst, cache } = this;
+    if (cache.has(dst.host, dst.repository, d.digest)) return this.skipped(d);
+    if ((await client.headBlob(dst.host, dst.repository, d.digest)) !== undefined) {
+      cache.add(dst.host, dst.repository, d.digest);
+      return this.skipped(d);
+    }
+    await cache.exclusive(dst.host, d.digest, async () => {
+      // Another copy may have brought it here while we waited.
+      if (cache.has(dst.host, dst.repository, d.digest)) return this.skipped(d);
+      const candidates = cache.reposWith(dst.host, d.digest).filter((r) => r !== dst.repository);
+      if (src.host === dst.host && src.repository !== dst.repository && !candidates.includes(src.repository)) candidates.unshift(src.repository);
+      let session: string | undefined;
+      for (const from of candidates.slice(0, 3)) {
+        const r = await client.mountOrStartUpload(dst.host, dst.repository, d.digest, from);
+        if (r.mounted) {
+          cache.add(dst.host, dst.repository, d.digest);
+          this.result.blobsMounted++;
+          this.progress({ kind: 'blob', digest: d.digest, size: d.size, action: 'mounted', from });
+          return;
+        }
+        // 202: the registry opened an upload instead; the cache was stale for that repository. Reuse the session.
+        cache.forget(dst.host, from, d.digest);
+        session = r.location;
+        break;
+      }
+      await this.upload(d, session);
+    });
+  }
+
+  private async upload(d: Descriptor, session: string | undefined): Promise<void> {
+    const { client, src, dst, cache } = this;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { stream } = await client.getBlobStream(src.host, src.repository, d.digest);
+        const sent = await client.uploadBlob(dst.host, dst.repository, { digest: d.digest, size: d.size }, stream, session);
+        cache.add(dst.host, dst.repository, d.digest);
+        cache.add(src.host, src.repository, d.digest);
+        this.result.blobsUploaded++;
+        this.result.bytesUploaded += sent;
+        this.progress({ kind: 'blob', digest: d.digest, size: d.size, action: 'uploaded' });
+        return;
+      } catch (e) {
+        session = undefined; // the upload cancelled it
+        if (!(e instanceof OciError) || !e.retryable || attempt >= this.blobAttempts) throw e;
+        // The final PUT may have landed before the connection broke.
+        if ((await client.headBlob(dst.host, dst.repository, d.digest)) !== undefined) {
+          cache.add(dst.host, dst.repository, d.digest);
+          return this.skipped(d);
+        }
+      }
+    }
+  }
+
+  async tags(tags: readonly string[], top: { mediaType: string; bytes?: Uint8Array }): Promise<void> {
+    const { client, dst, src } = this;
+    const moves: TagMove[] = [];
+    let bytes = top.bytes;
+    let mediaType = top.mediaType;
+    for (const tag of tags) {
+      const ref = { host: dst.host, repository: dst.repository, tag };
+      // Re-checked right before the write: a tag that points elsewhere is never moved.
+      const current = await client.headManifest(ref);
+      if (current?.digest === src.digest) {
+        this.result.tagsPresent.push(tag);
+        this.progress({ kind: 'tag', tag, action: 'present' });
+        continue;
+      }
+      if (current) {
+        moves.push({ tag, currentDigest: current.digest });
+        continue;
+      }
+      if (!bytes) {
+        const m = await client.getManifest({ host: dst.host, repository: dst.repository, digest: src.digest });
+        bytes = m.bytes;
+        mediaType = m.mediaType;
+      }
+      await client.putManifest(ref, bytes, mediaType);
+      this.result.tagsWritten.push(tag);
+      this.progress({ kind: 'tag', tag, action: 'written' });
+    }
+    if (moves.length) {
+      throw new OciError({
+        code: 'TAG_MOVE',
+        retryable: false,
+        registry: dst.host,
+        repository: dst.repository,
+        detail: { moves, result: this.result },
+        message: `refusing to move tag${moves.length > 1 ? 's' : ''} ${moves.map((m) => `${m.tag} (at ${m.currentDigest})`).join(', ')} on ${dst.host}/${dst.repository} to ${src.digest}`,
+      });
+    }
+  }
+}
+
+function dedupe(ds: Descriptor[]): Descriptor[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => !seen.has(d.digest) && (seen.add(d.digest), true));
+}
+
+/**
+ * Copy the image (or index, with every child) `src.digest` to `dst`, then
+ * write `tags`. Throws OciError TAG_MOVE (detail.moves, detail.result) when a
+ * tag already points at another digest; the other tags are still written.
+ * Rerunning a completed copy only sends HEAD requests.
+ */
+export async function copyImage(client: RegistryClient, src: CopySource, dst: CopyDestination, opts: CopyOptions = {}): Promise<CopyResult> {
+  const copier = new Copier(client, src, dst, opts);
+  const top = await copier.manifest(src.digest);
+  copier.result.mediaType = top.mediaType;
+  if (opts.tags?.length) await copier.tags(opts.tags, top);
+  return copier.result;
+}

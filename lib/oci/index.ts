@@ -1,0 +1,15 @@
+export * from './reference';
+export * from './media-types';
+export * from './digest';
+export * from './errors';
+export * from './credentials';
+export * from './headers';
+export { Authenticator, normaliseScopes, pullScope, pushScope } from './auth';
+export * from './ratelimit';
+export * from './transport';
+export * from './upload';
+export * from './client';
+export * from './referrers';
+export * from './blob-cache';
+export * from './copy';
+export * from './seed';

@@ -1,0 +1,98 @@
+// Image references: "host[:port]/repo/path[:tag][@sha256:<hex>]".
+// The registry host is always explicit in promoter manifests; Docker Hub
+// short names are normalised only so that familiar references do not break.
+
+export interface ImageReference {
+  host: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+export const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+export const TAG_RE = /^\w[\w.-]{0,127}$/;
+// distribution's repository name grammar: path components of lowercase
+// alphanumerics joined by separators.
+const REPO_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+export const DOCKER_HUB = 'docker.io';
+
+export class ReferenceError extends Error {
+  override name = 'ReferenceError';
+}
+
+function looksLikeHost(component: string): boolean {
+  return component.includes('.') || component.includes(':') || component === 'localhost' || component.startsWith('[');
+}
+
+export function parseReference(input: string): ImageReference {
+  let rest = input.trim();
+  if (rest === '') throw new ReferenceError('empty image reference');
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST_RE.test(digest)) throw new ReferenceError(`invalid digest in reference "${input}"`);
+  }
+  let host: string;
+  let path: string;
+  const slash = rest.indexOf('/');
+  if (slash > 0 && looksLikeHost(rest.slice(0, slash))) {
+    host = rest.slice(0, slash);
+    path = rest.slice(slash + 1);
+  } else {
+    host = DOCKER_HUB;
+    path = rest;
+  }
+  let tag: string | undefined;
+  const colon = path.lastIndexOf(':');
+  if (colon >= 0) {
+    tag = path.slice(colon + 1);
+    path = path.slice(0, colon);
+    if (!TAG_RE.test(tag)) throw new ReferenceError(`invalid tag in reference "${input}"`);
+  }
+  if (host === 'index.docker.io' || host === 'registry-1.docker.io') host = DOCKER_HUB;
+  if (host === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
+  if (!REPO_RE.test(path)) throw new ReferenceError(`invalid repository name in reference "${input}"`);
+  const ref: ImageReference = { host, repository: path };
+  if (tag !== undefined) ref.tag = tag;
+  if (digest !== undefined) ref.digest = digest;
+  return ref;
+}
+
+export function formatReference(ref: ImageReference): string {
+  let s = `${ref.host}/${ref.repository}`;
+  if (ref.tag) s += `:${ref.tag}`;
+  if (ref.digest) s += `@${ref.digest}`;
+  return s;
+}
+
+/** The tag or digest used in a /manifests/<reference> URL: digest wins. */
+export function manifestReference(ref: ImageReference): string {
+  const r = ref.digest ?? ref.tag;
+  if (!r) throw new ReferenceError(`reference ${formatReference(ref)} has neither tag nor digest`);
+  return r;
+}
+
+export function isValidRepository(name: string): boolean {
+  return REPO_RE.test(name);
+}
+
+/** The host to talk HTTP to: Docker Hub's API lives on a different name. */
+export function apiHost(host: string): string {
+  return host === DOCKER_HUB ? 'registry-1.docker.io' : host;
+}
+
+/** Hostname without port, brackets kept off IPv6 literals. */
+export function hostname(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
+  const i = host.lastIndexOf(':');
+  return i >= 0 ? host.slice(0, i) : host;
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const name = hostname(host).toLowerCase();
+  if (name === 'localhost' || name === '::1') return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}

@@ -1,0 +1,348 @@
+// HTTP transport for registry calls: scheme choice (HTTPS unless loopback or
+// configured insecure), auth handshakes, per-host budgets, Retry-After,
+// bounded retries with jittered backoff, idle timeouts and request counting.
+import { createRequire } from 'node:module';
+import { Authenticator } from './auth';
+import { AnonymousCredentialStore, type CredentialStore } from './credentials';
+import { errorFromResponse, OciError } from './errors';
+import { parseWwwAuthenticate } from './headers';
+import { backoffDelay, parseRetryAfter, RateLimiter, realClock, type Clock, type RateLimitOptions } from './ratelimit';
+import { apiHost, isLoopbackHost } from './reference';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version?: string };
+export const USER_AGENT = `promoter/${pkg.version ?? '0.0.0'}`;
+
+export interface RetryOptions {
+  /** Attempts per request, the first included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A Retry-After longer than this is not waited out inside one call: the error goes to the caller (still retryable). */
+  maxRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 60_000 };
+
+export interface TransportOptions {
+  credentials?: CredentialStore;
+  /** Hosts ("host[:port]") spoken to over plain HTTP although not loopback. */
+  insecureRegistries?: string[];
+  userAgent?: string;
+  /** Idle timeout per request: no response headers / no body progress for this long aborts it. */
+  timeoutMs?: number;
+  limits?: RateLimitOptions;
+  retry?: Partial<RetryOptions>;
+  clock?: Clock;
+  random?: () => number;
+}
+
+export type RequestBody = Uint8Array | string | ReadableStream<Uint8Array>;
+
+export interface RequestSpec {
+  /** Registry host as written in references: budgets, stats and auth key by it. */
+  host: string;
+  method: string;
+  /** "/v2/..." path, or an absolute URL the registry gave us (Location, Link). */
+  path: string;
+  headers?: Record<string, string>;
+  body?: RequestBody;
+  /** Token scopes this request needs. */
+  scopes: readonly string[];
+  repository?: string;
+  /** Names the call in errors, e.g. "HEAD manifest". */
+  operation: string;
+  /** Statuses handed back instead of thrown (besides 2xx). */
+  accept?: readonly number[];
+  redirect?: 'follow' | 'manual';
+}
+
+export interface BufferedResponse {
+  status: number;
+  headers: Headers;
+  url: string;
+  body: Uint8Array;
+}
+
+export interface StreamResponse {
+  status: number;
+  headers: Headers;
+  url: string;
+  stream: ReadableStream<Uint8Array>;
+}
+
+export interface HostStats {
+  total: number;
+  byMethod: Record<string, number>;
+  retries: number;
+  throttled: number;
+}
+
+export type RequestStats = Record<string, HostStats>;
+
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+
+function isReplayable(body: RequestBody | undefined): boolean {
+  return body === undefined || typeof body === 'string' || body instanceof Uint8Array;
+}
+
+/** Aborts after `ms` without progress; touch() restarts the clock. */
+class IdleTimer {
+  readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  timedOut = false;
+  constructor(private readonly ms: number) {
+    this.touch();
+  }
+  touch(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort(new Error('idle timeout'));
+    }, this.ms);
+    this.timer.unref();
+  }
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function tap(stream: ReadableStream<Uint8Array>, onChunk: () => void, onEnd: () => void): ReadableStream<Uint8Array> {
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctl) {
+        onChunk();
+        ctl.enqueue(chunk);
+      },
+      flush() {
+        onEnd();
+      },
+    }),
+  );
+}
+
+export class Transport {
+  readonly userAgent: string;
+  private readonly insecure: Set<string>;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryOptions;
+  private readonly limiter: RateLimiter;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly auth: Authenticator;
+  private counters: RequestStats = {};
+
+  constructor(opts: TransportOptions = {}) {
+    this.userAgent = opts.userAgent ?? USER_AGENT;
+    this.insecure = new Set((opts.insecureRegistries ?? []).map((h) => h.toLowerCase()));
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.clock = opts.clock ?? realClock;
+    this.random = opts.random ?? Math.random;
+    this.limiter = new RateLimiter(opts.limits, this.clock);
+    this.auth = new Authenticator({
+      credentials: opts.credentials ?? new AnonymousCredentialStore(),
+      allowHttp: (h) => this.allowHttp(h),
+      userAgent: this.userAgent,
+      now: () => this.clock.now(),
+      tokenFetch: (url, init) => this.tokenFetch(url, init),
+    });
+  }
+
+  allowHttp(host: string): boolean {
+    return isLoopbackHost(host) || this.insecure.has(host.toLowerCase());
+  }
+
+  baseUrl(host: string): string {
+    return `${this.allowHttp(host) ? 'http' : 'https'}://${apiHost(host)}`;
+  }
+
+  stats(): RequestStats {
+    return structuredClone(this.counters);
+  }
+
+  resetStats(): void {
+    this.counters = {};
+  }
+
+  /** The budget of one host, e.g. to inspect or pause it. */
+  limiterFor(host: string) {
+    return this.limiter.forHost(host);
+  }
+
+  private count(host: string, method: string): HostStats {
+    const s = (this.counters[host] ??= { total: 0, byMethod: {}, retries: 0, throttled: 0 });
+    s.total++;
+    s.byMethod[method] = (s.byMethod[method] ?? 0) + 1;
+    return s;
+  }
+
+  private resolveUrl(spec: RequestSpec): URL {
+    const url = new URL(spec.path, this.baseUrl(spec.host));
+    if (url.protocol === 'http:' && !this.allowHttp(url.host)) {
+      throw new OciError({ code: 'INSECURE', registry: spec.host, message: `refusing plain HTTP to ${url.host}: not loopback and not configured insecure` });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new OciError({ code: 'INVALID_RESPONSE', registry: spec.host, message: `unsupported URL scheme ${url.protocol} from ${spec.host}` });
+    }
+    return url;
+  }
+
+  /** A request whose response body is read into memory (manifests, tag lists, errors). */
+  async request(spec: RequestSpec): Promise<BufferedResponse> {
+    const r = await this.send(spec, false);
+    return r as BufferedResponse;
+  }
+
+  /** A request whose 2xx response body is handed back as a stream (blobs); the idle timeout follows the reading. */
+  async requestStream(spec: RequestSpec): Promise<StreamResponse> {
+    const r = await this.send(spec, true);
+    return r as StreamResponse;
+  }
+
+  private async send(spec: RequestSpec, streamResponse: boolean): Promise<BufferedResponse | StreamResponse> {
+    const replayable = isReplayable(spec.body);
+    const maxAttempts = replayable ? this.retry.maxAttempts : 1;
+    const limiter = this.limiter.forHost(spec.host);
+    let authRounds = 0;
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      const url = this.resolveUrl(spec);
+      const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...spec.headers };
+      const authz = await this.auth.authorization(spec.host, spec.scopes);
+      if (authz) headers.Authorization = authz;
+
+      const release = await limiter.acquire();
+      const stats = this.count(spec.host, spec.method);
+      if (attempt > 1 || authRounds > 0) stats.retries++;
+      const timer = new IdleTimer(this.timeoutMs);
+      let body: RequestInit["body"];
+      if (spec.body instanceof ReadableStream) body = tap(spec.body, () => timer.touch(), () => timer.touch());
+      else body = spec.body as RequestInit["body"];
+
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: spec.method,
+          headers,
+          body,
+          redirect: spec.redirect ?? 'follow',
+          signal: timer.controller.signal,
+          ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+        } as RequestInit);
+      } catch (e) {
+        timer.clear();
+        release();
+        const err = this.networkError(e, timer.timedOut, spec);
+        if (err.retryable && attempt < maxAttempts) {
+          await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random));
+          continue;
+        }
+        throw err;
+      }
+
+      const ok = (res.status >= 200 && res.status < 300) || (spec.accept?.includes(res.status) ?? false);
+      if (ok && streamResponse && res.status >= 200 && res.status < 300 && res.body) {
+        // The slot is freed once headers arrive: a reader that stalls must not hold the host's budget.
+        release();
+        timer.touch();
+        const stream = tap(res.body, () => timer.touch(), () => timer.clear());
+        return { status: res.status, headers: res.headers, url: res.url, stream };
+      }
+
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await res.arrayBuffer());
+      } catch (e) {
+        timer.clear();
+        release();
+        const err = this.networkError(e, timer.timedOut, spec);
+        if (err.retryable && attempt < maxAttempts) {
+          await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random));
+          continue;
+        }
+        throw err;
+      } finally {
+        timer.clear();
+      }
+      release();
+
+      if (ok) return { status: res.status, headers: res.headers, url: res.url, body: bytes };
+
+      if (res.status === 401) {
+        const challenges = parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '');
+        // Round 1 learns the challenge (or a token expired early); round 2 has fresh credentials. Beyond that: refused.
+        if (authRounds < 2 && this.auth.onUnauthorized(spec.host, spec.scopes, challenges)) {
+          authRounds++;
+          attempt--;
+          if (replayable) continue;
+          throw new OciError({ code: 'UNAUTHORIZED', status: 401, retryable: true, registry: spec.host, ...(spec.repository ? { repository: spec.repository } : {}), message: `${spec.operation} on ${spec.host} needs authentication; retry with the new credentials` });
+        }
+      }
+
+      const text = new TextDecoder().decode(bytes);
+      const err = errorFromResponse(res.status, text, { registry: spec.host, operation: spec.operation, ...(spec.repository ? { repository: spec.repository } : {}) });
+      if (RETRYABLE_STATUS.has(res.status)) {
+        const retryAfter = parseRetryAfter(res.headers.get('retry-after'), this.clock.now());
+        if (res.status === 429) stats.throttled++;
+        if (retryAfter !== undefined && (res.status === 429 || res.status === 503)) {
+          // Pause the whole host: no request to it leaves before the registry said so.
+          limiter.bucket.pauseUntil(this.clock.now() + retryAfter);
+          if (retryAfter > this.retry.maxRetryAfterMs) throw err;
+          if (attempt < maxAttempts) continue; // the bucket makes us wait
+        } else if (attempt < maxAttempts) {
+          await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random));
+          continue;
+        }
+      }
+      throw err;
+    }
+  }
+
+  private networkError(e: unknown, timedOut: boolean, spec: RequestSpec): OciError {
+    const base = { registry: spec.host, ...(spec.repository ? { repository: spec.repository } : {}) };
+    if (timedOut) {
+      return new OciError({ ...base, code: 'TIMEOUT', retryable: true, message: `${spec.operation} on ${spec.host} timed out after ${this.timeoutMs} ms without progress` });
+    }
+    if (e instanceof OciError) return e;
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const what = cause?.code ?? (e as Error).name ?? 'error';
+    return new OciError({ ...base, code: 'NETWORK', retryable: true, message: `${spec.operation} on ${spec.host} failed: ${what}` });
+  }
+
+  private async tokenFetch(url: string, init: RequestInit): Promise<{ status: number; body: string }> {
+    const u = new URL(url);
+    const host = u.host;
+    const limiter = this.limiter.forHost(host);
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      const release = await limiter.acquire();
+      const stats = this.count(host, init.method ?? 'GET');
+      if (attempt > 1) stats.retries++;
+      const timer = new IdleTimer(this.timeoutMs);
+      try {
+        const res = await fetch(url, { ...init, signal: timer.controller.signal, redirect: 'error' });
+        const body = await res.text();
+        if (RETRYABLE_STATUS.has(res.status) && attempt < this.retry.maxAttempts) {
+          const ra = parseRetryAfter(res.headers.get('retry-after'), this.clock.now());
+          if (ra !== undefined) limiter.bucket.pauseUntil(this.clock.now() + Math.min(ra, this.retry.maxRetryAfterMs));
+          else await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random));
+          continue;
+        }
+        return { status: res.status, body };
+      } catch (e) {
+        if (attempt < this.retry.maxAttempts) {
+          await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random));
+          continue;
+        }
+        const err = this.networkError(e, timer.timedOut, { host, method: 'GET', path: '', scopes: [], operation: 'token request' });
+        throw err;
+      } finally {
+        timer.clear();
+        release();
+      }
+    }
+  }
+}
