@@ -41,7 +41,7 @@ export function checkPublicKeyPem(text: string): PemCheck {
 /** Loads `entries` (at `at` in `src`), resolving paths against `baseDir`. */
 export async function loadKeys(
   src: YamlSource,
-  entries: readonly string[],
+  entries: readonly (string | undefined)[],
   at: readonly PathSegment[],
   baseDir: string,
 ): Promise<{ pems: string[]; errors: ManifestError[] }> {
@@ -49,6 +49,7 @@ export async function loadKeys(
   const errors: ManifestError[] = [];
   await Promise.all(
     entries.map(async (entry, i) => {
+      if (entry === undefined) return; // not a string: the schema reports it
       const p = [...at, i];
       const inline = entry.trimStart().startsWith('-----BEGIN');
       let text: string;

@@ -38,6 +38,14 @@ export async function loadPlainManifest(file: string): Promise<LoadResult> {
   // One file can still land two image entries in one repository through two
   // overlapping registry prefixes; the cross-project rule covers that too.
   out.errors.push(...crossProjectTagConflicts([{ name, file: rel, destinations: head.destinations, images }]));
-  const project: Project = { name, file: rel, ...head, images: images.map((r) => r.image) };
+  const project: Project = {
+    name,
+    file: rel,
+    source: head.source,
+    destinations: head.destinations,
+    images: images.map((r) => r.image),
+    signatures: head.signatures,
+    provenance: head.provenance,
+  };
   return finish([project], out.errors, out.warnings);
 }

@@ -2,7 +2,6 @@
 // tags claimed by two digests, the policy key files; and the lenient "salvage"
 // pass that keeps every valid entry so a run reports all errors and best-effort
 // counts even when some entries are bad. Everything here is one linear pass.
-import path from 'node:path';
 import { z } from 'zod';
 import {
   DEFAULT_PROVENANCE_POLICY,
@@ -113,11 +112,14 @@ async function readPolicy<P extends { mode: string; keys: string[] }>(
   out: Findings,
 ): Promise<P> {
   if (raw === undefined) return structuredClone(fallback);
-  // Schema findings for the block come from the whole-file schema; here only the value matters.
+  // Schema findings for the block come from the whole-file schema. Keys are
+  // loaded even when another part of the block is bad, so all errors show.
+  const rawKeys = isObject(raw) && Array.isArray(raw.keys) ? raw.keys : [];
+  const entries = rawKeys.map((k) => (typeof k === 'string' && k !== '' ? k : undefined));
+  const { pems, errors } = await loadKeys(src, entries, [block, 'keys'], baseDir);
+  out.errors.push(...errors);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) return structuredClone(fallback);
-  const { pems, errors } = await loadKeys(src, parsed.data.keys, [block, 'keys'], baseDir);
-  out.errors.push(...errors);
   const policy = { ...parsed.data, keys: pems };
   if (policy.mode === 'require' && policy.keys.length === 0 && ((policy as { identities?: unknown[] }).identities?.length ?? 0) === 0) {
     out.warnings.push(
@@ -179,9 +181,4 @@ export function readImages(src: YamlSource, raw: unknown, prefix: PathSegment[],
 export function schemaFindings(src: YamlSource, data: unknown, schema: z.ZodType): ManifestError[] {
   const r = schema.safeParse(data);
   return r.success ? [] : issuesToErrors(src, r.error.issues);
-}
-
-/** Folder that key paths in a manifest are relative to. */
-export function manifestDir(absFile: string): string {
-  return path.dirname(absFile);
 }

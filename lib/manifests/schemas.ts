@@ -10,20 +10,23 @@ export const RULE_SEP = '\u0000';
 const r = (rule: string, text: string): string => `${rule}${RULE_SEP}${text}`;
 
 /** A string that must match `test`; a value of another type fails with the same rule. */
-function checkedString(rule: string, what: string, test: (s: string) => boolean) {
+function checkedString(rule: string, noun: string, what: string, test: (s: string) => boolean) {
   return z
-    .string({ error: (iss) => (iss.input === undefined ? undefined : r(rule, `${what} must be a string (quote it)`)) })
+    .string({
+      error: (iss) =>
+        iss.input === undefined ? undefined : r(rule, `${noun} must be a string, got ${typeof iss.input} ${JSON.stringify(iss.input)} (quote it)`),
+    })
     .refine(test, { error: (iss) => r(rule, `${JSON.stringify(iss.input)} is not ${what}`) });
 }
 
-export const RegistryNameSchema = checkedString('registry-name', 'a registry name (host[:port][/path])', isRegistryName);
-export const ImageNameSchema = checkedString('image-name', 'an image name (OCI repository name grammar)', (s) =>
+export const RegistryNameSchema = checkedString('registry-name', 'registry name', 'a registry name (host[:port][/path])', isRegistryName);
+export const ImageNameSchema = checkedString('image-name', 'image name', 'an image name (OCI repository name grammar)', (s) =>
   IMAGE_NAME_RE.test(s),
 );
-export const DigestSchema = checkedString('digest-format', 'a digest (sha256:<64 lowercase hex>)', (s) =>
+export const DigestSchema = checkedString('digest-format', 'digest', 'a digest (sha256:<64 lowercase hex>)', (s) =>
   DIGEST_RE.test(s),
 );
-export const TagSchema = checkedString('tag-format', 'a tag (^\\w[\\w.-]{0,127}$)', (s) => TAG_RE.test(s));
+export const TagSchema = checkedString('tag-format', 'tag', 'a tag (^\\w[\\w.-]{0,127}$)', (s) => TAG_RE.test(s));
 
 export const RegistrySchema = z.strictObject({
   name: RegistryNameSchema,

@@ -186,7 +186,15 @@ async function loadProject(root: string, p: string): Promise<LoadedProject> {
   if (list !== undefined) findings.errors.push(...schemaFindings(im, list, ImagesFileSchema));
   const images = readImages(im, list, [], findings);
 
-  const project: Project = { name: p, file: manifestRel, ...head, images: images.map((r) => r.image) };
+  const project: Project = {
+    name: p,
+    file: manifestRel,
+    source: head.source,
+    destinations: head.destinations,
+    images: images.map((r) => r.image),
+    signatures: head.signatures,
+    provenance: head.provenance,
+  };
   return { findings, project, unit: { name: p, file: manifestRel, destinations: head.destinations, images } };
 }
 
