@@ -1,0 +1,153 @@
+// An HTTP proxy in front of a real registry that injects scripted faults a
+// real server will not produce on demand: 429/503 with Retry-After, a reset
+// connection, a response body with one byte flipped, a delay. It records when
+// each request arrived so tests can assert on timing. The Host header passes
+// through unchanged, so the registry's Location URLs point back at the proxy.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Fault =
+  | { kind: 'status'; status: number; retryAfter?: string | number; code?: string }
+  | { kind: 'reset' }
+  | { kind: 'corrupt'; offset?: number }
+  | { kind: 'delay'; ms: number };
+
+export interface FaultRule {
+  method?: string;
+  /** Matched against the path with query. */
+  path: RegExp;
+  fault: Fault;
+  /** How many matching requests get the fault (default 1; Infinity for all). */
+  times?: number;
+  /** Let this many matching requests through untouched first. */
+  skip?: number;
+}
+
+export interface RecordedRequest {
+  /** Date.now() when the request arrived. */
+  at: number;
+  method: string;
+  path: string;
+  fault?: Fault['kind'];
+  /** Status sent back (undefined for a reset). */
+  status?: number;
+  /** Date.now() when the response headers went out. */
+  respondedAt?: number;
+}
+
+interface ActiveRule extends FaultRule {
+  remaining: number;
+  toSkip: number;
+}
+
+export class FaultProxy {
+  readonly requests: RecordedRequest[] = [];
+  private rules: ActiveRule[] = [];
+
+  private constructor(
+    private readonly server: http.Server,
+    readonly host: string,
+    readonly target: string,
+  ) {}
+
+  static async start(target: string): Promise<FaultProxy> {
+    let proxy!: FaultProxy;
+    const server = http.createServer((req, res) => proxy.handle(req, res));
+    // Keep-alive sockets would outlive close(); the client reconnects cheaply on loopback.
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    proxy = new FaultProxy(server, `127.0.0.1:${port}`, target);
+    return proxy;
+  }
+
+  addFault(rule: FaultRule): void {
+    this.rules.push({ ...rule, remaining: rule.times ?? 1, toSkip: rule.skip ?? 0 });
+  }
+
+  clearFaults(): void {
+    this.rules = [];
+  }
+
+  clearRecords(): void {
+    this.requests.length = 0;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private pick(method: string, path: string): Fault | undefined {
+    for (const r of this.rules) {
+      if (r.remaining <= 0) continue;
+      if (r.method && r.method !== method) continue;
+      if (!r.path.test(path)) continue;
+      if (r.toSkip > 0) {
+        r.toSkip--;
+        continue;
+      }
+      r.remaining--;
+      return r.fault;
+    }
+    return undefined;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    const rec: RecordedRequest = { at: Date.now(), method, path };
+    this.requests.push(rec);
+    const fault = this.pick(method, path);
+    if (fault) rec.fault = fault.kind;
+
+    if (fault?.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'status') {
+      req.resume();
+      const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+      if (fault.retryAfter !== undefined) headers['Retry-After'] = String(fault.retryAfter);
+      const code = fault.code ?? (fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE');
+      const body = JSON.stringify({ errors: [{ code, message: `injected ${fault.status}` }] });
+      rec.status = fault.status;
+      rec.respondedAt = Date.now();
+      res.writeHead(fault.status, { ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
+      res.end(body);
+      return;
+    }
+    const forward = () => this.forward(req, res, rec, fault?.kind === 'corrupt' ? (fault.offset ?? -1) : undefined);
+    if (fault?.kind === 'delay') setTimeout(forward, fault.ms);
+    else forward();
+  }
+
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest, corruptAt: number | undefined): void {
+    const [hostname, port] = [this.target.slice(0, this.target.lastIndexOf(':')), Number(this.target.slice(this.target.lastIndexOf(':') + 1))];
+    const upstream = http.request({ hostname, port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      rec.status = up.statusCode;
+      rec.respondedAt = Date.now();
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      if (corruptAt === undefined) {
+        up.pipe(res);
+        return;
+      }
+      // Flip one byte at `corruptAt` (-1: the middle of the body), keeping the length.
+      const total = Number(up.headers['content-length'] ?? 0);
+      const target = corruptAt >= 0 ? corruptAt : Math.floor(total / 2);
+      let seen = 0;
+      up.on('data', (chunk: Buffer) => {
+        if (target >= seen && target < seen + chunk.length) {
+          chunk = Buffer.from(chunk);
+          chunk[target - seen] = chunk[target - seen]! ^ 0xff;
+        }
+        seen += chunk.length;
+        res.write(chunk);
+      });
+      up.on('end', () => res.end());
+      up.on('error', () => res.destroy());
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  }
+}
