@@ -111,6 +111,7 @@ async function scanSide(root: string, side: string, expected: string, out: Findi
       }
     } else if (k === 'symlink' && !YAML_NAME_RE.test(d.name)) {
       out.errors.push(wholeFile(rel, 'thin-symlink', `${rel} is a symlink; project folders must be real folders`));
+      found.set(d.name, false); // the project exists but is unusable: no follow-up findings
     } else {
       stray(rel, out);
     }
