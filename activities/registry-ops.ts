@@ -55,7 +55,6 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
     totalRequests: () => Object.values(client.stats()).reduce((n, s) => n + s.total, 0),
 
     async copy(task) {
-      const before = await client.headManifest(ref(task.destination, task.digest));
       const result = await copyImage(client, { host: task.source.host, repository: task.source.repository, digest: task.digest }, task.destination, { blobCache });
       const transfer: TransferCounts = {
         blobsUploaded: result.blobsUploaded,
@@ -70,7 +69,7 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
         const manifest = await client.getManifest(ref(task.destination, task.digest));
         for (const tag of task.tags) tags.push(await setTag(client, task.destination, tag, manifest));
       }
-      return { manifestWritten: before === undefined, transfer, tags };
+      return { manifestWritten: result.manifestsWritten > 0, transfer, tags };
     },
   };
 }

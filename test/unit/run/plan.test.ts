@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { batches, computePlan, copyTasks, inventoryQueries, repoFor, type Inventory, type PlanInputProject } from '../../../lib/run/plan';
+
+const D1 = `sha256:${'1'.repeat(64)}`;
+const D2 = `sha256:${'2'.repeat(64)}`;
+const D3 = `sha256:${'3'.repeat(64)}`;
+const meta = { workflowId: 'wf', runId: 'run', bundleSha256: 'x', createdAt: '2026-01-01T00:00:00Z' };
+
+const project: PlanInputProject = {
+  name: 'demo',
+  source: 'staging.example/p',
+  destinations: ['prod.example/images', 'mirror.example/images', 'prod.example/images'],
+  images: [
+    { name: 'app', dmap: { [D1]: ['v1', 'latest'], [D2]: ['v2'], [D3]: [] } },
+  ],
+};
+
+function inventory(over: Partial<Inventory> = {}): Inventory {
+  return { sourceDigests: new Set([`staging.example/p/app@${D1}`, `staging.example/p/app@${D3}`]), destinationTags: new Map(), destinationDigests: new Set(), ...over };
+}
+
+describe('repoFor', () => {
+  it('splits host and path prefix', () => {
+    expect(repoFor('127.0.0.1:5001/staging', 'foo/bar')).toEqual({ host: '127.0.0.1:5001', repository: 'staging/foo/bar' });
+    expect(repoFor('gcr.io', 'foo')).toEqual({ host: 'gcr.io', repository: 'foo' });
+  });
+});
+
+describe('computePlan', () => {
+  it('gives every edge a verdict and counts duplicates as overlaps', () => {
+    const inv = inventory({
+      destinationTags: new Map([['prod.example/images/app', new Map([['v1', D1], ['latest', D2]])]]),
+      destinationDigests: new Set([`prod.example/images/app@${D1}`]),
+    });
+    const plan = computePlan([project], inv, meta);
+    // 2 distinct destinations x (v1, latest, v2, tagless D3) = 8; the repeated destination adds 4 overlaps.
+    expect(plan.counts).toEqual({ total: 8, promote: 4, present: 1, tagMoves: 1, lost: 2, overlaps: 4 });
+    const prod = plan.edges.filter((e) => e.destination.host === 'prod.example');
+    expect(prod.find((e) => e.tag === 'v1')!.verdict).toBe('present');
+    expect(prod.find((e) => e.tag === 'latest')).toMatchObject({ verdict: 'tag-move', currentDigest: D2 });
+    expect(prod.find((e) => e.tag === 'v2')!.verdict).toBe('lost');
+    expect(prod.find((e) => e.tag === null)!.verdict).toBe('promote');
+    expect(plan.registries).toEqual(['mirror.example', 'prod.example', 'staging.example']);
+  });
+
+  it('an edge already in place is present even when staging lost the digest', () => {
+    const inv = inventory({ destinationTags: new Map([['mirror.example/images/app', new Map([['v2', D2]])]]) });
+    const plan = computePlan([project], inv, meta);
+    expect(plan.edges.find((e) => e.destination.host === 'mirror.example' && e.tag === 'v2')!.verdict).toBe('present');
+  });
+});
+
+describe('copyTasks', () => {
+  it('groups tags of one digest per destination repository and leaves blocked digests out', () => {
+    const plan = computePlan([project], inventory(), meta);
+    const tasks = copyTasks(plan);
+    expect(tasks).toHaveLength(4); // (D1, D3) x 2 destinations
+    const d1prod = tasks.find((t) => t.digest === D1 && t.destination.host === 'prod.example')!;
+    expect(d1prod.tags.sort()).toEqual(['latest', 'v1']);
+    expect(d1prod.edges).toBe(2);
+    expect(copyTasks(plan, new Set([D1])).map((t) => t.digest)).toEqual([D3, D3]);
+  });
+
+  it('batches split in order', () => {
+    expect(batches([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
+  });
+});
+
+describe('inventoryQueries', () => {
+  it('asks each repository once for what the manifests name', () => {
+    const q = inventoryQueries([project]);
+    expect([...q.sources.keys()]).toEqual(['staging.example/p/app']);
+    expect(q.sources.get('staging.example/p/app')!.digests.size).toBe(3);
+    expect([...q.destinations.keys()].sort()).toEqual(['mirror.example/images/app', 'prod.example/images/app']);
+    expect([...q.destinations.get('prod.example/images/app')!.tags].sort()).toEqual(['latest', 'v1', 'v2']);
+    expect([...q.destinations.get('prod.example/images/app')!.taglessDigests]).toEqual([D3]);
+  });
+});
