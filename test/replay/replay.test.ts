@@ -1,0 +1,24 @@
+// Determinism guard: recorded histories of real runs must replay against the current workflow code.
+// A change to workflows/ that would break a run in flight (or the audit of a past one) fails here.
+// Record a new history with: temporal workflow show --workflow-id ID --output json > test/replay/histories/NAME.json
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { WORKFLOWS_PATH } from '../../worker/create-worker';
+
+const dir = fileURLToPath(new URL('./histories/', import.meta.url));
+const histories = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+describe('replay of recorded histories', () => {
+  it('has histories to replay', () => {
+    expect(histories.length).toBeGreaterThan(0);
+  });
+  for (const file of histories) {
+    it(`${file} replays deterministically`, async () => {
+      const history = JSON.parse(readFileSync(`${dir}${file}`, 'utf8'));
+      expect(history.events.length).toBeGreaterThan(10);
+      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, file);
+    }, 60_000);
+  }
+});
