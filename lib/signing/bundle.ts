@@ -45,7 +45,13 @@ export async function signDsseBundle(
 ): Promise<SerializedBundle> {
   const data = Buffer.isBuffer(statement) ? statement : jsonBytes(statement);
   const builder = new DSSEBundleBuilder({ signer: localKeySigner(key), witnesses: [] });
-  return bundleToJSON(await builder.create({ data, type: payloadType }));
+  const bundle = bundleToJSON(await builder.create({ data, type: payloadType }));
+  // sigstore-js copies the key hint into the DSSE signature's keyid. cosign
+  // (go-securesystemslib) skips a signature whose keyid differs from its
+  // verifier's key id, so cosign rejects such bundles. cosign itself writes no
+  // keyid; neither do we. keyid is not covered by the signature.
+  for (const s of bundle.dsseEnvelope?.signatures ?? []) delete (s as { keyid?: string }).keyid;
+  return bundle;
 }
 
 /** A message-signature bundle over arbitrary bytes (signature over the bytes, digest recorded). */

@@ -11,3 +11,4 @@ export * from './verify-signature';
 export * from './verify-bundle';
 export * from './verify-provenance';
 export * from './keyless';
+export * from './registry';

@@ -45,6 +45,8 @@ describe('signDsseBundle', () => {
     expect(bundle.verificationMaterial.tlogEntries ?? []).toEqual([]); // protobuf JSON omits empty lists
     expect(bundle.dsseEnvelope?.payloadType).toBe('application/vnd.in-toto+json');
     expect(JSON.parse(Buffer.from(bundle.dsseEnvelope!.payload, 'base64').toString())).toEqual(statement);
+    // cosign skips DSSE signatures whose keyid differs from its own key id: write none, like cosign
+    expect(bundle.dsseEnvelope!.signatures.map((s) => Object.keys(s))).toEqual([['sig']]);
   });
 
   it('verifies with the key, expected digest and predicate type; fails otherwise', async () => {
