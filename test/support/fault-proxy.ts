@@ -43,6 +43,12 @@ interface ActiveRule extends FaultRule {
 export class FaultProxy {
   readonly requests: RecordedRequest[] = [];
   private rules: ActiveRule[] = [];
+  /**
+   * Serve `tags/list?n=&last=` pages with a Link header from the registry's full
+   * list. distribution 2.8 ignores n and last on tags/list (it paginates only
+   * _catalog), so without this a client's pagination is never exercised.
+   */
+  emulateTagPagination = false;
 
   private constructor(
     private readonly server: http.Server,
@@ -117,9 +123,43 @@ export class FaultProxy {
       res.end(body);
       return;
     }
+    const tagList = /^\/v2\/(.+)\/tags\/list(\?.*)?$/.exec(path);
+    if (!fault && this.emulateTagPagination && method === 'GET' && tagList) {
+      this.paginateTags(req, res, rec, tagList[1]!, new URLSearchParams(tagList[2]?.slice(1) ?? ''));
+      return;
+    }
     const forward = () => this.forward(req, res, rec, fault?.kind === 'corrupt' ? (fault.offset ?? -1) : undefined);
     if (fault?.kind === 'delay') setTimeout(forward, fault.ms);
     else forward();
+  }
+
+  private paginateTags(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest, name: string, query: URLSearchParams): void {
+    const [hostname, port] = [this.target.slice(0, this.target.lastIndexOf(':')), Number(this.target.slice(this.target.lastIndexOf(':') + 1))];
+    const upstream = http.request({ hostname, port, method: 'GET', path: `/v2/${name}/tags/list`, headers: req.headers }, (up) => {
+      const chunks: Buffer[] = [];
+      up.on('data', (c: Buffer) => chunks.push(c));
+      up.on('end', () => {
+        rec.status = up.statusCode;
+        rec.respondedAt = Date.now();
+        if (up.statusCode !== 200) {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          res.end(Buffer.concat(chunks));
+          return;
+        }
+        const all = ((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { tags?: string[] | null }).tags ?? []).sort();
+        const last = query.get('last');
+        const n = Number(query.get('n') ?? all.length);
+        const rest = last ? all.filter((t) => t > last) : all;
+        const page = rest.slice(0, n);
+        const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+        if (rest.length > page.length) headers.Link = `</v2/${name}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}>; rel="next"`;
+        const body = JSON.stringify({ name, tags: page });
+        res.writeHead(200, { ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
+        res.end(body);
+      });
+    });
+    upstream.on('error', () => res.destroy());
+    upstream.end();
   }
 
   private forward(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest, corruptAt: number | undefined): void {

@@ -1,0 +1,40 @@
+// Shared pieces of the OCI integration tests: a client on the dev stack's
+// credentials and skopeo as an independent reader.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { RegistryClient, type RegistryClientOptions } from '../../../lib/oci';
+import { stack } from '../../support/stack-env';
+
+const run = promisify(execFile);
+
+export function stackClient(opts: RegistryClientOptions = {}): RegistryClient {
+  return RegistryClient.fromDockerConfig({
+    configPath: stack().dockerConfigFile,
+    // Small chunks so that test-sized layers take the chunked PATCH path too.
+    upload: { chunkSize: 128 * 1024, monolithicMaxBytes: 32 * 1024 },
+    retry: { baseDelayMs: 20, maxDelayMs: 200 },
+    ...opts,
+  });
+}
+
+/** sha256 of what `skopeo inspect --raw` prints for a reference: the manifest digest as skopeo sees it. */
+export async function skopeoRawDigest(ref: string): Promise<string> {
+  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', '--authfile', stack().dockerConfigFile, `docker://${ref}`], { encoding: 'buffer', maxBuffer: 16 << 20 });
+  return `sha256:${createHash('sha256').update(stdout).digest('hex')}`;
+}
+
+/** `skopeo copy` to a local directory: pulls and verifies every blob of the image. Returns skopeo inspect's digest. */
+export async function skopeoPullAndVerify(ref: string, dir: string): Promise<void> {
+  await run('skopeo', ['copy', '--all', '--src-tls-verify=false', '--src-authfile', stack().dockerConfigFile, `docker://${ref}`, `dir:${dir}`], { maxBuffer: 16 << 20 });
+}
+
+export async function skopeoTags(ref: string): Promise<string[]> {
+  const { stdout } = await run('skopeo', ['list-tags', '--tls-verify=false', '--authfile', stack().dockerConfigFile, `docker://${ref}`]);
+  return (JSON.parse(stdout) as { Tags: string[] }).Tags;
+}
+
+export function writes(stats: ReturnType<RegistryClient['stats']>, host: string): number {
+  const m = stats[host]?.byMethod ?? {};
+  return (m.PUT ?? 0) + (m.POST ?? 0) + (m.PATCH ?? 0) + (m.DELETE ?? 0);
+}
