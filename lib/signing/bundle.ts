@@ -13,7 +13,7 @@
 // Registries without the referrers API get the OCI tag-schema fallback: an
 // index tagged `sha256-<hex>` listing the referrer manifests.
 import { bundleFromJSON, bundleToJSON, type Bundle, type SerializedBundle } from '@sigstore/bundle';
-import { DSSEBundleBuilder, MessageSignatureBundleBuilder, type Signer } from '@sigstore/sign';
+import { DSSEBundleBuilder, MessageSignatureBundleBuilder, type Signer, type Witness } from '@sigstore/sign';
 import type { SigningKey } from './keys';
 import {
   BUNDLE_CONTENT_ANNOTATION, BUNDLE_PREDICATE_TYPE_ANNOTATION, CREATED_ANNOTATION, IN_TOTO_PAYLOAD_TYPE,
@@ -37,14 +37,18 @@ export function localKeySigner(key: SigningKey): Signer {
   };
 }
 
-/** DSSE-signs an in-toto statement offline (no Fulcio, no Rekor, no TSA) into a v0.3 bundle. */
-export async function signDsseBundle(
-  key: SigningKey,
+/**
+ * DSSE-signs a payload into a v0.3 bundle with any sigstore-js Signer
+ * (local key, Fulcio) and witnesses (Rekor, TSA; none for offline keys).
+ */
+export async function buildDsseBundle(
+  signer: Signer,
+  witnesses: Witness[],
   statement: Statement<unknown> | Buffer,
   payloadType: string = IN_TOTO_PAYLOAD_TYPE,
 ): Promise<SerializedBundle> {
   const data = Buffer.isBuffer(statement) ? statement : jsonBytes(statement);
-  const builder = new DSSEBundleBuilder({ signer: localKeySigner(key), witnesses: [] });
+  const builder = new DSSEBundleBuilder({ signer, witnesses });
   const bundle = bundleToJSON(await builder.create({ data, type: payloadType }));
   // sigstore-js copies the key hint into the DSSE signature's keyid. cosign
   // (go-securesystemslib) skips a signature whose keyid differs from its
@@ -52,6 +56,15 @@ export async function signDsseBundle(
   // keyid; neither do we. keyid is not covered by the signature.
   for (const s of bundle.dsseEnvelope?.signatures ?? []) delete (s as { keyid?: string }).keyid;
   return bundle;
+}
+
+/** DSSE-signs an in-toto statement offline (no Fulcio, no Rekor, no TSA) into a v0.3 bundle. */
+export function signDsseBundle(
+  key: SigningKey,
+  statement: Statement<unknown> | Buffer,
+  payloadType: string = IN_TOTO_PAYLOAD_TYPE,
+): Promise<SerializedBundle> {
+  return buildDsseBundle(localKeySigner(key), [], statement, payloadType);
 }
 
 /** A message-signature bundle over arbitrary bytes (signature over the bytes, digest recorded). */

@@ -3,14 +3,12 @@
 // configurable (private sigstore deployments); nothing defaults to the public
 // instance, so a misconfigured run cannot publish to the public log.
 import { readFile } from 'node:fs/promises';
-import { bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
-import {
-  DSSEBundleBuilder, FulcioSigner, InternalError, RekorWitness, TSAWitness, type IdentityProvider, type Witness,
-} from '@sigstore/sign';
+import type { SerializedBundle } from '@sigstore/bundle';
+import { FulcioSigner, InternalError, RekorWitness, TSAWitness, type IdentityProvider, type Witness } from '@sigstore/sign';
 import { z } from 'zod';
 import { SigningError, type SigningErrorCode } from './errors';
 import { IN_TOTO_PAYLOAD_TYPE } from './media-types';
-import { jsonBytes } from './oci-artifact';
+import { buildDsseBundle } from './bundle';
 import type { Statement } from './statements';
 
 const httpUrl = z.url({ protocol: /^https?$/ });
@@ -108,10 +106,8 @@ export async function signKeyless(
   const witnesses: Witness[] = [];
   if (config.rekorURL) witnesses.push(new RekorWitness({ rekorBaseURL: config.rekorURL, entryType: 'dsse', ...fetchOptions }));
   if (config.tsaURL) witnesses.push(new TSAWitness({ tsaBaseURL: config.tsaURL, ...fetchOptions }));
-  const builder = new DSSEBundleBuilder({ signer, witnesses });
-  const data = Buffer.isBuffer(statement) ? statement : jsonBytes(statement);
   try {
-    return bundleToJSON(await builder.create({ data, type: payloadType }));
+    return await buildDsseBundle(signer, witnesses, statement, payloadType);
   } catch (err) {
     throw toSigningError(err, config);
   }
