@@ -9,7 +9,7 @@
  */
 import { copyTasks, type CopyTask } from '../lib/run/plan';
 import { promoteBatchKey } from '../lib/run/keys';
-import type { Failure, PromoteBatchArgs, PromoteBatchSummary, TransferCounts } from '../lib/run/types';
+import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepoRef, TransferCounts } from '../lib/run/types';
 import { addTransfer, edgeName, emptyTransfer } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, heartbeatDetails, runIds, type ActivityDeps } from './context';
@@ -41,8 +41,8 @@ export interface PlacedImage {
   project: string;
   image: string;
   digest: string;
-  source: string;
-  destination: string;
+  source: RepoRef;
+  destination: RepoRef;
   destinationIndex: number;
   tags: string[];
   promotedNow: boolean;
@@ -85,8 +85,8 @@ export function createPromote(deps: ActivityDeps) {
         project: t.project,
         image: t.image,
         digest: t.digest,
-        source: `${t.source.host}/${t.source.repository}`,
-        destination: `${t.destination.host}/${t.destination.repository}`,
+        source: t.source,
+        destination: t.destination,
         destinationIndex: t.destinationIndex,
         tags: r.placedTags,
         promotedNow: r.promoted > 0,

@@ -14,6 +14,8 @@ const EnvSchema = z.object({
   PROMOTER_SIGNING_KEY: z.string().optional(),
   PROMOTER_SIGNING_KEY_PASSWORD: z.string().optional(),
   PROMOTER_PUBLIC_KEY: z.string().optional(),
+  PROMOTER_TRUSTED_ROOT: z.string().optional(),
+  PROMOTER_SIGNATURE_FORMAT: z.enum(['legacy', 'bundle', 'both']).default('legacy'),
   PROMOTER_BUILDER_ID: z.string().default('https://github.com/promoter/promoter/worker@v1'),
   PROMOTER_REGISTRY_RPS: z.coerce.number().positive().default(50),
   PROMOTER_REGISTRY_BURST: z.coerce.number().positive().default(100),
@@ -25,7 +27,7 @@ export interface PromoterConfig {
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
   store: AuditStoreConfig;
   insecureRegistries: string[];
-  signing: { keyPath?: string; publicKeyPath?: string; builderId: string };
+  signing: { keyPath?: string; publicKeyPath?: string; trustedRootPath?: string; format: 'legacy' | 'bundle' | 'both'; builderId: string };
   limits: { requestsPerSecond: number; burst: number; concurrency: number };
   logLevel: string;
 }
@@ -41,7 +43,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.PROMOTER_TASK_QUEUE, uiUrl: e.PROMOTER_TEMPORAL_UI },
     store: auditStoreConfigFromEnv(env),
     insecureRegistries: e.PROMOTER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
-    signing: { keyPath: e.PROMOTER_SIGNING_KEY, publicKeyPath: e.PROMOTER_PUBLIC_KEY, builderId: e.PROMOTER_BUILDER_ID },
+    signing: {
+      keyPath: e.PROMOTER_SIGNING_KEY,
+      publicKeyPath: e.PROMOTER_PUBLIC_KEY,
+      trustedRootPath: e.PROMOTER_TRUSTED_ROOT,
+      format: e.PROMOTER_SIGNATURE_FORMAT,
+      builderId: e.PROMOTER_BUILDER_ID,
+    },
     limits: { requestsPerSecond: e.PROMOTER_REGISTRY_RPS, burst: e.PROMOTER_REGISTRY_BURST, concurrency: e.PROMOTER_REGISTRY_CONCURRENCY },
     logLevel: e.PROMOTER_LOG_LEVEL,
   };

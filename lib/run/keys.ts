@@ -4,7 +4,7 @@ export const runPrefix = (workflowId: string, runId: string): string => `runs/${
 export const planKey = (wf: string, run: string): string => `${runPrefix(wf, run)}/plan.json`;
 export const phaseResultKey = (wf: string, run: string, phase: string): string => `${runPrefix(wf, run)}/${phase}.json`;
 export const promoteBatchKey = (wf: string, run: string, batch: number): string => `${runPrefix(wf, run)}/promote/batch-${String(batch).padStart(6, '0')}.json`;
-export const attestationKey = (wf: string, run: string, digest: string): string => `${runPrefix(wf, run)}/attestations/${digest.replace(':', '-')}.json`;
+export const attestationKey = (wf: string, run: string, image: string, digest: string): string => `${runPrefix(wf, run)}/attestations/${image}/${digest.replace(':', '-')}.json`;
 export const reportKey = (wf: string, run: string): string => `${runPrefix(wf, run)}/report.json`;
 /** Pointer to the bundle of the last confirmed promotion: what the nightly re-mirroring checks. */
 export const LATEST_BUNDLE_KEY = 'state/latest-promoted-bundle.json';

@@ -1,0 +1,53 @@
+/**
+ * Which image digests are now at their destinations: those the plan found already there and those
+ * Promote put there. Sign and Attest work from this, so a rerun also signs digests an earlier run
+ * promoted but never signed.
+ */
+import type { AfterPromoteArgs, RepoRef, ResultDocument } from '../lib/run/types';
+import type { ActivityDeps } from './context';
+import { loadPlan } from './load';
+import type { PlacedImage } from './promote';
+
+export interface InPlaceDestination {
+  ref: RepoRef;
+  /** 0: the primary (production); higher: a mirror. */
+  index: number;
+  tags: string[];
+  promotedNow: boolean;
+}
+
+export interface InPlaceImage {
+  project: string;
+  image: string;
+  digest: string;
+  source: RepoRef;
+  /** Sorted by index: the first is where signatures are made. */
+  destinations: InPlaceDestination[];
+}
+
+export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs): Promise<InPlaceImage[]> {
+  const plan = await loadPlan(deps, args.plan);
+  const images = new Map<string, InPlaceImage>();
+  const add = (project: string, image: string, digest: string, source: RepoRef, dest: InPlaceDestination): void => {
+    const key = `${project}|${image}|${digest}`;
+    let img = images.get(key);
+    if (!img) images.set(key, (img = { project, image, digest, source, destinations: [] }));
+    const existing = img.destinations.find((d) => d.ref.host === dest.ref.host && d.ref.repository === dest.ref.repository);
+    if (existing) {
+      existing.tags.push(...dest.tags.filter((t) => !existing.tags.includes(t)));
+      existing.promotedNow ||= dest.promotedNow;
+    } else img.destinations.push(dest);
+  };
+  for (const e of plan.edges) {
+    if (e.verdict === 'present') add(e.project, e.image, e.digest, e.source, { ref: e.destination, index: e.destinationIndex, tags: e.tag ? [e.tag] : [], promotedNow: false });
+  }
+  for (const key of args.promoteResultKeys) {
+    const doc = await deps.store.getJson<ResultDocument<unknown> & { placed: PlacedImage[] }>(key);
+    for (const p of doc.placed) {
+      add(p.project, p.image, p.digest, p.source, { ref: p.destination, index: p.destinationIndex, tags: p.tags, promotedNow: p.promotedNow });
+    }
+  }
+  const out = [...images.values()];
+  for (const img of out) img.destinations.sort((a, b) => a.index - b.index);
+  return out.sort((a, b) => (`${a.project}/${a.image}@${a.digest}` < `${b.project}/${b.image}@${b.digest}` ? -1 : 1));
+}
