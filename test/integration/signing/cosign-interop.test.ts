@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, copyImage, pushRandomImage } from '../../../lib/oci';
 import {
-  PROMOTION_PREDICATE_TYPE, SLSA_PROVENANCE_V1, attachAttestation, attachSignature, copySignatures, findSignatures,
+  PROMOTION_PREDICATE_TYPE, SLSA_PROVENANCE_V1, attachAttestation, attachSignature, buildDsseBundle, copySignatures,
+  cosignSignStatement, findSignatures,
   loadSigningKey, loadVerificationKeys, promotionStatement, signDsseBundle, verifyImageProvenance,
   verifyImageSignatures, type ImageTarget, type SigningKey, type VerificationKey,
 } from '../../../lib/signing';
 import { COSIGN_OFFLINE, findCosign, runCosign } from '../../support/cosign';
 import { stack, uniqueName } from '../../support/stack-env';
+import { certificateSigner, makeKeylessPki, timestampWitness } from '../../unit/signing/pki';
 
 const cosign = findCosign();
 const COSIGN_PASSWORD = 'interop-password';
@@ -71,6 +73,35 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       expect(JSON.parse(ok.stdout)[0].critical.image['docker-manifest-digest']).toBe(img.digest);
       expect(JSON.parse(ok.stdout)[0].critical.type).toBe('cosign container image signature');
       cosignFails(await runCosign(['verify', '--key', files.otherPub, ...COSIGN_OFFLINE.verify, img.ref]));
+    });
+
+    it('on the password-protected production registry: we sign with DOCKER_CONFIG credentials, cosign verifies with the same config', async () => {
+      const production = env.registries.production;
+      const repository = uniqueName('signing/auth');
+      const pushed = await pushRandomImage(client, production, repository, { layers: 1, layerSize: 128 });
+      const img = { host: production, repository, digest: pushed.digest };
+      expect((await attachSignature(client, img, ours, { format: 'both' }))).toMatchObject({ legacy: { changed: true }, bundle: { changed: true } });
+      const ref = `${production}/${repository}@${pushed.digest}`;
+      cosignOk(await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: env.dockerConfigDir }));
+      cosignOk(await runCosign(['verify', '--key', files.ourPub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: env.dockerConfigDir }));
+      // without credentials cosign cannot even read the signatures
+      cosignFails(await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: dir }));
+    });
+
+    it('multi-arch: the index and each child signed once (both formats); cosign verifies every digest', async () => {
+      const repository = uniqueName('signing/multi');
+      const pushed = await pushRandomImage(client, registry, repository, { layers: 1, layerSize: 64, platforms: ['linux/amd64', 'linux/arm64'] });
+      const digests = [pushed.digest, ...pushed.children.map((c) => c.digest)];
+      expect(digests).toHaveLength(3);
+      for (const digest of digests) {
+        expect(await attachSignature(client, { host: registry, repository, digest }, ours, { format: 'both' })).toMatchObject({ legacy: { changed: true }, bundle: { changed: true } });
+      }
+      for (const digest of digests) {
+        const ref = `${registry}/${repository}@${digest}`;
+        cosignOk(await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, ref]));
+        cosignOk(await runCosign(['verify', '--key', files.ourPub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref]));
+        expect(await verifyImageSignatures(client, { host: registry, repository, digest }, { keys: ourKeys })).toMatchObject({ valid: true, formats: ['legacy', 'bundle'] });
+      }
     });
 
     it('attachSignature is idempotent: a second run writes nothing and the .sig keeps one layer', async () => {
@@ -195,6 +226,27 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
 
       expect(await copySignatures(client, img, to)).toEqual({ signature: 'unchanged', attestation: 'unchanged', referrers: { copied: 0, unchanged: 1 }, errors: [] });
       expect(SLSA_PROVENANCE_V1).toBe('https://slsa.dev/provenance/v1');
+    });
+  });
+
+  describe('keyless bundles (certificate + RFC 3161 timestamp, trusted root)', () => {
+    it('cosign verifies our certificate bundle with --trusted-root and the identity; another identity fails; we agree', async () => {
+      const identity = { email: 'release@k8s.example', issuer: 'https://oidc.k8s.example' };
+      const pki = makeKeylessPki(identity);
+      const rootFile = join(dir, 'trusted_root.json');
+      writeFileSync(rootFile, JSON.stringify(pki.trustedRoot));
+      const img = await newImage('keyless');
+      const bundle = await buildDsseBundle(certificateSigner(pki), [timestampWitness(pki)], cosignSignStatement(img.digest));
+      await attachAttestation(client, img, bundle);
+      const flags = ['--trusted-root', rootFile, '--certificate-oidc-issuer', identity.issuer, '--insecure-ignore-tlog=true', '--insecure-ignore-sct=true', '--use-signed-timestamps=true', '--allow-http-registry'];
+      cosignOk(await runCosign(['verify', ...flags, '--certificate-identity', identity.email, img.ref]));
+      cosignOk(await runCosign(['verify', ...flags, '--certificate-identity-regexp', '^release@', img.ref]));
+      cosignFails(await runCosign(['verify', ...flags, '--certificate-identity', 'attacker@evil.example', img.ref]));
+
+      const keyless = { trustedRoot: pki.trustedRoot, identities: [{ issuer: identity.issuer, subject: identity.email }], tlogThreshold: 0, ctlogThreshold: 0 };
+      expect(await verifyImageSignatures(client, img, { keyless })).toMatchObject({ valid: true, formats: ['bundle'] });
+      const wrong = { ...keyless, identities: [{ issuer: identity.issuer, subject: 'attacker@evil.example' }] };
+      expect((await verifyImageSignatures(client, img, { keyless: wrong })).valid).toBe(false);
     });
   });
 });
