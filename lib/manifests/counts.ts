@@ -10,16 +10,18 @@ export function countUniqueEdges(projects: readonly Project[]): number {
   const repos = new Map<string, BundleImage | Set<string>>();
   let n = 0;
   for (const p of projects) {
+    // Per image once, not per destination: this loop runs images x destinations times.
+    const perImage = p.images.map(unitCount);
     for (const dest of new Set(p.destinations)) {
-      for (const img of p.images) {
+      p.images.forEach((img, i) => {
         const key = `${dest}/${img.name}`;
         const prev = repos.get(key);
         if (prev === undefined) {
           repos.set(key, img);
-          n += unitCount(img);
-          continue;
+          n += perImage[i]!;
+          return;
         }
-        if (prev === img) continue;
+        if (prev === img) return;
         const set = prev instanceof Set ? prev : new Set(units(prev));
         for (const u of units(img)) {
           if (!set.has(u)) {
@@ -28,7 +30,7 @@ export function countUniqueEdges(projects: readonly Project[]): number {
           }
         }
         repos.set(key, set);
-      }
+      });
     }
   }
   return n;
@@ -47,7 +49,7 @@ function* units(img: BundleImage): Iterable<string> {
   }
 }
 
-export function countProject(p: Project): ProjectCounts {
+function tally(p: Project): Omit<ProjectCounts, 'uniqueEdges'> {
   const digests = new Set<string>();
   let tagPairs = 0;
   for (const img of p.images) {
@@ -56,13 +58,11 @@ export function countProject(p: Project): ProjectCounts {
       tagPairs += new Set(tags).size;
     }
   }
-  return {
-    images: p.images.length,
-    digests: digests.size,
-    tagPairs,
-    destinations: new Set(p.destinations).size,
-    uniqueEdges: countUniqueEdges([p]),
-  };
+  return { images: p.images.length, digests: digests.size, tagPairs, destinations: new Set(p.destinations).size };
+}
+
+export function countProject(p: Project): ProjectCounts {
+  return { ...tally(p), uniqueEdges: countUniqueEdges([p]) };
 }
 
 export function countBundle(bundle: ManifestBundle): BundleCounts {
@@ -70,7 +70,7 @@ export function countBundle(bundle: ManifestBundle): BundleCounts {
   let digests = 0;
   let tagPairs = 0;
   for (const p of bundle.projects) {
-    const c = countProject(p);
+    const c = tally(p);
     images += c.images;
     digests += c.digests;
     tagPairs += c.tagPairs;

@@ -1,0 +1,122 @@
+// The bundle contract: canonical JSON, its hash, its schema, counting, image refs.
+import { describe, expect, it } from 'vitest';
+import {
+  ManifestBundleSchema,
+  bundleSha256,
+  canonicalJson,
+  countBundle,
+  countProject,
+  imageRef,
+  splitRegistry,
+  type ManifestBundle,
+  type Project,
+} from '../../../lib/manifests';
+import { D1, D2, D3 } from './helpers';
+
+const project = (over: Partial<Project> = {}): Project => ({
+  name: 'p',
+  file: 'manifests/p/promoter-manifest.yaml',
+  source: '127.0.0.1:5001/staging',
+  destinations: ['127.0.0.1:5002/prod', '127.0.0.1:5003/mirror'],
+  images: [
+    { name: 'foo', dmap: { [D1]: ['v1', 'latest'], [D2]: [] } },
+    { name: 'bar/baz', dmap: { [D3]: ['v2'] } },
+  ],
+  signatures: { mode: 'if-present', keys: [], identities: [{ issuer: 'https://accounts.google.com', subject: 'a@b.c' }] },
+  provenance: { mode: 'warn', builders: ['https://b'], sources: ['git+https://github.com/x/'], keys: [], identities: [] },
+  ...over,
+});
+
+/** The same value with every object's keys inserted in reverse order. */
+function reversed<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(reversed) as T;
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)])) as T;
+  }
+  return v;
+}
+
+describe('canonicalJson and bundleSha256', () => {
+  const bundle: ManifestBundle = { version: 1, projects: [project()] };
+
+  it('sorts keys at every level and keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: [{ d: 1, c: 2 }, 3], u: undefined })).toBe('{"a":[{"c":2,"d":1},3],"b":1}');
+    const json = canonicalJson(bundle);
+    expect(JSON.parse(json)).toEqual(bundle);
+    expect(json.indexOf('"destinations"')).toBeLessThan(json.indexOf('"file"'));
+    expect(json).not.toContain('\n');
+  });
+
+  it('is stable under key reordering, and only there', () => {
+    const shuffled = reversed(bundle);
+    expect(Object.keys(shuffled)).toEqual(['projects', 'version']);
+    expect(JSON.stringify(shuffled)).not.toBe(JSON.stringify(bundle));
+    expect(canonicalJson(shuffled)).toBe(canonicalJson(bundle));
+    expect(bundleSha256(shuffled)).toBe(bundleSha256(bundle));
+    expect(bundleSha256(bundle)).toMatch(/^[0-9a-f]{64}$/);
+    // A real change changes the hash; so does the order of a list.
+    const moved = structuredClone(bundle);
+    moved.projects[0]!.images[0]!.dmap[D1] = ['v1', 'latest2'];
+    expect(bundleSha256(moved)).not.toBe(bundleSha256(bundle));
+    const reordered = structuredClone(bundle);
+    reordered.projects[0]!.destinations.reverse();
+    expect(bundleSha256(reordered)).not.toBe(bundleSha256(bundle));
+  });
+
+  it('hashes a known value to a known digest', () => {
+    // sha256 of the exact text {"a":1}
+    expect(bundleSha256({ a: 1 } as unknown as ManifestBundle)).toBe('015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862');
+  });
+});
+
+describe('ManifestBundleSchema', () => {
+  it('accepts a bundle and refuses unknown keys, bad digests and a missing version', () => {
+    const bundle: ManifestBundle = { version: 1, projects: [project()] };
+    expect(ManifestBundleSchema.parse(bundle)).toEqual(bundle);
+    expect(ManifestBundleSchema.safeParse({ ...bundle, extra: 1 }).success).toBe(false);
+    expect(ManifestBundleSchema.safeParse({ projects: [] }).success).toBe(false);
+    const bad = structuredClone(bundle);
+    bad.projects[0]!.images[0]!.dmap['sha256:abc'] = [];
+    expect(ManifestBundleSchema.safeParse(bad).success).toBe(false);
+    const twoSubjects = structuredClone(bundle);
+    twoSubjects.projects[0]!.signatures.identities[0]!.subjectRegExp = '.*';
+    expect(ManifestBundleSchema.safeParse(twoSubjects).success).toBe(false);
+    const notPem = structuredClone(bundle);
+    notPem.projects[0]!.provenance.keys = ['keys/release.pub'];
+    expect(ManifestBundleSchema.safeParse(notPem).success).toBe(false);
+  });
+});
+
+describe('counting', () => {
+  it('counts a project: tagless digests once, repeated tags and destinations once', () => {
+    const p = project({ destinations: ['r.io/a', 'r.io/b', 'r.io/a'] });
+    p.images[0]!.dmap[D1] = ['v1', 'latest', 'v1'];
+    expect(countProject(p)).toEqual({ images: 2, digests: 3, tagPairs: 3, destinations: 2, uniqueEdges: 2 * (2 + 1 + 1) });
+  });
+
+  it('counts digests per project, summed, and edges once per destination repository', () => {
+    const a = project({ name: 'a', destinations: ['r.io/prod'] });
+    const b = project({
+      name: 'b',
+      destinations: ['r.io/prod', 'r.io/other'],
+      images: [{ name: 'foo', dmap: { [D1]: ['v1', 'v9'], [D2]: ['v3'] } }],
+    });
+    // a: foo D1 v1, D1 latest, D2 (tagless); bar/baz D3 v2 -> 4 edges to r.io/prod.
+    // b into r.io/prod/foo adds D1 v9 and D2 v3 (D1 v1 is already there): 2; into r.io/other: 3.
+    expect(countBundle({ version: 1, projects: [a, b] })).toEqual({ projects: 2, images: 3, digests: 3 + 2, tagPairs: 3 + 3, uniqueEdges: 4 + 2 + 3 });
+  });
+});
+
+describe('registry names and image references', () => {
+  it('splits host and repository prefix', () => {
+    expect(imageRef('127.0.0.1:5001/staging', 'foo')).toEqual({ host: '127.0.0.1:5001', repository: 'staging/foo' });
+    expect(imageRef('gcr.io/k8s-staging-bom', 'bom')).toEqual({ host: 'gcr.io', repository: 'k8s-staging-bom/bom' });
+    expect(imageRef('us-central1-docker.pkg.dev/k8s-artifacts-prod/images/etcd', 'a/b')).toEqual({
+      host: 'us-central1-docker.pkg.dev',
+      repository: 'k8s-artifacts-prod/images/etcd/a/b',
+    });
+    expect(imageRef('localhost:5000', 'foo')).toEqual({ host: 'localhost:5000', repository: 'foo' });
+    expect(splitRegistry('gcr.io')).toEqual({ host: 'gcr.io', prefix: '' });
+    expect(splitRegistry('[::1]:5002/prod/x')).toEqual({ host: '[::1]:5002', prefix: 'prod/x' });
+  });
+});
