@@ -42,7 +42,7 @@ export async function validateCommand(opts: ValidateOptions, out: Sink = process
   out.write(
     valid
       ? `valid: ${counts}\n`
-      : `invalid: ${errors.length} error${errors.length === 1 ? '' : 's'} (loaded despite them: ${counts})\n`,
+      : `invalid: ${errors.length} error${errors.length === 1 ? '' : 's'} (counts of what loaded: ${counts})\n`,
   );
   return valid ? EXIT_VALID : EXIT_INVALID;
 }

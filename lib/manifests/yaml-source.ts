@@ -31,7 +31,10 @@ const YAML_CODE_RULES: Record<string, string> = {
   DUPLICATE_KEY: 'duplicate-key',
 };
 
-export function loadYaml(file: string, text: string): YamlSource {
+export function loadYaml(file: string, rawText: string): YamlSource {
+  // Editors on Windows may save a byte-order mark; the parser would choke on
+  // it. Dropping it keeps every line number (and the columns people see).
+  const text = rawText.charCodeAt(0) === 0xfeff ? rawText.slice(1) : rawText;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
@@ -61,16 +64,19 @@ export function loadYaml(file: string, text: string): YamlSource {
     });
   }
 
-  duplicateKeys(doc.contents, (key, first) => {
-    const at = pos(key.range?.[0] ?? 0);
-    const firstLine = pos(first.range?.[0] ?? 0).line;
-    errors.push({
-      file,
-      line: at.line,
-      column: at.column,
-      rule: 'duplicate-key',
-      message: `duplicate key ${JSON.stringify(String(key.value))} (first at line ${firstLine})`,
-    });
+  checkKeys(doc.contents, (key, first) => {
+    const at = pos(rangeStart(key) ?? 0);
+    errors.push(
+      first
+        ? {
+            file,
+            line: at.line,
+            column: at.column,
+            rule: 'duplicate-key',
+            message: `duplicate key ${JSON.stringify(String((key as Scalar).value))} (first at line ${pos(rangeStart(first) ?? 0).line})`,
+          }
+        : { file, line: at.line, column: at.column, rule: 'complex-key', message: 'a map key must be a plain value, not a list or map' },
+    );
   });
 
   let data: unknown = undefined;
@@ -105,11 +111,11 @@ export function loadYaml(file: string, text: string): YamlSource {
 }
 
 /**
- * Reports every map key that repeats an earlier key of the same map. Keys are
- * compared as strings, since that is what they become in JS (`1` and `"1"`
- * collide); non-scalar keys cannot be compared and are left to the schema.
+ * Reports every map key that repeats an earlier key of the same map, and every
+ * key that is a collection. Keys are compared as strings, since that is what
+ * they become in JS (`1` and `"1"` collide).
  */
-function duplicateKeys(node: unknown, report: (key: Scalar, first: Scalar) => void): void {
+function checkKeys(node: unknown, report: (key: unknown, first?: Scalar) => void): void {
   if (isMap(node)) {
     const seen = new Map<string, Scalar>();
     for (const pair of node.items) {
@@ -118,13 +124,13 @@ function duplicateKeys(node: unknown, report: (key: Scalar, first: Scalar) => vo
         const first = seen.get(k);
         if (first) report(pair.key, first);
         else seen.set(k, pair.key);
-      } else {
-        duplicateKeys(pair.key, report);
+      } else if (pair.key !== null && pair.key !== undefined) {
+        report(pair.key);
       }
-      duplicateKeys(pair.value, report);
+      checkKeys(pair.value, report);
     }
   } else if (isSeq(node)) {
-    for (const item of node.items) duplicateKeys(item, report);
+    for (const item of node.items) checkKeys(item, report);
   }
 }
 
