@@ -15,7 +15,7 @@ const EnvSchema = z.object({
   PROMOTER_SIGNING_KEY_PASSWORD: z.string().optional(),
   PROMOTER_PUBLIC_KEY: z.string().optional(),
   PROMOTER_TRUSTED_ROOT: z.string().optional(),
-  PROMOTER_SIGNATURE_FORMAT: z.enum(['legacy', 'bundle', 'both']).default('legacy'),
+  PROMOTER_SIGNATURE_FORMAT: z.enum(['legacy', 'bundle', 'both']).default('both'),
   PROMOTER_BUILDER_ID: z.string().default('https://github.com/promoter/promoter/worker@v1'),
   PROMOTER_REGISTRY_RPS: z.coerce.number().positive().default(50),
   PROMOTER_REGISTRY_BURST: z.coerce.number().positive().default(100),

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
-import { createRegistryOps } from '../activities/registry-ops';
+import { createRegistryOps, type RegistryOps } from '../activities/registry-ops';
 import type { PromoterConfig } from '../lib/config';
 import { AuditStore } from '../lib/storage/audit-store';
 
@@ -38,6 +38,8 @@ export function installRuntime(log: Logger): void {
 export interface CreatedWorker {
   worker: Worker;
   connection: NativeConnection;
+  /** The registry operations the activities share (tests read its request counts). */
+  registry: RegistryOps;
 }
 
 export async function createWorker(config: PromoterConfig, log: Logger, opts: { taskQueue?: string } = {}): Promise<CreatedWorker> {
@@ -56,5 +58,5 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: { 
     maxConcurrentActivityTaskExecutions: 8,
     bundlerOptions: { ignoreModules: [] },
   });
-  return { worker, connection };
+  return { worker, connection, registry };
 }

@@ -15,7 +15,9 @@ export const ports = {
 
 export const TOKEN_SERVICE = 'promoter-dev';
 export const TOKEN_ISSUER = 'promoter-dev-token-issuer';
-export const TOKEN_REALM = `http://${HOST}:${ports.tokenServer}/token`;
+// A host name, not 127.0.0.1: cosign's registry library (go-containerregistry) refuses a token
+// realm written as a private or loopback IP address, but follows one given by name.
+export const TOKEN_REALM = `http://localhost:${ports.tokenServer}/token`;
 export const S3_BUCKET = 'promoter-audit';
 export const S3_REGION = 'us-east-1';
 export const S3_ACCESS_KEY = 'test';

@@ -133,7 +133,7 @@ describe('dev stack', () => {
     const challenge = await fetch(`http://${registry}/v2/`);
     expect(challenge.status).toBe(401);
     const { realm, service } = parseBearerChallenge(challenge.headers.get('www-authenticate'));
-    expect(realm).toBe('http://127.0.0.1:5005/token');
+    expect(realm).toBe('http://localhost:5005/token');
     expect(service).toBe('promoter-dev');
 
     const basic = await basicAuthFor(registry);
@@ -277,7 +277,7 @@ describe('docker-compose.yml', () => {
     expect((await config('staging')).auth).toBeUndefined();
     expect((await config('mirror-a')).auth).toBeUndefined();
     expect((await config('production')).auth?.htpasswd?.path).toBe('/auth/production.htpasswd');
-    expect((await config('mirror-b')).auth?.token).toMatchObject({ realm: 'http://127.0.0.1:5005/token', service: 'promoter-dev', issuer: 'promoter-dev-token-issuer' });
+    expect((await config('mirror-b')).auth?.token).toMatchObject({ realm: 'http://localhost:5005/token', service: 'promoter-dev', issuer: 'promoter-dev-token-issuer' });
 
     const dockerConfig = JSON.parse(await readFile(join(root, 'deploy', 'docker', 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
     const tokenUsers = (await readFile(join(root, 'deploy', 'auth', 'token-users'), 'utf8')).split('\n').filter((l) => l.startsWith('promoter:'));

@@ -16,12 +16,13 @@ export interface Scenario {
   staging: string;
   production: string;
   mirror: string;
+  mirrorA: string;
 }
 
 /**
  * images: a {A: v1} (already in production), b {B (multi-arch): v2}, c {C: v3} (production's v3 is
- * another image: a tag move), gone {LOST: v9}; destinations: production (basic auth) and
- * mirror-b (token auth). 8 edges: 1 present, 1 tag move, 2 lost, 4 to promote.
+ * another image: a tag move), gone {LOST: v9}; destinations: production (basic auth), mirror-a
+ * (anonymous) and mirror-b (token auth). 12 edges: 1 present, 1 tag move, 3 lost, 7 to promote.
  */
 export async function buildScenario(extraManifest = ''): Promise<Scenario> {
   const s = stack();
@@ -30,6 +31,7 @@ export async function buildScenario(extraManifest = ''): Promise<Scenario> {
   const staging = s.registries.staging;
   const production = s.registries.production;
   const mirror = s.registries.all.mirrorB;
+  const mirrorA = s.registries.all.mirrorA;
   const a = await pushRandomImage(client, staging, `${prefix}/a`, { seed: `${prefix}/a`, layers: 2, layerSize: 2048 });
   const b = await pushRandomImage(client, staging, `${prefix}/b`, { seed: `${prefix}/b`, layers: 1, layerSize: 2048, platforms: ['linux/amd64', 'linux/arm64'] });
   const c = await pushRandomImage(client, staging, `${prefix}/c`, { seed: `${prefix}/c`, layers: 1, layerSize: 1024 });
@@ -44,6 +46,7 @@ export async function buildScenario(extraManifest = ''): Promise<Scenario> {
   - name: ${staging}/${prefix}
     src: true
   - name: ${production}/${prefix}
+  - name: ${mirrorA}/${prefix}
   - name: ${mirror}/${prefix}
 ${extraManifest}images:
   - name: a
@@ -60,5 +63,5 @@ ${extraManifest}images:
       "${LOST_DIGEST}": ["v9"]
 `,
   );
-  return { prefix, client, manifestFile, digests: { a: a.digest, b: b.digest, bChildren: b.children.map((x) => x.digest), c: c.digest, other: other.digest }, staging, production, mirror };
+  return { prefix, client, manifestFile, digests: { a: a.digest, b: b.digest, bChildren: b.children.map((x) => x.digest), c: c.digest, other: other.digest }, staging, production, mirror, mirrorA };
 }

@@ -3,21 +3,28 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig, type PromoterConfig } from '../../lib/config';
 import { createLogger } from '../../worker/logger';
 import { createWorker } from '../../worker/create-worker';
+import type { RegistryOps } from '../../activities/registry-ops';
 
 export interface TestWorker {
   config: PromoterConfig;
   taskQueue: string;
+  registry: RegistryOps;
+  /** Write requests (PUT, POST, PATCH, DELETE) the worker has sent so far. */
+  writeRequests(): number;
   stop(): Promise<void>;
 }
 
 export async function startTestWorker(prefix = 'test'): Promise<TestWorker> {
   const taskQueue = `${prefix}-${randomBytes(4).toString('hex')}`;
   const config = loadConfig({ ...process.env, PROMOTER_TASK_QUEUE: taskQueue, PROMOTER_LOG_LEVEL: process.env.PROMOTER_LOG_LEVEL ?? 'warn' });
-  const { worker, connection } = await createWorker(config, createLogger(config.logLevel), { taskQueue });
+  const { worker, connection, registry } = await createWorker(config, createLogger(config.logLevel), { taskQueue });
   const running = worker.run();
   return {
     config,
     taskQueue,
+    registry,
+    writeRequests: () =>
+      Object.values(registry.client.stats()).reduce((n, h) => n + ['PUT', 'POST', 'PATCH', 'DELETE'].reduce((m, verb) => m + (h.byMethod[verb] ?? 0), 0), 0),
     async stop() {
       worker.shutdown();
       await running;

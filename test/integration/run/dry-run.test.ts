@@ -22,13 +22,14 @@ describe('dry run', () => {
     expect(report.status).toBe('dry-run');
     // predicted failures (LOST, tag move) make a dry run exit 1, like a presubmit check
     expect(r.code).toBe(1);
-    expect(report.edges).toMatchObject({ total: 8, toPromote: 4, alreadyPresent: 1, tagMoves: 1, lost: 2, failed: 3, promoted: 0 });
+    expect(report.edges).toMatchObject({ total: 12, toPromote: 7, alreadyPresent: 1, tagMoves: 1, lost: 3, failed: 4, promoted: 0 });
     expect(report.phases.setup.status).toBe('succeeded');
     expect(report.phases.plan.status).toBe('succeeded');
     for (const p of ['promote', 'sign', 'attest'] as const) expect(report.phases[p].status).toBe('skipped');
     const codes = report.failures.map((f) => `${f.code} ${f.edge}`).sort();
     expect(codes).toEqual([
       `LOST ${scenario.mirror}/${scenario.prefix}/gone:v9@${LOST_DIGEST}`,
+      `LOST ${scenario.mirrorA}/${scenario.prefix}/gone:v9@${LOST_DIGEST}`,
       `LOST ${scenario.production}/${scenario.prefix}/gone:v9@${LOST_DIGEST}`,
       `TAG_MOVE ${scenario.production}/${scenario.prefix}/c:v3@${scenario.digests.c}`,
     ].sort());
