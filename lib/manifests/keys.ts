@@ -38,14 +38,15 @@ export function checkPublicKeyPem(text: string): PemCheck {
   return { pem };
 }
 
-/** Loads `entries` (at `at` in `src`), resolving paths against `baseDir`. */
+/** Loads `entries` (at `at` in `src`), resolving paths against `baseDir`; `files` are the key files read. */
 export async function loadKeys(
   src: YamlSource,
   entries: readonly (string | undefined)[],
   at: readonly PathSegment[],
   baseDir: string,
-): Promise<{ pems: string[]; errors: ManifestError[] }> {
+): Promise<{ pems: string[]; errors: ManifestError[]; files: string[] }> {
   const pems: string[] = [];
+  const files: string[] = [];
   const errors: ManifestError[] = [];
   await Promise.all(
     entries.map(async (entry, i) => {
@@ -59,8 +60,10 @@ export async function loadKeys(
         label = 'inline key';
       } else {
         label = `key file ${JSON.stringify(entry)}`;
+        const file = path.resolve(baseDir, entry);
         try {
-          text = await readFile(path.resolve(baseDir, entry), 'utf8');
+          text = await readFile(file, 'utf8');
+          files.push(file);
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code ?? 'error';
           errors.push(src.error(p, 'key-file', `${label} cannot be read (${code}); paths are relative to the manifest's folder`));
@@ -73,5 +76,5 @@ export async function loadKeys(
     }),
   );
   // Keep file order, drop failures and repeats.
-  return { pems: [...new Set(pems.filter((x) => x !== undefined))], errors };
+  return { pems: [...new Set(pems.filter((x) => x !== undefined))], errors, files };
 }

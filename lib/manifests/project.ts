@@ -20,6 +20,8 @@ import type { PathSegment, YamlSource } from './yaml-source';
 export interface Findings {
   errors: ManifestError[];
   warnings: ManifestError[];
+  /** Absolute paths of the key files policies read (not strays in a thin tree). */
+  keyFiles?: string[];
 }
 
 /** Registries and policies of one manifest, normalized. */
@@ -116,8 +118,9 @@ async function readPolicy<P extends { mode: string; keys: string[] }>(
   // loaded even when another part of the block is bad, so all errors show.
   const rawKeys = isObject(raw) && Array.isArray(raw.keys) ? raw.keys : [];
   const entries = rawKeys.map((k) => (typeof k === 'string' && k !== '' ? k : undefined));
-  const { pems, errors } = await loadKeys(src, entries, [block, 'keys'], baseDir);
+  const { pems, errors, files } = await loadKeys(src, entries, [block, 'keys'], baseDir);
   out.errors.push(...errors);
+  (out.keyFiles ??= []).push(...files);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) return structuredClone(fallback);
   const policy = { ...parsed.data, keys: pems };

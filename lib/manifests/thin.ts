@@ -75,7 +75,10 @@ export async function loadThinManifests(dir: string): Promise<LoadResult> {
     if (l.unit) units.push(l.unit);
   }
   out.errors.push(...crossProjectTagConflicts(units));
-  return finish(projects, out.errors, out.warnings);
+  // A key file kept next to its manifest is part of the tree, not a stray.
+  const keyFiles = new Set(loaded.flatMap((l) => l.findings.keyFiles ?? []));
+  const warnings = out.warnings.filter((w) => w.rule !== 'thin-stray-file' || !keyFiles.has(path.join(root, w.file)));
+  return finish(projects, out.errors, warnings);
 }
 
 type Kind = 'dir' | 'file' | 'symlink' | 'other' | 'missing';

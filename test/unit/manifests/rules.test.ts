@@ -203,6 +203,18 @@ describe.each(['plain', 'thin'] as const)('rules on the %s layout', (layout) => 
     expect(l.result.counts.uniqueEdges).toBe(2);
   });
 
+  it('warns when a require policy names no trust material', async () => {
+    const l = await loadAs(layout, `${HEAD}signatures:\n  mode: require ${MARK}\nprovenance:\n  mode: require\n  keys: [keys/k.pub]\n`, IMAGES, {
+      'keys/k.pub': (generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string).replace(/\n/g, '\r\n'),
+    });
+    expect(l.result.errors).toEqual([]);
+    expect(findings(l.result, 'warnings')).toEqual(marked(l).map(([f, line]) => [f, line, 'policy-no-trust']));
+    const p = l.result.bundle!.projects[0]!;
+    expect(p.signatures).toEqual({ mode: 'require', keys: [], identities: [] });
+    expect(p.provenance.keys).toHaveLength(1);
+    expect(p.provenance.keys[0]).toMatch(/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----\n$/);
+  });
+
   it('collects every error of a file, sorted by line', async () => {
     const head = `${SRC}- name: 127.0.0.1:5002/Prod\n  src: true\n`;
     const images = `- name: Foo\n  dmap:\n    "sha256:abc": [v1]\n    "${D2}": ["-x"]\n- name: bar\n  dmap: {}\n`;
