@@ -110,7 +110,14 @@ export class DockerConfigCredentialStore implements CredentialStore {
 
   private load(): Promise<DockerConfigFile> {
     this.config ??= readFile(this.path, 'utf8').then(
-      (t) => JSON.parse(t) as DockerConfigFile,
+      (t) => {
+        try {
+          return JSON.parse(t) as DockerConfigFile;
+        } catch {
+          // V8's JSON errors quote the text around the fault, which may be a password.
+          throw new Error(`Docker config ${this.path} is not valid JSON`);
+        }
+      },
       (e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT') return {};
         throw new Error(`cannot read Docker config ${this.path}: ${e.code ?? e.message}`);

@@ -41,6 +41,7 @@ export interface OciErrorInit {
   repository?: string;
   detail?: unknown;
   cause?: unknown;
+  retryAfterMs?: number;
 }
 
 export class OciError extends Error {
@@ -51,6 +52,8 @@ export class OciError extends Error {
   readonly registry?: string;
   readonly repository?: string;
   readonly detail?: unknown;
+  /** The registry's Retry-After, when it asked for a pause longer than we wait inside one call. */
+  readonly retryAfterMs?: number;
 
   constructor(init: OciErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -60,10 +63,11 @@ export class OciError extends Error {
     if (init.registry !== undefined) this.registry = init.registry;
     if (init.repository !== undefined) this.repository = init.repository;
     if (init.detail !== undefined) this.detail = init.detail;
+    if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, message: this.message, status: this.status, retryable: this.retryable, registry: this.registry, repository: this.repository };
+    return { name: this.name, code: this.code, message: this.message, status: this.status, retryable: this.retryable, registry: this.registry, repository: this.repository, retryAfterMs: this.retryAfterMs };
   }
 }
 

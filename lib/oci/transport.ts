@@ -8,6 +8,7 @@ import { errorFromResponse, OciError } from './errors';
 import { parseWwwAuthenticate } from './headers';
 import { backoffDelay, parseRetryAfter, RateLimiter, realClock, type Clock, type RateLimitOptions } from './ratelimit';
 import { apiHost, isLoopbackHost } from './reference';
+import { streamRequest, type HttpResponse } from './stream-request';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version?: string };
 export const USER_AGENT = `promoter/${pkg.version ?? '0.0.0'}`;
@@ -221,16 +222,12 @@ export class Transport {
       if (spec.body instanceof ReadableStream) body = tap(spec.body, () => timer.touch(), () => timer.touch());
       else body = spec.body as RequestInit["body"];
 
-      let res: Response;
+      let res: HttpResponse;
       try {
-        res = await fetch(url, {
-          method: spec.method,
-          headers,
-          body,
-          redirect: spec.redirect ?? 'follow',
-          signal: timer.controller.signal,
-          ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
-        } as RequestInit);
+        res =
+          body instanceof ReadableStream
+            ? await streamRequest(url, { method: spec.method, headers, body, signal: timer.controller.signal })
+            : await fetch(url, { method: spec.method, headers, body, redirect: spec.redirect ?? 'follow', signal: timer.controller.signal });
       } catch (e) {
         timer.clear();
         release();
@@ -289,7 +286,9 @@ export class Transport {
         if (retryAfter !== undefined && (res.status === 429 || res.status === 503)) {
           // Pause the whole host: no request to it leaves before the registry said so.
           limiter.bucket.pauseUntil(this.clock.now() + retryAfter);
-          if (retryAfter > this.retry.maxRetryAfterMs) throw err;
+          if (retryAfter > this.retry.maxRetryAfterMs) {
+            throw new OciError({ code: err.code, status: err.status, retryable: true, registry: spec.host, ...(spec.repository ? { repository: spec.repository } : {}), retryAfterMs: retryAfter, message: `${err.message} (asked to wait ${Math.ceil(retryAfter / 1000)} s)` });
+          }
           if (attempt < maxAttempts) continue; // the bucket makes us wait
         } else if (attempt < maxAttempts) {
           await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random));
@@ -306,8 +305,9 @@ export class Transport {
       return new OciError({ ...base, code: 'TIMEOUT', retryable: true, message: `${spec.operation} on ${spec.host} timed out after ${this.timeoutMs} ms without progress` });
     }
     if (e instanceof OciError) return e;
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const what = cause?.code ?? (e as Error).name ?? 'error';
+    // fetch wraps the socket error in `cause`; node:http hands it over directly.
+    const cause = (e as { cause?: { code?: string } }).cause;
+    const what = cause?.code ?? (e as { code?: string }).code ?? (e as Error).name ?? 'error';
     return new OciError({ ...base, code: 'NETWORK', retryable: true, message: `${spec.operation} on ${spec.host} failed: ${what}` });
   }
 

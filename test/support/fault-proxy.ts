@@ -10,7 +10,9 @@ export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string | number; code?: string }
   | { kind: 'reset' }
   | { kind: 'corrupt'; offset?: number }
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Read the request body at this rate: a slow destination, so a client that ignores backpressure piles up data. */
+  | { kind: 'slow-upload'; bytesPerSecond: number };
 
 export interface FaultRule {
   method?: string;
@@ -128,7 +130,7 @@ export class FaultProxy {
       this.paginateTags(req, res, rec, tagList[1]!, new URLSearchParams(tagList[2]?.slice(1) ?? ''));
       return;
     }
-    const forward = () => this.forward(req, res, rec, fault?.kind === 'corrupt' ? (fault.offset ?? -1) : undefined);
+    const forward = () => this.forward(req, res, rec, fault?.kind === 'corrupt' ? (fault.offset ?? -1) : undefined, fault?.kind === 'slow-upload' ? fault.bytesPerSecond : undefined);
     if (fault?.kind === 'delay') setTimeout(forward, fault.ms);
     else forward();
   }
@@ -162,7 +164,7 @@ export class FaultProxy {
     upstream.end();
   }
 
-  private forward(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest, corruptAt: number | undefined): void {
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest, corruptAt: number | undefined, bytesPerSecond?: number): void {
     const [hostname, port] = [this.target.slice(0, this.target.lastIndexOf(':')), Number(this.target.slice(this.target.lastIndexOf(':') + 1))];
     const upstream = http.request({ hostname, port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       rec.status = up.statusCode;
@@ -188,6 +190,15 @@ export class FaultProxy {
       up.on('error', () => res.destroy());
     });
     upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
+    if (bytesPerSecond === undefined) {
+      req.pipe(upstream);
+      return;
+    }
+    req.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      req.pause();
+      setTimeout(() => req.resume(), (chunk.length / bytesPerSecond) * 1000);
+    });
+    req.on('end', () => upstream.end());
   }
 }

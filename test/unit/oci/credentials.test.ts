@@ -26,6 +26,15 @@ describe('DockerConfigCredentialStore', () => {
     expect(await store.get('other.example.com')).toBeUndefined();
   });
 
+  it('does not quote a malformed config (it may hold passwords) in its error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'oci-cred-'));
+    await writeFile(join(dir, 'config.json'), '{"auths": {"h.io": {"auth": "c2VjcmV0OnB3ZA=="} ');
+    const err = await new DockerConfigCredentialStore({ env: { DOCKER_CONFIG: dir } }).get('h.io').catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/not valid JSON/);
+    expect((err as Error).message).not.toContain('c2VjcmV0');
+  });
+
   it('is anonymous when the config file does not exist', async () => {
     const store = new DockerConfigCredentialStore({ path: join(tmpdir(), 'does-not-exist', 'config.json') });
     expect(await store.get('x.io')).toBeUndefined();

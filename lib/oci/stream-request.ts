@@ -1,0 +1,82 @@
+// Streamed request bodies over node:http(s). Node's fetch drains a
+// ReadableStream request body into memory as fast as it can read it (measured
+// on Node 24: a 128 MiB PATCH held 128 MiB live), ignoring socket
+// backpressure; node:http waits for 'drain', so memory stays at a few socket
+// buffers whatever the blob size.
+import { once } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  url: string;
+  body: ReadableStream<Uint8Array> | null;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+const agents = {
+  http: new http.Agent({ keepAlive: true }),
+  https: new https.Agent({ keepAlive: true }),
+};
+
+export async function streamRequest(
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body: ReadableStream<Uint8Array>; signal: AbortSignal },
+): Promise<HttpResponse> {
+  const mod = url.protocol === 'https:' ? https : http;
+  const req = mod.request(url, { method: init.method, headers: init.headers, signal: init.signal, agent: url.protocol === 'https:' ? agents.https : agents.http });
+  const responded = new Promise<http.IncomingMessage>((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', reject);
+  });
+  let answered = false;
+  responded.then(
+    () => (answered = true),
+    () => (answered = true),
+  );
+  const reader = init.body.getReader();
+  const pump = (async () => {
+    try {
+      for (;;) {
+        // A registry may answer (401, 4xx) before reading everything: stop sending then.
+        if (answered) break;
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (!req.write(value)) await Promise.race([once(req, 'drain'), responded.catch(() => undefined)]);
+      }
+      req.end();
+    } catch (e) {
+      req.destroy(e as Error);
+    } finally {
+      reader.cancel().catch(() => undefined);
+    }
+  })();
+  let incoming: http.IncomingMessage;
+  try {
+    incoming = await responded;
+  } catch (e) {
+    await pump;
+    throw e;
+  }
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(incoming.headers)) {
+    if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
+    else if (v !== undefined) headers.set(k, v);
+  }
+  const status = incoming.statusCode ?? 0;
+  const noBody = status === 204 || status === 205 || status === 304 || init.method === 'HEAD';
+  const body = noBody ? null : (Readable.toWeb(incoming) as ReadableStream<Uint8Array>);
+  if (noBody) incoming.resume();
+  return {
+    status,
+    headers,
+    url: url.toString(),
+    body,
+    async arrayBuffer() {
+      if (!body) return new ArrayBuffer(0);
+      return new Response(body).arrayBuffer();
+    },
+  };
+}
