@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type Fault =
-  | { kind: 'status'; status: number; retryAfter?: string | number; code?: string }
+  | { kind: 'status'; status: number; retryAfter?: string | number; code?: string; headers?: Record<string, string> }
   | { kind: 'reset' }
   | { kind: 'corrupt'; offset?: number }
   | { kind: 'delay'; ms: number }
@@ -115,9 +115,9 @@ export class FaultProxy {
     }
     if (fault?.kind === 'status') {
       req.resume();
-      const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+      const headers: Record<string, string> = { 'Content-Type': 'application/json', ...fault.headers };
       if (fault.retryAfter !== undefined) headers['Retry-After'] = String(fault.retryAfter);
-      const code = fault.code ?? (fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE');
+      const code = fault.code ?? (fault.status === 429 ? 'TOOMANYREQUESTS' : fault.status === 401 ? 'UNAUTHORIZED' : 'UNAVAILABLE');
       const body = JSON.stringify({ errors: [{ code, message: `injected ${fault.status}` }] });
       rec.status = fault.status;
       rec.respondedAt = Date.now();
