@@ -17,8 +17,8 @@ const REPO_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|
 
 export const DOCKER_HUB = 'docker.io';
 
-export class ReferenceError extends Error {
-  override name = 'ReferenceError';
+export class ImageReferenceError extends Error {
+  override name = 'ImageReferenceError';
 }
 
 function looksLikeHost(component: string): boolean {
@@ -27,13 +27,13 @@ function looksLikeHost(component: string): boolean {
 
 export function parseReference(input: string): ImageReference {
   let rest = input.trim();
-  if (rest === '') throw new ReferenceError('empty image reference');
+  if (rest === '') throw new ImageReferenceError('empty image reference');
   let digest: string | undefined;
   const at = rest.indexOf('@');
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST_RE.test(digest)) throw new ReferenceError(`invalid digest in reference "${input}"`);
+    if (!DIGEST_RE.test(digest)) throw new ImageReferenceError(`invalid digest in reference "${input}"`);
   }
   let host: string;
   let path: string;
@@ -50,11 +50,11 @@ export function parseReference(input: string): ImageReference {
   if (colon >= 0) {
     tag = path.slice(colon + 1);
     path = path.slice(0, colon);
-    if (!TAG_RE.test(tag)) throw new ReferenceError(`invalid tag in reference "${input}"`);
+    if (!TAG_RE.test(tag)) throw new ImageReferenceError(`invalid tag in reference "${input}"`);
   }
   if (host === 'index.docker.io' || host === 'registry-1.docker.io') host = DOCKER_HUB;
   if (host === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
-  if (!REPO_RE.test(path)) throw new ReferenceError(`invalid repository name in reference "${input}"`);
+  if (!REPO_RE.test(path)) throw new ImageReferenceError(`invalid repository name in reference "${input}"`);
   const ref: ImageReference = { host, repository: path };
   if (tag !== undefined) ref.tag = tag;
   if (digest !== undefined) ref.digest = digest;
@@ -71,7 +71,7 @@ export function formatReference(ref: ImageReference): string {
 /** The tag or digest used in a /manifests/<reference> URL: digest wins. */
 export function manifestReference(ref: ImageReference): string {
   const r = ref.digest ?? ref.tag;
-  if (!r) throw new ReferenceError(`reference ${formatReference(ref)} has neither tag nor digest`);
+  if (!r) throw new ImageReferenceError(`reference ${formatReference(ref)} has neither tag nor digest`);
   return r;
 }
 
