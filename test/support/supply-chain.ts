@@ -60,6 +60,8 @@ export interface ProvenanceFacts {
   builderId: string;
   /** Source URI, recorded as externalParameters.source and resolvedDependencies[0].uri. */
   source: string;
+  /** Further resolved dependencies (libraries, base images), listed after the source. */
+  dependencies?: string[];
 }
 
 /** A SLSA provenance v1 predicate as a builder writes it. */
@@ -68,7 +70,10 @@ export function slsaPredicate(f: ProvenanceFacts): unknown {
     buildDefinition: {
       buildType: 'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1',
       externalParameters: { workflow: { ref: 'refs/heads/main', repository: f.source, path: '.github/workflows/release.yaml' }, source: f.source },
-      resolvedDependencies: [{ uri: f.source, digest: { gitCommit: 'c0ffee'.padEnd(40, '0') } }],
+      resolvedDependencies: [
+        { uri: f.source, digest: { gitCommit: 'c0ffee'.padEnd(40, '0') } },
+        ...(f.dependencies ?? []).map((uri) => ({ uri, digest: { sha256: 'ab'.repeat(32) } })),
+      ],
     },
     runDetails: { builder: { id: f.builderId }, metadata: { invocationId: 'https://ci.example/run/1' } },
   };
