@@ -33,3 +33,17 @@ export function heartbeat(details?: unknown): void {
 export function heartbeatDetails<T>(): T | undefined {
   return Context.current().info.heartbeatDetails as T | undefined;
 }
+
+/**
+ * Runs `body` while heartbeating every few seconds with the current checkpoint, so that one slow
+ * step (a multi-gigabyte layer) never looks like a dead worker, while a dead worker is still
+ * noticed within the heartbeat timeout and its activity resumed elsewhere from the checkpoint.
+ */
+export async function withHeartbeat<T>(checkpoint: () => unknown, body: () => Promise<T>, everyMs = 5_000): Promise<T> {
+  const timer = setInterval(() => heartbeat(checkpoint()), everyMs);
+  try {
+    return await body();
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -4,7 +4,7 @@
  */
 import type { Failure } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
-import { heartbeat, heartbeatDetails } from './context';
+import { heartbeat, heartbeatDetails, withHeartbeat } from './context';
 import type { InPlaceImage } from './in-place';
 
 export interface ImageOutcome {
@@ -19,10 +19,13 @@ interface Checkpoint {
 export async function forEachImage(images: InPlaceImage[], work: (img: InPlaceImage) => Promise<ImageOutcome>, concurrency = 8): Promise<{ counts: Record<string, number>; failures: Failure[] }> {
   const done = new Map<number, ImageOutcome>(heartbeatDetails<Checkpoint>()?.done ?? []);
   const pending = images.map((img, i) => ({ img, i })).filter(({ i }) => !done.has(i));
-  await mapPool(pending, concurrency, async ({ img, i }) => {
-    done.set(i, await work(img));
-    heartbeat({ done: [...done.entries()] } satisfies Checkpoint);
-  });
+  const checkpoint = (): Checkpoint => ({ done: [...done.entries()] });
+  await withHeartbeat(checkpoint, () =>
+    mapPool(pending, concurrency, async ({ img, i }) => {
+      done.set(i, await work(img));
+      heartbeat(checkpoint());
+    }),
+  );
   const counts: Record<string, number> = {};
   const failures: Failure[] = [];
   for (const o of done.values()) {

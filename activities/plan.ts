@@ -6,7 +6,7 @@ import { inventoryQueries, computePlan, copyTasks, repoKey, type Inventory } fro
 import { planKey } from '../lib/run/keys';
 import type { PlanSummary, PromotionInput, RepoRef } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
-import { heartbeat, runIds, type ActivityDeps } from './context';
+import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './context';
 import { loadBundle } from './load';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
@@ -17,7 +17,7 @@ export function createPlan(deps: ActivityDeps) {
     const { workflowId, runId } = runIds();
     const bundle = await loadBundle(deps, input);
     const queries = inventoryQueries(bundle.projects);
-    const inventory = await readInventory(deps, queries);
+    const inventory = await withHeartbeat(() => ({ phase: 'inventory' }), () => readInventory(deps, queries));
     const planDoc = computePlan(bundle.projects, inventory, { workflowId, runId, bundleSha256: input.bundleSha256, createdAt: new Date().toISOString() });
     const stored = await deps.store.putJson(planKey(workflowId, runId), planDoc);
     const sourceDigests = new Set(planDoc.edges.map((e) => `${repoKey(e.source)}@${e.digest}`)).size;

@@ -12,7 +12,7 @@ import { promoteBatchKey } from '../lib/run/keys';
 import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepoRef, TransferCounts } from '../lib/run/types';
 import { addTransfer, edgeName, emptyTransfer } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
-import { heartbeat, heartbeatDetails, runIds, type ActivityDeps } from './context';
+import { heartbeat, heartbeatDetails, runIds, withHeartbeat, type ActivityDeps } from './context';
 import { loadBlockedDigests, loadPlan } from './load';
 import type { CopyOutcome } from './registry-ops';
 
@@ -22,7 +22,6 @@ const TASK_CONCURRENCY = 8;
 interface TaskRecord {
   index: number;
   promoted: number;
-  present: number;
   tagMoves: number;
   failed: number;
   transfer: TransferCounts;
@@ -60,21 +59,26 @@ export function createPromote(deps: ActivityDeps) {
     if (resumed) deps.log.info({ workflowId, batch: args.batch, settled: records.size, of: tasks.length }, 'resuming batch from heartbeat');
 
     const pending = tasks.map((t, i) => ({ t, i })).filter(({ i }) => !records.has(i));
-    await mapPool(pending, TASK_CONCURRENCY, async ({ t, i }) => {
-      records.set(i, await runTask(deps, t, i));
-      heartbeat({ records: [...records.values()] } satisfies BatchCheckpoint);
-    });
+    const checkpoint = (): BatchCheckpoint => ({ records: [...records.values()] });
+    const requestsBefore = deps.registry.totalRequests();
+    await withHeartbeat(checkpoint, () =>
+      mapPool(pending, TASK_CONCURRENCY, async ({ t, i }) => {
+        records.set(i, await runTask(deps, t, i));
+        heartbeat(checkpoint());
+      }),
+    );
+    // Requests of this worker's client while the batch ran (other batches in flight on the same worker count too).
+    const requests = deps.registry.totalRequests() - requestsBefore;
 
     const ordered = [...records.values()].sort((a, b) => a.index - b.index);
     const summary: PromoteBatchSummary = {
       batch: args.batch,
       resultKey: promoteBatchKey(workflowId, runId, args.batch),
       promotedEdges: sum(ordered, (r) => r.promoted),
-      alreadyPresentEdges: sum(ordered, (r) => r.present),
       failedEdges: sum(ordered, (r) => r.failed),
       tagMoves: sum(ordered, (r) => r.tagMoves),
       lost: 0,
-      transfer: ordered.reduce((acc, r) => addTransfer(acc, r.transfer), emptyTransfer()),
+      transfer: { ...ordered.reduce((acc, r) => addTransfer(acc, r.transfer), emptyTransfer()), requests },
       failureCount: sum(ordered, (r) => r.failures.length),
     };
     const placed: PlacedImage[] = [];
@@ -98,7 +102,7 @@ export function createPromote(deps: ActivityDeps) {
 }
 
 async function runTask(deps: ActivityDeps, task: CopyTask, index: number): Promise<TaskRecord> {
-  const rec: TaskRecord = { index, promoted: 0, present: 0, tagMoves: 0, failed: 0, transfer: emptyTransfer(), failures: [], placedTags: [], placed: false };
+  const rec: TaskRecord = { index, promoted: 0, tagMoves: 0, failed: 0, transfer: emptyTransfer(), failures: [], placedTags: [], placed: false };
   let outcome: CopyOutcome;
   try {
     outcome = await deps.registry.copy(task);
@@ -113,16 +117,12 @@ async function runTask(deps: ActivityDeps, task: CopyTask, index: number): Promi
   }
   rec.transfer = outcome.transfer;
   rec.placed = true;
-  if (task.tags.length === 0) {
-    if (outcome.manifestWritten) rec.promoted = 1;
-    else rec.present = 1;
-  }
+  // The plan saw these edges absent, so in place now means this run put them there, even when an
+  // earlier attempt of this activity (a crashed worker) made the write and this one only finds it.
+  if (task.tags.length === 0) rec.promoted = 1;
   for (const t of outcome.tags) {
-    if (t.result === 'written') {
+    if (t.result === 'written' || t.result === 'present') {
       rec.promoted++;
-      rec.placedTags.push(t.tag);
-    } else if (t.result === 'present') {
-      rec.present++;
       rec.placedTags.push(t.tag);
     } else {
       rec.tagMoves++;

@@ -17,8 +17,6 @@ export interface TagOutcome {
 }
 
 export interface CopyOutcome {
-  /** The top manifest was not at the destination before this copy. */
-  manifestWritten: boolean;
   transfer: TransferCounts;
   tags: TagOutcome[];
 }
@@ -69,7 +67,7 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
         const manifest = await client.getManifest(ref(task.destination, task.digest));
         for (const tag of task.tags) tags.push(await setTag(client, task.destination, tag, manifest));
       }
-      return { manifestWritten: result.manifestsWritten > 0, transfer, tags };
+      return { transfer, tags };
     },
   };
 }

@@ -62,7 +62,7 @@ export function createReport(deps: ActivityDeps) {
       edges: {
         total: plan?.total ?? 0,
         promoted: promote?.promotedEdges ?? 0,
-        alreadyPresent: (plan?.present ?? 0) + (promote?.alreadyPresentEdges ?? 0),
+        alreadyPresent: plan?.present ?? 0,
         failed: failedEdges,
         lost: plan?.lost ?? 0,
         tagMoves: (plan?.tagMoves ?? 0) + (promote?.tagMoves ?? 0),

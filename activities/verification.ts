@@ -13,7 +13,7 @@ import { phaseResultKey } from '../lib/run/keys';
 import { repoFor, repoKey } from '../lib/run/plan';
 import type { Failure, PlanRef, RepoRef, ResultDocument, VerificationSummary } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
-import { heartbeat, runIds, type ActivityDeps } from './context';
+import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './context';
 import { loadBundle } from './load';
 
 export type CheckResult = { status: 'passed'; detail?: string } | { status: 'missing' } | { status: 'failed'; reason: string };
@@ -43,7 +43,7 @@ export async function runVerification<P extends { mode: string }>(deps: Activity
   const blocked = new Set<string>();
   const counts = { checked: 0, passed: 0, failed: 0, missing: 0, warnings: 0 };
   let done = 0;
-  await mapPool(subjects, 16, async (s) => {
+  await withHeartbeat(() => ({ done, of: subjects.length }), () => mapPool(subjects, 16, async (s) => {
     const ref = `${repoKey(s.source)}@${s.digest}`;
     let result: CheckResult;
     try {
@@ -66,7 +66,7 @@ export async function runVerification<P extends { mode: string }>(deps: Activity
       warnings.push({ edge: ref, phase: spec.phase, code: result.status === 'missing' ? 'MISSING' : 'VERIFICATION_FAILED', error: `${s.project}: ${problem}` });
     }
     if (++done % 25 === 0) heartbeat({ done, of: subjects.length });
-  });
+  }));
 
   const summary: VerificationSummary = {
     mode: modes.size === 1 ? [...modes][0]! : 'mixed',

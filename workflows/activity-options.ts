@@ -6,9 +6,12 @@ export const QUICK: ActivityOptions = {
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
 };
 
-/** Long phases heartbeat: a worker crash is noticed within the heartbeat timeout and the activity resumes elsewhere. */
+/**
+ * Long phases heartbeat every few seconds (activities/context.ts withHeartbeat): a worker crash is
+ * noticed within the heartbeat timeout and the activity resumes on another worker from its checkpoint.
+ */
 export const LONG: ActivityOptions = {
   startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20 },
 };

@@ -75,14 +75,13 @@ export async function runBatches(
 }
 
 function emptySummary(): PromoteSummary {
-  return { batches: 0, promotedEdges: 0, alreadyPresentEdges: 0, failedEdges: 0, tagMoves: 0, lost: 0, failureCount: 0, transfer: emptyTransfer(), resultKeys: [] };
+  return { batches: 0, promotedEdges: 0, failedEdges: 0, tagMoves: 0, lost: 0, failureCount: 0, transfer: emptyTransfer(), resultKeys: [] };
 }
 
 function fromBatch(b: PromoteBatchSummary): PromoteSummary {
   return {
     batches: 1,
     promotedEdges: b.promotedEdges,
-    alreadyPresentEdges: b.alreadyPresentEdges,
     failedEdges: b.failedEdges,
     tagMoves: b.tagMoves,
     lost: b.lost,
@@ -96,7 +95,6 @@ export function mergeSummaries(a: PromoteSummary, b: PromoteSummary): PromoteSum
   return {
     batches: a.batches + b.batches,
     promotedEdges: a.promotedEdges + b.promotedEdges,
-    alreadyPresentEdges: a.alreadyPresentEdges + b.alreadyPresentEdges,
     failedEdges: a.failedEdges + b.failedEdges,
     tagMoves: a.tagMoves + b.tagMoves,
     lost: a.lost + b.lost,

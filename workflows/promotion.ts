@@ -55,7 +55,7 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
       draft.promote = await phases.run(
         'promote',
         () => promoteAllBatches(long, { ...planRef, verificationKeys }, draft.plan!.copyTasks, input.options, batches, onBatchDone),
-        (p) => `${p.promotedEdges} promoted, ${p.alreadyPresentEdges} present, ${p.failedEdges} failed`,
+        (p) => `${p.promotedEdges} promoted, ${p.failedEdges} failed`,
       );
       const after = { ...planRef, promoteResultKeys: draft.promote.resultKeys };
       draft.sign = await phases.run('sign', () => long.sign(after), (s) => `${s.signed} signed, ${s.mirrored} mirrored`);

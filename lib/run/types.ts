@@ -131,7 +131,6 @@ export interface VerificationSummary extends PhaseOutcome {
 export interface PromoteBatchSummary extends PhaseOutcome {
   batch: number;
   promotedEdges: number;
-  alreadyPresentEdges: number;
   failedEdges: number;
   tagMoves: number;
   lost: number;
@@ -141,7 +140,6 @@ export interface PromoteBatchSummary extends PhaseOutcome {
 export interface PromoteSummary {
   batches: number;
   promotedEdges: number;
-  alreadyPresentEdges: number;
   failedEdges: number;
   tagMoves: number;
   lost: number;
