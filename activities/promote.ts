@@ -130,10 +130,9 @@ async function runTask(deps: ActivityDeps, task: CopyTask, index: number): Promi
       rec.failures.push({
         edge: edgeName({ destination: task.destination, tag: t.tag, digest: task.digest }),
         phase: 'promote',
-        code: t.result === 'tag-move' ? 'TAG_MOVE' : (t.code ?? 'ERROR'),
-        error: t.error ?? `tag ${t.tag} points at ${t.currentDigest}; the promoter never moves a tag`,
+        code: 'TAG_MOVE',
+        error: `tag ${t.tag} points at ${t.currentDigest}; the promoter never moves a tag`,
       });
-      if (t.result !== 'tag-move') rec.tagMoves--;
     }
   }
   return rec;

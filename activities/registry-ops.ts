@@ -4,16 +4,14 @@
  */
 import type { Logger } from 'pino';
 import type { PromoterConfig } from '../lib/config';
-import { BlobCache, copyImage, OciError, RegistryClient } from '../lib/oci';
+import { BlobCache, copyImage, isOciError, RegistryClient, type CopyResult, type TagMove } from '../lib/oci';
 import type { CopyTask } from '../lib/run/plan';
 import type { RepoRef, TransferCounts } from '../lib/run/types';
 
 export interface TagOutcome {
   tag: string;
-  result: 'written' | 'present' | 'tag-move' | 'error';
+  result: 'written' | 'present' | 'tag-move';
   currentDigest?: string;
-  code?: string;
-  error?: string;
 }
 
 export interface CopyOutcome {
@@ -53,7 +51,18 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
     totalRequests: () => Object.values(client.stats()).reduce((n, s) => n + s.total, 0),
 
     async copy(task) {
-      const result = await copyImage(client, { host: task.source.host, repository: task.source.repository, digest: task.digest }, task.destination, { blobCache });
+      const src = { host: task.source.host, repository: task.source.repository, digest: task.digest };
+      let result: CopyResult;
+      let moves: TagMove[] = [];
+      try {
+        // Tags last, each re-checked right before its write; a tag pointing elsewhere is never moved.
+        result = await copyImage(client, src, task.destination, { blobCache, tags: task.tags });
+      } catch (err) {
+        if (!isOciError(err, 'TAG_MOVE')) throw err;
+        const detail = err.detail as { moves: TagMove[]; result: CopyResult };
+        moves = detail.moves;
+        result = detail.result;
+      }
       const transfer: TransferCounts = {
         blobsUploaded: result.blobsUploaded,
         blobsMounted: result.blobsMounted,
@@ -62,26 +71,12 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
         manifestsWritten: result.manifestsWritten,
         requests: 0,
       };
-      const tags: TagOutcome[] = [];
-      if (task.tags.length > 0) {
-        const manifest = await client.getManifest(ref(task.destination, task.digest));
-        for (const tag of task.tags) tags.push(await setTag(client, task.destination, tag, manifest));
-      }
+      const tags: TagOutcome[] = [
+        ...result.tagsWritten.map((tag) => ({ tag, result: 'written' as const })),
+        ...result.tagsPresent.map((tag) => ({ tag, result: 'present' as const })),
+        ...moves.map((m) => ({ tag: m.tag, result: 'tag-move' as const, currentDigest: m.currentDigest })),
+      ];
       return { transfer, tags };
     },
   };
-}
-
-/** Tag last, and only if the tag is absent or already ours: re-checked right before the write. */
-async function setTag(client: RegistryClient, dst: RepoRef, tag: string, manifest: { digest: string; mediaType: string; bytes: Uint8Array }): Promise<TagOutcome> {
-  try {
-    const current = await client.headManifest({ host: dst.host, repository: dst.repository, tag });
-    if (current?.digest === manifest.digest) return { tag, result: 'present' };
-    if (current) return { tag, result: 'tag-move', currentDigest: current.digest };
-    await client.putManifest({ host: dst.host, repository: dst.repository, tag }, manifest.bytes, manifest.mediaType);
-    return { tag, result: 'written' };
-  } catch (err) {
-    const e = err as OciError;
-    return { tag, result: 'error', code: e.code ?? 'ERROR', error: e.message };
-  }
 }
