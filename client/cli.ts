@@ -44,9 +44,8 @@ export function buildCli(setExit: (code: number) => void): Command {
   program.command('report <id>').description('report of a finished run').option('--json').option('--run-id <runId>').action(async (id, o) => setExit(await reportCommand(id, o, out)));
   program.command('replay <id>').description("replay a run's history against this code; exit 0 when deterministic").option('--run-id <runId>').action(async (id, o) => setExit(await replayCommand(id, o, out)));
 
-  program
-    .command('mirror-signatures')
-    .description('copy missing or different signatures to every mirror, sign promoted digests that have none')
+  manifestOptions(program.command('mirror-signatures'))
+    .description('copy missing or different signatures to every mirror, sign promoted digests that have none (default: the manifests of the last confirmed promotion)')
     .option('--confirm', 'write (default: report only)')
     .option('--wait')
     .option('--json')

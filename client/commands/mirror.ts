@@ -2,13 +2,25 @@
 import { loadConfig, workflowUrl } from '../../lib/config';
 import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
 import { connectClient } from '../connect';
-import type { Output } from '../output';
+import { loadManifests, type ManifestSource } from '../load-manifests';
+import { printManifestErrors, type Output } from '../output';
+import { storeBundle } from '../store-bundle';
 
-export async function mirrorCommand(opts: { confirm?: boolean; wait?: boolean; json?: boolean }, out: Output): Promise<number> {
+export async function mirrorCommand(opts: ManifestSource & { confirm?: boolean; wait?: boolean; json?: boolean }, out: Output): Promise<number> {
   const config = loadConfig();
+  // Default: the manifests of the last confirmed promotion. Given manifests: exactly those.
+  let bundleKey: string | undefined;
+  if (opts.manifest || opts.thinManifestDir) {
+    const { result } = await loadManifests(opts);
+    if (!result.bundle) {
+      printManifestErrors(result.errors, out, opts.json);
+      return 2;
+    }
+    bundleKey = (await storeBundle(config, result.bundle)).key;
+  }
   const { client, close } = await connectClient(config);
   try {
-    const input: MirrorInput = { confirm: !!opts.confirm };
+    const input: MirrorInput = { confirm: !!opts.confirm, ...(bundleKey ? { bundleKey } : {}) };
     const workflowId = `mirror-signatures-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     const handle = await client.workflow.start('signatureMirrorWorkflow', { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
     out.info(`signature mirroring ${workflowId}${input.confirm ? '' : ' (dry run)'}`);

@@ -1,16 +1,14 @@
 /** `promoter run`: put the manifests in the audit bucket, start (or attach to) the run, optionally wait. */
 import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { loadConfig, workflowUrl } from '../../lib/config';
-import { bundleSha256, canonicalJson } from '../../lib/manifests';
-import { bundleKey } from '../../lib/run/keys';
 import { DEFAULT_RUN_OPTIONS, promotionWorkflowId, TASK_QUEUE, type PromotionInput, type RunReport } from '../../lib/run/types';
-import { AuditStore } from '../../lib/storage/audit-store';
 import { DRY_RUN_KEY, STATUS_KEY } from '../../workflows/search-attributes';
 import { connectClient } from '../connect';
 import { formatReport } from '../format';
 import { loadManifests, type ManifestSource } from '../load-manifests';
 import { awaitReport, exitCodeOf } from '../report-source';
 import { printManifestErrors, type Output } from '../output';
+import { storeBundle } from '../store-bundle';
 
 export interface RunOptions extends ManifestSource {
   confirm?: boolean;
@@ -27,13 +25,7 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
     return 2;
   }
   const config = loadConfig();
-  const store = new AuditStore(config.store);
-  await store.checkBucket();
-
-  // Claim check: the bundle goes to S3 under its own hash; the workflow gets the key.
-  const sha = bundleSha256(result.bundle);
-  const key = bundleKey(sha);
-  if (!(await store.exists(key))) await store.putBytes(key, canonicalJson(result.bundle), 'application/json');
+  const { key, sha } = await storeBundle(config, result.bundle);
 
   const input: PromotionInput = {
     bundleKey: key,
