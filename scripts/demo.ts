@@ -8,7 +8,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, workflowUrl } from '../lib/config';
+import { loadConfig } from '../lib/config';
 import { RegistryClient } from '../lib/oci';
 import { createLogger } from '../worker/logger';
 import { createWorker } from '../worker/create-worker';
@@ -59,7 +59,7 @@ async function main(): Promise<number> {
         }
       }
     }
-    console.log(`\nTemporal UI: ${config.temporal.uiUrl}/namespaces/default/workflows  (e.g. ${workflowUrl(config, 'promote-…')})`);
+    console.log(`\nall runs in the Temporal UI: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
     console.log(`verify a signature:  cosign verify --key .stack/keys/promoter.pub --insecure-ignore-tlog=true --allow-http-registry 127.0.0.1:5003/prod/hello:v1.0.0`);
     return code;
   } finally {
