@@ -1,14 +1,13 @@
 // Plain-bytes OCI artifacts: what the signing library produces so that any
 // registry client can push it (blobs first, then the manifest).
-import { createHash } from 'node:crypto';
+import { sha256Digest } from '../oci/digest';
+import type { Descriptor, ImageIndex, ImageManifest } from '../oci/media-types';
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-}
+// The OCI shapes are the registry client's; the names below are what this library has used.
+export type { Descriptor };
+export type ImageManifestJson = ImageManifest;
+export type IndexJson = ImageIndex;
+export { sha256Digest };
 
 export interface OciBlob {
   digest: string;
@@ -27,26 +26,6 @@ export interface OciArtifact {
   tag?: string;
 }
 
-export interface ImageManifestJson {
-  schemaVersion: 2;
-  mediaType?: string;
-  artifactType?: string;
-  config: Descriptor;
-  layers: Descriptor[];
-  subject?: Descriptor;
-  annotations?: Record<string, string>;
-}
-
-export interface IndexJson {
-  schemaVersion: 2;
-  mediaType?: string;
-  manifests: Descriptor[];
-  annotations?: Record<string, string>;
-}
-
-export function sha256Digest(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
 
 export function blobOf(bytes: Buffer, mediaType: string): OciBlob {
   return { digest: sha256Digest(bytes), mediaType, bytes };

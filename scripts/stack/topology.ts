@@ -24,15 +24,8 @@ export const S3_ACCESS_KEY = 'test';
 export const S3_SECRET_KEY = 'test';
 export const TEMPORAL_NAMESPACE = 'default';
 
-/** Search attributes registered when the Temporal dev server starts. */
-export const searchAttributes = {
-  PromoterPhase: 'Keyword',
-  PromoterStatus: 'Keyword',
-  PromoterDryRun: 'Bool',
-  PromoterEdgesTotal: 'Int',
-  PromoterEdgesPromoted: 'Int',
-  PromoterEdgesFailed: 'Int',
-} as const;
+/** Search attributes registered when the Temporal dev server starts: the ones the workflows set. */
+export { SEARCH_ATTRIBUTES as searchAttributes } from '../../workflows/search-attributes';
 
 export type RegistryName = 'staging' | 'production' | 'mirror-a' | 'mirror-b';
 export type RegistryAuth = 'none' | 'htpasswd' | 'token';

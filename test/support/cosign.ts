@@ -1,9 +1,9 @@
 // The real cosign CLI as a test oracle: find it and run it.
 // Lookup order: $PROMOTER_COSIGN, the project's .tools/bin/cosign, then PATH.
-import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runProcess } from './run-process';
 
 const PROJECT_COSIGN = fileURLToPath(new URL('../../.tools/bin/cosign', import.meta.url));
 
@@ -40,22 +40,10 @@ export interface CosignResult {
  * Runs cosign with extra environment (e.g. COSIGN_PASSWORD, DOCKER_CONFIG).
  * Never prompts: stdin is closed and COSIGN_YES is set.
  */
-export function runCosign(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 120_000): Promise<CosignResult> {
+export async function runCosign(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 120_000): Promise<CosignResult> {
   const bin = findCosign();
-  if (!bin) return Promise.reject(new Error('cosign not found: set PROMOTER_COSIGN, run scripts/setup.sh, or put cosign on PATH'));
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...process.env, COSIGN_YES: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr, command: `cosign ${args.join(' ')}` });
-    });
-  });
+  if (!bin) throw new Error('cosign not found: set PROMOTER_COSIGN, run scripts/setup.sh, or put cosign on PATH');
+  return { ...(await runProcess(bin, args, { COSIGN_YES: 'true', ...env }, timeoutMs)), command: `cosign ${args.join(' ')}` };
 }
 
 /**
