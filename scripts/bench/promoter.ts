@@ -1,0 +1,75 @@
+// The promoter side of the bench: a real worker in this process (own task queue), runs started
+// with the real `promoter run` command code, timed from the command's start to its report.
+import { randomBytes } from 'node:crypto';
+import { runCommand } from '../../client/commands/run';
+import type { Output } from '../../client/output';
+import { loadConfig, type PromoterConfig } from '../../lib/config';
+import type { RunReport } from '../../lib/run/types';
+import { createLogger } from '../../worker/logger';
+import { createWorker } from '../../worker/create-worker';
+import type { RegistryOps } from '../../activities/registry-ops';
+import { RequestProbe, sampleMemory, statsDelta, type MemoryPeak, type RequestBreakdown } from './probe';
+
+export interface BenchWorker {
+  config: PromoterConfig;
+  taskQueue: string;
+  registry: RegistryOps;
+  probe: RequestProbe;
+  stop(): Promise<void>;
+}
+
+export async function startBenchWorker(): Promise<BenchWorker> {
+  const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
+  // runCommand reads the task queue from the environment, like the CLI does.
+  process.env.PROMOTER_TASK_QUEUE = taskQueue;
+  process.env.PROMOTER_LOG_LEVEL ??= 'warn';
+  const config = loadConfig();
+  const { worker, connection, registry } = await createWorker(config, createLogger(config.logLevel, 'promoter-bench-worker'), { taskQueue });
+  const probe = new RequestProbe(registry.client.transport);
+  const running = worker.run();
+  return {
+    config,
+    taskQueue,
+    registry,
+    probe,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+export interface PromotionMeasurement {
+  exitCode: number;
+  report: RunReport;
+  wallMs: number;
+  /** Raw HTTP requests per registry host and method (the client's own counters; auth rounds and token fetches included). */
+  http: Record<string, { total: number; byMethod: Record<string, number> }>;
+  /** Logical registry calls per phase (activity type) and operation. */
+  calls: RequestBreakdown;
+  memory: MemoryPeak;
+  maxRssBytes: number;
+}
+
+export async function measurePromotion(w: BenchWorker, manifestFile: string): Promise<PromotionMeasurement> {
+  let report: RunReport | undefined;
+  const out: Output = { print: () => undefined, info: () => undefined, json: (v) => (report = v as RunReport) };
+  w.probe.take();
+  const before = w.registry.client.stats();
+  const mem = sampleMemory(100);
+  const started = performance.now();
+  const exitCode = await runCommand({ manifest: manifestFile, confirm: true, wait: true, json: true }, out);
+  const wallMs = performance.now() - started;
+  const memory = mem.stop();
+  if (!report) throw new Error(`promoter run printed no report (exit ${exitCode})`);
+  return {
+    exitCode,
+    report,
+    wallMs,
+    http: statsDelta(before, w.registry.client.stats()),
+    calls: w.probe.take(),
+    memory,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
