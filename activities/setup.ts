@@ -12,6 +12,7 @@ import { checkTrustMaterial } from './trust';
 const RunOptionsSchema = z.object({
   batchSize: z.number().int().min(1).max(10_000),
   parallelBatches: z.number().int().min(1).max(64),
+  batchesPerWorkflow: z.number().int().min(1).max(2_000),
 }).strict();
 
 export interface SetupResult {

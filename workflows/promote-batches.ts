@@ -3,20 +3,18 @@
  * the work fans out to child workflows, so that no history grows beyond a few thousand events
  * (the real registry has ~1 M edges).
  */
-import { executeChild, workflowInfo } from '@temporalio/workflow';
+import { executeChild, workflowInfo, type ActivityInterfaceFor } from '@temporalio/workflow';
+import { LONG } from './activity-options';
 import type { Activities } from '../activities';
 import type { PromoteBatchArgs, PromoteBatchSummary, PromoteSummary, RunOptions } from '../lib/run/types';
-import { addTransfer, emptyTransfer } from '../lib/run/types';
+import { addTransfer, DEFAULT_RUN_OPTIONS, emptyTransfer } from '../lib/run/types';
 
-type PromoteActivities = Pick<Activities, 'promoteBatch'>;
+type PromoteActivities = ActivityInterfaceFor<Pick<Activities, 'promoteBatch'>>;
 export type BatchArgs = Omit<PromoteBatchArgs, 'batch'>;
 export interface BatchProgress {
   done: number;
   total: number;
 }
-
-/** Batches one workflow runs itself; more go to child workflows of this many each. */
-export const MAX_BATCHES_PER_WORKFLOW = 250;
 
 export async function promoteAllBatches(
   acts: PromoteActivities,
@@ -28,18 +26,20 @@ export async function promoteAllBatches(
 ): Promise<PromoteSummary> {
   const total = Math.ceil(copyTasks / options.batchSize);
   progress.total = total;
-  if (total <= MAX_BATCHES_PER_WORKFLOW) {
+  // Runs started before this option existed carry no value: keep their behaviour (replay).
+  const perWorkflow = options.batchesPerWorkflow ?? DEFAULT_RUN_OPTIONS.batchesPerWorkflow;
+  if (total <= perWorkflow) {
     return runBatches(acts, args, 0, total, options.parallelBatches, progress, onBatchDone);
   }
   const ranges: { from: number; to: number }[] = [];
-  for (let from = 0; from < total; from += MAX_BATCHES_PER_WORKFLOW) ranges.push({ from, to: Math.min(total, from + MAX_BATCHES_PER_WORKFLOW) });
+  for (let from = 0; from < total; from += perWorkflow) ranges.push({ from, to: Math.min(total, from + perWorkflow) });
   let sofar = emptySummary();
   const parent = workflowInfo().workflowId;
   // Children run one after another: each already uses the registries' whole budget.
   for (const range of ranges) {
     const part = await executeChild('promoteRangeWorkflow', {
       workflowId: `${parent}-promote-${range.from}`,
-      args: [{ args, ...range, parallel: options.parallelBatches }],
+      args: [{ args, ...range, total, parallel: options.parallelBatches }],
     });
     sofar = mergeSummaries(sofar, part as PromoteSummary);
     progress.done = range.to;
@@ -62,7 +62,7 @@ export async function runBatches(
   const lane = async (): Promise<void> => {
     while (next < to) {
       const batch = next++;
-      const result = await acts.promoteBatch({ ...args, batch });
+      const result = await acts.promoteBatch.executeWithOptions({ ...LONG, summary: `Promote: batch ${batch + 1} of ${progress.total}` }, [{ ...args, batch }]);
       sofar = mergeSummaries(sofar, fromBatch(result));
       progress.done++;
       onBatchDone(sofar);

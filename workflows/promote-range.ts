@@ -7,6 +7,7 @@ import { runBatches, type BatchArgs } from './promote-batches';
 const long = proxyActivities<Activities>(LONG);
 
 /** A child of PromotionWorkflow that promotes the batches [from, to) of a large plan. */
-export async function promoteRangeWorkflow(a: { args: BatchArgs; from: number; to: number; parallel: number }): Promise<PromoteSummary> {
-  return runBatches(long, a.args, a.from, a.to, a.parallel, { done: 0, total: a.to - a.from }, () => {});
+export async function promoteRangeWorkflow(a: { args: BatchArgs; from: number; to: number; total: number; parallel: number }): Promise<PromoteSummary> {
+  // Batch numbers in summaries stay those of the whole plan.
+  return runBatches(long, a.args, a.from, a.to, a.parallel, { done: 0, total: a.total }, () => {});
 }

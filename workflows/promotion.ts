@@ -36,16 +36,16 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
   }));
 
   try {
-    await phases.run('setup', () => quick.setup(input), (s) => `${s.registries.length} registries reachable`);
+    await phases.run('setup', () => quick.setup.executeWithOptions({ ...QUICK, summary: 'Setup: options, registries, audit bucket, trust material' }, [input]), (s) => `${s.registries.length} registries reachable`);
 
-    draft.plan = await phases.run('plan', () => long.plan(input), (p) => `${p.counts.total} edges, ${p.counts.promote} to promote`);
+    draft.plan = await phases.run('plan', () => long.plan.executeWithOptions({ ...LONG, summary: 'Plan: read inventories, give every edge a verdict' }, [input]), (p) => `${p.counts.total} edges, ${p.counts.promote} to promote`);
     upsertSearchAttributes([{ key: EDGES_TOTAL_KEY, value: draft.plan.counts.total }]);
     const planRef = { input, plan: draft.plan.plan };
 
-    draft.provenance = await phases.run('provenance', () => long.provenance(planRef), (v) => `${v.mode}: ${v.passed}/${v.checked} verified, ${v.blocked} blocked`);
+    draft.provenance = await phases.run('provenance', () => long.provenance.executeWithOptions({ ...LONG, summary: 'Provenance: verify SLSA provenance of source digests' }, [planRef]), (v) => `${v.mode}: ${v.passed}/${v.checked} verified, ${v.blocked} blocked`);
     if (draft.provenance.mode === 'off') phases.markSkipped('provenance', 'policy mode off in every project');
 
-    draft.validate = await phases.run('validate', () => long.validate(planRef), (v) => `${v.mode}: ${v.passed}/${v.checked} verified, ${v.blocked} blocked`);
+    draft.validate = await phases.run('validate', () => long.validate.executeWithOptions({ ...LONG, summary: 'Validate: verify source signatures' }, [planRef]), (v) => `${v.mode}: ${v.passed}/${v.checked} verified, ${v.blocked} blocked`);
     if (draft.validate.mode === 'off') phases.markSkipped('validate', 'policy mode off in every project');
 
     if (!input.confirm) {
@@ -58,8 +58,8 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
         (p) => `${p.promotedEdges} promoted, ${p.failedEdges} failed`,
       );
       const after = { ...planRef, promoteResultKeys: draft.promote.resultKeys };
-      draft.sign = await phases.run('sign', () => long.sign(after), (s) => `${s.signed} signed, ${s.mirrored} mirrored`);
-      draft.attest = await phases.run('attest', () => long.attest(after), (a) => `${a.written} attestations written`);
+      draft.sign = await phases.run('sign', () => long.sign.executeWithOptions({ ...LONG, summary: 'Sign: sign promoted digests, copy signatures to mirrors' }, [after]), (s) => `${s.signed} signed, ${s.mirrored} mirrored`);
+      draft.attest = await phases.run('attest', () => long.attest.executeWithOptions({ ...LONG, summary: 'Attest: write signed promotion attestations' }, [after]), (a) => `${a.written} attestations written`);
     }
   } catch (err) {
     const failed = PHASES.find((p) => phases.phases[p].status === 'failed') ?? (phases.current as PhaseName);
@@ -68,7 +68,7 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
   }
   phases.current = 'done';
 
-  const report = await quick.writeReport(draft);
+  const report = await quick.writeReport.executeWithOptions({ ...QUICK, summary: 'Report: merge phase results, write the run report' }, [draft]);
   upsertSearchAttributes([
     { key: STATUS_KEY, value: report.status },
     { key: EDGES_PROMOTED_KEY, value: report.edges.promoted },

@@ -16,6 +16,7 @@ export interface RunOptions extends ManifestSource {
   json?: boolean;
   batchSize?: number;
   parallelBatches?: number;
+  batchesPerWorkflow?: number;
 }
 
 export async function runCommand(opts: RunOptions, out: Output): Promise<number> {
@@ -31,7 +32,11 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
     bundleKey: key,
     bundleSha256: sha,
     confirm: !!opts.confirm,
-    options: { batchSize: opts.batchSize ?? DEFAULT_RUN_OPTIONS.batchSize, parallelBatches: opts.parallelBatches ?? DEFAULT_RUN_OPTIONS.parallelBatches },
+    options: {
+      batchSize: opts.batchSize ?? DEFAULT_RUN_OPTIONS.batchSize,
+      parallelBatches: opts.parallelBatches ?? DEFAULT_RUN_OPTIONS.parallelBatches,
+      batchesPerWorkflow: opts.batchesPerWorkflow ?? DEFAULT_RUN_OPTIONS.batchesPerWorkflow,
+    },
     origin,
   };
   const workflowId = promotionWorkflowId(sha, input.confirm);

@@ -17,9 +17,11 @@ export interface RunOptions {
   batchSize: number;
   /** Promote activities in flight at once. */
   parallelBatches: number;
+  /** Batches one workflow runs itself; a larger plan fans out to child workflows of this many each. */
+  batchesPerWorkflow: number;
 }
 
-export const DEFAULT_RUN_OPTIONS: RunOptions = { batchSize: 200, parallelBatches: 2 };
+export const DEFAULT_RUN_OPTIONS: RunOptions = { batchSize: 200, parallelBatches: 2, batchesPerWorkflow: 250 };
 
 /** Workflow input: a claim check on the bundle in S3, never the bundle itself. */
 export interface PromotionInput {
