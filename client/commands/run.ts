@@ -7,6 +7,7 @@ import { connectClient } from '../connect';
 import { formatReport } from '../format';
 import { loadManifests, type ManifestSource } from '../load-manifests';
 import { awaitReport, exitCodeOf } from '../report-source';
+import { showProgress } from '../progress-bar';
 import { printManifestErrors, type Output } from '../output';
 import { storeBundle } from '../store-bundle';
 
@@ -61,7 +62,13 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
       if (opts.json) out.json({ workflowId, runId: handle.firstExecutionRunId, url });
       return 0;
     }
-    const report: RunReport = await awaitReport(client, workflowId);
+    const stopProgress = opts.json ? () => {} : showProgress(handle);
+    let report: RunReport;
+    try {
+      report = await awaitReport(client, workflowId);
+    } finally {
+      stopProgress();
+    }
     if (opts.json) out.json(report);
     else out.print(formatReport(report));
     return exitCodeOf(report);
