@@ -166,6 +166,17 @@ export async function promote(manifest: string, taskQueue: string, opts: { confi
   return { code: r.code, report: parseJsonOutput<RunReport>(r) };
 }
 
+type SignReport = RunReport['signatures'] & { manifestsSigned?: number };
+
+/**
+ * Whether the report counts `signed`/`alreadySigned` per image with `manifestsSigned` per manifest
+ * (an index and each child), the current contract, or, as earlier reports did, per manifest.
+ */
+export const countsPerImage = (r: RunReport): boolean => (r.signatures as SignReport).manifestsSigned !== undefined;
+
+/** Manifests signed by the run (an index and each of its children count), in either contract. */
+export const manifestsSigned = (r: RunReport): number => (r.signatures as SignReport).manifestsSigned ?? r.signatures.signed;
+
 // ---------------------------------------------------------------- reading signatures back
 
 interface ManifestJson {

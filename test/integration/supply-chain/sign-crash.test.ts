@@ -48,7 +48,9 @@ async function startWorkerProcess(): Promise<WorkerProcess> {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 90_000;
   while (!out.includes('worker started')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start:\n${out}`);
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      throw new Error(`worker did not start (exit ${child.exitCode}, signal ${child.signalCode}):\n${out}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return { child, output: () => out, exited };
@@ -115,6 +117,9 @@ describe('SIGKILL of the worker during Sign', () => {
     second = await startWorkerProcess();
     // `run` with the same manifests attaches to the running workflow and waits for its report.
     const waited = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], env, heartbeatTimeoutMs + 180_000);
+    if (waited.code !== 0 && !waited.stdout.trim().startsWith('{')) {
+      throw new Error(`run --wait exited ${waited.code}: ${waited.stderr.slice(-2000)}\nsecond worker:\n${second.output().slice(-6000)}`);
+    }
     report = parseJsonOutput<RunReport>(waited);
     code = waited.code;
     expect(report.workflowId).toBe(workflowId);
