@@ -1,9 +1,15 @@
 /**
  * Plan: read what the registries hold (tags/list + HEAD, any OCI registry), give every edge a
  * verdict and write the plan to S3. The workflow keeps only its key, hash and counts.
+ *
+ * Requests: one tags/list per destination repository; a HEAD only for a listed tag the promoter
+ * has no verified record of (see lib/run/tag-record.ts), for tagless digests, and for source
+ * digests that still have an edge to promote (LOST detection). A plan where everything is in
+ * place therefore costs about one request per repository.
  */
-import { inventoryQueries, computePlan, copyTasks, repoKey, type Inventory } from '../lib/run/plan';
-import { planKey } from '../lib/run/keys';
+import { computePlan, copyTasks, inventoryQueries, repoKey, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject } from '../lib/run/plan';
+import { planKey, tagRecordKey } from '../lib/run/keys';
+import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
 import type { PlanSummary, PromotionInput, RepoRef } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './context';
@@ -16,8 +22,10 @@ export function createPlan(deps: ActivityDeps) {
   return async function plan(input: PromotionInput): Promise<PlanSummary> {
     const { workflowId, runId } = runIds();
     const bundle = await loadBundle(deps, input);
-    const queries = inventoryQueries(bundle.projects);
-    const inventory = await withHeartbeat(() => ({ phase: 'inventory' }), () => readInventory(deps, queries));
+    const inventory = await withHeartbeat(
+      () => ({ phase: 'inventory' }),
+      () => readInventory(deps, bundle.projects, inventoryQueries(bundle.projects), !!input.options.verifyTags),
+    );
     const planDoc = computePlan(bundle.projects, inventory, { workflowId, runId, bundleSha256: input.bundleSha256, createdAt: new Date().toISOString() });
     const stored = await deps.store.putJson(planKey(workflowId, runId), planDoc);
     const sourceDigests = new Set(planDoc.edges.map((e) => `${repoKey(e.source)}@${e.digest}`)).size;
@@ -32,43 +40,61 @@ export function createPlan(deps: ActivityDeps) {
   };
 }
 
-/** Ask each source repository for the named digests, and each destination repository for its tags. */
-export async function readInventory(deps: ActivityDeps, q: ReturnType<typeof inventoryQueries>): Promise<Inventory> {
-  const inv: Inventory = { sourceDigests: new Set(), destinationTags: new Map(), destinationDigests: new Set() };
+/** Destinations first; then only the source digests that still have something to promote. */
+export async function readInventory(deps: ActivityDeps, projects: PlanInputProject[], q: InventoryQueries, verifyTags: boolean): Promise<Inventory> {
+  const inv: Omit<Inventory, 'sourceDigests'> = { destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map() };
   let done = 0;
-  const total = q.sources.size + q.destinations.size;
-  const tick = (): void => {
-    done++;
-    if (done % 50 === 0 || done === total) heartbeat({ reposRead: done, reposTotal: total });
-  };
-
-  await mapPool([...q.sources.values()], REPO_CONCURRENCY, async ({ ref, digests }) => {
-    for (const digest of await presentDigests(deps, ref, [...digests])) inv.sourceDigests.add(`${repoKey(ref)}@${digest}`);
-    tick();
+  await mapPool([...q.destinations.values()], REPO_CONCURRENCY, async (d) => {
+    await readDestination(deps, d, inv, verifyTags);
+    if (++done % 50 === 0) heartbeat({ destinationsRead: done, of: q.destinations.size });
   });
 
-  await mapPool([...q.destinations.values()], REPO_CONCURRENCY, async ({ ref, tags, taglessDigests }) => {
-    const existing = new Set(await deps.registry.listTags(ref));
-    const wanted = [...tags].filter((t) => existing.has(t));
-    const tagMap = new Map<string, string>();
-    await mapPool(wanted, 8, async (tag) => {
-      const digest = await deps.registry.manifestDigest(ref, tag);
-      if (digest) {
-        tagMap.set(tag, digest);
-        inv.destinationDigests.add(`${repoKey(ref)}@${digest}`);
-      }
-    });
-    inv.destinationTags.set(repoKey(ref), tagMap);
-    if (existing.size > 0 || taglessDigests.size > 0) {
-      const unknown = [...taglessDigests].filter((d) => !inv.destinationDigests.has(`${repoKey(ref)}@${d}`));
-      for (const digest of await presentDigests(deps, ref, unknown)) inv.destinationDigests.add(`${repoKey(ref)}@${digest}`);
-    }
-    tick();
+  const sources = [...sourcesToCheck(projects, inv).values()];
+  const present = new Set<string>();
+  await mapPool(sources, REPO_CONCURRENCY, async ({ ref, digest }) => {
+    if ((await deps.registry.manifestDigest(ref, digest)) === digest) present.add(`${repoKey(ref)}@${digest}`);
   });
-  return inv;
+  return { ...inv, sourceDigests: present };
 }
 
-async function presentDigests(deps: ActivityDeps, ref: RepoRef, digests: string[]): Promise<string[]> {
-  const found = await mapPool(digests, 8, async (d) => ((await deps.registry.manifestDigest(ref, d)) === d ? d : undefined));
-  return found.filter((d): d is string => d !== undefined);
+async function readDestination(
+  deps: ActivityDeps,
+  d: { ref: RepoRef; tags: Map<string, string>; taglessDigests: Set<string> },
+  inv: Omit<Inventory, 'sourceDigests'>,
+  verifyTags: boolean,
+): Promise<void> {
+  const key = repoKey(d.ref);
+  const listed = await deps.registry.listTags(d.ref);
+  const recordKey = tagRecordKey(d.ref.host, d.ref.repository);
+  const record = listed.length > 0 ? await deps.store.getJsonIfExists<TagRecord>(recordKey) : undefined;
+
+  const tagMap = new Map<string, string>();
+  const verified: Record<string, string> = {};
+  const listedSet = new Set(listed);
+  const toHead: string[] = [];
+  for (const [tag, wanted] of d.tags) {
+    if (!listedSet.has(tag)) continue; // absent: to promote
+    if (!verifyTags && record?.tags[tag] === wanted) tagMap.set(tag, wanted); // verified earlier, never moved by us
+    else toHead.push(tag); // unknown or recorded elsewhere: look (a tag move must be seen, not assumed)
+  }
+  await mapPool(toHead, 8, async (tag) => {
+    const digest = await deps.registry.manifestDigest(d.ref, tag);
+    if (digest) {
+      tagMap.set(tag, digest);
+      verified[tag] = digest;
+    }
+  });
+  for (const digest of tagMap.values()) inv.destinationDigests.add(`${key}@${digest}`);
+  inv.destinationTags.set(key, tagMap);
+
+  const signatureTags = listed.filter((t) => t.startsWith('sha256-'));
+  if (signatureTags.length > 0) inv.signatureTags.set(key, signatureTags);
+
+  const unknownTagless = [...d.taglessDigests].filter((digest) => !inv.destinationDigests.has(`${key}@${digest}`));
+  await mapPool(unknownTagless, 8, async (digest) => {
+    if ((await deps.registry.manifestDigest(d.ref, digest)) === digest) inv.destinationDigests.add(`${key}@${digest}`);
+  });
+
+  const next = mergeTagRecord(record, verified);
+  if (next) await deps.store.putJson(recordKey, next);
 }

@@ -8,7 +8,8 @@
  * every write, so a task cut off half-way is finished, never duplicated.
  */
 import { copyTasks, type CopyTask } from '../lib/run/plan';
-import { promoteBatchKey } from '../lib/run/keys';
+import { promoteBatchKey, tagRecordKey } from '../lib/run/keys';
+import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
 import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepoRef, TransferCounts } from '../lib/run/types';
 import { addTransfer, edgeName, emptyTransfer } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
@@ -97,8 +98,28 @@ export function createPromote(deps: ActivityDeps) {
       });
     });
     await deps.store.putJson(summary.resultKey, { summary, failures: ordered.flatMap((r) => r.failures), placed });
+    await recordPlacedTags(deps, placed);
     return summary;
   };
+}
+
+/**
+ * Remember which digest each placed tag carries, so the next plan needs no HEAD for it.
+ * Parallel batches may touch one repository's record; a lost update only costs a HEAD later.
+ */
+async function recordPlacedTags(deps: ActivityDeps, placed: PlacedImage[]): Promise<void> {
+  const byRepo = new Map<string, { ref: RepoRef; tags: Record<string, string> }>();
+  for (const p of placed) {
+    const key = `${p.destination.host}/${p.destination.repository}`;
+    const entry = byRepo.get(key) ?? { ref: p.destination, tags: {} };
+    for (const t of p.tags) entry.tags[t] = p.digest;
+    byRepo.set(key, entry);
+  }
+  await mapPool([...byRepo.values()].filter((e) => Object.keys(e.tags).length > 0), 8, async ({ ref, tags }) => {
+    const key = tagRecordKey(ref.host, ref.repository);
+    const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), tags);
+    if (next) await deps.store.putJson(key, next);
+  });
 }
 
 async function runTask(deps: ActivityDeps, task: CopyTask, index: number): Promise<TaskRecord> {

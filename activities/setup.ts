@@ -13,6 +13,7 @@ const RunOptionsSchema = z.object({
   batchSize: z.number().int().min(1).max(10_000),
   parallelBatches: z.number().int().min(1).max(64),
   batchesPerWorkflow: z.number().int().min(1).max(2_000),
+  verifyTags: z.boolean().optional(),
 }).strict();
 
 export interface SetupResult {

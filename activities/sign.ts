@@ -1,27 +1,42 @@
 /**
- * Sign: sign each image digest in place once (an index and each of its child manifests) on its
- * primary destination, then copy the signatures byte for byte to every mirror. Idempotent: a
- * digest that already carries a valid signature by the worker's key is not signed again, so a
- * rerun adds nothing twice and repairs what an earlier run promoted but never signed.
+ * Sign: sign each image digest in place once (each child manifest, then the index) on its primary
+ * destination, then copy the signatures byte for byte to every mirror. Idempotent: a digest that
+ * already carries a valid signature by the worker's key is not signed again, so a rerun adds
+ * nothing twice and repairs what an earlier run promoted but never signed.
+ *
+ * Children go first and an index is signed (and copied) only after all its children: so an
+ * index's signature tag at a destination means its children's are there too, and an image whose
+ * signature tags the Plan saw listed at every destination needs no request at all here. The
+ * nightly re-mirroring does the full cryptographic check instead.
  */
-import { attachSignature, copySignatures, type SigningKey } from '../lib/signing';
+import { attachSignature, copySignatures, referrersFallbackTag, signatureTag, type SigningKey } from '../lib/signing';
 import { phaseResultKey } from '../lib/run/keys';
+import { repoKey } from '../lib/run/plan';
 import type { AfterPromoteArgs, Failure, SignSummary } from '../lib/run/types';
+import type { PromoterConfig } from '../lib/config';
 import { runIds, type ActivityDeps } from './context';
 import { childDigests, forEachImage, type ImageOutcome } from './image-work';
 import { imagesInPlace, type InPlaceImage } from './in-place';
+import { loadPlan } from './load';
 import { loadWorkerSigningKey } from './trust';
 
 export function createSign(deps: ActivityDeps) {
   return async function sign(args: AfterPromoteArgs): Promise<SignSummary> {
     const { workflowId, runId } = runIds();
     const key = await loadWorkerSigningKey(deps);
+    const plan = await loadPlan(deps, args.plan);
+    const listed = new Map(Object.entries(plan.signatureTags ?? {}).map(([repo, tags]) => [repo, new Set(tags)]));
     const images = await imagesInPlace(deps, args);
-    const { counts, failures } = await forEachImage(images, (img) => signImage(deps, key, img));
+    const { counts, failures } = await forEachImage(images, async (img) =>
+      !img.destinations.some((d) => d.promotedNow) && signedEverywhere(img, listed, deps.config.signing.format)
+        ? { counts: { alreadySigned: 1 }, failures: [] }
+        : signImage(deps, key, img),
+    );
     const summary: SignSummary = {
       signed: counts.signed ?? 0,
       alreadySigned: counts.alreadySigned ?? 0,
       mirrored: counts.mirrored ?? 0,
+      manifestsSigned: counts.manifestsSigned ?? 0,
       resultKey: phaseResultKey(workflowId, runId, 'sign'),
       failureCount: failures.length,
     };
@@ -31,41 +46,60 @@ export function createSign(deps: ActivityDeps) {
   };
 }
 
-export async function signImage(deps: ActivityDeps, key: SigningKey, img: InPlaceImage, opts: { write: boolean } = { write: true }): Promise<ImageOutcome> {
+/** The Plan listed this image's signature tags (per the configured format) at every destination. */
+function signedEverywhere(img: InPlaceImage, listed: Map<string, Set<string>>, format: PromoterConfig['signing']['format']): boolean {
+  const required = [
+    ...(format === 'bundle' ? [] : [signatureTag(img.digest)]),
+    ...(format === 'legacy' ? [] : [referrersFallbackTag(img.digest)]),
+  ];
+  return img.destinations.every((d) => required.every((t) => listed.get(repoKey(d.ref))?.has(t)));
+}
+
+/**
+ * Signs one image (children, then the index) at its primary destination and copies the signatures
+ * to its mirrors. Counts are per image: signed or alreadySigned; mirrored per mirror that needed a copy.
+ */
+export async function signImage(deps: ActivityDeps, key: SigningKey, img: InPlaceImage): Promise<ImageOutcome> {
   const client = deps.registry.client;
   const [primary, ...mirrors] = img.destinations;
-  const counts = { signed: 0, alreadySigned: 0, mirrored: 0 };
+  const counts = { signed: 0, alreadySigned: 0, mirrored: 0, manifestsSigned: 0 };
   const failures: Failure[] = [];
   if (!primary) return { counts, failures };
-  const fail = (where: string, digest: string, err: unknown): void => {
-    failures.push({ edge: `${where}@${digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message });
+  const fail = (where: { host: string; repository: string }, digest: string, err: unknown): void => {
+    failures.push({ edge: `${where.host}/${where.repository}@${digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message });
   };
   let digests: string[];
   try {
-    digests = [img.digest, ...(await childDigests(client, { ...primary.ref, digest: img.digest }))];
+    digests = [...(await childDigests(client, { ...primary.ref, digest: img.digest })), img.digest];
   } catch (err) {
-    fail(`${primary.ref.host}/${primary.ref.repository}`, img.digest, err);
+    fail(primary.ref, img.digest, err);
     return { counts, failures };
   }
   for (const digest of digests) {
-    const target = { ...primary.ref, digest };
     try {
-      const r = await attachSignature(client, target, key, { format: deps.config.signing.format });
-      if (r.legacy?.changed || r.bundle?.changed) counts.signed++;
-      else counts.alreadySigned++;
+      const r = await attachSignature(client, { ...primary.ref, digest }, key, { format: deps.config.signing.format });
+      if (r.legacy?.changed || r.bundle?.changed) counts.manifestsSigned++;
     } catch (err) {
-      fail(`${primary.ref.host}/${primary.ref.repository}`, digest, err);
-      continue; // never spread what could not be made
+      fail(primary.ref, digest, err);
+      return { counts, failures }; // the index stays unsigned, so a rerun comes back to it; spread nothing
     }
-    for (const m of mirrors) {
+  }
+  if (counts.manifestsSigned > 0) counts.signed = 1;
+  else counts.alreadySigned = 1;
+  for (const m of mirrors) {
+    let copied = false;
+    for (const digest of digests) {
       try {
-        const c = await copySignatures(client, target, m.ref);
-        if (c.signature === 'copied' || c.referrers.copied > 0) counts.mirrored++;
-        for (const e of c.errors) fail(`${m.ref.host}/${m.ref.repository}`, digest, new Error(e));
+        const c = await copySignatures(client, { ...primary.ref, digest }, m.ref);
+        copied ||= c.signature === 'copied' || c.referrers.copied > 0;
+        for (const e of c.errors) fail(m.ref, digest, new Error(e));
+        if (c.errors.length > 0) break;
       } catch (err) {
-        fail(`${m.ref.host}/${m.ref.repository}`, digest, err);
+        fail(m.ref, digest, err);
+        break; // the index's signature is not copied without its children's
       }
     }
+    if (copied) counts.mirrored++;
   }
   return { counts, failures };
 }

@@ -14,7 +14,7 @@ import { repoFor, repoKey } from '../lib/run/plan';
 import type { Failure, PlanRef, RepoRef, ResultDocument, VerificationSummary } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './context';
-import { loadBundle } from './load';
+import { loadBundle, loadPlan } from './load';
 
 export type CheckResult = { status: 'passed'; detail?: string } | { status: 'missing' } | { status: 'failed'; reason: string };
 export type Mode = 'require' | 'if-present' | 'warn' | 'off';
@@ -35,7 +35,10 @@ interface Subject<P> {
 export async function runVerification<P extends { mode: string }>(deps: ActivityDeps, args: PlanRef, spec: VerificationSpec<P>): Promise<VerificationSummary> {
   const { workflowId, runId } = runIds();
   const bundle = await loadBundle(deps, args.input);
-  const subjects = subjectsOf(bundle, spec.policyOf).filter((s) => s.policy.mode !== 'off');
+  // Only digests with something left to promote matter: what is in place everywhere was checked when it was promoted.
+  const plan = await loadPlan(deps, args.plan);
+  const pending = new Set(plan.edges.filter((e) => e.verdict === 'promote').map((e) => `${repoKey(e.source)}@${e.digest}`));
+  const subjects = subjectsOf(bundle, spec.policyOf).filter((s) => s.policy.mode !== 'off' && pending.has(`${repoKey(s.source)}@${s.digest}`));
   const modes = new Set(bundle.projects.map((p) => spec.policyOf(p).mode));
 
   const failures: Failure[] = [];

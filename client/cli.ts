@@ -39,6 +39,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--batch-size <n>', 'copy tasks per Promote activity', positiveInt)
     .option('--parallel-batches <n>', 'Promote activities in flight at once', positiveInt)
     .option('--batches-per-workflow <n>', 'past this many batches Promote fans out to child workflows', positiveInt)
+    .option('--verify-tags', "HEAD every destination tag instead of trusting the promoter's record of tags it verified or wrote")
     .action(async (o) => setExit(await runCommand(o, out)));
 
   program.command('status <id>').description('progress of a run').option('--json').action(async (id, o) => setExit(await statusCommand(id, o, out)));

@@ -18,7 +18,7 @@ export function formatReport(r: RunReport, maxFailures = 20): string {
   const t = r.transfer;
   if (!r.dryRun) {
     lines.push(`transfer: ${t.blobsUploaded} blobs uploaded (${bytes(t.bytesUploaded)}), ${t.blobsMounted} mounted, ${t.blobsSkipped} already there, ${t.manifestsWritten} manifests written, ${t.requests} requests`);
-    lines.push(`signatures: ${r.signatures.signed} signed, ${r.signatures.alreadySigned} already signed, ${r.signatures.mirrored} copied to mirrors; attestations: ${r.attestations.written} written`);
+    lines.push(`signatures: ${r.signatures.signed} images signed (${r.signatures.manifestsSigned} manifests), ${r.signatures.alreadySigned} already signed, ${r.signatures.mirrored} copies to mirrors; attestations: ${r.attestations.written} written`);
   }
   for (const [name, v] of [['provenance', r.provenance], ['signatures verified', r.signaturesVerified]] as const) {
     if (v) lines.push(`${name}: mode ${v.mode}, ${v.checked} checked, ${v.passed} passed, ${v.failed} failed, ${v.missing} missing, ${v.warnings} warnings, ${v.blocked} blocked`);

@@ -18,6 +18,7 @@ export interface RunOptions extends ManifestSource {
   batchSize?: number;
   parallelBatches?: number;
   batchesPerWorkflow?: number;
+  verifyTags?: boolean;
 }
 
 export async function runCommand(opts: RunOptions, out: Output): Promise<number> {
@@ -37,6 +38,7 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
       batchSize: opts.batchSize ?? DEFAULT_RUN_OPTIONS.batchSize,
       parallelBatches: opts.parallelBatches ?? DEFAULT_RUN_OPTIONS.parallelBatches,
       batchesPerWorkflow: opts.batchesPerWorkflow ?? DEFAULT_RUN_OPTIONS.batchesPerWorkflow,
+      ...(opts.verifyTags ? { verifyTags: true } : {}),
     },
     origin,
   };

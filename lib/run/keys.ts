@@ -6,6 +6,8 @@ export const phaseResultKey = (wf: string, run: string, phase: string): string =
 export const promoteBatchKey = (wf: string, run: string, batch: number): string => `${runPrefix(wf, run)}/promote/batch-${String(batch).padStart(6, '0')}.json`;
 export const attestationKey = (wf: string, run: string, image: string, digest: string): string => `${runPrefix(wf, run)}/attestations/${image}/${digest.replace(':', '-')}.json`;
 export const reportKey = (wf: string, run: string): string => `${runPrefix(wf, run)}/report.json`;
+/** What the promoter last verified a destination repository's tags to point at. */
+export const tagRecordKey = (host: string, repository: string): string => `inventory/${host}/${repository}/tags.json`;
 /** Pointer to the bundle of the last confirmed promotion: what the nightly re-mirroring checks. */
 export const LATEST_BUNDLE_KEY = 'state/latest-promoted-bundle.json';
 export const mirrorReportKey = (wf: string, run: string): string => `mirror/${wf}/${run}/report.json`;

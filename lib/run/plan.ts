@@ -26,8 +26,8 @@ export const repoKey = (r: RepoRef): string => `${r.host}/${r.repository}`;
 export interface InventoryQueries {
   /** source repo key -> its ref and the digests the manifests name there */
   sources: Map<string, { ref: RepoRef; digests: Set<string> }>;
-  /** destination repo key -> its ref, the tags asked for and the tagless digests asked for */
-  destinations: Map<string, { ref: RepoRef; tags: Set<string>; taglessDigests: Set<string> }>;
+  /** destination repo key -> its ref, the tags asked for (with the digest each must carry) and the tagless digests */
+  destinations: Map<string, { ref: RepoRef; tags: Map<string, string>; taglessDigests: Set<string> }>;
 }
 
 export function inventoryQueries(projects: PlanInputProject[]): InventoryQueries {
@@ -41,9 +41,9 @@ export function inventoryQueries(projects: PlanInputProject[]): InventoryQueries
         srcEntry.digests.add(digest);
         for (const registry of p.destinations) {
           const dst = repoFor(registry, img.name);
-          const d = getOrAdd(destinations, repoKey(dst), () => ({ ref: dst, tags: new Set<string>(), taglessDigests: new Set<string>() }));
+          const d = getOrAdd(destinations, repoKey(dst), () => ({ ref: dst, tags: new Map<string, string>(), taglessDigests: new Set<string>() }));
           if (tags.length === 0) d.taglessDigests.add(digest);
-          for (const t of tags) d.tags.add(t);
+          for (const t of tags) d.tags.set(t, digest);
         }
       }
     }
@@ -54,11 +54,31 @@ export function inventoryQueries(projects: PlanInputProject[]): InventoryQueries
 /** The registries' answers. */
 export interface Inventory {
   /** `${repoKey}@${digest}` of source manifests that exist. */
-  sourceDigests: Set<string>;
+  sourceDigests: { has(key: string): boolean };
   /** repoKey -> tag -> digest, for the destination tags asked about that exist. */
   destinationTags: Map<string, Map<string, string>>;
   /** `${repoKey}@${digest}` of destination manifests known to exist. */
   destinationDigests: Set<string>;
+  /** repoKey -> the `sha256-…` tags listed there (cosign signatures, attestations, referrers fallback). */
+  signatureTags: Map<string, string[]>;
+}
+
+/** Source digests that need a look: those with an edge not already in place. */
+export function sourcesToCheck(projects: PlanInputProject[], inv: Omit<Inventory, 'sourceDigests'>): Map<string, { ref: RepoRef; digest: string }> {
+  const assumeAll = { ...inv, sourceDigests: { has: () => true } };
+  const out = new Map<string, { ref: RepoRef; digest: string }>();
+  for (const p of projects) {
+    for (const img of p.images) {
+      const source = repoFor(p.source, img.name);
+      for (const [digest, tags] of Object.entries(img.dmap)) {
+        const key = `${repoKey(source)}@${digest}`;
+        if (out.has(key)) continue;
+        const pending = p.destinations.some((d) => (tags.length ? tags : [null]).some((t) => verdictFor(assumeAll, source, repoFor(d, img.name), digest, t).verdict !== 'present'));
+        if (pending) out.set(key, { ref: source, digest });
+      }
+    }
+  }
+  return out;
 }
 
 export function verdictFor(inv: Inventory, src: RepoRef, dst: RepoRef, digest: string, tag: string | null): { verdict: EdgeVerdict; currentDigest?: string } {
@@ -107,7 +127,7 @@ export function computePlan(
       });
     }
   }
-  return { version: 1, ...meta, edges, counts: countEdges(edges, overlaps), registries: [...registries].sort() };
+  return { version: 1, ...meta, edges, counts: countEdges(edges, overlaps), registries: [...registries].sort(), signatureTags: Object.fromEntries(inv.signatureTags) };
 }
 
 export function countEdges(edges: PlanEdge[], overlaps: number): EdgeCounts {

@@ -19,6 +19,11 @@ export interface RunOptions {
   parallelBatches: number;
   /** Batches one workflow runs itself; a larger plan fans out to child workflows of this many each. */
   batchesPerWorkflow: number;
+  /**
+   * HEAD every destination tag the manifests name, instead of trusting the promoter's own record of
+   * tags it verified or wrote earlier (the default: a no-op run then costs one tags/list per repository).
+   */
+  verifyTags?: boolean;
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = { batchSize: 200, parallelBatches: 2, batchesPerWorkflow: 250 };
@@ -75,6 +80,8 @@ export interface Plan {
   edges: PlanEdge[];
   counts: EdgeCounts;
   registries: string[];
+  /** Destination repo key -> the `sha256-…` tags it listed at plan time (signatures already there). */
+  signatureTags: Record<string, string[]>;
 }
 
 /** What the workflow keeps of a stored object. */
@@ -150,10 +157,13 @@ export interface PromoteSummary {
   resultKeys: string[];
 }
 
+/** Counts per image (a top-level digest), except manifestsSigned (an index and each of its children). */
 export interface SignSummary extends PhaseOutcome {
   signed: number;
   alreadySigned: number;
+  /** Signature copies made: (image, mirror) pairs that lacked or differed from the primary's. */
   mirrored: number;
+  manifestsSigned: number;
 }
 
 export interface AttestSummary extends PhaseOutcome {
@@ -200,7 +210,7 @@ export interface RunReport {
   transfer: TransferCounts;
   provenance?: Omit<VerificationSummary, 'resultKey' | 'failureCount'>;
   signaturesVerified?: Omit<VerificationSummary, 'resultKey' | 'failureCount'>;
-  signatures: { signed: number; alreadySigned: number; mirrored: number };
+  signatures: { signed: number; alreadySigned: number; mirrored: number; manifestsSigned: number };
   attestations: { written: number; alreadyPresent: number };
   audit: { bucket: string; bundleKey: string; planKey?: string; reportKey?: string; resultKeys: string[] };
   failures: Failure[];

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../../lib/run/types';
 import { PROMOTION_PREDICATE_TYPE } from '../../../lib/signing';
+import { copyImage } from '../../../lib/oci';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { COSIGN_OFFLINE, findCosign, runCosign } from '../../support/cosign';
 import { buildScenario, type Scenario } from '../../support/scenario';
@@ -62,8 +63,10 @@ describe('confirmed promotion', () => {
   });
 
   it('signs each promoted digest once (index and children) and mirrors the signatures', () => {
-    // a, b (+2 children), c in place at their first destination; a was already in production (signed now: repair)
-    expect(first.signatures.signed).toBe(5);
+    // a, b, c in place at their first destination (a was already in production: signed now, a repair);
+    // manifests: a, c, and b's index with its two children
+    expect(first.signatures.signed).toBe(3);
+    expect(first.signatures.manifestsSigned).toBe(5);
     expect(first.signatures.mirrored).toBeGreaterThan(0);
     expect(first.attestations.written).toBe(3); // a (mirrors), b, c (mirrors): one per promoted digest
   });
@@ -87,13 +90,34 @@ describe('confirmed promotion', () => {
     expect(statement.predicate.run.id).toContain(first.workflowId);
   });
 
-  it('a rerun of the same manifests promotes nothing, signs nothing again and writes nothing to any registry', async () => {
+  it('a rerun of the same manifests promotes nothing, signs nothing again, writes nothing, and reads about once per repository', async () => {
     const before = worker.writeRequests();
+    const requestsBefore = worker.registry.totalRequests();
     const r = await runCli(['run', '--manifest', scenario.manifestFile, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue });
     const again = parseJsonOutput<RunReport>(r);
     expect(again.edges).toMatchObject({ total: 12, toPromote: 0, promoted: 0, alreadyPresent: 8, lost: 3, tagMoves: 1 });
-    expect(again.signatures).toMatchObject({ signed: 0, alreadySigned: 5, mirrored: 0 });
+    expect(again.signatures).toMatchObject({ signed: 0, alreadySigned: 3, mirrored: 0 });
     expect(again.attestations.written).toBe(0);
     expect(worker.writeRequests() - before).toBe(0);
+    // 4 pings + 12 destination tags/list + HEADs only where a tag is not known to be ours (c:v3, the
+    // tag move) and for sources with edges not in place (c, gone): nothing per edge in place.
+    const repositories = 12 + 4;
+    expect(worker.registry.totalRequests() - requestsBefore).toBeLessThanOrEqual(repositories + 8);
   }, 120_000);
+
+  it('--verify-tags HEADs every tag and so sees a tag somebody else moved behind the record', async () => {
+    const { client, prefix, mirrorA, digests } = scenario;
+    // somebody re-points mirror-a's a:v1 at another image, outside the promoter
+    const other = await client.getManifest({ host: scenario.production, repository: `${prefix}/c`, digest: digests.other });
+    await copyImage(client, { host: scenario.production, repository: `${prefix}/c`, digest: digests.other }, { host: mirrorA, repository: `${prefix}/a` });
+    await client.putManifest({ host: mirrorA, repository: `${prefix}/a`, tag: 'v1' }, other.bytes, other.mediaType);
+
+    const env = { PROMOTER_TASK_QUEUE: worker.taskQueue };
+    const trusting = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', scenario.manifestFile, '--wait', '--json'], env));
+    expect(trusting.edges.tagMoves).toBe(1); // only c:v3 in production: the record still says a:v1 is ours
+    const verifying = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', scenario.manifestFile, '--wait', '--json', '--verify-tags'], env));
+    expect(verifying.edges.tagMoves).toBe(2);
+    expect(verifying.failures.map((f) => f.edge)).toContain(`${mirrorA}/${prefix}/a:v1@${digests.a}`);
+  });
 });
+

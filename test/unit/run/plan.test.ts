@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { batches, computePlan, copyTasks, inventoryQueries, repoFor, type Inventory, type PlanInputProject } from '../../../lib/run/plan';
+import { batches, computePlan, copyTasks, inventoryQueries, repoFor, sourcesToCheck, type Inventory, type PlanInputProject } from '../../../lib/run/plan';
+import { mergeTagRecord } from '../../../lib/run/tag-record';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
@@ -16,7 +17,7 @@ const project: PlanInputProject = {
 };
 
 function inventory(over: Partial<Inventory> = {}): Inventory {
-  return { sourceDigests: new Set([`staging.example/p/app@${D1}`, `staging.example/p/app@${D3}`]), destinationTags: new Map(), destinationDigests: new Set(), ...over };
+  return { sourceDigests: new Set([`staging.example/p/app@${D1}`, `staging.example/p/app@${D3}`]), destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map(), ...over };
 }
 
 describe('repoFor', () => {
@@ -72,7 +73,24 @@ describe('inventoryQueries', () => {
     expect([...q.sources.keys()]).toEqual(['staging.example/p/app']);
     expect(q.sources.get('staging.example/p/app')!.digests.size).toBe(3);
     expect([...q.destinations.keys()].sort()).toEqual(['mirror.example/images/app', 'prod.example/images/app']);
-    expect([...q.destinations.get('prod.example/images/app')!.tags].sort()).toEqual(['latest', 'v1', 'v2']);
+    expect([...q.destinations.get('prod.example/images/app')!.tags].sort()).toEqual([['latest', D1], ['v1', D1], ['v2', D2]]);
     expect([...q.destinations.get('prod.example/images/app')!.taglessDigests]).toEqual([D3]);
+  });
+});
+
+describe('sourcesToCheck', () => {
+  it('asks the source only about digests with an edge not already in place', () => {
+    const single: PlanInputProject = { ...project, destinations: ['prod.example/images'] };
+    const inv = { destinationTags: new Map([['prod.example/images/app', new Map([['v1', D1], ['latest', D1]])]]), destinationDigests: new Set([`prod.example/images/app@${D3}`]), signatureTags: new Map() };
+    // D1 (v1, latest) and D3 (tagless) are in place; only D2 (v2) still needs its source.
+    expect([...sourcesToCheck([single], inv).keys()]).toEqual([`staging.example/p/app@${D2}`]);
+  });
+});
+
+describe('mergeTagRecord', () => {
+  it('adds what was verified and says when nothing changed', () => {
+    expect(mergeTagRecord(undefined, { v1: D1 })).toEqual({ tags: { v1: D1 } });
+    expect(mergeTagRecord({ tags: { v1: D1 } }, { v1: D1 })).toBeUndefined();
+    expect(mergeTagRecord({ tags: { v1: D1 } }, { v2: D2 })).toEqual({ tags: { v1: D1, v2: D2 } });
   });
 });
