@@ -331,19 +331,44 @@ export async function bundleSignatureOf(client: RegistryClient, host: string, re
   throw new Error(`no bundle signature for ${digest} in ${host}/${repository}`);
 }
 
-/**
- * Copies `from`'s legacy `.att` attestation (made by `cosign attest --new-bundle-format=false`)
- * to `to`'s `.att` tag: genuine, signed provenance whose subject is another image.
- */
-export async function transplantLegacyAttestation(client: RegistryClient, host: string, from: { repository: string; digest: string }, to: { repository: string; digest: string }): Promise<void> {
-  const att = await getManifestJson(client, host, from.repository, { tag: tagOf(from.digest, '.att') });
-  if (!att) throw new Error(`no ${tagOf(from.digest, '.att')} in ${host}/${from.repository}`);
-  for (const d of [att.json.config!, ...(att.json.layers ?? [])]) {
-    if ((await client.headBlob(host, to.repository, d.digest)) !== undefined) continue;
-    if (await client.mountBlob(host, to.repository, d.digest, from.repository)) continue;
-    await client.pushBlob(host, to.repository, await client.getBlob(host, from.repository, d.digest));
+async function copyBlobsWithin(client: RegistryClient, host: string, fromRepo: string, toRepo: string, digests: string[]): Promise<void> {
+  for (const d of digests) {
+    if ((await client.headBlob(host, toRepo, d)) !== undefined) continue;
+    if (await client.mountBlob(host, toRepo, d, fromRepo)) continue;
+    await client.pushBlob(host, toRepo, await client.getBlob(host, fromRepo, d));
   }
-  await client.putManifest({ host, repository: to.repository, tag: tagOf(to.digest, '.att') }, att.bytes, att.mediaType);
+}
+
+/**
+ * Copies `from`'s legacy `.sig` or `.att` manifest (with its blobs) to `to`'s tag of the same kind:
+ * genuine, signed evidence whose payload names another image.
+ */
+export async function transplantLegacy(client: RegistryClient, host: string, suffix: '.sig' | '.att', from: { repository: string; digest: string }, to: { repository: string; digest: string }): Promise<void> {
+  const m = await getManifestJson(client, host, from.repository, { tag: tagOf(from.digest, suffix) });
+  if (!m) throw new Error(`no ${tagOf(from.digest, suffix)} in ${host}/${from.repository}`);
+  await copyBlobsWithin(client, host, from.repository, to.repository, [m.json.config!.digest, ...(m.json.layers ?? []).map((l) => l.digest)]);
+  await client.putManifest({ host, repository: to.repository, tag: tagOf(to.digest, suffix) }, m.bytes, m.mediaType);
+}
+
+/** A legacy `.att` of another image placed on this one (see transplantLegacy). */
+export const transplantLegacyAttestation = (client: RegistryClient, host: string, from: { repository: string; digest: string }, to: { repository: string; digest: string }) =>
+  transplantLegacy(client, host, '.att', from, to);
+
+/**
+ * Lists `from`'s bundle referrers (their manifests and blobs copied unchanged, subject still
+ * `from`) in `to`'s referrers fallback index: genuine bundles that answer for another digest.
+ */
+export async function transplantBundleReferrers(client: RegistryClient, host: string, from: { repository: string; digest: string }, to: { repository: string; digest: string }): Promise<number> {
+  const index = await getManifestJson(client, host, from.repository, { tag: tagOf(from.digest) });
+  const entries = (index?.json.manifests ?? []).filter((d) => d.artifactType === BUNDLE_ARTIFACT);
+  for (const d of entries) {
+    const referrer = (await getManifestJson(client, host, from.repository, { digest: d.digest }))!;
+    await copyBlobsWithin(client, host, from.repository, to.repository, [referrer.json.config!.digest, ...(referrer.json.layers ?? []).map((l) => l.digest)]);
+    await client.putManifest({ host, repository: to.repository, digest: d.digest }, referrer.bytes, referrer.mediaType);
+  }
+  const next = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries };
+  await client.putManifest({ host, repository: to.repository, tag: tagOf(to.digest) }, Buffer.from(JSON.stringify(next)), OCI_INDEX);
+  return entries.length;
 }
 
 function sha256(bytes: Buffer): string {
