@@ -7,7 +7,7 @@
  * The S3 archive is written first and reused on retry, so a retried activity attaches the same
  * statement, never a second attestation with a new timestamp.
  */
-import { attachAttestation, copySignatures, promotionStatement, signDsseBundle, type SerializedBundle, type SigningKey } from '../lib/signing';
+import { attachAttestation, copySignatures, findSignatures, promotionStatement, signDsseBundle, type FoundSignatures, type SerializedBundle, type SigningKey } from '../lib/signing';
 import { attestationKey, phaseResultKey } from '../lib/run/keys';
 import type { AfterPromoteArgs, AttestSummary, Failure } from '../lib/run/types';
 import { runIds, type ActivityDeps } from './context';
@@ -68,13 +68,23 @@ async function attestImage(deps: ActivityDeps, key: SigningKey, img: InPlaceImag
     failures.push({ edge: where, phase: 'attest', code: (err as { code?: string }).code ?? 'ATTEST_FAILED', error: (err as Error).message });
     return { counts, failures };
   }
-  for (const m of mirrors) {
-    try {
-      const c = await copySignatures(client, target, m.ref);
-      for (const e of c.errors) failures.push({ edge: `${m.ref.host}/${m.ref.repository}@${img.digest}`, phase: 'attest', code: 'COPY_FAILED', error: e });
-    } catch (err) {
-      failures.push({ edge: `${m.ref.host}/${m.ref.repository}@${img.digest}`, phase: 'attest', code: 'COPY_FAILED', error: (err as Error).message });
-    }
+  let found: FoundSignatures;
+  try {
+    found = await findSignatures(client, target);
+  } catch (err) {
+    failures.push({ edge: where, phase: 'attest', code: 'ATTEST_FAILED', error: (err as Error).message });
+    return { counts, failures };
   }
+  await Promise.all(
+    mirrors.map(async (m) => {
+      const edge = `${m.ref.host}/${m.ref.repository}@${img.digest}`;
+      try {
+        const c = await copySignatures(client, target, m.ref, found);
+        for (const e of c.errors) failures.push({ edge, phase: 'attest', code: 'COPY_FAILED', error: e });
+      } catch (err) {
+        failures.push({ edge, phase: 'attest', code: 'COPY_FAILED', error: (err as Error).message });
+      }
+    }),
+  );
   return { counts, failures };
 }

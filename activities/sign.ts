@@ -9,7 +9,7 @@
  * signature tags the Plan saw listed at every destination needs no request at all here. The
  * nightly re-mirroring does the full cryptographic check instead.
  */
-import { attachSignature, copySignatures, referrersFallbackTag, signatureTag, type SigningKey } from '../lib/signing';
+import { attachSignature, copySignatures, findSignatures, referrersFallbackTag, signatureTag, type FoundSignatures, type SigningKey } from '../lib/signing';
 import { phaseResultKey } from '../lib/run/keys';
 import { repoKey } from '../lib/run/plan';
 import type { AfterPromoteArgs, Failure, SignSummary } from '../lib/run/types';
@@ -86,20 +86,33 @@ export async function signImage(deps: ActivityDeps, key: SigningKey, img: InPlac
   }
   if (counts.manifestsSigned > 0) counts.signed = 1;
   else counts.alreadySigned = 1;
-  for (const m of mirrors) {
-    let copied = false;
-    for (const digest of digests) {
-      try {
-        const c = await copySignatures(client, { ...primary.ref, digest }, m.ref);
-        copied ||= c.signature === 'copied' || c.referrers.copied > 0;
-        for (const e of c.errors) fail(m.ref, digest, new Error(e));
-        if (c.errors.length > 0) break;
-      } catch (err) {
-        fail(m.ref, digest, err);
-        break; // the index's signature is not copied without its children's
-      }
+  // What the primary holds is read once per digest, then copied to all mirrors at once.
+  const found = new Map<string, FoundSignatures>();
+  for (const digest of digests) {
+    try {
+      found.set(digest, await findSignatures(client, { ...primary.ref, digest }));
+    } catch (err) {
+      fail(primary.ref, digest, err);
+      return { counts, failures };
     }
-    if (copied) counts.mirrored++;
   }
+  const copiedTo = await Promise.all(
+    mirrors.map(async (m) => {
+      let copied = false;
+      for (const digest of digests) {
+        try {
+          const c = await copySignatures(client, { ...primary.ref, digest }, m.ref, found.get(digest));
+          copied ||= c.signature === 'copied' || c.referrers.copied > 0;
+          for (const e of c.errors) fail(m.ref, digest, new Error(e));
+          if (c.errors.length > 0) break;
+        } catch (err) {
+          fail(m.ref, digest, err);
+          break; // the index's signature is not copied without its children's
+        }
+      }
+      return copied;
+    }),
+  );
+  counts.mirrored = copiedTo.filter(Boolean).length;
   return { counts, failures };
 }

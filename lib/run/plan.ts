@@ -156,8 +156,9 @@ export interface CopyTask {
 }
 
 /**
- * Group the edges to promote into copy tasks, sorted so that tasks for the same destination
- * repository and the same source digest sit next to each other (better mount and cache reuse).
+ * Group the edges to promote into copy tasks, sorted by source repository and digest: the copies
+ * of one image to every destination sit next to each other, so a batch keeps all registries busy
+ * at once (not one registry while the others idle) and versions of one repository share layers.
  */
 export function copyTasks(plan: Plan, blockedDigests: ReadonlySet<string> = new Set()): CopyTask[] {
   const byKey = new Map<string, CopyTask>();
@@ -169,8 +170,8 @@ export function copyTasks(plan: Plan, blockedDigests: ReadonlySet<string> = new 
     t.edges++;
   }
   return [...byKey.values()].sort((a, b) => {
-    const ka = `${a.destination.host}/${a.source.repository}@${a.digest}/${a.destination.repository}`;
-    const kb = `${b.destination.host}/${b.source.repository}@${b.digest}/${b.destination.repository}`;
+    const ka = `${a.source.host}/${a.source.repository}@${a.digest} ${a.destination.host}/${a.destination.repository}`;
+    const kb = `${b.source.host}/${b.source.repository}@${b.digest} ${b.destination.host}/${b.destination.repository}`;
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   });
 }

@@ -123,8 +123,11 @@ export function parseSlsaProvenance(statement: Statement): SlsaProvenanceV1 {
   const deps = Array.isArray(p.buildDefinition?.resolvedDependencies)
     ? (p.buildDefinition!.resolvedDependencies as ResourceDescriptor[])
     : [];
-  const uris: string[] = [];
-  deps.forEach((d) => { if (typeof d?.uri === 'string') uris.push(d.uri); });
-  uris.push(...sourceParameters(externalParameters));
+  // The source is what the build was asked to build: the source parameters; failing those, the first
+  // resolved dependency (where builders that record no parameter put the source). Never the other
+  // dependencies: libraries, base images and tools are inputs, not the source.
+  const params = sourceParameters(externalParameters);
+  const first = deps[0]?.uri;
+  const uris = params.length > 0 ? params : typeof first === 'string' ? [first] : [];
   return { buildType, builderId, externalParameters, resolvedDependencies: deps, sourceUris: [...new Set(uris)] };
 }

@@ -59,10 +59,12 @@ export function verifySlsaProvenance(envelopeOrBundle: unknown, policy: Provenan
     if (policy.builders.length > 0 && !policy.builders.includes(prov.builderId)) {
       return { ok: false, reason: `builder ${prov.builderId} is not allowed`, builderId: prov.builderId, sourceUris: prov.sourceUris };
     }
-    if (policy.sources.length > 0 && !prov.sourceUris.some((uri) => policy.sources.some((prefix) => uri.startsWith(prefix)))) {
+    // Every recorded source must be allowed: one allowed value beside a foreign one is not enough.
+    const allowed = (uri: string): boolean => policy.sources.some((prefix) => uri.startsWith(prefix));
+    if (policy.sources.length > 0 && (prov.sourceUris.length === 0 || !prov.sourceUris.every(allowed))) {
       return {
         ok: false,
-        reason: `no source (${prov.sourceUris.join(', ') || 'none recorded'}) matches an allowed prefix`,
+        reason: `source ${prov.sourceUris.filter((u) => !allowed(u)).join(', ') || '(none recorded)'} is not under an allowed prefix`,
         builderId: prov.builderId, sourceUris: prov.sourceUris,
       };
     }

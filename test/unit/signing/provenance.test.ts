@@ -27,7 +27,7 @@ describe('verifySlsaProvenance on cosign v3.1.3 attestations', () => {
       expect(verifySlsaProvenance(input, { ...policy(), keys: other }).ok).toBe(false);
       expect(verifySlsaProvenance(input, { ...policy(), digest: DIGEST_A }).reason).toMatch(/subject does not name/);
       expect(verifySlsaProvenance(input, { ...policy(), builders: ['https://other/builder'] }).reason).toMatch(/builder .* not allowed/);
-      expect(verifySlsaProvenance(input, { ...policy(), sources: ['git+https://github.com/evil/'] }).reason).toMatch(/no source/);
+      expect(verifySlsaProvenance(input, { ...policy(), sources: ['git+https://github.com/evil/'] }).reason).toMatch(/is not under an allowed prefix/);
     }
   });
 
@@ -72,6 +72,28 @@ describe('verifySlsaProvenance on our own bundles', () => {
       runDetails: { builder: { id: BUILDER } },
     });
     expect(parseSlsaProvenance(st).sourceUris).toEqual(['https://github.com/kubernetes/kubernetes']);
+  });
+
+  it('does not take a dependency as the source: a foreign fork with one allowed library fails', async () => {
+    const p = structuredClone(predicate);
+    p.buildDefinition.externalParameters = { source: 'git+https://github.com/attacker/fork@refs/heads/main' };
+    p.buildDefinition.resolvedDependencies = [
+      { uri: 'git+https://github.com/attacker/fork@refs/heads/main', digest: { gitCommit: 'b'.repeat(40) } },
+      { uri: `${SOURCE}apimachinery@v0.31.0`, digest: { gitCommit: 'c'.repeat(40) } },
+    ];
+    const st = inTotoStatement([{ digest: { sha256: 'a'.repeat(64) } }], SLSA_PROVENANCE_V1, p);
+    expect(parseSlsaProvenance(st).sourceUris).toEqual(['git+https://github.com/attacker/fork@refs/heads/main']);
+    const bundle = await signDsseBundle(key, st);
+    const v = verifySlsaProvenance(bundle, { digest: DIGEST_A, keys, builders: [], sources: [SOURCE] });
+    expect(v.ok).toBe(false);
+    expect(v.reason).toMatch(/attacker\/fork/);
+  });
+
+  it('needs every recorded source parameter under an allowed prefix', async () => {
+    const p = structuredClone(predicate);
+    p.buildDefinition.externalParameters = { source: `${SOURCE}kubernetes@refs/heads/main`, workflow: { repository: 'https://github.com/attacker/fork' } };
+    const bundle = await signDsseBundle(key, inTotoStatement([{ digest: { sha256: 'a'.repeat(64) } }], SLSA_PROVENANCE_V1, p));
+    expect(verifySlsaProvenance(bundle, { digest: DIGEST_A, keys, builders: [], sources: [SOURCE] }).ok).toBe(false);
   });
 
   it('parseStatement refuses non in-toto documents', () => {
