@@ -2,7 +2,7 @@
  * The loop Sign and Attest share: one unit of work per image digest in place, a few at once,
  * each outcome checkpointed in the heartbeat so a retried activity skips what is settled.
  */
-import type { Failure } from '../lib/run/types';
+import type { Failure, RepoRef } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, heartbeatDetails, withHeartbeat } from './context';
 import type { InPlaceImage } from './in-place';
@@ -10,13 +10,21 @@ import type { InPlaceImage } from './in-place';
 export interface ImageOutcome {
   counts: Record<string, number>;
   failures: Failure[];
+  /** Repositories where the worker's signature of the image is now written or verified. */
+  signedAt?: RepoRef[];
 }
 
 interface Checkpoint {
   done: [number, ImageOutcome][];
 }
 
-export async function forEachImage(images: InPlaceImage[], work: (img: InPlaceImage) => Promise<ImageOutcome>, concurrency = 8): Promise<{ counts: Record<string, number>; failures: Failure[] }> {
+export interface ImagesOutcome {
+  counts: Record<string, number>;
+  failures: Failure[];
+  signed: { repo: RepoRef; digest: string }[];
+}
+
+export async function forEachImage(images: InPlaceImage[], work: (img: InPlaceImage) => Promise<ImageOutcome>, concurrency = 8): Promise<ImagesOutcome> {
   const done = new Map<number, ImageOutcome>(heartbeatDetails<Checkpoint>()?.done ?? []);
   const pending = images.map((img, i) => ({ img, i })).filter(({ i }) => !done.has(i));
   const checkpoint = (): Checkpoint => ({ done: [...done.entries()] });
@@ -28,11 +36,13 @@ export async function forEachImage(images: InPlaceImage[], work: (img: InPlaceIm
   );
   const counts: Record<string, number> = {};
   const failures: Failure[] = [];
-  for (const o of done.values()) {
+  const signed: ImagesOutcome['signed'] = [];
+  for (const [i, o] of done) {
     for (const [k, v] of Object.entries(o.counts)) counts[k] = (counts[k] ?? 0) + v;
     failures.push(...o.failures);
+    for (const repo of o.signedAt ?? []) signed.push({ repo, digest: images[i]!.digest });
   }
-  return { counts, failures };
+  return { counts, failures, signed };
 }
 
 /** The child manifests of an index (empty for a single image), read from where it was promoted. */

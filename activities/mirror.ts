@@ -14,7 +14,8 @@ import { mapPool } from '../lib/util/pool';
 import { runIds, type ActivityDeps } from './context';
 import { forEachImage } from './image-work';
 import type { InPlaceImage } from './in-place';
-import { signImage } from './sign';
+import { recordSigned, signImage } from './sign';
+import { signedMark } from '../lib/run/tag-record';
 import { loadWorkerSigningKey } from './trust';
 
 export function createMirror(deps: ActivityDeps) {
@@ -35,10 +36,12 @@ export function createMirror(deps: ActivityDeps) {
     let failures: Failure[];
     if (input.confirm) {
       const key = await loadWorkerSigningKey(deps);
-      ({ counts, failures } = await forEachImage(images, async (img) => {
+      let signed;
+      ({ counts, failures, signed } = await forEachImage(images, async (img) => {
         const o = await signImage(deps, key, img);
-        return { counts: { ...o.counts, inSync: (o.counts.signed ?? 0) + (o.counts.mirrored ?? 0) === 0 && o.failures.length === 0 ? 1 : 0 }, failures: o.failures };
+        return { ...o, counts: { ...o.counts, inSync: (o.counts.signed ?? 0) + (o.counts.mirrored ?? 0) === 0 && o.failures.length === 0 ? 1 : 0 } };
       }));
+      await recordSigned(deps, signed, signedMark(deps.config.signing.format, key.keyHint));
     } else {
       ({ counts, failures } = await forEachImage(images, (img) => compareSignatures(deps, img)));
     }

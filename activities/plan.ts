@@ -42,7 +42,7 @@ export function createPlan(deps: ActivityDeps) {
 
 /** Destinations first; then only the source digests that still have something to promote. */
 export async function readInventory(deps: ActivityDeps, projects: PlanInputProject[], q: InventoryQueries, verifyTags: boolean): Promise<Inventory> {
-  const inv: Omit<Inventory, 'sourceDigests'> = { destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map() };
+  const inv: Omit<Inventory, 'sourceDigests'> = { destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map(), signedByPromoter: new Map() };
   let done = 0;
   await mapPool([...q.destinations.values()], REPO_CONCURRENCY, async (d) => {
     await readDestination(deps, d, inv, verifyTags);
@@ -95,6 +95,7 @@ async function readDestination(
     if ((await deps.registry.manifestDigest(d.ref, digest)) === digest) inv.destinationDigests.add(`${key}@${digest}`);
   });
 
-  const next = mergeTagRecord(record, verified);
+  if (record?.signed) inv.signedByPromoter.set(key, record.signed);
+  const next = mergeTagRecord(record, { tags: verified });
   if (next) await deps.store.putJson(recordKey, next);
 }

@@ -117,7 +117,7 @@ async function recordPlacedTags(deps: ActivityDeps, placed: PlacedImage[]): Prom
   }
   await mapPool([...byRepo.values()].filter((e) => Object.keys(e.tags).length > 0), 8, async ({ ref, tags }) => {
     const key = tagRecordKey(ref.host, ref.repository);
-    const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), tags);
+    const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), { tags });
     if (next) await deps.store.putJson(key, next);
   });
 }

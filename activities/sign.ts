@@ -10,9 +10,11 @@
  * nightly re-mirroring does the full cryptographic check instead.
  */
 import { attachSignature, copySignatures, findSignatures, referrersFallbackTag, signatureTag, type FoundSignatures, type SigningKey } from '../lib/signing';
-import { phaseResultKey } from '../lib/run/keys';
+import { phaseResultKey, tagRecordKey } from '../lib/run/keys';
+import { mergeTagRecord, signedMark, type TagRecord } from '../lib/run/tag-record';
+import { mapPool } from '../lib/util/pool';
 import { repoKey } from '../lib/run/plan';
-import type { AfterPromoteArgs, Failure, SignSummary } from '../lib/run/types';
+import type { AfterPromoteArgs, Failure, RepoRef, SignSummary } from '../lib/run/types';
 import type { PromoterConfig } from '../lib/config';
 import { runIds, type ActivityDeps } from './context';
 import { childDigests, forEachImage, type ImageOutcome } from './image-work';
@@ -25,13 +27,15 @@ export function createSign(deps: ActivityDeps) {
     const { workflowId, runId } = runIds();
     const key = await loadWorkerSigningKey(deps);
     const plan = await loadPlan(deps, args.plan);
-    const listed = new Map(Object.entries(plan.signatureTags ?? {}).map(([repo, tags]) => [repo, new Set(tags)]));
+    const mark = signedMark(deps.config.signing.format, key.keyHint);
+    const known = { listed: new Map(Object.entries(plan.signatureTags ?? {}).map(([repo, tags]) => [repo, new Set(tags)])), signed: plan.signedByPromoter ?? {} };
     const images = await imagesInPlace(deps, args);
-    const { counts, failures } = await forEachImage(images, async (img) =>
-      !img.destinations.some((d) => d.promotedNow) && signedEverywhere(img, listed, deps.config.signing.format)
+    const { counts, failures, signed } = await forEachImage(images, async (img) =>
+      !img.destinations.some((d) => d.promotedNow) && signedByUsEverywhere(img, known, deps.config.signing.format, mark)
         ? { counts: { alreadySigned: 1 }, failures: [] }
         : signImage(deps, key, img),
     );
+    await recordSigned(deps, signed, mark);
     const summary: SignSummary = {
       signed: counts.signed ?? 0,
       alreadySigned: counts.alreadySigned ?? 0,
@@ -46,13 +50,39 @@ export function createSign(deps: ActivityDeps) {
   };
 }
 
-/** The Plan listed this image's signature tags (per the configured format) at every destination. */
-function signedEverywhere(img: InPlaceImage, listed: Map<string, Set<string>>, format: PromoterConfig['signing']['format']): boolean {
+/**
+ * At every destination the promoter itself signed or verified this digest with this key and
+ * format (its record), and the Plan still listed the signature tags there (nobody deleted them).
+ */
+function signedByUsEverywhere(
+  img: InPlaceImage,
+  known: { listed: Map<string, Set<string>>; signed: Record<string, Record<string, string>> },
+  format: PromoterConfig['signing']['format'],
+  mark: string,
+): boolean {
   const required = [
     ...(format === 'bundle' ? [] : [signatureTag(img.digest)]),
     ...(format === 'legacy' ? [] : [referrersFallbackTag(img.digest)]),
   ];
-  return img.destinations.every((d) => required.every((t) => listed.get(repoKey(d.ref))?.has(t)));
+  return img.destinations.every((d) => {
+    const repo = repoKey(d.ref);
+    return known.signed[repo]?.[img.digest] === mark && required.every((t) => known.listed.get(repo)?.has(t));
+  });
+}
+
+/** Note in each repository's tag record which digests now carry the worker's signature. */
+export async function recordSigned(deps: ActivityDeps, signed: { repo: RepoRef; digest: string }[], mark: string): Promise<void> {
+  const byRepo = new Map<string, { ref: RepoRef; signed: Record<string, string> }>();
+  for (const s of signed) {
+    const entry = byRepo.get(repoKey(s.repo)) ?? { ref: s.repo, signed: {} };
+    entry.signed[s.digest] = mark;
+    byRepo.set(repoKey(s.repo), entry);
+  }
+  await mapPool([...byRepo.values()], 8, async ({ ref, signed: update }) => {
+    const key = tagRecordKey(ref.host, ref.repository);
+    const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), { signed: update });
+    if (next) await deps.store.putJson(key, next);
+  });
 }
 
 /**
@@ -104,15 +134,16 @@ export async function signImage(deps: ActivityDeps, key: SigningKey, img: InPlac
           const c = await copySignatures(client, { ...primary.ref, digest }, m.ref, found.get(digest));
           copied ||= c.signature === 'copied' || c.referrers.copied > 0;
           for (const e of c.errors) fail(m.ref, digest, new Error(e));
-          if (c.errors.length > 0) break;
+          if (c.errors.length > 0) return { copied, complete: false };
         } catch (err) {
           fail(m.ref, digest, err);
-          break; // the index's signature is not copied without its children's
+          return { copied, complete: false }; // the index's signature is not copied without its children's
         }
       }
-      return copied;
+      return { copied, complete: true };
     }),
   );
-  counts.mirrored = copiedTo.filter(Boolean).length;
-  return { counts, failures };
+  counts.mirrored = copiedTo.filter((c) => c.copied).length;
+  const signedAt = [primary.ref, ...mirrors.filter((_, i) => copiedTo[i]!.complete).map((m) => m.ref)];
+  return { counts, failures, signedAt };
 }

@@ -61,6 +61,8 @@ export interface Inventory {
   destinationDigests: Set<string>;
   /** repoKey -> the `sha256-…` tags listed there (cosign signatures, attestations, referrers fallback). */
   signatureTags: Map<string, string[]>;
+  /** repoKey -> digest -> signature the promoter wrote or verified there (lib/run/tag-record.ts). */
+  signedByPromoter: Map<string, Record<string, string>>;
 }
 
 /** Source digests that need a look: those with an edge not already in place. */
@@ -127,7 +129,7 @@ export function computePlan(
       });
     }
   }
-  return { version: 1, ...meta, edges, counts: countEdges(edges, overlaps), registries: [...registries].sort(), signatureTags: Object.fromEntries(inv.signatureTags) };
+  return { version: 1, ...meta, edges, counts: countEdges(edges, overlaps), registries: [...registries].sort(), signatureTags: Object.fromEntries(inv.signatureTags), signedByPromoter: Object.fromEntries(inv.signedByPromoter) };
 }
 
 export function countEdges(edges: PlanEdge[], overlaps: number): EdgeCounts {

@@ -82,6 +82,8 @@ export interface Plan {
   registries: string[];
   /** Destination repo key -> the `sha256-…` tags it listed at plan time (signatures already there). */
   signatureTags: Record<string, string[]>;
+  /** Destination repo key -> digest -> the signature the promoter itself wrote or verified there. */
+  signedByPromoter: Record<string, Record<string, string>>;
 }
 
 /** What the workflow keeps of a stored object. */

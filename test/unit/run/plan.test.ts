@@ -17,7 +17,7 @@ const project: PlanInputProject = {
 };
 
 function inventory(over: Partial<Inventory> = {}): Inventory {
-  return { sourceDigests: new Set([`staging.example/p/app@${D1}`, `staging.example/p/app@${D3}`]), destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map(), ...over };
+  return { sourceDigests: new Set([`staging.example/p/app@${D1}`, `staging.example/p/app@${D3}`]), destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map(), signedByPromoter: new Map(), ...over };
 }
 
 describe('repoFor', () => {
@@ -81,7 +81,7 @@ describe('inventoryQueries', () => {
 describe('sourcesToCheck', () => {
   it('asks the source only about digests with an edge not already in place', () => {
     const single: PlanInputProject = { ...project, destinations: ['prod.example/images'] };
-    const inv = { destinationTags: new Map([['prod.example/images/app', new Map([['v1', D1], ['latest', D1]])]]), destinationDigests: new Set([`prod.example/images/app@${D3}`]), signatureTags: new Map() };
+    const inv = { destinationTags: new Map([['prod.example/images/app', new Map([['v1', D1], ['latest', D1]])]]), destinationDigests: new Set([`prod.example/images/app@${D3}`]), signatureTags: new Map(), signedByPromoter: new Map() };
     // D1 (v1, latest) and D3 (tagless) are in place; only D2 (v2) still needs its source.
     expect([...sourcesToCheck([single], inv).keys()]).toEqual([`staging.example/p/app@${D2}`]);
   });
@@ -89,8 +89,10 @@ describe('sourcesToCheck', () => {
 
 describe('mergeTagRecord', () => {
   it('adds what was verified and says when nothing changed', () => {
-    expect(mergeTagRecord(undefined, { v1: D1 })).toEqual({ tags: { v1: D1 } });
-    expect(mergeTagRecord({ tags: { v1: D1 } }, { v1: D1 })).toBeUndefined();
-    expect(mergeTagRecord({ tags: { v1: D1 } }, { v2: D2 })).toEqual({ tags: { v1: D1, v2: D2 } });
+    expect(mergeTagRecord(undefined, { tags: { v1: D1 } })).toEqual({ tags: { v1: D1 } });
+    expect(mergeTagRecord({ tags: { v1: D1 } }, { tags: { v1: D1 } })).toBeUndefined();
+    expect(mergeTagRecord({ tags: { v1: D1 } }, { tags: { v2: D2 } })).toEqual({ tags: { v1: D1, v2: D2 } });
+    expect(mergeTagRecord({ tags: { v1: D1 } }, { signed: { [D1]: 'both:k' } })).toEqual({ tags: { v1: D1 }, signed: { [D1]: 'both:k' } });
+    expect(mergeTagRecord({ tags: {}, signed: { [D1]: 'both:k' } }, { signed: { [D1]: 'both:k' } })).toBeUndefined();
   });
 });
