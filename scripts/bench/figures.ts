@@ -17,6 +17,8 @@ export interface BenchResult {
   promoterLimits: { requestsPerSecond: number; burst: number; concurrency: number };
   first: PromotionMeasurement;
   rerun: PromotionMeasurement;
+  /** The same no-op rerun with --verify-tags (every destination tag HEADed). */
+  rerunVerified: PromotionMeasurement;
   skopeo?: SkopeoRun & { version: string };
   checks: { ref: string; expected: string; got: string; ok: boolean }[];
   /** CPU seconds spent while each tool ran: this process (worker), skopeo children, stack components. */
@@ -26,11 +28,16 @@ export interface BenchResult {
 const WRITE_METHODS = ['PUT', 'POST', 'PATCH', 'DELETE'];
 const COPY_PHASES: PhaseName[] = ['setup', 'plan', 'promote'];
 
-function httpTotals(m: PromotionMeasurement): { total: number; byMethod: Counts; byHost: Counts } {
-  const byMethod = sumCounts(...Object.values(m.http).map((h) => h.byMethod));
+function httpTotals(m: PromotionMeasurement): { total: number; byMethod: Counts; byHost: Counts; retries: number; throttled: number } {
+  const hosts = Object.values(m.http);
+  const byMethod = sumCounts(...hosts.map((h) => h.byMethod));
   const byHost = Object.fromEntries(Object.entries(m.http).map(([h, s]) => [h, s.total]));
-  return { total: Object.values(m.http).reduce((n, h) => n + h.total, 0), byMethod, byHost };
+  const sum = (f: (h: (typeof hosts)[number]) => number): number => hosts.reduce((n, h) => n + f(h), 0);
+  return { total: sum((h) => h.total), byMethod, byHost, retries: sum((h) => h.retries), throttled: sum((h) => h.throttled) };
 }
+
+const callsIn = (m: PromotionMeasurement, phases: string[]): number =>
+  phases.reduce((n, p) => n + Object.values(m.calls.byPhase[p] ?? {}).reduce((a, b) => a + b, 0), 0);
 
 const per = (c: Counts, d: number): Record<string, number> => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, round(v / d, 2)]));
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -51,17 +58,6 @@ export function figuresOf(r: BenchResult) {
   const bytesNeeded = w.uniqueBlobBytes * dests;
   const blobsNeeded = w.uniqueBlobs * dests;
   const http = httpTotals(r.first);
-  const rerunHttp = httpTotals(r.rerun);
-  const rerunWrites = WRITE_METHODS.reduce((n, m) => n + (rerunHttp.byMethod[m] ?? 0), 0);
-
-  // Which rerun calls scale with what: list tags per repository, HEAD by tag per tagged edge, the rest per digest.
-  const rerunCalls = sumCounts(...Object.values(r.rerun.calls.byPhase));
-  const headByTag = r.rerun.calls.byPhase.plan?.['HEAD manifest by tag'] ?? 0;
-  const listTags = rerunCalls['list tags'] ?? 0;
-  const perDigestAfterPlan = Object.entries(r.rerun.calls.byPhase)
-    .filter(([phase]) => !['plan', 'setup'].includes(phase))
-    .reduce((n, [, c]) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
-  const rerunGrowsWithEdges = headByTag >= edges * 0.9 || perDigestAfterPlan >= edges * 0.9;
 
   const skopeo = r.skopeo
     ? {
@@ -114,7 +110,20 @@ export function figuresOf(r: BenchResult) {
       bytesUploadedOverNeeded: round(t.bytesUploaded / bytesNeeded, 3),
       blobsUploaded: t.blobsUploaded,
       blobsNeeded,
-      requests: { total: http.total, byMethod: http.byMethod, byHost: http.byHost, perEdge: round(http.total / edges, 2), perEdgeByMethod: per(http.byMethod, edges) },
+      requests: {
+        total: http.total,
+        byMethod: http.byMethod,
+        byHost: http.byHost,
+        retries: http.retries,
+        throttled: http.throttled,
+        perEdge: round(http.total / edges, 2),
+        perEdgeByMethod: per(http.byMethod, edges),
+        /** Logical calls of the copy phases (setup, plan, promote) per edge: the part comparable to skopeo. */
+        copyCallsPerEdge: round(callsIn(r.first, ['setup', 'plan', 'promoteBatch']) / edges, 2),
+        /** Sign and Attest calls per manifest in place (indexes and children), all destinations included. */
+        signCallsPerManifest: round(callsIn(r.first, ['sign']) / w.manifests, 2),
+        attestCallsPerImage: round(callsIn(r.first, ['attest']) / w.images.length, 2),
+      },
       callsByPhase: r.first.calls.byPhase,
       memory: {
         baselineRssMiB: round(r.first.memory.baselineRssBytes / 2 ** 20),
@@ -128,24 +137,8 @@ export function figuresOf(r: BenchResult) {
       skopeoOverPromoterWall: ratio(r.first.wallMs),
       skopeoOverPromoterCopyPhases: ratio(copyMs),
     },
-    rerun: {
-      status: r.rerun.report.status,
-      wallSeconds: round(r.rerun.wallMs / 1000),
-      phaseSeconds: Object.fromEntries(Object.entries(phaseMs(r.rerun)).map(([p, ms]) => [p, round(ms / 1000, 2)])),
-      edges: r.rerun.report.edges,
-      signatures: r.rerun.report.signatures,
-      requests: { total: rerunHttp.total, byMethod: rerunHttp.byMethod, byHost: rerunHttp.byHost, writes: rerunWrites },
-      sourceRepositories: sourceRepos,
-      destinationRepositories: destRepos,
-      perRepository: round(rerunHttp.total / (sourceRepos + destRepos), 2),
-      perEdge: round(rerunHttp.total / edges, 2),
-      callsByPhase: r.rerun.calls.byPhase,
-      listTags,
-      headByTag,
-      callsAfterPlan: perDigestAfterPlan,
-      growsWithEdges: rerunGrowsWithEdges,
-      memory: { peakRssMiB: round(r.rerun.memory.peakRssBytes / 2 ** 20) },
-    },
+    rerun: rerunFigures(r.rerun, edges, sourceRepos, destRepos),
+    rerunVerifyTags: rerunFigures(r.rerunVerified, edges, sourceRepos, destRepos),
     checks: { checked: r.checks.length, ok: r.checks.filter((c) => c.ok).length, bad: r.checks.filter((c) => !c.ok) },
     verdict: { ok: false, targets: {} as Record<string, boolean> },
   };
@@ -153,12 +146,42 @@ export function figuresOf(r: BenchResult) {
     promoterSucceeded: r.first.report.status === 'succeeded' && r.first.report.edges.promoted === edges,
     ...(r.skopeo ? { atLeast3xFasterWall: (ratio(r.first.wallMs) ?? 0) >= 3, atLeast3xFasterCopyPhases: (ratio(copyMs) ?? 0) >= 3, skopeoSucceeded: r.skopeo.failures.length === 0 } : {}),
     noByteUploadedTwice: t.bytesUploaded <= bytesNeeded && t.blobsUploaded <= blobsNeeded,
-    rerunWritesNothing: rerunWrites === 0 && r.rerun.report.edges.promoted === 0,
-    rerunRequestsGrowWithRepositoriesNotEdges: !rerunGrowsWithEdges,
+    rerunWritesNothing: figures.rerun.requests.writes === 0 && figures.rerunVerifyTags.requests.writes === 0 && r.rerun.report.edges.promoted === 0,
+    rerunRequestsGrowWithRepositoriesNotEdges: !figures.rerun.growsWithEdges,
     spotChecksMatch: r.checks.every((c) => c.ok),
   };
   figures.verdict = { ok: Object.values(targets).every(Boolean), targets };
   return figures;
+}
+
+/** A no-op rerun: its requests, and which of them scale with repositories, edges or digests. */
+function rerunFigures(m: PromotionMeasurement, edges: number, sourceRepos: number, destRepos: number) {
+  const http = httpTotals(m);
+  const writes = WRITE_METHODS.reduce((n, k) => n + (http.byMethod[k] ?? 0), 0);
+  const calls = sumCounts(...Object.values(m.calls.byPhase));
+  // list tags: per repository; HEAD by tag in plan: per tagged edge; everything after plan: per digest and destination.
+  const headByTag = m.calls.byPhase.plan?.['HEAD manifest by tag'] ?? 0;
+  const callsAfterPlan = Object.entries(m.calls.byPhase)
+    .filter(([phase]) => !['plan', 'setup'].includes(phase))
+    .reduce((n, [, c]) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
+  return {
+    status: m.report.status,
+    wallSeconds: round(m.wallMs / 1000),
+    phaseSeconds: Object.fromEntries(Object.entries(phaseMs(m)).map(([p, ms]) => [p, round(ms / 1000, 2)])),
+    edges: m.report.edges,
+    signatures: m.report.signatures,
+    requests: { total: http.total, byMethod: http.byMethod, byHost: http.byHost, writes, retries: http.retries },
+    sourceRepositories: sourceRepos,
+    destinationRepositories: destRepos,
+    perRepository: round(http.total / (sourceRepos + destRepos), 2),
+    perEdge: round(http.total / edges, 2),
+    callsByPhase: m.calls.byPhase,
+    listTags: calls['list tags'] ?? 0,
+    headByTag,
+    callsAfterPlan,
+    growsWithEdges: headByTag >= edges * 0.9 || callsAfterPlan >= edges * 0.9,
+    memory: { peakRssMiB: round(m.memory.peakRssBytes / 2 ** 20) },
+  };
 }
 
 export type Figures = ReturnType<typeof figuresOf>;

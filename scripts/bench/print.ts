@@ -19,6 +19,21 @@ function cpu(c: CpuSnapshot, label: string, which: 'self' | 'children' = 'self')
   return [`${label} ${c[which]} s`, ...parts].join(', ');
 }
 
+function printRerun(title: string, r: Figures['rerun'], edges: number): void {
+  const line = (s = ''): void => console.log(s);
+  line(`${title}: ${r.status} in ${r.wallSeconds} s; edges already present ${r.edges.alreadyPresent}, promoted ${r.edges.promoted}; writes ${r.requests.writes}`);
+  line(`  phases: ${Object.entries(r.phaseSeconds).map(([k, v]) => `${k} ${v}s`).join(', ')}`);
+  line(`  requests: ${r.requests.total} (by method: ${counts(r.requests.byMethod)})`);
+  line(`  = ${r.perRepository} per repository (${r.sourceRepositories} source + ${r.destinationRepositories} destination) = ${r.perEdge} per edge (${edges})`);
+  for (const [phase, c] of Object.entries(r.callsByPhase)) line(`    ${phase}: ${counts(c)}`);
+  line(`  plan: ${r.listTags} tags/list (one per repository) + ${r.headByTag} HEAD by tag (one per tagged edge); after plan: ${r.callsAfterPlan} calls (per digest and destination)`);
+  line(
+    r.growsWithEdges
+      ? `  => these requests GROW WITH THE NUMBER OF EDGES, not only with repositories`
+      : `  => these requests grow with repositories, not edges`,
+  );
+}
+
 export function printFigures(f: Figures): void {
   const w = f.workload;
   const p = f.promoter;
@@ -38,7 +53,8 @@ export function printFigures(f: Figures): void {
   line(`  bytes uploaded ${p.bytesUploaded} vs unique bytes needed ${p.bytesNeeded} (sum over destination registries of distinct blob sizes): ratio ${p.bytesUploadedOverNeeded}`);
   line(`  blobs: uploaded ${p.transfer.blobsUploaded} (needed ${p.blobsNeeded}), mounted ${p.transfer.blobsMounted}, skipped ${p.transfer.blobsSkipped}; manifests written ${p.transfer.manifestsWritten}`);
   line(`  requests (HTTP, all phases): ${p.requests.total} = ${p.requests.perEdge} per edge; by method: ${counts(p.requests.byMethod)}`);
-  line(`    per edge by method: ${counts(p.requests.perEdgeByMethod)}`);
+  line(`    per edge by method: ${counts(p.requests.perEdgeByMethod)}; retries ${p.requests.retries}, 429s ${p.requests.throttled}`);
+  line(`    copy phases ${p.requests.copyCallsPerEdge} calls per edge; sign ${p.requests.signCallsPerManifest} calls per manifest signed (mirrors included); attest ${p.requests.attestCallsPerImage} calls per image`);
   line(`    by host: ${counts(p.requests.byHost)}`);
   for (const [phase, c] of Object.entries(p.callsByPhase)) line(`    ${phase}: ${counts(c)}`);
   line(`  memory (whole bench process, worker included): rss before ${p.memory.baselineRssMiB} MiB, peak ${p.memory.peakRssMiB} MiB (sampled every 100 ms), peak heap ${p.memory.peakHeapUsedMiB} MiB, process maxRSS ${p.memory.processMaxRssMiB} MiB`);
@@ -54,19 +70,10 @@ export function printFigures(f: Figures): void {
     line(`  ratio skopeo / promoter copy phases only: ${f.comparison.skopeoOverPromoterCopyPhases}x`);
     line();
   }
-  const r = f.rerun;
-  line(`no-op rerun of the same manifest: ${r.status} in ${r.wallSeconds} s; edges already present ${r.edges.alreadyPresent}, promoted ${r.edges.promoted}; writes ${r.requests.writes}`);
-  line(`  phases: ${Object.entries(r.phaseSeconds).map(([k, v]) => `${k} ${v}s`).join(', ')}`);
-  line(`  requests: ${r.requests.total} (by method: ${counts(r.requests.byMethod)})`);
-  line(`  = ${r.perRepository} per repository (${r.sourceRepositories} source + ${r.destinationRepositories} destination) = ${r.perEdge} per edge (${w.edges})`);
-  for (const [phase, c] of Object.entries(r.callsByPhase)) line(`    ${phase}: ${counts(c)}`);
+  printRerun('no-op rerun of the same manifest (trusting the tag record of earlier runs)', f.rerun, w.edges);
   line(`  CPU while it ran: ${cpu(f.cpuSeconds.rerun, 'worker process')}`);
-  line(`  plan: ${r.listTags} tags/list (one per repository) + ${r.headByTag} HEAD by tag (one per tagged edge); after plan: ${r.callsAfterPlan} calls (per digest and destination)`);
-  line(
-    r.growsWithEdges
-      ? `  => the no-op rerun's requests GROW WITH THE NUMBER OF EDGES, not only with repositories (target not met)`
-      : `  => the no-op rerun's requests grow with repositories, not edges`,
-  );
+  line();
+  printRerun('no-op rerun with --verify-tags (HEAD on every destination tag)', f.rerunVerifyTags, w.edges);
   line();
   line(`spot checks (skopeo inspect --raw, tag -> digest): ${f.checks.ok}/${f.checks.checked} match`);
   for (const b of f.checks.bad) line(`  MISMATCH ${b.ref}: expected ${b.expected}, got ${b.got}`);

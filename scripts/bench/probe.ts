@@ -93,9 +93,11 @@ export function sampleMemory(intervalMs = 100): { stop(): MemoryPeak } {
   };
 }
 
-/** Raw HTTP requests (stats()) per host and method, `after - before`. */
-export function statsDelta(before: Record<string, { total: number; byMethod: Counts }>, after: Record<string, { total: number; byMethod: Counts }>): Record<string, { total: number; byMethod: Counts }> {
-  const out: Record<string, { total: number; byMethod: Counts }> = {};
+type HostCounters = { total: number; byMethod: Counts; retries: number; throttled: number };
+
+/** Raw HTTP requests (stats()) per host and method, `after - before`; retries and 429s too. */
+export function statsDelta(before: Record<string, HostCounters>, after: Record<string, HostCounters>): Record<string, HostCounters> {
+  const out: Record<string, HostCounters> = {};
   for (const [host, a] of Object.entries(after)) {
     const b = before[host];
     const byMethod: Counts = {};
@@ -104,7 +106,7 @@ export function statsDelta(before: Record<string, { total: number; byMethod: Cou
       if (d) byMethod[m] = d;
     }
     const total = a.total - (b?.total ?? 0);
-    if (total) out[host] = { total, byMethod };
+    if (total) out[host] = { total, byMethod, retries: a.retries - (b?.retries ?? 0), throttled: a.throttled - (b?.throttled ?? 0) };
   }
   return out;
 }

@@ -45,21 +45,22 @@ export interface PromotionMeasurement {
   report: RunReport;
   wallMs: number;
   /** Raw HTTP requests per registry host and method (the client's own counters; auth rounds and token fetches included). */
-  http: Record<string, { total: number; byMethod: Record<string, number> }>;
+  http: Record<string, { total: number; byMethod: Record<string, number>; retries: number; throttled: number }>;
   /** Logical registry calls per phase (activity type) and operation. */
   calls: RequestBreakdown;
   memory: MemoryPeak;
   maxRssBytes: number;
 }
 
-export async function measurePromotion(w: BenchWorker, manifestFile: string): Promise<PromotionMeasurement> {
+/** `promoter run --manifest FILE --confirm --wait --json [--verify-tags]`, measured. */
+export async function measurePromotion(w: BenchWorker, manifestFile: string, opts: { verifyTags?: boolean } = {}): Promise<PromotionMeasurement> {
   let report: RunReport | undefined;
   const out: Output = { print: () => undefined, info: () => undefined, json: (v) => (report = v as RunReport) };
   w.probe.take();
   const before = w.registry.client.stats();
   const mem = sampleMemory(100);
   const started = performance.now();
-  const exitCode = await runCommand({ manifest: manifestFile, confirm: true, wait: true, json: true }, out);
+  const exitCode = await runCommand({ manifest: manifestFile, confirm: true, wait: true, json: true, ...(opts.verifyTags ? { verifyTags: true } : {}) }, out);
   const wallMs = performance.now() - started;
   const memory = mem.stop();
   if (!report) throw new Error(`promoter run printed no report (exit ${exitCode})`);
