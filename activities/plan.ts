@@ -42,7 +42,7 @@ export function createPlan(deps: ActivityDeps) {
 
 /** Destinations first; then only the source digests that still have something to promote. */
 export async function readInventory(deps: ActivityDeps, projects: PlanInputProject[], q: InventoryQueries, verifyTags: boolean): Promise<Inventory> {
-  const inv: Omit<Inventory, 'sourceDigests'> = { destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map(), signedByPromoter: new Map() };
+  const inv: Omit<Inventory, 'sourceDigests'> = { destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map(), signedByPromoter: new Map(), newRepositories: new Set() };
   let done = 0;
   await mapPool([...q.destinations.values()], REPO_CONCURRENCY, async (d) => {
     await readDestination(deps, d, inv, verifyTags);
@@ -65,6 +65,7 @@ async function readDestination(
 ): Promise<void> {
   const key = repoKey(d.ref);
   const listed = await deps.registry.listTags(d.ref);
+  if (listed.length === 0) inv.newRepositories.add(key);
   const recordKey = tagRecordKey(d.ref.host, d.ref.repository);
   const record = listed.length > 0 ? await deps.store.getJsonIfExists<TagRecord>(recordKey) : undefined;
 

@@ -50,7 +50,7 @@ export interface PlacedImage {
 
 export function createPromote(deps: ActivityDeps) {
   return async function promoteBatch(args: PromoteBatchArgs): Promise<PromoteBatchSummary> {
-    const { workflowId, runId } = runIds();
+    const { workflowId, runId, attempt } = runIds();
     const plan = await loadPlan(deps, args.plan);
     const blocked = await loadBlockedDigests(deps, args.verificationKeys);
     const tasks = copyTasks(plan, blocked).slice(args.batch * args.input.options.batchSize, (args.batch + 1) * args.input.options.batchSize);
@@ -60,11 +60,14 @@ export function createPromote(deps: ActivityDeps) {
     if (resumed) deps.log.info({ workflowId, batch: args.batch, settled: records.size, of: tasks.length }, 'resuming batch from heartbeat');
 
     const pending = tasks.map((t, i) => ({ t, i })).filter(({ i }) => !records.has(i));
+    // Repositories the plan found empty need no existence checks, but only on a first attempt:
+    // a retry (crash, timeout) must look, since the attempt before it may have written.
+    const fresh = attempt === 1 && !resumed ? new Set(plan.newRepositories ?? []) : new Set<string>();
     const checkpoint = (): BatchCheckpoint => ({ records: [...records.values()] });
     const requestsBefore = deps.registry.totalRequests();
     await withHeartbeat(checkpoint, () =>
       mapPool(pending, TASK_CONCURRENCY, async ({ t, i }) => {
-        records.set(i, await runTask(deps, t, i));
+        records.set(i, await runTask(deps, t, i, fresh.has(`${t.destination.host}/${t.destination.repository}`)));
         heartbeat(checkpoint());
       }),
     );
@@ -122,11 +125,11 @@ async function recordPlacedTags(deps: ActivityDeps, placed: PlacedImage[]): Prom
   });
 }
 
-async function runTask(deps: ActivityDeps, task: CopyTask, index: number): Promise<TaskRecord> {
+async function runTask(deps: ActivityDeps, task: CopyTask, index: number, assumeAbsent: boolean): Promise<TaskRecord> {
   const rec: TaskRecord = { index, promoted: 0, tagMoves: 0, failed: 0, transfer: emptyTransfer(), failures: [], placedTags: [], placed: false };
   let outcome: CopyOutcome;
   try {
-    outcome = await deps.registry.copy(task);
+    outcome = await deps.registry.copy(task, { assumeAbsent });
   } catch (err) {
     const e = err as Error & { code?: string };
     rec.failed = task.edges;

@@ -26,7 +26,7 @@ export interface RegistryOps {
   manifestDigest(repo: RepoRef, reference: string): Promise<string | undefined>;
   listTags(repo: RepoRef): Promise<string[]>;
   /** Copy one image by digest, then set its tags; never moves a tag. */
-  copy(task: CopyTask): Promise<CopyOutcome>;
+  copy(task: CopyTask, opts?: { assumeAbsent?: boolean }): Promise<CopyOutcome>;
   totalRequests(): number;
 }
 
@@ -50,13 +50,13 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
     listTags: (r) => client.listTags(r.host, r.repository),
     totalRequests: () => Object.values(client.stats()).reduce((n, s) => n + s.total, 0),
 
-    async copy(task) {
+    async copy(task, opts = {}) {
       const src = { host: task.source.host, repository: task.source.repository, digest: task.digest };
       let result: CopyResult;
       let moves: TagMove[] = [];
       try {
         // Tags last, each re-checked right before its write; a tag pointing elsewhere is never moved.
-        result = await copyImage(client, src, task.destination, { blobCache, tags: task.tags });
+        result = await copyImage(client, src, task.destination, { blobCache, tags: task.tags, assumeAbsent: opts.assumeAbsent });
       } catch (err) {
         if (!isOciError(err, 'TAG_MOVE')) throw err;
         const detail = err.detail as { moves: TagMove[]; result: CopyResult };

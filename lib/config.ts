@@ -17,8 +17,10 @@ const EnvSchema = z.object({
   PROMOTER_TRUSTED_ROOT: z.string().optional(),
   PROMOTER_SIGNATURE_FORMAT: z.enum(['legacy', 'bundle', 'both']).default('both'),
   PROMOTER_BUILDER_ID: z.string().default('https://github.com/promoter/promoter/worker@v1'),
-  PROMOTER_REGISTRY_RPS: z.coerce.number().positive().default(50),
-  PROMOTER_REGISTRY_BURST: z.coerce.number().positive().default(100),
+  // Per registry host. Artifact Registry allows ~1000 requests/s per project and region; Docker Hub
+  // far less: 429s with Retry-After slow a host down further on their own.
+  PROMOTER_REGISTRY_RPS: z.coerce.number().positive().default(200),
+  PROMOTER_REGISTRY_BURST: z.coerce.number().positive().default(400),
   PROMOTER_REGISTRY_CONCURRENCY: z.coerce.number().int().positive().default(16),
   PROMOTER_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });

@@ -32,6 +32,12 @@ export interface CopyOptions {
   concurrency?: number;
   /** Whole-blob attempts for streamed uploads (a stream cannot be replayed per request). */
   blobAttempts?: number;
+  /**
+   * The destination repository held nothing when this copy was planned and nothing but this run
+   * writes it: skip the existence checks (HEAD) for what the blob cache does not know. Only for a
+   * first attempt; a retry must look, since the attempt before it may have written.
+   */
+  assumeAbsent?: boolean;
 }
 
 export interface CopyResult {
@@ -95,10 +101,13 @@ class Copier {
     this.opts.onProgress?.(e);
   }
 
-  /** Copies the manifest tree under `digest`; returns its bytes when it had to fetch them. */
-  async manifest(digest: string): Promise<{ mediaType: string; bytes?: Uint8Array }> {
+  /**
+   * Copies the manifest tree under `digest`; returns its bytes when it had to fetch them. With
+   * `deferPut` the manifest itself is not written: the caller writes it under its tags.
+   */
+  async manifest(digest: string, deferPut = false): Promise<{ mediaType: string; bytes?: Uint8Array; deferred?: Partial<ImageManifest> }> {
     const { client, src, dst } = this;
-    const present = await client.headManifest({ host: dst.host, repository: dst.repository, digest });
+    const present = this.opts.assumeAbsent ? undefined : await client.headManifest({ host: dst.host, repository: dst.repository, digest });
     if (present) {
       // A registry accepts a manifest only once everything it references is there, so the subtree is complete.
       this.result.manifestsPresent++;
@@ -118,12 +127,13 @@ class Copier {
     } else {
       throw new OciError({ code: 'UNSUPPORTED', registry: src.host, repository: src.repository, message: `cannot copy ${digest}: unsupported manifest type ${mediaType}` });
     }
+    if (deferPut) return { mediaType, bytes: m.bytes, deferred: doc };
     await this.putManifest(digest, m.bytes, mediaType, doc);
     return { mediaType, bytes: m.bytes };
   }
 
-  private async putManifest(digest: string, bytes: Uint8Array, mediaType: string, doc: Partial<ImageManifest>): Promise<void> {
-    const ref = { host: this.dst.host, repository: this.dst.repository, digest };
+  async putManifest(digest: string, bytes: Uint8Array, mediaType: string, doc: Partial<ImageManifest>, tag?: string): Promise<void> {
+    const ref = tag ? { host: this.dst.host, repository: this.dst.repository, tag } : { host: this.dst.host, repository: this.dst.repository, digest };
     try {
       await this.client.putManifest(ref, bytes, mediaType);
     } catch (e) {
@@ -147,7 +157,7 @@ class Copier {
   async blob(d: Descriptor): Promise<void> {
     const { client, src, dst, cache } = this;
     if (cache.has(dst.host, dst.repository, d.digest)) return this.skipped(d);
-    if ((await client.headBlob(dst.host, dst.repository, d.digest)) !== undefined) {
+    if (!this.opts.assumeAbsent && (await client.headBlob(dst.host, dst.repository, d.digest)) !== undefined) {
       cache.add(dst.host, dst.repository, d.digest);
       return this.skipped(d);
     }
@@ -198,11 +208,13 @@ class Copier {
     }
   }
 
-  async tags(tags: readonly string[], top: { mediaType: string; bytes?: Uint8Array }): Promise<void> {
+  async tags(tags: readonly string[], top: { mediaType: string; bytes?: Uint8Array; deferred?: Partial<ImageManifest> }): Promise<void> {
     const { client, dst, src } = this;
     const moves: TagMove[] = [];
     let bytes = top.bytes;
     let mediaType = top.mediaType;
+    // A manifest not yet written goes in with its first tag's PUT: one request instead of two.
+    let deferred = top.deferred;
     for (const tag of tags) {
       const ref = { host: dst.host, repository: dst.repository, tag };
       // Re-checked right before the write: a tag that points elsewhere is never moved.
@@ -221,10 +233,17 @@ class Copier {
         bytes = m.bytes;
         mediaType = m.mediaType;
       }
-      await client.putManifest(ref, bytes, mediaType);
+      if (deferred) {
+        await this.putManifest(src.digest, bytes, mediaType, deferred, tag);
+        deferred = undefined;
+      } else {
+        await client.putManifest(ref, bytes, mediaType);
+      }
       this.result.tagsWritten.push(tag);
       this.progress({ kind: 'tag', tag, action: 'written' });
     }
+    // Every tag already there or refused: the image is still copied by digest.
+    if (deferred && bytes) await this.putManifest(src.digest, bytes, mediaType, deferred);
     if (moves.length) {
       throw new OciError({
         code: 'TAG_MOVE',
@@ -251,7 +270,7 @@ function dedupe(ds: Descriptor[]): Descriptor[] {
  */
 export async function copyImage(client: RegistryClient, src: CopySource, dst: CopyDestination, opts: CopyOptions = {}): Promise<CopyResult> {
   const copier = new Copier(client, src, dst, opts);
-  const top = await copier.manifest(src.digest);
+  const top = await copier.manifest(src.digest, !!opts.tags?.length);
   copier.result.mediaType = top.mediaType;
   if (opts.tags?.length) await copier.tags(opts.tags, top);
   return copier.result;

@@ -63,6 +63,8 @@ export interface Inventory {
   signatureTags: Map<string, string[]>;
   /** repoKey -> digest -> signature the promoter wrote or verified there (lib/run/tag-record.ts). */
   signedByPromoter: Map<string, Record<string, string>>;
+  /** Destination repoKeys that listed no tags at all: new repositories (copies there need no existence checks). */
+  newRepositories: Set<string>;
 }
 
 /** Source digests that need a look: those with an edge not already in place. */
@@ -129,7 +131,7 @@ export function computePlan(
       });
     }
   }
-  return { version: 1, ...meta, edges, counts: countEdges(edges, overlaps), registries: [...registries].sort(), signatureTags: Object.fromEntries(inv.signatureTags), signedByPromoter: Object.fromEntries(inv.signedByPromoter) };
+  return { version: 1, ...meta, edges, counts: countEdges(edges, overlaps), registries: [...registries].sort(), signatureTags: Object.fromEntries(inv.signatureTags), signedByPromoter: Object.fromEntries(inv.signedByPromoter), newRepositories: [...inv.newRepositories].sort() };
 }
 
 export function countEdges(edges: PlanEdge[], overlaps: number): EdgeCounts {

@@ -84,6 +84,8 @@ export interface Plan {
   signatureTags: Record<string, string[]>;
   /** Destination repo key -> digest -> the signature the promoter itself wrote or verified there. */
   signedByPromoter: Record<string, Record<string, string>>;
+  /** Destination repo keys that listed no tags when planned. */
+  newRepositories: string[];
 }
 
 /** What the workflow keeps of a stored object. */

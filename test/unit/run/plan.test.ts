@@ -17,7 +17,7 @@ const project: PlanInputProject = {
 };
 
 function inventory(over: Partial<Inventory> = {}): Inventory {
-  return { sourceDigests: new Set([`staging.example/p/app@${D1}`, `staging.example/p/app@${D3}`]), destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map(), signedByPromoter: new Map(), ...over };
+  return { sourceDigests: new Set([`staging.example/p/app@${D1}`, `staging.example/p/app@${D3}`]), destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map(), signedByPromoter: new Map(), newRepositories: new Set(), ...over };
 }
 
 describe('repoFor', () => {
@@ -81,7 +81,7 @@ describe('inventoryQueries', () => {
 describe('sourcesToCheck', () => {
   it('asks the source only about digests with an edge not already in place', () => {
     const single: PlanInputProject = { ...project, destinations: ['prod.example/images'] };
-    const inv = { destinationTags: new Map([['prod.example/images/app', new Map([['v1', D1], ['latest', D1]])]]), destinationDigests: new Set([`prod.example/images/app@${D3}`]), signatureTags: new Map(), signedByPromoter: new Map() };
+    const inv = { destinationTags: new Map([['prod.example/images/app', new Map([['v1', D1], ['latest', D1]])]]), destinationDigests: new Set([`prod.example/images/app@${D3}`]), signatureTags: new Map(), signedByPromoter: new Map(), newRepositories: new Set<string>() };
     // D1 (v1, latest) and D3 (tagless) are in place; only D2 (v2) still needs its source.
     expect([...sourcesToCheck([single], inv).keys()]).toEqual([`staging.example/p/app@${D2}`]);
   });
