@@ -85,22 +85,22 @@ export interface SeededImage {
   tag?: string;
 }
 
-interface Built {
+/** An image's bytes: the manifest and the blobs it references (config first). */
+export interface BuiltImage {
   manifest: Uint8Array;
   blobs: Uint8Array[];
 }
 
-function buildImage(seed: string, platform: string, opts: SeedOptions): Built {
+/** A real OCI image over the given layers: a config whose diff_ids match them, and its manifest. */
+export function imageFromLayers(platform: string, layers: Uint8Array[], labels: Record<string, string>, history: (i: number) => string = () => 'promoter seed'): BuiltImage {
   const [os = 'linux', architecture = 'amd64', variant] = platform.split('/');
-  const own = Array.from({ length: opts.layers ?? 2 }, (_, i) => makeLayer(`${seed}/${platform}/layer${i}`, opts.layerSize ?? 1024));
-  const layers = [...(opts.sharedLayers ?? []), ...own];
   const config = {
     architecture,
     os,
     ...(variant ? { variant } : {}),
-    config: { Labels: { 'dev.promoter.seed': seed } },
+    config: { Labels: labels },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256Digest(l)) },
-    history: layers.map(() => ({ created_by: 'promoter seed' })),
+    history: layers.map((_, i) => ({ created_by: history(i) })),
   };
   const configBytes = new TextEncoder().encode(JSON.stringify(config));
   const manifest = {
@@ -112,7 +112,12 @@ function buildImage(seed: string, platform: string, opts: SeedOptions): Built {
   return { manifest: new TextEncoder().encode(JSON.stringify(manifest)), blobs: [configBytes, ...layers] };
 }
 
-async function pushBuilt(client: RegistryClient, host: string, repository: string, built: Built, tag?: string): Promise<string> {
+function buildImage(seed: string, platform: string, opts: SeedOptions): BuiltImage {
+  const own = Array.from({ length: opts.layers ?? 2 }, (_, i) => makeLayer(`${seed}/${platform}/layer${i}`, opts.layerSize ?? 1024));
+  return imageFromLayers(platform, [...(opts.sharedLayers ?? []), ...own], { 'dev.promoter.seed': seed });
+}
+
+async function pushBuilt(client: RegistryClient, host: string, repository: string, built: BuiltImage, tag?: string): Promise<string> {
   for (const b of built.blobs) await client.pushBlob(host, repository, b);
   return client.putManifest(tag ? { host, repository, tag } : { host, repository, digest: sha256Digest(built.manifest) }, built.manifest, OCI_MANIFEST);
 }

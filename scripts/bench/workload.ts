@@ -2,7 +2,7 @@
 // images are (a distro base shared by many images, then an image's own layers), 10% of them
 // multi-arch. Everything derives from the run prefix, so each bench run pushes fresh content:
 // neither tool can profit from blobs an earlier run left behind.
-import { makeLayer, OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, prng, sha256Digest, type RegistryClient } from '../../lib/oci';
+import { imageFromLayers, makeLayer, OCI_INDEX, OCI_MANIFEST, prng, sha256Digest, type BuiltImage, type RegistryClient } from '../../lib/oci';
 import { mapPool } from '../../lib/util/pool';
 
 export interface WorkloadOptions {
@@ -54,30 +54,9 @@ export function repoName(i: number, repos: number): string {
   return `app-${String(i).padStart(Math.max(3, String(repos - 1).length), '0')}`;
 }
 
-interface Built {
-  manifest: Uint8Array;
-  blobs: Uint8Array[];
-}
-
-function buildImage(seed: string, platform: Platform, base: Uint8Array[], ownSizes: number[]): Built {
-  const [os, architecture] = platform.split('/') as [string, string];
+function buildImage(seed: string, platform: Platform, base: Uint8Array[], ownSizes: number[]): BuiltImage {
   const own = ownSizes.map((size, k) => makeLayer(`${seed}/${platform}/own${k}`, size));
-  const layers = [...base, ...own];
-  const config = {
-    architecture,
-    os,
-    config: { Labels: { 'dev.promoter.bench': seed } },
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256Digest(l)) },
-    history: layers.map((_, k) => ({ created_by: k < base.length ? 'base' : 'app' })),
-  };
-  const configBytes = new TextEncoder().encode(JSON.stringify(config));
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: OCI_CONFIG, digest: sha256Digest(configBytes), size: configBytes.length },
-    layers: layers.map((l) => ({ mediaType: OCI_LAYER_TAR, digest: sha256Digest(l), size: l.length })),
-  };
-  return { manifest: new TextEncoder().encode(JSON.stringify(manifest)), blobs: [configBytes, ...layers] };
+  return imageFromLayers(platform, [...base, ...own], { 'dev.promoter.bench': seed }, (k) => (k < base.length ? 'base' : 'app'));
 }
 
 /** Base b for a platform: 2 or 3 layers of 2x layerSize, the same bytes for every image using it. */
