@@ -53,6 +53,11 @@ describe('dry run', () => {
     expect(parseJsonOutput<{ status: string }>(status).status).toBe('dry-run');
     const again = parseJsonOutput<RunReport>(await runCli(['report', report.workflowId, '--json'], env));
     expect(again.edges).toEqual(report.edges);
+
+    // The audit path: the run's history replays against this checkout's workflow code.
+    const replay = await runCli(['replay', report.workflowId], env);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toMatch(/deterministic \(\d+ events\)/);
   });
 
   it('refuses invalid manifests with exit 2 and starts nothing', async () => {
