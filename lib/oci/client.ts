@@ -47,6 +47,19 @@ function mediaTypeOf(headers: Headers, bytes?: Uint8Array): string {
   return ct ?? 'application/octet-stream';
 }
 
+/** A manifest read by tag or digest, with every Accept type and a pull scope. */
+function manifestRead(ref: ImageReference, method: 'HEAD' | 'GET') {
+  return {
+    host: ref.host,
+    method,
+    path: `/v2/${ref.repository}/manifests/${manifestReference(ref)}`,
+    headers: { Accept: MANIFEST_ACCEPT },
+    scopes: [pullScope(ref.repository)],
+    repository: ref.repository,
+    operation: `${method} manifest`,
+  };
+}
+
 function digestMismatch(ref: ImageReference, what: string): OciError {
   return new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: ref.host, repository: ref.repository, message: `${formatReference(ref)}: ${what}` });
 }
@@ -82,16 +95,7 @@ export class RegistryClient {
 
   async headManifest(refIn: ImageReference | string): Promise<ManifestHead | undefined> {
     const ref = toRef(refIn);
-    const res = await this.transport.request({
-      host: ref.host,
-      method: 'HEAD',
-      path: `/v2/${ref.repository}/manifests/${manifestReference(ref)}`,
-      headers: { Accept: MANIFEST_ACCEPT },
-      scopes: [pullScope(ref.repository)],
-      repository: ref.repository,
-      operation: 'HEAD manifest',
-      accept: [404],
-    });
+    const res = await this.transport.request({ ...manifestRead(ref, 'HEAD'), accept: [404] });
     if (res.status === 404) return undefined;
     const headerDigest = res.headers.get('docker-content-digest') ?? undefined;
     const size = Number(res.headers.get('content-length') ?? NaN);
@@ -107,15 +111,7 @@ export class RegistryClient {
   /** GET a manifest; the digest returned is always computed from the bytes (and checked against the request/registry). */
   async getManifest(refIn: ImageReference | string): Promise<Manifest> {
     const ref = toRef(refIn);
-    const res = await this.transport.request({
-      host: ref.host,
-      method: 'GET',
-      path: `/v2/${ref.repository}/manifests/${manifestReference(ref)}`,
-      headers: { Accept: MANIFEST_ACCEPT },
-      scopes: [pullScope(ref.repository)],
-      repository: ref.repository,
-      operation: 'GET manifest',
-    });
+    const res = await this.transport.request(manifestRead(ref, 'GET'));
     const digest = sha256Digest(res.body);
     if (ref.digest && digest !== ref.digest) throw digestMismatch(ref, `received manifest hashes to ${digest}`);
     const claimed = res.headers.get('docker-content-digest');

@@ -201,6 +201,13 @@ export class Transport {
     return r as StreamResponse;
   }
 
+  /** A connection failed or stalled: wait out the backoff before the next attempt, or throw the error. */
+  private async backOffAfterNetworkError(e: unknown, timedOut: boolean, spec: RequestSpec, attempt: number, maxAttempts: number): Promise<void> {
+    const err = this.networkError(e, timedOut, spec);
+    if (!err.retryable || attempt >= maxAttempts) throw err;
+    await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random));
+  }
+
   private async send(spec: RequestSpec, streamResponse: boolean): Promise<BufferedResponse | StreamResponse> {
     const replayable = isReplayable(spec.body);
     const maxAttempts = replayable ? this.retry.maxAttempts : 1;
@@ -231,12 +238,8 @@ export class Transport {
       } catch (e) {
         timer.clear();
         release();
-        const err = this.networkError(e, timer.timedOut, spec);
-        if (err.retryable && attempt < maxAttempts) {
-          await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random));
-          continue;
-        }
-        throw err;
+        await this.backOffAfterNetworkError(e, timer.timedOut, spec, attempt, maxAttempts); // throws when out of attempts
+        continue;
       }
 
       const ok = (res.status >= 200 && res.status < 300) || (spec.accept?.includes(res.status) ?? false);
@@ -254,12 +257,8 @@ export class Transport {
       } catch (e) {
         timer.clear();
         release();
-        const err = this.networkError(e, timer.timedOut, spec);
-        if (err.retryable && attempt < maxAttempts) {
-          await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random));
-          continue;
-        }
-        throw err;
+        await this.backOffAfterNetworkError(e, timer.timedOut, spec, attempt, maxAttempts); // throws when out of attempts
+        continue;
       } finally {
         timer.clear();
       }
