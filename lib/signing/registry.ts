@@ -13,7 +13,7 @@ import { errorMessage } from './errors';
 import type { SigningKey, VerificationKey } from './keys';
 import {
   BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, DSSE_ENVELOPE_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION,
-  SIGSTORE_BUNDLE_V03, SIMPLE_SIGNING_MEDIA_TYPE, SLSA_PROVENANCE_V1, assertDigest, attestationTag, signatureTag,
+  OCI_EMPTY_BYTES, SIGSTORE_BUNDLE_V03, SIMPLE_SIGNING_MEDIA_TYPE, SLSA_PROVENANCE_V1, assertDigest, attestationTag, signatureTag,
 } from './media-types';
 import type { ImageManifestJson, OciArtifact } from './oci-artifact';
 import { parseJson, sha256Digest } from './oci-artifact';
@@ -171,8 +171,21 @@ export async function verifyImageProvenance(
   return { ok: false, reason: reasons.join('; ') };
 }
 
+/** The empty config `{}` every bundle referrer shares: the one signature blob usually already there. */
+const SHARED_EMPTY_BLOB = sha256Digest(OCI_EMPTY_BYTES);
+
+/**
+ * Puts a small signature blob. Payloads, signature configs and bundles are new bytes each time,
+ * so a HEAD first would almost always be a wasted request: they are uploaded straight away
+ * (uploading a blob the registry already has is harmless). The shared empty config is checked first.
+ */
+async function putSignatureBlob(client: RegistryClient, host: string, repository: string, digest: string, bytes: Uint8Array): Promise<void> {
+  if (digest === SHARED_EMPTY_BLOB && (await client.headBlob(host, repository, digest)) !== undefined) return;
+  await client.uploadBlob(host, repository, { digest, size: bytes.length }, bytes);
+}
+
 async function pushBlobs(client: RegistryClient, host: string, repository: string, artifact: Pick<OciArtifact, 'blobs'>): Promise<void> {
-  for (const b of artifact.blobs) await client.pushBlob(host, repository, b.bytes);
+  for (const b of artifact.blobs) await putSignatureBlob(client, host, repository, b.digest, b.bytes);
 }
 
 export type SignatureFormat = 'legacy' | 'bundle' | 'both';
@@ -306,11 +319,14 @@ async function copyBlobs(client: RegistryClient, from: ImageTarget, to: { host: 
   const m = parseJson<ImageManifestJson>(manifest, 'manifest');
   for (const d of [m.config, ...(m.layers ?? [])]) {
     if (!d) continue;
-    if ((await client.headBlob(to.host, to.repository, d.digest)) !== undefined) continue;
     if (from.host === to.host && (await client.mountBlob(to.host, to.repository, d.digest, from.repository))) continue;
-    // Signature blobs are small (payloads, bundles, `{}`): read whole, verified by getBlob.
+    if (d.digest === SHARED_EMPTY_BLOB) {
+      await putSignatureBlob(client, to.host, to.repository, d.digest, OCI_EMPTY_BYTES);
+      continue;
+    }
+    // Signature blobs are small (payloads, bundles): read whole, verified by getBlob.
     const bytes = await client.getBlob(from.host, from.repository, d.digest);
-    await client.uploadBlob(to.host, to.repository, { digest: d.digest, size: bytes.length }, bytes);
+    await putSignatureBlob(client, to.host, to.repository, d.digest, bytes);
   }
 }
 
