@@ -4,7 +4,7 @@
  *
  *   setup -> plan -> provenance -> validate -> [a dry run ends here] -> promote -> sign -> attest
  */
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PhaseName, PromoteSummary, PromotionInput, ReportInput, RunProgress, RunReport, RunStatus } from '../lib/run/types';
 import { PHASES } from '../lib/run/types';
@@ -18,6 +18,22 @@ export const progressQuery = defineQuery<RunProgress>('progress');
 const quick = proxyActivities<Activities>(QUICK);
 const long = proxyActivities<Activities>(LONG);
 
+/** What the Temporal UI shows next to each activity. */
+const SUMMARIES = {
+  setup: 'Setup: options, registries, audit bucket, trust material',
+  plan: 'Plan: read inventories, give every edge a verdict',
+  provenance: 'Provenance: verify SLSA provenance of source digests',
+  validate: 'Validate: verify source signatures',
+  sign: 'Sign: sign promoted digests, copy signatures to mirrors',
+  attest: 'Attest: write signed promotion attestations',
+  report: 'Report: merge phase results, write the run report',
+} as const;
+
+/** Calls an activity with its phase's UI summary. */
+function call<A extends unknown[], R>(step: keyof typeof SUMMARIES, fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>, options: ActivityOptions, ...args: A): Promise<R> {
+  return fn.executeWithOptions({ ...options, summary: SUMMARIES[step] }, args);
+}
+
 export async function promotionWorkflow(input: PromotionInput): Promise<RunReport> {
   const { workflowId, runId } = workflowInfo();
   const startedAt = new Date(Date.now()).toISOString();
@@ -25,27 +41,29 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
   const batches: BatchProgress = { done: 0, total: 0 };
   const draft: ReportInput = { input, workflowId, runId, startedAt, phases: phases.phases };
 
-  setHandler(progressQuery, () => ({
+  const progress = (status: RunStatus): RunProgress => ({
     workflowId,
-    status: 'running',
+    status,
     currentPhase: phases.current,
     phases: phases.phases,
     edges: draft.plan?.counts,
     batchesDone: batches.done,
     batchesTotal: batches.total,
-  }));
+  });
+  setHandler(progressQuery, () => progress('running'));
 
   try {
-    await phases.run('setup', () => quick.setup.executeWithOptions({ ...QUICK, summary: 'Setup: options, registries, audit bucket, trust material' }, [input]), (s) => `${s.registries.length} registries reachable`);
+    await phases.run('setup', () => call('setup', quick.setup, QUICK, input), (s) => `${s.registries.length} registries reachable`);
 
-    draft.plan = await phases.run('plan', () => long.plan.executeWithOptions({ ...LONG, summary: 'Plan: read inventories, give every edge a verdict' }, [input]), (p) => `${p.counts.total} edges, ${p.counts.promote} to promote`);
+    draft.plan = await phases.run('plan', () => call('plan', long.plan, LONG, input), (p) => `${p.counts.total} edges, ${p.counts.promote} to promote`);
     upsertSearchAttributes([{ key: EDGES_TOTAL_KEY, value: draft.plan.counts.total }]);
     const planRef = { input, plan: draft.plan.plan };
 
-    draft.provenance = await phases.run('provenance', () => long.provenance.executeWithOptions({ ...LONG, summary: 'Provenance: verify SLSA provenance of source digests' }, [planRef]), (v) => `${v.mode}: ${v.passed}/${v.checked} verified, ${v.blocked} blocked`);
+    const verified = (v: { mode: string; passed: number; checked: number; blocked: number }): string => `${v.mode}: ${v.passed}/${v.checked} verified, ${v.blocked} blocked`;
+    draft.provenance = await phases.run('provenance', () => call('provenance', long.provenance, LONG, planRef), verified);
     if (draft.provenance.mode === 'off') phases.markSkipped('provenance', 'policy mode off in every project');
 
-    draft.validate = await phases.run('validate', () => long.validate.executeWithOptions({ ...LONG, summary: 'Validate: verify source signatures' }, [planRef]), (v) => `${v.mode}: ${v.passed}/${v.checked} verified, ${v.blocked} blocked`);
+    draft.validate = await phases.run('validate', () => call('validate', long.validate, LONG, planRef), verified);
     if (draft.validate.mode === 'off') phases.markSkipped('validate', 'policy mode off in every project');
 
     if (!input.confirm) {
@@ -58,8 +76,8 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
         (p) => `${p.promotedEdges} promoted, ${p.failedEdges} failed`,
       );
       const after = { ...planRef, promoteResultKeys: draft.promote.resultKeys };
-      draft.sign = await phases.run('sign', () => long.sign.executeWithOptions({ ...LONG, summary: 'Sign: sign promoted digests, copy signatures to mirrors' }, [after]), (s) => `${s.signed} signed, ${s.mirrored} mirrored`);
-      draft.attest = await phases.run('attest', () => long.attest.executeWithOptions({ ...LONG, summary: 'Attest: write signed promotion attestations' }, [after]), (a) => `${a.written} attestations written`);
+      draft.sign = await phases.run('sign', () => call('sign', long.sign, LONG, after), (s) => `${s.signed} signed, ${s.mirrored} mirrored`);
+      draft.attest = await phases.run('attest', () => call('attest', long.attest, LONG, after), (a) => `${a.written} attestations written`);
     }
   } catch (err) {
     const failed = PHASES.find((p) => phases.phases[p].status === 'failed') ?? (phases.current as PhaseName);
@@ -68,13 +86,13 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
   }
   phases.current = 'done';
 
-  const report = await quick.writeReport.executeWithOptions({ ...QUICK, summary: 'Report: merge phase results, write the run report' }, [draft]);
+  const report = await call('report', quick.writeReport, QUICK, draft);
   upsertSearchAttributes([
     { key: STATUS_KEY, value: report.status },
     { key: EDGES_PROMOTED_KEY, value: report.edges.promoted },
     { key: EDGES_FAILED_KEY, value: report.edges.failed },
   ]);
-  setHandler(progressQuery, () => ({ workflowId, status: report.status, currentPhase: 'done', phases: phases.phases, edges: draft.plan?.counts, batchesDone: batches.done, batchesTotal: batches.total }));
+  setHandler(progressQuery, () => progress(report.status));
   if (report.status === 'failed') {
     // Fail the execution so the UI shows it; the report rides along as the failure's details.
     throw ApplicationFailure.create({ type: 'PromotionFailed', message: failureHeadline(report), nonRetryable: true, details: [report] });
