@@ -1,6 +1,7 @@
 /** Reading the run's inputs back from the audit store, verified against the hashes the workflow holds. */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ManifestBundle } from '../lib/manifests';
+import { copyTasks, type CopyTask } from '../lib/run/plan';
 import type { Plan, PromotionInput, ResultDocument, StoredRef } from '../lib/run/types';
 import type { ActivityDeps } from './context';
 
@@ -16,8 +17,40 @@ export async function loadBundle(deps: ActivityDeps, input: PromotionInput): Pro
   }
 }
 
-export async function loadPlan(deps: ActivityDeps, ref: StoredRef): Promise<Plan> {
-  return deps.store.getJson<Plan>(ref.key, ref.sha256);
+/**
+ * The plan, read once per worker while a run's activities keep asking for it (every Promote batch,
+ * Sign twice). Plans are immutable and verified against their sha256, so the latest one is kept.
+ */
+let lastPlan: { id: string; plan: Promise<Plan> } | undefined;
+
+export function loadPlan(deps: ActivityDeps, ref: StoredRef): Promise<Plan> {
+  const id = `${ref.key}@${ref.sha256}`;
+  if (lastPlan?.id !== id) {
+    const plan = deps.store.getJson<Plan>(ref.key, ref.sha256);
+    plan.catch(() => {
+      if (lastPlan?.plan === plan) lastPlan = undefined;
+    });
+    lastPlan = { id, plan };
+  }
+  return lastPlan.plan;
+}
+
+let lastTasks: { id: string; tasks: Promise<CopyTask[]> } | undefined;
+
+/**
+ * The plan's copy tasks minus those Provenance and Validate blocked, in batch order: computed once
+ * per worker for a run (a sort over every edge), not once per Promote batch.
+ */
+export function loadCopyTasks(deps: ActivityDeps, ref: StoredRef, verificationKeys: string[]): Promise<CopyTask[]> {
+  const id = `${ref.key}@${ref.sha256}|${verificationKeys.join('|')}`;
+  if (lastTasks?.id !== id) {
+    const tasks = (async () => copyTasks(await loadPlan(deps, ref), await loadBlockedDigests(deps, verificationKeys)))();
+    tasks.catch(() => {
+      if (lastTasks?.tasks === tasks) lastTasks = undefined;
+    });
+    lastTasks = { id, tasks };
+  }
+  return lastTasks.tasks;
 }
 
 /** Digests that Provenance or Validate blocked under a `require` policy. */

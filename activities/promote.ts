@@ -7,14 +7,14 @@
  * activity (worker crash, timeout) skips them; the copy itself re-checks the destination before
  * every write, so a task cut off half-way is finished, never duplicated.
  */
-import { copyTasks, type CopyTask } from '../lib/run/plan';
+import type { CopyTask } from '../lib/run/plan';
 import { promoteBatchKey, tagRecordKey } from '../lib/run/keys';
 import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
 import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepoRef, TransferCounts } from '../lib/run/types';
 import { addTransfer, edgeName, emptyTransfer } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, heartbeatDetails, runIds, withHeartbeat, type ActivityDeps } from './context';
-import { loadBlockedDigests, loadPlan } from './load';
+import { loadCopyTasks, loadPlan } from './load';
 import type { CopyOutcome } from './registry-ops';
 
 /** Copy tasks of one batch in flight at once. */
@@ -52,8 +52,8 @@ export function createPromote(deps: ActivityDeps) {
   return async function promoteBatch(args: PromoteBatchArgs): Promise<PromoteBatchSummary> {
     const { workflowId, runId, attempt } = runIds();
     const plan = await loadPlan(deps, args.plan);
-    const blocked = await loadBlockedDigests(deps, args.verificationKeys);
-    const tasks = copyTasks(plan, blocked).slice(args.batch * args.input.options.batchSize, (args.batch + 1) * args.input.options.batchSize);
+    const all = await loadCopyTasks(deps, args.plan, args.verificationKeys);
+    const tasks = all.slice(args.batch * args.input.options.batchSize, (args.batch + 1) * args.input.options.batchSize);
 
     const resumed = heartbeatDetails<BatchCheckpoint>();
     const records = new Map<number, TaskRecord>((resumed?.records ?? []).map((r) => [r.index, r]));

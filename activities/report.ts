@@ -3,12 +3,11 @@
  * merged into the report contract, written to S3 next to the plan and returned (with the
  * failure list capped; the stored report has all of them).
  */
-import { copyTasks } from '../lib/run/plan';
 import { LATEST_BUNDLE_KEY, reportKey } from '../lib/run/keys';
 import type { Failure, ReportInput, ResultDocument, RunReport, RunStatus } from '../lib/run/types';
 import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../lib/run/types';
 import { runIds, type ActivityDeps } from './context';
-import { loadBlockedDigests, loadPlan } from './load';
+import { loadCopyTasks, loadPlan } from './load';
 
 export function createReport(deps: ActivityDeps) {
   return async function writeReport(r: ReportInput): Promise<RunReport> {
@@ -23,11 +22,8 @@ export function createReport(deps: ActivityDeps) {
         if (e.verdict === 'tag-move') failures.push({ edge: edgeName(e), phase: 'plan', code: 'TAG_MOVE', error: `tag ${e.tag} points at ${e.currentDigest}; the promoter never moves a tag` });
       }
       const verificationKeys = [r.provenance?.resultKey, r.validate?.resultKey].filter((k): k is string => !!k);
-      const blocked = await loadBlockedDigests(deps, verificationKeys);
-      if (blocked.size > 0) {
-        const copied = copyTasks(plan, blocked).reduce((n, t) => n + t.edges, 0);
-        blockedEdges = plan.counts.promote - copied;
-      }
+      const copied = (await loadCopyTasks(deps, r.plan.plan, verificationKeys)).reduce((n, t) => n + t.edges, 0);
+      blockedEdges = plan.counts.promote - copied;
     }
     const resultKeys = [r.provenance?.resultKey, r.validate?.resultKey, ...(r.promote?.resultKeys ?? []), r.sign?.resultKey, r.attest?.resultKey].filter((k): k is string => !!k);
     for (const key of resultKeys) {
