@@ -60,6 +60,11 @@ function manifestRead(ref: ImageReference, method: 'HEAD' | 'GET') {
   };
 }
 
+/** A blob read by digest with a pull scope. */
+function blobRead(host: string, repository: string, digest: string, method: 'HEAD' | 'GET') {
+  return { host, method, path: `/v2/${repository}/blobs/${digest}`, scopes: [pullScope(repository)], repository, operation: `${method} blob` };
+}
+
 function digestMismatch(ref: ImageReference, what: string): OciError {
   return new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: ref.host, repository: ref.repository, message: `${formatReference(ref)}: ${what}` });
 }
@@ -189,44 +194,21 @@ export class RegistryClient {
 
   /** Size of a blob in a repository, or undefined when absent. */
   async headBlob(host: string, repository: string, digest: string): Promise<number | undefined> {
-    const res = await this.transport.request({
-      host,
-      method: 'HEAD',
-      path: `/v2/${repository}/blobs/${digest}`,
-      scopes: [pullScope(repository)],
-      repository,
-      operation: 'HEAD blob',
-      accept: [404],
-    });
+    const res = await this.transport.request({ ...blobRead(host, repository, digest, 'HEAD'), accept: [404] });
     if (res.status === 404) return undefined;
     return Number(res.headers.get('content-length') ?? 0);
   }
 
   /** A blob's content as a stream (redirects followed). The reader must verify it; uploadBlob does. */
   async getBlobStream(host: string, repository: string, digest: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number | undefined }> {
-    const res = await this.transport.requestStream({
-      host,
-      method: 'GET',
-      path: `/v2/${repository}/blobs/${digest}`,
-      scopes: [pullScope(repository)],
-      repository,
-      operation: 'GET blob',
-      redirect: 'follow',
-    });
+    const res = await this.transport.requestStream({ ...blobRead(host, repository, digest, 'GET'), redirect: 'follow' });
     const len = res.headers.get('content-length');
     return { stream: res.stream, size: len === null ? undefined : Number(len) };
   }
 
   /** A small blob (config, signature payload) read whole and verified. */
   async getBlob(host: string, repository: string, digest: string): Promise<Uint8Array> {
-    const res = await this.transport.request({
-      host,
-      method: 'GET',
-      path: `/v2/${repository}/blobs/${digest}`,
-      scopes: [pullScope(repository)],
-      repository,
-      operation: 'GET blob',
-    });
+    const res = await this.transport.request(blobRead(host, repository, digest, 'GET'));
     const got = sha256Digest(res.body);
     if (got !== digest) throw new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: host, repository, message: `blob ${digest} from ${host}/${repository} hashes to ${got}` });
     return res.body;
