@@ -7,23 +7,18 @@
  * The S3 archive is written first and reused on retry, so a retried activity attaches the same
  * statement, never a second attestation with a new timestamp.
  */
-import { attachAttestation, copySignatures, findSignatures, promotionStatement, signDsseBundle, type FoundSignatures, type SerializedBundle, type SigningKey } from '../lib/signing';
-import { attestationKey, phaseResultKey } from '../lib/run/keys';
+import { promotionStatement, signDsseBundle, type FoundSignatures, type SigningKey } from '../lib/signing';
+import type { ArchivedAttestation } from '../lib/run/documents';
+import { attestationKey, phaseResultKey } from '../lib/run/storage-keys';
 import type { AfterPromoteArgs, AttestSummary, Failure } from '../lib/run/types';
 import { runIds, type ActivityDeps } from './context';
 import { forEachImage, type ImageOutcome } from './image-work';
 import { imagesInPlace, type InPlaceImage } from './in-place';
-import { loadWorkerSigningKey } from './trust';
-
-interface ArchivedAttestation {
-  statement: unknown;
-  bundle: SerializedBundle;
-}
 
 export function createAttest(deps: ActivityDeps) {
   return async function attest(args: AfterPromoteArgs): Promise<AttestSummary> {
     const { workflowId, runId } = runIds();
-    const key = await loadWorkerSigningKey(deps);
+    const key = await deps.trust.workerSigningKey();
     const promoted = (await imagesInPlace(deps, args)).filter((img) => img.destinations.some((d) => d.promotedNow));
     const { counts, failures } = await forEachImage(promoted, (img) => attestImage(deps, key, img, workflowId, runId));
     const summary: AttestSummary = {
@@ -38,7 +33,7 @@ export function createAttest(deps: ActivityDeps) {
 }
 
 async function attestImage(deps: ActivityDeps, key: SigningKey, img: InPlaceImage, workflowId: string, runId: string): Promise<ImageOutcome> {
-  const client = deps.registry.client;
+  const { registry } = deps;
   const [primary, ...mirrors] = img.destinations;
   const counts = { written: 0, alreadyPresent: 0 };
   const failures: Failure[] = [];
@@ -61,7 +56,7 @@ async function attestImage(deps: ActivityDeps, key: SigningKey, img: InPlaceImag
       archived = { statement, bundle: await signDsseBundle(key, statement) };
       await deps.store.putJson(archiveKey, archived);
     }
-    const r = await attachAttestation(client, target, archived.bundle, { keys: [key] });
+    const r = await registry.attachAttestation(target, archived.bundle, { keys: [key] });
     if (r.changed) counts.written++;
     else counts.alreadyPresent++;
   } catch (err) {
@@ -70,7 +65,7 @@ async function attestImage(deps: ActivityDeps, key: SigningKey, img: InPlaceImag
   }
   let found: FoundSignatures;
   try {
-    found = await findSignatures(client, target);
+    found = await registry.findSignatures(target);
   } catch (err) {
     failures.push({ edge: where, phase: 'attest', code: 'ATTEST_FAILED', error: (err as Error).message });
     return { counts, failures };
@@ -79,7 +74,7 @@ async function attestImage(deps: ActivityDeps, key: SigningKey, img: InPlaceImag
     mirrors.map(async (m) => {
       const edge = `${m.ref.host}/${m.ref.repository}@${img.digest}`;
       try {
-        const c = await copySignatures(client, target, m.ref, found);
+        const c = await registry.copySignatures(target, m.ref, found);
         for (const e of c.errors) failures.push({ edge, phase: 'attest', code: 'COPY_FAILED', error: e });
       } catch (err) {
         failures.push({ edge, phase: 'attest', code: 'COPY_FAILED', error: (err as Error).message });

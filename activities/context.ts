@@ -1,20 +1,36 @@
 /**
- * What every activity needs, built once per worker process: the registry client (with its
- * per-host rate budget and blob cache shared by all activities of this worker), the audit
- * store, the configuration and a logger. Activities get it by closure (see ./index.ts),
- * the dependency-injection pattern of Temporal's TypeScript samples.
+ * What every activity needs, built once per worker: the registry operations (with the per-host
+ * rate budget and blob cache shared by all activities of this worker), the audit store, the
+ * configuration, a logger, and the worker's memory of run documents and trust material.
+ * Activities get it by closure (see ./index.ts), the dependency-injection pattern of Temporal's
+ * TypeScript samples; nothing is kept at module level, so two workers in one process (or two
+ * configurations) never share state by accident.
  */
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { PromoterConfig } from '../lib/config';
 import type { AuditStore } from '../lib/storage/audit-store';
+import type { RunDocuments } from './load';
+import type { PromoterMetrics } from './metrics';
 import type { RegistryOps } from './registry-ops';
+import type { TrustMaterial } from './trust';
 
-export interface ActivityDeps {
+/** What the worker hands to createActivities. */
+export interface WorkerDeps {
   config: PromoterConfig;
   store: AuditStore;
   registry: RegistryOps;
   log: Logger;
+  /** The worker's Prometheus metrics (none in tests that do not look). */
+  metrics?: PromoterMetrics;
+}
+
+export interface ActivityDeps extends WorkerDeps {
+  metrics: PromoterMetrics;
+  /** Immutable run documents (plan, copy tasks) read once per worker. */
+  documents: RunDocuments;
+  /** Verification keys, the trusted root and the signing key, loaded once per worker. */
+  trust: TrustMaterial;
 }
 
 /** The current activity's workflow and run ids, for S3 keys and log lines. */
@@ -25,9 +41,30 @@ export function runIds(): { workflowId: string; runId: string; attempt: number }
   return { workflowId: wf.workflowId, runId: wf.runId, attempt: info.attempt };
 }
 
-/** Heartbeat, and tell the activity to stop early when the workflow cancels it. */
+/** The last checkpoint each running activity sent, so a keep-alive beat never wipes it. */
+const checkpoints = new WeakMap<Context, unknown>();
+
+/** Heartbeat with a new checkpoint, or (no argument) re-send the last one. */
 export function heartbeat(details?: unknown): void {
-  Context.current().heartbeat(details);
+  const ctx = Context.current();
+  if (details !== undefined) checkpoints.set(ctx, details);
+  ctx.heartbeat(checkpoints.get(ctx));
+}
+
+/**
+ * Runs a whole activity while heartbeating every few seconds: every activity, quick or long, so a
+ * worker that dies anywhere (Setup, the report, a big Plan) is noticed within the heartbeat timeout
+ * instead of at the end of a start-to-close timeout.
+ */
+export function keepBeating<A extends unknown[], R>(fn: (...args: A) => Promise<R>, everyMs = 5_000): (...args: A) => Promise<R> {
+  return async (...args: A): Promise<R> => {
+    const timer = setInterval(() => heartbeat(), everyMs);
+    try {
+      return await fn(...args);
+    } finally {
+      clearInterval(timer);
+    }
+  };
 }
 
 export function heartbeatDetails<T>(): T | undefined {

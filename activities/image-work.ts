@@ -2,7 +2,7 @@
  * The loop Sign and Attest share: one unit of work per image digest in place, a few at once,
  * each outcome checkpointed in the heartbeat so a retried activity skips what is settled.
  */
-import type { Failure, RepoRef } from '../lib/run/types';
+import type { Failure, RepositoryRef } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, heartbeatDetails, withHeartbeat } from './context';
 import type { InPlaceImage } from './in-place';
@@ -11,7 +11,7 @@ export interface ImageOutcome {
   counts: Record<string, number>;
   failures: Failure[];
   /** Repositories where the worker's signature of the image is now written or verified. */
-  signedAt?: RepoRef[];
+  signedAt?: RepositoryRef[];
 }
 
 interface Checkpoint {
@@ -21,7 +21,7 @@ interface Checkpoint {
 export interface ImagesOutcome {
   counts: Record<string, number>;
   failures: Failure[];
-  signed: { repo: RepoRef; digest: string }[];
+  signed: { repo: RepositoryRef; digest: string }[];
 }
 
 export async function forEachImage(images: InPlaceImage[], work: (img: InPlaceImage) => Promise<ImageOutcome>, concurrency = 8): Promise<ImagesOutcome> {
@@ -43,10 +43,4 @@ export async function forEachImage(images: InPlaceImage[], work: (img: InPlaceIm
     for (const repo of o.signedAt ?? []) signed.push({ repo, digest: images[i]!.digest });
   }
   return { counts, failures, signed };
-}
-
-/** The child manifests of an index (empty for a single image), read from where it was promoted. */
-export async function childDigests(client: { getManifest(ref: { host: string; repository: string; digest: string }): Promise<{ bytes: Uint8Array }> }, target: { host: string; repository: string; digest: string }): Promise<string[]> {
-  const m = JSON.parse(Buffer.from((await client.getManifest(target)).bytes).toString('utf8')) as { manifests?: { digest: string }[] };
-  return (m.manifests ?? []).map((c) => c.digest);
 }

@@ -3,13 +3,12 @@
  * Promote put there. Sign and Attest work from this, so a rerun also signs digests an earlier run
  * promoted but never signed.
  */
-import type { AfterPromoteArgs, RepoRef, ResultDocument } from '../lib/run/types';
+import type { PromoteBatchDocument } from '../lib/run/documents';
+import type { AfterPromoteArgs, RepositoryRef } from '../lib/run/types';
 import type { ActivityDeps } from './context';
-import { loadPlan } from './load';
-import type { PlacedImage } from './promote';
 
 export interface InPlaceDestination {
-  ref: RepoRef;
+  ref: RepositoryRef;
   /** 0: the primary (production); higher: a mirror. */
   index: number;
   tags: string[];
@@ -20,15 +19,15 @@ export interface InPlaceImage {
   project: string;
   image: string;
   digest: string;
-  source: RepoRef;
+  source: RepositoryRef;
   /** Sorted by index: the first is where signatures are made. */
   destinations: InPlaceDestination[];
 }
 
 export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs): Promise<InPlaceImage[]> {
-  const plan = await loadPlan(deps, args.plan);
+  const plan = await deps.documents.plan(args.plan);
   const images = new Map<string, InPlaceImage>();
-  const add = (project: string, image: string, digest: string, source: RepoRef, dest: InPlaceDestination): void => {
+  const add = (project: string, image: string, digest: string, source: RepositoryRef, dest: InPlaceDestination): void => {
     const key = `${project}|${image}|${digest}`;
     let img = images.get(key);
     if (!img) images.set(key, (img = { project, image, digest, source, destinations: [] }));
@@ -42,7 +41,7 @@ export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs):
     if (e.verdict === 'present') add(e.project, e.image, e.digest, e.source, { ref: e.destination, index: e.destinationIndex, tags: e.tag ? [e.tag] : [], promotedNow: false });
   }
   for (const key of args.promoteResultKeys) {
-    const doc = await deps.store.getJson<ResultDocument<unknown> & { placed: PlacedImage[] }>(key);
+    const doc = await deps.store.getJson<PromoteBatchDocument>(key);
     for (const p of doc.placed) {
       add(p.project, p.image, p.digest, p.source, { ref: p.destination, index: p.destinationIndex, tags: p.tags, promotedNow: p.promotedNow });
     }

@@ -1,8 +1,12 @@
 /**
  * The activities, one file per phase. `createActivities` closes over the worker's shared
- * dependencies; the workflows only ever see the `Activities` type.
+ * dependencies (and gives each set of activities its own document cache and trust material);
+ * the workflows only ever see the `Activities` type.
  */
-import type { ActivityDeps } from './context';
+import { keepBeating, type ActivityDeps, type WorkerDeps } from './context';
+import { RunDocuments } from './load';
+import { NO_METRICS } from './metrics';
+import { TrustMaterial } from './trust';
 import { createSetup } from './setup';
 import { createPlan } from './plan';
 import { createProvenance } from './provenance';
@@ -13,17 +17,23 @@ import { createAttest } from './attest';
 import { createReport } from './report';
 import { createMirror } from './mirror';
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(worker: WorkerDeps) {
+  const deps: ActivityDeps = {
+    ...worker,
+    metrics: worker.metrics ?? NO_METRICS,
+    documents: new RunDocuments(worker.store),
+    trust: new TrustMaterial(worker.config.signing),
+  };
   return {
-    setup: createSetup(deps),
-    plan: createPlan(deps),
-    provenance: createProvenance(deps),
-    validate: createValidate(deps),
-    promoteBatch: createPromote(deps),
-    sign: createSign(deps),
-    attest: createAttest(deps),
-    writeReport: createReport(deps),
-    mirrorSignatures: createMirror(deps),
+    setup: keepBeating(createSetup(deps)),
+    plan: keepBeating(createPlan(deps)),
+    provenance: keepBeating(createProvenance(deps)),
+    validate: keepBeating(createValidate(deps)),
+    promoteBatch: keepBeating(createPromote(deps)),
+    sign: keepBeating(createSign(deps)),
+    attest: keepBeating(createAttest(deps)),
+    writeReport: keepBeating(createReport(deps)),
+    mirrorSignatures: keepBeating(createMirror(deps)),
   };
 }
 

@@ -1,13 +1,14 @@
 /** Reading the run's inputs back from the audit store, verified against the hashes the workflow holds. */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ManifestBundle } from '../lib/manifests';
+import type { ResultDocument } from '../lib/run/documents';
 import { copyTasks, type CopyTask } from '../lib/run/plan';
-import type { Plan, PromotionInput, ResultDocument, StoredRef } from '../lib/run/types';
-import type { ActivityDeps } from './context';
+import type { Plan, PromotionInput, StoredRef } from '../lib/run/types';
+import type { AuditStore } from '../lib/storage/audit-store';
 
-export async function loadBundle(deps: ActivityDeps, input: PromotionInput): Promise<ManifestBundle> {
+export async function loadBundle(store: AuditStore, input: PromotionInput): Promise<ManifestBundle> {
   try {
-    return await deps.store.getJson<ManifestBundle>(input.bundleKey, input.bundleSha256);
+    return await store.getJson<ManifestBundle>(input.bundleKey, input.bundleSha256);
   } catch (err) {
     const msg = (err as Error).message;
     if (/does not match|NoSuchKey|not found|404/i.test(msg)) {
@@ -17,48 +18,53 @@ export async function loadBundle(deps: ActivityDeps, input: PromotionInput): Pro
   }
 }
 
-/**
- * The plan, read once per worker while a run's activities keep asking for it (every Promote batch,
- * Sign twice). Plans are immutable and verified against their sha256, so the latest one is kept.
- */
-let lastPlan: { id: string; plan: Promise<Plan> } | undefined;
+/** One remembered value: asking for another id replaces it. A failed load is forgotten. */
+class LatestOnly<T> {
+  private last: { id: string; value: Promise<T> } | undefined;
 
-export function loadPlan(deps: ActivityDeps, ref: StoredRef): Promise<Plan> {
-  const id = `${ref.key}@${ref.sha256}`;
-  if (lastPlan?.id !== id) {
-    const plan = deps.store.getJson<Plan>(ref.key, ref.sha256);
-    plan.catch(() => {
-      if (lastPlan?.plan === plan) lastPlan = undefined;
-    });
-    lastPlan = { id, plan };
+  get(id: string, load: () => Promise<T>): Promise<T> {
+    if (this.last?.id !== id) {
+      const value = load();
+      value.catch(() => {
+        if (this.last?.value === value) this.last = undefined;
+      });
+      this.last = { id, value };
+    }
+    return this.last.value;
   }
-  return lastPlan.plan;
 }
 
-let lastTasks: { id: string; tasks: Promise<CopyTask[]> } | undefined;
-
 /**
- * The plan's copy tasks minus those Provenance and Validate blocked, in batch order: computed once
- * per worker for a run (a sort over every edge), not once per Promote batch.
+ * The documents a run's activities keep asking for (every Promote batch reads the plan and its
+ * copy tasks; Sign and Report read them again), read and computed once per worker. Plans are
+ * immutable and verified against their sha256, so the latest one is all that is kept.
  */
-export function loadCopyTasks(deps: ActivityDeps, ref: StoredRef, verificationKeys: string[]): Promise<CopyTask[]> {
-  const id = `${ref.key}@${ref.sha256}|${verificationKeys.join('|')}`;
-  if (lastTasks?.id !== id) {
-    const tasks = (async () => copyTasks(await loadPlan(deps, ref), await loadBlockedDigests(deps, verificationKeys)))();
-    tasks.catch(() => {
-      if (lastTasks?.tasks === tasks) lastTasks = undefined;
-    });
-    lastTasks = { id, tasks };
-  }
-  return lastTasks.tasks;
-}
+export class RunDocuments {
+  private readonly plans = new LatestOnly<Plan>();
+  private readonly tasks = new LatestOnly<CopyTask[]>();
 
-/** Digests that Provenance or Validate blocked under a `require` policy. */
-export async function loadBlockedDigests(deps: ActivityDeps, keys: string[]): Promise<Set<string>> {
-  const blocked = new Set<string>();
-  for (const key of keys) {
-    const doc = await deps.store.getJson<ResultDocument<unknown>>(key);
-    for (const d of doc.blockedDigests ?? []) blocked.add(d);
+  constructor(private readonly store: AuditStore) {}
+
+  plan(ref: StoredRef): Promise<Plan> {
+    return this.plans.get(`${ref.key}@${ref.sha256}`, () => this.store.getJson<Plan>(ref.key, ref.sha256));
   }
-  return blocked;
+
+  /**
+   * The plan's copy tasks minus those Provenance and Validate blocked, in batch order: computed once
+   * per worker for a run (a sort over every edge), not once per Promote batch.
+   */
+  copyTasks(ref: StoredRef, verificationKeys: string[]): Promise<CopyTask[]> {
+    const id = `${ref.key}@${ref.sha256}|${verificationKeys.join('|')}`;
+    return this.tasks.get(id, async () => copyTasks(await this.plan(ref), await this.blockedDigests(verificationKeys)));
+  }
+
+  /** Digests that Provenance or Validate blocked under a `require` policy. */
+  async blockedDigests(keys: string[]): Promise<Set<string>> {
+    const blocked = new Set<string>();
+    for (const key of keys) {
+      const doc = await this.store.getJson<ResultDocument<unknown>>(key);
+      for (const d of doc.blockedDigests ?? []) blocked.add(d);
+    }
+    return blocked;
+  }
 }

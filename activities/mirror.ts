@@ -6,7 +6,7 @@
  */
 import type { ManifestBundle } from '../lib/manifests';
 import type { MirrorInput, MirrorReport } from '../lib/run/mirror-types';
-import { LATEST_BUNDLE_KEY, mirrorReportKey } from '../lib/run/keys';
+import { LATEST_BUNDLE_KEY, mirrorReportKey } from '../lib/run/storage-keys';
 import { repoFor } from '../lib/run/plan';
 import type { Failure } from '../lib/run/types';
 import { signatureTag } from '../lib/signing';
@@ -14,9 +14,8 @@ import { mapPool } from '../lib/util/pool';
 import { runIds, type ActivityDeps } from './context';
 import { forEachImage } from './image-work';
 import type { InPlaceImage } from './in-place';
-import { recordSigned, signImage } from './sign';
+import { recordSigned, signImage } from './sign-image';
 import { signedMark } from '../lib/run/tag-record';
-import { loadWorkerSigningKey } from './trust';
 
 export function createMirror(deps: ActivityDeps) {
   return async function mirrorSignatures(input: MirrorInput): Promise<MirrorReport> {
@@ -35,7 +34,7 @@ export function createMirror(deps: ActivityDeps) {
     let counts: Record<string, number>;
     let failures: Failure[];
     if (input.confirm) {
-      const key = await loadWorkerSigningKey(deps);
+      const key = await deps.trust.workerSigningKey();
       let signed;
       ({ counts, failures, signed } = await forEachImage(images, async (img) => {
         const o = await signImage(deps, key, img);

@@ -7,10 +7,10 @@
  * digests that still have an edge to promote (LOST detection). A plan where everything is in
  * place therefore costs about one request per repository.
  */
-import { computePlan, copyTasks, inventoryQueries, repoKey, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject } from '../lib/run/plan';
-import { planKey, tagRecordKey } from '../lib/run/keys';
+import { computePlan, copyTasks, inventoryQueries, repositoryKey, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject } from '../lib/run/plan';
+import { planKey, tagRecordKey } from '../lib/run/storage-keys';
 import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
-import type { PlanSummary, PromotionInput, RepoRef } from '../lib/run/types';
+import type { PlanSummary, PromotionInput, RepositoryRef } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './context';
 import { loadBundle } from './load';
@@ -21,14 +21,15 @@ const REPO_CONCURRENCY = 32;
 export function createPlan(deps: ActivityDeps) {
   return async function plan(input: PromotionInput): Promise<PlanSummary> {
     const { workflowId, runId } = runIds();
-    const bundle = await loadBundle(deps, input);
+    const bundle = await loadBundle(deps.store, input);
     const inventory = await withHeartbeat(
       () => ({ phase: 'inventory' }),
       () => readInventory(deps, bundle.projects, inventoryQueries(bundle.projects), !!input.options.verifyTags),
     );
     const planDoc = computePlan(bundle.projects, inventory, { workflowId, runId, bundleSha256: input.bundleSha256, createdAt: new Date().toISOString() });
     const stored = await deps.store.putJson(planKey(workflowId, runId), planDoc);
-    const sourceDigests = new Set(planDoc.edges.map((e) => `${repoKey(e.source)}@${e.digest}`)).size;
+    deps.metrics.planned(planDoc.counts);
+    const sourceDigests = new Set(planDoc.edges.map((e) => `${repositoryKey(e.source)}@${e.digest}`)).size;
     deps.log.info({ workflowId, counts: planDoc.counts, planKey: stored.key }, 'plan written');
     return {
       plan: { key: stored.key, sha256: stored.sha256 },
@@ -52,18 +53,18 @@ export async function readInventory(deps: ActivityDeps, projects: PlanInputProje
   const sources = [...sourcesToCheck(projects, inv).values()];
   const present = new Set<string>();
   await mapPool(sources, REPO_CONCURRENCY, async ({ ref, digest }) => {
-    if ((await deps.registry.manifestDigest(ref, digest)) === digest) present.add(`${repoKey(ref)}@${digest}`);
+    if ((await deps.registry.manifestDigest(ref, digest)) === digest) present.add(`${repositoryKey(ref)}@${digest}`);
   });
   return { ...inv, sourceDigests: present };
 }
 
 async function readDestination(
   deps: ActivityDeps,
-  d: { ref: RepoRef; tags: Map<string, string>; taglessDigests: Set<string> },
+  d: { ref: RepositoryRef; tags: Map<string, string>; taglessDigests: Set<string> },
   inv: Omit<Inventory, 'sourceDigests'>,
   verifyTags: boolean,
 ): Promise<void> {
-  const key = repoKey(d.ref);
+  const key = repositoryKey(d.ref);
   const listed = await deps.registry.listTags(d.ref);
   if (listed.length === 0) inv.newRepositories.add(key);
   const recordKey = tagRecordKey(d.ref.host, d.ref.repository);

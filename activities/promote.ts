@@ -8,13 +8,13 @@
  * every write, so a task cut off half-way is finished, never duplicated.
  */
 import type { CopyTask } from '../lib/run/plan';
-import { promoteBatchKey, tagRecordKey } from '../lib/run/keys';
+import type { PlacedImage, PromoteBatchDocument } from '../lib/run/documents';
+import { promoteBatchKey, tagRecordKey } from '../lib/run/storage-keys';
 import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
-import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepoRef, TransferCounts } from '../lib/run/types';
+import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepositoryRef, TransferCounts } from '../lib/run/types';
 import { addTransfer, edgeName, emptyTransfer } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, heartbeatDetails, runIds, withHeartbeat, type ActivityDeps } from './context';
-import { loadCopyTasks, loadPlan } from './load';
 import type { CopyOutcome } from './registry-ops';
 
 /** Copy tasks of one batch in flight at once. */
@@ -36,23 +36,11 @@ interface BatchCheckpoint {
   records: TaskRecord[];
 }
 
-/** What Sign and Attest read back: each digest now in place, where, and whether this run put it there. */
-export interface PlacedImage {
-  project: string;
-  image: string;
-  digest: string;
-  source: RepoRef;
-  destination: RepoRef;
-  destinationIndex: number;
-  tags: string[];
-  promotedNow: boolean;
-}
-
 export function createPromote(deps: ActivityDeps) {
   return async function promoteBatch(args: PromoteBatchArgs): Promise<PromoteBatchSummary> {
     const { workflowId, runId, attempt } = runIds();
-    const plan = await loadPlan(deps, args.plan);
-    const all = await loadCopyTasks(deps, args.plan, args.verificationKeys);
+    const plan = await deps.documents.plan(args.plan);
+    const all = await deps.documents.copyTasks(args.plan, args.verificationKeys);
     const tasks = all.slice(args.batch * args.input.options.batchSize, (args.batch + 1) * args.input.options.batchSize);
 
     const resumed = heartbeatDetails<BatchCheckpoint>();
@@ -100,7 +88,8 @@ export function createPromote(deps: ActivityDeps) {
         promotedNow: r.promoted > 0,
       });
     });
-    await deps.store.putJson(summary.resultKey, { summary, failures: ordered.flatMap((r) => r.failures), placed });
+    const doc: PromoteBatchDocument = { summary, failures: ordered.flatMap((r) => r.failures), placed };
+    await deps.store.putJson(summary.resultKey, doc);
     await recordPlacedTags(deps, placed);
     return summary;
   };
@@ -111,7 +100,7 @@ export function createPromote(deps: ActivityDeps) {
  * Parallel batches may touch one repository's record; a lost update only costs a HEAD later.
  */
 async function recordPlacedTags(deps: ActivityDeps, placed: PlacedImage[]): Promise<void> {
-  const byRepo = new Map<string, { ref: RepoRef; tags: Record<string, string> }>();
+  const byRepo = new Map<string, { ref: RepositoryRef; tags: Record<string, string> }>();
   for (const p of placed) {
     const key = `${p.destination.host}/${p.destination.repository}`;
     const entry = byRepo.get(key) ?? { ref: p.destination, tags: {} };
@@ -126,6 +115,12 @@ async function recordPlacedTags(deps: ActivityDeps, placed: PlacedImage[]): Prom
 }
 
 async function runTask(deps: ActivityDeps, task: CopyTask, index: number, assumeAbsent: boolean): Promise<TaskRecord> {
+  const rec = await copyTask(deps, task, index, assumeAbsent);
+  deps.metrics.copied(task.destination.host, { promoted: rec.promoted, failed: rec.failed, bytesUploaded: rec.transfer.bytesUploaded });
+  return rec;
+}
+
+async function copyTask(deps: ActivityDeps, task: CopyTask, index: number, assumeAbsent: boolean): Promise<TaskRecord> {
   const rec: TaskRecord = { index, promoted: 0, tagMoves: 0, failed: 0, transfer: emptyTransfer(), failures: [], placedTags: [], placed: false };
   let outcome: CopyOutcome;
   try {

@@ -1,12 +1,18 @@
 /**
- * The registry operations the phases need, over the OCI client. One client per worker: its
- * per-host budget, token cache and blob cache are shared by every activity the worker runs.
+ * The registry operations the phases need: the activities' only door to registries. One instance
+ * per worker, so its per-host budget, token cache, blob cache and knowledge of which hosts serve the
+ * referrers API are shared by every activity the worker runs.
  */
 import type { Logger } from 'pino';
 import type { PromoterConfig } from '../lib/config';
-import { BlobCache, copyImage, isOciError, RegistryClient, type CopyResult, type TagMove } from '../lib/oci';
+import { BlobCache, copyImage, RegistryClient, type DigestRef, type RepositoryRef, type RequestListener, type RequestStats } from '../lib/oci';
 import type { CopyTask } from '../lib/run/plan';
-import type { RepoRef, TransferCounts } from '../lib/run/types';
+import type { TransferCounts } from '../lib/run/types';
+import {
+  SignatureStore, type AttachResult, type AttachSignatureOptions, type BundleReferrerOptions, type CopySignaturesResult, type FoundSignatures,
+  type ImageSignatureVerification, type KeylessTrust, type ProvenancePolicy, type ProvenanceVerdict, type SerializedBundle, type SigningKey,
+  type VerificationKey,
+} from '../lib/signing';
 
 export interface TagOutcome {
   tag: string;
@@ -20,14 +26,28 @@ export interface CopyOutcome {
 }
 
 export interface RegistryOps {
-  client: RegistryClient;
   ping(host: string): Promise<void>;
   /** HEAD a manifest by tag or digest: its digest, or undefined when absent. */
-  manifestDigest(repo: RepoRef, reference: string): Promise<string | undefined>;
-  listTags(repo: RepoRef): Promise<string[]>;
+  manifestDigest(repo: RepositoryRef, reference: string): Promise<string | undefined>;
+  listTags(repo: RepositoryRef): Promise<string[]>;
+  /** The child manifests of an index (empty for a single image). */
+  childDigests(target: DigestRef): Promise<string[]>;
   /** Copy one image by digest, then set its tags; never moves a tag. */
   copy(task: CopyTask, opts?: { assumeAbsent?: boolean }): Promise<CopyOutcome>;
+
+  findSignatures(target: DigestRef): Promise<FoundSignatures>;
+  verifySignatures(target: DigestRef, trust: { keys?: VerificationKey[]; keyless?: KeylessTrust }, found?: FoundSignatures): Promise<ImageSignatureVerification>;
+  findProvenance(target: DigestRef, found?: FoundSignatures): Promise<{ source: string; document: Buffer }[]>;
+  verifyProvenance(target: DigestRef, policy: Omit<ProvenancePolicy, 'digest'>, found?: FoundSignatures): Promise<ProvenanceVerdict & { source?: string }>;
+  attachSignature(target: DigestRef, key: SigningKey, options?: AttachSignatureOptions): Promise<AttachResult>;
+  attachAttestation(target: DigestRef, bundle: SerializedBundle | Buffer, options?: BundleReferrerOptions & { keys?: VerificationKey[] }): Promise<{ changed: boolean; manifestDigest: string }>;
+  copySignatures(from: DigestRef, to: RepositoryRef, found?: FoundSignatures): Promise<CopySignaturesResult>;
+
+  /** Requests sent per host and method so far. */
+  stats(): RequestStats;
   totalRequests(): number;
+  /** Observe every HTTP exchange (metrics, benchmarks); returns the unsubscribe. */
+  onRequest(listener: RequestListener): () => void;
 }
 
 export function createRegistryOps(config: PromoterConfig, _log: Logger): RegistryOps {
@@ -40,29 +60,23 @@ export function createRegistryOps(config: PromoterConfig, _log: Logger): Registr
 
 export function registryOpsFor(client: RegistryClient): RegistryOps {
   const blobCache = new BlobCache();
-  const ref = (r: RepoRef, reference: string) =>
+  const signatures = new SignatureStore(client);
+  const ref = (r: RepositoryRef, reference: string) =>
     reference.startsWith('sha256:') ? { host: r.host, repository: r.repository, digest: reference } : { host: r.host, repository: r.repository, tag: reference };
 
   return {
-    client,
     ping: (host) => client.ping(host),
     manifestDigest: async (r, reference) => (await client.headManifest(ref(r, reference)))?.digest,
     listTags: (r) => client.listTags(r.host, r.repository),
-    totalRequests: () => Object.values(client.stats()).reduce((n, s) => n + s.total, 0),
+    async childDigests(target) {
+      const m = JSON.parse(Buffer.from((await client.getManifest(target)).bytes).toString('utf8')) as { manifests?: { digest: string }[] };
+      return (m.manifests ?? []).map((c) => c.digest);
+    },
 
     async copy(task, opts = {}) {
       const src = { host: task.source.host, repository: task.source.repository, digest: task.digest };
-      let result: CopyResult;
-      let moves: TagMove[] = [];
-      try {
-        // Tags last, each re-checked right before its write; a tag pointing elsewhere is never moved.
-        result = await copyImage(client, src, task.destination, { blobCache, tags: task.tags, assumeAbsent: opts.assumeAbsent });
-      } catch (err) {
-        if (!isOciError(err, 'TAG_MOVE')) throw err;
-        const detail = err.detail as { moves: TagMove[]; result: CopyResult };
-        moves = detail.moves;
-        result = detail.result;
-      }
+      // Tags last, each re-checked right before its write; a tag pointing elsewhere is never moved.
+      const result = await copyImage(client, src, task.destination, { blobCache, tags: task.tags, assumeAbsent: opts.assumeAbsent });
       const transfer: TransferCounts = {
         blobsUploaded: result.blobsUploaded,
         blobsMounted: result.blobsMounted,
@@ -74,9 +88,21 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
       const tags: TagOutcome[] = [
         ...result.tagsWritten.map((tag) => ({ tag, result: 'written' as const })),
         ...result.tagsPresent.map((tag) => ({ tag, result: 'present' as const })),
-        ...moves.map((m) => ({ tag: m.tag, result: 'tag-move' as const, currentDigest: m.currentDigest })),
+        ...result.tagMoves.map((m) => ({ tag: m.tag, result: 'tag-move' as const, currentDigest: m.currentDigest })),
       ];
       return { transfer, tags };
     },
+
+    findSignatures: (target) => signatures.findSignatures(target),
+    verifySignatures: (target, trust, found) => signatures.verifyImageSignatures(target, trust, found),
+    findProvenance: (target, found) => signatures.findProvenance(target, found),
+    verifyProvenance: (target, policy, found) => signatures.verifyImageProvenance(target, policy, found),
+    attachSignature: (target, key, options) => signatures.attachSignature(target, key, options),
+    attachAttestation: (target, bundle, options) => signatures.attachAttestation(target, bundle, options),
+    copySignatures: (from, to, found) => signatures.copySignatures(from, to, found),
+
+    stats: () => client.stats(),
+    totalRequests: () => Object.values(client.stats()).reduce((n, s) => n + s.total, 0),
+    onRequest: (listener) => client.transport.onRequest(listener),
   };
 }

@@ -3,27 +3,38 @@
  * merged into the report contract, written to S3 next to the plan and returned (with the
  * failure list capped; the stored report has all of them).
  */
-import { LATEST_BUNDLE_KEY, reportKey } from '../lib/run/keys';
-import type { Failure, ReportInput, ResultDocument, RunReport, RunStatus } from '../lib/run/types';
+import type { ResultDocument } from '../lib/run/documents';
+import { LATEST_BUNDLE_KEY, reportKey } from '../lib/run/storage-keys';
+import type { Failure, ReportInput, RunReport, RunStatus } from '../lib/run/types';
 import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../lib/run/types';
 import { runIds, type ActivityDeps } from './context';
-import { loadCopyTasks, loadPlan } from './load';
 
 export function createReport(deps: ActivityDeps) {
   return async function writeReport(r: ReportInput): Promise<RunReport> {
     const { workflowId, runId } = runIds();
     const failures: Failure[] = [];
     let blockedEdges = 0;
+    let batchFailedEdges = 0;
 
     if (r.plan) {
-      const plan = await loadPlan(deps, r.plan.plan);
+      const plan = await deps.documents.plan(r.plan.plan);
       for (const e of plan.edges) {
         if (e.verdict === 'lost') failures.push({ edge: edgeName(e), phase: 'plan', code: 'LOST', error: `source ${e.source.host}/${e.source.repository}@${e.digest} not found` });
         if (e.verdict === 'tag-move') failures.push({ edge: edgeName(e), phase: 'plan', code: 'TAG_MOVE', error: `tag ${e.tag} points at ${e.currentDigest}; the promoter never moves a tag` });
       }
       const verificationKeys = [r.provenance?.resultKey, r.validate?.resultKey].filter((k): k is string => !!k);
-      const copied = (await loadCopyTasks(deps, r.plan.plan, verificationKeys)).reduce((n, t) => n + t.edges, 0);
-      blockedEdges = plan.counts.promote - copied;
+      const tasks = await deps.documents.copyTasks(r.plan.plan, verificationKeys);
+      blockedEdges = plan.counts.promote - tasks.reduce((n, t) => n + t.edges, 0);
+      // A batch whose activity failed for good wrote no result: every edge it held failed.
+      const size = r.input.options.batchSize;
+      for (const { batch, error } of r.promote?.failedBatches ?? []) {
+        for (const t of tasks.slice(batch * size, (batch + 1) * size)) {
+          batchFailedEdges += t.edges;
+          for (const tag of t.tags.length ? t.tags : [null]) {
+            failures.push({ edge: edgeName({ destination: t.destination, tag, digest: t.digest }), phase: 'promote', code: 'BATCH_FAILED', error: `promote batch ${batch + 1} failed: ${error}` });
+          }
+        }
+      }
     }
     const resultKeys = [r.provenance?.resultKey, r.validate?.resultKey, ...(r.promote?.resultKeys ?? []), r.sign?.resultKey, r.attest?.resultKey].filter((k): k is string => !!k);
     for (const key of resultKeys) {
@@ -34,7 +45,7 @@ export function createReport(deps: ActivityDeps) {
     const plan = r.plan?.counts;
     const promote = r.promote;
     const signFailures = (r.sign?.failureCount ?? 0) + (r.attest?.failureCount ?? 0);
-    const failedEdges = (promote?.failedEdges ?? 0) + (plan?.lost ?? 0) + (plan?.tagMoves ?? 0) + blockedEdges;
+    const failedEdges = (promote?.failedEdges ?? 0) + batchFailedEdges + (plan?.lost ?? 0) + (plan?.tagMoves ?? 0) + blockedEdges;
     const status: RunStatus = r.fatal
       ? 'failed'
       : !r.input.confirm
@@ -75,6 +86,7 @@ export function createReport(deps: ActivityDeps) {
       failureCount: failures.length,
     };
     await deps.store.putJson(key, report);
+    deps.metrics.phases(r.phases);
     if (r.input.confirm && r.plan) {
       await deps.store.putJson(LATEST_BUNDLE_KEY, { bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, at: report.finishedAt });
     }

@@ -7,7 +7,6 @@ import type { PromotionInput } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import type { ActivityDeps } from './context';
 import { loadBundle } from './load';
-import { checkTrustMaterial } from './trust';
 
 const RunOptionsSchema = z.object({
   batchSize: z.number().int().min(1).max(10_000),
@@ -28,7 +27,7 @@ export function createSetup(deps: ActivityDeps) {
       throw ApplicationFailure.nonRetryable(`invalid run options: ${opts.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'InvalidInput');
     }
     await deps.store.checkBucket();
-    const bundle = await loadBundle(deps, input);
+    const bundle = await loadBundle(deps.store, input);
     const hosts = registryHosts(bundle);
     const failures: string[] = [];
     await mapPool(hosts, 8, async (host) => {
@@ -45,7 +44,7 @@ export function createSetup(deps: ActivityDeps) {
       if (permanent) throw ApplicationFailure.nonRetryable(message, 'RegistryAccess');
       throw ApplicationFailure.retryable(message, 'RegistryUnavailable');
     }
-    await checkTrustMaterial(deps, bundle, input.confirm);
+    await deps.trust.check(bundle, input.confirm);
     deps.log.info({ registries: hosts.length, projects: bundle.projects.length }, 'setup done');
     return { registries: hosts, projects: bundle.projects.length };
   };

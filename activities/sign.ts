@@ -9,24 +9,22 @@
  * signature tags the Plan saw listed at every destination needs no request at all here. The
  * nightly re-mirroring does the full cryptographic check instead.
  */
-import { attachSignature, copySignatures, findSignatures, referrersFallbackTag, signatureTag, type FoundSignatures, type SigningKey } from '../lib/signing';
-import { phaseResultKey, tagRecordKey } from '../lib/run/keys';
-import { mergeTagRecord, signedMark, type TagRecord } from '../lib/run/tag-record';
-import { mapPool } from '../lib/util/pool';
-import { repoKey } from '../lib/run/plan';
-import type { AfterPromoteArgs, Failure, RepoRef, SignSummary } from '../lib/run/types';
+import { referrersFallbackTag, signatureTag } from '../lib/signing';
+import { phaseResultKey } from '../lib/run/storage-keys';
+import { signedMark } from '../lib/run/tag-record';
+import { repositoryKey } from '../lib/run/plan';
+import type { AfterPromoteArgs, SignSummary } from '../lib/run/types';
 import type { PromoterConfig } from '../lib/config';
 import { runIds, type ActivityDeps } from './context';
-import { childDigests, forEachImage, type ImageOutcome } from './image-work';
+import { forEachImage } from './image-work';
 import { imagesInPlace, type InPlaceImage } from './in-place';
-import { loadPlan } from './load';
-import { loadWorkerSigningKey } from './trust';
+import { recordSigned, signImage } from './sign-image';
 
 export function createSign(deps: ActivityDeps) {
   return async function sign(args: AfterPromoteArgs): Promise<SignSummary> {
     const { workflowId, runId } = runIds();
-    const key = await loadWorkerSigningKey(deps);
-    const plan = await loadPlan(deps, args.plan);
+    const key = await deps.trust.workerSigningKey();
+    const plan = await deps.documents.plan(args.plan);
     const mark = signedMark(deps.config.signing.format, key.keyHint);
     const known = { listed: new Map(Object.entries(plan.signatureTags ?? {}).map(([repo, tags]) => [repo, new Set(tags)])), signed: plan.signedByPromoter ?? {} };
     const images = await imagesInPlace(deps, args);
@@ -65,85 +63,7 @@ function signedByUsEverywhere(
     ...(format === 'legacy' ? [] : [referrersFallbackTag(img.digest)]),
   ];
   return img.destinations.every((d) => {
-    const repo = repoKey(d.ref);
+    const repo = repositoryKey(d.ref);
     return known.signed[repo]?.[img.digest] === mark && required.every((t) => known.listed.get(repo)?.has(t));
   });
-}
-
-/** Note in each repository's tag record which digests now carry the worker's signature. */
-export async function recordSigned(deps: ActivityDeps, signed: { repo: RepoRef; digest: string }[], mark: string): Promise<void> {
-  const byRepo = new Map<string, { ref: RepoRef; signed: Record<string, string> }>();
-  for (const s of signed) {
-    const entry = byRepo.get(repoKey(s.repo)) ?? { ref: s.repo, signed: {} };
-    entry.signed[s.digest] = mark;
-    byRepo.set(repoKey(s.repo), entry);
-  }
-  await mapPool([...byRepo.values()], 8, async ({ ref, signed: update }) => {
-    const key = tagRecordKey(ref.host, ref.repository);
-    const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), { signed: update });
-    if (next) await deps.store.putJson(key, next);
-  });
-}
-
-/**
- * Signs one image (children, then the index) at its primary destination and copies the signatures
- * to its mirrors. Counts are per image: signed or alreadySigned; mirrored per mirror that needed a copy.
- */
-export async function signImage(deps: ActivityDeps, key: SigningKey, img: InPlaceImage): Promise<ImageOutcome> {
-  const client = deps.registry.client;
-  const [primary, ...mirrors] = img.destinations;
-  const counts = { signed: 0, alreadySigned: 0, mirrored: 0, manifestsSigned: 0 };
-  const failures: Failure[] = [];
-  if (!primary) return { counts, failures };
-  const fail = (where: { host: string; repository: string }, digest: string, err: unknown): void => {
-    failures.push({ edge: `${where.host}/${where.repository}@${digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message });
-  };
-  let digests: string[];
-  try {
-    digests = [...(await childDigests(client, { ...primary.ref, digest: img.digest })), img.digest];
-  } catch (err) {
-    fail(primary.ref, img.digest, err);
-    return { counts, failures };
-  }
-  for (const digest of digests) {
-    try {
-      const r = await attachSignature(client, { ...primary.ref, digest }, key, { format: deps.config.signing.format });
-      if (r.legacy?.changed || r.bundle?.changed) counts.manifestsSigned++;
-    } catch (err) {
-      fail(primary.ref, digest, err);
-      return { counts, failures }; // the index stays unsigned, so a rerun comes back to it; spread nothing
-    }
-  }
-  if (counts.manifestsSigned > 0) counts.signed = 1;
-  else counts.alreadySigned = 1;
-  // What the primary holds is read once per digest, then copied to all mirrors at once.
-  const found = new Map<string, FoundSignatures>();
-  for (const digest of digests) {
-    try {
-      found.set(digest, await findSignatures(client, { ...primary.ref, digest }));
-    } catch (err) {
-      fail(primary.ref, digest, err);
-      return { counts, failures };
-    }
-  }
-  const copiedTo = await Promise.all(
-    mirrors.map(async (m) => {
-      let copied = false;
-      for (const digest of digests) {
-        try {
-          const c = await copySignatures(client, { ...primary.ref, digest }, m.ref, found.get(digest));
-          copied ||= c.signature === 'copied' || c.referrers.copied > 0;
-          for (const e of c.errors) fail(m.ref, digest, new Error(e));
-          if (c.errors.length > 0) return { copied, complete: false };
-        } catch (err) {
-          fail(m.ref, digest, err);
-          return { copied, complete: false }; // the index's signature is not copied without its children's
-        }
-      }
-      return { copied, complete: true };
-    }),
-  );
-  counts.mirrored = copiedTo.filter((c) => c.copied).length;
-  const signedAt = [primary.ref, ...mirrors.filter((_, i) => copiedTo[i]!.complete).map((m) => m.ref)];
-  return { counts, failures, signedAt };
 }

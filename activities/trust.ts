@@ -1,65 +1,79 @@
 /**
  * Trust material. Verification keys come from the manifests' policies (public, in the bundle);
  * the signing key and the sigstore trusted root come from the worker's configuration only.
+ * Each is loaded once per worker and kept here, not at module level.
  */
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
+import type { PromoterConfig } from '../lib/config';
 import type { Identity, ManifestBundle } from '../lib/manifests';
 import { loadSigningKey, loadVerificationKeys, type KeylessTrust, type SigningKey, type VerificationKey } from '../lib/signing';
-import type { ActivityDeps } from './context';
 
 export interface Trust {
   keys: VerificationKey[];
   keyless?: KeylessTrust;
 }
 
-export async function checkTrustMaterial(deps: ActivityDeps, bundle: ManifestBundle, confirm: boolean): Promise<void> {
-  for (const p of bundle.projects) {
-    for (const policy of [p.signatures, p.provenance]) {
-      try {
-        await trustFor(deps, policy);
-      } catch (err) {
-        throw ApplicationFailure.nonRetryable(`${p.file}: ${(err as Error).message}`, 'InvalidInput');
+export interface TrustPolicy {
+  mode: string;
+  keys: string[];
+  identities: Identity[];
+}
+
+export class TrustMaterial {
+  private readonly keysByPolicy = new Map<string, VerificationKey[]>();
+  private trustedRoot: Promise<unknown> | undefined;
+  private signingKey: Promise<SigningKey> | undefined;
+
+  constructor(private readonly signing: PromoterConfig['signing']) {}
+
+  /** Every policy's keys load (and the signing key, for a confirmed run): a bad key fails Setup, not Validate. */
+  async check(bundle: ManifestBundle, confirm: boolean): Promise<void> {
+    for (const p of bundle.projects) {
+      for (const policy of [p.signatures, p.provenance]) {
+        try {
+          await this.forPolicy(policy);
+        } catch (err) {
+          throw ApplicationFailure.nonRetryable(`${p.file}: ${(err as Error).message}`, 'InvalidInput');
+        }
       }
     }
+    if (confirm) await this.workerSigningKey();
   }
-  if (confirm) await loadWorkerSigningKey(deps);
-}
 
-const keyCache = new Map<string, VerificationKey[]>();
-
-/** The keys and keyless identities a policy names, ready for the verifiers. */
-export async function trustFor(deps: ActivityDeps, policy: { mode: string; keys: string[]; identities: Identity[] }): Promise<Trust> {
-  const cacheKey = policy.keys.join('\n');
-  let keys = keyCache.get(cacheKey);
-  if (!keys) {
-    try {
-      keys = loadVerificationKeys(policy.keys);
-    } catch (err) {
-      throw new Error(`a verification key does not load: ${(err as Error).message}`);
+  /** The keys and keyless identities a policy names, ready for the verifiers. */
+  async forPolicy(policy: TrustPolicy): Promise<Trust> {
+    const cacheKey = policy.keys.join('\n');
+    let keys = this.keysByPolicy.get(cacheKey);
+    if (!keys) {
+      try {
+        keys = loadVerificationKeys(policy.keys);
+      } catch (err) {
+        throw new Error(`a verification key does not load: ${(err as Error).message}`);
+      }
+      this.keysByPolicy.set(cacheKey, keys);
     }
-    keyCache.set(cacheKey, keys);
+    if (policy.identities.length === 0 || policy.mode === 'off') return { keys };
+    return { keys, keyless: { trustedRoot: await this.loadTrustedRoot(), identities: policy.identities } };
   }
-  if (policy.identities.length === 0 || policy.mode === 'off') return { keys };
-  const trustedRoot = await loadTrustedRoot(deps);
-  return { keys, keyless: { trustedRoot, identities: policy.identities } };
-}
 
-let trustedRoot: Promise<unknown> | undefined;
+  /** The worker's signing key, loaded from its configuration (never from workflow input). */
+  workerSigningKey(): Promise<SigningKey> {
+    this.signingKey ??= this.readSigningKey();
+    this.signingKey.catch(() => (this.signingKey = undefined));
+    return this.signingKey;
+  }
 
-async function loadTrustedRoot(deps: ActivityDeps): Promise<unknown> {
-  const path = deps.config.signing.trustedRootPath;
-  if (!path) throw new Error('keyless identities need a sigstore trusted root: set PROMOTER_TRUSTED_ROOT on the worker');
-  trustedRoot ??= readFile(path, 'utf8').then((t) => JSON.parse(t) as unknown);
-  return trustedRoot;
-}
+  private loadTrustedRoot(): Promise<unknown> {
+    const path = this.signing.trustedRootPath;
+    if (!path) throw new Error('keyless identities need a sigstore trusted root: set PROMOTER_TRUSTED_ROOT on the worker');
+    this.trustedRoot ??= readFile(path, 'utf8').then((t) => JSON.parse(t) as unknown);
+    this.trustedRoot.catch(() => (this.trustedRoot = undefined));
+    return this.trustedRoot;
+  }
 
-let signingKey: Promise<SigningKey> | undefined;
-
-/** The worker's signing key, loaded from its configuration (never from workflow input). */
-export function loadWorkerSigningKey(deps: ActivityDeps): Promise<SigningKey> {
-  signingKey ??= (async () => {
-    const path = deps.config.signing.keyPath;
+  private async readSigningKey(): Promise<SigningKey> {
+    const { keyPath: path, keyPassword: password } = this.signing;
     if (!path) throw ApplicationFailure.nonRetryable('no signing key configured: set PROMOTER_SIGNING_KEY on the worker', 'ConfigError');
     let pem: string;
     try {
@@ -68,11 +82,9 @@ export function loadWorkerSigningKey(deps: ActivityDeps): Promise<SigningKey> {
       throw ApplicationFailure.nonRetryable(`signing key ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, 'ConfigError');
     }
     try {
-      return loadSigningKey({ pem, password: process.env.PROMOTER_SIGNING_KEY_PASSWORD });
+      return loadSigningKey({ pem, password });
     } catch (err) {
       throw ApplicationFailure.nonRetryable(`signing key ${path} does not load: ${(err as Error).message}`, 'ConfigError');
     }
-  })();
-  signingKey.catch(() => (signingKey = undefined));
-  return signingKey;
+  }
 }

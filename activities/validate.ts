@@ -1,8 +1,7 @@
 /** Validate: verify the signatures of each distinct source digest against the project's `signatures:` policy. */
-import { findSignatures, verifyImageSignatures, COSIGN_SIGN_PREDICATE_TYPE } from '../lib/signing';
+import { COSIGN_SIGN_PREDICATE_TYPE } from '../lib/signing';
 import type { PlanRef, VerificationSummary } from '../lib/run/types';
 import type { ActivityDeps } from './context';
-import { trustFor } from './trust';
 import { runVerification } from './verification';
 
 export function createValidate(deps: ActivityDeps) {
@@ -12,12 +11,12 @@ export function createValidate(deps: ActivityDeps) {
       policyOf: (p) => p.signatures,
       async check(deps, source, digest, policy) {
         const target = { ...source, digest };
-        const found = await findSignatures(deps.registry.client, target);
+        const found = await deps.registry.findSignatures(target);
         const signatureBundles = found.bundles.filter((b) => b.predicateType === undefined || b.predicateType === COSIGN_SIGN_PREDICATE_TYPE);
         if (!found.signature && signatureBundles.length === 0) return { status: 'missing' };
-        const trust = await trustFor(deps, policy);
+        const trust = await deps.trust.forPolicy(policy);
         if (trust.keys.length === 0 && !trust.keyless) return { status: 'failed', reason: 'signed, but the policy names no keys or identities to verify with' };
-        const v = await verifyImageSignatures(deps.registry.client, target, trust, found);
+        const v = await deps.registry.verifySignatures(target, trust, found);
         return v.valid ? { status: 'passed', detail: v.formats.join('+') } : { status: 'failed', reason: v.errors.join('; ') || 'no valid signature' };
       },
     });

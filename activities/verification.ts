@@ -9,12 +9,13 @@
  *   off        not checked               not checked
  */
 import type { ManifestBundle, Project } from '../lib/manifests';
-import { phaseResultKey } from '../lib/run/keys';
-import { repoFor, repoKey } from '../lib/run/plan';
-import type { Failure, PlanRef, RepoRef, ResultDocument, VerificationSummary } from '../lib/run/types';
+import type { VerificationDocument } from '../lib/run/documents';
+import { phaseResultKey } from '../lib/run/storage-keys';
+import { repoFor, repositoryKey } from '../lib/run/plan';
+import type { Failure, PlanRef, RepositoryRef, VerificationSummary } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './context';
-import { loadBundle, loadPlan } from './load';
+import { loadBundle } from './load';
 
 export type CheckResult = { status: 'passed'; detail?: string } | { status: 'missing' } | { status: 'failed'; reason: string };
 export type Mode = 'require' | 'if-present' | 'warn' | 'off';
@@ -22,11 +23,11 @@ export type Mode = 'require' | 'if-present' | 'warn' | 'off';
 export interface VerificationSpec<P extends { mode: string }> {
   phase: 'provenance' | 'validate';
   policyOf: (p: Project) => P;
-  check: (deps: ActivityDeps, source: RepoRef, digest: string, policy: P) => Promise<CheckResult>;
+  check: (deps: ActivityDeps, source: RepositoryRef, digest: string, policy: P) => Promise<CheckResult>;
 }
 
 interface Subject<P> {
-  source: RepoRef;
+  source: RepositoryRef;
   digest: string;
   policy: P;
   project: string;
@@ -34,11 +35,11 @@ interface Subject<P> {
 
 export async function runVerification<P extends { mode: string }>(deps: ActivityDeps, args: PlanRef, spec: VerificationSpec<P>): Promise<VerificationSummary> {
   const { workflowId, runId } = runIds();
-  const bundle = await loadBundle(deps, args.input);
+  const bundle = await loadBundle(deps.store, args.input);
   // Only digests with something left to promote matter: what is in place everywhere was checked when it was promoted.
-  const plan = await loadPlan(deps, args.plan);
-  const pending = new Set(plan.edges.filter((e) => e.verdict === 'promote').map((e) => `${repoKey(e.source)}@${e.digest}`));
-  const subjects = subjectsOf(bundle, spec.policyOf).filter((s) => s.policy.mode !== 'off' && pending.has(`${repoKey(s.source)}@${s.digest}`));
+  const plan = await deps.documents.plan(args.plan);
+  const pending = new Set(plan.edges.filter((e) => e.verdict === 'promote').map((e) => `${repositoryKey(e.source)}@${e.digest}`));
+  const subjects = subjectsOf(bundle, spec.policyOf).filter((s) => s.policy.mode !== 'off' && pending.has(`${repositoryKey(s.source)}@${s.digest}`));
   const modes = new Set(bundle.projects.map((p) => spec.policyOf(p).mode));
 
   const failures: Failure[] = [];
@@ -47,7 +48,7 @@ export async function runVerification<P extends { mode: string }>(deps: Activity
   const counts = { checked: 0, passed: 0, failed: 0, missing: 0, warnings: 0 };
   let done = 0;
   await withHeartbeat(() => ({ done, of: subjects.length }), () => mapPool(subjects, 16, async (s) => {
-    const ref = `${repoKey(s.source)}@${s.digest}`;
+    const ref = `${repositoryKey(s.source)}@${s.digest}`;
     let result: CheckResult;
     try {
       result = await spec.check(deps, s.source, s.digest, s.policy);
@@ -78,7 +79,7 @@ export async function runVerification<P extends { mode: string }>(deps: Activity
     resultKey: phaseResultKey(workflowId, runId, spec.phase),
     failureCount: failures.length,
   };
-  const doc: ResultDocument<VerificationSummary> & { warnings: Failure[] } = { summary, failures, warnings, blockedDigests: [...blocked].sort() };
+  const doc: VerificationDocument = { summary, failures, warnings, blockedDigests: [...blocked].sort() };
   await deps.store.putJson(summary.resultKey, doc);
   return summary;
 }
@@ -90,7 +91,7 @@ function subjectsOf<P>(bundle: ManifestBundle, policyOf: (p: Project) => P): Sub
     for (const img of p.images) {
       const source = repoFor(p.source, img.name);
       for (const digest of Object.keys(img.dmap)) {
-        const key = `${repoKey(source)}@${digest}`;
+        const key = `${repositoryKey(source)}@${digest}`;
         if (!seen.has(key)) seen.set(key, { source, digest, policy: policyOf(p), project: p.name });
       }
     }

@@ -1,5 +1,5 @@
 /**
- * The promoter CLI (DESIGN.md section 4). Exit codes: 0 success, 1 the run failed,
+ * The promoter CLI (README, "CLI"). Exit codes: 0 success, 1 the run failed,
  * 2 bad input or usage.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';

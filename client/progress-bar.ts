@@ -4,7 +4,7 @@
  */
 import { SingleBar, Presets } from 'cli-progress';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { RunProgress } from '../lib/run/types';
+import { progressQuery } from '../workflows/promotion';
 import { PHASES } from '../lib/run/types';
 
 export function showProgress(handle: WorkflowHandle): () => void {
@@ -15,7 +15,7 @@ export function showProgress(handle: WorkflowHandle): () => void {
   const tick = async (): Promise<void> => {
     while (!stopped) {
       try {
-        const p = await handle.query<RunProgress>('progress');
+        const p = await handle.query(progressQuery);
         if (p.currentPhase === 'promote' && p.batchesTotal > 0) {
           bar.setTotal(p.batchesTotal);
           bar.update(p.batchesDone, { phase: 'promote'.padEnd(10), unit: 'batches' });

@@ -1,6 +1,6 @@
 import type { PromoterConfig } from '../lib/config';
 import { bundleSha256, canonicalJson, type ManifestBundle } from '../lib/manifests';
-import { bundleKey } from '../lib/run/keys';
+import { bundleKey } from '../lib/run/storage-keys';
 import { AuditStore } from '../lib/storage/audit-store';
 
 /** Claim check: the bundle goes to S3 under its own hash (written once); workflows get the key. */

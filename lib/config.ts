@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OCI_DEFAULTS } from './oci/defaults';
 import { auditStoreConfigFromEnv, type AuditStoreConfig } from './storage/audit-store';
 
 /**
@@ -17,11 +18,12 @@ const EnvSchema = z.object({
   PROMOTER_TRUSTED_ROOT: z.string().optional(),
   PROMOTER_SIGNATURE_FORMAT: z.enum(['legacy', 'bundle', 'both']).default('both'),
   PROMOTER_BUILDER_ID: z.string().default('https://github.com/promoter/promoter/worker@v1'),
-  // Per registry host. Artifact Registry allows ~1000 requests/s per project and region; Docker Hub
-  // far less: 429s with Retry-After slow a host down further on their own.
-  PROMOTER_REGISTRY_RPS: z.coerce.number().positive().default(200),
-  PROMOTER_REGISTRY_BURST: z.coerce.number().positive().default(400),
-  PROMOTER_REGISTRY_CONCURRENCY: z.coerce.number().int().positive().default(16),
+  // Per registry host (see OCI_DEFAULTS for why these numbers).
+  PROMOTER_REGISTRY_RPS: z.coerce.number().positive().default(OCI_DEFAULTS.hostLimits.requestsPerSecond),
+  PROMOTER_REGISTRY_BURST: z.coerce.number().positive().default(OCI_DEFAULTS.hostLimits.burst),
+  PROMOTER_REGISTRY_CONCURRENCY: z.coerce.number().int().positive().default(OCI_DEFAULTS.hostLimits.concurrency),
+  // Prometheus scrape endpoint of the worker (the Temporal SDK's metrics and the promoter's); "" or "off": none.
+  PROMOTER_METRICS_ADDRESS: z.string().default('127.0.0.1:9464'),
   PROMOTER_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -29,8 +31,18 @@ export interface PromoterConfig {
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
   store: AuditStoreConfig;
   insecureRegistries: string[];
-  signing: { keyPath?: string; publicKeyPath?: string; trustedRootPath?: string; format: 'legacy' | 'bundle' | 'both'; builderId: string };
+  signing: {
+    keyPath?: string;
+    /** Secret: stays in the worker's memory, never logged or passed on. */
+    keyPassword?: string;
+    publicKeyPath?: string;
+    trustedRootPath?: string;
+    format: 'legacy' | 'bundle' | 'both';
+    builderId: string;
+  };
   limits: { requestsPerSecond: number; burst: number; concurrency: number };
+  /** host:port of the Prometheus endpoint, or undefined for none. */
+  metricsAddress?: string;
   logLevel: string;
 }
 
@@ -47,12 +59,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
     insecureRegistries: e.PROMOTER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
     signing: {
       keyPath: e.PROMOTER_SIGNING_KEY,
+      keyPassword: e.PROMOTER_SIGNING_KEY_PASSWORD,
       publicKeyPath: e.PROMOTER_PUBLIC_KEY,
       trustedRootPath: e.PROMOTER_TRUSTED_ROOT,
       format: e.PROMOTER_SIGNATURE_FORMAT,
       builderId: e.PROMOTER_BUILDER_ID,
     },
     limits: { requestsPerSecond: e.PROMOTER_REGISTRY_RPS, burst: e.PROMOTER_REGISTRY_BURST, concurrency: e.PROMOTER_REGISTRY_CONCURRENCY },
+    ...(e.PROMOTER_METRICS_ADDRESS && e.PROMOTER_METRICS_ADDRESS !== 'off' ? { metricsAddress: e.PROMOTER_METRICS_ADDRESS } : {}),
     logLevel: e.PROMOTER_LOG_LEVEL,
   };
 }

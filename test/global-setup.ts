@@ -10,4 +10,7 @@ export default async function setup(): Promise<void> {
   }
   // Forked test workers inherit process.env, so tests and the code under test see the same endpoints.
   for (const [name, value] of Object.entries(stackEnv())) process.env[name] = value;
+  // Test files run as parallel processes, each with its own workers: none serves metrics on the
+  // fixed default port unless a test asks for an address of its own.
+  process.env.PROMOTER_METRICS_ADDRESS ??= 'off';
 }

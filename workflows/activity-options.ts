@@ -1,8 +1,13 @@
 import type { ActivityOptions } from '@temporalio/workflow';
 
-/** Short phases: a failure that retrying cannot fix is raised non-retryable by the activity. */
+/**
+ * Short phases (Setup, the report): a failure that retrying cannot fix is raised non-retryable by
+ * the activity. They heartbeat too (activities/context.ts keepBeating), so a dead worker is noticed
+ * within the heartbeat timeout, not after the start-to-close.
+ */
 export const QUICK: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
 };
 

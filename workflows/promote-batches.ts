@@ -1,51 +1,19 @@
 /**
- * Promote runs as batches of copy tasks, a few activities at a time. Past a few hundred batches
- * the work fans out to child workflows, so that no history grows beyond a few thousand events
- * (the real registry has ~1 M edges).
+ * Running a range of Promote batches, a few activities at a time, and adding up their summaries.
+ * Used by PromotionWorkflow itself and by its promoteRangeWorkflow children (./promote.ts).
  */
-import { executeChild, workflowInfo, type ActivityInterfaceFor } from '@temporalio/workflow';
+import { ActivityFailure, isCancellation, type ActivityInterfaceFor } from '@temporalio/workflow';
 import { LONG } from './activity-options';
 import type { Activities } from '../activities';
-import type { PromoteBatchArgs, PromoteBatchSummary, PromoteSummary, RunOptions } from '../lib/run/types';
-import { addTransfer, DEFAULT_RUN_OPTIONS, emptyTransfer } from '../lib/run/types';
+import type { PromoteBatchArgs, PromoteBatchSummary, PromoteSummary } from '../lib/run/types';
+import { addTransfer, emptyTransfer, sumCounts } from '../lib/run/types';
+import { rootMessage } from './phase-tracker';
 
-type PromoteActivities = ActivityInterfaceFor<Pick<Activities, 'promoteBatch'>>;
+export type PromoteActivities = ActivityInterfaceFor<Pick<Activities, 'promoteBatch'>>;
 export type BatchArgs = Omit<PromoteBatchArgs, 'batch'>;
 export interface BatchProgress {
   done: number;
   total: number;
-}
-
-export async function promoteAllBatches(
-  acts: PromoteActivities,
-  args: BatchArgs,
-  copyTasks: number,
-  options: RunOptions,
-  progress: BatchProgress,
-  onBatchDone: (sofar: PromoteSummary) => void,
-): Promise<PromoteSummary> {
-  const total = Math.ceil(copyTasks / options.batchSize);
-  progress.total = total;
-  // Runs started before this option existed carry no value: keep their behaviour (replay).
-  const perWorkflow = options.batchesPerWorkflow ?? DEFAULT_RUN_OPTIONS.batchesPerWorkflow;
-  if (total <= perWorkflow) {
-    return runBatches(acts, args, 0, total, options.parallelBatches, progress, onBatchDone);
-  }
-  const ranges: { from: number; to: number }[] = [];
-  for (let from = 0; from < total; from += perWorkflow) ranges.push({ from, to: Math.min(total, from + perWorkflow) });
-  let sofar = emptySummary();
-  const parent = workflowInfo().workflowId;
-  // Children run one after another: each already uses the registries' whole budget.
-  for (const range of ranges) {
-    const part = await executeChild('promoteRangeWorkflow', {
-      workflowId: `${parent}-promote-${range.from}`,
-      args: [{ args, ...range, total, parallel: options.parallelBatches }],
-    });
-    sofar = mergeSummaries(sofar, part as PromoteSummary);
-    progress.done = range.to;
-    onBatchDone(sofar);
-  }
-  return sofar;
 }
 
 export async function runBatches(
@@ -62,8 +30,14 @@ export async function runBatches(
   const lane = async (): Promise<void> => {
     while (next < to) {
       const batch = next++;
-      const result = await acts.promoteBatch.executeWithOptions({ ...LONG, summary: `Promote: batch ${batch + 1} of ${progress.total}` }, [{ ...args, batch }]);
-      sofar = mergeSummaries(sofar, fromBatch(result));
+      try {
+        const result = await acts.promoteBatch.executeWithOptions({ ...LONG, summary: `Promote: batch ${batch + 1} of ${progress.total}` }, [{ ...args, batch }]);
+        sofar = mergeSummaries(sofar, fromBatch(result));
+      } catch (err) {
+        // One bad batch must not block everyone: its edges are marked failed, the others go on.
+        if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+        sofar = mergeSummaries(sofar, { ...emptySummary(), batches: 1, failedBatches: [{ batch, error: rootMessage(err) }] });
+      }
       progress.done++;
       onBatchDone(sofar);
     }
@@ -74,7 +48,7 @@ export async function runBatches(
   return sofar;
 }
 
-function emptySummary(): PromoteSummary {
+export function emptySummary(): PromoteSummary {
   return { batches: 0, promotedEdges: 0, failedEdges: 0, tagMoves: 0, lost: 0, failureCount: 0, transfer: emptyTransfer(), resultKeys: [] };
 }
 
@@ -92,14 +66,12 @@ function fromBatch(b: PromoteBatchSummary): PromoteSummary {
 }
 
 export function mergeSummaries(a: PromoteSummary, b: PromoteSummary): PromoteSummary {
+  const counts = (s: PromoteSummary) => ({ batches: s.batches, promotedEdges: s.promotedEdges, failedEdges: s.failedEdges, tagMoves: s.tagMoves, lost: s.lost, failureCount: s.failureCount });
+  const failedBatches = [...(a.failedBatches ?? []), ...(b.failedBatches ?? [])];
   return {
-    batches: a.batches + b.batches,
-    promotedEdges: a.promotedEdges + b.promotedEdges,
-    failedEdges: a.failedEdges + b.failedEdges,
-    tagMoves: a.tagMoves + b.tagMoves,
-    lost: a.lost + b.lost,
-    failureCount: a.failureCount + b.failureCount,
+    ...sumCounts(counts(a), counts(b)),
     transfer: addTransfer(a.transfer, b.transfer),
     resultKeys: [...a.resultKeys, ...b.resultKeys],
+    ...(failedBatches.length > 0 ? { failedBatches } : {}),
   };
 }

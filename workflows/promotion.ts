@@ -10,7 +10,8 @@ import type { PhaseName, PromoteSummary, PromotionInput, ReportInput, RunProgres
 import { PHASES } from '../lib/run/types';
 import { LONG, QUICK } from './activity-options';
 import { PhaseTracker, rootMessage } from './phase-tracker';
-import { promoteAllBatches, type BatchProgress } from './promote-batches';
+import { promoteAllBatches } from './promote';
+import type { BatchProgress } from './promote-batches';
 import { EDGES_FAILED_KEY, EDGES_PROMOTED_KEY, EDGES_TOTAL_KEY, STATUS_KEY } from './search-attributes';
 
 export const progressQuery = defineQuery<RunProgress>('progress');

@@ -8,6 +8,9 @@ export const EDGES_TOTAL_KEY = defineSearchAttributeKey('PromoterEdgesTotal', 'I
 export const EDGES_PROMOTED_KEY = defineSearchAttributeKey('PromoterEdgesPromoted', 'INT');
 export const EDGES_FAILED_KEY = defineSearchAttributeKey('PromoterEdgesFailed', 'INT');
 
+/** Every key above, for servers that must register them (the dev stack, the workflow tests). */
+export const ALL_SEARCH_ATTRIBUTE_KEYS = [PHASE_KEY, STATUS_KEY, DRY_RUN_KEY, EDGES_TOTAL_KEY, EDGES_PROMOTED_KEY, EDGES_FAILED_KEY];
+
 export const SEARCH_ATTRIBUTES = {
   PromoterPhase: 'Keyword',
   PromoterStatus: 'Keyword',

@@ -1,6 +1,7 @@
 /** `promoter mirror-signatures`: one re-mirroring run now (the schedule runs the same workflow nightly). */
 import { loadConfig, workflowUrl } from '../../lib/config';
 import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
+import { signatureMirrorWorkflow } from '../../workflows/signature-mirror';
 import { connectClient } from '../connect';
 import { loadManifests, type ManifestSource } from '../load-manifests';
 import { printManifestErrors, type Output } from '../output';
@@ -22,14 +23,14 @@ export async function mirrorCommand(opts: ManifestSource & { confirm?: boolean; 
   try {
     const input: MirrorInput = { confirm: !!opts.confirm, ...(bundleKey ? { bundleKey } : {}) };
     const workflowId = `mirror-signatures-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const handle = await client.workflow.start('signatureMirrorWorkflow', { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+    const handle = await client.workflow.start(signatureMirrorWorkflow, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
     out.info(`signature mirroring ${workflowId}${input.confirm ? '' : ' (dry run)'}`);
     out.info(`Temporal UI: ${workflowUrl(config, workflowId)}`);
     if (!opts.wait) {
       if (opts.json) out.json({ workflowId, runId: handle.firstExecutionRunId });
       return 0;
     }
-    const report = (await handle.result()) as MirrorReport;
+    const report: MirrorReport = await handle.result();
     if (opts.json) out.json(report);
     else {
       out.print(`${report.status}: ${report.digests} digests checked, ${report.signedNow} signed now, ${report.mirrored} signatures copied, ${report.alreadyInSync} in sync`);

@@ -2,6 +2,7 @@
 import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { loadConfig, workflowUrl } from '../../lib/config';
 import { DEFAULT_RUN_OPTIONS, promotionWorkflowId, TASK_QUEUE, type PromotionInput, type RunReport } from '../../lib/run/types';
+import { promotionWorkflow } from '../../workflows/promotion';
 import { DRY_RUN_KEY, STATUS_KEY } from '../../workflows/search-attributes';
 import { connectClient } from '../connect';
 import { formatReport } from '../format';
@@ -46,7 +47,7 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
   const { client, close } = await connectClient(config);
   try {
     // Same manifests while a run is going on: attach to it rather than start a second one.
-    const handle = await client.workflow.start('promotionWorkflow', {
+    const handle = await client.workflow.start(promotionWorkflow, {
       taskQueue: config.temporal.taskQueue || TASK_QUEUE,
       workflowId,
       args: [input],
@@ -55,7 +56,14 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
         { key: DRY_RUN_KEY, value: !input.confirm },
         { key: STATUS_KEY, value: 'running' },
       ],
-      staticSummary: `${input.confirm ? 'promotion' : 'dry run'} of ${origin}`,
+      // What the UI's run list shows: which kind of run, of what, how big.
+      staticSummary: `${input.confirm ? 'promotion' : 'dry run'}: ${plural(result.counts.projects, 'project')}, ${plural(result.counts.uniqueEdges, 'edge')} (${origin})`,
+      staticDetails: [
+        `**${input.confirm ? 'Promotion' : 'Dry run (stops after Validate)'}** of \`${origin}\``,
+        '',
+        `- ${plural(result.counts.projects, 'project')}, ${plural(result.counts.images, 'image')}, ${plural(result.counts.digests, 'digest')}, ${plural(result.counts.uniqueEdges, 'edge')}`,
+        `- manifest bundle \`${key}\``,
+      ].join('\n'),
     });
     const url = workflowUrl(config, workflowId);
     out.info(`${input.confirm ? 'promotion' : 'dry run'} ${workflowId} (run ${handle.firstExecutionRunId})`);
@@ -78,3 +86,5 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
     await close();
   }
 }
+
+const plural = (n: number, what: string): string => `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`;

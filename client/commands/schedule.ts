@@ -2,6 +2,7 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client';
 import { loadConfig } from '../../lib/config';
 import type { MirrorInput } from '../../lib/run/mirror-types';
+import { signatureMirrorWorkflow } from '../../workflows/signature-mirror';
 import { connectClient, UsageError } from '../connect';
 import type { Output } from '../output';
 
@@ -17,7 +18,7 @@ export async function scheduleCommand(action: string, opts: { cron?: string; tim
   const options: ScheduleOptions = {
     scheduleId: SCHEDULE_ID,
     spec: { cronExpressions: [cron], timezone },
-    action: { type: 'startWorkflow', workflowType: 'signatureMirrorWorkflow', taskQueue: config.temporal.taskQueue, args: [input], workflowId: 'mirror-signatures-scheduled' },
+    action: { type: 'startWorkflow', workflowType: signatureMirrorWorkflow, taskQueue: config.temporal.taskQueue, args: [input], workflowId: 'mirror-signatures-scheduled' },
     // A night's run still going when the next is due: skip the new one, do not pile up.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
   };

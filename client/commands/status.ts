@@ -1,6 +1,6 @@
 /** `promoter status ID`: progress of a running run (the `progress` query), or the outcome of a finished one. */
 import { loadConfig } from '../../lib/config';
-import type { RunProgress } from '../../lib/run/types';
+import { progressQuery } from '../../workflows/promotion';
 import { connectClient, UsageError } from '../connect';
 import { formatProgress, formatReport } from '../format';
 import type { Output } from '../output';
@@ -15,7 +15,7 @@ export async function statusCommand(id: string, opts: { json?: boolean }, out: O
       throw new UsageError(`no run with id ${id}: ${err.message}`);
     });
     if (desc.status.name === 'RUNNING') {
-      const progress = await handle.query<RunProgress>('progress');
+      const progress = await handle.query(progressQuery);
       if (opts.json) out.json(progress);
       else out.print(formatProgress(progress));
       return 0;

@@ -5,9 +5,8 @@ export * from './types';
 export { countBundle, countProject, countUniqueEdges } from './counts';
 export { loadPlainManifest } from './plain';
 export { loadThinManifests, THIN_IMAGES_FILE, THIN_MANIFEST_FILE } from './thin';
-export { imageRef, splitRegistry, type ImageRef, type RegistryParts } from './refs';
 export { DIGEST_RE, IMAGE_NAME_RE, REGISTRY_NAME_RE, TAG_RE, isRegistryName } from './patterns';
-export { checkPublicKeyPem } from './keys';
+export { checkPublicKeyPem } from './public-keys';
 export { MAX_ALIAS_COUNT } from './yaml-source';
 export {
   IdentitySchema,

@@ -1,11 +1,7 @@
 // The grammars every manifest value is checked against. Kept in one place so the
-// schemas, the lenient salvage pass and the bundle schema cannot drift apart.
-
-/** A content digest; kpromo only promotes sha256. */
-export const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
-
-/** A tag, as the OCI distribution spec defines it. */
-export const TAG_RE = /^\w[\w.-]{0,127}$/;
+// schemas, the lenient salvage pass and the bundle schema cannot drift apart. Digests and
+// tags are the registry client's own grammars: one definition for the whole promoter.
+export { DIGEST_RE, TAG_RE } from '../oci/reference';
 
 // One path component of an OCI repository name (distribution-spec):
 // [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*  — this admits `python_runtime_sandbox`.

@@ -11,7 +11,7 @@ import {
   type SignaturePolicy,
 } from './bundle';
 import { issuesToErrors } from './issues';
-import { loadKeys } from './keys';
+import { loadKeys } from './public-keys';
 import { DIGEST_RE, IMAGE_NAME_RE, TAG_RE, isRegistryName } from './patterns';
 import { ProvenancePolicySchema, SignaturePolicySchema } from './schemas';
 import type { ManifestError } from './types';

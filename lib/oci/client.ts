@@ -2,16 +2,15 @@
 // the Transport (auth, budgets, retries). Every digest we are handed back is
 // checked against the bytes we received.
 import { pullScope, pushScope } from './auth';
+import { OCI_DEFAULTS } from './defaults';
 import { DockerConfigCredentialStore } from './credentials';
 import { sha256Digest } from './digest';
 import { OciError, isOciError } from './errors';
 import { parseNextLink } from './headers';
 import { MANIFEST_ACCEPT } from './media-types';
-import { formatReference, manifestReference, parseReference, type ImageReference } from './reference';
+import { formatReference, manifestReference, parseReference, type ImageRef } from './reference';
 import { Transport, type RequestStats, type TransportOptions } from './transport';
 import { cancelUpload, DEFAULT_UPLOAD, startUpload, uploadBlob, type UploadOptions } from './upload';
-import * as referrersImpl from './referrers';
-import type { Descriptor } from './media-types';
 
 export interface RegistryClientOptions extends TransportOptions {
   upload?: Partial<UploadOptions>;
@@ -29,7 +28,7 @@ export interface Manifest {
   bytes: Uint8Array;
 }
 
-function toRef(ref: ImageReference | string): ImageReference {
+function toRef(ref: ImageRef | string): ImageRef {
   return typeof ref === 'string' ? parseReference(ref) : ref;
 }
 
@@ -48,7 +47,7 @@ function mediaTypeOf(headers: Headers, bytes?: Uint8Array): string {
 }
 
 /** A manifest read by tag or digest, with every Accept type and a pull scope. */
-function manifestRead(ref: ImageReference, method: 'HEAD' | 'GET') {
+function manifestRead(ref: ImageRef, method: 'HEAD' | 'GET') {
   return {
     host: ref.host,
     method,
@@ -65,7 +64,7 @@ function blobRead(host: string, repository: string, digest: string, method: 'HEA
   return { host, method, path: `/v2/${repository}/blobs/${digest}`, scopes: [pullScope(repository)], repository, operation: `${method} blob` };
 }
 
-function digestMismatch(ref: ImageReference, what: string): OciError {
+function digestMismatch(ref: ImageRef, what: string): OciError {
   return new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: ref.host, repository: ref.repository, message: `${formatReference(ref)}: ${what}` });
 }
 
@@ -98,7 +97,7 @@ export class RegistryClient {
     await this.transport.request({ host, method: 'GET', path: '/v2/', scopes: [], operation: 'ping' });
   }
 
-  async headManifest(refIn: ImageReference | string): Promise<ManifestHead | undefined> {
+  async headManifest(refIn: ImageRef | string): Promise<ManifestHead | undefined> {
     const ref = toRef(refIn);
     const res = await this.transport.request({ ...manifestRead(ref, 'HEAD'), accept: [404] });
     if (res.status === 404) return undefined;
@@ -114,7 +113,7 @@ export class RegistryClient {
   }
 
   /** GET a manifest; the digest returned is always computed from the bytes (and checked against the request/registry). */
-  async getManifest(refIn: ImageReference | string): Promise<Manifest> {
+  async getManifest(refIn: ImageRef | string): Promise<Manifest> {
     const ref = toRef(refIn);
     const res = await this.transport.request(manifestRead(ref, 'GET'));
     const digest = sha256Digest(res.body);
@@ -125,11 +124,11 @@ export class RegistryClient {
   }
 
   /** PUT manifest bytes under a tag or digest; returns the digest, verified against the registry's. */
-  async putManifest(refIn: ImageReference | string, bytes: Uint8Array, mediaType: string): Promise<string> {
+  async putManifest(refIn: ImageRef | string, bytes: Uint8Array, mediaType: string): Promise<string> {
     return (await this.putManifestDetailed(refIn, bytes, mediaType)).digest;
   }
 
-  async putManifestDetailed(refIn: ImageReference | string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; headers: Headers }> {
+  async putManifestDetailed(refIn: ImageRef | string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; headers: Headers }> {
     const ref = toRef(refIn);
     const digest = sha256Digest(bytes);
     if (ref.digest && ref.digest !== digest) throw digestMismatch(ref, `manifest bytes hash to ${digest}`);
@@ -149,7 +148,7 @@ export class RegistryClient {
   }
 
   /** Delete a manifest (by digest; a tag is resolved first). Returns false when it was not there. */
-  async deleteManifest(refIn: ImageReference | string): Promise<boolean> {
+  async deleteManifest(refIn: ImageRef | string): Promise<boolean> {
     const ref = toRef(refIn);
     let digest = ref.digest;
     if (!digest) {
@@ -171,7 +170,7 @@ export class RegistryClient {
 
   /** All tags of a repository, following Link pagination; [] when the repository does not exist. */
   async listTags(host: string, repository: string, opts: { pageSize?: number } = {}): Promise<string[]> {
-    const pageSize = opts.pageSize ?? 1000;
+    const pageSize = opts.pageSize ?? OCI_DEFAULTS.tagsPageSize;
     let path: string | undefined = `/v2/${repository}/tags/list?n=${pageSize}`;
     const tags: string[] = [];
     const seen = new Set<string>();
@@ -241,15 +240,5 @@ export class RegistryClient {
 
   async mountOrStartUpload(host: string, dstRepository: string, digest: string, fromRepository: string) {
     return startUpload(this.transport, host, dstRepository, { digest, from: fromRepository });
-  }
-
-  /** Referrers of a manifest: the referrers API, or the `sha256-<hex>` tag index where the API is absent. */
-  async referrers(host: string, repository: string, digest: string, artifactType?: string): Promise<Descriptor[]> {
-    return referrersImpl.listReferrers(this, host, repository, digest, artifactType);
-  }
-
-  /** Put a manifest with a `subject`, keeping the fallback tag index up to date when the registry has no referrers API. */
-  async pushReferrerManifest(host: string, repository: string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; fallbackTag?: string }> {
-    return referrersImpl.pushReferrerManifest(this, host, repository, bytes, mediaType);
   }
 }

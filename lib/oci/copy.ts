@@ -4,25 +4,16 @@
 // preference, from: already at the destination -> mounted from a repository
 // on the same host -> streamed from the source.
 import { BlobCache } from './blob-cache';
+import { OCI_DEFAULTS } from './defaults';
 import type { RegistryClient } from './client';
 import { OciError, isOciError } from './errors';
 import { isImageManifestMediaType, isIndexMediaType, type Descriptor, type ImageIndex, type ImageManifest } from './media-types';
-
-export interface CopySource {
-  host: string;
-  repository: string;
-  digest: string;
-}
-
-export interface CopyDestination {
-  host: string;
-  repository: string;
-}
+import type { DigestRef, RepositoryRef } from './reference';
 
 export type CopyProgress =
   | { kind: 'blob'; digest: string; size: number; action: 'skipped' | 'mounted' | 'uploaded'; from?: string }
   | { kind: 'manifest'; digest: string; action: 'written' | 'present' }
-  | { kind: 'tag'; tag: string; action: 'written' | 'present' };
+  | { kind: 'tag'; tag: string; action: 'written' | 'present' | 'refused' };
 
 export interface CopyOptions {
   tags?: string[];
@@ -54,6 +45,8 @@ export interface CopyResult {
   bytesUploaded: number;
   tagsWritten: string[];
   tagsPresent: string[];
+  /** Tags that already pointed at another digest: left where they were (the promoter never moves a tag). */
+  tagMoves: TagMove[];
 }
 
 export interface TagMove {
@@ -87,14 +80,14 @@ class Copier {
 
   constructor(
     private readonly client: RegistryClient,
-    private readonly src: CopySource,
-    private readonly dst: CopyDestination,
+    private readonly src: DigestRef,
+    private readonly dst: RepositoryRef,
     private readonly opts: CopyOptions,
   ) {
     this.cache = opts.blobCache ?? new BlobCache();
-    this.concurrency = opts.concurrency ?? 4;
-    this.blobAttempts = opts.blobAttempts ?? 3;
-    this.result = { digest: src.digest, mediaType: '', manifests: 0, manifestsWritten: 0, manifestsPresent: 0, blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, bytesUploaded: 0, tagsWritten: [], tagsPresent: [] };
+    this.concurrency = opts.concurrency ?? OCI_DEFAULTS.copyConcurrency;
+    this.blobAttempts = opts.blobAttempts ?? OCI_DEFAULTS.blobAttempts;
+    this.result = { digest: src.digest, mediaType: '', manifests: 0, manifestsWritten: 0, manifestsPresent: 0, blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, bytesUploaded: 0, tagsWritten: [], tagsPresent: [], tagMoves: [] };
   }
 
   private progress(e: CopyProgress): void {
@@ -210,7 +203,6 @@ class Copier {
 
   async tags(tags: readonly string[], top: { mediaType: string; bytes?: Uint8Array; deferred?: Partial<ImageManifest> }): Promise<void> {
     const { client, dst, src } = this;
-    const moves: TagMove[] = [];
     let bytes = top.bytes;
     let mediaType = top.mediaType;
     // A manifest not yet written goes in with its first tag's PUT: one request instead of two.
@@ -225,7 +217,8 @@ class Copier {
         continue;
       }
       if (current) {
-        moves.push({ tag, currentDigest: current.digest });
+        this.result.tagMoves.push({ tag, currentDigest: current.digest });
+        this.progress({ kind: 'tag', tag, action: 'refused' });
         continue;
       }
       if (!bytes) {
@@ -244,16 +237,6 @@ class Copier {
     }
     // Every tag already there or refused: the image is still copied by digest.
     if (deferred && bytes) await this.putManifest(src.digest, bytes, mediaType, deferred);
-    if (moves.length) {
-      throw new OciError({
-        code: 'TAG_MOVE',
-        retryable: false,
-        registry: dst.host,
-        repository: dst.repository,
-        detail: { moves, result: this.result },
-        message: `refusing to move tag${moves.length > 1 ? 's' : ''} ${moves.map((m) => `${m.tag} (at ${m.currentDigest})`).join(', ')} on ${dst.host}/${dst.repository} to ${src.digest}`,
-      });
-    }
   }
 }
 
@@ -264,11 +247,11 @@ function dedupe(ds: Descriptor[]): Descriptor[] {
 
 /**
  * Copy the image (or index, with every child) `src.digest` to `dst`, then
- * write `tags`. Throws OciError TAG_MOVE (detail.moves, detail.result) when a
- * tag already points at another digest; the other tags are still written.
+ * write `tags`. A tag that already points at another digest is not moved: it
+ * is reported in `tagMoves` and the other tags are still written.
  * Rerunning a completed copy only sends HEAD requests.
  */
-export async function copyImage(client: RegistryClient, src: CopySource, dst: CopyDestination, opts: CopyOptions = {}): Promise<CopyResult> {
+export async function copyImage(client: RegistryClient, src: DigestRef, dst: RepositoryRef, opts: CopyOptions = {}): Promise<CopyResult> {
   const copier = new Copier(client, src, dst, opts);
   const top = await copier.manifest(src.digest, !!opts.tags?.length);
   copier.result.mediaType = top.mediaType;

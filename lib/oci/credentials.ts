@@ -34,18 +34,6 @@ export class StaticCredentialStore implements CredentialStore {
   }
 }
 
-/** Tries stores in order; the first one that knows the host wins. */
-export class ChainCredentialStore implements CredentialStore {
-  constructor(private readonly stores: CredentialStore[]) {}
-  async get(host: string): Promise<Credential | undefined> {
-    for (const s of this.stores) {
-      const c = await s.get(host);
-      if (c) return c;
-    }
-    return undefined;
-  }
-}
-
 interface DockerConfigFile {
   auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
   credHelpers?: Record<string, string>;

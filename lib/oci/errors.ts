@@ -17,7 +17,6 @@ export type OciErrorCode =
   | 'UNAUTHORIZED'
   | 'TOOMANYREQUESTS'
   | 'DIGEST_MISMATCH'
-  | 'TAG_MOVE'
   | 'TIMEOUT'
   | 'NETWORK'
   | 'UNSUPPORTED'

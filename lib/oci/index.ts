@@ -1,3 +1,4 @@
+export * from './defaults';
 export * from './reference';
 export * from './media-types';
 export * from './digest';
@@ -12,4 +13,3 @@ export * from './client';
 export * from './referrers';
 export * from './blob-cache';
 export * from './copy';
-export * from './seed';

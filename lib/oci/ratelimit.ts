@@ -1,6 +1,7 @@
 // Per-registry request budget: a token bucket (rate + burst) that a
 // Retry-After can pause, plus a cap on requests in flight. Each host has its
 // own budget, so a 429 from one registry does not slow the others.
+import { OCI_DEFAULTS } from './defaults';
 
 export interface Clock {
   now(): number;
@@ -93,7 +94,7 @@ export interface HostLimits {
   concurrency: number;
 }
 
-export const DEFAULT_HOST_LIMITS: HostLimits = { requestsPerSecond: 50, burst: 100, concurrency: 16 };
+export const DEFAULT_HOST_LIMITS: HostLimits = OCI_DEFAULTS.hostLimits;
 
 export interface RateLimitOptions {
   default?: Partial<HostLimits>;

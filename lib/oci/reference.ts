@@ -1,16 +1,44 @@
-// Image references: "host[:port]/repo/path[:tag][@sha256:<hex>]".
-// The registry host is always explicit in promoter manifests; Docker Hub
-// short names are normalised only so that familiar references do not break.
+// The one vocabulary of references the whole promoter speaks:
+//   RepositoryRef  a repository on a registry host ("127.0.0.1:5002" + "prod/app")
+//   ImageRef       a repository plus a tag and/or a digest ("…/prod/app:v1@sha256:…")
+//   DigestRef      an image pinned by digest (what is copied, signed and verified)
+// and the grammars of digests and tags. The registry host is always explicit in promoter
+// manifests; Docker Hub short names are normalised only so that familiar references do not break.
 
-export interface ImageReference {
+export interface RepositoryRef {
+  /** "host[:port]" exactly as written in references: budgets, credentials and stats key by it. */
   host: string;
+  /** Repository name on `host`, as used in /v2/<repository>/… */
   repository: string;
+}
+
+export interface ImageRef extends RepositoryRef {
   tag?: string;
   digest?: string;
 }
 
+export type DigestRef = RepositoryRef & { digest: string };
+
+/** A content digest; the promoter only deals in sha256. */
 export const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+/** A tag, as the OCI distribution spec defines it. */
 export const TAG_RE = /^\w[\w.-]{0,127}$/;
+
+export function assertDigest(digest: string): void {
+  if (!DIGEST_RE.test(digest)) throw new ImageReferenceError(`not a sha256 digest: ${digest}`);
+}
+
+/**
+ * "sha256:<hex>" -> "sha256-<hex>": the tag prefix of cosign's `.sig`/`.att` tags and the
+ * OCI 1.1 referrers tag-schema fallback.
+ */
+export function digestTag(digest: string): string {
+  assertDigest(digest);
+  return digest.replace(':', '-');
+}
+
+/** "host/repository", the key a repository is known by in plans, records and maps. */
+export const repositoryKey = (r: RepositoryRef): string => `${r.host}/${r.repository}`;
 // distribution's repository name grammar: path components of lowercase
 // alphanumerics joined by separators.
 const REPO_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
@@ -25,7 +53,7 @@ function looksLikeHost(component: string): boolean {
   return component.includes('.') || component.includes(':') || component === 'localhost' || component.startsWith('[');
 }
 
-export function parseReference(input: string): ImageReference {
+export function parseReference(input: string): ImageRef {
   let rest = input.trim();
   if (rest === '') throw new ImageReferenceError('empty image reference');
   let digest: string | undefined;
@@ -55,13 +83,13 @@ export function parseReference(input: string): ImageReference {
   if (host === 'index.docker.io' || host === 'registry-1.docker.io') host = DOCKER_HUB;
   if (host === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
   if (!REPO_RE.test(path)) throw new ImageReferenceError(`invalid repository name in reference "${input}"`);
-  const ref: ImageReference = { host, repository: path };
+  const ref: ImageRef = { host, repository: path };
   if (tag !== undefined) ref.tag = tag;
   if (digest !== undefined) ref.digest = digest;
   return ref;
 }
 
-export function formatReference(ref: ImageReference): string {
+export function formatReference(ref: ImageRef): string {
   let s = `${ref.host}/${ref.repository}`;
   if (ref.tag) s += `:${ref.tag}`;
   if (ref.digest) s += `@${ref.digest}`;
@@ -69,14 +97,10 @@ export function formatReference(ref: ImageReference): string {
 }
 
 /** The tag or digest used in a /manifests/<reference> URL: digest wins. */
-export function manifestReference(ref: ImageReference): string {
+export function manifestReference(ref: ImageRef): string {
   const r = ref.digest ?? ref.tag;
   if (!r) throw new ImageReferenceError(`reference ${formatReference(ref)} has neither tag nor digest`);
   return r;
-}
-
-export function isValidRepository(name: string): boolean {
-  return REPO_RE.test(name);
 }
 
 /** The host to talk HTTP to: Docker Hub's API lives on a different name. */

@@ -1,19 +1,12 @@
-// OCI 1.1 referrers: the referrers API where a registry has it, otherwise the
-// tag schema fallback, an OCI index tagged `sha256-<hex>` (the subject's
-// digest) listing every manifest whose `subject` is that digest.
+// OCI 1.1 referrers: the referrers API where a registry has it, otherwise the tag-schema fallback,
+// an OCI index tagged `sha256-<hex>` (the subject's digest) listing every manifest whose `subject`
+// is that digest. Which of the two a host speaks is learnt on first contact and kept per host.
 import { pullScope } from './auth';
 import type { RegistryClient } from './client';
-import { digestTag, sha256Digest } from './digest';
+import { sha256Digest } from './digest';
 import { OciError, isOciError } from './errors';
 import { OCI_INDEX, type Descriptor, type ImageIndex } from './media-types';
-
-const apiKnown = new WeakMap<RegistryClient, Map<string, boolean>>();
-
-function known(client: RegistryClient): Map<string, boolean> {
-  let m = apiKnown.get(client);
-  if (!m) apiKnown.set(client, (m = new Map()));
-  return m;
-}
+import { digestTag, type RepositoryRef } from './reference';
 
 function parseIndex(bytes: Uint8Array, where: string): ImageIndex {
   try {
@@ -29,49 +22,6 @@ function isIndexContentType(h: Headers): boolean {
   return h.get('content-type')?.split(';')[0]?.trim() === OCI_INDEX;
 }
 
-/** Asks the referrers API. Returns undefined when the registry has none (404 without an OCI index body). */
-async function viaApi(client: RegistryClient, host: string, repository: string, digest: string, artifactType?: string): Promise<Descriptor[] | undefined> {
-  if (known(client).get(host) === false) return undefined;
-  const q = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
-  const res = await client.transport.request({
-    host,
-    method: 'GET',
-    path: `/v2/${repository}/referrers/${digest}${q}`,
-    headers: { Accept: OCI_INDEX },
-    scopes: [pullScope(repository)],
-    repository,
-    operation: 'list referrers',
-    accept: [404, 400, 405],
-  });
-  if (res.status !== 200 && !isIndexContentType(res.headers)) {
-    known(client).set(host, false);
-    return undefined;
-  }
-  known(client).set(host, true);
-  if (res.status !== 200) return [];
-  const idx = parseIndex(res.body, `referrers of ${digest} on ${host}/${repository}`);
-  const filtered = res.headers.get('oci-filters-applied')?.split(',').map((s) => s.trim()).includes('artifactType');
-  return artifactType && !filtered ? idx.manifests.filter((d) => d.artifactType === artifactType) : idx.manifests;
-}
-
-async function readFallbackIndex(client: RegistryClient, host: string, repository: string, digest: string): Promise<ImageIndex | undefined> {
-  try {
-    const m = await client.getManifest({ host, repository, tag: digestTag(digest) });
-    return parseIndex(m.bytes, `referrers tag ${digestTag(digest)} on ${host}/${repository}`);
-  } catch (e) {
-    if (isOciError(e, 'MANIFEST_UNKNOWN') || isOciError(e, 'NAME_UNKNOWN')) return undefined;
-    throw e;
-  }
-}
-
-export async function listReferrers(client: RegistryClient, host: string, repository: string, digest: string, artifactType?: string): Promise<Descriptor[]> {
-  const api = await viaApi(client, host, repository, digest, artifactType);
-  if (api) return api;
-  const idx = await readFallbackIndex(client, host, repository, digest);
-  const all = idx?.manifests ?? [];
-  return artifactType ? all.filter((d) => d.artifactType === artifactType) : all;
-}
-
 /** The descriptor a referrers listing carries for a manifest: artifactType falls back to the config's media type. */
 export function referrerDescriptor(bytes: Uint8Array, mediaType: string): { descriptor: Descriptor; subject: Descriptor } {
   const m = JSON.parse(new TextDecoder().decode(bytes)) as { artifactType?: string; config?: Descriptor; subject?: Descriptor; annotations?: Record<string, string> };
@@ -83,32 +33,96 @@ export function referrerDescriptor(bytes: Uint8Array, mediaType: string): { desc
   return { descriptor, subject: m.subject };
 }
 
+/**
+ * The fallback index with `added` listed (the one implementation of that index's rules):
+ * undefined when every descriptor is already listed, so the caller writes nothing.
+ */
+export function withReferrers(current: ImageIndex | undefined, added: Descriptor[]): ImageIndex | undefined {
+  const listed = new Set((current?.manifests ?? []).map((d) => d.digest));
+  const missing = added.filter((d) => !listed.has(d.digest));
+  if (missing.length === 0 && current) return undefined;
+  return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...(current?.manifests ?? []), ...missing] };
+}
+
 const MAX_FALLBACK_ROUNDS = 5;
 
-export async function pushReferrerManifest(client: RegistryClient, host: string, repository: string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; fallbackTag?: string }> {
-  const { descriptor, subject } = referrerDescriptor(bytes, mediaType);
-  const { digest, headers } = await client.putManifestDetailed({ host, repository, digest: descriptor.digest }, bytes, mediaType);
-  // A registry with the referrers API confirms the subject it indexed.
-  if (headers.get('oci-subject')) {
-    known(client).set(host, true);
-    return { digest };
-  }
-  if ((await viaApi(client, host, repository, subject.digest)) !== undefined) return { digest };
+export class Referrers {
+  /** host -> whether it serves the referrers API (absent: not asked yet). */
+  private readonly api = new Map<string, boolean>();
 
-  const tag = digestTag(subject.digest);
-  // Read-modify-write without conditional requests (distribution has none):
-  // re-read after writing and repeat if a concurrent writer dropped our entry.
-  for (let round = 0; round < MAX_FALLBACK_ROUNDS; round++) {
-    const current = await readFallbackIndex(client, host, repository, subject.digest);
-    if (current?.manifests.some((d) => d.digest === digest)) return { digest, fallbackTag: tag };
-    const next: ImageIndex = {
-      schemaVersion: 2,
-      mediaType: OCI_INDEX,
-      manifests: [...(current?.manifests ?? []).filter((d) => d.digest !== digest), descriptor],
-    };
-    await client.putManifest({ host, repository, tag }, new TextEncoder().encode(JSON.stringify(next)), OCI_INDEX);
+  constructor(private readonly client: RegistryClient) {}
+
+  /** Whether `host` is known to serve the referrers API (undefined: not learnt yet). */
+  servesApi(host: string): boolean | undefined {
+    return this.api.get(host);
   }
-  const final = await readFallbackIndex(client, host, repository, subject.digest);
-  if (final?.manifests.some((d) => d.digest === digest)) return { digest, fallbackTag: tag };
-  throw new OciError({ code: 'SERVER_ERROR', retryable: true, registry: host, repository, message: `could not record referrer ${digest} in tag ${tag} on ${host}/${repository}: concurrent updates` });
+
+  /** Referrers of a manifest: the referrers API, or the `sha256-<hex>` tag index where the API is absent. */
+  async list(repo: RepositoryRef, digest: string, artifactType?: string): Promise<Descriptor[]> {
+    const api = await this.viaApi(repo, digest, artifactType);
+    if (api) return api;
+    const idx = await this.readFallbackIndex(repo, digest);
+    const all = idx?.manifests ?? [];
+    return artifactType ? all.filter((d) => d.artifactType === artifactType) : all;
+  }
+
+  /** Put a manifest with a `subject`, keeping the fallback tag index up to date when the registry has no referrers API. */
+  async push(repo: RepositoryRef, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; fallbackTag?: string }> {
+    const { descriptor, subject } = referrerDescriptor(bytes, mediaType);
+    const { digest, headers } = await this.client.putManifestDetailed({ host: repo.host, repository: repo.repository, digest: descriptor.digest }, bytes, mediaType);
+    // A registry with the referrers API confirms the subject it indexed.
+    if (headers.get('oci-subject')) {
+      this.api.set(repo.host, true);
+      return { digest };
+    }
+    if ((await this.viaApi(repo, subject.digest)) !== undefined) return { digest };
+
+    const tag = digestTag(subject.digest);
+    // Read-modify-write without conditional requests (distribution has none):
+    // re-read after writing and repeat if a concurrent writer dropped our entry.
+    for (let round = 0; round < MAX_FALLBACK_ROUNDS; round++) {
+      const next = withReferrers(await this.readFallbackIndex(repo, subject.digest), [descriptor]);
+      if (!next) return { digest, fallbackTag: tag };
+      await this.client.putManifest({ host: repo.host, repository: repo.repository, tag }, new TextEncoder().encode(JSON.stringify(next)), OCI_INDEX);
+    }
+    if (!withReferrers(await this.readFallbackIndex(repo, subject.digest), [descriptor])) return { digest, fallbackTag: tag };
+    throw new OciError({ code: 'SERVER_ERROR', retryable: true, registry: repo.host, repository: repo.repository, message: `could not record referrer ${digest} in tag ${tag} on ${repo.host}/${repo.repository}: concurrent updates` });
+  }
+
+  /** Asks the referrers API. Returns undefined when the registry has none (404 without an OCI index body). */
+  private async viaApi(repo: RepositoryRef, digest: string, artifactType?: string): Promise<Descriptor[] | undefined> {
+    const { host, repository } = repo;
+    if (this.api.get(host) === false) return undefined;
+    const q = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
+    const res = await this.client.transport.request({
+      host,
+      method: 'GET',
+      path: `/v2/${repository}/referrers/${digest}${q}`,
+      headers: { Accept: OCI_INDEX },
+      scopes: [pullScope(repository)],
+      repository,
+      operation: 'list referrers',
+      accept: [404, 400, 405],
+    });
+    if (res.status !== 200 && !isIndexContentType(res.headers)) {
+      this.api.set(host, false);
+      return undefined;
+    }
+    this.api.set(host, true);
+    if (res.status !== 200) return [];
+    const idx = parseIndex(res.body, `referrers of ${digest} on ${host}/${repository}`);
+    const filtered = res.headers.get('oci-filters-applied')?.split(',').map((s) => s.trim()).includes('artifactType');
+    return artifactType && !filtered ? idx.manifests.filter((d) => d.artifactType === artifactType) : idx.manifests;
+  }
+
+  private async readFallbackIndex(repo: RepositoryRef, digest: string): Promise<ImageIndex | undefined> {
+    try {
+      // Host and repository only: `repo` may be a DigestRef, and a digest would win over the tag.
+      const m = await this.client.getManifest({ host: repo.host, repository: repo.repository, tag: digestTag(digest) });
+      return parseIndex(m.bytes, `referrers tag ${digestTag(digest)} on ${repo.host}/${repo.repository}`);
+    } catch (e) {
+      if (isOciError(e, 'MANIFEST_UNKNOWN') || isOciError(e, 'NAME_UNKNOWN')) return undefined;
+      throw e;
+    }
+  }
 }

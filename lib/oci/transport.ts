@@ -3,6 +3,7 @@
 // bounded retries with jittered backoff, idle timeouts and request counting.
 import { createRequire } from 'node:module';
 import { Authenticator } from './auth';
+import { OCI_DEFAULTS } from './defaults';
 import { AnonymousCredentialStore, type CredentialStore } from './credentials';
 import { errorFromResponse, OciError } from './errors';
 import { parseWwwAuthenticate } from './headers';
@@ -22,7 +23,7 @@ export interface RetryOptions {
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 60_000 };
+export const DEFAULT_RETRY: RetryOptions = OCI_DEFAULTS.retry;
 
 export interface TransportOptions {
   credentials?: CredentialStore;
@@ -80,6 +81,22 @@ export interface HostStats {
 
 export type RequestStats = Record<string, HostStats>;
 
+/** One HTTP exchange with a registry (or its token realm), for whoever observes the transport (metrics, benchmarks). */
+export interface RequestEvent {
+  host: string;
+  method: string;
+  /** What the call was for, e.g. "HEAD manifest", "list tags", "token request". */
+  operation: string;
+  path: string;
+  /** The HTTP status, or 0 when no response came (network error, timeout). */
+  status: number;
+  durationMs: number;
+  /** A 429 or 503 that asked for a pause: how long (the host waits that long). */
+  retryAfterMs?: number;
+}
+
+export type RequestListener = (e: RequestEvent) => void;
+
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
 function isReplayable(body: RequestBody | undefined): boolean {
@@ -132,11 +149,12 @@ export class Transport {
   private readonly random: () => number;
   private readonly auth: Authenticator;
   private counters: RequestStats = {};
+  private readonly listeners = new Set<RequestListener>();
 
   constructor(opts: TransportOptions = {}) {
     this.userAgent = opts.userAgent ?? USER_AGENT;
     this.insecure = new Set((opts.insecureRegistries ?? []).map((h) => h.toLowerCase()));
-    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.timeoutMs = opts.timeoutMs ?? OCI_DEFAULTS.timeoutMs;
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.clock = opts.clock ?? realClock;
     this.random = opts.random ?? Math.random;
@@ -169,6 +187,22 @@ export class Transport {
   /** The budget of one host, e.g. to inspect or pause it. */
   limiterFor(host: string) {
     return this.limiter.forHost(host);
+  }
+
+  /** Calls `listener` after every HTTP exchange (each attempt and auth round counts). Returns the unsubscribe. */
+  onRequest(listener: RequestListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(spec: { host: string; method: string; operation: string; path: string }, status: number, startedAt: number, headers?: Headers): void {
+    if (this.listeners.size === 0) return;
+    const e: RequestEvent = { host: spec.host, method: spec.method, operation: spec.operation, path: spec.path, status, durationMs: this.clock.now() - startedAt };
+    if (status === 429 || status === 503) {
+      const retryAfterMs = parseRetryAfter(headers?.get('retry-after'), this.clock.now());
+      if (retryAfterMs !== undefined) e.retryAfterMs = retryAfterMs;
+    }
+    for (const l of this.listeners) l(e);
   }
 
   private count(host: string, method: string): HostStats {
@@ -230,12 +264,15 @@ export class Transport {
       else body = spec.body as RequestInit["body"];
 
       let res: HttpResponse;
+      const sentAt = this.clock.now();
       try {
         res =
           body instanceof ReadableStream
             ? await streamRequest(url, { method: spec.method, headers, body, signal: timer.controller.signal })
             : await fetch(url, { method: spec.method, headers, body, redirect: spec.redirect ?? 'follow', signal: timer.controller.signal });
+        this.emit(spec, res.status, sentAt, res.headers);
       } catch (e) {
+        this.emit(spec, 0, sentAt);
         timer.clear();
         release();
         await this.backOffAfterNetworkError(e, timer.timedOut, spec, attempt, maxAttempts); // throws when out of attempts
@@ -321,8 +358,14 @@ export class Transport {
       const stats = this.count(host, init.method ?? 'GET');
       if (attempt > 1) stats.retries++;
       const timer = new IdleTimer(this.timeoutMs);
+      const event = { host, method: init.method ?? 'GET', operation: 'token request', path: u.pathname };
+      const sentAt = this.clock.now();
       try {
-        const res = await fetch(url, { ...init, signal: timer.controller.signal, redirect: 'error' });
+        const res = await fetch(url, { ...init, signal: timer.controller.signal, redirect: 'error' }).catch((e: unknown) => {
+          this.emit(event, 0, sentAt);
+          throw e;
+        });
+        this.emit(event, res.status, sentAt, res.headers);
         const body = await res.text();
         if (RETRYABLE_STATUS.has(res.status) && attempt < this.retry.maxAttempts) {
           const ra = parseRetryAfter(res.headers.get('retry-after'), this.clock.now());

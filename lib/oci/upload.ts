@@ -5,6 +5,7 @@
 // blob is never committed.
 import { createHash, type Hash } from 'node:crypto';
 import { pushScope } from './auth';
+import { OCI_DEFAULTS } from './defaults';
 import { sha256Digest } from './digest';
 import { OciError } from './errors';
 import type { Transport } from './transport';
@@ -16,7 +17,7 @@ export interface UploadOptions {
   monolithicMaxBytes: number;
 }
 
-export const DEFAULT_UPLOAD: UploadOptions = { chunkSize: 16 * 1024 * 1024, monolithicMaxBytes: 1024 * 1024 };
+export const DEFAULT_UPLOAD: UploadOptions = OCI_DEFAULTS.upload;
 
 export interface BlobTarget {
   host: string;

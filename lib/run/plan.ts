@@ -2,7 +2,10 @@
  * Plan: turn the manifests into edges and give each a verdict from what the registries hold.
  * Pure functions; the Plan activity does the registry reads and hands the answers in.
  */
-import type { EdgeCounts, EdgeVerdict, Plan, PlanEdge, RepoRef } from './types';
+import { repositoryKey, type RepositoryRef } from '../oci/reference';
+import type { EdgeCounts, EdgeVerdict, Plan, PlanEdge } from './types';
+
+export { repositoryKey };
 
 /** The slice of the manifest bundle that planning needs (see lib/manifests for the full type). */
 export interface PlanInputProject {
@@ -13,21 +16,20 @@ export interface PlanInputProject {
 }
 
 /** "127.0.0.1:5001/staging" + "foo/bar" -> { host: "127.0.0.1:5001", repository: "staging/foo/bar" } */
-export function repoFor(registry: string, image: string): RepoRef {
+export function repoFor(registry: string, image: string): RepositoryRef {
   const slash = registry.indexOf('/');
   const host = slash < 0 ? registry : registry.slice(0, slash);
   const prefix = slash < 0 ? '' : registry.slice(slash + 1).replace(/\/+$/, '');
   return { host, repository: prefix ? `${prefix}/${image}` : image };
 }
 
-export const repoKey = (r: RepoRef): string => `${r.host}/${r.repository}`;
 
 /** What the Plan activity must ask the registries. */
 export interface InventoryQueries {
   /** source repo key -> its ref and the digests the manifests name there */
-  sources: Map<string, { ref: RepoRef; digests: Set<string> }>;
+  sources: Map<string, { ref: RepositoryRef; digests: Set<string> }>;
   /** destination repo key -> its ref, the tags asked for (with the digest each must carry) and the tagless digests */
-  destinations: Map<string, { ref: RepoRef; tags: Map<string, string>; taglessDigests: Set<string> }>;
+  destinations: Map<string, { ref: RepositoryRef; tags: Map<string, string>; taglessDigests: Set<string> }>;
 }
 
 export function inventoryQueries(projects: PlanInputProject[]): InventoryQueries {
@@ -36,12 +38,12 @@ export function inventoryQueries(projects: PlanInputProject[]): InventoryQueries
   for (const p of projects) {
     for (const img of p.images) {
       const src = repoFor(p.source, img.name);
-      const srcEntry = getOrAdd(sources, repoKey(src), () => ({ ref: src, digests: new Set<string>() }));
+      const srcEntry = getOrAdd(sources, repositoryKey(src), () => ({ ref: src, digests: new Set<string>() }));
       for (const [digest, tags] of Object.entries(img.dmap)) {
         srcEntry.digests.add(digest);
         for (const registry of p.destinations) {
           const dst = repoFor(registry, img.name);
-          const d = getOrAdd(destinations, repoKey(dst), () => ({ ref: dst, tags: new Map<string, string>(), taglessDigests: new Set<string>() }));
+          const d = getOrAdd(destinations, repositoryKey(dst), () => ({ ref: dst, tags: new Map<string, string>(), taglessDigests: new Set<string>() }));
           if (tags.length === 0) d.taglessDigests.add(digest);
           for (const t of tags) d.tags.set(t, digest);
         }
@@ -53,29 +55,29 @@ export function inventoryQueries(projects: PlanInputProject[]): InventoryQueries
 
 /** The registries' answers. */
 export interface Inventory {
-  /** `${repoKey}@${digest}` of source manifests that exist. */
+  /** `${repositoryKey}@${digest}` of source manifests that exist. */
   sourceDigests: { has(key: string): boolean };
-  /** repoKey -> tag -> digest, for the destination tags asked about that exist. */
+  /** repositoryKey -> tag -> digest, for the destination tags asked about that exist. */
   destinationTags: Map<string, Map<string, string>>;
-  /** `${repoKey}@${digest}` of destination manifests known to exist. */
+  /** `${repositoryKey}@${digest}` of destination manifests known to exist. */
   destinationDigests: Set<string>;
-  /** repoKey -> the `sha256-…` tags listed there (cosign signatures, attestations, referrers fallback). */
+  /** repositoryKey -> the `sha256-…` tags listed there (cosign signatures, attestations, referrers fallback). */
   signatureTags: Map<string, string[]>;
-  /** repoKey -> digest -> signature the promoter wrote or verified there (lib/run/tag-record.ts). */
+  /** repositoryKey -> digest -> signature the promoter wrote or verified there (lib/run/tag-record.ts). */
   signedByPromoter: Map<string, Record<string, string>>;
   /** Destination repoKeys that listed no tags at all: new repositories (copies there need no existence checks). */
   newRepositories: Set<string>;
 }
 
 /** Source digests that need a look: those with an edge not already in place. */
-export function sourcesToCheck(projects: PlanInputProject[], inv: Omit<Inventory, 'sourceDigests'>): Map<string, { ref: RepoRef; digest: string }> {
+export function sourcesToCheck(projects: PlanInputProject[], inv: Omit<Inventory, 'sourceDigests'>): Map<string, { ref: RepositoryRef; digest: string }> {
   const assumeAll = { ...inv, sourceDigests: { has: () => true } };
-  const out = new Map<string, { ref: RepoRef; digest: string }>();
+  const out = new Map<string, { ref: RepositoryRef; digest: string }>();
   for (const p of projects) {
     for (const img of p.images) {
       const source = repoFor(p.source, img.name);
       for (const [digest, tags] of Object.entries(img.dmap)) {
-        const key = `${repoKey(source)}@${digest}`;
+        const key = `${repositoryKey(source)}@${digest}`;
         if (out.has(key)) continue;
         const pending = p.destinations.some((d) => (tags.length ? tags : [null]).some((t) => verdictFor(assumeAll, source, repoFor(d, img.name), digest, t).verdict !== 'present'));
         if (pending) out.set(key, { ref: source, digest });
@@ -85,17 +87,17 @@ export function sourcesToCheck(projects: PlanInputProject[], inv: Omit<Inventory
   return out;
 }
 
-export function verdictFor(inv: Inventory, src: RepoRef, dst: RepoRef, digest: string, tag: string | null): { verdict: EdgeVerdict; currentDigest?: string } {
-  if (!inv.sourceDigests.has(`${repoKey(src)}@${digest}`)) {
+export function verdictFor(inv: Inventory, src: RepositoryRef, dst: RepositoryRef, digest: string, tag: string | null): { verdict: EdgeVerdict; currentDigest?: string } {
+  if (!inv.sourceDigests.has(`${repositoryKey(src)}@${digest}`)) {
     // Already in place is fine even when staging lost it; otherwise the image is LOST.
-    if (tag === null && inv.destinationDigests.has(`${repoKey(dst)}@${digest}`)) return { verdict: 'present' };
-    if (tag !== null && inv.destinationTags.get(repoKey(dst))?.get(tag) === digest) return { verdict: 'present' };
+    if (tag === null && inv.destinationDigests.has(`${repositoryKey(dst)}@${digest}`)) return { verdict: 'present' };
+    if (tag !== null && inv.destinationTags.get(repositoryKey(dst))?.get(tag) === digest) return { verdict: 'present' };
     return { verdict: 'lost' };
   }
   if (tag === null) {
-    return { verdict: inv.destinationDigests.has(`${repoKey(dst)}@${digest}`) ? 'present' : 'promote' };
+    return { verdict: inv.destinationDigests.has(`${repositoryKey(dst)}@${digest}`) ? 'present' : 'promote' };
   }
-  const current = inv.destinationTags.get(repoKey(dst))?.get(tag);
+  const current = inv.destinationTags.get(repositoryKey(dst))?.get(tag);
   if (current === undefined) return { verdict: 'promote' };
   if (current === digest) return { verdict: 'present' };
   return { verdict: 'tag-move', currentDigest: current };
@@ -119,7 +121,7 @@ export function computePlan(
         registries.add(destination.host);
         for (const [digest, tags] of Object.entries(img.dmap)) {
           for (const tag of tags.length === 0 ? [null] : tags) {
-            const key = `${repoKey(destination)}|${digest}|${tag ?? ''}`;
+            const key = `${repositoryKey(destination)}|${digest}|${tag ?? ''}`;
             if (seen.has(key)) {
               overlaps++;
               continue;
@@ -151,8 +153,8 @@ export interface CopyTask {
   image: string;
   /** 0: the project's primary destination; higher: its mirrors. */
   destinationIndex: number;
-  source: RepoRef;
-  destination: RepoRef;
+  source: RepositoryRef;
+  destination: RepositoryRef;
   digest: string;
   tags: string[];
   /** Edges this task settles (tags, or 1 for a tagless digest). */
@@ -168,7 +170,7 @@ export function copyTasks(plan: Plan, blockedDigests: ReadonlySet<string> = new 
   const byKey = new Map<string, CopyTask>();
   for (const e of plan.edges) {
     if (e.verdict !== 'promote' || blockedDigests.has(e.digest)) continue;
-    const key = `${repoKey(e.destination)}@${e.digest}`;
+    const key = `${repositoryKey(e.destination)}@${e.digest}`;
     const t = getOrAdd(byKey, key, () => ({ project: e.project, image: e.image, destinationIndex: e.destinationIndex, source: e.source, destination: e.destination, digest: e.digest, tags: [], edges: 0 }));
     if (e.tag !== null) t.tags.push(e.tag);
     t.edges++;
@@ -178,12 +180,6 @@ export function copyTasks(plan: Plan, blockedDigests: ReadonlySet<string> = new 
     const kb = `${b.source.host}/${b.source.repository}@${b.digest} ${b.destination.host}/${b.destination.repository}`;
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   });
-}
-
-export function batches<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 function getOrAdd<K, V>(m: Map<K, V>, k: K, make: () => V): V {

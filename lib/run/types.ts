@@ -1,3 +1,5 @@
+import type { RepositoryRef } from '../oci/reference';
+
 /**
  * The run model: what the workflow, its activities and the client exchange.
  * Plain data only (it crosses Temporal's payload converter and lands in S3).
@@ -41,10 +43,7 @@ export interface PromotionInput {
 /** One promotion edge: a (destination registry, image, digest, tag) the manifests ask for. */
 export type EdgeVerdict = 'promote' | 'present' | 'tag-move' | 'lost';
 
-export interface RepoRef {
-  host: string;
-  repository: string;
-}
+export type { RepositoryRef };
 
 export interface PlanEdge {
   project: string;
@@ -52,8 +51,8 @@ export interface PlanEdge {
   digest: string;
   /** null for a tagless digest (promoted by digest only). */
   tag: string | null;
-  source: RepoRef;
-  destination: RepoRef;
+  source: RepositoryRef;
+  destination: RepositoryRef;
   /** Index of the destination registry in its project: 0 is the primary, the rest are mirrors. */
   destinationIndex: number;
   verdict: EdgeVerdict;
@@ -159,6 +158,11 @@ export interface PromoteSummary {
   failureCount: number;
   transfer: TransferCounts;
   resultKeys: string[];
+  /**
+   * Batches whose activity failed for good (retries exhausted, or a non-retryable error): the run
+   * goes on with the others, and the report counts every edge of these batches as failed.
+   */
+  failedBatches?: { batch: number; error: string }[];
 }
 
 /** Counts per image (a top-level digest), except manifestsSigned (an index and each of its children). */
@@ -175,14 +179,6 @@ export interface AttestSummary extends PhaseOutcome {
   alreadyPresent: number;
 }
 
-/** What an S3 result document holds beyond its summary. */
-export interface ResultDocument<S> {
-  summary: S;
-  failures: Failure[];
-  /** Verification phases: source digests blocked by policy. */
-  blockedDigests?: string[];
-}
-
 export interface PhaseResult {
   status: PhaseStatus;
   startedAt?: string;
@@ -190,7 +186,7 @@ export interface PhaseResult {
   summary?: string;
 }
 
-/** The report contract (DESIGN.md section 4). */
+/** The report contract: what `promoter report --json` prints (README, "Report"). */
 export interface RunReport {
   workflowId: string;
   runId: string;
@@ -242,18 +238,16 @@ export const emptyTransfer = (): TransferCounts => ({
   requests: 0,
 });
 
-export function addTransfer(a: TransferCounts, b: TransferCounts): TransferCounts {
-  return {
-    blobsUploaded: a.blobsUploaded + b.blobsUploaded,
-    blobsMounted: a.blobsMounted + b.blobsMounted,
-    blobsSkipped: a.blobsSkipped + b.blobsSkipped,
-    bytesUploaded: a.bytesUploaded + b.bytesUploaded,
-    manifestsWritten: a.manifestsWritten + b.manifestsWritten,
-    requests: a.requests + b.requests,
-  };
+/** Field-by-field sum of two records of counts (the keys of `a`). */
+export function sumCounts<T extends { [K in keyof T]: number }>(a: T, b: T): T {
+  const out = { ...a };
+  for (const k of Object.keys(a) as (keyof T)[]) out[k] = (a[k] + b[k]) as T[keyof T];
+  return out;
 }
 
-export function edgeName(e: { destination: RepoRef; tag: string | null; digest: string }): string {
+export const addTransfer = (a: TransferCounts, b: TransferCounts): TransferCounts => sumCounts(a, b);
+
+export function edgeName(e: { destination: RepositoryRef; tag: string | null; digest: string }): string {
   const base = `${e.destination.host}/${e.destination.repository}`;
   return e.tag ? `${base}:${e.tag}@${e.digest}` : `${base}@${e.digest}`;
 }

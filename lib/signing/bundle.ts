@@ -10,17 +10,16 @@
 //     subject: <signed manifest descriptor>,
 //     artifactType: application/vnd.dev.sigstore.bundle.v0.3+json }
 //
-// Registries without the referrers API get the OCI tag-schema fallback: an
-// index tagged `sha256-<hex>` listing the referrer manifests.
+// Registries without the referrers API get the OCI tag-schema fallback (lib/oci/referrers.ts).
 import { bundleFromJSON, bundleToJSON, type Bundle, type SerializedBundle } from '@sigstore/bundle';
 import { DSSEBundleBuilder, MessageSignatureBundleBuilder, type Signer, type Witness } from '@sigstore/sign';
-import type { SigningKey } from './keys';
+import type { SigningKey } from './signing-keys';
 import {
   BUNDLE_CONTENT_ANNOTATION, BUNDLE_PREDICATE_TYPE_ANNOTATION, CREATED_ANNOTATION, IN_TOTO_PAYLOAD_TYPE,
-  OCI_EMPTY, OCI_EMPTY_BYTES, OCI_INDEX, OCI_MANIFEST, SIGSTORE_BUNDLE_V03, assertDigest, referrersFallbackTag,
+  OCI_EMPTY, OCI_EMPTY_BYTES, OCI_MANIFEST, SIGSTORE_BUNDLE_V03, assertDigest,
 } from './media-types';
 import {
-  type Descriptor, type ImageManifestJson, type IndexJson, type OciArtifact,
+  type ImageManifestJson, type OciArtifact,
   blobOf, descriptorOf, jsonBytes, parseJson, sha256Digest, sortedRecord,
 } from './oci-artifact';
 import { cosignSignStatement, parseStatement, type Statement } from './statements';
@@ -132,40 +131,4 @@ export function buildBundleReferrer(
   };
   const manifestBytes = jsonBytes(manifest);
   return { manifest: manifestBytes, mediaType: OCI_MANIFEST, digest: sha256Digest(manifestBytes), blobs: [config, layer], artifactType, annotations };
-}
-
-/** The descriptor a referrers index lists for a referrer manifest. */
-export function referrerDescriptor(referrer: { manifest: Buffer; mediaType: string; digest: string }): Descriptor {
-  const m = parseJson<ImageManifestJson>(referrer.manifest, 'referrer manifest');
-  const artifactType = m.artifactType ?? m.config?.mediaType;
-  return {
-    mediaType: referrer.mediaType,
-    size: referrer.manifest.length,
-    digest: referrer.digest,
-    ...(artifactType ? { artifactType } : {}),
-    ...(m.annotations && Object.keys(m.annotations).length > 0 ? { annotations: m.annotations } : {}),
-  };
-}
-
-/**
- * Adds a referrer to the tag-schema fallback index of `subjectDigest`
- * (tag `sha256-<hex>`). Unchanged when the referrer is already listed.
- */
-export function mergeReferrersIndex(
-  existingIndex: Buffer | undefined,
-  subjectDigest: string,
-  descriptor: Descriptor,
-): { changed: boolean; artifact: OciArtifact & { tag: string } } {
-  const tag = referrersFallbackTag(subjectDigest);
-  let index: IndexJson = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
-  if (existingIndex) {
-    index = parseJson<IndexJson>(existingIndex, 'referrers fallback index');
-    if (!Array.isArray(index.manifests)) throw new Error('referrers fallback index: no manifests list');
-    if (index.manifests.some((d) => d.digest === descriptor.digest)) {
-      return { changed: false, artifact: { tag, manifest: existingIndex, mediaType: index.mediaType ?? OCI_INDEX, digest: sha256Digest(existingIndex), blobs: [] } };
-    }
-  }
-  const next: IndexJson = { ...index, mediaType: index.mediaType ?? OCI_INDEX, manifests: [...index.manifests, descriptor] };
-  const bytes = jsonBytes(next);
-  return { changed: true, artifact: { tag, manifest: bytes, mediaType: OCI_INDEX, digest: sha256Digest(bytes), blobs: [] } };
 }

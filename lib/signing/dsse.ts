@@ -1,7 +1,7 @@
 // Plain DSSE envelopes (the layers of cosign's legacy `.att` manifests).
 import { dsse } from '@sigstore/core';
-import type { VerificationKey } from './keys';
-import { verifyWithKey } from './keys';
+import type { VerificationKey } from './signing-keys';
+import { verifyWithKey } from './signing-keys';
 import { parseJson } from './oci-artifact';
 
 export interface DsseEnvelopeJson {

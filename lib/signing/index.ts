@@ -1,6 +1,6 @@
 // Signing and verification: cosign-compatible signatures and attestations.
 export * from './errors';
-export * from './keys';
+export * from './signing-keys';
 export * from './media-types';
 export * from './oci-artifact';
 export * from './simple-signing';
@@ -11,4 +11,4 @@ export * from './verify-signature';
 export * from './verify-bundle';
 export * from './verify-provenance';
 export * from './keyless';
-export * from './registry';
+export * from './signature-store';

@@ -1,9 +1,7 @@
 // Media types, annotation keys and predicate types exchanged with cosign.
+import { assertDigest, digestTag } from '../oci/reference';
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+export { OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from '../oci/media-types';
 /** The two bytes `{}`: the OCI 1.1 empty descriptor payload. */
 export const OCI_EMPTY_BYTES = Buffer.from('{}');
 
@@ -35,19 +33,9 @@ export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 /** The promoter's own attestation: one per promoted digest. */
 export const PROMOTION_PREDICATE_TYPE = 'https://promoter.k8s.io/promotion/v1';
 
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+export { assertDigest };
 
-export function assertDigest(digest: string): void {
-  if (!DIGEST_RE.test(digest)) throw new Error(`not a sha256 digest: ${digest}`);
-}
-
-/** `sha256:<hex>` -> `sha256-<hex>`, the cosign / referrers tag-schema prefix. */
-export function digestTagPrefix(digest: string): string {
-  assertDigest(digest);
-  return digest.replace(':', '-');
-}
-
-export const signatureTag = (digest: string): string => `${digestTagPrefix(digest)}.sig`;
-export const attestationTag = (digest: string): string => `${digestTagPrefix(digest)}.att`;
+export const signatureTag = (digest: string): string => `${digestTag(digest)}.sig`;
+export const attestationTag = (digest: string): string => `${digestTag(digest)}.att`;
 /** OCI 1.1 referrers tag schema fallback: an index tagged `sha256-<hex>`. */
-export const referrersFallbackTag = (digest: string): string => digestTagPrefix(digest);
+export const referrersFallbackTag = (digest: string): string => digestTag(digest);

@@ -3,8 +3,8 @@
 // signature. Each layer is a "simple signing" JSON payload naming the signed
 // digest; the base64 DER signature over the payload bytes sits in the layer
 // annotation `dev.cosignproject.cosign/signature`.
-import type { SigningKey, VerificationKey } from './keys';
-import { verifyWithKey } from './keys';
+import type { SigningKey, VerificationKey } from './signing-keys';
+import { verifyWithKey } from './signing-keys';
 import {
   OCI_CONFIG, OCI_MANIFEST, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SIMPLE_SIGNING_TYPE,
   assertDigest, signatureTag,
@@ -93,16 +93,6 @@ export function signatureLayer(key: SigningKey, target: { dockerReference: strin
   const blob = blobOf(payload, SIMPLE_SIGNING_MEDIA_TYPE);
   const signature = key.sign(payload).toString('base64');
   return { descriptor: descriptorOf(blob, { annotations: { [SIGNATURE_ANNOTATION]: signature } }), payload };
-}
-
-/** A fresh `.sig` manifest holding one signature by `key` over `digest`. */
-export function buildSignatureArtifact(
-  key: SigningKey,
-  target: { dockerReference: string; digest: string; annotations?: Record<string, string> },
-): SignatureArtifact {
-  const layer = signatureLayer(key, target);
-  const artifact = signatureManifest(target.digest, [layer.descriptor], [blobOf(layer.payload, SIMPLE_SIGNING_MEDIA_TYPE)]);
-  return { ...artifact, layer };
 }
 
 export function parseSignatureManifest(bytes: Buffer): ImageManifestJson {

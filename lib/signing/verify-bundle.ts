@@ -16,7 +16,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, toSignedEntity, toTrustMaterial, type VerificationPolicy } from '@sigstore/verify';
 import { bundleStatement, parseBundle, type SerializedBundle } from './bundle';
 import { errorMessage } from './errors';
-import type { VerificationKey } from './keys';
+import type { VerificationKey } from './signing-keys';
 import { statementHasSubjectDigest, type Statement } from './statements';
 
 export interface KeylessIdentity {

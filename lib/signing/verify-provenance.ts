@@ -3,7 +3,7 @@
 // legacy `.att` layer).
 import { parseEnvelope, verifyEnvelope, type DsseEnvelopeJson } from './dsse';
 import { errorMessage } from './errors';
-import type { VerificationKey } from './keys';
+import type { VerificationKey } from './signing-keys';
 import { IN_TOTO_PAYLOAD_TYPE, SLSA_PROVENANCE_V1 } from './media-types';
 import { parseJson } from './oci-artifact';
 import { parseSlsaProvenance, parseStatement, statementHasSubjectDigest, type Statement } from './statements';

@@ -2,8 +2,8 @@
 // Mirrors what `cosign verify --key` checks on that format: the payload blob
 // matches its layer digest, the signature annotation verifies over the payload
 // bytes, and the payload's critical.image.docker-manifest-digest is the image.
-import type { VerificationKey } from './keys';
-import { verifyWithKey } from './keys';
+import type { VerificationKey } from './signing-keys';
+import { verifyWithKey } from './signing-keys';
 import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from './media-types';
 import { sha256Digest } from './oci-artifact';
 import { parseSignatureManifest, parseSimpleSigningPayload } from './simple-signing';

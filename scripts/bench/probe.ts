@@ -1,10 +1,11 @@
 // Measurement probes for the in-process worker: which phase sent which registry request, and how
 // much memory the process held. Nothing here changes what the worker does; the request probe
-// wraps the transport instance of the bench's own worker to label each call with the activity
-// that made it (the client's own stats() stay the authority for raw HTTP counts).
+// observes the bench worker's registry requests and labels each with the activity that made it
+// (the client's own stats() stay the authority for raw HTTP counts).
 import { readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
-import type { RequestSpec, Transport } from '../../lib/oci';
+import type { RequestEvent } from '../../lib/oci';
+import type { RegistryOps } from '../../activities/registry-ops';
 
 export type Counts = Record<string, number>;
 
@@ -16,7 +17,7 @@ export interface RequestBreakdown {
 }
 
 /** "HEAD manifest" split by what it asked for: a tag (per edge) or a digest. */
-function operationOf(spec: RequestSpec): string {
+function operationOf(spec: RequestEvent): string {
   const op = spec.operation || `${spec.method} ?`;
   const m = /\/manifests\/([^/?]+)/.exec(spec.path);
   if (!m) return op;
@@ -37,24 +38,14 @@ function currentActivity(): string {
 export class RequestProbe {
   private data: RequestBreakdown = { byPhase: {}, byPhaseHost: {} };
 
-  constructor(transport: Transport) {
-    const record = (spec: RequestSpec): void => {
+  constructor(registry: RegistryOps) {
+    registry.onRequest((spec: RequestEvent): void => {
       const phase = currentActivity();
       const ops = (this.data.byPhase[phase] ??= {});
       ops[operationOf(spec)] = (ops[operationOf(spec)] ?? 0) + 1;
       const hosts = (this.data.byPhaseHost[phase] ??= {});
       hosts[spec.host] = (hosts[spec.host] ?? 0) + 1;
-    };
-    const request = transport.request.bind(transport);
-    const requestStream = transport.requestStream.bind(transport);
-    transport.request = (spec) => {
-      record(spec);
-      return request(spec);
-    };
-    transport.requestStream = (spec) => {
-      record(spec);
-      return requestStream(spec);
-    };
+    });
   }
 
   /** What was recorded since the last take(), then start afresh. */

@@ -25,7 +25,7 @@ export async function startBenchWorker(): Promise<BenchWorker> {
   process.env.PROMOTER_LOG_LEVEL ??= 'warn';
   const config = loadConfig();
   const { worker, connection, registry } = await createWorker(config, createLogger(config.logLevel, 'promoter-bench-worker'), { taskQueue });
-  const probe = new RequestProbe(registry.client.transport);
+  const probe = new RequestProbe(registry);
   const running = worker.run();
   return {
     config,
@@ -57,7 +57,7 @@ export async function measurePromotion(w: BenchWorker, manifestFile: string, opt
   let report: RunReport | undefined;
   const out: Output = { print: () => undefined, info: () => undefined, json: (v) => (report = v as RunReport) };
   w.probe.take();
-  const before = w.registry.client.stats();
+  const before = w.registry.stats();
   const mem = sampleMemory(100);
   const started = performance.now();
   const exitCode = await runCommand({ manifest: manifestFile, confirm: true, wait: true, json: true, ...(opts.verifyTags ? { verifyTags: true } : {}) }, out);
@@ -68,7 +68,7 @@ export async function measurePromotion(w: BenchWorker, manifestFile: string, opt
     exitCode,
     report,
     wallMs,
-    http: statsDelta(before, w.registry.client.stats()),
+    http: statsDelta(before, w.registry.stats()),
     calls: w.probe.take(),
     memory,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,

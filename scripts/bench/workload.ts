@@ -2,7 +2,8 @@
 // images are (a distro base shared by many images, then an image's own layers), 10% of them
 // multi-arch. Everything derives from the run prefix, so each bench run pushes fresh content:
 // neither tool can profit from blobs an earlier run left behind.
-import { imageFromLayers, makeLayer, OCI_INDEX, OCI_MANIFEST, prng, sha256Digest, type BuiltImage, type RegistryClient } from '../../lib/oci';
+import { OCI_INDEX, OCI_MANIFEST, sha256Digest, type RegistryClient } from '../../lib/oci';
+import { imageFromLayers, makeLayer, prng, type BuiltImage } from '../seed-images';
 import { mapPool } from '../../lib/util/pool';
 
 export interface WorkloadOptions {

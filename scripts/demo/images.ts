@@ -3,7 +3,8 @@
  * and the committed example manifests in examples/ can name them. Layers are shared between
  * images the way real images share a base layer.
  */
-import { makeLayer, pushRandomImage, type RegistryClient, type SeedOptions } from '../../lib/oci';
+import { type RegistryClient } from '../../lib/oci';
+import { makeLayer, pushRandomImage, type SeedOptions } from '../seed-images';
 
 export interface DemoImage {
   name: string;

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { WORKFLOWS_PATH } from '../../workflows/location';
 
 const dir = fileURLToPath(new URL('./histories/', import.meta.url));
 // Workflow ids matter where the code derives names from them (child workflow ids); default: the file name.

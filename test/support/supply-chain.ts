@@ -5,7 +5,8 @@ import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto
 import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isOciError, pushRandomImage, RegistryClient } from '../../lib/oci';
+import { isOciError, RegistryClient } from '../../lib/oci';
+import { pushRandomImage } from '../../scripts/seed-images';
 import type { RunReport } from '../../lib/run/types';
 import { parseJsonOutput, runCli } from './cli';
 import { COSIGN_OFFLINE, runCosign, type CosignResult } from './cosign';

@@ -13,10 +13,10 @@ export interface WorkerProcess {
   output(): string;
 }
 
-export async function startWorkerProcess(taskQueue: string): Promise<WorkerProcess> {
+export async function startWorkerProcess(taskQueue: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
   const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['worker/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PROMOTER_TASK_QUEUE: taskQueue, PROMOTER_LOG_LEVEL: 'info' },
+    env: { ...process.env, PROMOTER_TASK_QUEUE: taskQueue, PROMOTER_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // own process group, so kill() reaches tsx's node child too
   });

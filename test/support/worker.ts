@@ -14,9 +14,9 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-export async function startTestWorker(prefix = 'test'): Promise<TestWorker> {
+export async function startTestWorker(prefix = 'test', env: Record<string, string> = {}): Promise<TestWorker> {
   const taskQueue = `${prefix}-${randomBytes(4).toString('hex')}`;
-  const config = loadConfig({ ...process.env, PROMOTER_TASK_QUEUE: taskQueue, PROMOTER_LOG_LEVEL: process.env.PROMOTER_LOG_LEVEL ?? 'warn' });
+  const config = loadConfig({ ...process.env, PROMOTER_TASK_QUEUE: taskQueue, PROMOTER_LOG_LEVEL: process.env.PROMOTER_LOG_LEVEL ?? 'warn', ...env });
   const { worker, connection, registry } = await createWorker(config, createLogger(config.logLevel), { taskQueue });
   const running = worker.run();
   return {
@@ -24,7 +24,7 @@ export async function startTestWorker(prefix = 'test'): Promise<TestWorker> {
     taskQueue,
     registry,
     writeRequests: () =>
-      Object.values(registry.client.stats()).reduce((n, h) => n + ['PUT', 'POST', 'PATCH', 'DELETE'].reduce((m, verb) => m + (h.byMethod[verb] ?? 0), 0), 0),
+      Object.values(registry.stats()).reduce((n, h) => n + ['PUT', 'POST', 'PATCH', 'DELETE'].reduce((m, verb) => m + (h.byMethod[verb] ?? 0), 0), 0),
     async stop() {
       worker.shutdown();
       await running;

@@ -1,7 +1,8 @@
 // Authentication against the real registries: Basic (production) and Bearer
 // tokens from the stack's token server (mirror-b).
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DockerConfigCredentialStore, parseWwwAuthenticate, pushRandomImage, RegistryClient, StaticCredentialStore, type Credential } from '../../../lib/oci';
+import { DockerConfigCredentialStore, parseWwwAuthenticate, RegistryClient, StaticCredentialStore, type Credential } from '../../../lib/oci';
+import { pushRandomImage } from '../../../scripts/seed-images';
 import { FaultProxy } from '../../support/fault-proxy';
 import { stack, uniqueName } from '../../support/stack-env';
 import { stackClient } from './helpers';

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobCache, copyImage, makeLayer, OciError, pushRandomImage, sha256Digest, type RegistryClient } from '../../../lib/oci';
+import { BlobCache, copyImage, Referrers, sha256Digest, type RegistryClient } from '../../../lib/oci';
+import { makeLayer, pushRandomImage } from '../../../scripts/seed-images';
 import { FaultProxy } from '../../support/fault-proxy';
 import { stack, uniqueName } from '../../support/stack-env';
 import { skopeoPullAndVerify, skopeoRawDigest, stackClient, writes } from './helpers';
@@ -136,19 +137,14 @@ describe('copyImage', () => {
     expect(await client.mountBlob(mirrorB, repo, sha256Digest(uniqueName('absent')), uniqueName('oci/elsewhere'))).toBe(false);
   });
 
-  it('never moves a tag: TAG_MOVE, and the tag still points at the old digest', async () => {
+  it('never moves a tag: reports the tag move, and the tag still points at the old digest', async () => {
     const repo = uniqueName('oci/tagmove');
     const first = await pushRandomImage(client, staging, repo, { seed: 'first', layerSize: 100 });
     const second = await pushRandomImage(client, staging, repo, { seed: 'second', layerSize: 100 });
     await copyImage(client, { host: staging, repository: repo, digest: first.digest }, { host: production, repository: repo }, { tags: ['stable'] });
-    let err: unknown;
-    try {
-      await copyImage(client, { host: staging, repository: repo, digest: second.digest }, { host: production, repository: repo }, { tags: ['stable', 'fresh'] });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(OciError);
-    expect(err).toMatchObject({ code: 'TAG_MOVE', retryable: false, detail: { moves: [{ tag: 'stable', currentDigest: first.digest }] } });
+    const result = await copyImage(client, { host: staging, repository: repo, digest: second.digest }, { host: production, repository: repo }, { tags: ['stable', 'fresh'] });
+    expect(result.tagMoves).toEqual([{ tag: 'stable', currentDigest: first.digest }]);
+    expect(result.tagsWritten).toEqual(['fresh']);
     expect((await client.headManifest({ host: production, repository: repo, tag: 'stable' }))?.digest).toBe(first.digest);
     expect(await skopeoRawDigest(`${production}/${repo}:stable`)).toBe(first.digest);
     // the non-conflicting tag was still written, the image itself copied
@@ -192,19 +188,20 @@ describe('referrers', () => {
           annotations: { note },
         }),
       );
+    const referrers = new Referrers(client);
     const a1 = artifact('application/vnd.dev.promoter.attestation+json', 'one');
     const a2 = artifact('application/vnd.dev.sigstore.bundle.v0.3+json', 'two');
-    const p1 = await client.pushReferrerManifest(production, repo, a1, 'application/vnd.oci.image.manifest.v1+json');
+    const p1 = await referrers.push({ host: production, repository: repo }, a1, 'application/vnd.oci.image.manifest.v1+json');
     expect(p1).toEqual({ digest: sha256Digest(a1), fallbackTag: img.digest.replace(':', '-') });
-    await client.pushReferrerManifest(production, repo, a1, 'application/vnd.oci.image.manifest.v1+json'); // again: no duplicate
-    await client.pushReferrerManifest(production, repo, a2, 'application/vnd.oci.image.manifest.v1+json');
+    await referrers.push({ host: production, repository: repo }, a1, 'application/vnd.oci.image.manifest.v1+json'); // again: no duplicate
+    await referrers.push({ host: production, repository: repo }, a2, 'application/vnd.oci.image.manifest.v1+json');
 
-    const all = await client.referrers(production, repo, img.digest);
+    const all = await referrers.list({ host: production, repository: repo }, img.digest);
     expect(all.map((d) => d.digest)).toEqual([sha256Digest(a1), sha256Digest(a2)]);
     expect(all[0]).toEqual({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Digest(a1), size: a1.length, artifactType: 'application/vnd.dev.promoter.attestation+json', annotations: { note: 'one' } });
-    const only = await client.referrers(production, repo, img.digest, 'application/vnd.dev.sigstore.bundle.v0.3+json');
+    const only = await referrers.list({ host: production, repository: repo }, img.digest, 'application/vnd.dev.sigstore.bundle.v0.3+json');
     expect(only.map((d) => d.digest)).toEqual([sha256Digest(a2)]);
-    expect(await client.referrers(production, repo, sha256Digest('nothing refers to this'))).toEqual([]);
+    expect(await referrers.list({ host: production, repository: repo }, sha256Digest('nothing refers to this'))).toEqual([]);
     // the referrer itself is readable by an independent client
     expect(await skopeoRawDigest(`${production}/${repo}@${sha256Digest(a1)}`)).toBe(sha256Digest(a1));
   });

@@ -2,7 +2,8 @@
 // 503s, resets, stalls and corrupted bodies that real registries produce only
 // under load, and records when each request arrived.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { copyImage, isOciError, pushRandomImage, type RegistryClient } from '../../../lib/oci';
+import { copyImage, isOciError, type RegistryClient } from '../../../lib/oci';
+import { pushRandomImage } from '../../../scripts/seed-images';
 import { FaultProxy, type RecordedRequest } from '../../support/fault-proxy';
 import { stack, uniqueName } from '../../support/stack-env';
 import { skopeoRawDigest, stackClient } from './helpers';

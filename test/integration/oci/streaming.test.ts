@@ -3,7 +3,8 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, expect, it } from 'vitest';
-import { copyImage, pushRandomImage } from '../../../lib/oci';
+import { copyImage } from '../../../lib/oci';
+import { pushRandomImage } from '../../../scripts/seed-images';
 import { FaultProxy } from '../../support/fault-proxy';
 import { stack, uniqueName } from '../../support/stack-env';
 import { skopeoRawDigest, stackClient } from './helpers';

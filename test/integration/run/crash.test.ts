@@ -4,30 +4,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushRandomImage, RegistryClient, makeLayer } from '../../../lib/oci';
+import { describe, expect, it } from 'vitest';
+import { RegistryClient } from '../../../lib/oci';
+import { pushRandomImage, makeLayer } from '../../../scripts/seed-images';
 import type { RunProgress, RunReport } from '../../../lib/run/types';
 import { mapPool } from '../../../lib/util/pool';
+import { progressQuery } from '../../../workflows/promotion';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { skopeoDigest } from '../../support/skopeo';
 import { stack, uniqueName } from '../../support/stack-env';
-import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process';
+import { useTemporal } from '../../support/temporal';
+import { startWorkerProcess } from '../../support/worker-process';
 
 const IMAGES = 40;
 const taskQueue = `crash-${randomBytes(4).toString('hex')}`;
-let connection: Connection;
-let client: Client;
-const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  connection = await Connection.connect({ address: stack().temporal.address });
-  client = new Client({ connection });
-});
-afterAll(async () => {
-  for (const w of workers) await w.kill();
-  await connection?.close();
-});
+const runs = useTemporal();
+const workers = runs.workers;
 
 describe('worker crash during Promote', () => {
   it('a new worker finishes the run; every edge lands exactly once', async () => {
@@ -59,12 +51,12 @@ describe('worker crash during Promote', () => {
     workers.push(await startWorkerProcess(taskQueue));
     const env = { PROMOTER_TASK_QUEUE: taskQueue };
     const started = parseJsonOutput<{ workflowId: string }>(await runCli(['run', '--manifest', manifest, '--confirm', '--json', '--batch-size', '8', '--parallel-batches', '2'], env));
-    const handle = client.workflow.getHandle(started.workflowId);
+    const handle = runs.client.workflow.getHandle(started.workflowId);
 
     // Wait until Promote has settled some batches but not all, then pull the plug.
     let atKill: RunProgress | undefined;
     for (let i = 0; i < 600 && !atKill; i++) {
-      const p = await handle.query<RunProgress>('progress');
+      const p = await handle.query(progressQuery);
       if (p.currentPhase === 'promote' && p.batchesDone >= 1 && p.batchesDone < p.batchesTotal) atKill = p;
       else if (p.currentPhase !== 'setup' && p.currentPhase !== 'plan' && p.currentPhase !== 'provenance' && p.currentPhase !== 'validate' && p.currentPhase !== 'promote') break;
       else await new Promise((r) => setTimeout(r, 50));

@@ -2,10 +2,11 @@
 // were promoted but never signed get signed; and the Temporal Schedule that runs it every night.
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyImage, pushRandomImage } from '../../../lib/oci';
+import { copyImage } from '../../../lib/oci';
+import { pushRandomImage } from '../../../scripts/seed-images';
 import type { MirrorReport } from '../../../lib/run/mirror-types';
 import type { RunReport } from '../../../lib/run/types';
-import { buildSignatureArtifact, loadSigningKey, signatureTag } from '../../../lib/signing';
+import { loadSigningKey, mergeSignatureArtifact, signatureLayer, signatureTag } from '../../../lib/signing';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { COSIGN_OFFLINE, findCosign, runCosign } from '../../support/cosign';
 import { buildScenario, type Scenario } from '../../support/scenario';
@@ -34,7 +35,7 @@ describe('mirror-signatures', () => {
     expect(sigAtA).toBeDefined();
     expect(await client.deleteManifest({ host: scenario.mirrorA, repository: repoB, digest: sigAtA!.digest })).toBe(true);
     const stranger = loadSigningKey({ pem: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
-    const foreign = buildSignatureArtifact(stranger, { dockerReference: `${scenario.mirror}/${repoB}`, digest: digests.b });
+    const foreign = mergeSignatureArtifact(undefined, signatureLayer(stranger, { dockerReference: `${scenario.mirror}/${repoB}`, digest: digests.b })).artifact;
     for (const b of foreign.blobs) await client.pushBlob(scenario.mirror, repoB, b.bytes);
     await client.putManifest({ host: scenario.mirror, repository: repoB, tag }, foreign.manifest, foreign.mediaType);
     // an image that reached production and mirror-a outside any promotion: in place, never signed

@@ -7,12 +7,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient, copyImage, pushRandomImage } from '../../../lib/oci';
+import { RegistryClient, copyImage, type DigestRef } from '../../../lib/oci';
+import { pushRandomImage } from '../../../scripts/seed-images';
 import {
-  PROMOTION_PREDICATE_TYPE, SLSA_PROVENANCE_V1, attachAttestation, attachSignature, buildDsseBundle, copySignatures,
-  cosignSignStatement, findSignatures,
-  loadSigningKey, loadVerificationKeys, promotionStatement, signDsseBundle, verifyImageProvenance,
-  verifyImageSignatures, type ImageTarget, type SigningKey, type VerificationKey,
+  PROMOTION_PREDICATE_TYPE, SLSA_PROVENANCE_V1, SignatureStore, buildDsseBundle,
+  cosignSignStatement, loadSigningKey, loadVerificationKeys, promotionStatement, signDsseBundle,
+  type SigningKey, type VerificationKey,
 } from '../../../lib/signing';
 import { COSIGN_OFFLINE, findCosign, runCosign } from '../../support/cosign';
 import { stack, uniqueName } from '../../support/stack-env';
@@ -26,6 +26,7 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
   const registry = env.registries.staging;
   const mirror = env.registries.all.mirrorA;
   const client = RegistryClient.fromDockerConfig({ configPath: env.dockerConfigFile });
+  const store = new SignatureStore(client);
   const dir = mkdtempSync(join(tmpdir(), 'promoter-cosign-'));
   const files = { ourPub: join(dir, 'ours.pub'), otherPub: join(dir, 'other.pub'), cosignKey: join(dir, 'cosign.key'), cosignPub: join(dir, 'cosign.pub'), predicate: join(dir, 'slsa.json') };
   let ours: SigningKey;
@@ -33,7 +34,7 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
   let otherKeys: VerificationKey[];
   let cosignKeys: VerificationKey[];
 
-  const newImage = async (name: string): Promise<ImageTarget & { ref: string }> => {
+  const newImage = async (name: string): Promise<DigestRef & { ref: string }> => {
     const repository = uniqueName(`signing/${name}`);
     const img = await pushRandomImage(client, registry, repository, { layers: 1, layerSize: 256 });
     return { host: registry, repository, digest: img.digest, ref: `${registry}/${repository}@${img.digest}` };
@@ -66,7 +67,7 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
   describe('our signatures, cosign verifies', () => {
     it('legacy .sig: `cosign verify --key` passes with our key and fails with another', async () => {
       const img = await newImage('legacy');
-      const r = await attachSignature(client, img, ours);
+      const r = await store.attachSignature(img, ours);
       expect(r.legacy?.changed).toBe(true);
       const ok = await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, img.ref]);
       cosignOk(ok);
@@ -80,7 +81,7 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       const repository = uniqueName('signing/auth');
       const pushed = await pushRandomImage(client, production, repository, { layers: 1, layerSize: 128 });
       const img = { host: production, repository, digest: pushed.digest };
-      expect((await attachSignature(client, img, ours, { format: 'both' }))).toMatchObject({ legacy: { changed: true }, bundle: { changed: true } });
+      expect((await store.attachSignature(img, ours, { format: 'both' }))).toMatchObject({ legacy: { changed: true }, bundle: { changed: true } });
       const ref = `${production}/${repository}@${pushed.digest}`;
       cosignOk(await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: env.dockerConfigDir }));
       cosignOk(await runCosign(['verify', '--key', files.ourPub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: env.dockerConfigDir }));
@@ -94,31 +95,31 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       const digests = [pushed.digest, ...pushed.children.map((c) => c.digest)];
       expect(digests).toHaveLength(3);
       for (const digest of digests) {
-        expect(await attachSignature(client, { host: registry, repository, digest }, ours, { format: 'both' })).toMatchObject({ legacy: { changed: true }, bundle: { changed: true } });
+        expect(await store.attachSignature({ host: registry, repository, digest }, ours, { format: 'both' })).toMatchObject({ legacy: { changed: true }, bundle: { changed: true } });
       }
       for (const digest of digests) {
         const ref = `${registry}/${repository}@${digest}`;
         cosignOk(await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, ref]));
         cosignOk(await runCosign(['verify', '--key', files.ourPub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref]));
-        expect(await verifyImageSignatures(client, { host: registry, repository, digest }, { keys: ourKeys })).toMatchObject({ valid: true, formats: ['legacy', 'bundle'] });
+        expect(await store.verifyImageSignatures({ host: registry, repository, digest }, { keys: ourKeys })).toMatchObject({ valid: true, formats: ['legacy', 'bundle'] });
       }
     });
 
     it('attachSignature is idempotent: a second run writes nothing and the .sig keeps one layer', async () => {
       const img = await newImage('idem');
-      const first = await attachSignature(client, img, ours);
-      const second = await attachSignature(client, img, ours);
+      const first = await store.attachSignature(img, ours);
+      const second = await store.attachSignature(img, ours);
       expect(second.legacy).toEqual({ changed: false, manifestDigest: first.legacy!.manifestDigest });
-      const found = await findSignatures(client, img);
+      const found = await store.findSignatures(img);
       expect(JSON.parse(found.signature!.bytes.toString()).layers).toHaveLength(1);
       expect(found.signature!.digest).toBe(first.legacy!.manifestDigest);
     });
 
     it('bundle format: cosign v3 `verify` reads our referrer (tag-schema fallback) and rejects another key', async () => {
       const img = await newImage('bundle');
-      const r = await attachSignature(client, img, ours, { format: 'bundle' });
+      const r = await store.attachSignature(img, ours, { format: 'bundle' });
       expect(r.bundle?.changed).toBe(true);
-      expect((await attachSignature(client, img, ours, { format: 'bundle' })).bundle?.changed).toBe(false);
+      expect((await store.attachSignature(img, ours, { format: 'bundle' })).bundle?.changed).toBe(false);
       const tags = await client.listTags(registry, img.repository);
       expect(tags).toContain(img.digest.replace(':', '-'));
       const ok = await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, img.ref]);
@@ -129,15 +130,15 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
 
     it('attestation bundle: `cosign verify-attestation --type <promotion predicate>` passes; other key and other type fail', async () => {
       const img = await newImage('attest');
-      await attachSignature(client, img, ours);
+      await store.attachSignature(img, ours);
       const statement = promotionStatement({
         subjectName: `${registry}/${img.repository}`, digest: img.digest, sourceRef: img.ref, destinationRefs: [`${mirror}/${img.repository}@${img.digest}`],
         runId: 'run-interop', builderId: 'https://promoter.k8s.io/worker', time: new Date(),
       });
       const bundle = await signDsseBundle(ours, statement);
-      expect((await attachAttestation(client, img, bundle)).changed).toBe(true);
+      expect((await store.attachAttestation(img, bundle)).changed).toBe(true);
       // A retried activity re-signs the same statement: nothing new is written.
-      expect((await attachAttestation(client, img, await signDsseBundle(ours, statement))).changed).toBe(false);
+      expect((await store.attachAttestation(img, await signDsseBundle(ours, statement))).changed).toBe(false);
 
       const ok = await runCosign(['verify-attestation', '--key', files.ourPub, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, img.ref]);
       cosignOk(ok);
@@ -154,9 +155,9 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
     it('`cosign sign` (v3 default: bundle referrer) is accepted with the cosign key, rejected with another', async () => {
       const img = await newImage('cosign-sign');
       cosignOk(await runCosign(['sign', '--key', files.cosignKey, ...COSIGN_OFFLINE.sign, img.ref], { COSIGN_PASSWORD }));
-      const good = await verifyImageSignatures(client, img, { keys: cosignKeys });
+      const good = await store.verifyImageSignatures(img, { keys: cosignKeys });
       expect(good).toMatchObject({ valid: true, formats: ['bundle'] });
-      const bad = await verifyImageSignatures(client, img, { keys: otherKeys });
+      const bad = await store.verifyImageSignatures(img, { keys: otherKeys });
       expect(bad.valid).toBe(false);
       expect(bad.errors.join()).toMatch(/does not verify/);
     });
@@ -164,15 +165,15 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
     it('`cosign sign --new-bundle-format=false` (.sig) is accepted, and merging our signature keeps cosign\'s layer', async () => {
       const img = await newImage('cosign-legacy');
       cosignOk(await runCosign(['sign', '--key', files.cosignKey, '--new-bundle-format=false', ...COSIGN_OFFLINE.sign, img.ref], { COSIGN_PASSWORD }));
-      expect(await verifyImageSignatures(client, img, { keys: cosignKeys })).toMatchObject({ valid: true, formats: ['legacy'] });
-      expect((await verifyImageSignatures(client, img, { keys: otherKeys })).valid).toBe(false);
-      const before = await findSignatures(client, img);
-      await attachSignature(client, img, ours);
-      const after = await findSignatures(client, img);
+      expect(await store.verifyImageSignatures(img, { keys: cosignKeys })).toMatchObject({ valid: true, formats: ['legacy'] });
+      expect((await store.verifyImageSignatures(img, { keys: otherKeys })).valid).toBe(false);
+      const before = await store.findSignatures(img);
+      await store.attachSignature(img, ours);
+      const after = await store.findSignatures(img);
       const layers = JSON.parse(after.signature!.bytes.toString()).layers;
       expect(layers).toHaveLength(2);
       expect(layers[0]).toEqual(JSON.parse(before.signature!.bytes.toString()).layers[0]);
-      const both = await verifyImageSignatures(client, img, { keys: [...cosignKeys, ...ourKeys] });
+      const both = await store.verifyImageSignatures(img, { keys: [...cosignKeys, ...ourKeys] });
       expect(both.signers.map((s) => s.keyHint).sort()).toEqual([cosignKeys[0]!.keyHint, ours.keyHint].sort());
       // and cosign accepts the merged manifest with either key
       cosignOk(await runCosign(['verify', '--key', files.cosignPub, ...COSIGN_OFFLINE.verify, img.ref]));
@@ -184,35 +185,35 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       for (const extra of [[], ['--new-bundle-format=false']]) {
         const img = await newImage('cosign-attest');
         cosignOk(await runCosign(['attest', '--key', files.cosignKey, '--type', 'slsaprovenance1', '--predicate', files.predicate, ...extra, ...COSIGN_OFFLINE.sign, img.ref], { COSIGN_PASSWORD }));
-        const ok = await verifyImageProvenance(client, img, policy);
+        const ok = await store.verifyImageProvenance(img, policy);
         expect(ok, ok.reason).toMatchObject({ ok: true, builderId: 'https://github.com/actions/runner' });
         expect(ok.source).toMatch(extra.length ? /\.att layer/ : /^referrer /);
-        expect((await verifyImageProvenance(client, img, { ...policy, keys: otherKeys })).ok).toBe(false);
-        expect((await verifyImageProvenance(client, img, { ...policy, builders: ['https://evil/builder'] })).ok).toBe(false);
-        expect((await verifyImageProvenance(client, img, { ...policy, sources: ['git+https://github.com/evil/'] })).ok).toBe(false);
+        expect((await store.verifyImageProvenance(img, { ...policy, keys: otherKeys })).ok).toBe(false);
+        expect((await store.verifyImageProvenance(img, { ...policy, builders: ['https://evil/builder'] })).ok).toBe(false);
+        expect((await store.verifyImageProvenance(img, { ...policy, sources: ['git+https://github.com/evil/'] })).ok).toBe(false);
       }
       const unsigned = await newImage('no-provenance');
-      expect((await verifyImageProvenance(client, unsigned, policy)).reason).toMatch(/no SLSA provenance/);
+      expect((await store.verifyImageProvenance(unsigned, policy)).reason).toMatch(/no SLSA provenance/);
     });
   });
 
   describe('copySignatures to a mirror', () => {
     it('copies .sig, .att and bundle referrers byte for byte; cosign verifies at the mirror; a second copy is a no-op', async () => {
       const img = await newImage('mirror');
-      await attachSignature(client, img, ours);
+      await store.attachSignature(img, ours);
       cosignOk(await runCosign(['attest', '--key', files.cosignKey, '--type', 'slsaprovenance1', '--predicate', files.predicate, '--new-bundle-format=false', ...COSIGN_OFFLINE.sign, img.ref], { COSIGN_PASSWORD }));
-      await attachAttestation(client, img, await signDsseBundle(ours, promotionStatement({
+      await store.attachAttestation(img, await signDsseBundle(ours, promotionStatement({
         subjectName: img.repository, digest: img.digest, sourceRef: img.ref, destinationRefs: [], runId: 'r', builderId: 'b', time: new Date(),
       })));
-      const source = await findSignatures(client, img);
+      const source = await store.findSignatures(img);
       expect(source.signature && source.attestation && source.bundles.length === 1).toBeTruthy();
 
       await copyImage(client, img, { host: mirror, repository: img.repository });
       const to = { host: mirror, repository: img.repository };
-      const r = await copySignatures(client, img, to);
+      const r = await store.copySignatures(img, to);
       expect(r).toEqual({ signature: 'copied', attestation: 'copied', referrers: { copied: 1, unchanged: 0 }, errors: [] });
 
-      const copied = await findSignatures(client, { ...to, digest: img.digest });
+      const copied = await store.findSignatures({ ...to, digest: img.digest });
       expect(copied.signature!.digest).toBe(source.signature!.digest);
       expect(copied.signature!.bytes.equals(source.signature!.bytes)).toBe(true);
       expect(copied.attestation!.digest).toBe(source.attestation!.digest);
@@ -222,9 +223,9 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       const mirrorRef = `${mirror}/${img.repository}@${img.digest}`;
       cosignOk(await runCosign(['verify', '--key', files.ourPub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, mirrorRef]));
       cosignOk(await runCosign(['verify-attestation', '--key', files.ourPub, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, mirrorRef]));
-      expect((await verifyImageProvenance(client, { ...to, digest: img.digest }, { keys: cosignKeys, builders: [], sources: [] })).ok).toBe(true);
+      expect((await store.verifyImageProvenance({ ...to, digest: img.digest }, { keys: cosignKeys, builders: [], sources: [] })).ok).toBe(true);
 
-      expect(await copySignatures(client, img, to)).toEqual({ signature: 'unchanged', attestation: 'unchanged', referrers: { copied: 0, unchanged: 1 }, errors: [] });
+      expect(await store.copySignatures(img, to)).toEqual({ signature: 'unchanged', attestation: 'unchanged', referrers: { copied: 0, unchanged: 1 }, errors: [] });
       expect(SLSA_PROVENANCE_V1).toBe('https://slsa.dev/provenance/v1');
     });
   });
@@ -237,16 +238,16 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       writeFileSync(rootFile, JSON.stringify(pki.trustedRoot));
       const img = await newImage('keyless');
       const bundle = await buildDsseBundle(certificateSigner(pki), [timestampWitness(pki)], cosignSignStatement(img.digest));
-      await attachAttestation(client, img, bundle);
+      await store.attachAttestation(img, bundle);
       const flags = ['--trusted-root', rootFile, '--certificate-oidc-issuer', identity.issuer, '--insecure-ignore-tlog=true', '--insecure-ignore-sct=true', '--use-signed-timestamps=true', '--allow-http-registry'];
       cosignOk(await runCosign(['verify', ...flags, '--certificate-identity', identity.email, img.ref]));
       cosignOk(await runCosign(['verify', ...flags, '--certificate-identity-regexp', '^release@', img.ref]));
       cosignFails(await runCosign(['verify', ...flags, '--certificate-identity', 'attacker@evil.example', img.ref]));
 
       const keyless = { trustedRoot: pki.trustedRoot, identities: [{ issuer: identity.issuer, subject: identity.email }], tlogThreshold: 0, ctlogThreshold: 0 };
-      expect(await verifyImageSignatures(client, img, { keyless })).toMatchObject({ valid: true, formats: ['bundle'] });
+      expect(await store.verifyImageSignatures(img, { keyless })).toMatchObject({ valid: true, formats: ['bundle'] });
       const wrong = { ...keyless, identities: [{ issuer: identity.issuer, subject: 'attacker@evil.example' }] };
-      expect((await verifyImageSignatures(client, img, { keyless: wrong })).valid).toBe(false);
+      expect((await store.verifyImageSignatures(img, { keyless: wrong })).valid).toBe(false);
     });
   });
 });

@@ -2,7 +2,8 @@
 // hand) are found `present` by the plan, signed by the next confirmed run, and never signed twice.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyImage, pushRandomImage } from '../../../lib/oci';
+import { copyImage } from '../../../lib/oci';
+import { pushRandomImage } from '../../../scripts/seed-images';
 import type { RunReport } from '../../../lib/run/types';
 import { findCosign } from '../../support/cosign';
 import { skopeoDigest } from '../../support/skopeo';

@@ -6,8 +6,6 @@ import {
   canonicalJson,
   countBundle,
   countProject,
-  imageRef,
-  splitRegistry,
   type ManifestBundle,
   type Project,
 } from '../../../lib/manifests';
@@ -107,16 +105,3 @@ describe('counting', () => {
   });
 });
 
-describe('registry names and image references', () => {
-  it('splits host and repository prefix', () => {
-    expect(imageRef('127.0.0.1:5001/staging', 'foo')).toEqual({ host: '127.0.0.1:5001', repository: 'staging/foo' });
-    expect(imageRef('gcr.io/k8s-staging-bom', 'bom')).toEqual({ host: 'gcr.io', repository: 'k8s-staging-bom/bom' });
-    expect(imageRef('us-central1-docker.pkg.dev/k8s-artifacts-prod/images/etcd', 'a/b')).toEqual({
-      host: 'us-central1-docker.pkg.dev',
-      repository: 'k8s-artifacts-prod/images/etcd/a/b',
-    });
-    expect(imageRef('localhost:5000', 'foo')).toEqual({ host: 'localhost:5000', repository: 'foo' });
-    expect(splitRegistry('gcr.io')).toEqual({ host: 'gcr.io', prefix: '' });
-    expect(splitRegistry('[::1]:5002/prod/x')).toEqual({ host: '[::1]:5002', prefix: 'prod/x' });
-  });
-});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batches, computePlan, copyTasks, inventoryQueries, repoFor, sourcesToCheck, type Inventory, type PlanInputProject } from '../../../lib/run/plan';
+import { computePlan, copyTasks, inventoryQueries, repoFor, sourcesToCheck, type Inventory, type PlanInputProject } from '../../../lib/run/plan';
 import { mergeTagRecord } from '../../../lib/run/tag-record';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
@@ -62,9 +62,6 @@ describe('copyTasks', () => {
     expect(copyTasks(plan, new Set([D1])).map((t) => t.digest)).toEqual([D3, D3]);
   });
 
-  it('batches split in order', () => {
-    expect(batches([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
-  });
 });
 
 describe('inventoryQueries', () => {
@@ -94,5 +91,18 @@ describe('mergeTagRecord', () => {
     expect(mergeTagRecord({ tags: { v1: D1 } }, { tags: { v2: D2 } })).toEqual({ tags: { v1: D1, v2: D2 } });
     expect(mergeTagRecord({ tags: { v1: D1 } }, { signed: { [D1]: 'both:k' } })).toEqual({ tags: { v1: D1 }, signed: { [D1]: 'both:k' } });
     expect(mergeTagRecord({ tags: {}, signed: { [D1]: 'both:k' } }, { signed: { [D1]: 'both:k' } })).toBeUndefined();
+  });
+});
+
+describe('repoFor: registry names and image names', () => {
+  it('splits the host from the repository prefix', () => {
+    expect(repoFor('127.0.0.1:5001/staging', 'foo')).toEqual({ host: '127.0.0.1:5001', repository: 'staging/foo' });
+    expect(repoFor('gcr.io/k8s-staging-bom', 'bom')).toEqual({ host: 'gcr.io', repository: 'k8s-staging-bom/bom' });
+    expect(repoFor('us-central1-docker.pkg.dev/k8s-artifacts-prod/images/etcd', 'a/b')).toEqual({
+      host: 'us-central1-docker.pkg.dev',
+      repository: 'k8s-artifacts-prod/images/etcd/a/b',
+    });
+    expect(repoFor('localhost:5000', 'foo')).toEqual({ host: 'localhost:5000', repository: 'foo' });
+    expect(repoFor('[::1]:5002/prod/x', 'y')).toEqual({ host: '[::1]:5002', repository: 'prod/x/y' });
   });
 });

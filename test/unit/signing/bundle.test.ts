@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   COSIGN_SIGN_PREDICATE_TYPE, OCI_INDEX, PROMOTION_PREDICATE_TYPE, SIGSTORE_BUNDLE_V03, buildBundleReferrer,
-  loadSigningKey, loadVerificationKeys, mergeReferrersIndex, promotionStatement, referrerDescriptor, sha256Digest,
+  loadSigningKey, loadVerificationKeys, promotionStatement, sha256Digest,
   signDsseBundle, signImageBundle, signMessageBundle, verifyBundle,
 } from '../../../lib/signing';
+import { referrerDescriptor, withReferrers } from '../../../lib/oci';
 import { DIGEST_A, DIGEST_B, fixture, fixtureDigest, p256Pair } from './helpers';
 
 const key = loadSigningKey({ pem: p256Pair().privatePem });
@@ -124,21 +125,19 @@ describe('bundles written by cosign v3.1.3', () => {
   });
 });
 
-describe('mergeReferrersIndex', () => {
-  it('creates, appends, and is idempotent', async () => {
+describe('the referrers fallback index of a bundle referrer', () => {
+  it('lists our referrer as cosign lists its own, appends once, and keeps what cosign wrote', async () => {
     const b = await signDsseBundle(key, statement);
     const ref = buildBundleReferrer(b, { digest: DIGEST_A, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 10 });
-    const d = referrerDescriptor(ref);
+    const { descriptor: d, subject } = referrerDescriptor(ref.manifest, ref.mediaType);
+    expect(subject.digest).toBe(DIGEST_A);
     expect(d).toMatchObject({ digest: ref.digest, size: ref.manifest.length, artifactType: SIGSTORE_BUNDLE_V03 });
-    const first = mergeReferrersIndex(undefined, DIGEST_A, d);
-    expect(first.changed).toBe(true);
-    expect(first.artifact.tag).toBe(`sha256-${'a'.repeat(64)}`);
-    expect(JSON.parse(first.artifact.manifest.toString())).toMatchObject({ mediaType: OCI_INDEX, manifests: [d] });
-    expect(mergeReferrersIndex(first.artifact.manifest, DIGEST_A, d).changed).toBe(false);
-    const cosignIndex = fixture('referrers-fallback.index.json');
-    const merged = mergeReferrersIndex(cosignIndex, DIGEST_A, d);
-    const m = JSON.parse(merged.artifact.manifest.toString());
-    expect(m.manifests).toHaveLength(3);
-    expect(m.manifests.slice(0, 2)).toEqual(JSON.parse(cosignIndex.toString()).manifests);
+    const first = withReferrers(undefined, [d]);
+    expect(first).toMatchObject({ mediaType: OCI_INDEX, manifests: [d] });
+    expect(withReferrers(first, [d])).toBeUndefined();
+    const cosignIndex = JSON.parse(fixture('referrers-fallback.index.json').toString());
+    const merged = withReferrers(cosignIndex, [d]);
+    expect(merged!.manifests).toHaveLength(3);
+    expect(merged!.manifests.slice(0, 2)).toEqual(cosignIndex.manifests);
   });
 });

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  OCI_CONFIG, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, buildSignatureArtifact, loadSigningKey,
+  OCI_CONFIG, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, loadSigningKey,
   loadVerificationKeys, mergeSignatureArtifact, sha256Digest, signatureLayer, simpleSigningPayload, verifyCosignSignature,
+  type SigningKey,
 } from '../../../lib/signing';
 import { DIGEST_A, DIGEST_B, fixture, fixtureDigest, p256Pair } from './helpers';
+
+/** A fresh `.sig` manifest with one signature: what attaching to an unsigned digest writes. */
+const buildSignatureArtifact = (key: SigningKey, target: { dockerReference: string; digest: string; annotations?: Record<string, string> }) =>
+  mergeSignatureArtifact(undefined, signatureLayer(key, target)).artifact;
 
 const blobsOf = (artifact: { blobs: { digest: string; bytes: Buffer }[] }) =>
   new Map(artifact.blobs.map((b) => [b.digest, b.bytes]));
@@ -30,7 +35,7 @@ describe('simpleSigningPayload', () => {
   });
 });
 
-describe('buildSignatureArtifact', () => {
+describe('a fresh .sig artifact', () => {
   const key = loadSigningKey({ pem: p256Pair().privatePem });
   const art = buildSignatureArtifact(key, { dockerReference: 'reg.example/app', digest: DIGEST_A });
 

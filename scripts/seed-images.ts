@@ -1,10 +1,8 @@
-// Seeding helpers for demos and tests: real OCI images (uncompressed tar
+// Seeding helpers for the demo, the benchmark and tests (not part of the library): real OCI images (uncompressed tar
 // layers, a config whose diff_ids match) built from deterministic
 // pseudo-random bytes, so the same seed always yields the same digests.
 import { createHash } from 'node:crypto';
-import type { RegistryClient } from './client';
-import { sha256Digest } from './digest';
-import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, type Descriptor } from './media-types';
+import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, sha256Digest, type Descriptor, type RegistryClient } from '../lib/oci';
 
 /** sfc32, seeded from SHA-256 of the seed string: fast and reproducible everywhere. */
 export function prng(seed: string): () => number {

@@ -1,10 +1,11 @@
 /** Where each run's documents live in the audit bucket. One place, so nobody invents a second layout. */
+import { digestTag } from '../oci/reference';
 export const bundleKey = (bundleSha256: string): string => `inputs/${bundleSha256}.json`;
 export const runPrefix = (workflowId: string, runId: string): string => `runs/${workflowId}/${runId}`;
 export const planKey = (wf: string, run: string): string => `${runPrefix(wf, run)}/plan.json`;
 export const phaseResultKey = (wf: string, run: string, phase: string): string => `${runPrefix(wf, run)}/${phase}.json`;
 export const promoteBatchKey = (wf: string, run: string, batch: number): string => `${runPrefix(wf, run)}/promote/batch-${String(batch).padStart(6, '0')}.json`;
-export const attestationKey = (wf: string, run: string, image: string, digest: string): string => `${runPrefix(wf, run)}/attestations/${image}/${digest.replace(':', '-')}.json`;
+export const attestationKey = (wf: string, run: string, image: string, digest: string): string => `${runPrefix(wf, run)}/attestations/${image}/${digestTag(digest)}.json`;
 export const reportKey = (wf: string, run: string): string => `${runPrefix(wf, run)}/report.json`;
 /** What the promoter last verified a destination repository's tags to point at. */
 export const tagRecordKey = (host: string, repository: string): string => `inventory/${host}/${repository}/tags.json`;

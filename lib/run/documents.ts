@@ -1,0 +1,47 @@
+/**
+ * The shapes of the documents the phases write to the audit bucket (keys: ./storage-keys.ts).
+ * Each phase writes its full result here and hands the workflow only counts and the key.
+ */
+import type { SerializedBundle } from '@sigstore/bundle';
+import type { RepositoryRef } from '../oci/reference';
+import type { Failure, PromoteBatchSummary, VerificationSummary } from './types';
+
+/** What every phase's result document holds beyond its summary. */
+export interface ResultDocument<S> {
+  summary: S;
+  failures: Failure[];
+  /** Verification phases: source digests blocked by policy. */
+  blockedDigests?: string[];
+}
+
+/** Provenance and Validate: also what was only warned about (policy `warn`). */
+export interface VerificationDocument extends ResultDocument<VerificationSummary> {
+  warnings: Failure[];
+  blockedDigests: string[];
+}
+
+/** Each digest a Promote batch left in place, where, and whether this run put it there. */
+export interface PlacedImage {
+  project: string;
+  image: string;
+  digest: string;
+  source: RepositoryRef;
+  destination: RepositoryRef;
+  destinationIndex: number;
+  tags: string[];
+  promotedNow: boolean;
+}
+
+/** A Promote batch's result: Sign and Attest read `placed` back. */
+export interface PromoteBatchDocument extends ResultDocument<PromoteBatchSummary> {
+  placed: PlacedImage[];
+}
+
+/**
+ * A promotion attestation as archived before it is attached: a retried Attest attaches this very
+ * statement instead of signing a second one with a new timestamp.
+ */
+export interface ArchivedAttestation {
+  statement: unknown;
+  bundle: SerializedBundle;
+}

@@ -1,0 +1,124 @@
+// The Promote batch activity, resumed from its heartbeat: a worker that dies half-way through a
+// batch leaves a checkpoint in its last heartbeat, and the retry copies only what is not settled,
+// looking before it writes (no "new repository" shortcut on a retry). Runs in Temporal's mock
+// activity environment against a fake registry, so it needs no dev stack.
+import { createHash } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities';
+import type { CopyOutcome, RegistryOps } from '../../activities/registry-ops';
+import { loadConfig } from '../../lib/config';
+import type { PromoteBatchDocument } from '../../lib/run/documents';
+import { computePlan, type CopyTask, type Inventory, type PlanInputProject } from '../../lib/run/plan';
+import type { PromoteBatchArgs, PromoteBatchSummary } from '../../lib/run/types';
+import { emptyTransfer } from '../../lib/run/types';
+import type { AuditStore } from '../../lib/storage/audit-store';
+
+const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+const project: PlanInputProject = {
+  name: 'demo',
+  source: 'staging.example/s',
+  destinations: ['prod.example/p'],
+  images: [1, 2, 3, 4].map((n) => ({ name: `app${n}`, dmap: { [digest(n)]: [`v${n}`] } })),
+};
+const nothingThere: Inventory = {
+  sourceDigests: { has: () => true },
+  destinationTags: new Map(),
+  destinationDigests: new Set(),
+  signatureTags: new Map(),
+  signedByPromoter: new Map(),
+  newRepositories: new Set(['prod.example/p/app1', 'prod.example/p/app2', 'prod.example/p/app3', 'prod.example/p/app4']),
+};
+const plan = computePlan([project], nothingThere, { workflowId: 'wf', runId: 'run', bundleSha256: 'x', createdAt: '2026-01-01T00:00:00Z' });
+
+/** The audit store's read/write surface, in memory (the real one is tested against real S3). */
+function memoryStore(): AuditStore & { docs: Map<string, string> } {
+  const docs = new Map<string, string>();
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  return {
+    docs,
+    bucket: 'memory',
+    async putJson(key: string, value: unknown) {
+      const body = JSON.stringify(value);
+      docs.set(key, body);
+      return { bucket: 'memory', key, sha256: sha(body), bytes: body.length };
+    },
+    async getJson<T>(key: string, expectSha256?: string): Promise<T> {
+      const body = docs.get(key);
+      if (body === undefined) throw new Error(`${key}: NoSuchKey`);
+      if (expectSha256 && sha(body) !== expectSha256) throw new Error(`${key}: content does not match`);
+      return JSON.parse(body) as T;
+    },
+    async getJsonIfExists<T>(key: string): Promise<T | undefined> {
+      const body = docs.get(key);
+      return body === undefined ? undefined : (JSON.parse(body) as T);
+    },
+  } as unknown as AuditStore & { docs: Map<string, string> };
+}
+
+/** Copies succeed at once, except those `hang` names: they never return (the worker dies mid-copy). */
+function fakeRegistry(hang: Set<string> = new Set()) {
+  const copies: { image: string; assumeAbsent: boolean }[] = [];
+  const registry = {
+    async copy(task: CopyTask, opts: { assumeAbsent?: boolean } = {}): Promise<CopyOutcome> {
+      copies.push({ image: task.image, assumeAbsent: !!opts.assumeAbsent });
+      if (hang.has(task.image)) await new Promise<never>(() => {});
+      return { transfer: { ...emptyTransfer(), manifestsWritten: 1 }, tags: task.tags.map((tag) => ({ tag, result: 'written' as const })) };
+    },
+    totalRequests: () => 0,
+  } as unknown as RegistryOps;
+  return { registry, copies };
+}
+
+async function setup(registry: RegistryOps) {
+  const store = memoryStore();
+  const stored = await store.putJson('runs/wf/run/plan.json', plan);
+  const config = loadConfig({});
+  const activities = createActivities({ config, store, registry, log: pino({ level: 'silent' }) });
+  const args: PromoteBatchArgs = {
+    input: { bundleKey: 'inputs/x.json', bundleSha256: 'x', confirm: true, options: { batchSize: 10, parallelBatches: 1, batchesPerWorkflow: 250 }, origin: 'test' },
+    plan: { key: stored.key, sha256: stored.sha256 },
+    batch: 0,
+    verificationKeys: [],
+  };
+  return { store, activities, args };
+}
+
+const info = (attempt: number, heartbeatDetails?: unknown) => ({ attempt, heartbeatDetails, workflowExecution: { workflowId: 'wf', runId: 'run' } });
+
+describe('promoteBatch resumes from its heartbeat', () => {
+  it('a first attempt copies every task and skips existence checks in repositories the plan found empty', async () => {
+    const fake = fakeRegistry();
+    const { activities, args, store } = await setup(fake.registry);
+    const summary = await new MockActivityEnvironment(info(1)).run(activities.promoteBatch, args) as PromoteBatchSummary;
+    expect(summary).toMatchObject({ batch: 0, promotedEdges: 4, failedEdges: 0 });
+    expect(fake.copies.map((c) => c.image).sort()).toEqual(['app1', 'app2', 'app3', 'app4']);
+    expect(fake.copies.every((c) => c.assumeAbsent)).toBe(true);
+    const doc = JSON.parse(store.docs.get(summary.resultKey)!) as PromoteBatchDocument;
+    expect(doc.placed.map((p) => p.image).sort()).toEqual(['app1', 'app2', 'app3', 'app4']);
+  });
+
+  it('after a crash mid-batch, the retry copies only the tasks its checkpoint does not hold, looking before it writes', async () => {
+    // Attempt 1: two copies finish, two never do: the worker dies there, its last heartbeat stays.
+    const first = fakeRegistry(new Set(['app3', 'app4']));
+    const one = await setup(first.registry);
+    const env1 = new MockActivityEnvironment(info(1));
+    let checkpoint: unknown;
+    env1.on('heartbeat', (d: unknown) => (checkpoint = d));
+    void env1.run(one.activities.promoteBatch, one.args);
+    await expect.poll(() => (checkpoint as { records?: unknown[] } | undefined)?.records?.length ?? 0).toBe(2);
+    expect(first.copies).toHaveLength(4);
+
+    // Attempt 2 on another worker: the checkpoint from attempt 1's last heartbeat.
+    const second = fakeRegistry();
+    const two = await setup(second.registry);
+    const summary = await new MockActivityEnvironment(info(2, checkpoint)).run(two.activities.promoteBatch, two.args) as PromoteBatchSummary;
+    expect(second.copies.map((c) => c.image).sort()).toEqual(['app3', 'app4']);
+    expect(second.copies.every((c) => !c.assumeAbsent)).toBe(true);
+    // The result covers the whole batch: the two settled before the crash and the two copied now.
+    expect(summary).toMatchObject({ promotedEdges: 4, failedEdges: 0 });
+    const doc = JSON.parse(two.store.docs.get(summary.resultKey)!) as PromoteBatchDocument;
+    expect(doc.placed.map((p) => p.image).sort()).toEqual(['app1', 'app2', 'app3', 'app4']);
+  });
+});

@@ -1,0 +1,212 @@
+// PromotionWorkflow against a real Temporal server (the CLI's dev server, started in-process by
+// @temporalio/testing) with mocked activities: the phase order, the dry run, a fatal Setup, the
+// fan-out to child workflows and a failing batch. The activities here only record what the
+// workflow asked of them and answer with canned summaries; the real ones have their own tests.
+import { randomBytes } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Activities } from '../../activities';
+import type { AfterPromoteArgs, PromoteBatchArgs, PromotionInput, ReportInput, RunReport, RunOptions } from '../../lib/run/types';
+import { emptyTransfer, PHASES } from '../../lib/run/types';
+import { toolPaths } from '../../scripts/stack/paths';
+import { WORKFLOWS_PATH } from '../../workflows/location';
+import { promotionWorkflow } from '../../workflows/promotion';
+import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';
+
+/** What one test wants the mocked activities to do, keyed by the workflow id the test starts. */
+interface Script {
+  copyTasks: number;
+  failSetup?: boolean;
+  failBatches?: number[];
+}
+
+interface Call {
+  activity: string;
+  args: unknown;
+}
+
+const scripts = new Map<string, Script>();
+const calls = new Map<string, Call[]>();
+
+/** The workflow that an activity runs for, also for child workflows (`<parent>-promote-<n>`). */
+function runOf(): string {
+  const id = Context.current().info.workflowExecution!.workflowId;
+  return id.replace(/-promote-\d+$/, '');
+}
+
+function record(activity: string, args: unknown): Script {
+  const run = runOf();
+  calls.get(run)!.push({ activity, args });
+  return scripts.get(run)!;
+}
+
+const summary = { resultKey: 'k', failureCount: 0 };
+const verification = { ...summary, mode: 'if-present', checked: 0, passed: 0, failed: 0, warnings: 0, missing: 0, blocked: 0 };
+
+const mocked = {
+  async setup(input: PromotionInput) {
+    const s = record('setup', input);
+    if (s.failSetup) throw ApplicationFailure.nonRetryable('registry check failed: 127.0.0.1:5002: denied', 'RegistryAccess');
+    return { registries: ['127.0.0.1:5002'], projects: 1 };
+  },
+  async plan(input: PromotionInput) {
+    const s = record('plan', input);
+    return {
+      plan: { key: 'runs/plan.json', sha256: 'f'.repeat(64) },
+      counts: { total: s.copyTasks, promote: s.copyTasks, present: 0, tagMoves: 0, lost: 0, overlaps: 0 },
+      copyTasks: s.copyTasks,
+      sourceDigests: s.copyTasks,
+      registries: ['127.0.0.1:5002'],
+    };
+  },
+  async provenance(args: unknown) {
+    record('provenance', args);
+    return { ...verification, resultKey: 'provenance.json' };
+  },
+  async validate(args: unknown) {
+    record('validate', args);
+    return { ...verification, resultKey: 'validate.json' };
+  },
+  async promoteBatch(args: PromoteBatchArgs) {
+    const s = record('promoteBatch', args);
+    if (s.failBatches?.includes(args.batch)) throw ApplicationFailure.nonRetryable(`batch ${args.batch}: registry refused`, 'Broken');
+    return { batch: args.batch, resultKey: `promote/batch-${args.batch}.json`, promotedEdges: 1, failedEdges: 0, tagMoves: 0, lost: 0, transfer: emptyTransfer(), failureCount: 0 };
+  },
+  async sign(args: AfterPromoteArgs) {
+    record('sign', args);
+    return { ...summary, signed: 1, alreadySigned: 0, mirrored: 0, manifestsSigned: 1 };
+  },
+  async attest(args: AfterPromoteArgs) {
+    record('attest', args);
+    return { ...summary, written: 1, alreadyPresent: 0 };
+  },
+  async writeReport(r: ReportInput): Promise<RunReport> {
+    record('writeReport', r);
+    const failed = !!r.fatal || (r.promote?.failedBatches?.length ?? 0) > 0;
+    return {
+      workflowId: r.workflowId,
+      runId: r.runId,
+      status: failed ? 'failed' : r.input.confirm ? 'succeeded' : 'dry-run',
+      dryRun: !r.input.confirm,
+      origin: r.input.origin,
+      bundleSha256: r.input.bundleSha256,
+      startedAt: r.startedAt,
+      phases: r.phases,
+      edges: { total: 0, promoted: r.promote?.promotedEdges ?? 0, alreadyPresent: 0, failed: r.promote?.failedBatches?.length ?? 0, lost: 0, tagMoves: 0, overlaps: 0, toPromote: 0 },
+      transfer: emptyTransfer(),
+      signatures: { signed: 0, alreadySigned: 0, mirrored: 0, manifestsSigned: 0 },
+      attestations: { written: 0, alreadyPresent: 0 },
+      audit: { bucket: 'b', bundleKey: r.input.bundleKey, resultKeys: [] },
+      failures: [],
+      failureCount: failed ? 1 : 0,
+    };
+  },
+  async mirrorSignatures() {
+    throw new Error('not used here');
+  },
+} satisfies Record<keyof Activities, unknown>;
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = `wf-test-${randomBytes(4).toString('hex')}`;
+
+beforeAll(async () => {
+  const temporal = toolPaths().temporal;
+  if (!temporal) throw new Error('the Temporal CLI is not installed: run `bash scripts/setup.sh`');
+  env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: temporal }, searchAttributes: ALL_SEARCH_ATTRIBUTE_KEYS },
+  });
+  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities: mocked });
+  running = worker.run();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+const options = (over: Partial<RunOptions> = {}): RunOptions => ({ batchSize: 1, parallelBatches: 2, batchesPerWorkflow: 250, ...over });
+
+async function run(script: Script, input: { confirm: boolean; options?: Partial<RunOptions> }): Promise<{ id: string; result?: RunReport; error?: unknown; calls: Call[] }> {
+  const id = `wf-${randomBytes(5).toString('hex')}`;
+  scripts.set(id, script);
+  calls.set(id, []);
+  const args: PromotionInput = { bundleKey: 'inputs/x.json', bundleSha256: 'a'.repeat(64), confirm: input.confirm, options: options(input.options), origin: 'test' };
+  try {
+    const result = await env.client.workflow.execute(promotionWorkflow, { taskQueue, workflowId: id, args: [args] });
+    return { id, result, calls: calls.get(id)! };
+  } catch (error) {
+    return { id, error, calls: calls.get(id)! };
+  }
+}
+
+const names = (cs: Call[]) => cs.map((c) => c.activity);
+const reportInput = (cs: Call[]) => cs.find((c) => c.activity === 'writeReport')!.args as ReportInput;
+
+describe('PromotionWorkflow', () => {
+  it('runs the phases in the order of the phase table, Promote as one activity per batch, then the report', async () => {
+    const r = await run({ copyTasks: 3 }, { confirm: true });
+    expect(r.error).toBeUndefined();
+    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'attest', 'writeReport']);
+    expect((r.calls.filter((c) => c.activity === 'promoteBatch').map((c) => (c.args as PromoteBatchArgs).batch)).sort()).toEqual([0, 1, 2]);
+    // Promote skips what Provenance and Validate blocked: it is handed their result keys
+    expect((r.calls[4]!.args as PromoteBatchArgs).verificationKeys).toEqual(['provenance.json', 'validate.json']);
+    expect((r.calls.find((c) => c.activity === 'sign')!.args as AfterPromoteArgs).promoteResultKeys).toEqual(['promote/batch-0.json', 'promote/batch-1.json', 'promote/batch-2.json']);
+    const report = reportInput(r.calls);
+    for (const p of PHASES) expect(report.phases[p].status, p).toBe('succeeded');
+    expect(r.result!.status).toBe('succeeded');
+  });
+
+  it('a dry run stops after Validate: no Promote, Sign or Attest, and still writes its report', async () => {
+    const r = await run({ copyTasks: 3 }, { confirm: false });
+    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'writeReport']);
+    const report = reportInput(r.calls);
+    for (const p of ['promote', 'sign', 'attest'] as const) expect(report.phases[p]).toEqual({ status: 'skipped', summary: 'dry run' });
+    expect(r.result!.status).toBe('dry-run');
+  });
+
+  it('a fatal Setup failure skips every other phase, still writes the report, and fails the run', async () => {
+    const r = await run({ copyTasks: 3, failSetup: true }, { confirm: true });
+    expect(names(r.calls)).toEqual(['setup', 'writeReport']);
+    const report = reportInput(r.calls);
+    expect(report.fatal).toMatchObject({ phase: 'setup' });
+    expect(report.fatal!.error).toContain('denied');
+    expect(report.phases.setup.status).toBe('failed');
+    for (const p of ['plan', 'provenance', 'validate', 'promote', 'sign', 'attest'] as const) expect(report.phases[p]).toEqual({ status: 'skipped', summary: 'not run: setup failed' });
+    expect(r.error).toBeInstanceOf(WorkflowFailedError);
+    expect((r.error as WorkflowFailedError).cause).toMatchObject({ type: 'PromotionFailed' });
+  });
+
+  it('past the batch threshold, Promote fans out to child workflows that run every batch exactly once', async () => {
+    const r = await run({ copyTasks: 5 }, { confirm: true, options: { batchesPerWorkflow: 2 } });
+    expect(r.error).toBeUndefined();
+    const batches = r.calls.filter((c) => c.activity === 'promoteBatch').map((c) => (c.args as PromoteBatchArgs).batch);
+    expect(batches.sort()).toEqual([0, 1, 2, 3, 4]);
+    for (const from of [0, 2, 4]) {
+      const child = await env.client.workflow.getHandle(`${r.id}-promote-${from}`).describe();
+      expect(child.type).toBe('promoteRangeWorkflow');
+      expect(child.status.name).toBe('COMPLETED');
+    }
+    await expect(env.client.workflow.getHandle(`${r.id}-promote-6`).describe()).rejects.toThrow();
+    const report = reportInput(r.calls);
+    expect(report.promote).toMatchObject({ batches: 5, promotedEdges: 5 });
+    expect(report.promote!.resultKeys).toHaveLength(5);
+  });
+
+  it('a batch that fails for good marks only its own edges: the other batches, Sign and Attest go on', async () => {
+    const r = await run({ copyTasks: 3, failBatches: [1] }, { confirm: true });
+    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'attest', 'writeReport']);
+    const report = reportInput(r.calls);
+    expect(report.fatal).toBeUndefined();
+    expect(report.phases.promote.status).toBe('succeeded');
+    expect(report.promote).toMatchObject({ batches: 3, promotedEdges: 2, failedBatches: [{ batch: 1 }] });
+    expect(report.promote!.failedBatches![0]!.error).toContain('registry refused');
+    expect((r.calls.find((c) => c.activity === 'sign')!.args as AfterPromoteArgs).promoteResultKeys).toEqual(['promote/batch-0.json', 'promote/batch-2.json']);
+    expect(r.error).toBeInstanceOf(WorkflowFailedError); // the run reports the failed edges and ends failed
+  });
+});
