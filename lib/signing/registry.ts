@@ -51,7 +51,7 @@ export interface FoundSignatures {
 
 const toBuffer = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 
-async function getManifestIfPresent(client: RegistryClient, host: string, repository: string, ref: { tag?: string; digest?: string }): Promise<StoredManifest | undefined> {
+export async function getManifestIfPresent(client: RegistryClient, host: string, repository: string, ref: { tag?: string; digest?: string }): Promise<StoredManifest | undefined> {
   try {
     const m = await client.getManifest({ host, repository, ...ref });
     return { digest: m.digest, mediaType: m.mediaType, bytes: toBuffer(m.bytes) };
@@ -113,8 +113,8 @@ export async function verifyImageSignatures(
 ): Promise<ImageSignatureVerification> {
   const f = found ?? (await findSignatures(client, target));
   const result: ImageSignatureVerification = { valid: false, formats: [], signers: [], errors: [] };
-  if (f.signature && trust.keys?.length) {
-    const v = await verifyCosignSignature(f.signature.bytes, blobGetter(client, target.host, target.repository), { digest: target.digest, keys: trust.keys });
+  if (f.signature && (trust.keys?.length || trust.keyless)) {
+    const v = await verifyCosignSignature(f.signature.bytes, blobGetter(client, target.host, target.repository), { digest: target.digest, keys: trust.keys, keyless: trust.keyless });
     if (v.valid) result.formats.push('legacy');
     result.signers.push(...v.signers);
     result.errors.push(...v.errors.map((e) => `.sig: ${e}`));
@@ -184,7 +184,7 @@ async function putSignatureBlob(client: RegistryClient, host: string, repository
   await client.uploadBlob(host, repository, { digest, size: bytes.length }, bytes);
 }
 
-async function pushBlobs(client: RegistryClient, host: string, repository: string, artifact: Pick<OciArtifact, 'blobs'>): Promise<void> {
+export async function pushBlobs(client: RegistryClient, host: string, repository: string, artifact: Pick<OciArtifact, 'blobs'>): Promise<void> {
   for (const b of artifact.blobs) await putSignatureBlob(client, host, repository, b.digest, b.bytes);
 }
 
