@@ -14,6 +14,8 @@ export interface IdentityClaims {
   /** `email` when the token has one (Fulcio's email issuer type), else `sub`. */
   subject: string;
   audience: string[];
+  /** `email_verified` of a token with an `email` (Fulcio refuses unverified emails). */
+  emailVerified?: boolean;
   expiresAt: Date;
   notBefore?: Date;
 }
@@ -49,7 +51,7 @@ export function identityClaims(token: string, source: string): IdentityClaims {
   } catch {
     throw new SigningError('TOKEN_UNAVAILABLE', `OIDC token from ${source} has no readable claims`);
   }
-  const { iss, sub, email, aud, exp, nbf } = claims;
+  const { iss, sub, email, aud, exp, nbf, email_verified: emailVerified } = claims;
   if (typeof iss !== 'string' || typeof exp !== 'number' || !(typeof email === 'string' || typeof sub === 'string')) {
     throw new SigningError('TOKEN_UNAVAILABLE', `OIDC token from ${source} lacks iss, exp or a subject`);
   }
@@ -58,6 +60,7 @@ export function identityClaims(token: string, source: string): IdentityClaims {
     subject: typeof email === 'string' ? email : (sub as string),
     audience: typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [],
     expiresAt: new Date(exp * 1000),
+    ...(typeof email === 'string' ? { emailVerified: emailVerified === true || emailVerified === 'true' } : {}),
     ...(typeof nbf === 'number' ? { notBefore: new Date(nbf * 1000) } : {}),
   };
 }
@@ -73,7 +76,7 @@ export interface TokenCheckOptions {
 
 /**
  * Throws TOKEN_EXPIRED (retryable: a refreshed token may be written soon) or TOKEN_REJECTED
- * (audience, not yet valid) when Fulcio would refuse the token.
+ * (audience, not yet valid, unverified email) when Fulcio would refuse the token.
  */
 export function checkIdentityToken(token: string, source: string, options: TokenCheckOptions = {}): IdentityClaims {
   const claims = identityClaims(token, source);
@@ -85,6 +88,9 @@ export function checkIdentityToken(token: string, source: string, options: Token
   }
   if (claims.notBefore && claims.notBefore.getTime() - (options.clockSkewMs ?? 60_000) > now) {
     throw new SigningError('TOKEN_REJECTED', `${who} is not valid before ${claims.notBefore.toISOString()}; check the clock`);
+  }
+  if (claims.emailVerified === false) {
+    throw new SigningError('TOKEN_REJECTED', `${who} says the email is not verified: Fulcio would refuse it`);
   }
   if (!claims.audience.includes(audience)) {
     throw new SigningError('TOKEN_REJECTED', `${who} is for audience ${claims.audience.join(', ') || '(none)'}, not ${audience}: Fulcio would refuse it`);
