@@ -179,8 +179,18 @@ export function withOidcIssuer(tokenServer: Component): Component {
         },
       };
     },
-    ready: async () =>
-      (await tokenServer.ready()) && (await httpStatus(`${sigstoreUrls.oidcIssuer}/.well-known/openid-configuration`)) === 200,
+    // A token server started without the issuer (before it existed, or by a non-root `up`) keeps
+    // running: say how to fix that instead of letting Fulcio fail on every token.
+    afterReadyAlways: true,
+    async afterReady() {
+      await tokenServer.afterReady?.();
+      const discovery = `${sigstoreUrls.oidcIssuer}/.well-known/openid-configuration`;
+      for (let i = 0; i < 50; i++) {
+        if ((await httpStatus(discovery, 1_000)) === 200) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`token-server runs without the OIDC issuer (${discovery} does not answer): run "npm run stack -- down", then up`);
+    },
   };
 }
 
