@@ -89,4 +89,12 @@ else
   step "cosign present (.tools/bin/cosign)"
 fi
 
+# --- 5. Sigstore services (Fulcio, Rekor v2, timestamp authority) for keyless signing ------
+# PROMOTER_SKIP_SIGSTORE=1 skips them (the keyless tests are then skipped).
+if [ "${PROMOTER_SKIP_SIGSTORE:-0}" = "1" ]; then
+  step "Sigstore services skipped (PROMOTER_SKIP_SIGSTORE=1)"
+else
+  bash "$ROOT/scripts/setup/sigstore.sh"
+fi
+
 step "setup done; start the dev stack with: npm run stack -- up"

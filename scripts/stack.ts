@@ -13,6 +13,7 @@ export { stackDown, stackStatus, stackUp } from './stack/lifecycle';
 export type { ComponentStatus, UpOptions, UpResult } from './stack/lifecycle';
 export { stackPaths, toolPaths } from './stack/paths';
 export { ports, registries, searchAttributes } from './stack/topology';
+export { KEYLESS_IDENTITY, sigstoreFiles, sigstoreUrls } from './stack/sigstore';
 
 const usage = 'usage: npm run stack -- up | down | env | status';
 

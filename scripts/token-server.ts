@@ -17,6 +17,7 @@
 //   PROMOTER_TOKEN_USERS                      file of `user:password` lines
 //   PROMOTER_TOKEN_TTL (300 seconds)
 //   PROMOTER_TOKEN_INIT=1                     create key+cert with openssl when missing
+//   PROMOTER_OIDC_*                           also serve the OIDC issuer (see oidc-issuer.ts)
 import { execFileSync } from 'node:child_process';
 import { createHash, createPrivateKey, randomBytes, randomUUID, sign, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
@@ -25,6 +26,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startOidcIssuerFromEnv } from './oidc-issuer';
 
 /** Creates an ECDSA P-256 key (PKCS#8 PEM, 0600) and a self-signed certificate with openssl, once. */
 export function ensureTokenKeyPair(keyPath: string, certPath: string): void {
@@ -249,7 +251,10 @@ function main() {
   server.listen(opts.port, opts.host, () => {
     process.stdout.write(`token-server: listening on http://${opts.host}:${opts.port}/token (service ${opts.service})\n`);
   });
+  // The dev stack's OIDC issuer for keyless signing rides along when configured (oidc-issuer.ts).
+  const oidcIssuer = startOidcIssuerFromEnv(process.env);
   const stop = () => {
+    oidcIssuer?.close();
     server.close(() => process.exit(0));
     server.closeAllConnections(); // keep-alive clients would otherwise hold the close open
   };

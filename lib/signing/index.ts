@@ -12,3 +12,8 @@ export * from './verify-bundle';
 export * from './verify-provenance';
 export * from './keyless';
 export * from './signature-store';
+export * from './identity-token';
+export * from './keyless-image';
+export * from './verify-keyless-signature';
+export * from './signing-config';
+export * from './rekor-v2';

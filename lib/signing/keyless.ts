@@ -2,11 +2,12 @@
 // the signature witnessed by Rekor and/or a timestamp authority. All URLs are
 // configurable (private sigstore deployments); nothing defaults to the public
 // instance, so a misconfigured run cannot publish to the public log.
-import { readFile } from 'node:fs/promises';
 import type { SerializedBundle } from '@sigstore/bundle';
 import { FulcioSigner, InternalError, RekorWitness, TSAWitness, type IdentityProvider, type Witness } from '@sigstore/sign';
 import { z } from 'zod';
 import { SigningError, type SigningErrorCode } from './errors';
+import { SIGSTORE_AUDIENCE, checkIdentityToken, readIdentityToken } from './identity-token';
+import { rekorV2Witness } from './rekor-v2';
 import { IN_TOTO_PAYLOAD_TYPE } from './media-types';
 import { buildDsseBundle } from './bundle';
 import type { Statement } from './statements';
@@ -16,7 +17,11 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 const KeylessConfigSchema = z.strictObject({
   fulcioURL: httpUrl,
   rekorURL: httpUrl.optional(),
+  /** Rekor v2 (tiles, the current public log) or v1. */
+  rekorApiVersion: z.union([z.literal(1), z.literal(2)]).default(2),
   tsaURL: httpUrl.optional(),
+  /** The audience Fulcio expects in the token. */
+  audience: z.string().min(1).default(SIGSTORE_AUDIENCE),
   /** `env:NAME` (variable holding the token) or `file:PATH` (re-read on every signing: tokens rotate). */
   oidcTokenSource: z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be env:NAME or file:PATH'),
   timeoutMs: z.number().int().positive().default(10_000),
@@ -38,26 +43,15 @@ export function keylessConfig(input: KeylessConfigInput): KeylessConfig {
   return parsed.data;
 }
 
-const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-
-/** Reads the OIDC token. Errors name the source, never the token. */
-export function tokenProvider(source: string): IdentityProvider {
+/**
+ * Reads the OIDC token afresh for every certificate (token files rotate) and refuses an expired or
+ * wrong-audience one before Fulcio is asked. Errors name the source, never the token.
+ */
+export function tokenProvider(source: string, audience: string = SIGSTORE_AUDIENCE): IdentityProvider {
   return {
     getToken: async () => {
-      let token: string | undefined;
-      if (source.startsWith('env:')) {
-        token = process.env[source.slice(4)];
-      } else {
-        try {
-          token = await readFile(source.slice(5), 'utf8');
-        } catch {
-          throw new SigningError('TOKEN_UNAVAILABLE', `cannot read OIDC token from ${source}`, { retryable: true });
-        }
-      }
-      token = token?.trim();
-      if (!token) throw new SigningError('TOKEN_UNAVAILABLE', `no OIDC token in ${source}`, { retryable: true });
-      // sigstore-js echoes an unparseable token in its error message; reject it here first.
-      if (!JWT_RE.test(token)) throw new SigningError('TOKEN_UNAVAILABLE', `OIDC token from ${source} is not a JWT`);
+      const token = await readIdentityToken(source);
+      checkIdentityToken(token, source, { audience });
       return token;
     },
   };
@@ -91,8 +85,27 @@ export function toSigningError(err: unknown, config: KeylessConfig): SigningErro
     IDENTITY_TOKEN_PARSE_ERROR: ['TOKEN_UNAVAILABLE', `OIDC token from ${config.oidcTokenSource} (unparseable)`],
   };
   if (internal?.code === 'IDENTITY_TOKEN_READ_ERROR' && internal.cause instanceof SigningError) return internal.cause;
+  // Fulcio answers 400/401/403 when it does not accept the identity token (unknown issuer, bad
+  // signature, audience, expiry, unverified email): say so rather than "Fulcio failed".
+  if (internal?.code === 'CA_CREATE_SIGNING_CERTIFICATE_ERROR' && (cause.status === 400 || cause.status === 401 || cause.status === 403)) {
+    return new SigningError('TOKEN_REJECTED', `Fulcio at ${config.fulcioURL} refused the OIDC token from ${config.oidcTokenSource} (HTTP ${cause.status}): is its issuer one Fulcio trusts, and its identity verified?`);
+  }
   const [code, what] = (internal && map[internal.code]) ?? ['SIGNING_FAILED', 'keyless signing'];
   return new SigningError(code, `${what} failed: ${why}`, { retryable });
+}
+
+/** A Fulcio signer (a fresh ephemeral key) and the configured witnesses (Rekor, TSA). */
+export function keylessParts(config: KeylessConfig): { signer: FulcioSigner; witnesses: Witness[] } {
+  const fetchOptions = { timeout: config.timeoutMs, retry: config.retries };
+  const signer = new FulcioSigner({ fulcioBaseURL: config.fulcioURL, identityProvider: tokenProvider(config.oidcTokenSource, config.audience), ...fetchOptions });
+  const witnesses: Witness[] = [];
+  if (config.rekorURL) {
+    witnesses.push(config.rekorApiVersion === 2
+      ? rekorV2Witness({ rekorBaseURL: config.rekorURL, ...fetchOptions })
+      : new RekorWitness({ rekorBaseURL: config.rekorURL, entryType: 'dsse', ...fetchOptions }));
+  }
+  if (config.tsaURL) witnesses.push(new TSAWitness({ tsaBaseURL: config.tsaURL, ...fetchOptions }));
+  return { signer, witnesses };
 }
 
 /** DSSE-signs a statement keylessly; the bundle carries the Fulcio certificate and witness data. */
@@ -101,11 +114,7 @@ export async function signKeyless(
   statement: Statement<unknown> | Buffer,
   payloadType: string = IN_TOTO_PAYLOAD_TYPE,
 ): Promise<SerializedBundle> {
-  const fetchOptions = { timeout: config.timeoutMs, retry: config.retries };
-  const signer = new FulcioSigner({ fulcioBaseURL: config.fulcioURL, identityProvider: tokenProvider(config.oidcTokenSource), ...fetchOptions });
-  const witnesses: Witness[] = [];
-  if (config.rekorURL) witnesses.push(new RekorWitness({ rekorBaseURL: config.rekorURL, entryType: 'dsse', ...fetchOptions }));
-  if (config.tsaURL) witnesses.push(new TSAWitness({ tsaBaseURL: config.tsaURL, ...fetchOptions }));
+  const { signer, witnesses } = keylessParts(config);
   try {
     return await buildDsseBundle(signer, witnesses, statement, payloadType);
   } catch (err) {

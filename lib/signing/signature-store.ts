@@ -17,7 +17,8 @@ import {
 } from './media-types';
 import type { ImageManifestJson, OciArtifact } from './oci-artifact';
 import { parseJson, sha256Digest } from './oci-artifact';
-import { mergeSignatureArtifact, parseSignatureManifest, signatureLayer } from './simple-signing';
+import type { KeylessImageSignatures } from './keyless-image';
+import { mergeSignatureArtifact, parseSignatureManifest, signatureLayer, type SignatureLayer } from './simple-signing';
 import { verifyBundle, type KeylessTrust } from './verify-bundle';
 import { verifySlsaProvenance, type ProvenancePolicy, type ProvenanceVerdict } from './verify-provenance';
 import { verifyCosignSignature, type LegacySigner } from './verify-signature';
@@ -132,8 +133,8 @@ export class SignatureStore {
   async verifyImageSignatures(target: DigestRef, trust: { keys?: VerificationKey[]; keyless?: KeylessTrust }, found?: FoundSignatures): Promise<ImageSignatureVerification> {
     const f = found ?? (await this.findSignatures(target));
     const result: ImageSignatureVerification = { valid: false, formats: [], signers: [], errors: [] };
-    if (f.signature && trust.keys?.length) {
-      const v = await verifyCosignSignature(f.signature.bytes, this.blobGetter(target), { digest: target.digest, keys: trust.keys });
+    if (f.signature && (trust.keys?.length || trust.keyless)) {
+      const v = await verifyCosignSignature(f.signature.bytes, this.blobGetter(target), { digest: target.digest, keys: trust.keys, keyless: trust.keyless });
       if (v.valid) result.formats.push('legacy');
       result.signers.push(...v.signers);
       result.errors.push(...v.errors.map((e) => `.sig: ${e}`));
@@ -196,6 +197,44 @@ export class SignatureStore {
     if (format === 'legacy' || format === 'both') result.legacy = await this.attachLegacySignature(target, key, options);
     if (format === 'bundle' || format === 'both') result.bundle = await this.attachBundleSignature(target, key, options);
     return result;
+  }
+
+  /** Attaches what signImageKeyless made: the legacy layer and/or the bundle referrer. */
+  async attachKeylessSignatures(target: DigestRef, signatures: KeylessImageSignatures): Promise<AttachResult> {
+    const result: AttachResult = {};
+    if (signatures.legacy) result.legacy = await this.attachSignatureLayer(target, signatures.legacy.layer);
+    if (signatures.bundle) result.bundle = await this.attachAttestation(target, signatures.bundle);
+    return result;
+  }
+
+  /**
+   * Adds a prepared signature layer to `sha256-<hex>.sig` (read-modify-write, re-read after each
+   * write: a concurrent writer on a registry without conditional PUTs may drop our layer). With
+   * `key`, an existing valid signature by that key over the digest counts as this one (ECDSA
+   * signatures differ each time); without, only an identical layer does.
+   */
+  async attachSignatureLayer(target: DigestRef, layer: SignatureLayer, key?: VerificationKey): Promise<{ changed: boolean; manifestDigest: string }> {
+    assertDigest(target.digest);
+    const { host, repository, digest } = target;
+    let changed = false;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const existing = await this.manifestIfPresent(target, { tag: signatureTag(digest) });
+      const payloads = new Map<string, Buffer>();
+      for (const l of existing ? parseSignatureManifest(existing.bytes).layers : []) {
+        if (l.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) continue;
+        try {
+          payloads.set(l.digest, toBuffer(await this.client.getBlob(host, repository, l.digest)));
+        } catch (err) {
+          if (!isOciError(err, 'BLOB_UNKNOWN')) throw err;
+        }
+      }
+      const merged = mergeSignatureArtifact(existing?.bytes, layer, { key, payloads });
+      if (!merged.changed) return { changed, manifestDigest: merged.artifact.digest };
+      await this.pushBlobs(target, merged.artifact);
+      await this.client.putManifest({ host, repository, tag: merged.artifact.tag }, merged.artifact.manifest, merged.artifact.mediaType);
+      changed = true;
+    }
+    throw new Error(`could not record signature in ${signatureTag(digest)} on ${host}/${repository}: concurrent updates`);
   }
 
   /**
@@ -281,32 +320,10 @@ export class SignatureStore {
     for (const b of artifact.blobs) await this.putSignatureBlob(repo, b.digest, b.bytes);
   }
 
-  private async attachLegacySignature(target: DigestRef, key: SigningKey, options: AttachSignatureOptions) {
+  private attachLegacySignature(target: DigestRef, key: SigningKey, options: AttachSignatureOptions) {
     const { host, repository, digest } = target;
     const add = signatureLayer(key, { dockerReference: options.dockerReference ?? `${host}/${repository}`, digest, annotations: options.annotations });
-    // Read-modify-write of the `.sig` tag; re-read after writing, since a concurrent
-    // writer on a registry without conditional PUTs can drop our layer.
-    let changed = false;
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const existing = await this.manifestIfPresent(target, { tag: signatureTag(digest) });
-      const payloads = new Map<string, Buffer>();
-      if (existing) {
-        for (const layer of parseSignatureManifest(existing.bytes).layers) {
-          if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) continue;
-          try {
-            payloads.set(layer.digest, toBuffer(await this.client.getBlob(host, repository, layer.digest)));
-          } catch (err) {
-            if (!isOciError(err, 'BLOB_UNKNOWN')) throw err;
-          }
-        }
-      }
-      const merged = mergeSignatureArtifact(existing?.bytes, add, { key, payloads });
-      if (!merged.changed) return { changed, manifestDigest: merged.artifact.digest };
-      await this.pushBlobs(target, merged.artifact);
-      await this.client.putManifest({ host, repository, tag: merged.artifact.tag }, merged.artifact.manifest, merged.artifact.mediaType);
-      changed = true;
-    }
-    throw new Error(`could not record signature in ${signatureTag(digest)} on ${host}/${repository}: concurrent updates`);
+    return this.attachSignatureLayer(target, add, key);
   }
 
   private async attachReferrer(target: DigestRef, artifact: OciArtifact): Promise<string> {

@@ -5,6 +5,7 @@ import { stackPaths, toolPaths } from './paths';
 import { httpStatus, temporalServing } from './probes';
 import type { ProcessSpec } from './processes';
 import { registryConfigPath } from './registry-config';
+import { sigstoreComponents, withOidcIssuer } from './sigstore';
 import {
   HOST, S3_ACCESS_KEY, S3_BUCKET, S3_REGION, S3_SECRET_KEY, TEMPORAL_NAMESPACE, TOKEN_ISSUER, TOKEN_SERVICE,
   ports, registries, searchAttributes,
@@ -142,4 +143,4 @@ const s3: Component = {
   },
 };
 
-export const components: Component[] = [temporal, ...registryComponents, tokenServer, s3];
+export const components: Component[] = [temporal, ...registryComponents, withOidcIssuer(tokenServer), s3, ...sigstoreComponents()];

@@ -1,5 +1,6 @@
 // The environment a client of the dev stack needs: endpoints, credentials location, keys.
 import { stackPaths, toolPaths } from './paths';
+import { sigstoreEnv } from './sigstore';
 import { HOST, S3_ACCESS_KEY, S3_BUCKET, S3_REGION, S3_SECRET_KEY, ports } from './topology';
 
 /** Environment variables describing the dev stack (pure: computed from paths, no process is contacted). */
@@ -18,6 +19,7 @@ export function stackEnv(): Record<string, string> {
     DOCKER_CONFIG: stackPaths.docker,
     PROMOTER_SIGNING_KEY: stackPaths.signingKey,
     PROMOTER_PUBLIC_KEY: stackPaths.publicKey,
+    ...sigstoreEnv(),
   };
   const cosign = toolPaths().cosign;
   if (cosign) env.PROMOTER_COSIGN = cosign;

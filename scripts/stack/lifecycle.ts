@@ -7,6 +7,8 @@ import { stackPaths } from './paths';
 import { portOpen } from './probes';
 import { logFile, logTail, runningPid, startDetached, stopProcess } from './processes';
 import { writeRegistryConfigs } from './registry-config';
+import { removeSigstoreNetwork } from './netns';
+import { sigstoreNotes } from './sigstore';
 import { HOST } from './topology';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -121,6 +123,7 @@ export async function stackUp(options: UpOptions = {}): Promise<UpResult> {
   return withUpLock(async () => {
     ensureCredentials();
     writeRegistryConfigs();
+    for (const note of sigstoreNotes()) log(note);
     const outcomes = await Promise.allSettled(components.map((c) => ensureComponent(c, log)));
     const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
     if (failures.length > 0) throw new Error(`stack up failed:\n${failures.join('\n\n')}`);
@@ -133,6 +136,7 @@ export async function stackUp(options: UpOptions = {}): Promise<UpResult> {
 /** Stops every component: SIGTERM, SIGKILL after `graceMs`. Returns the names that were running. */
 export async function stackDown(options: { graceMs?: number } = {}): Promise<string[]> {
   const stopped = await Promise.all(components.map(async (c) => ((await stopProcess(c.name, options.graceMs)) ? c.name : undefined)));
+  if (await removeSigstoreNetwork()) stopped.push('sigstore network namespace');
   return stopped.filter((name): name is string => name !== undefined);
 }
 

@@ -11,6 +11,8 @@ export interface ProcessSpec {
   args: string[];
   env?: Record<string, string>;
   cwd?: string;
+  /** A prefix that execs `command` in place, e.g. `ip netns exec NAME`: the pid stays the command's. */
+  launcher?: string[];
 }
 
 interface PidRecord {
@@ -68,7 +70,8 @@ export function startDetached(spec: ProcessSpec): number {
   const fd = openSync(logFile(spec.name), 'a');
   writeSync(fd, `\n--- ${new Date().toISOString()} starting ${spec.name}\n`);
   try {
-    const child = spawn(spec.command, spec.args, {
+    const [launcher, ...launcherArgs] = spec.launcher ?? [];
+    const child = spawn(launcher ?? spec.command, launcher ? [...launcherArgs, spec.command, ...spec.args] : spec.args, {
       cwd: spec.cwd ?? stackPaths.root,
       env: { ...process.env, ...spec.env },
       detached: true,

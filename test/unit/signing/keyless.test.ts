@@ -7,7 +7,9 @@ import { SigningError, keylessConfig, promotionStatement, signKeyless, tokenProv
 import { DIGEST_A } from './helpers';
 
 // A syntactically valid (unsigned) JWT: sigstore-js only reads its subject before calling Fulcio.
-const TOKEN = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"iss":"https://issuer.example","sub":"ci@example.com","email":"ci@example.com","email_verified":true}').toString('base64url')}.c2ln`;
+const TOKEN = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({
+  iss: 'https://issuer.example', sub: 'ci@example.com', email: 'ci@example.com', email_verified: true, aud: 'sigstore', exp: 4_102_444_800,
+})).toString('base64url')}.c2ln`;
 
 async function closedPort(): Promise<number> {
   const server = createServer();
