@@ -22,6 +22,8 @@ export type OciErrorCode =
   | 'NETWORK'
   | 'UNSUPPORTED'
   | 'INSECURE'
+  /** A certificate the client refuses (untrusted issuer, wrong host name, expired): never retried. */
+  | 'TLS'
   | 'SERVER_ERROR'
   | 'INVALID_RESPONSE'
   | 'UNKNOWN';

@@ -7,6 +7,7 @@ import { stackPaths } from './paths';
 import { portOpen } from './probes';
 import { logFile, logTail, runningPid, startDetached, stopProcess } from './processes';
 import { writeRegistryConfigs } from './registry-config';
+import { ensureTlsMaterial } from './tls';
 import { HOST } from './topology';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -120,6 +121,7 @@ export async function stackUp(options: UpOptions = {}): Promise<UpResult> {
   const began = Date.now();
   return withUpLock(async () => {
     ensureCredentials();
+    ensureTlsMaterial();
     writeRegistryConfigs();
     const outcomes = await Promise.allSettled(components.map((c) => ensureComponent(c, log)));
     const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
