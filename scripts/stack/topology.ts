@@ -11,6 +11,8 @@ export const ports = {
   mirrorB: 5004,
   tokenServer: 5005,
   s3: 9000,
+  /** Reserved for the worker's Prometheus metrics endpoint. */
+  workerMetrics: 9464,
 } as const;
 
 export const TOKEN_SERVICE = 'promoter-dev';

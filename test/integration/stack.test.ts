@@ -13,7 +13,6 @@ import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, fetch } from 'undici';
-import { parse, parseDocument } from 'yaml';
 import { skopeoTlsFlags, tlsFiles } from '../../scripts/stack';
 import { stack, uniqueName } from '../support/stack-env';
 
@@ -277,51 +276,5 @@ describe('dev stack', () => {
     expect((await stat(env.dockerConfigFile)).mode & 0o077).toBe(0);
     expect(await readFile(env.publicKeyPath, 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     expect(await readFile(env.signingKeyPath, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
-  });
-});
-
-function verifyHtpasswd(file: string, user: string, password: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = execFile('htpasswd', ['-vi', file, user], (err) => resolve(!err));
-    child.stdin?.end(password);
-  });
-}
-
-describe('docker-compose.yml', () => {
-  const root = join(import.meta.dirname, '..', '..');
-
-  it('is valid YAML publishing the dev-stack ports on loopback', async () => {
-    const doc = parseDocument(await readFile(join(root, 'docker-compose.yml'), 'utf8'), { merge: true });
-    expect(doc.errors).toEqual([]);
-    const compose = doc.toJS() as { services: Record<string, { image: string; ports?: string[]; command?: string[] }> };
-    const published = Object.values(compose.services).flatMap((s) => s.ports ?? []).map((p) => p.split(':').slice(0, 2).join(':'));
-    expect(published.sort()).toEqual(
-      ['5001', '5002', '5003', '5004', '5005', '7233', '8233', '9000'].map((port) => `127.0.0.1:${port}`).sort(),
-    );
-    for (const service of ['registry-staging', 'registry-production', 'registry-mirror-a', 'registry-mirror-b']) {
-      expect(compose.services[service]?.image).toMatch(/^registry:2\./);
-    }
-    const temporalArgs = compose.services.temporal?.command ?? [];
-    for (const attribute of ['PromoterPhase=Keyword', 'PromoterStatus=Keyword', 'PromoterDryRun=Bool', 'PromoterEdgesTotal=Int', 'PromoterEdgesPromoted=Int', 'PromoterEdgesFailed=Int']) {
-      expect(temporalArgs).toContain(`--search-attribute=${attribute}`);
-    }
-  });
-
-  it('configures htpasswd on production and token auth on mirror-b, with matching dev credentials', async () => {
-    const config = async (name: string) => parse(await readFile(join(root, 'deploy', 'registry', `${name}.yml`), 'utf8')) as { auth?: Record<string, Record<string, string>> };
-    expect((await config('staging')).auth).toBeUndefined();
-    expect((await config('mirror-a')).auth).toBeUndefined();
-    expect((await config('production')).auth?.htpasswd?.path).toBe('/auth/production.htpasswd');
-    expect((await config('mirror-b')).auth?.token).toMatchObject({ realm: 'http://localhost:5005/token', service: 'promoter-dev', issuer: 'promoter-dev-token-issuer' });
-
-    const dockerConfig = JSON.parse(await readFile(join(root, 'deploy', 'docker', 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
-    const tokenUsers = (await readFile(join(root, 'deploy', 'auth', 'token-users'), 'utf8')).split('\n').filter((l) => l.startsWith('promoter:'));
-    expect(Buffer.from(dockerConfig.auths['127.0.0.1:5004']!.auth, 'base64').toString()).toBe(tokenUsers[0]);
-    const htpasswdFile = join(root, 'deploy', 'auth', 'production.htpasswd');
-    expect(await readFile(htpasswdFile, 'utf8')).toMatch(/^promoter:\$2[aby]\$/);
-    // The bcrypt entry must accept the password the docker config carries for production.
-    const productionPassword = Buffer.from(dockerConfig.auths['127.0.0.1:5002']!.auth, 'base64').toString().slice('promoter:'.length);
-    await expect(verifyHtpasswd(htpasswdFile, 'promoter', productionPassword)).resolves.toBe(true);
-    await expect(verifyHtpasswd(htpasswdFile, 'promoter', 'wrong')).resolves.toBe(false);
   });
 });
