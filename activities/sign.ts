@@ -30,8 +30,9 @@ export function createSign(deps: ActivityDeps) {
     const mark = signedMark(deps.config.signing.format, key.keyHint);
     const known = { listed: new Map(Object.entries(plan.signatureTags ?? {}).map(([repo, tags]) => [repo, new Set(tags)])), signed: plan.signedByPromoter ?? {} };
     const images = await imagesInPlace(deps, args);
+    const apiHosts = await referrersApiHosts(deps, images);
     const { counts, failures, signed } = await forEachImage(images, async (img) =>
-      !img.destinations.some((d) => d.promotedNow) && signedByUsEverywhere(img, known, deps.config.signing.format, mark)
+      !img.destinations.some((d) => d.promotedNow) && signedByUsEverywhere(img, { ...known, apiHosts }, deps.config.signing.format, mark)
         ? { counts: { alreadySigned: 1 }, failures: [] }
         : signImage(deps, key, img),
     );
@@ -50,22 +51,37 @@ export function createSign(deps: ActivityDeps) {
   };
 }
 
+/** Destination hosts that serve the referrers API (one probe per host and worker; none for legacy-only signing). */
+async function referrersApiHosts(deps: ActivityDeps, images: InPlaceImage[]): Promise<Set<string>> {
+  const hosts = new Map<string, string>();
+  if (deps.config.signing.format !== 'legacy') {
+    for (const img of images) for (const d of img.destinations) if (!hosts.has(d.ref.host)) hosts.set(d.ref.host, d.ref.repository);
+  }
+  const withApi = new Set<string>();
+  await mapPool([...hosts], 8, async ([host, repository]) => {
+    if (await deps.registry.client.hasReferrersApi(host, repository)) withApi.add(host);
+  });
+  return withApi;
+}
+
 /**
  * At every destination the promoter itself signed or verified this digest with this key and
  * format (its record), and the Plan still listed the signature tags there (nobody deleted them).
+ * A registry with the referrers API has no fallback tag to list: there the record answers for the
+ * bundle referrer (the `.sig` tag is still required when signing legacy signatures too).
  */
 function signedByUsEverywhere(
   img: InPlaceImage,
-  known: { listed: Map<string, Set<string>>; signed: Record<string, Record<string, string>> },
+  known: { listed: Map<string, Set<string>>; signed: Record<string, Record<string, string>>; apiHosts: Set<string> },
   format: PromoterConfig['signing']['format'],
   mark: string,
 ): boolean {
-  const required = [
-    ...(format === 'bundle' ? [] : [signatureTag(img.digest)]),
-    ...(format === 'legacy' ? [] : [referrersFallbackTag(img.digest)]),
-  ];
   return img.destinations.every((d) => {
     const repo = repoKey(d.ref);
+    const required = [
+      ...(format === 'bundle' ? [] : [signatureTag(img.digest)]),
+      ...(format === 'legacy' || known.apiHosts.has(d.ref.host) ? [] : [referrersFallbackTag(img.digest)]),
+    ];
     return known.signed[repo]?.[img.digest] === mark && required.every((t) => known.listed.get(repo)?.has(t));
   });
 }

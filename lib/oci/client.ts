@@ -248,6 +248,11 @@ export class RegistryClient {
     return referrersImpl.listReferrers(this, host, repository, digest, artifactType);
   }
 
+  /** Whether the registry serves the OCI 1.1 referrers API (asked once per host, then remembered). */
+  hasReferrersApi(host: string, repository: string): Promise<boolean> {
+    return referrersImpl.hasReferrersApi(this, host, repository);
+  }
+
   /** Put a manifest with a `subject`, keeping the fallback tag index up to date when the registry has no referrers API. */
   async pushReferrerManifest(host: string, repository: string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; fallbackTag?: string }> {
     return referrersImpl.pushReferrerManifest(this, host, repository, bytes, mediaType);

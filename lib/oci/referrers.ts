@@ -54,6 +54,19 @@ async function viaApi(client: RegistryClient, host: string, repository: string, 
   return artifactType && !filtered ? idx.manifests.filter((d) => d.artifactType === artifactType) : idx.manifests;
 }
 
+const PROBE_DIGEST = `sha256:${'0'.repeat(64)}`;
+
+/**
+ * Whether `host` serves the referrers API; asked once per client and host (the answer of any
+ * earlier referrers call counts), with a digest nothing refers to: a registry with the API
+ * answers an empty index.
+ */
+export async function hasReferrersApi(client: RegistryClient, host: string, repository: string): Promise<boolean> {
+  const cached = known(client).get(host);
+  if (cached !== undefined) return cached;
+  return (await viaApi(client, host, repository, PROBE_DIGEST)) !== undefined;
+}
+
 async function readFallbackIndex(client: RegistryClient, host: string, repository: string, digest: string): Promise<ImageIndex | undefined> {
   try {
     const m = await client.getManifest({ host, repository, tag: digestTag(digest) });
