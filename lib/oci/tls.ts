@@ -88,6 +88,11 @@ const CERTIFICATE_PROBLEMS: Record<string, string> = {
   CERT_UNTRUSTED: 'a certificate that is not trusted',
   CERT_REJECTED: 'a certificate that is rejected',
   INVALID_PURPOSE: 'a certificate not meant for a TLS server',
+  // The server's side of mutual TLS: it wants a client certificate (certs.d *.cert + *.key) it trusts.
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'a demand for a client certificate, and none was sent',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'a refusal of our client certificate',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'a refusal of our client certificate (issuer unknown to it)',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: 'a refusal of our client certificate',
 };
 
 /** OpenSSL codes meaning "what answered is not TLS" (a plain-HTTP server read our ClientHello). */

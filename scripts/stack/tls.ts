@@ -52,6 +52,8 @@ export interface IssueOptions {
   hosts: readonly string[];
   notBefore?: Date;
   notAfter?: Date;
+  /** serverAuth (default) or clientAuth, for a client certificate. */
+  extendedKeyUsage?: 'serverAuth' | 'clientAuth';
 }
 
 /**
@@ -70,7 +72,7 @@ export function issueServerCertificate(opts: IssueOptions): void {
       '[ca]', 'default_ca = dev', '[dev]', 'database = index.txt', 'new_certs_dir = .', 'serial = serial',
       'default_md = sha256', 'policy = any', 'unique_subject = no', '[any]', 'commonName = supplied',
       '[server]', 'basicConstraints = critical,CA:FALSE', 'keyUsage = critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage = serverAuth', `subjectAltName = ${san}`, '',
+      `extendedKeyUsage = ${opts.extendedKeyUsage ?? 'serverAuth'}`, `subjectAltName = ${san}`, '',
     ].join('\n'));
     openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
       '-keyout', opts.keyOut, '-out', join(work, 'server.csr'), '-subj', `/CN=${opts.hosts[0] ?? 'server'}`]);

@@ -87,3 +87,62 @@ export async function startTlsRegistry(fault: CertificateFault): Promise<TlsRegi
     },
   };
 }
+
+export interface MtlsRegistry {
+  host: string;
+  /** certs.d folder with the stack CA and a client certificate the registry accepts. */
+  certsWithClient: string;
+  /** certs.d folder with the stack CA only. */
+  certsWithoutClient: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * docker-registry demanding a client certificate (distribution's `http.tls.clientcas`), plus two
+ * certs.d folders for it: one holding a client certificate from the CA it trusts, one without.
+ */
+export async function startMtlsRegistry(): Promise<MtlsRegistry> {
+  const registry = toolPaths().registry;
+  if (!registry) throw new Error('docker-registry not found; run: bash scripts/setup.sh');
+  const dir = await mkdtemp(join(tmpdir(), 'promoter-mtls-'));
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const clientCa = { key: join(dir, 'client-ca.key'), cert: join(dir, 'client-ca.crt') };
+  createCa(clientCa.key, clientCa.cert, 'promoter test client CA');
+  const certsWithClient = join(dir, 'certs-with-client');
+  const certsWithoutClient = join(dir, 'certs-without-client');
+  for (const certs of [certsWithClient, certsWithoutClient]) {
+    mkdirSync(join(certs, host), { recursive: true });
+    writeFileSync(join(certs, host, 'ca.crt'), readFileSync(tlsFiles.caCert));
+  }
+  issueServerCertificate({
+    caKey: clientCa.key, caCert: clientCa.cert, hosts: ['promoter-client'], extendedKeyUsage: 'clientAuth',
+    keyOut: join(certsWithClient, host, 'client.key'), certOut: join(certsWithClient, host, 'client.cert'),
+  });
+  const config = join(dir, 'config.yml');
+  writeFileSync(config, stringify({
+    version: 0.1,
+    log: { level: 'error', accesslog: { disabled: true } },
+    storage: { filesystem: { rootdirectory: join(dir, 'data') } },
+    http: { addr: host, tls: { certificate: tlsFiles.serverCert, key: tlsFiles.serverKey, clientcas: [clientCa.cert] } },
+  }));
+  const child: ChildProcess = spawn(registry, ['serve', config], { stdio: 'ignore' });
+  const deadline = Date.now() + 20_000;
+  while (!(await portOpen('127.0.0.1', port))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('docker-registry with client certificates did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    host,
+    certsWithClient,
+    certsWithoutClient,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

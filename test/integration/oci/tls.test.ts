@@ -11,7 +11,7 @@ import { Transport } from '../../../lib/oci/transport';
 import type { RunReport } from '../../../lib/run/types';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { stack } from '../../support/stack-env';
-import { startTlsRegistry, type CertificateFault, type TlsRegistry } from '../../support/tls-registry';
+import { startMtlsRegistry, startTlsRegistry, type CertificateFault, type TlsRegistry } from '../../support/tls-registry';
 import { startTestWorker, type TestWorker } from '../../support/worker';
 import { stackClient } from './helpers';
 
@@ -82,6 +82,24 @@ describe('registry TLS', () => {
     });
   }
 
+  it('presents the client certificate from certs.d (*.cert + *.key) to a registry that demands one', async () => {
+    const mtls = await startMtlsRegistry();
+    try {
+      const withClient = new RegistryClient({ certsDirs: [mtls.certsWithClient] });
+      await withClient.ping(mtls.host);
+      expect(withClient.stats()[mtls.host]!.total).toBe(1);
+      await withClient.transport.close();
+
+      // The registry really demands it: without, the connection is refused. (Over TLS 1.3 the
+      // server's alert comes after the handshake and Node reports a closed socket, not the reason.)
+      const without = new RegistryClient({ certsDirs: [mtls.certsWithoutClient], retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } });
+      await expect(without.ping(mtls.host)).rejects.toMatchObject({ name: 'OciError', registry: mtls.host });
+      await without.transport.close();
+    } finally {
+      await mtls.stop();
+    }
+  });
+
   describe('Setup', () => {
     let worker: TestWorker;
     beforeAll(async () => {
@@ -105,7 +123,6 @@ describe('registry TLS', () => {
         '',
       ].join('\n'));
       try {
-        const began = Date.now();
         const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue });
         const report = parseJsonOutput<RunReport>(r);
         expect(r.code).toBe(1);
@@ -115,7 +132,6 @@ describe('registry TLS', () => {
           expect(said).toContain(registry.host);
           expect(said).toMatch(REASON[registry.fault]);
         }
-        expect(Date.now() - began).toBeLessThan(30_000);
 
         // One attempt, failed as non-retryable: the history says so.
         const connection = await Connection.connect({ address: env.temporal.address });
