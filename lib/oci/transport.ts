@@ -5,7 +5,8 @@
 // counting.
 import { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
-import { Agent, fetch } from 'undici';
+import { Agent, fetch, interceptors, type Dispatcher } from 'undici';
+import { bufferedRequest } from './buffered-request';
 import { Authenticator } from './auth';
 import { AnonymousCredentialStore, type CredentialStore } from './credentials';
 import { errorFromResponse, OciError } from './errors';
@@ -45,7 +46,6 @@ export interface TransportOptions {
 }
 
 export type RequestBody = Uint8Array | string | ReadableStream<Uint8Array>;
-type FetchBody = NonNullable<Parameters<typeof fetch>[1]>['body'];
 
 export interface RequestSpec {
   /** Registry host as written in references: budgets, stats and auth key by it. */
@@ -141,7 +141,7 @@ export class Transport {
   private readonly auth: Authenticator;
   private readonly certsDirs: string[];
   /** Per API host: its TLS settings and the connection pools that use them. */
-  private readonly connections = new Map<string, { tls: HostTls; dispatcher: Agent; httpsAgent: HttpsAgent }>();
+  private readonly connections = new Map<string, { tls: HostTls; dispatcher: Agent; following: Dispatcher; httpsAgent: HttpsAgent }>();
   /** Per API host that may speak plain HTTP: what its first TLS handshake found (a pending probe while unknown). */
   private readonly schemes = new Map<string, Promise<'https' | 'http'>>();
   private counters: RequestStats = {};
@@ -198,7 +198,10 @@ export class Transport {
     if (!entry) {
       const tls = loadHostTls(key, this.certsDirs);
       const connect = { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) };
-      entry = { tls, dispatcher: new Agent({ connect }), httpsAgent: new HttpsAgent({ keepAlive: true, ...connect }) };
+      const dispatcher = new Agent({ connect });
+      // Same pool, following redirects (what fetch's redirect: 'follow' did).
+      const following = dispatcher.compose(interceptors.redirect({ maxRedirections: 10 }));
+      entry = { tls, dispatcher, following, httpsAgent: new HttpsAgent({ keepAlive: true, ...connect }) };
       this.connections.set(key, entry);
     }
     return entry;
@@ -286,16 +289,14 @@ export class Transport {
       const stats = this.count(spec.host, spec.method);
       if (attempt > 1 || authRounds > 0) stats.retries++;
       const timer = new IdleTimer(this.timeoutMs);
-      let body: FetchBody;
-      if (spec.body instanceof ReadableStream) body = tap(spec.body, () => timer.touch(), () => timer.touch());
-      else body = spec.body as FetchBody;
+      const body = spec.body instanceof ReadableStream ? tap(spec.body, () => timer.touch(), () => timer.touch()) : spec.body;
 
       let res: HttpResponse;
       try {
         res =
           body instanceof ReadableStream
             ? await streamRequest(url, { method: spec.method, headers, body, signal: timer.controller.signal, httpsAgent: pools.httpsAgent })
-            : await fetch(url, { method: spec.method, headers, body, redirect: spec.redirect ?? 'follow', signal: timer.controller.signal, dispatcher: pools.dispatcher });
+            : await bufferedRequest(spec.redirect === 'manual' ? pools.dispatcher : pools.following, url, { method: spec.method, headers, ...(body !== undefined ? { body } : {}), signal: timer.controller.signal });
       } catch (e) {
         timer.clear();
         release();
