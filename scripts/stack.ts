@@ -1,5 +1,6 @@
 // The local dev stack: Temporal dev server, four registries (one with basic auth, one with token
-// auth), a token server, moto S3, credentials and a demo signing key, all under .stack/.
+// auth, two over HTTPS, one with the OCI 1.1 referrers API), a token server, versitygw S3, a local
+// CA, credentials and a demo signing key, all under .stack/.
 //
 //   npm run stack -- up | down | env | status
 //
@@ -12,6 +13,8 @@ export { stackEnv, envAsShell } from './stack/env';
 export { stackDown, stackStatus, stackUp } from './stack/lifecycle';
 export type { ComponentStatus, UpOptions, UpResult } from './stack/lifecycle';
 export { stackPaths, toolPaths } from './stack/paths';
+export { cosignRegistryFlags, skopeoTlsFlags } from './stack/client-trust';
+export { tlsFiles } from './stack/tls';
 export { ports, registries, searchAttributes } from './stack/topology';
 export { KEYLESS_IDENTITY, sigstoreFiles, sigstoreUrls } from './stack/sigstore';
 

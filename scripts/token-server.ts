@@ -16,6 +16,7 @@
 //   PROMOTER_TOKEN_KEY, PROMOTER_TOKEN_CERT   PEM key and certificate paths
 //   PROMOTER_TOKEN_USERS                      file of `user:password` lines
 //   PROMOTER_TOKEN_TTL (300 seconds)
+//   PROMOTER_TOKEN_TLS_CERT, PROMOTER_TOKEN_TLS_KEY  serve HTTPS with this PEM certificate and key
 //   PROMOTER_TOKEN_INIT=1                     create key+cert with openssl when missing
 //   PROMOTER_OIDC_*                           also serve the OIDC issuer (see oidc-issuer.ts)
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,7 @@ import type { KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startOidcIssuerFromEnv } from './oidc-issuer';
@@ -56,6 +58,8 @@ export interface TokenServerOptions {
   certificate: X509Certificate;
   users: Map<string, string>;
   ttlSeconds: number;
+  /** PEM certificate and key: serve HTTPS instead of plain HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 interface Access {
@@ -205,14 +209,15 @@ export function createTokenServer(opts: TokenServerOptions): Server {
     return send(res, 405, { errors: [{ code: 'UNSUPPORTED', message: 'method not allowed' }] }, { allow: 'GET, POST' });
   }
 
-  return createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: Error) => {
       // Log the error class only: request headers and bodies may carry credentials.
       process.stderr.write(`token-server: ${req.method} ${req.url?.split('?')[0]} failed: ${err.message}\n`);
       if (!res.headersSent) send(res, 500, { errors: [{ code: 'UNKNOWN', message: 'internal error' }] });
       else res.end();
     });
-  });
+  };
+  return opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(listener);
 }
 
 /** Reads `user:password` lines (blank lines and # comments ignored). */
@@ -247,9 +252,12 @@ function main() {
     users: loadUsers(required('PROMOTER_TOKEN_USERS')),
     ttlSeconds: Number(process.env.PROMOTER_TOKEN_TTL ?? 300),
   };
+  const tlsCert = process.env.PROMOTER_TOKEN_TLS_CERT;
+  const tlsKey = process.env.PROMOTER_TOKEN_TLS_KEY;
+  if (tlsCert && tlsKey) opts.tls = { cert: readFileSync(tlsCert, 'utf8'), key: readFileSync(tlsKey, 'utf8') };
   const server = createTokenServer(opts);
   server.listen(opts.port, opts.host, () => {
-    process.stdout.write(`token-server: listening on http://${opts.host}:${opts.port}/token (service ${opts.service})\n`);
+    process.stdout.write(`token-server: listening on ${opts.tls ? 'https' : 'http'}://${opts.host}:${opts.port}/token (service ${opts.service})\n`);
   });
   // The dev stack's OIDC issuer for keyless signing rides along when configured (oidc-issuer.ts).
   const oidcIssuer = startOidcIssuerFromEnv(process.env);

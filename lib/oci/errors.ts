@@ -21,6 +21,8 @@ export type OciErrorCode =
   | 'NETWORK'
   | 'UNSUPPORTED'
   | 'INSECURE'
+  /** A certificate the client refuses (untrusted issuer, wrong host name, expired): never retried. */
+  | 'TLS'
   | 'SERVER_ERROR'
   | 'INVALID_RESPONSE'
   | 'UNKNOWN';

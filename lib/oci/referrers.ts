@@ -45,6 +45,7 @@ export function withReferrers(current: ImageIndex | undefined, added: Descriptor
 }
 
 const MAX_FALLBACK_ROUNDS = 5;
+const PROBE_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 export class Referrers {
   /** host -> whether it serves the referrers API (absent: not asked yet). */

@@ -23,10 +23,12 @@ const agents = {
 
 export async function streamRequest(
   url: URL,
-  init: { method: string; headers: Record<string, string>; body: ReadableStream<Uint8Array>; signal: AbortSignal },
+  init: { method: string; headers: Record<string, string>; body: ReadableStream<Uint8Array>; signal: AbortSignal; httpsAgent?: https.Agent },
 ): Promise<HttpResponse> {
   const mod = url.protocol === 'https:' ? https : http;
-  const req = mod.request(url, { method: init.method, headers: init.headers, signal: init.signal, agent: url.protocol === 'https:' ? agents.https : agents.http });
+  // The caller's https agent carries the host's TLS trust (certs.d CAs, client certificate).
+  const agent = url.protocol === 'https:' ? (init.httpsAgent ?? agents.https) : agents.http;
+  const req = mod.request(url, { method: init.method, headers: init.headers, signal: init.signal, agent });
   const responded = new Promise<http.IncomingMessage>((resolve, reject) => {
     req.once('response', resolve);
     req.once('error', reject);

@@ -1,7 +1,12 @@
-// HTTP transport for registry calls: scheme choice (HTTPS unless loopback or
-// configured insecure), auth handshakes, per-host budgets, Retry-After,
-// bounded retries with jittered backoff, idle timeouts and request counting.
+// HTTP transport for registry calls: scheme choice (HTTPS; loopback hosts and
+// hosts configured insecure fall back to plain HTTP only when they do not speak
+// TLS at all), per-host TLS trust (certs.d), auth handshakes, per-host budgets,
+// Retry-After, bounded retries with jittered backoff, idle timeouts and request
+// counting.
+import { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
+import { Agent, fetch, interceptors, type Dispatcher } from 'undici';
+import { bufferedRequest } from './buffered-request';
 import { Authenticator } from './auth';
 import { OCI_DEFAULTS } from './defaults';
 import { AnonymousCredentialStore, type CredentialStore } from './credentials';
@@ -10,6 +15,7 @@ import { parseWwwAuthenticate } from './headers';
 import { backoffDelay, parseRetryAfter, RateLimiter, realClock, type Clock, type RateLimitOptions } from './ratelimit';
 import { apiHost, isLoopbackHost } from './reference';
 import { streamRequest, type HttpResponse } from './stream-request';
+import { certificateError, certsDirsFromEnv, loadHostTls, probeTls, type HostTls } from './tls';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version?: string };
 export const USER_AGENT = `promoter/${pkg.version ?? '0.0.0'}`;
@@ -27,8 +33,10 @@ export const DEFAULT_RETRY: RetryOptions = OCI_DEFAULTS.retry;
 
 export interface TransportOptions {
   credentials?: CredentialStore;
-  /** Hosts ("host[:port]") spoken to over plain HTTP although not loopback. */
+  /** Hosts ("host[:port]") that may be spoken to over plain HTTP (when they do not speak TLS) although not loopback. */
   insecureRegistries?: string[];
+  /** certs.d folders with per-host CA roots and client certificates (default: PROMOTER_REGISTRY_CERTS_DIR, else the containers/Docker folders). */
+  certsDirs?: string[];
   userAgent?: string;
   /** Idle timeout per request: no response headers / no body progress for this long aborts it. */
   timeoutMs?: number;
@@ -148,12 +156,18 @@ export class Transport {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly auth: Authenticator;
+  private readonly certsDirs: string[];
+  /** Per API host: its TLS settings and the connection pools that use them. */
+  private readonly connections = new Map<string, { tls: HostTls; dispatcher: Agent; following: Dispatcher; httpsAgent: HttpsAgent }>();
+  /** Per API host that may speak plain HTTP: what its first TLS handshake found (a pending probe while unknown). */
+  private readonly schemes = new Map<string, Promise<'https' | 'http'>>();
   private counters: RequestStats = {};
   private readonly listeners = new Set<RequestListener>();
 
   constructor(opts: TransportOptions = {}) {
     this.userAgent = opts.userAgent ?? USER_AGENT;
     this.insecure = new Set((opts.insecureRegistries ?? []).map((h) => h.toLowerCase()));
+    this.certsDirs = opts.certsDirs ?? certsDirsFromEnv();
     this.timeoutMs = opts.timeoutMs ?? OCI_DEFAULTS.timeoutMs;
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.clock = opts.clock ?? realClock;
@@ -172,8 +186,51 @@ export class Transport {
     return isLoopbackHost(host) || this.insecure.has(host.toLowerCase());
   }
 
-  baseUrl(host: string): string {
-    return `${this.allowHttp(host) ? 'http' : 'https'}://${apiHost(host)}`;
+  /**
+   * HTTPS, always, except for a host that may speak plain HTTP (loopback, or configured insecure)
+   * and whose server does not speak TLS at all, like go-containerregistry does. The first call
+   * for such a host opens one TLS connection to find out; the answer is kept for the transport's
+   * life. A certificate the client refuses never falls back: it throws a TLS OciError.
+   */
+  async schemeFor(host: string): Promise<'https' | 'http'> {
+    const target = apiHost(host).toLowerCase();
+    if (!this.allowHttp(target)) return 'https';
+    let known = this.schemes.get(target);
+    if (!known) {
+      known = probeTls(target, this.connectionsFor(target).tls, Math.min(this.timeoutMs, 10_000)).then((found) => (found === 'tls' ? 'https' : 'http'));
+      this.schemes.set(target, known);
+      // A failed probe (refused connection, timeout) is not an answer: ask again next time.
+      known.catch(() => this.schemes.delete(target));
+    }
+    return known;
+  }
+
+  async baseUrl(host: string): Promise<string> {
+    return `${await this.schemeFor(host)}://${apiHost(host)}`;
+  }
+
+  /** Connection pools of one host: undici for buffered requests, node:https for streamed uploads, both with its certs.d trust. */
+  private connectionsFor(host: string) {
+    const key = host.toLowerCase();
+    let entry = this.connections.get(key);
+    if (!entry) {
+      const tls = loadHostTls(key, this.certsDirs);
+      const connect = { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) };
+      const dispatcher = new Agent({ connect });
+      // Same pool, following redirects (what fetch's redirect: 'follow' did).
+      const following = dispatcher.compose(interceptors.redirect({ maxRedirections: 10 }));
+      entry = { tls, dispatcher, following, httpsAgent: new HttpsAgent({ keepAlive: true, ...connect }) };
+      this.connections.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** Closes every pooled connection (idle keep-alive sockets otherwise linger until they time out). */
+  async close(): Promise<void> {
+    const entries = [...this.connections.values()];
+    this.connections.clear();
+    for (const e of entries) e.httpsAgent.destroy();
+    await Promise.all(entries.map((e) => e.dispatcher.close()));
   }
 
   stats(): RequestStats {
@@ -212,8 +269,8 @@ export class Transport {
     return s;
   }
 
-  private resolveUrl(spec: RequestSpec): URL {
-    const url = new URL(spec.path, this.baseUrl(spec.host));
+  private async resolveUrl(spec: RequestSpec): Promise<URL> {
+    const url = new URL(spec.path, await this.baseUrl(spec.host));
     if (url.protocol === 'http:' && !this.allowHttp(url.host)) {
       throw new OciError({ code: 'INSECURE', registry: spec.host, message: `refusing plain HTTP to ${url.host}: not loopback and not configured insecure` });
     }
@@ -250,7 +307,14 @@ export class Transport {
     let attempt = 0;
     for (;;) {
       attempt++;
-      const url = this.resolveUrl(spec);
+      let url: URL;
+      try {
+        url = await this.resolveUrl(spec);
+      } catch (e) {
+        await this.backOffAfterNetworkError(e, false, spec, attempt, maxAttempts); // throws when out of attempts
+        continue;
+      }
+      const pools = this.connectionsFor(url.host);
       const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...spec.headers };
       const authz = await this.auth.authorization(spec.host, spec.scopes);
       if (authz) headers.Authorization = authz;
@@ -259,17 +323,15 @@ export class Transport {
       const stats = this.count(spec.host, spec.method);
       if (attempt > 1 || authRounds > 0) stats.retries++;
       const timer = new IdleTimer(this.timeoutMs);
-      let body: RequestInit["body"];
-      if (spec.body instanceof ReadableStream) body = tap(spec.body, () => timer.touch(), () => timer.touch());
-      else body = spec.body as RequestInit["body"];
+      const body = spec.body instanceof ReadableStream ? tap(spec.body, () => timer.touch(), () => timer.touch()) : spec.body;
 
       let res: HttpResponse;
       const sentAt = this.clock.now();
       try {
         res =
           body instanceof ReadableStream
-            ? await streamRequest(url, { method: spec.method, headers, body, signal: timer.controller.signal })
-            : await fetch(url, { method: spec.method, headers, body, redirect: spec.redirect ?? 'follow', signal: timer.controller.signal });
+            ? await streamRequest(url, { method: spec.method, headers, body, signal: timer.controller.signal, httpsAgent: pools.httpsAgent })
+            : await bufferedRequest(spec.redirect === 'manual' ? pools.dispatcher : pools.following, url, { method: spec.method, headers, ...(body !== undefined ? { body } : {}), signal: timer.controller.signal });
         this.emit(spec, res.status, sentAt, res.headers);
       } catch (e) {
         this.emit(spec, 0, sentAt);
@@ -341,6 +403,8 @@ export class Transport {
       return new OciError({ ...base, code: 'TIMEOUT', retryable: true, message: `${spec.operation} on ${spec.host} timed out after ${this.timeoutMs} ms without progress` });
     }
     if (e instanceof OciError) return e;
+    const refused = certificateError(e, spec.host, this.connections.get(apiHost(spec.host).toLowerCase())?.tls);
+    if (refused) return refused;
     // fetch wraps the socket error in `cause`; node:http hands it over directly.
     const cause = (e as { cause?: { code?: string } }).cause;
     const what = cause?.code ?? (e as { code?: string }).code ?? (e as Error).name ?? 'error';
@@ -361,7 +425,7 @@ export class Transport {
       const event = { host, method: init.method ?? 'GET', operation: 'token request', path: u.pathname };
       const sentAt = this.clock.now();
       try {
-        const res = await fetch(url, { ...init, signal: timer.controller.signal, redirect: 'error' }).catch((e: unknown) => {
+        const res = await fetch(url, { ...(init as Parameters<typeof fetch>[1]), signal: timer.controller.signal, redirect: 'error', dispatcher: this.connectionsFor(host).dispatcher }).catch((e: unknown) => {
           this.emit(event, 0, sentAt);
           throw e;
         });
@@ -375,6 +439,8 @@ export class Transport {
         }
         return { status: res.status, body };
       } catch (e) {
+        const refused = certificateError(e, host, this.connectionsFor(host).tls);
+        if (refused) throw refused;
         if (attempt < this.retry.maxAttempts) {
           await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random));
           continue;

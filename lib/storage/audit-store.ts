@@ -14,10 +14,17 @@ import {
  * The audit store: S3 holds everything too big for workflow history (manifest bundles,
  * plans, per-batch results, reports, attestations). Writes are keyed so that a retried
  * activity rewrites the same bytes at the same key, never a second copy elsewhere.
+ *
+ * Two kinds of write, named in the API:
+ * - writeOnce / writeOnceJson: audit records. A key is written once (a conditional PUT with
+ *   `If-None-Match: *`); writing the same body again is a no-op, a different body is refused with
+ *   an AuditObjectConflict and the first object stays as it was.
+ * - overwrite / overwriteJson: the few mutable state objects (the per-repository tag records
+ *   under `inventory/…`, `state/latest-promoted-bundle.json`), replaced on every write.
  */
 export interface AuditStoreConfig {
   bucket: string;
-  /** Custom endpoint (moto, MinIO...). Unset means AWS. */
+  /** Custom endpoint (versitygw, MinIO...). Unset means AWS. */
   endpoint?: string;
   region: string;
   forcePathStyle: boolean;
@@ -30,6 +37,44 @@ export interface StoredObject {
   bytes: number;
 }
 
+/** A write-once key already holds a different body: nothing was overwritten. */
+export class AuditObjectConflict extends Error {
+  override name = 'AuditObjectConflict';
+  readonly retryable = false;
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    /** sha256 of what the key holds (read it back with getBytes/getJson). */
+    readonly existingSha256: string,
+    readonly attemptedSha256: string,
+  ) {
+    super(`s3://${bucket}/${key} is write-once and already holds different content (sha256 ${existingSha256}, refused ${attemptedSha256})`);
+  }
+}
+
+/** S3 did not answer (down, unreachable, 5xx): worth retrying later. */
+export class AuditStoreUnavailable extends Error {
+  override name = 'AuditStoreUnavailable';
+  readonly retryable = true;
+  constructor(what: string, cause: unknown) {
+    super(`${what}: audit store unavailable: ${(cause as Error).message || (cause as Error).name}`, { cause });
+  }
+}
+
+const httpStatusOf = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
+const NETWORK_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout', 'AbortError']);
+
+/** No HTTP answer at all (connection refused, reset, timeout) or a server-side error. */
+function isUnavailable(err: unknown): boolean {
+  const status = httpStatusOf(err);
+  if (status !== undefined) return status >= 500;
+  const e = err as { code?: unknown; name?: unknown; errors?: unknown[] };
+  // Node reports a refused dual-stack connect as an AggregateError of per-address errors.
+  const causes = [e, ...(Array.isArray(e.errors) ? e.errors : [])] as { code?: unknown; name?: unknown }[];
+  return causes.some((c) => NETWORK_FAILURES.has(String(c.code)) || NETWORK_FAILURES.has(String(c.name)));
+}
+
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -37,12 +82,23 @@ export function sha256Hex(data: string | Uint8Array): string {
 export class AuditStore {
   private readonly s3: S3Client;
 
-  constructor(readonly config: AuditStoreConfig) {
+  constructor(readonly config: AuditStoreConfig, clientOverrides: { maxAttempts?: number } = {}) {
     this.s3 = new S3Client({
       region: config.region,
       endpoint: config.endpoint,
       forcePathStyle: config.forcePathStyle,
+      ...clientOverrides,
     });
+  }
+
+  /** Runs one S3 call; an unreachable or failing server becomes a retryable AuditStoreUnavailable. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isUnavailable(err)) throw new AuditStoreUnavailable(what, err);
+      throw err;
+    }
   }
 
   get bucket(): string {
@@ -54,10 +110,11 @@ export class AuditStore {
     try {
       await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const status = httpStatusOf(err);
       const where = this.config.endpoint ?? 'AWS S3';
       if (status === 404) throw new Error(`audit bucket "${this.bucket}" does not exist at ${where}`);
       if (status === 403) throw new Error(`audit bucket "${this.bucket}" at ${where}: access denied`);
+      if (isUnavailable(err)) throw new AuditStoreUnavailable(`audit bucket "${this.bucket}" at ${where}`, err);
       throw new Error(`audit bucket "${this.bucket}" at ${where} is unreachable: ${(err as Error).message}`);
     }
   }
@@ -70,24 +127,56 @@ export class AuditStore {
     }
   }
 
-  async putBytes(key: string, body: Uint8Array | string, contentType: string): Promise<StoredObject> {
+  /**
+   * Writes `key` once. Same body already there: a no-op success. Different body there: throws
+   * AuditObjectConflict and leaves the stored object untouched. Atomic on the server
+   * (`If-None-Match: *`), so two writers racing cannot both win.
+   */
+  async writeOnce(key: string, body: Uint8Array | string, contentType: string): Promise<StoredObject> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     const sha256 = sha256Hex(bytes);
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: bytes,
-        ContentType: contentType,
-        ChecksumAlgorithm: 'SHA256',
-        Metadata: { sha256 },
-      }),
-    );
+    const stored = { bucket: this.bucket, key, sha256, bytes: bytes.length };
+    try {
+      await this.call(`write s3://${this.bucket}/${key}`, () => this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ChecksumAlgorithm: 'SHA256', Metadata: { sha256 }, IfNoneMatch: '*' }),
+      ));
+      return stored;
+    } catch (err) {
+      // 412: the key exists. 409: another conditional write to it is in flight; read what won.
+      const status = httpStatusOf(err);
+      if (status !== 412 && status !== 409) throw err;
+    }
+    const existing = sha256Hex(await this.getBytes(key));
+    if (existing === sha256) return stored;
+    throw new AuditObjectConflict(this.bucket, key, existing, sha256);
+  }
+
+  writeOnceJson(key: string, value: unknown): Promise<StoredObject> {
+    return this.writeOnce(key, JSON.stringify(value), 'application/json');
+  }
+
+  /** Replaces whatever `key` holds: only for mutable state (tag records, the latest-bundle pointer). */
+  async overwrite(key: string, body: Uint8Array | string, contentType: string): Promise<StoredObject> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const sha256 = sha256Hex(bytes);
+    await this.call(`write s3://${this.bucket}/${key}`, () => this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ChecksumAlgorithm: 'SHA256', Metadata: { sha256 } }),
+    ));
     return { bucket: this.bucket, key, sha256, bytes: bytes.length };
   }
 
+  overwriteJson(key: string, value: unknown): Promise<StoredObject> {
+    return this.overwrite(key, JSON.stringify(value), 'application/json');
+  }
+
+  /** @deprecated Unconditional write kept for existing call sites: use writeOnce (audit records) or overwrite (mutable state). */
+  putBytes(key: string, body: Uint8Array | string, contentType: string): Promise<StoredObject> {
+    return this.overwrite(key, body, contentType);
+  }
+
+  /** @deprecated Use writeOnceJson (audit records) or overwriteJson (mutable state). */
   putJson(key: string, value: unknown): Promise<StoredObject> {
-    return this.putBytes(key, JSON.stringify(value), 'application/json');
+    return this.overwriteJson(key, value);
   }
 
   /**
@@ -96,14 +185,12 @@ export class AuditStore {
    */
   async putContentAddressed(prefix: string, value: unknown): Promise<StoredObject> {
     const body = JSON.stringify(value);
-    const key = `${prefix}/${sha256Hex(body)}.json`;
-    if (await this.exists(key)) return { bucket: this.bucket, key, sha256: sha256Hex(body), bytes: Buffer.byteLength(body) };
-    return this.putBytes(key, body, 'application/json');
+    return this.writeOnce(`${prefix}/${sha256Hex(body)}.json`, body, 'application/json');
   }
 
   async exists(key: string): Promise<boolean> {
     try {
-      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      await this.call(`read s3://${this.bucket}/${key}`, () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
       return true;
     } catch (err) {
       if (err instanceof NotFound || err instanceof NoSuchKey) return false;
@@ -113,9 +200,11 @@ export class AuditStore {
   }
 
   async getBytes(key: string): Promise<Uint8Array> {
-    const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    if (!out.Body) throw new Error(`s3://${this.bucket}/${key} has no body`);
-    return out.Body.transformToByteArray();
+    return this.call(`read s3://${this.bucket}/${key}`, async () => {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!out.Body) throw new Error(`s3://${this.bucket}/${key} has no body`);
+      return out.Body.transformToByteArray();
+    });
   }
 
   /** Reads JSON; when `expectSha256` is given the bytes must hash to it (claim-check integrity). */

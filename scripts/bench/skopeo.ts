@@ -4,6 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { mapPool } from '../../lib/util/pool';
+import { skopeoTlsFlags } from '../stack/client-trust';
 
 const execFileP = promisify(execFile);
 
@@ -22,7 +23,7 @@ export interface SkopeoRun {
 }
 
 export function skopeoCopyArgs(c: SkopeoCopy, authfile: string): string[] {
-  return ['copy', '--quiet', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', '--authfile', authfile, `docker://${c.src}`, `docker://${c.dst}`];
+  return ['copy', '--quiet', '--all', '--preserve-digests', ...skopeoTlsFlags(c.src.split('/')[0]!, 'src'), ...skopeoTlsFlags(c.dst.split('/')[0]!, 'dest'), '--authfile', authfile, `docker://${c.src}`, `docker://${c.dst}`];
 }
 
 function runOne(args: string[]): Promise<{ code: number; stderr: string; ms: number }> {
@@ -56,7 +57,7 @@ export async function runSkopeoCopies(copies: SkopeoCopy[], authfile: string, pa
 /** sha256 of the raw manifest skopeo reads at a reference, or the error it printed. */
 export async function skopeoDigest(reference: string, authfile: string): Promise<string> {
   try {
-    const { stdout } = await execFileP('skopeo', ['inspect', '--raw', '--tls-verify=false', '--authfile', authfile, `docker://${reference}`], { encoding: 'buffer', maxBuffer: 16 << 20 });
+    const { stdout } = await execFileP('skopeo', ['inspect', '--raw', ...skopeoTlsFlags(reference.split('/')[0]!), '--authfile', authfile, `docker://${reference}`], { encoding: 'buffer', maxBuffer: 16 << 20 });
     return `sha256:${createHash('sha256').update(stdout).digest('hex')}`;
   } catch (err) {
     return `error: ${String((err as { stderr?: Buffer }).stderr ?? err).trim().slice(-200)}`;

@@ -1,15 +1,18 @@
 // The processes that make up the dev stack: how to start each one and how to tell it is ready.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { secretFiles } from './credentials';
 import { stackPaths, toolPaths } from './paths';
 import { httpStatus, temporalServing } from './probes';
 import type { ProcessSpec } from './processes';
-import { registryConfigPath } from './registry-config';
+import { registryConfigPath, registryStorage } from './registry-config';
 import { sigstoreComponents, withOidcIssuer } from './sigstore';
+import { tlsFiles } from './tls';
+import { ensureBucket, s3Answers, versitygwSpec } from './s3';
 import {
-  HOST, S3_ACCESS_KEY, S3_BUCKET, S3_REGION, S3_SECRET_KEY, TEMPORAL_NAMESPACE, TOKEN_ISSUER, TOKEN_SERVICE,
+  HOST, S3_BUCKET, TEMPORAL_NAMESPACE, TOKEN_ISSUER, TOKEN_SERVICE,
   ports, registries, searchAttributes,
 } from './topology';
+import type { RegistryTopology } from './topology';
 
 export interface Component {
   name: string;
@@ -76,17 +79,30 @@ const temporal: Component = {
   },
 };
 
+/** The stack CA (PEM), trusted by the readiness probes of the HTTPS services. */
+const stackCa = () => readFileSync(tlsFiles.caCert, 'utf8');
+
+function registrySpec(registry: RegistryTopology): ProcessSpec {
+  const name = `registry-${registry.name}`;
+  if (registry.server === 'olareg') {
+    // olareg serves the OCI 1.1 referrers API; --api-delete lets tests and the promoter delete tags.
+    return {
+      name,
+      command: need(toolPaths().olareg, 'olareg (.tools/bin/olareg)'),
+      args: ['serve', '--addr', HOST, '--port', String(registry.port), '--dir', registryStorage(registry.name), '--api-delete'],
+    };
+  }
+  return { name, command: need(toolPaths().registry, 'docker-registry (apt-get install docker-registry)'), args: ['serve', registryConfigPath(registry.name)] };
+}
+
 const registryComponents: Component[] = registries.map((registry) => ({
   name: `registry-${registry.name}`,
   ports: [registry.port],
   startTimeoutMs: 30_000,
-  spec: () => ({
-    name: `registry-${registry.name}`,
-    command: need(toolPaths().registry, 'docker-registry (apt-get install docker-registry)'),
-    args: ['serve', registryConfigPath(registry.name)],
-  }),
+  spec: () => registrySpec(registry),
   ready: async () => {
-    const status = await httpStatus(`http://${HOST}:${registry.port}/v2/`);
+    const url = `${registry.tls ? 'https' : 'http'}://${HOST}:${registry.port}/v2/`;
+    const status = await httpStatus(url, 2_000, {}, registry.tls ? stackCa() : undefined);
     return status === (registry.auth === 'none' ? 200 : 401);
   },
 }));
@@ -108,39 +124,22 @@ const tokenServer: Component = {
       PROMOTER_TOKEN_KEY: secretFiles.tokenKey,
       PROMOTER_TOKEN_CERT: secretFiles.tokenCert,
       PROMOTER_TOKEN_USERS: secretFiles.tokenUsers,
+      PROMOTER_TOKEN_TLS_CERT: tlsFiles.serverCert,
+      PROMOTER_TOKEN_TLS_KEY: tlsFiles.serverKey,
     },
   }),
-  ready: async () => (await httpStatus(`http://${HOST}:${ports.tokenServer}/healthz`)) === 200,
+  ready: async () => (await httpStatus(`https://${HOST}:${ports.tokenServer}/healthz`, 2_000, {}, stackCa())) === 200,
 };
 
 const s3: Component = {
   name: 's3',
   ports: [ports.s3],
   startTimeoutMs: 60_000,
-  spec: () => ({
-    name: 's3',
-    command: need(toolPaths().motoServer, 'moto_server (.tools/venv/bin/moto_server)'),
-    args: ['-H', HOST, '-p', String(ports.s3)],
-  }),
-  ready: async () => (await httpStatus(`http://${HOST}:${ports.s3}/moto-api/`)) === 200,
+  spec: () => versitygwSpec({ name: 's3', command: need(toolPaths().versitygw, 'versitygw (.tools/bin/versitygw)'), port: ports.s3, dir: stackPaths.s3 }),
+  ready: () => s3Answers(ports.s3),
+  // Cheap (one HEAD), and puts the bucket back should someone have removed its folder.
   afterReadyAlways: true,
-  async afterReady() {
-    // moto keeps buckets in memory: recreate the audit bucket whenever it is missing.
-    const { S3Client, HeadBucketCommand, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-    const client = new S3Client({
-      endpoint: `http://${HOST}:${ports.s3}`,
-      region: S3_REGION,
-      forcePathStyle: true,
-      credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY },
-    });
-    try {
-      await client.send(new HeadBucketCommand({ Bucket: S3_BUCKET }));
-    } catch {
-      await client.send(new CreateBucketCommand({ Bucket: S3_BUCKET }));
-    } finally {
-      client.destroy();
-    }
-  },
+  afterReady: () => ensureBucket(ports.s3, S3_BUCKET),
 };
 
 export const components: Component[] = [temporal, ...registryComponents, withOidcIssuer(tokenServer), s3, ...sigstoreComponents()];

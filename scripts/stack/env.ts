@@ -17,6 +17,8 @@ export function stackEnv(): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY,
     AWS_REGION: S3_REGION,
     DOCKER_CONFIG: stackPaths.docker,
+    // The stack CA for production, mirror-b and the token server, in the containers/Docker certs.d layout.
+    PROMOTER_REGISTRY_CERTS_DIR: stackPaths.certsDir,
     PROMOTER_SIGNING_KEY: stackPaths.signingKey,
     PROMOTER_PUBLIC_KEY: stackPaths.publicKey,
     ...sigstoreEnv(),

@@ -9,6 +9,7 @@ import { logFile, logTail, runningPid, startDetached, stopProcess } from './proc
 import { writeRegistryConfigs } from './registry-config';
 import { removeSigstoreNetwork } from './netns';
 import { sigstoreNotes } from './sigstore';
+import { ensureTlsMaterial } from './tls';
 import { HOST } from './topology';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -122,6 +123,7 @@ export async function stackUp(options: UpOptions = {}): Promise<UpResult> {
   const began = Date.now();
   return withUpLock(async () => {
     ensureCredentials();
+    ensureTlsMaterial();
     writeRegistryConfigs();
     for (const note of sigstoreNotes()) log(note);
     const outcomes = await Promise.allSettled(components.map((c) => ensureComponent(c, log)));

@@ -16,6 +16,9 @@ export const stackPaths = {
   config: join(stackDir, 'config'),
   secrets: join(stackDir, 'secrets'),
   registries: join(stackDir, 'registries'),
+  s3: join(stackDir, 's3'),
+  tls: join(stackDir, 'tls'),
+  certsDir: join(stackDir, 'certs.d'),
   temporal: join(stackDir, 'temporal'),
   temporalDb: join(stackDir, 'temporal', 'temporal.db'),
   docker: join(stackDir, 'docker'),
@@ -50,7 +53,8 @@ function toolPath(name: string, preferredDir: string): string | undefined {
 export function toolPaths() {
   return {
     temporal: toolPath('temporal', stackPaths.venvBin),
-    motoServer: toolPath('moto_server', stackPaths.venvBin),
+    versitygw: toolPath('versitygw', stackPaths.toolsBin),
+    olareg: toolPath('olareg', stackPaths.toolsBin),
     cosign: toolPath('cosign', stackPaths.toolsBin),
     registry: onPath('docker-registry') ?? (existsSync('/usr/bin/docker-registry') ? '/usr/bin/docker-registry' : undefined),
     skopeo: onPath('skopeo'),

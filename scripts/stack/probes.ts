@@ -1,11 +1,20 @@
 // Cheap readiness checks: each answers "does this component serve requests right now?".
 import { connect as connectHttp2 } from 'node:http2';
 import { createConnection } from 'node:net';
+import { Agent, fetch } from 'undici';
 
-/** HTTP status of a GET, or undefined when nothing answers in time. */
-export async function httpStatus(url: string, timeoutMs = 2_000, headers: Record<string, string> = {}): Promise<number | undefined> {
+/** One pool per extra CA (the stack has one), so repeated probes reuse their connection. */
+const trusting = new Map<string, Agent>();
+function agentTrusting(ca: string): Agent {
+  let agent = trusting.get(ca);
+  if (!agent) trusting.set(ca, (agent = new Agent({ connect: { ca }, keepAliveTimeout: 1_000 })));
+  return agent;
+}
+
+/** HTTP status of a GET, or undefined when nothing answers in time. `ca` (PEM) is trusted for an https URL. */
+export async function httpStatus(url: string, timeoutMs = 2_000, headers: Record<string, string> = {}, ca?: string): Promise<number | undefined> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers });
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers, ...(ca ? { dispatcher: agentTrusting(ca) } : {}) });
     await res.arrayBuffer();
     return res.status;
   } catch {

@@ -1,8 +1,10 @@
-// Generated configuration of the four distribution (docker-registry 2.8) instances.
+// Generated configuration of the distribution (docker-registry 2.8) instances; production and
+// mirror-b serve HTTPS with the stack's server certificate.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { secretFiles } from './credentials';
+import { tlsFiles } from './tls';
 import { stackPaths } from './paths';
 import { HOST, TOKEN_ISSUER, TOKEN_REALM, TOKEN_SERVICE, registries } from './topology';
 import type { RegistryName } from './topology';
@@ -18,6 +20,7 @@ export function writeRegistryConfigs(): void {
   const httpSecret = readFileSync(secretFiles.httpSecret, 'utf8').trim();
   for (const registry of registries) {
     mkdirSync(registryStorage(registry.name), { recursive: true });
+    if (registry.server !== 'distribution') continue;
     const config: Record<string, unknown> = {
       version: 0.1,
       // Access logs off: benchmarks make many requests and would fill the disk.
@@ -29,7 +32,12 @@ export function writeRegistryConfigs(): void {
         maintenance: { uploadpurging: { enabled: false } },
       },
       // No `http.debug` section: the debug server stays off, so the four never clash on a port.
-      http: { addr: `${HOST}:${registry.port}`, secret: httpSecret, headers: { 'X-Content-Type-Options': ['nosniff'] } },
+      http: {
+        addr: `${HOST}:${registry.port}`,
+        secret: httpSecret,
+        headers: { 'X-Content-Type-Options': ['nosniff'] },
+        ...(registry.tls ? { tls: { certificate: tlsFiles.serverCert, key: tlsFiles.serverKey } } : {}),
+      },
     };
     if (registry.auth === 'htpasswd') {
       config.auth = { htpasswd: { realm: `promoter-${registry.name}`, path: secretFiles.productionHtpasswd } };

@@ -1,5 +1,6 @@
 // The dev stack itself: every component answers, the two auth schemes work for an independent
-// client (skopeo), and bytes survive a round trip through the registries unchanged.
+// client (skopeo), production, mirror-b and the token server speak HTTPS with the stack CA, and
+// bytes survive a round trip through the registries unchanged.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -7,14 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, parseDocument } from 'yaml';
+import { Agent, fetch } from 'undici';
+import { skopeoTlsFlags, tlsFiles } from '../../scripts/stack';
 import { stack, uniqueName } from '../support/stack-env';
 
 const run = promisify(execFile);
 const env = stack();
+// Trusts the stack CA only (no system roots needed on loopback), as a client with the certs.d entry would.
+const trustingStackCa = new Agent({ connect: { ca: readFileSync(tlsFiles.caCert, 'utf8') } });
+const fetchTls = (url: string | URL, init: Parameters<typeof fetch>[1] = {}) => fetch(url, { ...init, dispatcher: trustingStackCa });
 const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 async function basicAuthFor(registry: string): Promise<string> {
@@ -36,7 +42,7 @@ async function fetchToken(realm: string, service: string, scopes: string[], basi
   const url = new URL(realm);
   url.searchParams.set('service', service);
   for (const scope of scopes) url.searchParams.append('scope', scope);
-  return fetch(url, { headers: basic ? { authorization: `Basic ${basic}` } : {} });
+  return fetchTls(url, { headers: basic ? { authorization: `Basic ${basic}` } : {} });
 }
 
 function decodeJwt(token: string) {
@@ -115,25 +121,50 @@ describe('dev stack', () => {
     }
   });
 
+  it('serves production, mirror-b and the token server over HTTPS only, with a certificate from the stack CA', async () => {
+    for (const host of [env.registries.production, env.registries.all.mirrorB, 'localhost:5005', '127.0.0.1:5005']) {
+      expect(readFileSync(join(env.registryCertsDir, host, 'ca.crt'), 'utf8'), host).toBe(readFileSync(tlsFiles.caCert, 'utf8'));
+      // Without the CA the certificate is refused; plain HTTP is not served at all.
+      const untrusted = await fetch(`https://${host}/v2/`).then(() => 'answered', (e: Error & { cause?: { code?: string } }) => e.cause?.code);
+      expect(untrusted, host).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT/);
+      // distribution answers plain HTTP with 400 ("HTTP request to an HTTPS server"); node's TLS server hangs up.
+      const plain = await fetch(`http://${host}/v2/`).then((r) => r.status, () => 'refused');
+      expect([400, 'refused'], host).toContain(plain);
+    }
+  });
+
+  it('serves the OCI 1.1 referrers API on mirror-a (olareg); production and mirror-b (distribution) do not', async () => {
+    const digest = `sha256:${'0'.repeat(64)}`;
+    const repo = uniqueName('stack/referrers');
+    const api = await fetch(`http://${env.registries.all.mirrorA}/v2/${repo}/referrers/${digest}`);
+    expect(api.status).toBe(200);
+    expect(api.headers.get('content-type')).toBe('application/vnd.oci.image.index.v1+json');
+    expect(await api.json()).toMatchObject({ schemaVersion: 2, manifests: [] });
+
+    const auth = `Basic ${await basicAuthFor(env.registries.production)}`;
+    const fallbackOnly = await fetchTls(`https://${env.registries.production}/v2/${repo}/referrers/${digest}`, { headers: { authorization: auth } });
+    expect(fallbackOnly.status).toBe(404);
+  });
+
   it('requires basic auth on production and accepts the credentials from DOCKER_CONFIG', async () => {
     const registry = env.registries.production;
-    const anonymous = await fetch(`http://${registry}/v2/`);
+    const anonymous = await fetchTls(`https://${registry}/v2/`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
 
-    const wrong = await fetch(`http://${registry}/v2/`, { headers: { authorization: `Basic ${Buffer.from('promoter:wrong').toString('base64')}` } });
+    const wrong = await fetchTls(`https://${registry}/v2/`, { headers: { authorization: `Basic ${Buffer.from('promoter:wrong').toString('base64')}` } });
     expect(wrong.status).toBe(401);
 
-    const ok = await fetch(`http://${registry}/v2/`, { headers: { authorization: `Basic ${await basicAuthFor(registry)}` } });
+    const ok = await fetchTls(`https://${registry}/v2/`, { headers: { authorization: `Basic ${await basicAuthFor(registry)}` } });
     expect(ok.status).toBe(200);
   });
 
   it('requires bearer tokens on mirror-b, issued by the token server for valid users only', async () => {
     const registry = env.registries.all.mirrorB;
-    const challenge = await fetch(`http://${registry}/v2/`);
+    const challenge = await fetchTls(`https://${registry}/v2/`);
     expect(challenge.status).toBe(401);
     const { realm, service } = parseBearerChallenge(challenge.headers.get('www-authenticate'));
-    expect(realm).toBe('http://localhost:5005/token');
+    expect(realm).toBe('https://localhost:5005/token');
     expect(service).toBe('promoter-dev');
 
     const basic = await basicAuthFor(registry);
@@ -150,14 +181,14 @@ describe('dev stack', () => {
     expect(claims).toMatchObject({ iss: 'promoter-dev-token-issuer', sub: 'promoter', aud: 'promoter-dev' });
     expect(claims.access).toEqual([{ type: 'repository', name: repo, actions: ['pull', 'push'] }]);
 
-    const ok = await fetch(`http://${registry}/v2/`, { headers: { authorization: `Bearer ${body.token}` } });
+    const ok = await fetchTls(`https://${registry}/v2/`, { headers: { authorization: `Bearer ${body.token}` } });
     expect(ok.status).toBe(200);
 
     // A token the registry did not sign-verify must be refused: flip one signature byte.
     // (The second-to-last character carries full signature bits; the last one partly padding.)
     const flipped = body.token.at(-2) === 'A' ? 'B' : 'A';
     const tampered = body.token.slice(0, -2) + flipped + body.token.slice(-1);
-    expect((await fetch(`http://${registry}/v2/`, { headers: { authorization: `Bearer ${tampered}` } })).status).toBe(401);
+    expect((await fetchTls(`https://${registry}/v2/`, { headers: { authorization: `Bearer ${tampered}` } })).status).toBe(401);
 
     // Wrong password: no token at all.
     const bad = await fetchToken(realm!, service!, [`repository:${repo}:pull`], Buffer.from('promoter:wrong').toString('base64'));
@@ -166,7 +197,7 @@ describe('dev stack', () => {
     // Anonymous: a token that grants nothing, so the registry refuses to list the repository's tags.
     const anon = (await (await fetchToken(realm!, service!, [`repository:${repo}:pull`])).json()) as { token: string };
     expect(decodeJwt(anon.token).claims.access).toEqual([]);
-    const denied = await fetch(`http://${registry}/v2/${repo}/tags/list`, { headers: { authorization: `Bearer ${anon.token}` } });
+    const denied = await fetchTls(`https://${registry}/v2/${repo}/tags/list`, { headers: { authorization: `Bearer ${anon.token}` } });
     expect(denied.status).toBe(401);
   });
 
@@ -187,19 +218,22 @@ describe('dev stack', () => {
         const registry = env.registries.all[role];
         const ref = `docker://${registry}/${uniqueName(`stack/skopeo-${role.toLowerCase()}`)}:v1`;
         const auth = ['--authfile', env.dockerConfigFile];
-        await run('skopeo', ['copy', '--quiet', ...auth, '--dest-tls-verify=false', '--preserve-digests', `oci:${join(dir, 'layout')}:v1`, ref]);
+        // Verification on: skopeo trusts the stack CA through the certs.d folder, as the promoter does.
+        expect(skopeoTlsFlags(registry)).toEqual([`--cert-dir=${join(env.registryCertsDir, registry)}`]);
+        await run('skopeo', ['copy', '--quiet', ...auth, ...skopeoTlsFlags(registry, 'dest'), '--preserve-digests', `oci:${join(dir, 'layout')}:v1`, ref]);
 
-        const { stdout } = await run('skopeo', ['inspect', '--raw', ...auth, '--tls-verify=false', ref], { encoding: 'buffer' });
+        const { stdout } = await run('skopeo', ['inspect', '--raw', ...auth, ...skopeoTlsFlags(registry), ref], { encoding: 'buffer' });
         expect(sha256(stdout)).toBe(image.manifestDigest);
         expect(Buffer.compare(stdout, image.manifestBytes)).toBe(0);
 
-        // Without credentials the same read is refused.
-        await expect(run('skopeo', ['inspect', '--raw', '--no-creds', '--tls-verify=false', ref])).rejects.toThrow();
+        // Without credentials the same read is refused; without the CA the certificate is.
+        await expect(run('skopeo', ['inspect', '--raw', '--no-creds', ...skopeoTlsFlags(registry), ref])).rejects.toThrow();
+        await expect(run('skopeo', ['inspect', '--raw', ...auth, '--cert-dir', dir, ref])).rejects.toThrow(/certificate/);
       });
     }
   });
 
-  it('has the audit bucket in S3', async () => {
+  it('has the audit bucket in S3 (versitygw, objects on disk under .stack/s3)', async () => {
     const client = new S3Client({
       endpoint: env.s3.endpoint,
       region: env.s3.region,
@@ -242,51 +276,5 @@ describe('dev stack', () => {
     expect((await stat(env.dockerConfigFile)).mode & 0o077).toBe(0);
     expect(await readFile(env.publicKeyPath, 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     expect(await readFile(env.signingKeyPath, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
-  });
-});
-
-function verifyHtpasswd(file: string, user: string, password: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = execFile('htpasswd', ['-vi', file, user], (err) => resolve(!err));
-    child.stdin?.end(password);
-  });
-}
-
-describe('docker-compose.yml', () => {
-  const root = join(import.meta.dirname, '..', '..');
-
-  it('is valid YAML publishing the dev-stack ports on loopback', async () => {
-    const doc = parseDocument(await readFile(join(root, 'docker-compose.yml'), 'utf8'), { merge: true });
-    expect(doc.errors).toEqual([]);
-    const compose = doc.toJS() as { services: Record<string, { image: string; ports?: string[]; command?: string[] }> };
-    const published = Object.values(compose.services).flatMap((s) => s.ports ?? []).map((p) => p.split(':').slice(0, 2).join(':'));
-    expect(published.sort()).toEqual(
-      ['5001', '5002', '5003', '5004', '5005', '7233', '8233', '9000'].map((port) => `127.0.0.1:${port}`).sort(),
-    );
-    for (const service of ['registry-staging', 'registry-production', 'registry-mirror-a', 'registry-mirror-b']) {
-      expect(compose.services[service]?.image).toMatch(/^registry:2\./);
-    }
-    const temporalArgs = compose.services.temporal?.command ?? [];
-    for (const attribute of ['PromoterPhase=Keyword', 'PromoterStatus=Keyword', 'PromoterDryRun=Bool', 'PromoterEdgesTotal=Int', 'PromoterEdgesPromoted=Int', 'PromoterEdgesFailed=Int']) {
-      expect(temporalArgs).toContain(`--search-attribute=${attribute}`);
-    }
-  });
-
-  it('configures htpasswd on production and token auth on mirror-b, with matching dev credentials', async () => {
-    const config = async (name: string) => parse(await readFile(join(root, 'deploy', 'registry', `${name}.yml`), 'utf8')) as { auth?: Record<string, Record<string, string>> };
-    expect((await config('staging')).auth).toBeUndefined();
-    expect((await config('mirror-a')).auth).toBeUndefined();
-    expect((await config('production')).auth?.htpasswd?.path).toBe('/auth/production.htpasswd');
-    expect((await config('mirror-b')).auth?.token).toMatchObject({ realm: 'http://localhost:5005/token', service: 'promoter-dev', issuer: 'promoter-dev-token-issuer' });
-
-    const dockerConfig = JSON.parse(await readFile(join(root, 'deploy', 'docker', 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
-    const tokenUsers = (await readFile(join(root, 'deploy', 'auth', 'token-users'), 'utf8')).split('\n').filter((l) => l.startsWith('promoter:'));
-    expect(Buffer.from(dockerConfig.auths['127.0.0.1:5004']!.auth, 'base64').toString()).toBe(tokenUsers[0]);
-    const htpasswdFile = join(root, 'deploy', 'auth', 'production.htpasswd');
-    expect(await readFile(htpasswdFile, 'utf8')).toMatch(/^promoter:\$2[aby]\$/);
-    // The bcrypt entry must accept the password the docker config carries for production.
-    const productionPassword = Buffer.from(dockerConfig.auths['127.0.0.1:5002']!.auth, 'base64').toString().slice('promoter:'.length);
-    await expect(verifyHtpasswd(htpasswdFile, 'promoter', productionPassword)).resolves.toBe(true);
-    await expect(verifyHtpasswd(htpasswdFile, 'promoter', 'wrong')).resolves.toBe(false);
   });
 });

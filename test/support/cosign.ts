@@ -3,6 +3,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cosignRegistryFlags } from '../../scripts/stack';
 import { runProcess } from './run-process';
 
 const PROJECT_COSIGN = fileURLToPath(new URL('../../.tools/bin/cosign', import.meta.url));
@@ -47,12 +48,12 @@ export async function runCosign(args: string[], env: Record<string, string | und
 }
 
 /**
- * Flags that make cosign v3 work offline against a plain-HTTP loopback
- * registry with a key pair (no Rekor, no Fulcio, no TUF).
+ * Flags that make cosign v3 work offline against the dev stack's registries (HTTPS with the stack
+ * CA, or plain HTTP on loopback) with a key pair (no Rekor, no Fulcio, no TUF).
  */
 export const COSIGN_OFFLINE = {
   /** `cosign sign` / `cosign attest`: sign with a key, write nothing to Rekor, no signing config from TUF. */
-  sign: ['--tlog-upload=false', '--use-signing-config=false', '--allow-http-registry'],
+  sign: ['--tlog-upload=false', '--use-signing-config=false', ...cosignRegistryFlags()],
   /** `cosign verify` / `cosign verify-attestation` with `--key`. */
-  verify: ['--insecure-ignore-tlog=true', '--allow-http-registry'],
+  verify: ['--insecure-ignore-tlog=true', ...cosignRegistryFlags()],
 } as const;

@@ -3,8 +3,16 @@
 // connection, a response body with one byte flipped, a delay. It records when
 // each request arrived so tests can assert on timing. The Host header passes
 // through unchanged, so the registry's Location URLs point back at the proxy.
+// In front of an HTTPS registry the proxy speaks HTTPS too (the stack's server
+// certificate, valid for 127.0.0.1 on any port) and puts the stack CA into the
+// stack's certs.d folder for its own host:port, so clients trust it the same way.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { stackPaths, tlsFiles } from '../../scripts/stack';
+import { probeTls } from '../../lib/oci/tls';
 
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string | number; code?: string; headers?: Record<string, string> }
@@ -56,17 +64,38 @@ export class FaultProxy {
     private readonly server: http.Server,
     readonly host: string,
     readonly target: string,
+    /** The target's trust when it speaks HTTPS (the stack CA); undefined for a plain-HTTP target. */
+    private readonly upstreamCa: string | undefined,
   ) {}
 
+  /** certs.d folder this proxy added for itself (HTTPS targets only). */
+  private get certsEntry(): string {
+    return join(stackPaths.certsDir, this.host);
+  }
+
   static async start(target: string): Promise<FaultProxy> {
+    const ca = readFileSync(tlsFiles.caCert, 'utf8');
+    const tls = (await probeTls(target, { ca: [ca], sources: [] }, 5_000)) === 'tls';
     let proxy!: FaultProxy;
-    const server = http.createServer((req, res) => proxy.handle(req, res));
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse) => proxy.handle(req, res);
+    const server = tls
+      ? https.createServer({ cert: readFileSync(tlsFiles.serverCert), key: readFileSync(tlsFiles.serverKey) }, listener)
+      : http.createServer(listener);
     // Keep-alive sockets would outlive close(); the client reconnects cheaply on loopback.
     server.keepAliveTimeout = 1000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    proxy = new FaultProxy(server, `127.0.0.1:${port}`, target);
+    proxy = new FaultProxy(server, `127.0.0.1:${port}`, target, tls ? ca : undefined);
+    if (tls) {
+      mkdirSync(proxy.certsEntry, { recursive: true });
+      writeFileSync(join(proxy.certsEntry, 'ca.crt'), ca);
+    }
     return proxy;
+  }
+
+  /** http.request or https.request (trusting the stack CA) towards the target. */
+  private upstream(options: http.RequestOptions, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
+    return this.upstreamCa ? https.request({ ...options, ca: this.upstreamCa }, onResponse) : http.request(options, onResponse);
   }
 
   addFault(rule: FaultRule): void {
@@ -82,6 +111,7 @@ export class FaultProxy {
   }
 
   async close(): Promise<void> {
+    if (this.upstreamCa) rmSync(this.certsEntry, { recursive: true, force: true });
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -137,7 +167,7 @@ export class FaultProxy {
 
   private paginateTags(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest, name: string, query: URLSearchParams): void {
     const [hostname, port] = [this.target.slice(0, this.target.lastIndexOf(':')), Number(this.target.slice(this.target.lastIndexOf(':') + 1))];
-    const upstream = http.request({ hostname, port, method: 'GET', path: `/v2/${name}/tags/list`, headers: req.headers }, (up) => {
+    const upstream = this.upstream({ hostname, port, method: 'GET', path: `/v2/${name}/tags/list`, headers: req.headers }, (up) => {
       const chunks: Buffer[] = [];
       up.on('data', (c: Buffer) => chunks.push(c));
       up.on('end', () => {
@@ -166,7 +196,7 @@ export class FaultProxy {
 
   private forward(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest, corruptAt: number | undefined, bytesPerSecond?: number): void {
     const [hostname, port] = [this.target.slice(0, this.target.lastIndexOf(':')), Number(this.target.slice(this.target.lastIndexOf(':') + 1))];
-    const upstream = http.request({ hostname, port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+    const upstream = this.upstream({ hostname, port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       rec.status = up.statusCode;
       rec.respondedAt = Date.now();
       res.writeHead(up.statusCode ?? 502, up.headers);

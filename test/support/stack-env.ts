@@ -19,6 +19,8 @@ export interface StackEndpoints {
   /** Folder holding config.json with `auths` for the registries that need credentials (DOCKER_CONFIG). */
   dockerConfigDir: string;
   dockerConfigFile: string;
+  /** certs.d folder with the stack CA for each HTTPS host (PROMOTER_REGISTRY_CERTS_DIR). */
+  registryCertsDir: string;
   signingKeyPath: string;
   publicKeyPath: string;
   /** Absolute path of cosign, or undefined when it is not installed. */
@@ -53,6 +55,7 @@ export function stack(): StackEndpoints {
     temporal: { address: get('TEMPORAL_ADDRESS'), namespace: 'default', ui: get('PROMOTER_TEMPORAL_UI') },
     dockerConfigDir,
     dockerConfigFile: `${dockerConfigDir}/config.json`,
+    registryCertsDir: get('PROMOTER_REGISTRY_CERTS_DIR'),
     signingKeyPath: get('PROMOTER_SIGNING_KEY'),
     publicKeyPath: get('PROMOTER_PUBLIC_KEY'),
     cosignPath: process.env.PROMOTER_COSIGN ?? defaults.PROMOTER_COSIGN,

@@ -216,6 +216,30 @@ function verifies(pubPem: string, data: Buffer, sigB64: string): boolean {
   }
 }
 
+type ReferrerEntry = NonNullable<ManifestJson['manifests']>[number];
+
+/**
+ * The referrers of `digest` as the registry lists them: the OCI 1.1 referrers API where the registry
+ * serves it (mirror-a, olareg), else the `sha256-<hex>` tag-schema fallback index (distribution).
+ * Read with raw requests, not with the promoter's referrers code.
+ */
+export async function referrersOf(client: RegistryClient, host: string, repository: string, digest: string): Promise<ReferrerEntry[]> {
+  const res = await client.transport.request({
+    host,
+    method: 'GET',
+    path: `/v2/${repository}/referrers/${digest}`,
+    headers: { Accept: OCI_INDEX },
+    scopes: [`repository:${repository}:pull`],
+    repository,
+    operation: 'list referrers',
+    accept: [404],
+  });
+  if (res.status === 200 && res.headers.get('content-type')?.startsWith(OCI_INDEX)) {
+    return (JSON.parse(Buffer.from(res.body).toString('utf8')) as ManifestJson).manifests ?? [];
+  }
+  return (await getManifestJson(client, host, repository, { tag: tagOf(digest) }))?.json.manifests ?? [];
+}
+
 export interface SignatureCount {
   /** Layers of the `sha256-<hex>.sig` manifest (0 when absent). */
   sigLayers: number;
@@ -231,8 +255,8 @@ export interface SignatureCount {
 
 /**
  * Counts the signatures of `host/repository@digest` in both cosign formats, verifying each with
- * node:crypto against `pubPem`. The referrers are read from the tag-schema fallback index
- * (the dev registries have no referrers API).
+ * node:crypto against `pubPem`. The referrers come from the referrers API or the tag-schema
+ * fallback index, whichever the registry has (see referrersOf).
  */
 export async function countSignatures(client: RegistryClient, host: string, repository: string, digest: string, pubPem: string): Promise<SignatureCount> {
   const count: SignatureCount = { sigLayers: 0, sigLayersByKey: 0, signBundles: 0, signBundlesByKey: 0, allBundles: 0 };
@@ -245,8 +269,7 @@ export async function countSignatures(client: RegistryClient, host: string, repo
     if (claim.critical?.image?.['docker-manifest-digest'] !== digest) continue;
     if (verifies(pubPem, payload, layer.annotations?.[SIG_ANNOTATION] ?? '')) count.sigLayersByKey++;
   }
-  const index = await getManifestJson(client, host, repository, { tag: tagOf(digest) });
-  for (const d of index?.json.manifests ?? []) {
+  for (const d of await referrersOf(client, host, repository, digest)) {
     if (d.artifactType !== BUNDLE_ARTIFACT) continue;
     const referrer = await getManifestJson(client, host, repository, { digest: d.digest });
     const layer = referrer?.json.layers?.[0];
@@ -321,8 +344,7 @@ export async function tamperBundleSignature(client: RegistryClient, host: string
 
 /** The DSSE signature of the first cosign-sign bundle referrer of `digest`. */
 export async function bundleSignatureOf(client: RegistryClient, host: string, repository: string, digest: string): Promise<string> {
-  const index = await getManifestJson(client, host, repository, { tag: tagOf(digest) });
-  for (const d of index?.json.manifests ?? []) {
+  for (const d of await referrersOf(client, host, repository, digest)) {
     const referrer = await getManifestJson(client, host, repository, { digest: d.digest });
     const layer = referrer?.json.layers?.[0];
     if (!layer) continue;

@@ -1,9 +1,12 @@
 // Authentication against the real registries: Basic (production) and Bearer
 // tokens from the stack's token server (mirror-b).
+import { readFileSync } from 'node:fs';
+import { Agent, fetch } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DockerConfigCredentialStore, parseWwwAuthenticate, RegistryClient, StaticCredentialStore, type Credential } from '../../../lib/oci';
 import { pushRandomImage } from '../../../scripts/seed-images';
 import { FaultProxy } from '../../support/fault-proxy';
+import { tlsFiles } from '../../../scripts/stack';
 import { stack, uniqueName } from '../../support/stack-env';
 import { stackClient } from './helpers';
 
@@ -16,7 +19,9 @@ beforeAll(async () => {
   ({ staging, production, mirrorB } = stack().registries.all);
   mirrorBCred = (await new DockerConfigCredentialStore({ path: stack().dockerConfigFile }).get(mirrorB))!;
   expect(mirrorBCred.password).toBeTruthy();
-  challenge = (await fetch(`http://${mirrorB}/v2/`)).headers.get('www-authenticate')!;
+  const trustingStackCa = new Agent({ connect: { ca: readFileSync(tlsFiles.caCert, 'utf8') } });
+  challenge = (await fetch(`https://${mirrorB}/v2/`, { dispatcher: trustingStackCa })).headers.get('www-authenticate')!;
+  await trustingStackCa.close();
 });
 afterEach(async () => {
   await Promise.all(proxies.splice(0).map((p) => p.close()));

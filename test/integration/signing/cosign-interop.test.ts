@@ -14,6 +14,7 @@ import {
   cosignSignStatement, loadSigningKey, loadVerificationKeys, promotionStatement, signDsseBundle,
   type SigningKey, type VerificationKey,
 } from '../../../lib/signing';
+import { cosignRegistryFlags } from '../../../scripts/stack';
 import { COSIGN_OFFLINE, findCosign, runCosign } from '../../support/cosign';
 import { stack, uniqueName } from '../../support/stack-env';
 import { certificateSigner, makeKeylessPki, timestampWitness } from '../../unit/signing/pki';
@@ -239,7 +240,7 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       const img = await newImage('keyless');
       const bundle = await buildDsseBundle(certificateSigner(pki), [timestampWitness(pki)], cosignSignStatement(img.digest));
       await store.attachAttestation(img, bundle);
-      const flags = ['--trusted-root', rootFile, '--certificate-oidc-issuer', identity.issuer, '--insecure-ignore-tlog=true', '--insecure-ignore-sct=true', '--use-signed-timestamps=true', '--allow-http-registry'];
+      const flags = ['--trusted-root', rootFile, '--certificate-oidc-issuer', identity.issuer, '--insecure-ignore-tlog=true', '--insecure-ignore-sct=true', '--use-signed-timestamps=true', ...cosignRegistryFlags()];
       cosignOk(await runCosign(['verify', ...flags, '--certificate-identity', identity.email, img.ref]));
       cosignOk(await runCosign(['verify', ...flags, '--certificate-identity-regexp', '^release@', img.ref]));
       cosignFails(await runCosign(['verify', ...flags, '--certificate-identity', 'attacker@evil.example', img.ref]));

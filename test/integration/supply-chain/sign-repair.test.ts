@@ -12,7 +12,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  cosignKeyPair, cosignSign, countSignatures, countsPerImage, cosignVerify, getManifestJson, manifestsSigned, promote, registryClient, tagOf, writeManifest,
+  cosignKeyPair, cosignSign, countSignatures, countsPerImage, cosignVerify, getManifestJson, referrersOf, manifestsSigned, promote, registryClient, tagOf, writeManifest,
 } from '../../support/supply-chain';
 import { startTestWorker, type TestWorker } from '../../support/worker';
 
@@ -30,13 +30,13 @@ let single: { repository: string; digest: string };
 let multi: { repository: string; digest: string };
 let first: { code: number; report: RunReport };
 
-/** What production holds for the signatures of each digest: `.sig` manifest digest and referrers index digest. */
+/** What a registry holds for the signatures of each digest: `.sig` manifest digest and the referrers' digests. */
 async function signatureState(host: string) {
-  const out: Record<string, { sig?: string; referrers?: string }> = {};
+  const out: Record<string, { sig?: string; referrers: string[] }> = {};
   for (const t of targets) {
     const sig = await getManifestJson(client, host, t.repository, { tag: tagOf(t.digest, '.sig') });
-    const idx = await getManifestJson(client, host, t.repository, { tag: tagOf(t.digest) });
-    out[t.digest] = { sig: sig?.digest, referrers: idx?.digest };
+    const referrers = (await referrersOf(client, host, t.repository, t.digest)).map((d) => d.digest).sort();
+    out[t.digest] = { sig: sig?.digest, referrers };
   }
   return out;
 }

@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { Transport, USER_AGENT } from '../../../lib/oci/transport';
 
 describe('Transport scheme choice', () => {
-  it('uses HTTPS except for loopback hosts and hosts configured insecure', () => {
+  it('uses HTTPS, without asking, for every host that may not speak plain HTTP', async () => {
     const t = new Transport({ insecureRegistries: ['reg.internal:5000'] });
-    expect(t.baseUrl('registry.k8s.io')).toBe('https://registry.k8s.io');
-    expect(t.baseUrl('127.0.0.1:5001')).toBe('http://127.0.0.1:5001');
-    expect(t.baseUrl('localhost:5000')).toBe('http://localhost:5000');
-    expect(t.baseUrl('reg.internal:5000')).toBe('http://reg.internal:5000');
-    expect(t.baseUrl('reg.internal:5001')).toBe('https://reg.internal:5001');
-    expect(t.baseUrl('docker.io')).toBe('https://registry-1.docker.io');
+    expect(await t.baseUrl('registry.k8s.io')).toBe('https://registry.k8s.io');
+    expect(await t.baseUrl('reg.internal:5001')).toBe('https://reg.internal:5001');
+    expect(await t.baseUrl('docker.io')).toBe('https://registry-1.docker.io');
+    expect(t.allowHttp('127.0.0.1:5001')).toBe(true);
+    expect(t.allowHttp('localhost:5000')).toBe(true);
+    expect(t.allowHttp('reg.internal:5000')).toBe(true);
+    expect(t.allowHttp('reg.internal:5001')).toBe(false);
   });
 
   it('refuses a plain-HTTP URL handed back for a non-loopback host', async () => {

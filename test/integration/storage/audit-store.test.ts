@@ -1,0 +1,120 @@
+// The audit store against real S3 servers (versitygw, as in the dev stack): write-once records,
+// mutable state objects, data that outlives a restart, and a server that goes away and comes back.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBucket, s3Answers, versitygwSpec } from '../../../scripts/stack/s3';
+import { stackPaths, toolPaths } from '../../../scripts/stack';
+import { AuditObjectConflict, AuditStore, AuditStoreUnavailable, sha256Hex } from '../../../lib/storage/audit-store';
+import { stack, uniqueName } from '../../support/stack-env';
+
+const env = stack();
+const storeFor = (endpoint: string, bucket: string, maxAttempts?: number) =>
+  new AuditStore({ bucket, endpoint, region: env.s3.region, forcePathStyle: true }, maxAttempts ? { maxAttempts } : {});
+
+describe('audit store on the dev stack S3', () => {
+  const store = storeFor(env.s3.endpoint, env.s3.bucket);
+
+  it('writes a record once: the same body again is a no-op, a different body is refused and nothing is overwritten', async () => {
+    const key = `runs/${uniqueName('write-once')}/plan.json`;
+    const first = await store.writeOnceJson(key, { edges: 3 });
+    expect(first).toMatchObject({ key, sha256: sha256Hex(JSON.stringify({ edges: 3 })) });
+
+    await expect(store.writeOnceJson(key, { edges: 3 })).resolves.toEqual(first);
+
+    const refused = await store.writeOnceJson(key, { edges: 4 }).then(() => undefined, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(AuditObjectConflict);
+    expect(refused).toMatchObject({ key, existingSha256: first.sha256, retryable: false });
+    expect((refused as Error).message).toContain(key);
+    // The caller can read back what is there: the first body, unchanged.
+    expect(await store.getJson(key, first.sha256)).toEqual({ edges: 3 });
+  });
+
+  it('replaces mutable state objects on every overwrite', async () => {
+    const key = `inventory/${uniqueName('tags')}.json`;
+    await store.overwriteJson(key, { tags: ['v1'] });
+    await store.overwriteJson(key, { tags: ['v1', 'v2'] });
+    expect(await store.getJson(key)).toEqual({ tags: ['v1', 'v2'] });
+  });
+
+  it('keeps objects on disk under .stack/s3, where `stack down` and `stack up` leave them', async () => {
+    const key = `runs/${uniqueName('on-disk')}/report.json`;
+    await store.writeOnceJson(key, { ok: true });
+    const file = join(stackPaths.s3, env.s3.bucket, key);
+    expect(existsSync(file)).toBe(true);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ ok: true });
+  });
+});
+
+/** A free loopback port (the kernel picks it; closed again before versitygw binds it). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('audit store across an S3 restart (own versitygw, same flags as the stack)', () => {
+  const versitygw = toolPaths().versitygw;
+  let dir: string;
+  let port: number;
+  let child: ChildProcess | undefined;
+  const bucket = 'restart-test';
+
+  async function start() {
+    const spec = versitygwSpec({ name: 's3-restart', command: versitygw!, port, dir });
+    child = spawn(spec.command, spec.args, { env: { ...process.env, ...spec.env }, stdio: 'ignore' });
+    const deadline = Date.now() + 20_000;
+    while (!(await s3Answers(port))) {
+      if (Date.now() > deadline) throw new Error('versitygw did not answer');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async function stop() {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    c.kill('SIGTERM');
+    await exited;
+  }
+
+  beforeAll(async () => {
+    if (!versitygw) throw new Error('versitygw not found; run: bash scripts/setup.sh');
+    dir = await mkdtemp(join(tmpdir(), 'promoter-s3-'));
+    port = await freePort();
+    await start();
+    await ensureBucket(port, bucket);
+  });
+
+  afterAll(async () => {
+    await stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps objects across a restart, fails retryably while S3 is down and works again after', async () => {
+    const store = storeFor(`http://127.0.0.1:${port}`, bucket, 1);
+    const key = `runs/${randomBytes(4).toString('hex')}/bundle.json`;
+    const written = await store.writeOnceJson(key, { bundle: 1 });
+
+    await stop();
+    for (const call of [() => store.getJson(key), () => store.writeOnceJson(`${key}.2`, {}), () => store.exists(key), () => store.checkBucket()]) {
+      const err = await call().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(AuditStoreUnavailable);
+      expect(err).toMatchObject({ retryable: true });
+    }
+
+    await start();
+    expect(await store.getJson(key, written.sha256)).toEqual({ bundle: 1 });
+    // Write-once still holds after the restart: the stored record is not replaced.
+    await expect(store.writeOnceJson(key, { bundle: 2 })).rejects.toBeInstanceOf(AuditObjectConflict);
+    await expect(store.writeOnceJson(`${key}.2`, { more: true })).resolves.toMatchObject({ key: `${key}.2` });
+  });
+});
