@@ -1,85 +1,108 @@
 /**
  * Attest: for each digest this run promoted, an in-toto Statement v1 (source, destinations,
- * digest, run, builder, time), DSSE-signed into a sigstore bundle, attached as an OCI 1.1
- * referrer on the primary destination (tag-schema fallback where the registry has no referrers
- * API), copied to every mirror and archived in S3 next to the run report.
+ * digest, run, builder, time), DSSE-signed into a sigstore bundle by the worker's signer, attached
+ * as an OCI 1.1 referrer at the primary destination and every mirror (the fallback index where a
+ * registry has no referrers API, written once with Sign's entry for the image too) and archived in
+ * S3 next to the run report.
  *
  * The S3 archive is written first and reused on retry, so a retried activity attaches the same
  * statement, never a second attestation with a new timestamp.
  */
-import { promotionStatement, signDsseBundle, type FoundSignatures, type SigningKey } from '../lib/signing';
-import type { ArchivedAttestation } from '../lib/run/documents';
-import { attestationKey, phaseResultKey } from '../lib/run/storage-keys';
+import { AuditObjectConflict } from '../lib/storage/audit-store';
+import type { ArchivedAttestation, ArchivedSignatures } from '../lib/run/documents';
+import { repositoryKey } from '../lib/run/plan';
+import { attestationKey, phaseResultKey, signatureArchiveKey } from '../lib/run/storage-keys';
 import type { AfterPromoteArgs, AttestSummary, Failure } from '../lib/run/types';
+import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../lib/signing';
+import { mapPool } from '../lib/util/pool';
 import { runIds, type ActivityDeps } from './context';
+import { earlierResult, writeResult } from './results';
 import { forEachImage, type ImageOutcome } from './image-work';
 import { imagesInPlace, type InPlaceImage } from './in-place';
+import { imageSubject, type RepoKnowledge } from './sign-image';
+import { planKnowledge } from './sign';
+import type { RepositoryRef } from '../lib/oci';
 
 export function createAttest(deps: ActivityDeps) {
   return async function attest(args: AfterPromoteArgs): Promise<AttestSummary> {
     const { workflowId, runId } = runIds();
-    const key = await deps.trust.workerSigningKey();
+    const resultKey = phaseResultKey(workflowId, runId, 'attest');
+    const earlier = await earlierResult<AttestSummary>(deps, resultKey);
+    if (earlier) return earlier;
+    const signer = await deps.trust.imageSigner();
+    const plan = await deps.documents.plan(args.plan);
     const promoted = (await imagesInPlace(deps, args)).filter((img) => img.destinations.some((d) => d.promotedNow));
-    const { counts, failures } = await forEachImage(promoted, (img) => attestImage(deps, key, img, workflowId, runId));
+    const knowledge = await planKnowledge(deps, plan, promoted, true);
+    const { counts, failures } = await forEachImage(promoted, (img) => attestImage(deps, signer, img, knowledge, workflowId, runId));
     const summary: AttestSummary = {
       written: counts.written ?? 0,
       alreadyPresent: counts.alreadyPresent ?? 0,
-      resultKey: phaseResultKey(workflowId, runId, 'attest'),
+      resultKey,
       failureCount: failures.length,
     };
-    await deps.store.putJson(summary.resultKey, { summary, failures });
-    return summary;
+    return writeResult(deps, resultKey, { summary, failures });
   };
 }
 
-async function attestImage(deps: ActivityDeps, key: SigningKey, img: InPlaceImage, workflowId: string, runId: string): Promise<ImageOutcome> {
-  const { registry } = deps;
-  const [primary, ...mirrors] = img.destinations;
-  const counts = { written: 0, alreadyPresent: 0 };
+/** The statement for `img`, signed and archived once: a retry gets the very same bundle back. */
+async function archivedAttestation(deps: ActivityDeps, signer: ImageSigner, img: InPlaceImage, workflowId: string, runId: string): Promise<{ attestation: ArchivedAttestation; fresh: boolean }> {
+  const key = attestationKey(workflowId, runId, img.image, img.digest);
+  const existing = await deps.store.getJsonIfExists<ArchivedAttestation>(key);
+  if (existing) return { attestation: existing, fresh: false };
+  const [primary] = img.destinations;
+  const now = new Date();
+  const statement = promotionStatement({
+    subjectName: repositoryKey(primary!.ref),
+    digest: img.digest,
+    sourceRef: `${repositoryKey(img.source)}@${img.digest}`,
+    destinationRefs: img.destinations.flatMap((d) => [`${repositoryKey(d.ref)}@${img.digest}`, ...d.tags.map((t) => `${repositoryKey(d.ref)}:${t}`)]),
+    runId: `${workflowId}/${runId}`,
+    builderId: deps.config.signing.builderId,
+    time: now,
+  });
+  const attestation: ArchivedAttestation = { statement, bundle: await signer.signStatement(statement), created: now.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  try {
+    await deps.store.writeOnceJson(key, attestation);
+  } catch (err) {
+    if (!(err instanceof AuditObjectConflict)) throw err;
+    return { attestation: await deps.store.getJson<ArchivedAttestation>(key), fresh: false };
+  }
+  return { attestation, fresh: true };
+}
+
+async function attestImage(
+  deps: ActivityDeps,
+  signer: ImageSigner,
+  img: InPlaceImage,
+  knowledge: (repo: RepositoryRef) => RepoKnowledge,
+  workflowId: string,
+  runId: string,
+): Promise<ImageOutcome> {
   const failures: Failure[] = [];
-  if (!primary) return { counts, failures };
-  const target = { ...primary.ref, digest: img.digest };
-  const where = `${primary.ref.host}/${primary.ref.repository}@${img.digest}`;
+  const primary = img.destinations[0]!.ref;
+  const fail = (repo: RepositoryRef, err: unknown) =>
+    failures.push({ edge: `${repositoryKey(repo)}@${img.digest}`, phase: 'attest', code: (err as { code?: string }).code ?? 'ATTEST_FAILED', error: (err as Error).message });
+  let attestation: ArchivedAttestation;
+  let fresh: boolean;
+  let signatures: ArchivedSignatures | undefined;
   try {
-    const archiveKey = attestationKey(workflowId, runId, img.image, img.digest);
-    let archived = await deps.store.getJsonIfExists<ArchivedAttestation>(archiveKey);
-    if (!archived) {
-      const statement = promotionStatement({
-        subjectName: `${primary.ref.host}/${primary.ref.repository}`,
-        digest: img.digest,
-        sourceRef: `${img.source.host}/${img.source.repository}@${img.digest}`,
-        destinationRefs: img.destinations.flatMap((d) => [`${d.ref.host}/${d.ref.repository}@${img.digest}`, ...d.tags.map((t) => `${d.ref.host}/${d.ref.repository}:${t}`)]),
-        runId: `${workflowId}/${runId}`,
-        builderId: deps.config.signing.builderId,
-        time: new Date(),
-      });
-      archived = { statement, bundle: await signDsseBundle(key, statement) };
-      await deps.store.putJson(archiveKey, archived);
+    ({ attestation, fresh } = await archivedAttestation(deps, signer, img, workflowId, runId));
+    signatures = await deps.store.getJsonIfExists<ArchivedSignatures>(signatureArchiveKey(img.digest, signer.mark));
+  } catch (err) {
+    fail(primary, err);
+    return { counts: {}, failures };
+  }
+  const subject = signatures ? imageSubject(signatures) : (await deps.registry.manifestTree({ ...primary, digest: img.digest })).image;
+  // Sign left the image's own fallback-index entry to this step: the index gets both at once.
+  const signed = signatures?.manifests.find((m) => m.subject.digest === img.digest)?.set.bundle;
+  const indexBase = signed ? [bundleReferrerDescriptor(signed.bundle, subject, signed.created)] : [];
+  const created = attestation.created ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  await mapPool(img.destinations, img.destinations.length, async (d) => {
+    try {
+      await deps.registry.writeSignatures(d.ref, { subject, attestations: [{ bundle: attestation.bundle, created }], indexBase }, knowledge(d.ref).listed);
+    } catch (err) {
+      fail(d.ref, err);
     }
-    const r = await registry.attachAttestation(target, archived.bundle, { keys: [key] });
-    if (r.changed) counts.written++;
-    else counts.alreadyPresent++;
-  } catch (err) {
-    failures.push({ edge: where, phase: 'attest', code: (err as { code?: string }).code ?? 'ATTEST_FAILED', error: (err as Error).message });
-    return { counts, failures };
-  }
-  let found: FoundSignatures;
-  try {
-    found = await registry.findSignatures(target);
-  } catch (err) {
-    failures.push({ edge: where, phase: 'attest', code: 'ATTEST_FAILED', error: (err as Error).message });
-    return { counts, failures };
-  }
-  await Promise.all(
-    mirrors.map(async (m) => {
-      const edge = `${m.ref.host}/${m.ref.repository}@${img.digest}`;
-      try {
-        const c = await registry.copySignatures(target, m.ref, found);
-        for (const e of c.errors) failures.push({ edge, phase: 'attest', code: 'COPY_FAILED', error: e });
-      } catch (err) {
-        failures.push({ edge, phase: 'attest', code: 'COPY_FAILED', error: (err as Error).message });
-      }
-    }),
-  );
-  return { counts, failures };
+  });
+  return { counts: fresh ? { written: 1 } : { alreadyPresent: 1 }, failures };
 }

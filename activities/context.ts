@@ -9,7 +9,7 @@
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { PromoterConfig } from '../lib/config';
-import type { AuditStore } from '../lib/storage/audit-store';
+import type { DocumentStore } from '../lib/storage/audit-store';
 import type { RunDocuments } from './load';
 import type { PromoterMetrics } from './metrics';
 import type { RegistryOps } from './registry-ops';
@@ -18,7 +18,7 @@ import type { TrustMaterial } from './trust';
 /** What the worker hands to createActivities. */
 export interface WorkerDeps {
   config: PromoterConfig;
-  store: AuditStore;
+  store: DocumentStore;
   registry: RegistryOps;
   log: Logger;
   /** The worker's Prometheus metrics (none in tests that do not look). */

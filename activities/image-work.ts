@@ -1,6 +1,8 @@
 /**
- * The loop Sign and Attest share: one unit of work per image digest in place, a few at once,
- * each outcome checkpointed in the heartbeat so a retried activity skips what is settled.
+ * The loop Sign, Attest and the nightly re-mirroring share: one unit of work per image digest in
+ * place, a few at once, checkpointed in the heartbeat so a retried activity skips what is settled.
+ * The checkpoint stays small at any scale: settled images as index ranges, counts summed, and only
+ * the exceptions (failures, images not signed at every destination) listed.
  */
 import type { Failure, RepositoryRef } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
@@ -10,12 +12,19 @@ import type { InPlaceImage } from './in-place';
 export interface ImageOutcome {
   counts: Record<string, number>;
   failures: Failure[];
-  /** Repositories where the worker's signature of the image is now written or verified. */
-  signedAt?: RepositoryRef[];
+  /** Indices into the image's destinations where its signature is now written or verified (default: none). */
+  signedAt?: number[];
 }
 
 interface Checkpoint {
-  done: [number, ImageOutcome][];
+  /** Settled image indices, as [from, to) ranges. */
+  done: [number, number][];
+  counts: Record<string, number>;
+  failures: Failure[];
+  /** Image index -> destination indices signed, where that is not every destination. */
+  partial: [number, number[]][];
+  /** Images signed at every destination. */
+  full: [number, number][];
 }
 
 export interface ImagesOutcome {
@@ -24,23 +33,49 @@ export interface ImagesOutcome {
   signed: { repo: RepositoryRef; digest: string }[];
 }
 
+/** Sorted indices as [from, to) ranges. */
+function toRanges(indices: Iterable<number>): [number, number][] {
+  const out: [number, number][] = [];
+  for (const i of [...indices].sort((a, b) => a - b)) {
+    const last = out[out.length - 1];
+    if (last && last[1] === i) last[1] = i + 1;
+    else out.push([i, i + 1]);
+  }
+  return out;
+}
+
+function* fromRanges(ranges: [number, number][]): Generator<number> {
+  for (const [from, to] of ranges) for (let i = from; i < to; i++) yield i;
+}
+
 export async function forEachImage(images: InPlaceImage[], work: (img: InPlaceImage) => Promise<ImageOutcome>, concurrency = 8): Promise<ImagesOutcome> {
-  const done = new Map<number, ImageOutcome>(heartbeatDetails<Checkpoint>()?.done ?? []);
+  const resumed = heartbeatDetails<Checkpoint>();
+  const done = new Set<number>(fromRanges(resumed?.done ?? []));
+  const counts: Record<string, number> = { ...resumed?.counts };
+  const failures: Failure[] = [...(resumed?.failures ?? [])];
+  const partial = new Map<number, number[]>(resumed?.partial ?? []);
+  const full = new Set<number>(fromRanges(resumed?.full ?? []));
+
+  const checkpoint = (): Checkpoint => ({ done: toRanges(done), counts, failures, partial: [...partial], full: toRanges(full) });
   const pending = images.map((img, i) => ({ img, i })).filter(({ i }) => !done.has(i));
-  const checkpoint = (): Checkpoint => ({ done: [...done.entries()] });
   await withHeartbeat(checkpoint, () =>
     mapPool(pending, concurrency, async ({ img, i }) => {
-      done.set(i, await work(img));
+      const o = await work(img);
+      for (const [k, v] of Object.entries(o.counts)) counts[k] = (counts[k] ?? 0) + v;
+      failures.push(...o.failures);
+      const at = o.signedAt ?? [];
+      if (at.length === img.destinations.length) full.add(i);
+      else if (at.length > 0) partial.set(i, at);
+      done.add(i);
       heartbeat(checkpoint());
     }),
   );
-  const counts: Record<string, number> = {};
-  const failures: Failure[] = [];
   const signed: ImagesOutcome['signed'] = [];
-  for (const [i, o] of done) {
-    for (const [k, v] of Object.entries(o.counts)) counts[k] = (counts[k] ?? 0) + v;
-    failures.push(...o.failures);
-    for (const repo of o.signedAt ?? []) signed.push({ repo, digest: images[i]!.digest });
-  }
+  const add = (i: number, at: number[]) => {
+    const img = images[i]!;
+    for (const d of at) signed.push({ repo: img.destinations[d]!.ref, digest: img.digest });
+  };
+  for (const i of full) add(i, images[i]!.destinations.map((_, d) => d));
+  for (const [i, at] of partial) add(i, at);
   return { counts, failures, signed };
 }

@@ -4,9 +4,9 @@ import type { ManifestBundle } from '../lib/manifests';
 import type { ResultDocument } from '../lib/run/documents';
 import { copyTasks, type CopyTask } from '../lib/run/plan';
 import type { Plan, PromotionInput, StoredRef } from '../lib/run/types';
-import type { AuditStore } from '../lib/storage/audit-store';
+import type { DocumentStore } from '../lib/storage/audit-store';
 
-export async function loadBundle(store: AuditStore, input: PromotionInput): Promise<ManifestBundle> {
+export async function loadBundle(store: DocumentStore, input: PromotionInput): Promise<ManifestBundle> {
   try {
     return await store.getJson<ManifestBundle>(input.bundleKey, input.bundleSha256);
   } catch (err) {
@@ -43,7 +43,7 @@ export class RunDocuments {
   private readonly plans = new LatestOnly<Plan>();
   private readonly tasks = new LatestOnly<CopyTask[]>();
 
-  constructor(private readonly store: AuditStore) {}
+  constructor(private readonly store: DocumentStore) {}
 
   plan(ref: StoredRef): Promise<Plan> {
     return this.plans.get(`${ref.key}@${ref.sha256}`, () => this.store.getJson<Plan>(ref.key, ref.sha256));

@@ -1,101 +1,152 @@
 /**
  * The nightly signature re-mirroring (SignatureMirrorWorkflow). For every digest of the last
- * confirmed promotion's manifests that is in place: sign it on its primary destination when it
- * has no signature by the worker's key (kpromo#1946: signing that failed once was never
- * repaired), and copy signatures that are missing or different to every mirror.
+ * confirmed promotion's manifests that is in place, at every destination: when the worker's
+ * signatures are missing there, write them (from the archive, or signed now when the image was
+ * never signed: kpromo#1946, signing that failed once was never repaired).
+ *
+ * Cheap when in sync: one tags/list per destination repository and the promoter's own records say
+ * what is in place and signed; nothing is asked per digest. `verify` also reads and verifies every
+ * signature (referrers API, fallback index, `.sig`), which catches one replaced behind the record.
  */
 import type { ManifestBundle } from '../lib/manifests';
 import type { MirrorInput, MirrorReport } from '../lib/run/mirror-types';
-import { LATEST_BUNDLE_KEY, mirrorReportKey } from '../lib/run/storage-keys';
-import { repoFor } from '../lib/run/plan';
-import type { Failure } from '../lib/run/types';
-import { signatureTag } from '../lib/signing';
+import { repoFor, repositoryKey } from '../lib/run/plan';
+import { LATEST_BUNDLE_KEY, mirrorReportKey, tagRecordKey } from '../lib/run/storage-keys';
+import type { TagRecord } from '../lib/run/tag-record';
+import type { Failure, RepositoryRef } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
-import { runIds, type ActivityDeps } from './context';
-import { forEachImage } from './image-work';
+import { heartbeat, runIds, type ActivityDeps } from './context';
+import { forEachImage, type ImageOutcome } from './image-work';
 import type { InPlaceImage } from './in-place';
-import { recordSigned, signImage } from './sign-image';
-import { signedMark } from '../lib/run/tag-record';
+import { referrersApiHosts } from './sign';
+import { recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from './sign-image';
+
+/** Repositories read at once; the registry client's per-host budget applies beneath this. */
+const REPO_CONCURRENCY = 32;
+
+interface Destination {
+  listed: Set<string>;
+  record: TagRecord | undefined;
+}
 
 export function createMirror(deps: ActivityDeps) {
   return async function mirrorSignatures(input: MirrorInput): Promise<MirrorReport> {
     const { workflowId, runId } = runIds();
     const reportKey = mirrorReportKey(workflowId, runId);
     const bundleKey = input.bundleKey ?? (await deps.store.getJsonIfExists<{ bundleKey: string }>(LATEST_BUNDLE_KEY))?.bundleKey;
-    const empty = { bundleKey: bundleKey ?? '', digests: 0, signedNow: 0, mirrored: 0, alreadyInSync: 0, failures: [] as Failure[], reportKey };
-    if (!bundleKey) {
-      const report: MirrorReport = { status: input.confirm ? 'succeeded' : 'dry-run', ...empty };
-      await deps.store.putJson(reportKey, report);
+    const finish = async (report: MirrorReport): Promise<MirrorReport> => {
+      await deps.store.writeOnceJson(reportKey, report);
+      deps.log.info({ workflowId, ...report, failures: report.failures.length }, 'signature mirroring done');
       return report;
-    }
-    const bundle = await deps.store.getJson<ManifestBundle>(bundleKey);
-    const images = await imagesPresent(deps, bundle);
+    };
+    if (!bundleKey) return finish({ status: input.confirm ? 'succeeded' : 'dry-run', bundleKey: '', digests: 0, signedNow: 0, mirrored: 0, alreadyInSync: 0, failures: [], reportKey });
 
-    let counts: Record<string, number>;
-    let failures: Failure[];
-    if (input.confirm) {
-      const key = await deps.trust.workerSigningKey();
-      let signed;
-      ({ counts, failures, signed } = await forEachImage(images, async (img) => {
-        const o = await signImage(deps, key, img);
-        return { ...o, counts: { ...o.counts, inSync: (o.counts.signed ?? 0) + (o.counts.mirrored ?? 0) === 0 && o.failures.length === 0 ? 1 : 0 } };
-      }));
-      await recordSigned(deps, signed, signedMark(deps.config.signing.format, key.keyHint));
-    } else {
-      ({ counts, failures } = await forEachImage(images, (img) => compareSignatures(deps, img)));
-    }
-    const report: MirrorReport = {
+    const format = deps.config.signing.format;
+    const signer = await deps.trust.imageSigner();
+    const bundle = await deps.store.getJson<ManifestBundle>(bundleKey);
+    const candidates = imagesOf(bundle);
+    const destinations = await readDestinations(deps, candidates);
+    const images = await inPlace(deps, candidates, destinations);
+    const apiHosts = format === 'legacy' ? new Set<string>() : await referrersApiHosts(deps, images);
+    const knowledge = (repo: RepositoryRef): RepoKnowledge => {
+      const d = destinations.get(repositoryKey(repo))!;
+      return { listed: d.listed, signed: d.record?.signed ?? {}, api: apiHosts.has(repo.host) };
+    };
+    const ownTrust = input.verify ? await deps.trust.ownTrust() : undefined;
+
+    const { counts, failures, signed } = await forEachImage(images, async (img): Promise<ImageOutcome> => {
+      let targets = img.destinations.flatMap((d, i) => (signedThere(knowledge(d.ref), img.digest, signer.mark, format) ? [] : [i]));
+      if (ownTrust) {
+        // Every configured format must carry a valid signature of ours: one alone does not do.
+        const wanted = format === 'both' ? ['legacy', 'bundle'] : [format];
+        const invalid = await mapPool(img.destinations, 4, async (d) => {
+          const v = await deps.registry.verifySignatures({ ...d.ref, digest: img.digest }, ownTrust);
+          return !wanted.every((f) => v.formats.includes(f as 'legacy' | 'bundle'));
+        });
+        targets = img.destinations.flatMap((_, i) => (targets.includes(i) || invalid[i] ? [i] : []));
+      }
+      if (targets.length === 0) return { counts: { inSync: 1 }, failures: [] };
+      if (!input.confirm) {
+        return { counts: { outOfSync: 1 }, failures: targets.map((i) => outOfSync(img, img.destinations[i]!.ref, i === 0)) };
+      }
+      try {
+        const { archived, fresh } = await signaturesFor(deps, signer, img);
+        const o = await writeSignatures(deps, img, archived, targets, knowledge, { deferImageIndex: false, phase: 'mirror' });
+        return { ...o, counts: { signedNow: fresh ? 1 : 0, mirrored: o.signedAt?.length ?? 0 } };
+      } catch (err) {
+        return { counts: {}, failures: [{ edge: `${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message }] };
+      }
+    });
+    if (input.confirm) await recordSigned(deps, signed, signer.mark);
+    return finish({
+      // A report-only run that finds something out of sync fails too, so it can alert.
       status: failures.length > 0 ? 'failed' : input.confirm ? 'succeeded' : 'dry-run',
       bundleKey,
       digests: images.length,
-      signedNow: counts.signed ?? 0,
+      signedNow: counts.signedNow ?? 0,
       mirrored: counts.mirrored ?? 0,
       alreadyInSync: counts.inSync ?? 0,
       failures: failures.map((f) => ({ edge: f.edge, error: `${f.code}: ${f.error}` })),
       reportKey,
-    };
-    await deps.store.putJson(reportKey, report);
-    deps.log.info({ workflowId, ...report, failures: failures.length }, 'signature mirroring done');
-    return report;
+    });
   };
 }
 
-/** Each image digest of the bundle with the destinations that hold it (HEAD by digest). */
-async function imagesPresent(deps: ActivityDeps, bundle: ManifestBundle): Promise<InPlaceImage[]> {
-  const candidates: InPlaceImage[] = [];
+function outOfSync(img: InPlaceImage, repo: RepositoryRef, primary: boolean): Failure {
+  const edge = `${repositoryKey(repo)}@${img.digest}`;
+  return primary
+    ? { edge, phase: 'sign', code: 'UNSIGNED', error: "the promoter's signature is missing at the primary destination" }
+    : { edge, phase: 'sign', code: 'SIGNATURE_OUT_OF_SYNC', error: "the promoter's signature is missing on this mirror" };
+}
+
+/** Every image digest of the bundle with all its destinations (the first is the primary). */
+function imagesOf(bundle: ManifestBundle): InPlaceImage[] {
+  const out: InPlaceImage[] = [];
   for (const p of bundle.projects) {
     for (const img of p.images) {
-      for (const digest of Object.keys(img.dmap)) {
-        candidates.push({
+      for (const [digest, tags] of Object.entries(img.dmap)) {
+        out.push({
           project: p.name,
           image: img.name,
           digest,
           source: repoFor(p.source, img.name),
-          destinations: p.destinations.map((d, index) => ({ ref: repoFor(d, img.name), index, tags: img.dmap[digest] ?? [], promotedNow: false })),
+          destinations: p.destinations.map((d, index) => ({ ref: repoFor(d, img.name), index, tags, promotedNow: false })),
         });
       }
     }
   }
-  await mapPool(candidates, 16, async (c) => {
-    const present = await mapPool(c.destinations, 4, async (d) => (await deps.registry.manifestDigest(d.ref, c.digest)) === c.digest);
-    c.destinations = c.destinations.filter((_, i) => present[i]);
-  });
-  return candidates.filter((c) => c.destinations.length > 0);
+  return out;
 }
 
-/** Report-only: which mirrors lack the primary's signature manifest (or hold a different one). */
-async function compareSignatures(deps: ActivityDeps, img: InPlaceImage) {
-  const [primary, ...mirrors] = img.destinations;
-  const tag = signatureTag(img.digest);
-  const failures: Failure[] = [];
-  const want = primary ? await deps.registry.manifestDigest(primary.ref, tag) : undefined;
-  let missing = 0;
-  if (!want && primary) failures.push({ edge: `${primary.ref.host}/${primary.ref.repository}@${img.digest}`, phase: 'sign', code: 'UNSIGNED', error: 'no signature on the primary destination' });
-  for (const m of mirrors) {
-    if (want && (await deps.registry.manifestDigest(m.ref, tag)) !== want) {
-      missing++;
-      failures.push({ edge: `${m.ref.host}/${m.ref.repository}@${img.digest}`, phase: 'sign', code: 'SIGNATURE_OUT_OF_SYNC', error: 'signature missing or different on this mirror' });
-    }
-  }
-  return { counts: { inSync: failures.length === 0 ? 1 : 0, mirrored: 0, signed: 0, outOfSync: missing }, failures };
+/** One tags/list per destination repository (and the tag record the promoter keeps for it). */
+async function readDestinations(deps: ActivityDeps, images: InPlaceImage[]): Promise<Map<string, Destination>> {
+  const repos = new Map<string, RepositoryRef>();
+  for (const img of images) for (const d of img.destinations) repos.set(repositoryKey(d.ref), d.ref);
+  const out = new Map<string, Destination>();
+  let done = 0;
+  await mapPool([...repos], REPO_CONCURRENCY, async ([key, ref]) => {
+    const [listed, record] = await Promise.all([deps.registry.listTags(ref), deps.store.getJsonIfExists<TagRecord>(tagRecordKey(ref.host, ref.repository))]);
+    out.set(key, { listed: new Set(listed), record });
+    if (++done % 50 === 0) heartbeat();
+  });
+  return out;
+}
+
+/**
+ * The images with only the destinations that hold them. A digest is in place where all its tags
+ * are listed and the record says they carry it (the promoter verified or wrote them); otherwise,
+ * and for a tagless digest, one HEAD by digest decides.
+ */
+async function inPlace(deps: ActivityDeps, images: InPlaceImage[], destinations: Map<string, Destination>): Promise<InPlaceImage[]> {
+  await mapPool(images, REPO_CONCURRENCY, async (img) => {
+    const present = await mapPool(img.destinations, 4, async (d) => {
+      const repo = destinations.get(repositoryKey(d.ref))!;
+      const tags = d.tags;
+      if (tags.length > 0 && tags.every((t) => repo.listed.has(t) && repo.record?.tags[t] === img.digest)) return true;
+      if (tags.length > 0 && !tags.some((t) => repo.listed.has(t))) return false;
+      return (await deps.registry.manifestDigest(d.ref, img.digest)) === img.digest;
+    });
+    img.destinations = img.destinations.filter((_, i) => present[i]);
+  });
+  return images.filter((img) => img.destinations.length > 0);
 }

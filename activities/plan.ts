@@ -10,7 +10,8 @@
 import { computePlan, copyTasks, inventoryQueries, repositoryKey, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject } from '../lib/run/plan';
 import { planKey, tagRecordKey } from '../lib/run/storage-keys';
 import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
-import type { PlanSummary, PromotionInput, RepositoryRef } from '../lib/run/types';
+import type { Plan, PlanSummary, PromotionInput, RepositoryRef } from '../lib/run/types';
+import { AuditObjectConflict, type StoredObject } from '../lib/storage/audit-store';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './context';
 import { loadBundle } from './load';
@@ -21,23 +22,37 @@ const REPO_CONCURRENCY = 32;
 export function createPlan(deps: ActivityDeps) {
   return async function plan(input: PromotionInput): Promise<PlanSummary> {
     const { workflowId, runId } = runIds();
+    const key = planKey(workflowId, runId);
+    // Written once: an earlier attempt that finished stands.
+    const earlier = await deps.store.readJsonIfExists<Plan>(key);
+    if (earlier) return summaryOf(earlier.value, earlier.stored);
     const bundle = await loadBundle(deps.store, input);
     const inventory = await withHeartbeat(
       () => ({ phase: 'inventory' }),
       () => readInventory(deps, bundle.projects, inventoryQueries(bundle.projects), !!input.options.verifyTags),
     );
     const planDoc = computePlan(bundle.projects, inventory, { workflowId, runId, bundleSha256: input.bundleSha256, createdAt: new Date().toISOString() });
-    const stored = await deps.store.putJson(planKey(workflowId, runId), planDoc);
+    let stored;
+    try {
+      stored = await deps.store.writeOnceJson(key, planDoc);
+    } catch (err) {
+      if (!(err instanceof AuditObjectConflict)) throw err;
+      const first = (await deps.store.readJsonIfExists<Plan>(key))!; // another attempt wrote it first: that one stands
+      return summaryOf(first.value, first.stored);
+    }
     deps.metrics.planned(planDoc.counts);
-    const sourceDigests = new Set(planDoc.edges.map((e) => `${repositoryKey(e.source)}@${e.digest}`)).size;
     deps.log.info({ workflowId, counts: planDoc.counts, planKey: stored.key }, 'plan written');
-    return {
-      plan: { key: stored.key, sha256: stored.sha256 },
-      counts: planDoc.counts,
-      copyTasks: copyTasks(planDoc).length,
-      sourceDigests,
-      registries: planDoc.registries,
-    };
+    return summaryOf(planDoc, stored);
+  };
+}
+
+function summaryOf(plan: Plan, stored: StoredObject): PlanSummary {
+  return {
+    plan: { key: stored.key, sha256: stored.sha256 },
+    counts: plan.counts,
+    copyTasks: copyTasks(plan).length,
+    sourceDigests: new Set(plan.edges.map((e) => `${repositoryKey(e.source)}@${e.digest}`)).size,
+    registries: plan.registries,
   };
 }
 
@@ -99,5 +114,5 @@ async function readDestination(
 
   if (record?.signed) inv.signedByPromoter.set(key, record.signed);
   const next = mergeTagRecord(record, { tags: verified });
-  if (next) await deps.store.putJson(recordKey, next);
+  if (next) await deps.store.overwriteJson(recordKey, next);
 }

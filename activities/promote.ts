@@ -15,6 +15,7 @@ import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepositoryRef, Tra
 import { addTransfer, edgeName, emptyTransfer } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, heartbeatDetails, runIds, withHeartbeat, type ActivityDeps } from './context';
+import { earlierResult, writeResult } from './results';
 import type { CopyOutcome } from './registry-ops';
 
 /** Copy tasks of one batch in flight at once. */
@@ -39,6 +40,8 @@ interface BatchCheckpoint {
 export function createPromote(deps: ActivityDeps) {
   return async function promoteBatch(args: PromoteBatchArgs): Promise<PromoteBatchSummary> {
     const { workflowId, runId, attempt } = runIds();
+    const earlier = await earlierResult<PromoteBatchSummary>(deps, promoteBatchKey(workflowId, runId, args.batch));
+    if (earlier) return earlier;
     const plan = await deps.documents.plan(args.plan);
     const all = await deps.documents.copyTasks(args.plan, args.verificationKeys);
     const tasks = all.slice(args.batch * args.input.options.batchSize, (args.batch + 1) * args.input.options.batchSize);
@@ -89,9 +92,9 @@ export function createPromote(deps: ActivityDeps) {
       });
     });
     const doc: PromoteBatchDocument = { summary, failures: ordered.flatMap((r) => r.failures), placed };
-    await deps.store.putJson(summary.resultKey, doc);
+    const stands = await writeResult(deps, summary.resultKey, doc);
     await recordPlacedTags(deps, placed);
-    return summary;
+    return stands;
   };
 }
 
@@ -110,7 +113,7 @@ async function recordPlacedTags(deps: ActivityDeps, placed: PlacedImage[]): Prom
   await mapPool([...byRepo.values()].filter((e) => Object.keys(e.tags).length > 0), 8, async ({ ref, tags }) => {
     const key = tagRecordKey(ref.host, ref.repository);
     const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), { tags });
-    if (next) await deps.store.putJson(key, next);
+    if (next) await deps.store.overwriteJson(key, next);
   });
 }
 

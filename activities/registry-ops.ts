@@ -6,12 +6,12 @@
 import type { Logger } from 'pino';
 import type { PromoterConfig } from '../lib/config';
 import { BlobCache, copyImage, RegistryClient, type DigestRef, type RepositoryRef, type RequestListener, type RequestStats } from '../lib/oci';
+import type { SignedSubject } from '../lib/run/documents';
 import type { CopyTask } from '../lib/run/plan';
 import type { TransferCounts } from '../lib/run/types';
 import {
-  SignatureStore, type AttachResult, type AttachSignatureOptions, type BundleReferrerOptions, type CopySignaturesResult, type FoundSignatures,
-  type ImageSignatureVerification, type KeylessTrust, type ProvenancePolicy, type ProvenanceVerdict, type SerializedBundle, type SigningKey,
-  type VerificationKey,
+  SignatureStore, SignatureWriter, type CopySignaturesResult, type FoundSignatures, type ImageSignatureVerification, type KeylessTrust,
+  type ProvenancePolicy, type ProvenanceVerdict, type RepoListing, type VerificationKey, type WriteOutcome, type WriteRequest,
 } from '../lib/signing';
 
 export interface TagOutcome {
@@ -32,6 +32,12 @@ export interface RegistryOps {
   listTags(repo: RepositoryRef): Promise<string[]>;
   /** The child manifests of an index (empty for a single image). */
   childDigests(target: DigestRef): Promise<string[]>;
+  /** An image as it is stored, with an index's children: what signatures name as their subjects. */
+  manifestTree(target: DigestRef): Promise<{ image: SignedSubject; children: SignedSubject[] }>;
+  /** Whether the repository's registry serves the OCI 1.1 referrers API (asked once per host). */
+  servesReferrersApi(repo: RepositoryRef): Promise<boolean>;
+  /** Write signatures and attestations the promoter made into a repository (lib/signing/signature-writer.ts). */
+  writeSignatures(repo: RepositoryRef, req: WriteRequest, listed: RepoListing): Promise<WriteOutcome>;
   /** Copy one image by digest, then set its tags; never moves a tag. */
   copy(task: CopyTask, opts?: { assumeAbsent?: boolean }): Promise<CopyOutcome>;
 
@@ -39,8 +45,6 @@ export interface RegistryOps {
   verifySignatures(target: DigestRef, trust: { keys?: VerificationKey[]; keyless?: KeylessTrust }, found?: FoundSignatures): Promise<ImageSignatureVerification>;
   findProvenance(target: DigestRef, found?: FoundSignatures): Promise<{ source: string; document: Buffer }[]>;
   verifyProvenance(target: DigestRef, policy: Omit<ProvenancePolicy, 'digest'>, found?: FoundSignatures): Promise<ProvenanceVerdict & { source?: string }>;
-  attachSignature(target: DigestRef, key: SigningKey, options?: AttachSignatureOptions): Promise<AttachResult>;
-  attachAttestation(target: DigestRef, bundle: SerializedBundle | Buffer, options?: BundleReferrerOptions & { keys?: VerificationKey[] }): Promise<{ changed: boolean; manifestDigest: string }>;
   copySignatures(from: DigestRef, to: RepositoryRef, found?: FoundSignatures): Promise<CopySignaturesResult>;
 
   /** Requests sent per host and method so far. */
@@ -61,6 +65,8 @@ export function createRegistryOps(config: PromoterConfig, _log: Logger): Registr
 export function registryOpsFor(client: RegistryClient): RegistryOps {
   const blobCache = new BlobCache();
   const signatures = new SignatureStore(client);
+  // Signatures share the copies' blob knowledge: what one repository of a host holds, another mounts.
+  const writer = new SignatureWriter(client, signatures.referrers, blobCache);
   const ref = (r: RepositoryRef, reference: string) =>
     reference.startsWith('sha256:') ? { host: r.host, repository: r.repository, digest: reference } : { host: r.host, repository: r.repository, tag: reference };
 
@@ -72,6 +78,16 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
       const m = JSON.parse(Buffer.from((await client.getManifest(target)).bytes).toString('utf8')) as { manifests?: { digest: string }[] };
       return (m.manifests ?? []).map((c) => c.digest);
     },
+    async manifestTree(target) {
+      const m = await client.getManifest(target);
+      const doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { manifests?: SignedSubject[] };
+      return {
+        image: { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length },
+        children: (doc.manifests ?? []).map((c) => ({ digest: c.digest, mediaType: c.mediaType, size: c.size })),
+      };
+    },
+    writeSignatures: (repo, req, listed) => writer.write(repo, req, listed),
+    servesReferrersApi: (repo) => signatures.referrers.hasApi(repo),
 
     async copy(task, opts = {}) {
       const src = { host: task.source.host, repository: task.source.repository, digest: task.digest };
@@ -97,8 +113,6 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
     verifySignatures: (target, trust, found) => signatures.verifyImageSignatures(target, trust, found),
     findProvenance: (target, found) => signatures.findProvenance(target, found),
     verifyProvenance: (target, policy, found) => signatures.verifyImageProvenance(target, policy, found),
-    attachSignature: (target, key, options) => signatures.attachSignature(target, key, options),
-    attachAttestation: (target, bundle, options) => signatures.attachAttestation(target, bundle, options),
     copySignatures: (from, to, found) => signatures.copySignatures(from, to, found),
 
     stats: () => client.stats(),

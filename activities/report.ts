@@ -7,11 +7,18 @@ import type { ResultDocument } from '../lib/run/documents';
 import { LATEST_BUNDLE_KEY, reportKey } from '../lib/run/storage-keys';
 import type { Failure, ReportInput, RunReport, RunStatus } from '../lib/run/types';
 import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../lib/run/types';
+import { AuditObjectConflict } from '../lib/storage/audit-store';
 import { runIds, type ActivityDeps } from './context';
+
+/** The report as the workflow gets it: the failure list capped (the stored report has all). */
+const capped = (r: RunReport): RunReport => ({ ...r, failures: r.failures.slice(0, MAX_FAILURES_IN_REPORT) });
 
 export function createReport(deps: ActivityDeps) {
   return async function writeReport(r: ReportInput): Promise<RunReport> {
     const { workflowId, runId } = runIds();
+    // Written once: an earlier attempt that finished (its worker died before Temporal heard) stands.
+    const earlier = await deps.store.getJsonIfExists<RunReport>(reportKey(workflowId, runId));
+    if (earlier) return capped(earlier);
     const failures: Failure[] = [];
     let blockedEdges = 0;
     let batchFailedEdges = 0;
@@ -85,13 +92,19 @@ export function createReport(deps: ActivityDeps) {
       failures,
       failureCount: failures.length,
     };
-    await deps.store.putJson(key, report);
+    let stands = report;
+    try {
+      await deps.store.writeOnceJson(key, report);
+    } catch (err) {
+      if (!(err instanceof AuditObjectConflict)) throw err;
+      stands = await deps.store.getJson<RunReport>(key); // another attempt wrote it first: that one stands
+    }
     deps.metrics.phases(r.phases);
     if (r.input.confirm && r.plan) {
-      await deps.store.putJson(LATEST_BUNDLE_KEY, { bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, at: report.finishedAt });
+      await deps.store.overwriteJson(LATEST_BUNDLE_KEY, { bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, at: report.finishedAt });
     }
     deps.log.info({ workflowId, status, edges: report.edges, failures: failures.length, reportKey: key }, 'report written');
-    return { ...report, failures: failures.slice(0, MAX_FAILURES_IN_REPORT) };
+    return capped(stands);
   };
 }
 

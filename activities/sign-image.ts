@@ -1,82 +1,117 @@
 /**
- * Signing one image where it is in place, shared by Sign and the nightly re-mirroring: sign its
- * manifests on the primary destination (children, then the index), copy the signatures to the
- * mirrors, and note in each repository's tag record what now carries the worker's signature.
+ * Signing one image where it is in place, shared by Sign, Attest and the nightly re-mirroring.
+ *
+ * An image is signed once per signer (key or keyless identity): its manifests (an index's children
+ * first, the index last) are signed, the signatures archived in the audit bucket, and only then
+ * written to the destinations that lack them: the primary and every mirror get the same bytes,
+ * written directly (nothing is read back from the primary), and a retried or resumed activity, or
+ * a later run, writes the archived signatures again instead of signing anew.
  */
-import { tagRecordKey } from '../lib/run/storage-keys';
-import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
+import { AuditObjectConflict } from '../lib/storage/audit-store';
+import type { ArchivedSignatures, SignedSubject } from '../lib/run/documents';
 import { repositoryKey } from '../lib/run/plan';
+import { signatureArchiveKey, tagRecordKey } from '../lib/run/storage-keys';
+import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
 import type { Failure, RepositoryRef } from '../lib/run/types';
-import type { FoundSignatures, SigningKey } from '../lib/signing';
+import { referrersFallbackTag, signatureTag, type ImageSigner, type SignatureFormat } from '../lib/signing';
 import { mapPool } from '../lib/util/pool';
 import type { ActivityDeps } from './context';
 import type { ImageOutcome } from './image-work';
 import type { InPlaceImage } from './in-place';
 
-/**
- * Signs one image (children, then the index) at its primary destination and copies the signatures
- * to its mirrors. Counts are per image: signed or alreadySigned; mirrored per mirror that needed a copy.
- */
-export async function signImage(deps: ActivityDeps, key: SigningKey, img: InPlaceImage): Promise<ImageOutcome> {
-  const { registry } = deps;
-  const [primary, ...mirrors] = img.destinations;
-  const counts = { signed: 0, alreadySigned: 0, mirrored: 0, manifestsSigned: 0 };
-  const failures: Failure[] = [];
-  if (!primary) return { counts, failures };
-  const fail = (where: RepositoryRef, digest: string, err: unknown): void => {
-    failures.push({ edge: `${where.host}/${where.repository}@${digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message });
-  };
-  let digests: string[];
-  try {
-    digests = [...(await registry.childDigests({ ...primary.ref, digest: img.digest })), img.digest];
-  } catch (err) {
-    fail(primary.ref, img.digest, err);
-    return { counts, failures };
-  }
-  for (const digest of digests) {
-    try {
-      const r = await registry.attachSignature({ ...primary.ref, digest }, key, { format: deps.config.signing.format });
-      if (r.legacy?.changed || r.bundle?.changed) counts.manifestsSigned++;
-    } catch (err) {
-      fail(primary.ref, digest, err);
-      return { counts, failures }; // the index stays unsigned, so a rerun comes back to it; spread nothing
-    }
-  }
-  if (counts.manifestsSigned > 0) counts.signed = 1;
-  else counts.alreadySigned = 1;
-  // What the primary holds is read once per digest, then copied to all mirrors at once.
-  const found = new Map<string, FoundSignatures>();
-  for (const digest of digests) {
-    try {
-      found.set(digest, await registry.findSignatures({ ...primary.ref, digest }));
-    } catch (err) {
-      fail(primary.ref, digest, err);
-      return { counts, failures };
-    }
-  }
-  const copiedTo = await Promise.all(
-    mirrors.map(async (m) => {
-      let copied = false;
-      for (const digest of digests) {
-        try {
-          const c = await registry.copySignatures({ ...primary.ref, digest }, m.ref, found.get(digest));
-          copied ||= c.signature === 'copied' || c.referrers.copied > 0;
-          for (const e of c.errors) fail(m.ref, digest, new Error(e));
-          if (c.errors.length > 0) return { copied, complete: false };
-        } catch (err) {
-          fail(m.ref, digest, err);
-          return { copied, complete: false }; // the index's signature is not copied without its children's
-        }
-      }
-      return { copied, complete: true };
-    }),
-  );
-  counts.mirrored = copiedTo.filter((c) => c.copied).length;
-  const signedAt = [primary.ref, ...mirrors.filter((_, i) => copiedTo[i]!.complete).map((m) => m.ref)];
-  return { counts, failures, signedAt };
+/** What is known of a destination repository before writing to it. */
+export interface RepoKnowledge {
+  /** Tags its tags/list showed (the `sha256-…` ones matter here). */
+  listed: ReadonlySet<string>;
+  /** The tag record: digest -> mark of the signature the promoter wrote or verified there. */
+  signed: Readonly<Record<string, string>>;
+  /** Its registry serves the referrers API: bundles need no fallback tag. */
+  api: boolean;
 }
 
-/** Note in each repository's tag record which digests now carry the worker's signature. */
+/**
+ * The signer's signatures of `digest` are in the repository: the record says the promoter put them
+ * there, and the tags they live under are still listed (nobody deleted them). For an index this also
+ * vouches for its children: they are always written before it.
+ */
+export function signedThere(k: RepoKnowledge, digest: string, mark: string, format: SignatureFormat): boolean {
+  if (k.signed[digest] !== mark) return false;
+  if (format !== 'bundle' && !k.listed.has(signatureTag(digest))) return false;
+  if (format !== 'legacy' && !k.api && !k.listed.has(referrersFallbackTag(digest))) return false;
+  return true;
+}
+
+/**
+ * The image's archived signatures by `signer`, made (and archived) now when there are none yet.
+ * Two workers racing: the first archive written wins and both write its bytes.
+ */
+export async function signaturesFor(deps: ActivityDeps, signer: ImageSigner, img: InPlaceImage): Promise<{ archived: ArchivedSignatures; fresh: boolean }> {
+  const key = signatureArchiveKey(img.digest, signer.mark);
+  const existing = await deps.store.getJsonIfExists<ArchivedSignatures>(key);
+  if (existing) return { archived: existing, fresh: false };
+  const primary = img.destinations[0]!.ref;
+  const tree = await deps.registry.manifestTree({ ...primary, digest: img.digest });
+  // cosign names the repository (no tag, no digest) in the payload; mirrors get these same bytes.
+  const dockerReference = `${primary.host}/${primary.repository}`;
+  const manifests: ArchivedSignatures['manifests'] = [];
+  for (const subject of [...tree.children, tree.image]) manifests.push({ subject, set: await signer.signImage({ dockerReference, digest: subject.digest }) });
+  const archived: ArchivedSignatures = { image: img.digest, mark: signer.mark, manifests };
+  try {
+    await deps.store.writeOnceJson(key, archived);
+  } catch (err) {
+    if (!(err instanceof AuditObjectConflict)) throw err;
+    return { archived: await deps.store.getJson<ArchivedSignatures>(key), fresh: false };
+  }
+  return { archived, fresh: true };
+}
+
+/** The image manifest an archive names last: the subject its attestations refer to. */
+export const imageSubject = (archived: ArchivedSignatures): SignedSubject => archived.manifests[archived.manifests.length - 1]!.subject;
+
+/**
+ * Writes archived signatures to the image's destinations `targets` (indices into img.destinations),
+ * all at once, each manifest after its children. `deferImageIndex`: the image's own fallback-index
+ * entry is left to Attest, which writes that index once with the attestation too.
+ * Counts per image: signed (the primary was written), manifestsSigned (manifests written there),
+ * mirrored (mirrors written).
+ */
+export async function writeSignatures(
+  deps: ActivityDeps,
+  img: InPlaceImage,
+  archived: ArchivedSignatures,
+  targets: number[],
+  knowledge: (repo: RepositoryRef) => RepoKnowledge,
+  opts: { deferImageIndex: boolean; phase: 'sign' | 'mirror' },
+): Promise<ImageOutcome> {
+  const failures: Failure[] = [];
+  const written = await mapPool(targets, targets.length, async (d) => {
+    const dest = img.destinations[d]!.ref;
+    const listed = knowledge(dest).listed;
+    for (const m of archived.manifests) {
+      try {
+        await deps.registry.writeSignatures(dest, { subject: m.subject, set: m.set, deferIndex: opts.deferImageIndex && m.subject.digest === img.digest }, listed);
+      } catch (err) {
+        failures.push({ edge: `${repositoryKey(dest)}@${m.subject.digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message });
+        return false; // the index is not signed there without its children
+      }
+    }
+    return true;
+  });
+  const signedAt = targets.filter((_, i) => written[i]);
+  const primaryWritten = signedAt.includes(0);
+  return {
+    counts: {
+      signed: primaryWritten ? 1 : 0,
+      alreadySigned: targets.includes(0) ? 0 : 1,
+      manifestsSigned: primaryWritten ? archived.manifests.length : 0,
+      mirrored: signedAt.filter((d) => d !== 0).length,
+    },
+    failures: failures.map((f) => ({ ...f, phase: opts.phase === 'mirror' ? 'sign' : f.phase })),
+    signedAt,
+  };
+}
+
+/** Note in each repository's tag record which digests now carry the signer's signatures. */
 export async function recordSigned(deps: ActivityDeps, signed: { repo: RepositoryRef; digest: string }[], mark: string): Promise<void> {
   const byRepo = new Map<string, { ref: RepositoryRef; signed: Record<string, string> }>();
   for (const s of signed) {
@@ -87,6 +122,6 @@ export async function recordSigned(deps: ActivityDeps, signed: { repo: Repositor
   await mapPool([...byRepo.values()], 8, async ({ ref, signed: update }) => {
     const key = tagRecordKey(ref.host, ref.repository);
     const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), { signed: update });
-    if (next) await deps.store.putJson(key, next);
+    if (next) await deps.store.overwriteJson(key, next);
   });
 }

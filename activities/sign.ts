@@ -1,69 +1,81 @@
 /**
- * Sign: sign each image digest in place once (each child manifest, then the index) on its primary
- * destination, then copy the signatures byte for byte to every mirror. Idempotent: a digest that
- * already carries a valid signature by the worker's key is not signed again, so a rerun adds
- * nothing twice and repairs what an earlier run promoted but never signed.
+ * Sign: every image digest in place gets the worker's signatures (its key, or its keyless
+ * identity) at every destination that lacks them, in the formats configured. Each image is signed
+ * once (./sign-image.ts: signed, archived, then written to the primary and the mirrors alike),
+ * so a rerun adds nothing twice and repairs what an earlier run promoted but never signed.
  *
- * Children go first and an index is signed (and copied) only after all its children: so an
- * index's signature tag at a destination means its children's are there too, and an image whose
- * signature tags the Plan saw listed at every destination needs no request at all here. The
- * nightly re-mirroring does the full cryptographic check instead.
+ * What a destination lacks comes from the Plan: its tags/list (signature tags present) and the
+ * tag record (which digests the promoter signed there). A destination this run promoted to always
+ * gets them. No request goes to a registry for an image already signed everywhere.
  */
-import { referrersFallbackTag, signatureTag } from '../lib/signing';
-import { phaseResultKey } from '../lib/run/storage-keys';
-import { signedMark } from '../lib/run/tag-record';
 import { repositoryKey } from '../lib/run/plan';
-import type { AfterPromoteArgs, SignSummary } from '../lib/run/types';
-import type { PromoterConfig } from '../lib/config';
+import { phaseResultKey } from '../lib/run/storage-keys';
+import type { AfterPromoteArgs, Plan, RepositoryRef, SignSummary } from '../lib/run/types';
+import { mapPool } from '../lib/util/pool';
 import { runIds, type ActivityDeps } from './context';
+import { earlierResult, writeResult } from './results';
 import { forEachImage } from './image-work';
 import { imagesInPlace, type InPlaceImage } from './in-place';
-import { recordSigned, signImage } from './sign-image';
+import { recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from './sign-image';
 
 export function createSign(deps: ActivityDeps) {
   return async function sign(args: AfterPromoteArgs): Promise<SignSummary> {
     const { workflowId, runId } = runIds();
-    const key = await deps.trust.workerSigningKey();
+    const resultKey = phaseResultKey(workflowId, runId, 'sign');
+    const earlier = await earlierResult<SignSummary>(deps, resultKey);
+    if (earlier) return earlier;
+    const format = deps.config.signing.format;
+    const signer = await deps.trust.imageSigner();
     const plan = await deps.documents.plan(args.plan);
-    const mark = signedMark(deps.config.signing.format, key.keyHint);
-    const known = { listed: new Map(Object.entries(plan.signatureTags ?? {}).map(([repo, tags]) => [repo, new Set(tags)])), signed: plan.signedByPromoter ?? {} };
     const images = await imagesInPlace(deps, args);
-    const { counts, failures, signed } = await forEachImage(images, async (img) =>
-      !img.destinations.some((d) => d.promotedNow) && signedByUsEverywhere(img, known, deps.config.signing.format, mark)
-        ? { counts: { alreadySigned: 1 }, failures: [] }
-        : signImage(deps, key, img),
-    );
-    await recordSigned(deps, signed, mark);
+    const knowledge = await planKnowledge(deps, plan, images, format !== 'legacy');
+    const { counts, failures, signed } = await forEachImage(images, async (img) => {
+      const targets = img.destinations.flatMap((d, i) => (d.promotedNow || !signedThere(knowledge(d.ref), img.digest, signer.mark, format) ? [i] : []));
+      if (targets.length === 0) return { counts: { alreadySigned: 1 }, failures: [] };
+      let archived;
+      try {
+        ({ archived } = await signaturesFor(deps, signer, img));
+      } catch (err) {
+        const primary = img.destinations[0]!.ref;
+        return { counts: {}, failures: [{ edge: `${repositoryKey(primary)}@${img.digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message }] };
+      }
+      // Attest follows for an image promoted now: it writes the image's fallback index once, with both entries.
+      const deferImageIndex = img.destinations.some((d) => d.promotedNow);
+      return writeSignatures(deps, img, archived, targets, knowledge, { deferImageIndex, phase: 'sign' });
+    });
+    await recordSigned(deps, signed, signer.mark);
     const summary: SignSummary = {
       signed: counts.signed ?? 0,
       alreadySigned: counts.alreadySigned ?? 0,
       mirrored: counts.mirrored ?? 0,
       manifestsSigned: counts.manifestsSigned ?? 0,
-      resultKey: phaseResultKey(workflowId, runId, 'sign'),
+      resultKey,
       failureCount: failures.length,
     };
-    await deps.store.putJson(summary.resultKey, { summary, failures });
     deps.log.info({ workflowId, ...summary }, 'sign done');
-    return summary;
+    return writeResult(deps, resultKey, { summary, failures });
   };
 }
 
-/**
- * At every destination the promoter itself signed or verified this digest with this key and
- * format (its record), and the Plan still listed the signature tags there (nobody deleted them).
- */
-function signedByUsEverywhere(
-  img: InPlaceImage,
-  known: { listed: Map<string, Set<string>>; signed: Record<string, Record<string, string>> },
-  format: PromoterConfig['signing']['format'],
-  mark: string,
-): boolean {
-  const required = [
-    ...(format === 'bundle' ? [] : [signatureTag(img.digest)]),
-    ...(format === 'legacy' ? [] : [referrersFallbackTag(img.digest)]),
-  ];
-  return img.destinations.every((d) => {
-    const repo = repositoryKey(d.ref);
-    return known.signed[repo]?.[img.digest] === mark && required.every((t) => known.listed.get(repo)?.has(t));
+/** What the Plan saw at each destination: signature tags listed, the tag record, referrers API or not. */
+export async function planKnowledge(deps: ActivityDeps, plan: Plan, images: InPlaceImage[], needApi: boolean): Promise<(repo: RepositoryRef) => RepoKnowledge> {
+  const apiHosts = needApi ? await referrersApiHosts(deps, images) : new Set<string>();
+  const listed = new Map(Object.entries(plan.signatureTags ?? {}).map(([repo, tags]) => [repo, new Set(tags)]));
+  const none = new Set<string>();
+  return (repo) => ({
+    listed: listed.get(repositoryKey(repo)) ?? none,
+    signed: plan.signedByPromoter?.[repositoryKey(repo)] ?? {},
+    api: apiHosts.has(repo.host),
   });
+}
+
+/** Destination hosts that serve the referrers API (one probe per host and worker). */
+export async function referrersApiHosts(deps: ActivityDeps, images: InPlaceImage[]): Promise<Set<string>> {
+  const byHost = new Map<string, RepositoryRef>();
+  for (const img of images) for (const d of img.destinations) if (!byHost.has(d.ref.host)) byHost.set(d.ref.host, d.ref);
+  const withApi = new Set<string>();
+  await mapPool([...byHost.values()], 8, async (repo) => {
+    if (await deps.registry.servesReferrersApi(repo)) withApi.add(repo.host);
+  });
+  return withApi;
 }

@@ -7,7 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PromoterConfig } from '../lib/config';
 import type { Identity, ManifestBundle } from '../lib/manifests';
-import { loadSigningKey, loadVerificationKeys, type KeylessTrust, type SigningKey, type VerificationKey } from '../lib/signing';
+import {
+  KeylessSigner, KeySigner, SigningError, checkIdentityToken, keylessConfig, keylessConfigFromSigningConfig, loadSigningKey, loadVerificationKeys,
+  readIdentityToken, type ImageSigner, type KeylessConfig, type KeylessTrust, type SigningKey, type VerificationKey,
+} from '../lib/signing';
 
 export interface Trust {
   keys: VerificationKey[];
@@ -24,6 +27,7 @@ export class TrustMaterial {
   private readonly keysByPolicy = new Map<string, VerificationKey[]>();
   private trustedRoot: Promise<unknown> | undefined;
   private signingKey: Promise<SigningKey> | undefined;
+  private keyless: Promise<KeylessConfig> | undefined;
 
   constructor(private readonly signing: PromoterConfig['signing']) {}
 
@@ -38,7 +42,34 @@ export class TrustMaterial {
         }
       }
     }
-    if (confirm) await this.workerSigningKey();
+    if (confirm) await this.imageSigner();
+  }
+
+  /**
+   * Who signs for this worker: its key, or (PROMOTER_SIGNING_MODE=keyless) its OIDC identity. For
+   * keyless the token is read and checked now, so an expired or wrongly scoped token fails Setup
+   * before anything is signed; each signing reads it again (it is refreshed).
+   */
+  async imageSigner(): Promise<ImageSigner> {
+    if (this.signing.mode === 'key') return new KeySigner(await this.workerSigningKey(), this.signing.format);
+    const config = await this.keylessConfig();
+    let claims;
+    try {
+      claims = checkIdentityToken(await readIdentityToken(config.oidcTokenSource), config.oidcTokenSource, { audience: config.audience });
+    } catch (err) {
+      if (err instanceof SigningError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, err.code);
+      throw err;
+    }
+    return new KeylessSigner(config, { subject: claims.subject, issuer: claims.issuer }, this.signing.format);
+  }
+
+  /** Trust in the worker's own signatures: what the nightly check verifies them with. */
+  async ownTrust(): Promise<Trust> {
+    if (this.signing.mode === 'key') return { keys: [await this.workerSigningKey()] };
+    const signer = await this.imageSigner();
+    const [, identity] = /^[^:]+:keyless:(.*)$/.exec(signer.mark) ?? [];
+    const at = identity?.lastIndexOf('@') ?? -1;
+    return { keys: [], keyless: { trustedRoot: await this.loadTrustedRoot(), identities: [{ issuer: identity!.slice(at + 1), subject: identity!.slice(0, at) }] } };
   }
 
   /** The keys and keyless identities a policy names, ready for the verifiers. */
@@ -62,6 +93,24 @@ export class TrustMaterial {
     this.signingKey ??= this.readSigningKey();
     this.signingKey.catch(() => (this.signingKey = undefined));
     return this.signingKey;
+  }
+
+  private keylessConfig(): Promise<KeylessConfig> {
+    this.keyless ??= (async () => {
+      const k = this.signing.keyless;
+      const fail = (why: string) => ApplicationFailure.nonRetryable(`keyless signing: ${why}`, 'ConfigError');
+      if (!k.tokenSource) throw fail('set PROMOTER_IDENTITY_TOKEN_FILE (or PROMOTER_IDENTITY_TOKEN_ENV) on the worker');
+      try {
+        if (k.signingConfigPath) return keylessConfigFromSigningConfig(JSON.parse(await readFile(k.signingConfigPath, 'utf8')), { oidcTokenSource: k.tokenSource });
+        if (!k.fulcioURL) throw fail('set PROMOTER_SIGNING_CONFIG, or PROMOTER_FULCIO_URL with PROMOTER_REKOR_URL and/or PROMOTER_TSA_URL');
+        return keylessConfig({ fulcioURL: k.fulcioURL, rekorURL: k.rekorURL, tsaURL: k.tsaURL, oidcTokenSource: k.tokenSource });
+      } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
+        throw fail((err as Error).message);
+      }
+    })();
+    this.keyless.catch(() => (this.keyless = undefined));
+    return this.keyless;
   }
 
   private loadTrustedRoot(): Promise<unknown> {

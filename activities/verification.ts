@@ -15,6 +15,7 @@ import { repoFor, repositoryKey } from '../lib/run/plan';
 import type { Failure, PlanRef, RepositoryRef, VerificationSummary } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './context';
+import { earlierResult, writeResult } from './results';
 import { loadBundle } from './load';
 
 export type CheckResult = { status: 'passed'; detail?: string } | { status: 'missing' } | { status: 'failed'; reason: string };
@@ -35,6 +36,8 @@ interface Subject<P> {
 
 export async function runVerification<P extends { mode: string }>(deps: ActivityDeps, args: PlanRef, spec: VerificationSpec<P>): Promise<VerificationSummary> {
   const { workflowId, runId } = runIds();
+  const earlier = await earlierResult<VerificationSummary>(deps, phaseResultKey(workflowId, runId, spec.phase));
+  if (earlier) return earlier;
   const bundle = await loadBundle(deps.store, args.input);
   // Only digests with something left to promote matter: what is in place everywhere was checked when it was promoted.
   const plan = await deps.documents.plan(args.plan);
@@ -80,8 +83,7 @@ export async function runVerification<P extends { mode: string }>(deps: Activity
     failureCount: failures.length,
   };
   const doc: VerificationDocument = { summary, failures, warnings, blockedDigests: [...blocked].sort() };
-  await deps.store.putJson(summary.resultKey, doc);
-  return summary;
+  return writeResult(deps, summary.resultKey, doc);
 }
 
 /** Each distinct (source repository, digest) with the policy of the project naming it. */

@@ -49,6 +49,7 @@ export function buildCli(setExit: (code: number) => void): Command {
   manifestOptions(program.command('mirror-signatures'))
     .description('copy missing or different signatures to every mirror, sign promoted digests that have none (default: the manifests of the last confirmed promotion)')
     .option('--confirm', 'write (default: report only)')
+    .option('--verify', 'also read and verify every signature at every destination (finds one replaced behind the record; a request or more per digest)')
     .option('--wait')
     .option('--json')
     .action(async (o) => setExit(await mirrorCommand(o, out)));

@@ -17,6 +17,17 @@ const EnvSchema = z.object({
   PROMOTER_PUBLIC_KEY: z.string().optional(),
   PROMOTER_TRUSTED_ROOT: z.string().optional(),
   PROMOTER_SIGNATURE_FORMAT: z.enum(['legacy', 'bundle', 'both']).default('both'),
+  // key: the worker's key (PROMOTER_SIGNING_KEY), offline. keyless: a Fulcio certificate for the
+  // worker's OIDC identity, logged in Rekor and timestamped (Sigstore URLs or a signing config).
+  PROMOTER_SIGNING_MODE: z.enum(['key', 'keyless']).default('key'),
+  PROMOTER_SIGNING_CONFIG: z.string().optional(),
+  PROMOTER_FULCIO_URL: z.string().optional(),
+  PROMOTER_REKOR_URL: z.string().optional(),
+  PROMOTER_TSA_URL: z.string().optional(),
+  // Where the identity token comes from: a file something else refreshes (projected service-account
+  // tokens), or the name of an environment variable holding it.
+  PROMOTER_IDENTITY_TOKEN_FILE: z.string().optional(),
+  PROMOTER_IDENTITY_TOKEN_ENV: z.string().optional(),
   PROMOTER_BUILDER_ID: z.string().default('https://github.com/promoter/promoter/worker@v1'),
   // Per registry host (see OCI_DEFAULTS for why these numbers).
   PROMOTER_REGISTRY_RPS: z.coerce.number().positive().default(OCI_DEFAULTS.hostLimits.requestsPerSecond),
@@ -39,6 +50,15 @@ export interface PromoterConfig {
     trustedRootPath?: string;
     format: 'legacy' | 'bundle' | 'both';
     builderId: string;
+    mode: 'key' | 'keyless';
+    keyless: {
+      signingConfigPath?: string;
+      fulcioURL?: string;
+      rekorURL?: string;
+      tsaURL?: string;
+      /** `file:PATH` or `env:NAME`: where the identity token is read from, afresh for each signing. */
+      tokenSource?: string;
+    };
   };
   limits: { requestsPerSecond: number; burst: number; concurrency: number };
   /** host:port of the Prometheus endpoint, or undefined for none. */
@@ -64,6 +84,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
       trustedRootPath: e.PROMOTER_TRUSTED_ROOT,
       format: e.PROMOTER_SIGNATURE_FORMAT,
       builderId: e.PROMOTER_BUILDER_ID,
+      mode: e.PROMOTER_SIGNING_MODE,
+      keyless: {
+        signingConfigPath: e.PROMOTER_SIGNING_CONFIG,
+        fulcioURL: e.PROMOTER_FULCIO_URL,
+        rekorURL: e.PROMOTER_REKOR_URL,
+        tsaURL: e.PROMOTER_TSA_URL,
+        tokenSource: e.PROMOTER_IDENTITY_TOKEN_ENV ? `env:${e.PROMOTER_IDENTITY_TOKEN_ENV}` : e.PROMOTER_IDENTITY_TOKEN_FILE ? `file:${e.PROMOTER_IDENTITY_TOKEN_FILE}` : undefined,
+      },
     },
     limits: { requestsPerSecond: e.PROMOTER_REGISTRY_RPS, burst: e.PROMOTER_REGISTRY_BURST, concurrency: e.PROMOTER_REGISTRY_CONCURRENCY },
     ...(e.PROMOTER_METRICS_ADDRESS && e.PROMOTER_METRICS_ADDRESS !== 'off' ? { metricsAddress: e.PROMOTER_METRICS_ADDRESS } : {}),

@@ -7,7 +7,7 @@ import { loadManifests, type ManifestSource } from '../load-manifests';
 import { printManifestErrors, type Output } from '../output';
 import { storeBundle } from '../store-bundle';
 
-export async function mirrorCommand(opts: ManifestSource & { confirm?: boolean; wait?: boolean; json?: boolean }, out: Output): Promise<number> {
+export async function mirrorCommand(opts: ManifestSource & { confirm?: boolean; verify?: boolean; wait?: boolean; json?: boolean }, out: Output): Promise<number> {
   const config = loadConfig();
   // Default: the manifests of the last confirmed promotion. Given manifests: exactly those.
   let bundleKey: string | undefined;
@@ -21,7 +21,7 @@ export async function mirrorCommand(opts: ManifestSource & { confirm?: boolean; 
   }
   const { client, close } = await connectClient(config);
   try {
-    const input: MirrorInput = { confirm: !!opts.confirm, ...(bundleKey ? { bundleKey } : {}) };
+    const input: MirrorInput = { confirm: !!opts.confirm, ...(opts.verify ? { verify: true } : {}), ...(bundleKey ? { bundleKey } : {}) };
     const workflowId = `mirror-signatures-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     const handle = await client.workflow.start(signatureMirrorWorkflow, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
     out.info(`signature mirroring ${workflowId}${input.confirm ? '' : ' (dry run)'}`);

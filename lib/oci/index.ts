@@ -13,3 +13,4 @@ export * from './client';
 export * from './referrers';
 export * from './blob-cache';
 export * from './copy';
+export * from './place-blob';

@@ -58,6 +58,29 @@ export class Referrers {
     return this.api.get(host);
   }
 
+  /**
+   * Whether the registry of `repo` serves the referrers API: asked once per host (one request, with
+   * a digest nothing refers to unless one is given: a registry with the API answers an empty index),
+   * then remembered.
+   */
+  async hasApi(repo: RepositoryRef, subjectDigest = PROBE_DIGEST): Promise<boolean> {
+    const known = this.api.get(repo.host);
+    if (known !== undefined) return known;
+    return (await this.viaApi(repo, subjectDigest)) !== undefined;
+  }
+
+  /** A manifest PUT answered with OCI-Subject: the registry indexed the subject itself (referrers API). */
+  noteSubjectHeader(host: string, headers: Headers): boolean {
+    if (!headers.get('oci-subject')) return false;
+    this.api.set(host, true);
+    return true;
+  }
+
+  /** The fallback index of `subjectDigest` in `repo`, or undefined when there is none. */
+  fallbackIndex(repo: RepositoryRef, subjectDigest: string): Promise<ImageIndex | undefined> {
+    return this.readFallbackIndex(repo, subjectDigest);
+  }
+
   /** Referrers of a manifest: the referrers API, or the `sha256-<hex>` tag index where the API is absent. */
   async list(repo: RepositoryRef, digest: string, artifactType?: string): Promise<Descriptor[]> {
     const api = await this.viaApi(repo, digest, artifactType);
@@ -72,10 +95,7 @@ export class Referrers {
     const { descriptor, subject } = referrerDescriptor(bytes, mediaType);
     const { digest, headers } = await this.client.putManifestDetailed({ host: repo.host, repository: repo.repository, digest: descriptor.digest }, bytes, mediaType);
     // A registry with the referrers API confirms the subject it indexed.
-    if (headers.get('oci-subject')) {
-      this.api.set(repo.host, true);
-      return { digest };
-    }
+    if (this.noteSubjectHeader(repo.host, headers)) return { digest };
     if ((await this.viaApi(repo, subject.digest)) !== undefined) return { digest };
 
     const tag = digestTag(subject.digest);

@@ -3,6 +3,8 @@
  * Each phase writes its full result here and hands the workflow only counts and the key.
  */
 import type { SerializedBundle } from '@sigstore/bundle';
+import type { Descriptor } from '../oci/media-types';
+import type { SignatureSet } from '../signing/image-signer';
 import type { RepositoryRef } from '../oci/reference';
 import type { Failure, PromoteBatchSummary, VerificationSummary } from './types';
 
@@ -44,4 +46,19 @@ export interface PromoteBatchDocument extends ResultDocument<PromoteBatchSummary
 export interface ArchivedAttestation {
   statement: unknown;
   bundle: SerializedBundle;
+  /** The creation time its referrer manifest carries (absent in archives of earlier versions). */
+  created?: string;
+}
+
+/** A manifest the promoter signed: as the registries hold it (subject of its referrers). */
+export type SignedSubject = Pick<Descriptor, 'digest' | 'mediaType' | 'size'>;
+
+/**
+ * Everything the promoter signed for one image with one signer (storage-keys signatureArchiveKey):
+ * each of its manifests, an index's children first and the image itself last, as Sign writes them.
+ */
+export interface ArchivedSignatures {
+  image: string;
+  mark: string;
+  manifests: { subject: SignedSubject; set: SignatureSet }[];
 }

@@ -4,6 +4,12 @@ export interface MirrorInput {
   confirm: boolean;
   /** The bundle to check; unset means the bundle of the last confirmed promotion. */
   bundleKey?: string;
+  /**
+   * Also read and verify every signature at every destination (not only what the tags and the
+   * promoter's records say): finds a signature replaced behind the record, at a request or more per
+   * digest and destination.
+   */
+  verify?: boolean;
 }
 
 export interface MirrorReport {

@@ -1,4 +1,5 @@
 /** Where each run's documents live in the audit bucket. One place, so nobody invents a second layout. */
+import { createHash } from 'node:crypto';
 import { digestTag } from '../oci/reference';
 export const bundleKey = (bundleSha256: string): string => `inputs/${bundleSha256}.json`;
 export const runPrefix = (workflowId: string, runId: string): string => `runs/${workflowId}/${runId}`;
@@ -12,3 +13,8 @@ export const tagRecordKey = (host: string, repository: string): string => `inven
 /** Pointer to the bundle of the last confirmed promotion: what the nightly re-mirroring checks. */
 export const LATEST_BUNDLE_KEY = 'state/latest-promoted-bundle.json';
 export const mirrorReportKey = (wf: string, run: string): string => `mirror/${wf}/${run}/report.json`;
+/**
+ * What the promoter signed for an image (its manifests, children first) with one signer: written
+ * once, before any of it is attached, and attached from here everywhere, by every later run too.
+ */
+export const signatureArchiveKey = (imageDigest: string, mark: string): string => `signatures/${digestTag(imageDigest)}/${createHash('sha256').update(mark).digest('hex').slice(0, 24)}.json`;

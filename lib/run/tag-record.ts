@@ -35,5 +35,3 @@ export function mergeTagRecord(old: TagRecord | undefined, update: TagRecordUpda
   return Object.keys(signed).length > 0 ? { tags, signed } : { tags };
 }
 
-/** What `signed` holds for a digest signed by `keyHint` in `format`. */
-export const signedMark = (format: string, keyHint: string): string => `${format}:${keyHint}`;

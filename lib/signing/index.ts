@@ -12,6 +12,8 @@ export * from './verify-bundle';
 export * from './verify-provenance';
 export * from './keyless';
 export * from './signature-store';
+export * from './image-signer';
+export * from './signature-writer';
 export * from './identity-token';
 export * from './keyless-image';
 export * from './verify-keyless-signature';

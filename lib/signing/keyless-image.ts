@@ -2,7 +2,7 @@
 //
 //  - bundle: a sigstore bundle v0.3, DSSE over the in-toto statement cosign v3 `sign` writes
 //    (predicateType https://sigstore.dev/cosign/sign/v1), with the Fulcio certificate, the Rekor
-//    entry and an RFC 3161 timestamp. Attach it with buildBundleReferrer / attachAttestation.
+//    entry and an RFC 3161 timestamp. Attach it with the SignatureWriter (as a referrer).
 //  - legacy: the layer of a `sha256-<hex>.sig` manifest: the simple-signing payload, its signature,
 //    and in annotations the Fulcio certificate (dev.sigstore.cosign/certificate), the CA chain
 //    (dev.sigstore.cosign/chain) and the RFC 3161 timestamp over the signature

@@ -1,24 +1,22 @@
-// Signatures and attestations on a registry, through lib/oci's RegistryClient.
+// Reading signatures and attestations on a registry, verifying them, and copying them byte for byte
+// to another repository, through lib/oci's RegistryClient. (The promoter writes its own signatures
+// with ./signature-writer.ts.)
 //
-// Formats read and written (all cosign v3.1.3 compatible):
+// Formats read (all cosign v3.1.3 compatible):
 //  - legacy signature: manifest tagged `sha256-<hex>.sig` (simple signing layers)
 //  - legacy attestation: manifest tagged `sha256-<hex>.att` (DSSE envelope layers)
 //  - sigstore bundle v0.3 referrers: artifactType application/vnd.dev.sigstore.bundle.v0.3+json,
 //    found through the referrers API or the `sha256-<hex>` tag-schema fallback index.
 import { isOciError, Referrers, type Descriptor, type DigestRef, type RegistryClient, type RepositoryRef } from '../oci';
-import {
-  bundleStatement, buildBundleReferrer, parseBundle, signImageBundle, type BundleReferrerOptions, type SerializedBundle,
-} from './bundle';
 import { errorMessage } from './errors';
-import type { SigningKey, VerificationKey } from './signing-keys';
+import type { VerificationKey } from './signing-keys';
 import {
   BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, DSSE_ENVELOPE_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION,
-  OCI_EMPTY_BYTES, SIGSTORE_BUNDLE_V03, SIMPLE_SIGNING_MEDIA_TYPE, SLSA_PROVENANCE_V1, assertDigest, attestationTag, signatureTag,
+  OCI_EMPTY_BYTES, SIGSTORE_BUNDLE_V03, SLSA_PROVENANCE_V1, assertDigest, attestationTag, signatureTag,
 } from './media-types';
-import type { ImageManifestJson, OciArtifact } from './oci-artifact';
+import type { ImageManifestJson } from './oci-artifact';
 import { parseJson, sha256Digest } from './oci-artifact';
-import type { KeylessImageSignatures } from './keyless-image';
-import { mergeSignatureArtifact, parseSignatureManifest, signatureLayer, type SignatureLayer } from './simple-signing';
+import { parseSignatureManifest } from './simple-signing';
 import { verifyBundle, type KeylessTrust } from './verify-bundle';
 import { verifySlsaProvenance, type ProvenancePolicy, type ProvenanceVerdict } from './verify-provenance';
 import { verifyCosignSignature, type LegacySigner } from './verify-signature';
@@ -52,21 +50,6 @@ export interface ImageSignatureVerification {
   errors: string[];
 }
 
-export type SignatureFormat = 'legacy' | 'bundle' | 'both';
-
-export interface AttachSignatureOptions {
-  /** legacy `.sig` (default: read by every cosign version), v3 bundle referrer, or both. */
-  format?: SignatureFormat;
-  /** docker-reference in the simple signing payload; defaults to `host/repository` like cosign. */
-  dockerReference?: string;
-  annotations?: Record<string, string>;
-}
-
-export interface AttachResult {
-  legacy?: { changed: boolean; manifestDigest: string };
-  bundle?: { changed: boolean; manifestDigest: string };
-}
-
 export interface CopySignaturesResult {
   signature: 'copied' | 'unchanged' | 'absent';
   attestation: 'copied' | 'unchanged' | 'absent';
@@ -80,20 +63,8 @@ function isBundleReferrer(d: Descriptor): boolean {
   return d.artifactType === SIGSTORE_BUNDLE_V03 || d.artifactType?.startsWith('application/vnd.dev.sigstore.bundle') === true;
 }
 
-function dssePayload(bundle: Buffer): { predicateType?: string; payload?: string } {
-  try {
-    const b = parseBundle(bundle);
-    if (b.content.$case !== 'dsseEnvelope') return {};
-    return { predicateType: bundleStatement(b)?.predicateType, payload: Buffer.from(b.content.dsseEnvelope.payload).toString('base64') };
-  } catch {
-    return {};
-  }
-}
-
 /** The empty config `{}` every bundle referrer shares: the one signature blob usually already there. */
 const SHARED_EMPTY_BLOB = sha256Digest(OCI_EMPTY_BYTES);
-
-const MAX_ROUNDS = 5;
 
 /** Reads and writes signatures and attestations of image digests on registries. */
 export class SignatureStore {
@@ -187,83 +158,6 @@ export class SignatureStore {
   }
 
   /**
-   * Signs a digest with a local key unless a valid signature by that key is
-   * already there (for each requested format). Safe to repeat.
-   */
-  async attachSignature(target: DigestRef, key: SigningKey, options: AttachSignatureOptions = {}): Promise<AttachResult> {
-    assertDigest(target.digest);
-    const format = options.format ?? 'legacy';
-    const result: AttachResult = {};
-    if (format === 'legacy' || format === 'both') result.legacy = await this.attachLegacySignature(target, key, options);
-    if (format === 'bundle' || format === 'both') result.bundle = await this.attachBundleSignature(target, key, options);
-    return result;
-  }
-
-  /** Attaches what signImageKeyless made: the legacy layer and/or the bundle referrer. */
-  async attachKeylessSignatures(target: DigestRef, signatures: KeylessImageSignatures): Promise<AttachResult> {
-    const result: AttachResult = {};
-    if (signatures.legacy) result.legacy = await this.attachSignatureLayer(target, signatures.legacy.layer);
-    if (signatures.bundle) result.bundle = await this.attachAttestation(target, signatures.bundle);
-    return result;
-  }
-
-  /**
-   * Adds a prepared signature layer to `sha256-<hex>.sig` (read-modify-write, re-read after each
-   * write: a concurrent writer on a registry without conditional PUTs may drop our layer). With
-   * `key`, an existing valid signature by that key over the digest counts as this one (ECDSA
-   * signatures differ each time); without, only an identical layer does.
-   */
-  async attachSignatureLayer(target: DigestRef, layer: SignatureLayer, key?: VerificationKey): Promise<{ changed: boolean; manifestDigest: string }> {
-    assertDigest(target.digest);
-    const { host, repository, digest } = target;
-    let changed = false;
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const existing = await this.manifestIfPresent(target, { tag: signatureTag(digest) });
-      const payloads = new Map<string, Buffer>();
-      for (const l of existing ? parseSignatureManifest(existing.bytes).layers : []) {
-        if (l.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) continue;
-        try {
-          payloads.set(l.digest, toBuffer(await this.client.getBlob(host, repository, l.digest)));
-        } catch (err) {
-          if (!isOciError(err, 'BLOB_UNKNOWN')) throw err;
-        }
-      }
-      const merged = mergeSignatureArtifact(existing?.bytes, layer, { key, payloads });
-      if (!merged.changed) return { changed, manifestDigest: merged.artifact.digest };
-      await this.pushBlobs(target, merged.artifact);
-      await this.client.putManifest({ host, repository, tag: merged.artifact.tag }, merged.artifact.manifest, merged.artifact.mediaType);
-      changed = true;
-    }
-    throw new Error(`could not record signature in ${signatureTag(digest)} on ${host}/${repository}: concurrent updates`);
-  }
-
-  /**
-   * Attaches a signed bundle (e.g. the promotion attestation) as a referrer of
-   * the digest. Unchanged when a referrer already carries the same bundle, or
-   * a bundle with the same signed statement (a retried activity re-signing the
-   * same statement yields a different signature but the same payload).
-   */
-  async attachAttestation(
-    target: DigestRef,
-    bundle: SerializedBundle | Buffer,
-    options: BundleReferrerOptions & { keys?: VerificationKey[] } = {},
-  ): Promise<{ changed: boolean; manifestDigest: string }> {
-    assertDigest(target.digest);
-    const bytes = Buffer.isBuffer(bundle) ? bundle : Buffer.from(JSON.stringify(bundle));
-    const mine = dssePayload(bytes);
-    const found = await this.findSignatures(target);
-    for (const b of found.bundles) {
-      const same = sha256Digest(b.bundle) === sha256Digest(bytes)
-        || (mine.payload !== undefined && dssePayload(b.bundle).payload === mine.payload);
-      if (!same) continue;
-      if (options.keys?.length && !verifyBundle(b.bundle, { keys: options.keys, expectedDigest: target.digest }).ok) continue;
-      return { changed: false, manifestDigest: b.referrer.digest };
-    }
-    const referrer = buildBundleReferrer(bytes, await this.subjectDescriptor(target), SIGSTORE_BUNDLE_V03, options);
-    return { changed: true, manifestDigest: await this.attachReferrer(target, referrer) };
-  }
-
-  /**
    * Copies the signatures and attestations of a digest byte for byte to another
    * repository (same or other registry): `.sig` and `.att` manifests with their
    * blobs, and every sigstore bundle referrer (whose fallback index entry is
@@ -314,40 +208,6 @@ export class SignatureStore {
   private async putSignatureBlob(repo: RepositoryRef, digest: string, bytes: Uint8Array): Promise<void> {
     if (digest === SHARED_EMPTY_BLOB && (await this.client.headBlob(repo.host, repo.repository, digest)) !== undefined) return;
     await this.client.uploadBlob(repo.host, repo.repository, { digest, size: bytes.length }, bytes);
-  }
-
-  private async pushBlobs(repo: RepositoryRef, artifact: Pick<OciArtifact, 'blobs'>): Promise<void> {
-    for (const b of artifact.blobs) await this.putSignatureBlob(repo, b.digest, b.bytes);
-  }
-
-  private attachLegacySignature(target: DigestRef, key: SigningKey, options: AttachSignatureOptions) {
-    const { host, repository, digest } = target;
-    const add = signatureLayer(key, { dockerReference: options.dockerReference ?? `${host}/${repository}`, digest, annotations: options.annotations });
-    return this.attachSignatureLayer(target, add, key);
-  }
-
-  private async attachReferrer(target: DigestRef, artifact: OciArtifact): Promise<string> {
-    await this.pushBlobs(target, artifact);
-    return (await this.referrers.push(target, artifact.manifest, artifact.mediaType)).digest;
-  }
-
-  private async subjectDescriptor(target: DigestRef) {
-    const head = await this.client.headManifest(target);
-    if (!head) throw new Error(`${target.host}/${target.repository}@${target.digest} not found`);
-    return { digest: target.digest, mediaType: head.mediaType, size: head.size };
-  }
-
-  private async attachBundleSignature(target: DigestRef, key: SigningKey, options: AttachSignatureOptions) {
-    const found = await this.findSignatures(target);
-    for (const b of found.bundles) {
-      if (b.predicateType !== COSIGN_SIGN_PREDICATE_TYPE) continue;
-      if (verifyBundle(b.bundle, { keys: [key], expectedDigest: target.digest, predicateType: COSIGN_SIGN_PREDICATE_TYPE }).ok) {
-        return { changed: false, manifestDigest: b.referrer.digest };
-      }
-    }
-    const bundle = await signImageBundle(key, target.digest, options.annotations);
-    const referrer = buildBundleReferrer(bundle, await this.subjectDescriptor(target));
-    return { changed: true, manifestDigest: await this.attachReferrer(target, referrer) };
   }
 
   private async copyBlobs(from: DigestRef, to: RepositoryRef, manifest: Buffer): Promise<void> {

@@ -79,7 +79,20 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export class AuditStore {
+/** What the phases need of the audit store (AuditStore is the S3 one). */
+export interface DocumentStore {
+  readonly bucket: string;
+  checkBucket(): Promise<void>;
+  getJson<T>(key: string, expectSha256?: string): Promise<T>;
+  getJsonIfExists<T>(key: string): Promise<T | undefined>;
+  readJsonIfExists<T>(key: string): Promise<{ value: T; stored: StoredObject } | undefined>;
+  /** Audit records: a key is written once (AuditObjectConflict for a different body). */
+  writeOnceJson(key: string, value: unknown): Promise<StoredObject>;
+  /** Mutable state (tag records, the latest-bundle pointer). */
+  overwriteJson(key: string, value: unknown): Promise<StoredObject>;
+}
+
+export class AuditStore implements DocumentStore {
   private readonly s3: S3Client;
 
   constructor(readonly config: AuditStoreConfig, clientOverrides: { maxAttempts?: number } = {}) {
@@ -217,14 +230,19 @@ export class AuditStore {
   }
 
   async getJsonIfExists<T>(key: string): Promise<T | undefined> {
+    return (await this.readJsonIfExists<T>(key))?.value;
+  }
+
+  /** A JSON object with what identifies it (key, sha256 of its bytes), or undefined when absent. */
+  async readJsonIfExists<T>(key: string): Promise<{ value: T; stored: StoredObject } | undefined> {
+    let bytes: Uint8Array;
     try {
-      return await this.getJson<T>(key);
+      bytes = await this.getBytes(key);
     } catch (err) {
-      if (err instanceof NoSuchKey || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
-        return undefined;
-      }
+      if (err instanceof NoSuchKey || httpStatusOf(err) === 404) return undefined;
       throw err;
     }
+    return { value: JSON.parse(Buffer.from(bytes).toString('utf8')) as T, stored: { bucket: this.bucket, key, sha256: sha256Hex(bytes), bytes: bytes.length } };
   }
 }
 

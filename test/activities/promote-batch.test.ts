@@ -2,7 +2,6 @@
 // batch leaves a checkpoint in its last heartbeat, and the retry copies only what is not settled,
 // looking before it writes (no "new repository" shortcut on a retry). Runs in Temporal's mock
 // activity environment against a fake registry, so it needs no dev stack.
-import { createHash } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +12,7 @@ import type { PromoteBatchDocument } from '../../lib/run/documents';
 import { computePlan, type CopyTask, type Inventory, type PlanInputProject } from '../../lib/run/plan';
 import type { PromoteBatchArgs, PromoteBatchSummary } from '../../lib/run/types';
 import { emptyTransfer } from '../../lib/run/types';
-import type { AuditStore } from '../../lib/storage/audit-store';
+import { MemoryStore } from '../support/memory-store';
 
 const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const project: PlanInputProject = {
@@ -32,31 +31,6 @@ const nothingThere: Inventory = {
 };
 const plan = computePlan([project], nothingThere, { workflowId: 'wf', runId: 'run', bundleSha256: 'x', createdAt: '2026-01-01T00:00:00Z' });
 
-/** The audit store's read/write surface, in memory (the real one is tested against real S3). */
-function memoryStore(): AuditStore & { docs: Map<string, string> } {
-  const docs = new Map<string, string>();
-  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-  return {
-    docs,
-    bucket: 'memory',
-    async putJson(key: string, value: unknown) {
-      const body = JSON.stringify(value);
-      docs.set(key, body);
-      return { bucket: 'memory', key, sha256: sha(body), bytes: body.length };
-    },
-    async getJson<T>(key: string, expectSha256?: string): Promise<T> {
-      const body = docs.get(key);
-      if (body === undefined) throw new Error(`${key}: NoSuchKey`);
-      if (expectSha256 && sha(body) !== expectSha256) throw new Error(`${key}: content does not match`);
-      return JSON.parse(body) as T;
-    },
-    async getJsonIfExists<T>(key: string): Promise<T | undefined> {
-      const body = docs.get(key);
-      return body === undefined ? undefined : (JSON.parse(body) as T);
-    },
-  } as unknown as AuditStore & { docs: Map<string, string> };
-}
-
 /** Copies succeed at once, except those `hang` names: they never return (the worker dies mid-copy). */
 function fakeRegistry(hang: Set<string> = new Set()) {
   const copies: { image: string; assumeAbsent: boolean }[] = [];
@@ -72,8 +46,8 @@ function fakeRegistry(hang: Set<string> = new Set()) {
 }
 
 async function setup(registry: RegistryOps) {
-  const store = memoryStore();
-  const stored = await store.putJson('runs/wf/run/plan.json', plan);
+  const store = new MemoryStore();
+  const stored = await store.writeOnceJson('runs/wf/run/plan.json', plan);
   const config = loadConfig({});
   const activities = createActivities({ config, store, registry, log: pino({ level: 'silent' }) });
   const args: PromoteBatchArgs = {
@@ -120,5 +94,24 @@ describe('promoteBatch resumes from its heartbeat', () => {
     expect(summary).toMatchObject({ promotedEdges: 4, failedEdges: 0 });
     const doc = JSON.parse(two.store.docs.get(summary.resultKey)!) as PromoteBatchDocument;
     expect(doc.placed.map((p) => p.image).sort()).toEqual(['app1', 'app2', 'app3', 'app4']);
+  });
+});
+
+describe('a retried batch never rewrites its result', () => {
+  it('an attempt after a finished one returns the stored result, copies nothing and leaves the document as it was', async () => {
+    const first = fakeRegistry();
+    const { activities, args, store } = await setup(first.registry);
+    const summary = (await new MockActivityEnvironment(info(1)).run(activities.promoteBatch, args)) as PromoteBatchSummary;
+    const stored = store.docs.get(summary.resultKey);
+
+    // The worker died after writing its result but before Temporal heard: attempt 2 starts afresh,
+    // on a registry that would now fail every copy. It must not redo (or rewrite) anything.
+    const failing = { ...first.registry, copy: async () => { throw new Error('registry down'); } } as unknown as RegistryOps;
+    const again = createActivities({ config: loadConfig({}), store, registry: failing, log: pino({ level: 'silent' }) });
+    const retried = (await new MockActivityEnvironment(info(2)).run(again.promoteBatch, args)) as PromoteBatchSummary;
+    expect(retried).toEqual(summary);
+    expect(store.docs.get(summary.resultKey)).toBe(stored);
+    await expect(store.writeOnceJson(summary.resultKey, { ...JSON.parse(stored!), summary: { ...summary, promotedEdges: 0 } })).rejects.toThrow(/write-once/);
+    expect(store.docs.get(summary.resultKey)).toBe(stored);
   });
 });

@@ -47,19 +47,30 @@ describe('mirror-signatures', () => {
     const { readFile, writeFile } = await import('node:fs/promises');
     await writeFile(manifest, `${await readFile(scenario.manifestFile, 'utf8')}  - name: d\n    dmap:\n      "${d.digest}": ["v4"]\n`);
 
+    const outOfSync = (r: MirrorReport) => r.failures.map((f) => `${f.error.split(':')[0]} ${f.edge}`).sort();
+    // The cheap check (tags/list and the records) sees the deleted signature and the unsigned image...
     const dry = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--manifest', manifest, '--wait', '--json'], env));
     expect(dry.status).toBe('failed'); // report-only run: it lists what is out of sync
-    expect(dry.failures.map((f) => f.error.split(':')[0]).sort()).toEqual(['SIGNATURE_OUT_OF_SYNC', 'SIGNATURE_OUT_OF_SYNC', 'UNSIGNED']);
+    expect(outOfSync(dry)).toEqual([
+      `SIGNATURE_OUT_OF_SYNC ${scenario.mirrorA}/${prefix}/b@${digests.b}`,
+      `SIGNATURE_OUT_OF_SYNC ${scenario.mirrorA}/${prefix}/d@${d.digest}`,
+      `UNSIGNED ${scenario.production}/${prefix}/d@${d.digest}`,
+    ].sort());
+    // ...verifying every signature also sees the one replaced behind the record.
+    const verified = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--manifest', manifest, '--verify', '--wait', '--json'], env));
+    expect(outOfSync(verified)).toEqual([...outOfSync(dry), `SIGNATURE_OUT_OF_SYNC ${scenario.mirror}/${prefix}/b@${digests.b}`].sort());
     expect(await client.headManifest({ host: scenario.mirrorA, repository: repoB, tag })).toBeUndefined(); // wrote nothing
 
-    const fixed = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--manifest', manifest, '--confirm', '--wait', '--json'], env));
+    const fixed = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--manifest', manifest, '--verify', '--confirm', '--wait', '--json'], env));
     expect(fixed.status).toBe('succeeded');
     expect(fixed.signedNow).toBe(1); // d
-    expect(fixed.mirrored).toBeGreaterThanOrEqual(3); // b at mirror-a and mirror-b, d at mirror-a
-    const sigAtProd = await client.headManifest({ host: scenario.production, repository: repoB, tag });
-    for (const host of [scenario.mirrorA, scenario.mirror]) {
-      expect((await client.headManifest({ host, repository: repoB, tag }))!.digest).toBe(sigAtProd!.digest);
-    }
+    expect(fixed.mirrored).toBe(4); // b at mirror-a and mirror-b, d at production and mirror-a
+    // mirror-a lost its copy: it gets the primary's bytes again; mirror-b keeps the stranger's layer and gains ours.
+    const sigAtProd = await client.getManifest({ host: scenario.production, repository: repoB, tag });
+    expect((await client.headManifest({ host: scenario.mirrorA, repository: repoB, tag }))!.digest).toBe(sigAtProd.digest);
+    const atB = JSON.parse(Buffer.from((await client.getManifest({ host: scenario.mirror, repository: repoB, tag })).bytes).toString()) as { layers: { digest: string }[] };
+    const ours = (JSON.parse(Buffer.from(sigAtProd.bytes).toString()) as { layers: { digest: string }[] }).layers[0]!.digest;
+    expect(atB.layers.map((l) => l.digest)).toEqual([foreign.layer!.descriptor.digest, ours]);
     if (findCosign()) {
       const s = stack();
       for (const ref of [`${scenario.mirror}/${repoB}@${digests.b}`, `${scenario.mirrorA}/${prefix}/d@${d.digest}`]) {

@@ -10,12 +10,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, copyImage, type DigestRef } from '../../../lib/oci';
 import { pushRandomImage } from '../../../scripts/seed-images';
 import {
-  PROMOTION_PREDICATE_TYPE, SLSA_PROVENANCE_V1, SignatureStore, buildDsseBundle,
+  KeySigner, PROMOTION_PREDICATE_TYPE, SLSA_PROVENANCE_V1, buildDsseBundle,
   cosignSignStatement, loadSigningKey, loadVerificationKeys, promotionStatement, signDsseBundle,
   type SigningKey, type VerificationKey,
 } from '../../../lib/signing';
 import { cosignRegistryFlags } from '../../../scripts/stack';
 import { COSIGN_OFFLINE, findCosign, runCosign } from '../../support/cosign';
+import { signatureKit } from '../../support/signatures';
 import { stack, uniqueName } from '../../support/stack-env';
 import { certificateSigner, makeKeylessPki, timestampWitness } from '../../unit/signing/pki';
 
@@ -27,7 +28,8 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
   const registry = env.registries.staging;
   const mirror = env.registries.all.mirrorA;
   const client = RegistryClient.fromDockerConfig({ configPath: env.dockerConfigFile });
-  const store = new SignatureStore(client);
+  const kit = signatureKit(client);
+  const store = kit.store;
   const dir = mkdtempSync(join(tmpdir(), 'promoter-cosign-'));
   const files = { ourPub: join(dir, 'ours.pub'), otherPub: join(dir, 'other.pub'), cosignKey: join(dir, 'cosign.key'), cosignPub: join(dir, 'cosign.pub'), predicate: join(dir, 'slsa.json') };
   let ours: SigningKey;
@@ -68,8 +70,8 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
   describe('our signatures, cosign verifies', () => {
     it('legacy .sig: `cosign verify --key` passes with our key and fails with another', async () => {
       const img = await newImage('legacy');
-      const r = await store.attachSignature(img, ours);
-      expect(r.legacy?.changed).toBe(true);
+      const r = await kit.sign(new KeySigner(ours, 'legacy'), img);
+      expect(r.outcome.legacy).toBe('written');
       const ok = await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, img.ref]);
       cosignOk(ok);
       expect(JSON.parse(ok.stdout)[0].critical.image['docker-manifest-digest']).toBe(img.digest);
@@ -82,7 +84,7 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       const repository = uniqueName('signing/auth');
       const pushed = await pushRandomImage(client, production, repository, { layers: 1, layerSize: 128 });
       const img = { host: production, repository, digest: pushed.digest };
-      expect((await store.attachSignature(img, ours, { format: 'both' }))).toMatchObject({ legacy: { changed: true }, bundle: { changed: true } });
+      expect((await kit.sign(new KeySigner(ours, 'both'), img)).outcome).toMatchObject({ legacy: 'written', index: 'written' });
       const ref = `${production}/${repository}@${pushed.digest}`;
       cosignOk(await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: env.dockerConfigDir }));
       cosignOk(await runCosign(['verify', '--key', files.ourPub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: env.dockerConfigDir }));
@@ -95,8 +97,9 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       const pushed = await pushRandomImage(client, registry, repository, { layers: 1, layerSize: 64, platforms: ['linux/amd64', 'linux/arm64'] });
       const digests = [pushed.digest, ...pushed.children.map((c) => c.digest)];
       expect(digests).toHaveLength(3);
-      for (const digest of digests) {
-        expect(await store.attachSignature({ host: registry, repository, digest }, ours, { format: 'both' })).toMatchObject({ legacy: { changed: true }, bundle: { changed: true } });
+      // Children first, the index last, as Sign writes them.
+      for (const digest of [...digests.slice(1), digests[0]!]) {
+        expect((await kit.sign(new KeySigner(ours, 'both'), { host: registry, repository, digest })).outcome).toMatchObject({ legacy: 'written' });
       }
       for (const digest of digests) {
         const ref = `${registry}/${repository}@${digest}`;
@@ -106,21 +109,23 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       }
     });
 
-    it('attachSignature is idempotent: a second run writes nothing and the .sig keeps one layer', async () => {
+    it('writing an archived signature again (a retry) adds nothing: the .sig keeps one layer, the index one referrer', async () => {
       const img = await newImage('idem');
-      const first = await store.attachSignature(img, ours);
-      const second = await store.attachSignature(img, ours);
-      expect(second.legacy).toEqual({ changed: false, manifestDigest: first.legacy!.manifestDigest });
+      const { set } = await kit.sign(new KeySigner(ours, 'both'), img);
+      const before = await store.findSignatures(img);
+      expect(await kit.write(set, img)).toMatchObject({ legacy: 'present', index: 'unchanged' });
       const found = await store.findSignatures(img);
       expect(JSON.parse(found.signature!.bytes.toString()).layers).toHaveLength(1);
-      expect(found.signature!.digest).toBe(first.legacy!.manifestDigest);
+      expect(found.signature!.digest).toBe(before.signature!.digest);
+      expect(found.bundles.map((b) => b.referrer.digest)).toEqual(before.bundles.map((b) => b.referrer.digest));
+      expect(found.bundles).toHaveLength(1);
     });
 
     it('bundle format: cosign v3 `verify` reads our referrer (tag-schema fallback) and rejects another key', async () => {
       const img = await newImage('bundle');
-      const r = await store.attachSignature(img, ours, { format: 'bundle' });
-      expect(r.bundle?.changed).toBe(true);
-      expect((await store.attachSignature(img, ours, { format: 'bundle' })).bundle?.changed).toBe(false);
+      const r = await kit.sign(new KeySigner(ours, 'bundle'), img);
+      expect(r.outcome).toMatchObject({ index: 'written' });
+      expect(r.outcome.legacy).toBeUndefined();
       const tags = await client.listTags(registry, img.repository);
       expect(tags).toContain(img.digest.replace(':', '-'));
       const ok = await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, img.ref]);
@@ -131,15 +136,16 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
 
     it('attestation bundle: `cosign verify-attestation --type <promotion predicate>` passes; other key and other type fail', async () => {
       const img = await newImage('attest');
-      await store.attachSignature(img, ours);
+      await kit.sign(new KeySigner(ours, 'legacy'), img);
       const statement = promotionStatement({
         subjectName: `${registry}/${img.repository}`, digest: img.digest, sourceRef: img.ref, destinationRefs: [`${mirror}/${img.repository}@${img.digest}`],
         runId: 'run-interop', builderId: 'https://promoter.k8s.io/worker', time: new Date(),
       });
       const bundle = await signDsseBundle(ours, statement);
-      expect((await store.attachAttestation(img, bundle)).changed).toBe(true);
-      // A retried activity re-signs the same statement: nothing new is written.
-      expect((await store.attachAttestation(img, await signDsseBundle(ours, statement))).changed).toBe(false);
+      const created = new Date();
+      expect((await kit.attest(bundle, img, created)).index).toBe('written');
+      // A retried activity attaches the archived attestation again: nothing new is listed.
+      expect((await kit.attest(bundle, img, created)).index).toBe('unchanged');
 
       const ok = await runCosign(['verify-attestation', '--key', files.ourPub, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, img.ref]);
       cosignOk(ok);
@@ -169,7 +175,7 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       expect(await store.verifyImageSignatures(img, { keys: cosignKeys })).toMatchObject({ valid: true, formats: ['legacy'] });
       expect((await store.verifyImageSignatures(img, { keys: otherKeys })).valid).toBe(false);
       const before = await store.findSignatures(img);
-      await store.attachSignature(img, ours);
+      await kit.sign(new KeySigner(ours, 'legacy'), img);
       const after = await store.findSignatures(img);
       const layers = JSON.parse(after.signature!.bytes.toString()).layers;
       expect(layers).toHaveLength(2);
@@ -201,11 +207,11 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
   describe('copySignatures to a mirror', () => {
     it('copies .sig, .att and bundle referrers byte for byte; cosign verifies at the mirror; a second copy is a no-op', async () => {
       const img = await newImage('mirror');
-      await store.attachSignature(img, ours);
+      await kit.sign(new KeySigner(ours, 'legacy'), img);
       cosignOk(await runCosign(['attest', '--key', files.cosignKey, '--type', 'slsaprovenance1', '--predicate', files.predicate, '--new-bundle-format=false', ...COSIGN_OFFLINE.sign, img.ref], { COSIGN_PASSWORD }));
-      await store.attachAttestation(img, await signDsseBundle(ours, promotionStatement({
+      await kit.attest(await signDsseBundle(ours, promotionStatement({
         subjectName: img.repository, digest: img.digest, sourceRef: img.ref, destinationRefs: [], runId: 'r', builderId: 'b', time: new Date(),
-      })));
+      })), img);
       const source = await store.findSignatures(img);
       expect(source.signature && source.attestation && source.bundles.length === 1).toBeTruthy();
 
@@ -239,7 +245,7 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       writeFileSync(rootFile, JSON.stringify(pki.trustedRoot));
       const img = await newImage('keyless');
       const bundle = await buildDsseBundle(certificateSigner(pki), [timestampWitness(pki)], cosignSignStatement(img.digest));
-      await store.attachAttestation(img, bundle);
+      await kit.attest(bundle, img);
       const flags = ['--trusted-root', rootFile, '--certificate-oidc-issuer', identity.issuer, '--insecure-ignore-tlog=true', '--insecure-ignore-sct=true', '--use-signed-timestamps=true', ...cosignRegistryFlags()];
       cosignOk(await runCosign(['verify', ...flags, '--certificate-identity', identity.email, img.ref]));
       cosignOk(await runCosign(['verify', ...flags, '--certificate-identity-regexp', '^release@', img.ref]));

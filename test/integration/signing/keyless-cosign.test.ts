@@ -7,11 +7,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, type DigestRef } from '../../../lib/oci';
 import { pushRandomImage } from '../../../scripts/seed-images';
 import {
-  COSIGN_SIGN_PREDICATE_TYPE, PROMOTION_PREDICATE_TYPE, SignatureStore,
+  COSIGN_SIGN_PREDICATE_TYPE, PROMOTION_PREDICATE_TYPE, signatureSetOf,
   parseBundle, promotionStatement, signImageKeyless, signStatementKeyless, verifyBundle,
   type KeylessConfig,
 } from '../../../lib/signing';
 import { findCosign, runCosign } from '../../support/cosign';
+import { signatureKit } from '../../support/signatures';
 import {
   COSIGN_LEGACY_KEYLESS_VERIFY, cosignKeylessVerifyFlags, keylessConfigOf, keylessStack, keylessTrustOf, mintToken,
 } from '../../support/keyless';
@@ -26,7 +27,8 @@ describe.skipIf(!keyless || !cosign)('keyless signing against the dev stack (Ful
   const env = stack();
   const registry = env.registries.staging;
   const client = RegistryClient.fromDockerConfig({ configPath: env.dockerConfigFile });
-  const store = new SignatureStore(client);
+  const kit = signatureKit(client);
+  const store = kit.store;
   let config: KeylessConfig;
 
   const newImage = async (name: string): Promise<DigestRef & { ref: string }> => {
@@ -64,7 +66,7 @@ describe.skipIf(!keyless || !cosign)('keyless signing against the dev stack (Ful
       expect(JSON.parse(annotations['dev.sigstore.cosign/rfc3161timestamp']!)).toHaveProperty('SignedRFC3161Timestamp');
       expect(signatures.legacy!.bundle.verificationMaterial.tlogEntries[0]).toMatchObject({ kindVersion: { kind: 'hashedrekord', version: '0.0.2' } });
 
-      expect(await store.attachKeylessSignatures(img, signatures)).toMatchObject({ legacy: { changed: true }, bundle: { changed: true } });
+      expect(await kit.write(signatureSetOf(img.digest, 'keyless', { layer: signatures.legacy!.layer, bundle: signatures.bundle! }), img)).toMatchObject({ legacy: 'written', index: 'written' });
 
       const bundleOk = await runCosign(['verify', ...cosignKeylessVerifyFlags(k), img.ref]);
       cosignOk(bundleOk);
@@ -94,7 +96,7 @@ describe.skipIf(!keyless || !cosign)('keyless signing against the dev stack (Ful
       });
       const bundle = await signStatementKeyless(config, statement);
       expect(verifyBundle(bundle, { keyless: keylessTrustOf(k), expectedDigest: img.digest, predicateType: PROMOTION_PREDICATE_TYPE }).ok).toBe(true);
-      expect((await store.attachAttestation(img, bundle)).changed).toBe(true);
+      expect((await kit.attest(bundle, img)).index).toBe('written');
 
       const ok = await runCosign(['verify-attestation', '--type', PROMOTION_PREDICATE_TYPE, ...cosignKeylessVerifyFlags(k), img.ref]);
       cosignOk(ok);
@@ -109,7 +111,7 @@ describe.skipIf(!keyless || !cosign)('keyless signing against the dev stack (Ful
       try {
         const img = await newImage('env-token');
         const signatures = await signImageKeyless(keylessConfigOf(k, 'env:PROMOTER_TEST_KEYLESS_TOKEN'), { dockerReference: `${img.host}/${img.repository}`, digest: img.digest }, 'bundle');
-        await store.attachKeylessSignatures(img, signatures);
+        await kit.write(signatureSetOf(img.digest, 'keyless', { ...(signatures.bundle ? { bundle: signatures.bundle } : {}) }), img);
         cosignOk(await runCosign(['verify', ...cosignKeylessVerifyFlags(k), img.ref]));
       } finally {
         delete process.env.PROMOTER_TEST_KEYLESS_TOKEN;

@@ -1,0 +1,26 @@
+/**
+ * Phase results are audit records, written once. An activity first looks for the result an earlier
+ * attempt of it already wrote (it finished, then its worker died before Temporal heard): that
+ * result is returned as it is, and nothing is done again. Two attempts racing (a worker thought
+ * dead that was not): the first result written wins, and the later one returns it.
+ */
+import type { ResultDocument } from '../lib/run/documents';
+import { AuditObjectConflict } from '../lib/storage/audit-store';
+import type { ActivityDeps } from './context';
+
+/** The summary of a result document an earlier attempt wrote, if any. */
+export async function earlierResult<S>(deps: ActivityDeps, key: string): Promise<S | undefined> {
+  return (await deps.store.getJsonIfExists<ResultDocument<S>>(key))?.summary;
+}
+
+/** Writes the result document once; returns the summary that stands (ours, or an earlier attempt's). */
+export async function writeResult<S>(deps: ActivityDeps, key: string, doc: ResultDocument<S>): Promise<S> {
+  try {
+    await deps.store.writeOnceJson(key, doc);
+    return doc.summary;
+  } catch (err) {
+    if (!(err instanceof AuditObjectConflict)) throw err;
+    deps.log.warn({ key }, 'another attempt of this activity wrote its result first; keeping that one');
+    return (await deps.store.getJson<ResultDocument<S>>(key)).summary;
+  }
+}

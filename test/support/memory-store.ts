@@ -1,0 +1,45 @@
+// The audit store's document surface in memory, with its write-once rule, for activity tests that
+// run without the dev stack (the S3 store itself is tested against the real versitygw).
+import { createHash } from 'node:crypto';
+import { AuditObjectConflict, type DocumentStore, type StoredObject } from '../../lib/storage/audit-store';
+
+export class MemoryStore implements DocumentStore {
+  readonly bucket = 'memory';
+  readonly docs = new Map<string, string>();
+
+  async checkBucket(): Promise<void> {}
+
+  private stored(key: string, body: string): StoredObject {
+    return { bucket: this.bucket, key, sha256: createHash('sha256').update(body).digest('hex'), bytes: Buffer.byteLength(body) };
+  }
+
+  async writeOnceJson(key: string, value: unknown): Promise<StoredObject> {
+    const body = JSON.stringify(value);
+    const existing = this.docs.get(key);
+    if (existing !== undefined && existing !== body) throw new AuditObjectConflict(this.bucket, key, this.stored(key, existing).sha256, this.stored(key, body).sha256);
+    this.docs.set(key, body);
+    return this.stored(key, body);
+  }
+
+  async overwriteJson(key: string, value: unknown): Promise<StoredObject> {
+    const body = JSON.stringify(value);
+    this.docs.set(key, body);
+    return this.stored(key, body);
+  }
+
+  async readJsonIfExists<T>(key: string): Promise<{ value: T; stored: StoredObject } | undefined> {
+    const body = this.docs.get(key);
+    return body === undefined ? undefined : { value: JSON.parse(body) as T, stored: this.stored(key, body) };
+  }
+
+  async getJsonIfExists<T>(key: string): Promise<T | undefined> {
+    return (await this.readJsonIfExists<T>(key))?.value;
+  }
+
+  async getJson<T>(key: string, expectSha256?: string): Promise<T> {
+    const found = await this.readJsonIfExists<T>(key);
+    if (!found) throw new Error(`${key}: NoSuchKey`);
+    if (expectSha256 && found.stored.sha256 !== expectSha256) throw new Error(`${key}: content does not match sha256 ${expectSha256}`);
+    return found.value;
+  }
+}
