@@ -5,6 +5,7 @@
  */
 import type { PromoteBatchDocument } from '../lib/run/documents';
 import type { AfterPromoteArgs, RepositoryRef } from '../lib/run/types';
+import { planEdges } from '../lib/run/plan';
 import type { ActivityDeps } from './context';
 
 export interface InPlaceDestination {
@@ -37,7 +38,7 @@ export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs):
       existing.promotedNow ||= dest.promotedNow;
     } else img.destinations.push(dest);
   };
-  for (const e of plan.edges) {
+  for (const e of planEdges(plan)) {
     if (e.verdict === 'present') add(e.project, e.image, e.digest, e.source, { ref: e.destination, index: e.destinationIndex, tags: e.tag ? [e.tag] : [], promotedNow: false });
   }
   for (const key of args.promoteResultKeys) {

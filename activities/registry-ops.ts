@@ -52,6 +52,8 @@ export interface RegistryOps {
   totalRequests(): number;
   /** Observe every HTTP exchange (metrics, benchmarks); returns the unsubscribe. */
   onRequest(listener: RequestListener): () => void;
+  /** This worker's part of every registry's budget (1/N with N workers on the task queue). */
+  setBudgetShare(share: number): void;
 }
 
 export function createRegistryOps(config: PromoterConfig, _log: Logger): RegistryOps {
@@ -118,5 +120,6 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
     stats: () => client.stats(),
     totalRequests: () => Object.values(client.stats()).reduce((n, s) => n + s.total, 0),
     onRequest: (listener) => client.transport.onRequest(listener),
+    setBudgetShare: (share) => client.transport.setBudgetShare(share),
   };
 }

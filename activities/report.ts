@@ -4,6 +4,7 @@
  * failure list capped; the stored report has all of them).
  */
 import type { ResultDocument } from '../lib/run/documents';
+import { planEdges } from '../lib/run/plan';
 import { LATEST_BUNDLE_KEY, reportKey } from '../lib/run/storage-keys';
 import type { Failure, ReportInput, RunReport, RunStatus } from '../lib/run/types';
 import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../lib/run/types';
@@ -25,7 +26,7 @@ export function createReport(deps: ActivityDeps) {
 
     if (r.plan) {
       const plan = await deps.documents.plan(r.plan.plan);
-      for (const e of plan.edges) {
+      for (const e of planEdges(plan)) {
         if (e.verdict === 'lost') failures.push({ edge: edgeName(e), phase: 'plan', code: 'LOST', error: `source ${e.source.host}/${e.source.repository}@${e.digest} not found` });
         if (e.verdict === 'tag-move') failures.push({ edge: edgeName(e), phase: 'plan', code: 'TAG_MOVE', error: `tag ${e.tag} points at ${e.currentDigest}; the promoter never moves a tag` });
       }

@@ -11,7 +11,7 @@
 import type { ManifestBundle, Project } from '../lib/manifests';
 import type { VerificationDocument } from '../lib/run/documents';
 import { phaseResultKey } from '../lib/run/storage-keys';
-import { repoFor, repositoryKey } from '../lib/run/plan';
+import { planEdges, repoFor, repositoryKey } from '../lib/run/plan';
 import type { Failure, PlanRef, RepositoryRef, VerificationSummary } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './context';
@@ -41,7 +41,8 @@ export async function runVerification<P extends { mode: string }>(deps: Activity
   const bundle = await loadBundle(deps.store, args.input);
   // Only digests with something left to promote matter: what is in place everywhere was checked when it was promoted.
   const plan = await deps.documents.plan(args.plan);
-  const pending = new Set(plan.edges.filter((e) => e.verdict === 'promote').map((e) => `${repositoryKey(e.source)}@${e.digest}`));
+  const pending = new Set<string>();
+  for (const e of planEdges(plan)) if (e.verdict === 'promote') pending.add(`${repositoryKey(e.source)}@${e.digest}`);
   const subjects = subjectsOf(bundle, spec.policyOf).filter((s) => s.policy.mode !== 'off' && pending.has(`${repositoryKey(s.source)}@${s.digest}`));
   const modes = new Set(bundle.projects.map((p) => spec.policyOf(p).mode));
 

@@ -42,7 +42,7 @@ async function main(): Promise<number> {
 
   console.log('== starting a worker');
   const log = createLogger(process.env.PROMOTER_LOG_LEVEL ?? 'warn', 'promoter-demo-worker');
-  const { worker, connection } = await createWorker(config, log);
+  const { worker, connection, stopSharing } = await createWorker(config, log);
   const running = worker.run();
   try {
     console.log('\n== dry run: promoter run --thin-manifest-dir examples/thin --wait');
@@ -66,6 +66,7 @@ async function main(): Promise<number> {
   } finally {
     worker.shutdown();
     await running;
+    stopSharing();
     await connection.close();
   }
 }

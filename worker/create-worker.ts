@@ -10,6 +10,7 @@ import { createRegistryOps, type RegistryOps } from '../activities/registry-ops'
 import type { PromoterConfig } from '../lib/config';
 import { AuditStore } from '../lib/storage/audit-store';
 import { WORKFLOWS_PATH } from '../workflows/location';
+import { shareRegistryBudget } from './budget-share';
 import { installRuntime } from './runtime';
 
 export interface CreatedWorker {
@@ -17,6 +18,8 @@ export interface CreatedWorker {
   connection: NativeConnection;
   /** The registry operations the activities share (tests read its request counts). */
   registry: RegistryOps;
+  /** Stops adjusting the registry budget share (call when the worker stops). */
+  stopSharing: () => void;
 }
 
 export async function createWorker(config: PromoterConfig, log: Logger, opts: { taskQueue?: string } = {}): Promise<CreatedWorker> {
@@ -36,5 +39,7 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: { 
     maxConcurrentActivityTaskExecutions: 8,
     bundlerOptions: { ignoreModules: [] },
   });
-  return { worker, connection, registry };
+  // Runs while the worker does: its polls are what the other workers count.
+  const stopSharing = shareRegistryBudget(connection, config.temporal.namespace, opts.taskQueue ?? config.temporal.taskQueue, registry, log);
+  return { worker, connection, registry, stopSharing };
 }

@@ -9,11 +9,12 @@ import { createWorker } from './create-worker';
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'promoter-worker');
-  const { worker, connection } = await createWorker(config, log);
+  const { worker, connection, stopSharing } = await createWorker(config, log);
   log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker started');
   try {
     await worker.run(); // resolves after SIGINT/SIGTERM once in-flight tasks are done
   } finally {
+    stopSharing();
     await connection.close();
     log.info('worker stopped');
   }

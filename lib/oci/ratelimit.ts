@@ -19,13 +19,30 @@ export class TokenBucket {
   private pausedUntil = 0;
 
   constructor(
-    readonly ratePerSecond: number,
-    readonly burst: number,
+    public ratePerSecond: number,
+    public burst: number,
     private readonly clock: Clock = realClock,
   ) {
     if (!(ratePerSecond > 0) || !(burst >= 1)) throw new Error('token bucket needs rate > 0 and burst >= 1');
     this.tokens = burst;
     this.last = clock.now();
+  }
+
+  /** New rate and burst from now on (tokens saved up beyond the new burst are dropped). */
+  setRate(ratePerSecond: number, burst: number): void {
+    if (!(ratePerSecond > 0) || !(burst >= 1)) throw new Error('token bucket needs rate > 0 and burst >= 1');
+    this.refill();
+    this.ratePerSecond = ratePerSecond;
+    this.burst = burst;
+    this.tokens = Math.min(this.tokens, burst);
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    if (now > this.last && now >= this.pausedUntil) {
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.ratePerSecond) / 1000);
+      this.last = now;
+    }
   }
 
   /** No token is handed out before `until` (epoch ms). Later pauses extend, earlier ones never shorten. */
@@ -45,10 +62,7 @@ export class TokenBucket {
   tryTake(): number {
     const now = this.clock.now();
     if (now < this.pausedUntil) return this.pausedUntil - now;
-    if (now > this.last) {
-      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.ratePerSecond) / 1000);
-      this.last = now;
-    }
+    this.refill();
     if (this.tokens >= 1) {
       this.tokens -= 1;
       return 0;
@@ -68,8 +82,18 @@ export class TokenBucket {
 export class Semaphore {
   private active = 0;
   private readonly waiters: Array<() => void> = [];
-  constructor(readonly limit: number) {
+  constructor(public limit: number) {
     if (!(limit >= 1)) throw new Error('semaphore limit must be >= 1');
+  }
+
+  /** A new limit from now on: a higher one lets waiters in at once, a lower one as slots free. */
+  setLimit(limit: number): void {
+    if (!(limit >= 1)) throw new Error('semaphore limit must be >= 1');
+    this.limit = limit;
+    while (this.active < this.limit && this.waiters.length > 0) {
+      this.active++;
+      this.waiters.shift()!();
+    }
   }
   get inFlight(): number {
     return this.active;
@@ -81,7 +105,8 @@ export class Semaphore {
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiters.shift();
+      // A lowered limit takes effect as slots come back: over it, a slot is not handed on.
+      const next = this.active > this.limit ? undefined : this.waiters.shift();
       if (next) next();
       else this.active--;
     };
@@ -104,9 +129,16 @@ export interface RateLimitOptions {
 export class HostLimiter {
   readonly bucket: TokenBucket;
   readonly slots: Semaphore;
-  constructor(readonly limits: HostLimits, clock: Clock = realClock) {
+  constructor(readonly limits: HostLimits, clock: Clock = realClock, share = 1) {
     this.bucket = new TokenBucket(limits.requestsPerSecond, limits.burst, clock);
     this.slots = new Semaphore(limits.concurrency);
+    if (share !== 1) this.setShare(share);
+  }
+
+  /** This client's part of the host's budget (1/N when N workers share it): rate, burst and concurrency scale down. */
+  setShare(share: number): void {
+    this.bucket.setRate(this.limits.requestsPerSecond * share, Math.max(1, this.limits.burst * share));
+    this.slots.setLimit(Math.max(1, Math.floor(this.limits.concurrency * share)));
   }
   /** Waits for a concurrency slot, then a token (which honours any pause). Returns the slot's release. */
   async acquire(): Promise<() => void> {
@@ -123,6 +155,7 @@ export class HostLimiter {
 
 export class RateLimiter {
   private readonly hosts = new Map<string, HostLimiter>();
+  private share = 1;
   constructor(
     private readonly opts: RateLimitOptions = {},
     private readonly clock: Clock = realClock,
@@ -131,10 +164,21 @@ export class RateLimiter {
     let l = this.hosts.get(host);
     if (!l) {
       const limits = { ...DEFAULT_HOST_LIMITS, ...this.opts.default, ...this.opts.hosts?.[host] };
-      l = new HostLimiter(limits, this.clock);
+      l = new HostLimiter(limits, this.clock, this.share);
       this.hosts.set(host, l);
     }
     return l;
+  }
+
+  /** The part of every host's budget this client may use (0 < share <= 1), now and for hosts met later. */
+  setShare(share: number): void {
+    if (!(share > 0 && share <= 1)) throw new Error(`budget share must be in (0, 1], got ${share}`);
+    this.share = share;
+    for (const l of this.hosts.values()) l.setShare(share);
+  }
+
+  get budgetShare(): number {
+    return this.share;
   }
 }
 

@@ -241,6 +241,11 @@ export class Transport {
     this.counters = {};
   }
 
+  /** The part of every registry's budget this client may use: 1/N when N workers share the registries. */
+  setBudgetShare(share: number): void {
+    this.limiter.setShare(share);
+  }
+
   /** The budget of one host, e.g. to inspect or pause it. */
   limiterFor(host: string) {
     return this.limiter.forHost(host);

@@ -3,7 +3,7 @@
  * Pure functions; the Plan activity does the registry reads and hands the answers in.
  */
 import { repositoryKey, type RepositoryRef } from '../oci/reference';
-import type { EdgeCounts, EdgeVerdict, Plan, PlanEdge } from './types';
+import type { EdgeCounts, EdgeVerdict, Plan, PlanEdge, PlannedDigest, PlannedProject, VerdictLetter } from './types';
 
 export { repositoryKey };
 
@@ -103,48 +103,100 @@ export function verdictFor(inv: Inventory, src: RepositoryRef, dst: RepositoryRe
   return { verdict: 'tag-move', currentDigest: current };
 }
 
+const LETTER: Record<EdgeVerdict, VerdictLetter> = { promote: 'P', present: '=', 'tag-move': 'M', lost: 'L' };
+const VERDICT: Record<string, EdgeVerdict> = { P: 'promote', '=': 'present', M: 'tag-move', L: 'lost' };
+
 export function computePlan(
   projects: PlanInputProject[],
   inv: Inventory,
   meta: { workflowId: string; runId: string; bundleSha256: string; createdAt: string },
 ): Plan {
-  const edges: PlanEdge[] = [];
   const seen = new Set<string>();
   const registries = new Set<string>();
-  let overlaps = 0;
+  const counts: EdgeCounts = { total: 0, promote: 0, present: 0, tagMoves: 0, lost: 0, overlaps: 0 };
+  const planned: PlannedProject[] = [];
   for (const p of projects) {
     registries.add(repoFor(p.source, '').host);
+    const images: PlannedProject['images'] = [];
     for (const img of p.images) {
       const source = repoFor(p.source, img.name);
-      p.destinations.forEach((registry, destinationIndex) => {
-        const destination = repoFor(registry, img.name);
-        registries.add(destination.host);
-        for (const [digest, tags] of Object.entries(img.dmap)) {
+      const destinations = p.destinations.map((registry) => repoFor(registry, img.name));
+      for (const d of destinations) registries.add(d.host);
+      const digests: PlannedDigest[] = [];
+      for (const [digest, tags] of Object.entries(img.dmap)) {
+        let verdicts = '';
+        const moves: Record<string, string> = {};
+        destinations.forEach((destination, index) => {
           for (const tag of tags.length === 0 ? [null] : tags) {
             const key = `${repositoryKey(destination)}|${digest}|${tag ?? ''}`;
             if (seen.has(key)) {
-              overlaps++;
+              counts.overlaps++;
+              verdicts += '-';
               continue;
             }
             seen.add(key);
-            edges.push({ project: p.name, image: img.name, digest, tag, source, destination, destinationIndex, ...verdictFor(inv, source, destination, digest, tag) });
+            const v = verdictFor(inv, source, destination, digest, tag);
+            verdicts += LETTER[v.verdict];
+            count(counts, v.verdict);
+            if (v.currentDigest) moves[`${index}:${tag}`] = v.currentDigest;
           }
-        }
-      });
+        });
+        digests.push({ digest, tags, verdicts, ...(Object.keys(moves).length > 0 ? { moves } : {}) });
+      }
+      images.push({ name: img.name, digests });
     }
+    planned.push({ name: p.name, source: p.source, destinations: p.destinations, images });
   }
-  return { version: 1, ...meta, edges, counts: countEdges(edges, overlaps), registries: [...registries].sort(), signatureTags: Object.fromEntries(inv.signatureTags), signedByPromoter: Object.fromEntries(inv.signedByPromoter), newRepositories: [...inv.newRepositories].sort() };
+  return {
+    version: 2,
+    ...meta,
+    projects: planned,
+    counts,
+    registries: [...registries].sort(),
+    signatureTags: Object.fromEntries(inv.signatureTags),
+    signedByPromoter: Object.fromEntries(inv.signedByPromoter),
+    newRepositories: [...inv.newRepositories].sort(),
+  };
 }
 
-export function countEdges(edges: PlanEdge[], overlaps: number): EdgeCounts {
-  const c: EdgeCounts = { total: edges.length, promote: 0, present: 0, tagMoves: 0, lost: 0, overlaps };
-  for (const e of edges) {
-    if (e.verdict === 'promote') c.promote++;
-    else if (e.verdict === 'present') c.present++;
-    else if (e.verdict === 'tag-move') c.tagMoves++;
-    else c.lost++;
+function count(c: EdgeCounts, verdict: EdgeVerdict): void {
+  c.total++;
+  if (verdict === 'promote') c.promote++;
+  else if (verdict === 'present') c.present++;
+  else if (verdict === 'tag-move') c.tagMoves++;
+  else c.lost++;
+}
+
+/**
+ * Every edge of a plan (overlaps left out), one at a time: a million edges never sit in memory as
+ * objects. Repository references are shared between the edges of one image.
+ */
+export function* planEdges(plan: Plan): Generator<PlanEdge> {
+  // Plans written before the compact form (version 1) listed their edges: runs in flight across an upgrade.
+  const legacy = plan as unknown as { version: number; edges?: PlanEdge[] };
+  if (legacy.version === 1) {
+    yield* legacy.edges ?? [];
+    return;
   }
-  return c;
+  for (const p of plan.projects) {
+    for (const img of p.images) {
+      const source = repoFor(p.source, img.name);
+      const destinations = p.destinations.map((registry) => repoFor(registry, img.name));
+      for (const d of img.digests) {
+        let i = 0;
+        for (let destinationIndex = 0; destinationIndex < destinations.length; destinationIndex++) {
+          for (const tag of d.tags.length === 0 ? [null] : d.tags) {
+            const letter = d.verdicts[i++]!;
+            if (letter === '-') continue;
+            const verdict = VERDICT[letter]!;
+            const edge: PlanEdge = { project: p.name, image: img.name, digest: d.digest, tag, source, destination: destinations[destinationIndex]!, destinationIndex, verdict };
+            if (verdict === 'tag-move') edge.currentDigest = d.moves?.[`${destinationIndex}:${tag}`];
+            yield edge;
+          }
+        }
+      }
+    }
+  }
 }
 
 /** One copy: an image digest into one destination repository, with the tags to set there. */
@@ -168,7 +220,7 @@ export interface CopyTask {
  */
 export function copyTasks(plan: Plan, blockedDigests: ReadonlySet<string> = new Set()): CopyTask[] {
   const byKey = new Map<string, CopyTask>();
-  for (const e of plan.edges) {
+  for (const e of planEdges(plan)) {
     if (e.verdict !== 'promote' || blockedDigests.has(e.digest)) continue;
     const key = `${repositoryKey(e.destination)}@${e.digest}`;
     const t = getOrAdd(byKey, key, () => ({ project: e.project, image: e.image, destinationIndex: e.destinationIndex, source: e.source, destination: e.destination, digest: e.digest, tags: [], edges: 0 }));

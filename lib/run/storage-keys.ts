@@ -4,6 +4,8 @@ import { digestTag } from '../oci/reference';
 export const bundleKey = (bundleSha256: string): string => `inputs/${bundleSha256}.json`;
 export const runPrefix = (workflowId: string, runId: string): string => `runs/${workflowId}/${runId}`;
 export const planKey = (wf: string, run: string): string => `${runPrefix(wf, run)}/plan.json`;
+/** What Plan has read so far, chunk by chunk: a retried Plan resumes from them. */
+export const planInventoryChunkKey = (wf: string, run: string, n: number): string => `${runPrefix(wf, run)}/plan-inventory/${String(n).padStart(6, '0')}.json`;
 export const phaseResultKey = (wf: string, run: string, phase: string): string => `${runPrefix(wf, run)}/${phase}.json`;
 export const promoteBatchKey = (wf: string, run: string, batch: number): string => `${runPrefix(wf, run)}/promote/batch-${String(batch).padStart(6, '0')}.json`;
 export const attestationKey = (wf: string, run: string, image: string, digest: string): string => `${runPrefix(wf, run)}/attestations/${image}/${digestTag(digest)}.json`;

@@ -70,13 +70,17 @@ export interface EdgeCounts {
   overlaps: number;
 }
 
+/**
+ * The plan as stored: the manifests' shape with a verdict per edge, compact enough for a million
+ * edges (a few bytes each). Read it with planEdges() (lib/run/plan.ts), which yields PlanEdges.
+ */
 export interface Plan {
-  version: 1;
+  version: 2;
   workflowId: string;
   runId: string;
   bundleSha256: string;
   createdAt: string;
-  edges: PlanEdge[];
+  projects: PlannedProject[];
   counts: EdgeCounts;
   registries: string[];
   /** Destination repo key -> the `sha256-…` tags it listed at plan time (signatures already there). */
@@ -85,6 +89,27 @@ export interface Plan {
   signedByPromoter: Record<string, Record<string, string>>;
   /** Destination repo keys that listed no tags when planned. */
   newRepositories: string[];
+}
+
+export interface PlannedProject {
+  name: string;
+  /** Registry names as the manifest writes them (host[:port][/prefix]). */
+  source: string;
+  destinations: string[];
+  images: { name: string; digests: PlannedDigest[] }[];
+}
+
+/** Verdict letters: promote, present (=), tag move, lost; `-` an edge another one already asked for (an overlap). */
+export type VerdictLetter = 'P' | '=' | 'M' | 'L' | '-';
+
+export interface PlannedDigest {
+  digest: string;
+  /** Its tags; none for a digest promoted by digest only. */
+  tags: string[];
+  /** One letter per edge: for each destination in order, one per tag (one for a tagless digest). */
+  verdicts: string;
+  /** Tag moves: `${destinationIndex}:${tag}` -> the digest the destination tag points at now. */
+  moves?: Record<string, string>;
 }
 
 /** What the workflow keeps of a stored object. */

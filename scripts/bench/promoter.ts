@@ -24,7 +24,7 @@ export async function startBenchWorker(): Promise<BenchWorker> {
   process.env.PROMOTER_TASK_QUEUE = taskQueue;
   process.env.PROMOTER_LOG_LEVEL ??= 'warn';
   const config = loadConfig();
-  const { worker, connection, registry } = await createWorker(config, createLogger(config.logLevel, 'promoter-bench-worker'), { taskQueue });
+  const { worker, connection, registry, stopSharing } = await createWorker(config, createLogger(config.logLevel, 'promoter-bench-worker'), { taskQueue });
   const probe = new RequestProbe(registry);
   const running = worker.run();
   return {
@@ -35,6 +35,7 @@ export async function startBenchWorker(): Promise<BenchWorker> {
     async stop() {
       worker.shutdown();
       await running;
+      stopSharing();
       await connection.close();
     },
   };

@@ -17,7 +17,7 @@ export interface TestWorker {
 export async function startTestWorker(prefix = 'test', env: Record<string, string> = {}): Promise<TestWorker> {
   const taskQueue = `${prefix}-${randomBytes(4).toString('hex')}`;
   const config = loadConfig({ ...process.env, PROMOTER_TASK_QUEUE: taskQueue, PROMOTER_LOG_LEVEL: process.env.PROMOTER_LOG_LEVEL ?? 'warn', ...env });
-  const { worker, connection, registry } = await createWorker(config, createLogger(config.logLevel), { taskQueue });
+  const { worker, connection, registry, stopSharing } = await createWorker(config, createLogger(config.logLevel), { taskQueue });
   const running = worker.run();
   return {
     config,
@@ -28,6 +28,7 @@ export async function startTestWorker(prefix = 'test', env: Record<string, strin
     async stop() {
       worker.shutdown();
       await running;
+      stopSharing();
       await connection.close();
     },
   };

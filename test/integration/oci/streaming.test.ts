@@ -39,4 +39,4 @@ it('copies a 64 MiB layer in one PATCH to a slow destination with well under 64 
   expect(client.stats()[proxy.host]?.byMethod.PATCH).toBe(1);
   expect(peak).toBeLessThan(24 * 1024 * 1024);
   expect(await skopeoRawDigest(`${mirrorA}/${repo}:big`)).toBe(img.digest);
-});
+}, 180_000);

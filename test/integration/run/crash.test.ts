@@ -55,7 +55,7 @@ describe('worker crash during Promote', () => {
 
     // Wait until Promote has settled some batches but not all, then pull the plug.
     let atKill: RunProgress | undefined;
-    for (let i = 0; i < 600 && !atKill; i++) {
+    for (const deadline = Date.now() + 180_000; Date.now() < deadline && !atKill; ) {
       const p = await handle.query(progressQuery);
       if (p.currentPhase === 'promote' && p.batchesDone >= 1 && p.batchesDone < p.batchesTotal) atKill = p;
       else if (p.currentPhase !== 'setup' && p.currentPhase !== 'plan' && p.currentPhase !== 'provenance' && p.currentPhase !== 'validate' && p.currentPhase !== 'promote') break;

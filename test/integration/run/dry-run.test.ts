@@ -1,6 +1,7 @@
 // A real dry run: CLI -> Temporal -> worker -> registries and S3, and back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditStore } from '../../../lib/storage/audit-store';
+import { planEdges } from '../../../lib/run/plan';
 import type { Plan, RunReport } from '../../../lib/run/types';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { buildScenario, LOST_DIGEST, type Scenario } from '../../support/scenario';
@@ -37,12 +38,12 @@ describe('dry run', () => {
     // The plan in S3 carries every edge with its verdict.
     const store = new AuditStore(worker.config.store);
     const plan = await store.getJson<Plan>(report.audit.planKey!);
-    const verdict = (image: string, host: string) => plan.edges.find((e) => e.image === image && e.destination.host === host)!.verdict;
+    const verdict = (image: string, host: string) => [...planEdges(plan)].find((e) => e.image === image && e.destination.host === host)!.verdict;
     expect(verdict('a', scenario.production)).toBe('present');
     expect(verdict('a', scenario.mirror)).toBe('promote');
     expect(verdict('b', scenario.mirror)).toBe('promote');
     expect(verdict('c', scenario.production)).toBe('tag-move');
-    expect(plan.edges.find((e) => e.image === 'c' && e.destination.host === scenario.production)!.currentDigest).toBe(scenario.digests.other);
+    expect([...planEdges(plan)].find((e) => e.image === 'c' && e.destination.host === scenario.production)!.currentDigest).toBe(scenario.digests.other);
 
     // A dry run writes nothing to the registries.
     expect(await scenario.client.headManifest({ host: scenario.mirror, repository: `${scenario.prefix}/b`, digest: scenario.digests.b })).toBeUndefined();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, parseRetryAfter, Semaphore, TokenBucket, type Clock } from '../../../lib/oci/ratelimit';
+import { backoffDelay, parseRetryAfter, RateLimiter, Semaphore, TokenBucket, type Clock } from '../../../lib/oci/ratelimit';
 
 class FakeClock implements Clock {
   t = 1_000_000;
@@ -102,5 +102,42 @@ describe('backoffDelay', () => {
     expect(backoffDelay(4, 100, 10_000, () => 0.5)).toBe(400);
     expect(backoffDelay(20, 100, 10_000, () => 0.999)).toBe(9990);
     expect(backoffDelay(3, 100, 10_000, () => 0)).toBe(0);
+  });
+});
+
+describe('a budget shared between workers', () => {
+  it('a half share hands out half the rate and burst of a host', async () => {
+    const clock = new FakeClock();
+    const limiter = new RateLimiter({ default: { requestsPerSecond: 100, burst: 10, concurrency: 8 } }, clock);
+    limiter.setShare(0.5);
+    const host = limiter.forHost('registry.example');
+    expect(host.bucket.ratePerSecond).toBe(50);
+    expect(host.bucket.burst).toBe(5);
+    expect(host.slots.limit).toBe(4);
+    const start = clock.now();
+    for (let i = 0; i < 5 + 50; i++) await host.bucket.take();
+    expect(clock.now() - start).toBeGreaterThanOrEqual(990); // the burst of 5, then 50 at 50/s
+    limiter.setShare(1);
+    expect(host.bucket.ratePerSecond).toBe(100);
+    expect(host.slots.limit).toBe(8);
+  });
+
+  it('a lowered concurrency limit takes effect as slots come back; a raised one at once', async () => {
+    const s = new Semaphore(2);
+    const a = await s.acquire();
+    const b = await s.acquire();
+    s.setLimit(1);
+    let third = false;
+    const waiting = s.acquire().then((r) => ((third = true), r));
+    a(); // over the new limit: the slot is not handed on
+    await Promise.resolve();
+    expect(third).toBe(false);
+    b(); // back at the limit: now the waiter gets it
+    const c = await waiting;
+    expect(third).toBe(true);
+    s.setLimit(3);
+    const [d, e] = await Promise.all([s.acquire(), s.acquire()]);
+    expect(s.inFlight).toBe(3);
+    c(); d(); e();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computePlan, copyTasks, inventoryQueries, repoFor, sourcesToCheck, type Inventory, type PlanInputProject } from '../../../lib/run/plan';
+import { computePlan, copyTasks, inventoryQueries, planEdges, repoFor, sourcesToCheck, type Inventory, type PlanInputProject } from '../../../lib/run/plan';
 import { mergeTagRecord } from '../../../lib/run/tag-record';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
@@ -36,7 +36,7 @@ describe('computePlan', () => {
     const plan = computePlan([project], inv, meta);
     // 2 distinct destinations x (v1, latest, v2, tagless D3) = 8; the repeated destination adds 4 overlaps.
     expect(plan.counts).toEqual({ total: 8, promote: 4, present: 1, tagMoves: 1, lost: 2, overlaps: 4 });
-    const prod = plan.edges.filter((e) => e.destination.host === 'prod.example');
+    const prod = [...planEdges(plan)].filter((e) => e.destination.host === 'prod.example');
     expect(prod.find((e) => e.tag === 'v1')!.verdict).toBe('present');
     expect(prod.find((e) => e.tag === 'latest')).toMatchObject({ verdict: 'tag-move', currentDigest: D2 });
     expect(prod.find((e) => e.tag === 'v2')!.verdict).toBe('lost');
@@ -47,7 +47,7 @@ describe('computePlan', () => {
   it('an edge already in place is present even when staging lost the digest', () => {
     const inv = inventory({ destinationTags: new Map([['mirror.example/images/app', new Map([['v2', D2]])]]) });
     const plan = computePlan([project], inv, meta);
-    expect(plan.edges.find((e) => e.destination.host === 'mirror.example' && e.tag === 'v2')!.verdict).toBe('present');
+    expect([...planEdges(plan)].find((e) => e.destination.host === 'mirror.example' && e.tag === 'v2')!.verdict).toBe('present');
   });
 });
 
