@@ -4,6 +4,7 @@
 // preference, from: already at the destination -> mounted from a repository
 // on the same host -> streamed from the source.
 import { BlobCache } from './blob-cache';
+import type { ManifestCache } from './manifest-cache';
 import { OCI_DEFAULTS } from './defaults';
 import type { RegistryClient } from './client';
 import { OciError, isOciError } from './errors';
@@ -18,6 +19,8 @@ export type CopyProgress =
 export interface CopyOptions {
   tags?: string[];
   blobCache?: BlobCache;
+  /** Source manifests read earlier (by this worker): a digest copied to many destinations is read once. */
+  manifestCache?: ManifestCache;
   onProgress?: (e: CopyProgress) => void;
   /** Blobs (and index children) transferred at once within this copy. */
   concurrency?: number;
@@ -107,7 +110,7 @@ class Copier {
       this.progress({ kind: 'manifest', digest, action: 'present' });
       return { mediaType: present.mediaType };
     }
-    const m = await client.getManifest({ host: src.host, repository: src.repository, digest });
+    const m = await this.sourceManifest(digest);
     const doc = JSON.parse(new TextDecoder().decode(m.bytes)) as Partial<ImageManifest & ImageIndex> & { schemaVersion?: number };
     const mediaType = m.mediaType;
     if (isIndexMediaType(mediaType) || (Array.isArray(doc.manifests) && !doc.config)) {
@@ -123,6 +126,15 @@ class Copier {
     if (deferPut) return { mediaType, bytes: m.bytes, deferred: doc };
     await this.putManifest(digest, m.bytes, mediaType, doc);
     return { mediaType, bytes: m.bytes };
+  }
+
+  private async sourceManifest(digest: string) {
+    const { client, src } = this;
+    const cached = this.opts.manifestCache?.get(src.host, src.repository, digest);
+    if (cached) return cached;
+    const m = await client.getManifest({ host: src.host, repository: src.repository, digest });
+    this.opts.manifestCache?.set(src.host, src.repository, m);
+    return m;
   }
 
   async putManifest(digest: string, bytes: Uint8Array, mediaType: string, doc: Partial<ImageManifest>, tag?: string): Promise<void> {
@@ -209,8 +221,9 @@ class Copier {
     let deferred = top.deferred;
     for (const tag of tags) {
       const ref = { host: dst.host, repository: dst.repository, tag };
-      // Re-checked right before the write: a tag that points elsewhere is never moved.
-      const current = await client.headManifest(ref);
+      // Re-checked right before the write: a tag that points elsewhere is never moved. (A repository
+      // the plan found empty, on a first attempt, has no tags but the ones this copy writes.)
+      const current = this.opts.assumeAbsent ? undefined : await client.headManifest(ref);
       if (current?.digest === src.digest) {
         this.result.tagsPresent.push(tag);
         this.progress({ kind: 'tag', tag, action: 'present' });

@@ -14,3 +14,4 @@ export * from './referrers';
 export * from './blob-cache';
 export * from './copy';
 export * from './place-blob';
+export * from './manifest-cache';
