@@ -125,9 +125,12 @@ function verifyKeyless(bundle: Bundle, trust: KeylessTrust, artifact: Buffer | u
   let verifier: Verifier;
   try {
     const material = toTrustMaterial(TrustedRoot.fromJSON(trust.trustedRoot));
+    // A trusted root that names no CT log (a private Sigstore without one) cannot vouch for an SCT:
+    // none is required then, as `cosign verify --insecure-ignore-sct`. One that names logs requires them.
+    const root = trust.trustedRoot as { ctlogs?: unknown[]; tlogs?: unknown[] };
     verifier = new Verifier(material, {
-      tlogThreshold: trust.tlogThreshold ?? 1,
-      ctlogThreshold: trust.ctlogThreshold ?? 1,
+      tlogThreshold: trust.tlogThreshold ?? (root.tlogs?.length ? 1 : 0),
+      ctlogThreshold: trust.ctlogThreshold ?? (root.ctlogs?.length ? 1 : 0),
       timestampThreshold,
     });
   } catch (err) {
