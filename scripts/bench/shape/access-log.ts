@@ -29,7 +29,7 @@ export function requestKind(method: string, uri: string, status: number): string
   if (path.endsWith('/tags/list')) return 'tags/list';
   if (/\/referrers\/[^/]+$/.test(path)) return 'referrers';
   if (path.endsWith('/blobs/uploads/') || path.endsWith('/blobs/uploads')) {
-    if (method === 'POST' && /(^|&)mount=/.test(query)) return status === 201 ? 'mount' : 'mount refused';
+    if (method === 'POST' && /(^|&)mount=/.test(query)) return status === 201 ? 'mount' : 'upload POST (mount declined)';
     return `upload ${method}`;
   }
   if (/\/blobs\/uploads\/[^/]+$/.test(path)) return `upload ${method}`;

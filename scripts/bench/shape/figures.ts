@@ -23,6 +23,8 @@ function tallyFigures(t: Tally, edges: number) {
     blobUploads: t.blobUploads,
     repositoriesTouched: t.repositories,
     perDigestRequests: t.perDigest,
+    /** Tag writes: one per edge put in place, by either tool (progress of a step stopped early). */
+    tagWrites: t.byKind['manifest PUT by tag'] ?? 0,
   };
 }
 
@@ -86,6 +88,9 @@ export function shapeFigures(r: ShapeResult) {
     regsyncCopySeconds: regsyncCopy?.wallSeconds,
     regsyncCopyOverPromoterCopy: regsyncCopy && copySeconds > 0 ? round(regsyncCopy.wallSeconds / copySeconds) : undefined,
     promoterWholeRunOverRegsyncCopy: regsyncCopy && promotion ? round(promotion.wallSeconds / regsyncCopy.wallSeconds) : undefined,
+    /** Edges put in place per second of copying (tag writes / time): comparable when a step stopped early. */
+    promoterEdgesPerSecond: promotion?.phases?.promote ? round(promotion.phases.promote.tagWrites / Math.max(0.001, copySeconds), 1) : undefined,
+    regsyncEdgesPerSecond: regsyncCopy ? round(regsyncCopy.tagWrites / Math.max(0.001, regsyncCopy.wallSeconds), 1) : undefined,
     promoterCopyRequestsPerEdge: round(phaseSum(promotion, COPY_PHASES, (p) => p.requests) / c.edges, 3),
     regsyncCopyRequestsPerEdge: regsyncCopy?.perEdge,
     promoterOverRegsyncCopyRequests: regsyncCopy ? round(phaseSum(promotion, COPY_PHASES, (p) => p.requests) / regsyncCopy.requests) : undefined,

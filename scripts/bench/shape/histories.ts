@@ -2,7 +2,9 @@
 // through the child-started events), its history length in events, its encoded size, and the
 // largest payload any event carries.
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
 
 export interface HistoryStats {
   workflowId: string;

@@ -9,7 +9,7 @@ import { printShapeFigures } from './print';
 import { runShapeBench } from './run';
 
 export const shapeUsage = `usage: npm run bench -- --shape k8s [--scale F | --projects N | --project NAME ...] [--hosts H] [--rtt MS]
-                              [--layer-size BYTES] [--rps N] [--time-limit MIN] [--skip-regsync] [--cosign-sample K] [--keep]
+                              [--layer-size BYTES] [--rps N] [--time-limit MIN] [--step-limit MIN] [--skip-regsync] [--cosign-sample K] [--keep]
        npm run bench -- --shape 1m [--groups N] [--registries R] [--hosts H] [--rtt MS] [--rps N] [--time-limit MIN]`;
 
 const log = (line: string): void => {
@@ -36,6 +36,7 @@ export async function shapeMain(argv: string[]): Promise<number> {
       'layer-size': { type: 'string' },
       rps: { type: 'string' },
       'time-limit': { type: 'string' },
+      'step-limit': { type: 'string' },
       'skip-regsync': { type: 'boolean' },
       'cosign-sample': { type: 'string' },
       keep: { type: 'boolean' },
@@ -90,6 +91,7 @@ export async function shapeMain(argv: string[]): Promise<number> {
     layerSize: num('layer-size', values['layer-size'], 4096, Number.isInteger),
     rps,
     timeLimitMs,
+    ...(values['step-limit'] ? { stepLimitMs: num('step-limit', values['step-limit'], 0) * 60_000 } : {}),
     skipRegsync: values['skip-regsync'],
     cosignSample: num('cosign-sample', values['cosign-sample'], 3, (n) => Number.isInteger(n) && n >= 0),
     keep: values.keep,

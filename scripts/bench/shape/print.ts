@@ -48,6 +48,7 @@ export function printShapeFigures(f: ShapeFigures): void {
   const c = f.comparison;
   line('promoter vs regsync (same run, same registries, requests from the registries\' access logs):');
   line(`  copy: promoter setup..promote ${c.promoterCopySeconds} s vs regsync ${c.regsyncCopySeconds ?? '-'} s: regsync/promoter ${c.regsyncCopyOverPromoterCopy ?? '-'}x; requests per edge ${c.promoterCopyRequestsPerEdge} vs ${c.regsyncCopyRequestsPerEdge ?? '-'} (promoter/regsync ${c.promoterOverRegsyncCopyRequests ?? '-'}x)`);
+  line(`  edges in place per second of copying (tag writes / time): promoter ${c.promoterEdgesPerSecond ?? '-'}, regsync ${c.regsyncEdgesPerSecond ?? '-'}`);
   line(`  whole promotion with signing ${c.promoterWholeRunSeconds ?? '-'} s = ${c.promoterWholeRunOverRegsyncCopy ?? '-'}x regsync's copy`);
   line(`  sign + attest: ${c.signAttestSeconds} s, ${c.signAttestRequests} requests = ${c.signAttestRequestsPerSignedManifestPerDestination} per signed manifest per destination; on mirrors ${c.signAttestMirrorRequests} = ${c.signAttestMirrorRequestsPerSignedManifestPerMirror} per signed manifest per mirror`);
   line(`  regsync signature copy primary -> mirrors: ${c.regsyncSignatureCopySeconds ?? '-'} s, ${c.regsyncSignatureCopyRequests ?? '-'} requests = ${c.regsyncSignatureCopyRequestsPerSignedManifestPerMirror ?? '-'} per signed manifest per mirror; promoter mirror requests / regsync ${c.promoterMirroringOverRegsyncSignatureRequests ?? '-'}x, promoter sign+attest time / regsync ${c.promoterSignAttestOverRegsyncSignatureSeconds ?? '-'}x`);

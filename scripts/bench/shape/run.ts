@@ -33,6 +33,8 @@ export interface ShapeOptions {
   rps: number;
   /** Wall-clock budget of the measured steps; a step still running then stops with partial figures. */
   timeLimitMs: number;
+  /** Longest any one step may run; a promotion stopped by it skips the steps that build on it, regsync still runs. */
+  stepLimitMs?: number;
   skipRegsync?: boolean;
   /** Repaired images whose signatures cosign verifies (both formats and the attestation). */
   cosignSample: number;
@@ -115,10 +117,11 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
       accessLog: { rows: 0, unparsed: 0 },
     };
     try {
-      const runner = new StepRunner(regs, log, worker, temporal, performance.now() + o.timeLimitMs);
+      const runner = new StepRunner(regs, log, worker, temporal, performance.now() + o.timeLimitMs, o.stepLimitMs);
       await runner.idle();
-      const timeLeft = (what: string): boolean => {
-        if (runner.remainingMs() > 0 && !steps.some((s) => s.partial)) return true;
+      // Steps 2-4 and regsync's signature copy build on a finished promotion; regsync's copy does not.
+      const timeLeft = (what: string, needsPromotion = true): boolean => {
+        if (runner.benchRemainingMs() > 0 && !(needsPromotion && steps.some((s) => s.partial))) return true;
         skipped.push(what);
         return false;
       };
@@ -162,7 +165,7 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
         }
       }
       if (o.skipRegsync) skipped.push('regsync (--skip-regsync)');
-      else if (timeLeft('regsync copy')) {
+      else if (timeLeft('regsync copy', false)) {
         const hosts = regs.all.map((r) => r.address);
         const cfg = copyConfig(w.projects, hosts);
         o.log(`5a. regsync once: ${cfg.entries} image entries, parallel ${REGSYNC_PARALLEL}`);

@@ -55,9 +55,19 @@ export class StepRunner {
     private readonly client: Client,
     /** Time (performance.now()) after which running steps stop and later ones are skipped. */
     readonly deadline: number,
+    /** Longest one step may run (ms). */
+    readonly stepLimitMs = Infinity,
   ) {}
 
+  private stepStarted = performance.now();
+
+  /** What the running step has left: the smaller of its own limit and the bench's. */
   remainingMs(): number {
+    return Math.min(this.deadline, this.stepStarted + this.stepLimitMs) - performance.now();
+  }
+
+  /** Time left for the bench as a whole. */
+  benchRemainingMs(): number {
     return this.deadline - performance.now();
   }
 
@@ -75,6 +85,7 @@ export class StepRunner {
     const regCpu0 = this.regs.cpuSeconds();
     const rec: StepRecord = { name, step, wallMs: 0, tally: this.log.tally(-1), workerPeakRssBytes: 0, workerCpuSeconds: 0, registryCpuSeconds: {} };
     const started = performance.now();
+    this.stepStarted = started;
     try {
       await work(rec);
     } finally {
