@@ -25,14 +25,14 @@ function printStep(s: StepFigures, line: (t?: string) => void): void {
   if (s.failures?.count) line(`  failures ${s.failures.count}: ${JSON.stringify(s.failures.first)}`);
   if (s.regsync) line(`  regsync: ${s.regsync.entries} entries, exit ${s.regsync.exitCode}, ${s.regsync.errors} error lines, CPU ${s.regsync.cpuSeconds} s${s.regsync.firstErrors.length ? `; first: ${s.regsync.firstErrors[0]}` : ''}`);
   if (s.histories) line(`  histories: ${s.histories.workflows} workflow(s), largest ${s.histories.maxEvents} events, largest payload ${s.histories.largestPayloadBytes} B (${s.histories.largestPayloadWhere})${s.planBytes !== undefined ? `; plan document ${s.planBytes} B` : ''}`);
-  line(`  worker: peak RSS ${s.workerPeakRssMiB} MiB, CPU ${s.workerCpuSeconds} s; registries CPU ${top(s.registryCpuSeconds)}`);
+  line(`  worker: peak RSS ${s.workerPeakRssMiB} MiB, CPU ${s.workerCpuSeconds} s; registries CPU ${top(s.registryCpuSeconds)}; 1-min load ${s.loadAverage1m.start} -> ${s.loadAverage1m.end}`);
 }
 
 export function printShapeFigures(f: ShapeFigures): void {
   const line = (t = ''): void => console.log(t);
   const w = f.workload;
   line();
-  line(`== k8s-shape bench ${f.prefix} (${f.startedAt})`);
+  line(`== k8s-shape bench ${f.prefix} (${f.startedAt}); ${f.machine.cpus} CPUs, shared with other work (see the load per step)`);
   line(`workload: ${w.projects} projects, ${w.imageNames} images, ${w.digests} digests (${w.multiArch} multi-arch x3 platforms), ${w.imageDigests} (image, digest) pairs`);
   line(`          ${w.edges} edges to ${w.destinationRegistries} destination registries on ${w.hosts.length} hosts (${w.destinationRepositories} destination + ${w.sourceRepositories} source repositories)`);
   line(`          ${w.signedManifestDestinations} signed manifest x destination pairs (${w.signedManifestMirrorDestinations} on mirrors); ${w.distinctBlobs} distinct blobs, ${mib(w.distinctBlobBytes)}; delay ${w.rttMs} ms per request; seeded in ${f.seedSeconds} s (not measured)`);

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { connectClient } from '../../../client/connect';
 import { loadConfig } from '../../../lib/config';
@@ -47,6 +48,7 @@ export interface ShapeResult {
   prefix: string;
   startedAt: string;
   options: Omit<ShapeOptions, 'log'>;
+  machine: { cpus: number };
   workload: ShapeWorkload['counts'] & { hosts: string[]; staging: string; rttMs: number };
   seedMs: number;
   steps: StepRecord[];
@@ -109,6 +111,7 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
       prefix,
       startedAt,
       options: { ...o, log: undefined } as unknown as ShapeResult['options'],
+      machine: { cpus: availableParallelism() },
       workload: { ...c, hosts: regs.destinations.map((r) => r.address), staging: regs.staging.address, rttMs: o.rttMs },
       seedMs,
       steps,

@@ -1,6 +1,7 @@
 // One measured step of the shape bench: what ran, how long, and what the registries saw.
 // A step begins and ends with a marker in every registry's access log, so its requests are
 // exactly those logged between the two; a promotion's requests are further split by phase.
+import { loadavg } from 'node:os';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import { mirrorCommand } from '../../../client/commands/mirror';
@@ -36,6 +37,8 @@ export interface StepRecord {
   workerPeakRssBytes: number;
   workerCpuSeconds: number;
   registryCpuSeconds: Record<string, number>;
+  /** 1-minute load average at the start and the end: the machine is shared. */
+  load: [number, number];
   report?: RunReport;
   mirrorReport?: MirrorReport;
   histories?: RunHistories;
@@ -83,7 +86,7 @@ export class StepRunner {
     this.worker.resetPeak();
     const cpu0 = this.worker.cpuSeconds();
     const regCpu0 = this.regs.cpuSeconds();
-    const rec: StepRecord = { name, step, wallMs: 0, tally: this.log.tally(-1), workerPeakRssBytes: 0, workerCpuSeconds: 0, registryCpuSeconds: {} };
+    const rec: StepRecord = { name, step, wallMs: 0, tally: this.log.tally(-1), workerPeakRssBytes: 0, workerCpuSeconds: 0, registryCpuSeconds: {}, load: [round1(loadavg()[0]!), 0] };
     const started = performance.now();
     this.stepStarted = started;
     try {
@@ -92,6 +95,7 @@ export class StepRunner {
       rec.wallMs ||= performance.now() - started;
       await this.idle();
       rec.tally = this.log.tally(step);
+      rec.load[1] = round1(loadavg()[0]!);
       rec.workerPeakRssBytes = this.worker.peakRssBytes();
       rec.workerCpuSeconds = round1(this.worker.cpuSeconds() - cpu0);
       const regCpu = this.regs.cpuSeconds();
