@@ -66,6 +66,11 @@ export type StepFigures = ReturnType<typeof stepFigures>;
 const phaseSum = (s: StepFigures | undefined, phases: string[], f: (p: NonNullable<StepFigures['phases']>[string]) => number): number =>
   phases.reduce((n, p) => n + (s?.phases?.[p] ? f(s.phases[p]!) : 0), 0);
 
+const signaturesWritten = (s: StepFigures | undefined): number | undefined => {
+  const puts = s?.phases?.sign?.byKind['manifest PUT by signature tag'];
+  return puts ? puts / 2 : undefined;
+};
+
 export function shapeFigures(r: ShapeResult) {
   const c = r.workload;
   const steps = Object.fromEntries(r.steps.map((s) => [s.name, stepFigures(s, c.edges)]));
@@ -99,6 +104,13 @@ export function shapeFigures(r: ShapeResult) {
     signAttestRequests,
     signAttestRequestsPerSignedManifestPerDestination: round(signAttestRequests / c.signedManifestDestinations, 2),
     signAttestMirrorRequests,
+    /**
+     * Sign requests per signed manifest and destination, counting what Sign wrote: with both formats
+     * each signed manifest gets two signature-tag PUTs per destination (`.sig` and the referrers index).
+     * Meaningful for a Sign phase stopped early too.
+     */
+    signRequestsPerSignatureWritten: signaturesWritten(promotion) ? round((promotion!.phases!.sign!.requests) / signaturesWritten(promotion)!, 2) : undefined,
+    signaturesWritten: signaturesWritten(promotion),
     signAttestMirrorRequestsPerSignedManifestPerMirror: round(signAttestMirrorRequests / Math.max(1, c.signedManifestMirrorDestinations), 2),
     regsyncSignatureCopySeconds: regsyncSig?.wallSeconds,
     regsyncSignatureCopyRequests: regsyncSig?.requests,

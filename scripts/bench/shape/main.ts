@@ -1,5 +1,5 @@
 // `npm run bench -- --shape k8s|1m [...]`: the shape benches' command line.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stackPaths, stackStatus } from '../../stack';
@@ -10,6 +10,7 @@ import { runShapeBench } from './run';
 
 export const shapeUsage = `usage: npm run bench -- --shape k8s [--scale F | --projects N | --project NAME ...] [--hosts H] [--rtt MS]
                               [--layer-size BYTES] [--rps N] [--time-limit MIN] [--step-limit MIN] [--skip-regsync] [--cosign-sample K] [--keep]
+       npm run bench -- --shape k8s --figures .bench/RUN.json   (figures again from a run's raw records)
        npm run bench -- --shape 1m [--groups N] [--registries R] [--hosts H] [--rtt MS] [--rps N] [--time-limit MIN]`;
 
 const log = (line: string): void => {
@@ -42,9 +43,18 @@ export async function shapeMain(argv: string[]): Promise<number> {
       keep: { type: 'boolean' },
       groups: { type: 'string' },
       registries: { type: 'string' },
+      figures: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
+  if (values.figures) {
+    // Figures again from a run's raw records (after a change to how figures are computed).
+    const { raw } = JSON.parse(await readFile(values.figures, 'utf8')) as { raw: Parameters<typeof shapeFigures>[0] };
+    const figures = shapeFigures(raw);
+    printShapeFigures(figures);
+    await writeFile(values.figures, `${JSON.stringify({ figures, raw }, null, 2)}\n`);
+    return Object.values(figures.targets).every((t) => t.ok !== false) ? 0 : 1;
+  }
   if (values.help) {
     console.log(shapeUsage);
     return 0;

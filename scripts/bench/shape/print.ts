@@ -32,7 +32,7 @@ export function printShapeFigures(f: ShapeFigures): void {
   const line = (t = ''): void => console.log(t);
   const w = f.workload;
   line();
-  line(`== k8s-shape bench ${f.prefix} (${f.startedAt}); ${f.machine.cpus} CPUs, shared with other work (see the load per step)`);
+  line(`== k8s-shape bench ${f.prefix} (${f.startedAt}); ${f.machine?.cpus ?? "?"} CPUs, shared with other work (see the load per step)`);
   line(`workload: ${w.projects} projects, ${w.imageNames} images, ${w.digests} digests (${w.multiArch} multi-arch x3 platforms), ${w.imageDigests} (image, digest) pairs`);
   line(`          ${w.edges} edges to ${w.destinationRegistries} destination registries on ${w.hosts.length} hosts (${w.destinationRepositories} destination + ${w.sourceRepositories} source repositories)`);
   line(`          ${w.signedManifestDestinations} signed manifest x destination pairs (${w.signedManifestMirrorDestinations} on mirrors); ${w.distinctBlobs} distinct blobs, ${mib(w.distinctBlobBytes)}; delay ${w.rttMs} ms per request; seeded in ${f.seedSeconds} s (not measured)`);
@@ -51,6 +51,7 @@ export function printShapeFigures(f: ShapeFigures): void {
   line(`  edges in place per second of copying (tag writes / time): promoter ${c.promoterEdgesPerSecond ?? '-'}, regsync ${c.regsyncEdgesPerSecond ?? '-'}`);
   line(`  whole promotion with signing ${c.promoterWholeRunSeconds ?? '-'} s = ${c.promoterWholeRunOverRegsyncCopy ?? '-'}x regsync's copy`);
   line(`  sign + attest: ${c.signAttestSeconds} s, ${c.signAttestRequests} requests = ${c.signAttestRequestsPerSignedManifestPerDestination} per signed manifest per destination; on mirrors ${c.signAttestMirrorRequests} = ${c.signAttestMirrorRequestsPerSignedManifestPerMirror} per signed manifest per mirror`);
+  if (c.signaturesWritten !== undefined) line(`  sign alone: ${c.signRequestsPerSignatureWritten} requests per signature written (${c.signaturesWritten} manifest x destination signatures, both formats)`);
   line(`  regsync signature copy primary -> mirrors: ${c.regsyncSignatureCopySeconds ?? '-'} s, ${c.regsyncSignatureCopyRequests ?? '-'} requests = ${c.regsyncSignatureCopyRequestsPerSignedManifestPerMirror ?? '-'} per signed manifest per mirror; promoter mirror requests / regsync ${c.promoterMirroringOverRegsyncSignatureRequests ?? '-'}x, promoter sign+attest time / regsync ${c.promoterSignAttestOverRegsyncSignatureSeconds ?? '-'}x`);
   line(`run: worker peak RSS ${f.run.workerPeakRssMiB} MiB; largest history ${f.run.maxHistoryEvents} events; largest payload ${f.run.largestPayloadBytes} B; plan document ${f.run.planBytes ?? '-'} B`);
   if (f.skipped.length) line(`skipped: ${f.skipped.join('; ')}`);
