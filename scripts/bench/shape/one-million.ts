@@ -6,14 +6,14 @@
  * phase's time and requests, the worker's peak RSS, the plan document and the histories.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectClient } from '../../../client/connect';
 import { loadConfig } from '../../../lib/config';
 import { RegistryClient } from '../../../lib/oci';
 import { stackEnv, stackPaths } from '../../stack';
 import { AccessLog } from './access-log';
-import { startBenchRegistries } from './registries';
+import { removeTree, startBenchRegistries } from './registries';
 import { StepRunner, type StepRecord } from './steps';
 import { startWorkerProcess } from './worker';
 import { buildShapeImage, seedShape, writeThinManifests, type ShapeImage, type ShapeProject } from './workload';
@@ -121,7 +121,7 @@ export async function runOneMillion(o: OneMillionOptions): Promise<OneMillionRes
   } finally {
     await worker?.stop();
     await regs.stop();
-    await rm(join(runDir, 'registries'), { recursive: true, force: true });
+    await removeTree(join(runDir, 'registries'));
   }
 }
 

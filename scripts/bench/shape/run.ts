@@ -7,7 +7,7 @@
  * Requests are counted by the bench registries' access logs for both tools alike.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { connectClient } from '../../../client/connect';
@@ -17,7 +17,7 @@ import { stackEnv, stackPaths, toolPaths } from '../../stack';
 import { AccessLog, type Role } from './access-log';
 import { readCorpus, selectCorpus, type Selection } from './corpus';
 import { copyConfig, REGSYNC_PARALLEL, runRegsync, signatureConfig } from './regsync';
-import { startBenchRegistries } from './registries';
+import { removeTree, startBenchRegistries } from './registries';
 import { checkRepaired, cosignVerifySample, deleteSignatures, pickDamage, type CosignCheck, type RepairCheck } from './signatures';
 import { StepRunner, type StepRecord } from './steps';
 import { startWorkerProcess } from './worker';
@@ -198,7 +198,7 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
   } finally {
     await worker?.stop();
     await regs.stop();
-    if (!o.keep) await rm(join(runDir, 'registries'), { recursive: true, force: true });
+    if (!o.keep) await removeTree(join(runDir, 'registries'));
   }
 }
 
