@@ -9,7 +9,7 @@ import { printShapeFigures } from './print';
 import { runShapeBench } from './run';
 
 export const shapeUsage = `usage: npm run bench -- --shape k8s [--scale F | --projects N | --project NAME ...] [--hosts H] [--rtt MS]
-                              [--layer-size BYTES] [--rps N] [--time-limit MIN] [--step-limit MIN] [--skip-regsync] [--cosign-sample K] [--keep]
+                              [--layer-size BYTES] [--rps N] [--time-limit MIN] [--step-limit MIN] [--skip-regsync | --only-regsync] [--cosign-sample K] [--keep]
        npm run bench -- --shape k8s --figures .bench/RUN.json   (figures again from a run's raw records)
        npm run bench -- --shape 1m [--groups N] [--registries R] [--hosts H] [--rtt MS] [--rps N] [--time-limit MIN]`;
 
@@ -39,6 +39,7 @@ export async function shapeMain(argv: string[]): Promise<number> {
       'time-limit': { type: 'string' },
       'step-limit': { type: 'string' },
       'skip-regsync': { type: 'boolean' },
+      'only-regsync': { type: 'boolean' },
       'cosign-sample': { type: 'string' },
       keep: { type: 'boolean' },
       groups: { type: 'string' },
@@ -103,6 +104,7 @@ export async function shapeMain(argv: string[]): Promise<number> {
     timeLimitMs,
     ...(values['step-limit'] ? { stepLimitMs: num('step-limit', values['step-limit'], 0) * 60_000 } : {}),
     skipRegsync: values['skip-regsync'],
+    onlyRegsync: values['only-regsync'],
     cosignSample: num('cosign-sample', values['cosign-sample'], 3, (n) => Number.isInteger(n) && n >= 0),
     keep: values.keep,
     log,

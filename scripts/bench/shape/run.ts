@@ -20,7 +20,7 @@ import { copyConfig, REGSYNC_PARALLEL, runRegsync, signatureConfig } from './reg
 import { removeTree, startBenchRegistries } from './registries';
 import { checkRepaired, cosignVerifySample, deleteSignatures, pickDamage, type CosignCheck, type RepairCheck } from './signatures';
 import { StepRunner, type StepRecord } from './steps';
-import { startWorkerProcess } from './worker';
+import { startWorkerProcess, type WorkerProcess } from './worker';
 import { seedShape, shapeWorkload, withDailyDigest, writeThinManifests, type ShapeWorkload } from './workload';
 
 export interface ShapeOptions {
@@ -37,6 +37,8 @@ export interface ShapeOptions {
   /** Longest any one step may run; a promotion stopped by it skips the steps that build on it, regsync still runs. */
   stepLimitMs?: number;
   skipRegsync?: boolean;
+  /** Only regsync's copy (steps 1-4 and regsync's signature copy skipped). */
+  onlyRegsync?: boolean;
   /** Repaired images whose signatures cosign verifies (both formats and the attestation). */
   cosignSample: number;
   /** Keep the registries' storage after the run. */
@@ -87,7 +89,7 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
   o.log(`starting ${o.hosts} destination registries and a staging registry${o.rttMs ? ` behind ${o.rttMs} ms delay proxies` : ''}`);
   const regs = await startBenchRegistries({ dir: join(runDir, 'registries'), hosts: o.hosts, rttMs: o.rttMs, log });
   const skipped: string[] = [];
-  let worker;
+  let worker: WorkerProcess | undefined;
   try {
     workload = shapeWorkload(corpus, { prefix, staging: regs.staging.address, hosts: regs.destinations.map((r) => r.address), layerSize: o.layerSize });
     const w = workload;
@@ -135,13 +137,22 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
         return r;
       };
 
-      o.log('1. promotion with Sign and Attest (both signature formats)');
-      await step(runner.promotion('promotion', manifestsDir, { confirm: true }));
-      if (timeLeft('no-op rerun')) {
+      if (o.onlyRegsync) skipped.push('promoter steps 1-4 (--only-regsync)');
+      else {
+        o.log('1. promotion with Sign and Attest (both signature formats)');
+        const first = await step(runner.promotion('promotion', manifestsDir, { confirm: true }));
+        if (first.partial) {
+          // The terminated run's activity would go on in this worker and load the registries under
+          // the next steps: a fresh worker instead.
+          await worker.kill();
+          runner.worker = worker = await startWorkerProcess(workerEnv, join(runDir, 'worker-2.log'));
+        }
+      }
+      if (!o.onlyRegsync && timeLeft('no-op rerun')) {
         o.log('2. no-op rerun');
         await step(runner.promotion('rerun', manifestsDir, { confirm: true }));
       }
-      if (timeLeft('daily case')) {
+      if (!o.onlyRegsync && timeLeft('daily case')) {
         const daily = withDailyDigest(w, w.projects[0]!.name, o.layerSize);
         result.daily = daily.added;
         await seedShape(client, daily.projects, w.images, daily.added);
@@ -178,7 +189,7 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
             if (rec.regsync.timedOut) rec.partial = 'time limit reached; regsync stopped';
           }),
         );
-        if (timeLeft('regsync signature copy')) {
+        if (!o.onlyRegsync && timeLeft('regsync signature copy')) {
           const sig = signatureConfig(w.projects, hosts);
           o.log(`5b. regsync once: signatures from the promoter's primary to regsync's mirrors, ${sig.entries} entries (digestTags, referrers)`);
           await step(

@@ -54,7 +54,7 @@ export class StepRunner {
   constructor(
     private readonly regs: BenchRegistries,
     private readonly log: AccessLog,
-    private readonly worker: WorkerProcess,
+    public worker: WorkerProcess,
     private readonly client: Client,
     /** Time (performance.now()) after which running steps stop and later ones are skipped. */
     readonly deadline: number,

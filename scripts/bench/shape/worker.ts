@@ -18,6 +18,8 @@ export interface WorkerProcess {
   resetPeak(): boolean;
   cpuSeconds(): number;
   stop(): Promise<void>;
+  /** SIGKILL: activities of a terminated run keep going in a live worker until they next heartbeat. */
+  kill(): Promise<void>;
 }
 
 export async function startWorkerProcess(env: Record<string, string>, logFile: string): Promise<WorkerProcess> {
@@ -65,6 +67,11 @@ export async function startWorkerProcess(env: Record<string, string>, logFile: s
       }
     },
     cpuSeconds: () => cpuSecondsOf(pid),
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
