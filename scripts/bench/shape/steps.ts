@@ -8,6 +8,7 @@ import { mirrorCommand } from '../../../client/commands/mirror';
 import { runCommand } from '../../../client/commands/run';
 import type { Output } from '../../../client/output';
 import { awaitReport } from '../../../client/report-source';
+import { planKey } from '../../../lib/run/keys';
 import { auditStoreConfigFromEnv } from '../../../lib/storage/audit-store';
 import type { MirrorReport } from '../../../lib/run/mirror-types';
 import { PHASES, type RunProgress, type RunReport } from '../../../lib/run/types';
@@ -126,7 +127,8 @@ export class StepRunner {
         rec.report = outcome;
       }
       rec.histories = await runHistories(this.client, ids.workflowId, ids.runId).catch(() => undefined);
-      if (rec.report?.audit.planKey) rec.planBytes = await objectSize(rec.report.audit.planKey);
+      // The plan's key follows from the run (also for a run stopped before its report).
+      rec.planBytes = await objectSize(rec.report?.audit.planKey ?? planKey(ids.workflowId, ids.runId));
     });
   }
 
