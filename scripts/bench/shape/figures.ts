@@ -86,7 +86,7 @@ export function shapeFigures(r: ShapeResult) {
   const perRepo = (s: StepFigures | undefined) => (s ? { perRepository: round(s.requests / repositories, 3), perDigestRequests: s.perDigestRequests } : undefined);
   const maxEvents = Math.max(0, ...r.steps.map((s) => s.histories?.maxEvents ?? 0));
   const largestPayload = Math.max(0, ...r.steps.map((s) => s.histories?.largestPayloadBytes ?? 0));
-  const wholeCorpus = !r.options.selection.projects?.length && r.options.selection.firstProjects === undefined && (r.options.selection.scale ?? 1) >= 1;
+  const wholeCorpus = !!promotion && !r.options.selection.projects?.length && r.options.selection.firstProjects === undefined && (r.options.selection.scale ?? 1) >= 1;
 
   const comparison = {
     promoterCopySeconds: round(copySeconds, 1),
