@@ -116,7 +116,13 @@ export async function runRegsync(configFile: string, yaml: string, entries: numb
   }, Math.max(1, deadlineMs));
   let cpu = 0;
   const cpuTimer = setInterval(() => (cpu = cpuSecondsOf(child.pid) || cpu), 500);
-  const exitCode = await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+  const exitCode = await new Promise<number>((resolve) => {
+    child.once('error', (err) => {
+      firstErrors.push(`cannot run ${REGSYNC}: ${err.message}`);
+      errors++;
+    });
+    child.once('close', (code) => resolve(code ?? -1));
+  });
   clearTimeout(timer);
   clearInterval(cpuTimer);
   return { entries, exitCode, wallMs: performance.now() - started, cpuSeconds: cpu, errors, firstErrors, timedOut };
