@@ -10,6 +10,9 @@
  *   4. rerun the same manifest (nothing left to do) and count its requests; again with --verify-tags
  *   5. spot-check random edges with `skopeo inspect --raw`
  * Prints the figures and writes them as JSON to .stack/bench/<prefix>.json.
+ *
+ * `npm run bench -- --shape k8s|1m ...` runs the Kubernetes-shaped benches instead
+ * (scripts/bench/shape/run.ts and one-million.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -23,6 +26,7 @@ import { cpuDelta, cpuSnapshot, type CpuSnapshot } from './bench/probe';
 import { measurePromotion, startBenchWorker } from './bench/promoter';
 import { runSkopeoCopies, skopeoDigest, skopeoVersion, type SkopeoCopy } from './bench/skopeo';
 import { plainManifest, seedWorkload, type WorkloadOptions } from './bench/workload';
+import { shapeMain, shapeUsage } from './bench/shape/main';
 
 const usage = 'usage: npm run bench -- [--images N] [--repos R] [--layer-size BYTES] [--parallel P] [--sample K] [--rps N] [--skip-skopeo]';
 
@@ -38,6 +42,8 @@ const log = (line: string): void => {
 };
 
 async function main(argv: string[]): Promise<number> {
+  // `--shape k8s|1m`: the Kubernetes-shaped benches (scripts/bench/shape/), their own options.
+  if (argv.some((a) => a === '--shape' || a.startsWith('--shape='))) return shapeMain(argv);
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -52,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(usage);
+    console.log(`${usage}\n${shapeUsage}`);
     return 0;
   }
   const images = positiveInt('images', values.images, 500);
