@@ -9,9 +9,9 @@
  * statement, never a second attestation with a new timestamp.
  */
 import { AuditObjectConflict } from '../lib/storage/audit-store';
-import type { ArchivedAttestation, ArchivedSignatures } from '../lib/run/documents';
+import type { ArchivedAttestation, ArchivedSignatures, AttestationList } from '../lib/run/documents';
 import { repositoryKey } from '../lib/run/plan';
-import { attestationKey, phaseResultKey, signatureArchiveKey } from '../lib/run/storage-keys';
+import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey } from '../lib/run/storage-keys';
 import type { AfterPromoteArgs, AttestSummary, Failure } from '../lib/run/types';
 import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../lib/signing';
 import { mapPool } from '../lib/util/pool';
@@ -48,7 +48,10 @@ export function createAttest(deps: ActivityDeps) {
 async function archivedAttestation(deps: ActivityDeps, signer: ImageSigner, img: InPlaceImage, workflowId: string, runId: string): Promise<{ attestation: ArchivedAttestation; fresh: boolean }> {
   const key = attestationKey(workflowId, runId, img.image, img.digest);
   const existing = await deps.store.getJsonIfExists<ArchivedAttestation>(key);
-  if (existing) return { attestation: existing, fresh: false };
+  if (existing) {
+    await listAttestation(deps, img.digest, key); // an earlier attempt may have stopped before listing it
+    return { attestation: existing, fresh: false };
+  }
   const [primary] = img.destinations;
   const now = new Date();
   const statement = promotionStatement({
@@ -67,7 +70,15 @@ async function archivedAttestation(deps: ActivityDeps, signer: ImageSigner, img:
     if (!(err instanceof AuditObjectConflict)) throw err;
     return { attestation: await deps.store.getJson<ArchivedAttestation>(key), fresh: false };
   }
+  await listAttestation(deps, img.digest, key);
   return { attestation, fresh: true };
+}
+
+/** Notes the archive among the image's attestations (the nightly repair reads the list). */
+async function listAttestation(deps: ActivityDeps, digest: string, key: string): Promise<void> {
+  const listKey = attestationListKey(digest);
+  const list = (await deps.store.getJsonIfExists<AttestationList>(listKey)) ?? { keys: [] };
+  if (!list.keys.includes(key)) await deps.store.overwriteJson(listKey, { keys: [...list.keys, key] });
 }
 
 async function attestImage(

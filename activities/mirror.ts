@@ -19,7 +19,7 @@ import { heartbeat, runIds, type ActivityDeps } from './context';
 import { forEachImage, type ImageOutcome } from './image-work';
 import type { InPlaceImage } from './in-place';
 import { referrersApiHosts } from './sign';
-import { recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from './sign-image';
+import { archivedAttestations, recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from './sign-image';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
 const REPO_CONCURRENCY = 32;
@@ -71,7 +71,9 @@ export function createMirror(deps: ActivityDeps) {
       }
       try {
         const { archived, fresh } = await signaturesFor(deps, signer, img);
-        const o = await writeSignatures(deps, img, archived, targets, knowledge, { deferImageIndex: false, phase: 'mirror' });
+        // The promotion attestations go back with the signatures: they share the fallback index.
+        const imageAttestations = await archivedAttestations(deps, img.digest);
+        const o = await writeSignatures(deps, img, archived, targets, knowledge, { deferImageIndex: false, phase: 'mirror', imageAttestations });
         return { ...o, counts: { signedNow: fresh ? 1 : 0, mirrored: o.signedAt?.length ?? 0 } };
       } catch (err) {
         return { counts: {}, failures: [{ edge: `${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message }] };

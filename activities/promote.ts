@@ -19,7 +19,7 @@ import { earlierResult, writeResult } from './results';
 import type { CopyOutcome } from './registry-ops';
 
 /** Copy tasks of one batch in flight at once. */
-const TASK_CONCURRENCY = 8;
+const TASK_CONCURRENCY = 16;
 
 interface TaskRecord {
   index: number;

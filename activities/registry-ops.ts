@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { PromoterConfig } from '../lib/config';
-import { BlobCache, copyImage, ManifestCache, RegistryClient, type DigestRef, type RepositoryRef, type RequestListener, type RequestStats } from '../lib/oci';
+import { BlobBytes, BlobCache, copyImage, ManifestCache, RegistryClient, type DigestRef, type RepositoryRef, type RequestListener, type RequestStats } from '../lib/oci';
 import type { SignedSubject } from '../lib/run/documents';
 import type { CopyTask } from '../lib/run/plan';
 import type { TransferCounts } from '../lib/run/types';
@@ -67,6 +67,7 @@ export function createRegistryOps(config: PromoterConfig, _log: Logger): Registr
 export function registryOpsFor(client: RegistryClient): RegistryOps {
   const blobCache = new BlobCache();
   const manifestCache = new ManifestCache();
+  const blobBytes = new BlobBytes();
   const signatures = new SignatureStore(client);
   // Signatures share the copies' blob knowledge: what one repository of a host holds, another mounts.
   const writer = new SignatureWriter(client, signatures.referrers, blobCache);
@@ -95,7 +96,7 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
     async copy(task, opts = {}) {
       const src = { host: task.source.host, repository: task.source.repository, digest: task.digest };
       // Tags last, each re-checked right before its write; a tag pointing elsewhere is never moved.
-      const result = await copyImage(client, src, task.destination, { blobCache, manifestCache, tags: task.tags, assumeAbsent: opts.assumeAbsent });
+      const result = await copyImage(client, src, task.destination, { blobCache, manifestCache, blobBytes, tags: task.tags, assumeAbsent: opts.assumeAbsent });
       const transfer: TransferCounts = {
         blobsUploaded: result.blobsUploaded,
         blobsMounted: result.blobsMounted,

@@ -8,9 +8,10 @@
  * a later run, writes the archived signatures again instead of signing anew.
  */
 import { AuditObjectConflict } from '../lib/storage/audit-store';
-import type { ArchivedSignatures, SignedSubject } from '../lib/run/documents';
+import type { SerializedBundle } from '@sigstore/bundle';
+import type { ArchivedAttestation, ArchivedSignatures, AttestationList, SignedSubject } from '../lib/run/documents';
 import { repositoryKey } from '../lib/run/plan';
-import { signatureArchiveKey, tagRecordKey } from '../lib/run/storage-keys';
+import { attestationListKey, signatureArchiveKey, tagRecordKey } from '../lib/run/storage-keys';
 import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
 import type { Failure, RepositoryRef } from '../lib/run/types';
 import { referrersFallbackTag, signatureTag, type ImageSigner, type SignatureFormat } from '../lib/signing';
@@ -81,7 +82,7 @@ export async function writeSignatures(
   archived: ArchivedSignatures,
   targets: number[],
   knowledge: (repo: RepositoryRef) => RepoKnowledge,
-  opts: { deferImageIndex: boolean; phase: 'sign' | 'mirror' },
+  opts: { deferImageIndex: boolean; phase: 'sign' | 'mirror'; imageAttestations?: { bundle: SerializedBundle; created: string }[] },
 ): Promise<ImageOutcome> {
   const failures: Failure[] = [];
   const written = await mapPool(targets, targets.length, async (d) => {
@@ -89,7 +90,13 @@ export async function writeSignatures(
     const listed = knowledge(dest).listed;
     for (const m of archived.manifests) {
       try {
-        await deps.registry.writeSignatures(dest, { subject: m.subject, set: m.set, deferIndex: opts.deferImageIndex && m.subject.digest === img.digest }, listed);
+        const image = m.subject.digest === img.digest;
+        await deps.registry.writeSignatures(dest, {
+          subject: m.subject,
+          set: m.set,
+          deferIndex: opts.deferImageIndex && image,
+          ...(image && opts.imageAttestations?.length ? { attestations: opts.imageAttestations } : {}),
+        }, listed);
       } catch (err) {
         failures.push({ edge: `${repositoryKey(dest)}@${m.subject.digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message });
         return false; // the index is not signed there without its children
@@ -124,4 +131,15 @@ export async function recordSigned(deps: ActivityDeps, signed: { repo: Repositor
     const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), { signed: update });
     if (next) await deps.store.overwriteJson(key, next);
   });
+}
+
+/** The promotion attestations archived for an image, as the writer attaches them. */
+export async function archivedAttestations(deps: ActivityDeps, digest: string): Promise<{ bundle: SerializedBundle; created: string }[]> {
+  const list = await deps.store.getJsonIfExists<AttestationList>(attestationListKey(digest));
+  const out: { bundle: SerializedBundle; created: string }[] = [];
+  for (const key of list?.keys ?? []) {
+    const a = await deps.store.getJsonIfExists<ArchivedAttestation>(key);
+    if (a?.created) out.push({ bundle: a.bundle, created: a.created });
+  }
+  return out;
 }

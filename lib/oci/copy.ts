@@ -4,6 +4,7 @@
 // preference, from: already at the destination -> mounted from a repository
 // on the same host -> streamed from the source.
 import { BlobCache } from './blob-cache';
+import type { BlobBytes } from './blob-bytes';
 import type { ManifestCache } from './manifest-cache';
 import { OCI_DEFAULTS } from './defaults';
 import type { RegistryClient } from './client';
@@ -21,6 +22,8 @@ export interface CopyOptions {
   blobCache?: BlobCache;
   /** Source manifests read earlier (by this worker): a digest copied to many destinations is read once. */
   manifestCache?: ManifestCache;
+  /** Small source blobs read earlier (by this worker): one read serves every registry host. */
+  blobBytes?: BlobBytes;
   onProgress?: (e: CopyProgress) => void;
   /** Blobs (and index children) transferred at once within this copy. */
   concurrency?: number;
@@ -193,8 +196,7 @@ class Copier {
     const { client, src, dst, cache } = this;
     for (let attempt = 1; ; attempt++) {
       try {
-        const { stream } = await client.getBlobStream(src.host, src.repository, d.digest);
-        const sent = await client.uploadBlob(dst.host, dst.repository, { digest: d.digest, size: d.size }, stream, session);
+        const sent = await client.uploadBlob(dst.host, dst.repository, { digest: d.digest, size: d.size }, await this.sourceBlob(d), session);
         cache.add(dst.host, dst.repository, d.digest);
         cache.add(src.host, src.repository, d.digest);
         this.result.blobsUploaded++;
@@ -211,6 +213,18 @@ class Copier {
         }
       }
     }
+  }
+
+  /** A small blob whole (read once, held for the other hosts), a large one as a stream. */
+  private async sourceBlob(d: Descriptor): Promise<Uint8Array | ReadableStream<Uint8Array>> {
+    const { client, src } = this;
+    const held = this.opts.blobBytes;
+    if (!held || d.size > held.maxBlobBytes) return (await client.getBlobStream(src.host, src.repository, d.digest)).stream;
+    const cached = held.get(d.digest);
+    if (cached) return cached;
+    const bytes = await client.getBlob(src.host, src.repository, d.digest); // verified against the digest
+    held.set(d.digest, bytes);
+    return bytes;
   }
 
   async tags(tags: readonly string[], top: { mediaType: string; bytes?: Uint8Array; deferred?: Partial<ImageManifest> }): Promise<void> {

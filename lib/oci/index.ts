@@ -15,3 +15,4 @@ export * from './blob-cache';
 export * from './copy';
 export * from './place-blob';
 export * from './manifest-cache';
+export * from './blob-bytes';

@@ -62,3 +62,8 @@ export interface ArchivedSignatures {
   mark: string;
   manifests: { subject: SignedSubject; set: SignatureSet }[];
 }
+
+/** The archive keys of every promotion attestation made for an image (mutable: one more per promotion). */
+export interface AttestationList {
+  keys: string[];
+}

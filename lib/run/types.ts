@@ -28,7 +28,7 @@ export interface RunOptions {
   verifyTags?: boolean;
 }
 
-export const DEFAULT_RUN_OPTIONS: RunOptions = { batchSize: 200, parallelBatches: 2, batchesPerWorkflow: 250 };
+export const DEFAULT_RUN_OPTIONS: RunOptions = { batchSize: 200, parallelBatches: 4, batchesPerWorkflow: 250 };
 
 /** Workflow input: a claim check on the bundle in S3, never the bundle itself. */
 export interface PromotionInput {

@@ -6,7 +6,7 @@
 import type { SigningKey, VerificationKey } from './signing-keys';
 import { verifyWithKey } from './signing-keys';
 import {
-  OCI_CONFIG, OCI_MANIFEST, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SIMPLE_SIGNING_TYPE,
+  OCI_CONFIG, OCI_EMPTY, OCI_EMPTY_BYTES, OCI_MANIFEST, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SIMPLE_SIGNING_TYPE,
   assertDigest, signatureTag,
 } from './media-types';
 import {
@@ -75,8 +75,14 @@ function signatureConfig(layers: Descriptor[]): OciBlob {
   return blobOf(jsonBytes(config), OCI_CONFIG);
 }
 
-function signatureManifest(digest: string, layers: Descriptor[], blobs: OciBlob[]): SignatureArtifact {
-  const config = signatureConfig(layers);
+/**
+ * The OCI 1.1 empty config (`{}`, application/vnd.oci.empty.v1+json) the promoter gives a `.sig` it
+ * starts: cosign reads signatures from the layers only (and appends to such a manifest), and the one
+ * shared blob is already in every repository that holds a bundle referrer, so it costs no upload.
+ */
+const EMPTY_CONFIG: OciBlob = blobOf(OCI_EMPTY_BYTES, OCI_EMPTY);
+
+function signatureManifest(digest: string, layers: Descriptor[], blobs: OciBlob[], config: OciBlob = signatureConfig(layers)): SignatureArtifact {
   const manifest: ImageManifestJson = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
@@ -136,7 +142,7 @@ export function mergeSignatureArtifact(
   if (!digest) throw new Error('signature layer payload does not name a digest');
   const newBlob = blobOf(add.payload, add.descriptor.mediaType);
   if (!existingManifest) {
-    return { changed: true, artifact: { ...signatureManifest(digest, [add.descriptor], [newBlob]), layer: add } };
+    return { changed: true, artifact: { ...signatureManifest(digest, [add.descriptor], [newBlob], EMPTY_CONFIG), layer: add } };
   }
   const existing = parseSignatureManifest(existingManifest);
   const addSig = add.descriptor.annotations?.[SIGNATURE_ANNOTATION];
@@ -158,5 +164,7 @@ export function mergeSignatureArtifact(
     .filter(([d]) => existing.layers.some((l) => l.digest === d))
     .map(([, bytes]) => blobOf(bytes, SIMPLE_SIGNING_MEDIA_TYPE));
   const blobs = [...known.filter((b) => b.digest !== newBlob.digest), newBlob];
-  return { changed: true, artifact: { ...signatureManifest(digest, [...existing.layers, add.descriptor], blobs), layer: add } };
+  // A manifest that has the empty config keeps it; one cosign started keeps cosign's form (diff_ids).
+  const config = existing.config.mediaType === OCI_EMPTY ? EMPTY_CONFIG : undefined;
+  return { changed: true, artifact: { ...signatureManifest(digest, [...existing.layers, add.descriptor], blobs, config), layer: add } };
 }

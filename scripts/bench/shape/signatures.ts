@@ -6,12 +6,12 @@ import { spawn } from 'node:child_process';
 import { signatureTag, referrersFallbackTag } from '../../../lib/signing';
 import type { RegistryClient } from '../../../lib/oci';
 import { repoFor } from '../../../lib/run/plan';
-import type { RepoRef } from '../../../lib/run/types';
+import type { RepositoryRef } from '../../../lib/oci';
 import type { ShapeImage, ShapeProject } from './workload';
 
 export interface DamagedImage {
-  primary: RepoRef;
-  mirror: RepoRef;
+  primary: RepositoryRef;
+  mirror: RepositoryRef;
   digest: string;
   /** The index's children, then the digest itself: every manifest Sign signed. */
   manifests: string[];
@@ -37,7 +37,7 @@ export function pickDamage(projects: ShapeProject[], images: ReadonlyMap<string,
 /** Deletes the signatures of each picked image on its mirror; returns how many manifests went. */
 export async function deleteSignatures(client: RegistryClient, damaged: DamagedImage[]): Promise<number> {
   let deleted = 0;
-  const del = async (ref: RepoRef, digest: string): Promise<void> => {
+  const del = async (ref: RepositoryRef, digest: string): Promise<void> => {
     if (await client.deleteManifest({ ...ref, digest })) deleted++;
   };
   for (const d of damaged) {

@@ -8,7 +8,7 @@ import { mirrorCommand } from '../../../client/commands/mirror';
 import { runCommand } from '../../../client/commands/run';
 import type { Output } from '../../../client/output';
 import { awaitReport } from '../../../client/report-source';
-import { planKey } from '../../../lib/run/keys';
+import { planKey } from '../../../lib/run/storage-keys';
 import { auditStoreConfigFromEnv } from '../../../lib/storage/audit-store';
 import type { MirrorReport } from '../../../lib/run/mirror-types';
 import { PHASES, type RunProgress, type RunReport } from '../../../lib/run/types';

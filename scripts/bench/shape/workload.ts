@@ -4,7 +4,8 @@
 // registries as the real project has, spread over the bench's destination hosts.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { imageFromLayers, makeLayer, OCI_INDEX, OCI_MANIFEST, sha256Digest, type BuiltImage, type RegistryClient } from '../../../lib/oci';
+import { OCI_INDEX, OCI_MANIFEST, sha256Digest, type RegistryClient } from '../../../lib/oci';
+import { imageFromLayers, makeLayer, type BuiltImage } from '../../seed-images';
 import { mapPool } from '../../../lib/util/pool';
 import { regionsOf, splitRegistry, type CorpusProject } from './corpus';
 

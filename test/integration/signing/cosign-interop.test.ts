@@ -169,6 +169,19 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       expect(bad.errors.join()).toMatch(/does not verify/);
     });
 
+    it('cosign co-signs a .sig we started (empty config): both signatures verify, ours kept first', async () => {
+      const img = await newImage('cosign-cosigns');
+      await kit.sign(new KeySigner(ours, 'legacy'), img);
+      const before = JSON.parse((await store.findSignatures(img)).signature!.bytes.toString());
+      expect(before.config.mediaType).toBe('application/vnd.oci.empty.v1+json');
+      cosignOk(await runCosign(['sign', '--key', files.cosignKey, '--new-bundle-format=false', ...COSIGN_OFFLINE.sign, img.ref], { COSIGN_PASSWORD }));
+      const after = JSON.parse((await store.findSignatures(img)).signature!.bytes.toString());
+      expect(after.layers).toHaveLength(2);
+      expect(after.layers[0]).toEqual(before.layers[0]);
+      for (const pub of [files.ourPub, files.cosignPub]) cosignOk(await runCosign(['verify', '--key', pub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, img.ref]));
+      expect((await store.verifyImageSignatures(img, { keys: [...cosignKeys, ...ourKeys] })).signers).toHaveLength(2);
+    });
+
     it('`cosign sign --new-bundle-format=false` (.sig) is accepted, and merging our signature keeps cosign\'s layer', async () => {
       const img = await newImage('cosign-legacy');
       cosignOk(await runCosign(['sign', '--key', files.cosignKey, '--new-bundle-format=false', ...COSIGN_OFFLINE.sign, img.ref], { COSIGN_PASSWORD }));

@@ -39,19 +39,16 @@ describe('a fresh .sig artifact', () => {
   const key = loadSigningKey({ pem: p256Pair().privatePem });
   const art = buildSignatureArtifact(key, { dockerReference: 'reg.example/app', digest: DIGEST_A });
 
-  it('has the cosign .sig layout: tag, config with diff_ids, one annotated simple-signing layer', () => {
+  it('has the cosign .sig layout: tag, the OCI 1.1 empty config, one annotated simple-signing layer', () => {
     expect(art.tag).toBe(`sha256-${'a'.repeat(64)}.sig`);
     expect(art.digest).toBe(sha256Digest(art.manifest));
     const m = JSON.parse(art.manifest.toString());
     expect(Object.keys(m)).toEqual(['schemaVersion', 'mediaType', 'config', 'layers']);
-    expect(m.config.mediaType).toBe(OCI_CONFIG);
+    // The shared `{}` blob every referrer has too (cosign reads the layers only; the interop tests check it appends)
+    expect(m.config).toEqual({ mediaType: 'application/vnd.oci.empty.v1+json', size: 2, digest: sha256Digest(Buffer.from('{}')) });
     expect(m.layers).toHaveLength(1);
     expect(Object.keys(m.layers[0])).toEqual(['mediaType', 'size', 'digest', 'annotations']);
     expect(m.layers[0].mediaType).toBe(SIMPLE_SIGNING_MEDIA_TYPE);
-    const config = JSON.parse(art.blobs.find((b) => b.digest === m.config.digest)!.bytes.toString());
-    expect(config.rootfs.diff_ids).toEqual([m.layers[0].digest]);
-    // same shape as the config cosign wrote
-    expect(Object.keys(config)).toEqual(Object.keys(JSON.parse('{"architecture":"","created":"0001-01-01T00:00:00Z","history":[{"created":"0001-01-01T00:00:00Z"}],"os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}')));
     for (const b of art.blobs) expect(sha256Digest(b.bytes)).toBe(b.digest);
   });
 
@@ -133,7 +130,7 @@ describe('mergeSignatureArtifact', () => {
     expect(mergeSignatureArtifact(first.manifest, first.layer!).changed).toBe(false);
   });
 
-  it('appends a second key, keeping existing layers byte-identical and first, and updates diff_ids', async () => {
+  it('appends a second key, keeping existing layers byte-identical and first, and the empty config', async () => {
     const first = buildSignatureArtifact(keyA, target);
     const r = mergeSignatureArtifact(first.manifest, signatureLayer(keyB, target), { key: loadVerificationKeys([keyB.publicKeyPem])[0], payloads: blobsOf(first) });
     expect(r.changed).toBe(true);
@@ -141,8 +138,7 @@ describe('mergeSignatureArtifact', () => {
     const after = JSON.parse(r.artifact.manifest.toString());
     expect(after.layers).toHaveLength(2);
     expect(after.layers[0]).toEqual(before.layers[0]);
-    const config = JSON.parse(r.artifact.blobs.find((b) => b.digest === after.config.digest)!.bytes.toString());
-    expect(config.rootfs.diff_ids).toEqual(after.layers.map((l: { digest: string }) => l.digest));
+    expect(after.config).toEqual(before.config);
     // both keys verify against the merged manifest
     const blobs = new Map([...blobsOf(first), ...blobsOf(r.artifact)]);
     const v = await verifyCosignSignature(r.artifact.manifest, getter(blobs), { digest: DIGEST_A, keys: loadVerificationKeys([keyA.publicKeyPem, keyB.publicKeyPem]) });
@@ -151,11 +147,15 @@ describe('mergeSignatureArtifact', () => {
     expect(mergeSignatureArtifact(r.artifact.manifest, signatureLayer(keyB, target), { key: loadVerificationKeys([keyB.publicKeyPem])[0], payloads: blobs }).changed).toBe(false);
   });
 
-  it('appends to a manifest written by cosign', () => {
+  it('appends to a manifest written by cosign, keeping its config form (diff_ids of every layer)', () => {
     const cosignManifest = fixture('legacy-sig.manifest.json');
     const r = mergeSignatureArtifact(cosignManifest, signatureLayer(keyA, { dockerReference: 'x/y', digest: fixtureDigest() }));
     expect(r.changed).toBe(true);
     const after = JSON.parse(r.artifact.manifest.toString());
     expect(after.layers[0]).toEqual(JSON.parse(cosignManifest.toString()).layers[0]);
+    expect(after.config.mediaType).toBe(OCI_CONFIG);
+    const config = JSON.parse(r.artifact.blobs.find((b) => b.digest === after.config.digest)!.bytes.toString());
+    expect(config.rootfs.diff_ids).toEqual(after.layers.map((l: { digest: string }) => l.digest));
+    expect(Object.keys(config)).toEqual(['architecture', 'created', 'history', 'os', 'rootfs', 'config']);
   });
 });
