@@ -3,7 +3,8 @@
  *   1. bring the stack up (idempotent) and start a worker in this process
  *   2. seed the demo images into staging (fixed seeds: the digests in examples/ match)
  *   3. dry run of examples/thin (stops after Validate), then the confirmed promotion
- *   4. print the report, the Temporal UI link and where each image landed
+ *   4. create the nightly signature re-mirroring schedule (kept when it exists)
+ *   5. print the report, the Temporal UI links and where each image landed
  * `npm run demo -- --write-examples` regenerates examples/ from the seeded digests.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -13,12 +14,14 @@ import { RegistryClient } from '../lib/oci';
 import { createLogger } from '../worker/logger';
 import { createWorker } from '../worker/create-worker';
 import { runCommand } from '../client/commands/run';
-import { processOutput } from '../client/output';
+import { processOutput, type Output } from '../client/output';
+import { SCHEDULE_ID, scheduleCommand } from '../client/commands/schedule';
 import { stackEnv, stackUp } from './stack';
 import { imagesYaml, seedDemoImages } from './demo/images';
 
 const EXAMPLES_IMAGES = fileURLToPath(new URL('../examples/thin/images/demo/images.yaml', import.meta.url));
 const EXAMPLES_DIR = fileURLToPath(new URL('../examples/thin', import.meta.url));
+const quiet: Output = { print: () => {}, info: () => {}, json: () => {} };
 
 async function main(): Promise<number> {
   console.log('== bringing the dev stack up');
@@ -50,6 +53,11 @@ async function main(): Promise<number> {
     console.log('\n== promotion: promoter run --thin-manifest-dir examples/thin --confirm --wait');
     const code = await runCommand({ thinManifestDir: EXAMPLES_DIR, wait: true, confirm: true }, processOutput);
 
+    console.log('\n== the nightly signature re-mirroring: promoter schedule create');
+    const exists = (await scheduleCommand('describe', {}, quiet).catch(() => 1)) === 0;
+    if (!exists) await scheduleCommand('create', {}, processOutput);
+    else console.log(`   schedule ${SCHEDULE_ID} already exists`);
+
     console.log('\n== where the images landed');
     for (const host of ['127.0.0.1:5002', '127.0.0.1:5003', '127.0.0.1:5004']) {
       for (const s of seeded) {
@@ -59,7 +67,10 @@ async function main(): Promise<number> {
         }
       }
     }
-    console.log(`\nall runs in the Temporal UI: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
+    const ns = `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}`;
+    console.log(`\nall runs in the Temporal UI: ${ns}/workflows`);
+    console.log(`the nightly schedule:         ${ns}/schedules/${SCHEDULE_ID}`);
+    if (config.metricsAddress) console.log(`the worker's metrics:         http://${config.metricsAddress}/metrics (while a worker runs)`);
     console.log(`verify a signature:  DOCKER_CONFIG=.stack/docker cosign verify --key .stack/keys/promoter.pub --insecure-ignore-tlog=true --registry-cacert .stack/tls/ca.crt 127.0.0.1:5002/prod/hello:v1.0.0`);
     console.log(`inspect with skopeo: skopeo inspect --cert-dir .stack/certs.d/127.0.0.1:5002 --authfile .stack/docker/config.json docker://127.0.0.1:5002/prod/hello:v1.0.0`);
     return code;
