@@ -43,8 +43,10 @@ describe('promotion through injected faults', () => {
     proxies.push(staging, mirror);
     // Every read of one layer of "bad" comes back with a byte flipped, retries included.
     staging.addFault({ method: 'GET', path: new RegExp(`/blobs/${badLayer}`), fault: { kind: 'corrupt' }, times: Infinity });
-    // The mirror is having a bad day: a 429 storm, 503s and resets on uploads and manifests.
-    mirror.addFault({ method: 'HEAD', path: /\/manifests\//, fault: { kind: 'status', status: 429, retryAfter: 1, code: 'TOOMANYREQUESTS' }, times: 3 });
+    // The mirror is having a bad day: a 429 storm on its inventory reads and manifests, 503s on
+    // uploads and reset connections. (The copy sends no manifest HEAD to a destination whose
+    // inventory Plan has read, so the storm starts at the inventory.)
+    mirror.addFault({ method: 'GET', path: /\/tags\/list/, fault: { kind: 'status', status: 429, retryAfter: 1, code: 'TOOMANYREQUESTS' }, times: 3 });
     mirror.addFault({ method: 'POST', path: /\/blobs\/uploads\//, fault: { kind: 'status', status: 503, retryAfter: 1 }, times: 2 });
     mirror.addFault({ method: 'PUT', path: /\/manifests\//, fault: { kind: 'reset' }, times: 2 });
     mirror.addFault({ method: 'PUT', path: /\/manifests\//, fault: { kind: 'status', status: 429, retryAfter: 1 }, times: 2 });
