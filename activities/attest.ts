@@ -40,6 +40,7 @@ export function createAttest(deps: ActivityDeps) {
       resultKey,
       failureCount: failures.length,
     };
+    deps.log.info({ workflowId, ...summary }, 'attest done');
     return writeResult(deps, resultKey, { summary, failures });
   };
 }

@@ -71,6 +71,8 @@ export interface Tally {
   repositories: number;
   /** Requests that name one digest (manifests by digest or signature tag, blobs, uploads, mounts, referrers). */
   perDigest: number;
+  /** Most requests one registry host logged within one wall-clock second (by the time the bench read them). */
+  peakPerSecondByHost: Record<string, number>;
 }
 
 const PER_DIGEST = /^(manifest \S+ by (digest|signature tag)|blob |upload |mount|referrers)/;
@@ -178,8 +180,9 @@ export class AccessLog {
 
   /** Sums over the rows of `step`, optionally only those read within [fromMs, toMs). */
   tally(step: number, window?: { fromMs: number; toMs: number }): Tally {
-    const t: Tally = { requests: 0, byKind: {}, byHost: {}, byRole: {}, byRoleKind: {}, byStatus: {}, throttled: 0, bytesDownloaded: 0, bytesUploaded: 0, blobUploads: 0, repositories: 0, perDigest: 0 };
+    const t: Tally = { requests: 0, byKind: {}, byHost: {}, byRole: {}, byRoleKind: {}, byStatus: {}, throttled: 0, bytesDownloaded: 0, bytesUploaded: 0, blobUploads: 0, repositories: 0, perDigest: 0, peakPerSecondByHost: {} };
     const repos = new Set<number>();
+    const perSecond = new Map<string, Map<number, number>>(); // host -> second -> requests
     const steps = this.step.data, at = this.at.data, kinds = this.kind.data, hosts = this.host.data, roles = this.role.data, statuses = this.status.data;
     for (let i = 0; i < this.rows; i++) {
       if (steps[i] !== step) continue;
@@ -205,8 +208,13 @@ export class AccessLog {
       }
       if (PER_DIGEST.test(kind)) t.perDigest++;
       repos.add(this.repo.data[i]!);
+      let seconds = perSecond.get(host);
+      if (!seconds) perSecond.set(host, (seconds = new Map()));
+      const second = Math.floor(at[i]! / 1000);
+      seconds.set(second, (seconds.get(second) ?? 0) + 1);
     }
     t.repositories = repos.size;
+    for (const [host, seconds] of perSecond) t.peakPerSecondByHost[host] = Math.max(...seconds.values());
     return t;
   }
 

@@ -23,6 +23,8 @@ function tallyFigures(t: Tally, edges: number) {
     blobUploads: t.blobUploads,
     repositoriesTouched: t.repositories,
     perDigestRequests: t.perDigest,
+    /** Most requests one host logged in one second (older records have none). */
+    peakPerSecondByHost: sortDesc(t.peakPerSecondByHost ?? {}),
     /** Tag writes: one per edge put in place, by either tool (progress of a step stopped early). */
     tagWrites: t.byKind['manifest PUT by tag'] ?? 0,
   };
@@ -44,6 +46,7 @@ function stepFigures(s: StepRecord, edges: number) {
     requestsOutsidePhases: s.outsidePhases,
     workerPeakRssMiB: round(s.workerPeakRssBytes / MiB, 1),
     workerCpuSeconds: s.workerCpuSeconds,
+    workers: s.workers?.map((w) => ({ pid: w.pid, peakRssMiB: round(w.peakRssBytes / MiB, 1), cpuSeconds: w.cpuSeconds, work: w.work })),
     registryCpuSeconds: s.registryCpuSeconds,
     loadAverage1m: { start: s.load?.[0], end: s.load?.[1] },
     status: s.report?.status ?? s.mirrorReport?.status ?? (s.regsync ? `exit ${s.regsync.exitCode}` : undefined),

@@ -9,7 +9,7 @@ import { printShapeFigures } from './print';
 import { runShapeBench } from './run';
 
 export const shapeUsage = `usage: npm run bench -- --shape k8s [--scale F | --projects N | --project NAME ...] [--hosts H] [--rtt MS]
-                              [--layer-size BYTES] [--rps N] [--time-limit MIN] [--step-limit MIN] [--skip-regsync | --only-regsync] [--cosign-sample K] [--keep]
+                              [--layer-size BYTES] [--rps N] [--time-limit MIN] [--step-limit MIN] [--skip-regsync | --only-regsync] [--cosign-sample K] [--workers N] [--keep]
        npm run bench -- --shape k8s --figures .bench/RUN.json   (figures again from a run's raw records)
        npm run bench -- --shape 1m [--groups N] [--registries R] [--hosts H] [--rtt MS] [--rps N] [--time-limit MIN]`;
 
@@ -42,6 +42,7 @@ export async function shapeMain(argv: string[]): Promise<number> {
       'only-regsync': { type: 'boolean' },
       'cosign-sample': { type: 'string' },
       keep: { type: 'boolean' },
+      workers: { type: 'string' },
       groups: { type: 'string' },
       registries: { type: 'string' },
       figures: { type: 'string' },
@@ -107,6 +108,7 @@ export async function shapeMain(argv: string[]): Promise<number> {
     onlyRegsync: values['only-regsync'],
     cosignSample: num('cosign-sample', values['cosign-sample'], 3, (n) => Number.isInteger(n) && n >= 0),
     keep: values.keep,
+    workers: num('workers', values.workers, 1, (n) => Number.isInteger(n) && n >= 1),
     log,
   });
   const figures = shapeFigures(result);

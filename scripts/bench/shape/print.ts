@@ -13,6 +13,7 @@ function printStep(s: StepFigures, line: (t?: string) => void): void {
   line(`  requests ${s.requests} (${s.perEdge} per edge), 429s ${s.throttled429}, statuses ${top(s.byStatus)}; downloaded ${mib(s.bytesDownloaded)}, uploaded ${mib(s.bytesUploaded)} in ${s.blobUploads} blob uploads`);
   line(`  by kind: ${top(s.byKind, 20)}`);
   line(`  by role: ${top(s.byRole)}; by host: ${top(s.byHost)}`);
+  line(`  peak requests per second by host: ${top(s.peakPerSecondByHost)}`);
   if (s.phases) {
     for (const [p, f] of Object.entries(s.phases)) {
       line(`  ${p.padEnd(10)} ${String(f.seconds).padStart(8)} s  ${String(f.requests).padStart(8)} req  ${String(f.perEdge).padStart(6)}/edge  ${f.throttled429} x 429  ${top(f.byKind, 8)}`);
@@ -25,6 +26,7 @@ function printStep(s: StepFigures, line: (t?: string) => void): void {
   if (s.failures?.count) line(`  failures ${s.failures.count}: ${JSON.stringify(s.failures.first)}`);
   if (s.regsync) line(`  regsync: ${s.regsync.entries} entries, exit ${s.regsync.exitCode}, ${s.regsync.errors} error lines, CPU ${s.regsync.cpuSeconds} s${s.regsync.firstErrors.length ? `; first: ${s.regsync.firstErrors[0]}` : ''}`);
   if (s.histories) line(`  histories: ${s.histories.workflows} workflow(s), largest ${s.histories.maxEvents} events, largest payload ${s.histories.largestPayloadBytes} B (${s.histories.largestPayloadWhere})${s.planBytes !== undefined ? `; plan document ${s.planBytes} B` : ''}`);
+  if (s.workers && s.workers.length > 1) for (const w of s.workers) line(`  worker pid ${w.pid}: peak RSS ${w.peakRssMiB} MiB, CPU ${w.cpuSeconds} s, did ${JSON.stringify(w.work)}`);
   line(`  worker: peak RSS ${s.workerPeakRssMiB} MiB, CPU ${s.workerCpuSeconds} s; registries CPU ${top(s.registryCpuSeconds)}; 1-min load ${s.loadAverage1m.start} -> ${s.loadAverage1m.end}`);
 }
 

@@ -20,7 +20,7 @@ import { copyConfig, REGSYNC_PARALLEL, runRegsync, signatureConfig } from './reg
 import { removeTree, startBenchRegistries } from './registries';
 import { checkRepaired, cosignVerifySample, deleteSignatures, pickDamage, type CosignCheck, type RepairCheck } from './signatures';
 import { StepRunner, type StepRecord } from './steps';
-import { startWorkerProcess, type WorkerProcess } from './worker';
+import { startWorkerGroup, type WorkerProcess } from './worker';
 import { seedShape, shapeWorkload, withDailyDigest, writeThinManifests, type ShapeWorkload } from './workload';
 
 export interface ShapeOptions {
@@ -43,6 +43,8 @@ export interface ShapeOptions {
   cosignSample: number;
   /** Keep the registries' storage after the run. */
   keep?: boolean;
+  /** Worker processes on the task queue (default 1): they share each registry's budget. */
+  workers?: number;
   log: (line: string) => void;
 }
 
@@ -106,7 +108,9 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
     await writeThinManifests(manifestsDir, w.projects);
     o.log(`seeded staging in ${(seedMs / 1000).toFixed(1)} s (not measured); manifests in ${manifestsDir}`);
 
-    worker = await startWorkerProcess(workerEnv, join(runDir, 'worker.log'));
+    const workers = o.workers ?? 1;
+    const logFile = (generation: string) => (i: number) => join(runDir, `worker${generation}${workers > 1 ? `-${i + 1}` : ''}.log`);
+    worker = await startWorkerGroup(workers, workerEnv, logFile(''));
     const { client: temporal, close } = await connectClient(loadConfig());
     const steps: StepRecord[] = [];
     const result: ShapeResult = {
@@ -145,7 +149,7 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
           // The terminated run's activity would go on in this worker and load the registries under
           // the next steps: a fresh worker instead.
           await worker.kill();
-          runner.worker = worker = await startWorkerProcess(workerEnv, join(runDir, 'worker-2.log'));
+          runner.worker = worker = await startWorkerGroup(workers, workerEnv, logFile('-restarted'));
         }
       }
       if (!o.onlyRegsync && timeLeft('no-op rerun')) {

@@ -37,6 +37,8 @@ export interface StepRecord {
   outsidePhases?: number;
   workerPeakRssBytes: number;
   workerCpuSeconds: number;
+  /** Each worker process: its peak RSS, CPU and the units of work it logged during the step. */
+  workers?: { pid: number; peakRssBytes: number; cpuSeconds: number; work: Record<string, number> }[];
   registryCpuSeconds: Record<string, number>;
   /** 1-minute load average at the start and the end: the machine is shared. */
   load: [number, number];
@@ -86,6 +88,8 @@ export class StepRunner {
     await this.regs.mark(step);
     this.worker.resetPeak();
     const cpu0 = this.worker.cpuSeconds();
+    const members = this.worker.members;
+    const before = members.map((w) => ({ cpu: w.cpuSeconds(), work: w.workDone() }));
     const regCpu0 = this.regs.cpuSeconds();
     const rec: StepRecord = { name, step, wallMs: 0, tally: this.log.tally(-1), workerPeakRssBytes: 0, workerCpuSeconds: 0, registryCpuSeconds: {}, load: [round1(loadavg()[0]!), 0] };
     const started = performance.now();
@@ -99,6 +103,11 @@ export class StepRunner {
       rec.load[1] = round1(loadavg()[0]!);
       rec.workerPeakRssBytes = this.worker.peakRssBytes();
       rec.workerCpuSeconds = round1(this.worker.cpuSeconds() - cpu0);
+      rec.workers = members.map((w, i) => {
+        const work = w.workDone();
+        for (const [k, v] of Object.entries(before[i]!.work)) work[k] = (work[k] ?? 0) - v;
+        return { pid: w.pid, peakRssBytes: w.peakRssBytes(), cpuSeconds: round1(w.cpuSeconds() - before[i]!.cpu), work: Object.fromEntries(Object.entries(work).filter(([, v]) => v > 0)) };
+      });
       const regCpu = this.regs.cpuSeconds();
       rec.registryCpuSeconds = Object.fromEntries(Object.entries(regCpu).map(([k, v]) => [k, round1(v - (regCpu0[k] ?? 0))]));
       const phases = rec.report?.phases ?? rec.progressPhases;

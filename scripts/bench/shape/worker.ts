@@ -2,7 +2,7 @@
 // its memory is its own: peak RSS is the kernel's VmHWM of that pid, reset between steps by
 // writing 5 to /proc/<pid>/clear_refs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpuSecondsOf, statusBytes } from './proc';
 
@@ -10,6 +10,10 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface WorkerProcess {
   pid: number;
+  /** The members of a group (workerGroup), or just this process. */
+  members: WorkerProcess[];
+  /** Units of work this process logged so far: Promote batches, Sign and Attest activities, ... */
+  workDone(): Record<string, number>;
   /** Peak resident set since the start or the last resetPeak(), in bytes. */
   peakRssBytes(): number;
   /** Current resident set, in bytes. */
@@ -54,8 +58,12 @@ export async function startWorkerProcess(env: Record<string, string>, logFile: s
     });
   });
   const pid = child.pid!;
-  return {
+  const self: WorkerProcess = {
     pid,
+    get members() {
+      return [self];
+    },
+    workDone: () => workLogged(logFile),
     peakRssBytes: () => statusBytes(pid, 'VmHWM'),
     rssBytes: () => statusBytes(pid, 'VmRSS'),
     resetPeak() {
@@ -79,5 +87,52 @@ export async function startWorkerProcess(env: Record<string, string>, logFile: s
       await exited;
       clearTimeout(timer);
     },
+  };
+  return self;
+}
+
+/** Log messages that each mark one unit of work done. */
+const WORK_MESSAGES: Record<string, string> = {
+  'plan written': 'plan',
+  'promote batch done': 'promoteBatches',
+  'sign done': 'sign',
+  'attest done': 'attest',
+  'signature mirroring done': 'mirror',
+};
+
+function workLogged(logFile: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return counts;
+  }
+  for (const m of text.matchAll(/"msg":"([^"]+)"/g)) {
+    const unit = WORK_MESSAGES[m[1]!];
+    if (unit) counts[unit] = (counts[unit] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** N workers on one task queue, seen as one: peak RSS is the largest member's, CPU their sum. */
+export async function startWorkerGroup(n: number, env: Record<string, string>, logFile: (i: number) => string): Promise<WorkerProcess> {
+  const members = await Promise.all(Array.from({ length: n }, (_, i) => startWorkerProcess(env, logFile(i))));
+  if (n === 1) return members[0]!;
+  const sumOf = (f: (w: WorkerProcess) => number): number => members.reduce((s, w) => s + f(w), 0);
+  return {
+    pid: members[0]!.pid,
+    members,
+    workDone: () => {
+      const total: Record<string, number> = {};
+      for (const w of members) for (const [k, v] of Object.entries(w.workDone())) total[k] = (total[k] ?? 0) + v;
+      return total;
+    },
+    peakRssBytes: () => Math.max(...members.map((w) => w.peakRssBytes())),
+    rssBytes: () => Math.max(...members.map((w) => w.rssBytes())),
+    resetPeak: () => members.map((w) => w.resetPeak()).every(Boolean),
+    cpuSeconds: () => sumOf((w) => w.cpuSeconds()),
+    kill: async () => void (await Promise.all(members.map((w) => w.kill()))),
+    stop: async () => void (await Promise.all(members.map((w) => w.stop()))),
   };
 }

@@ -48,4 +48,13 @@ describe('AccessLog', () => {
     expect(zero.bytesDownloaded).toBe(1274);
     expect(log.unparsed).toBe(1);
   });
+
+  it('finds the busiest second of each host (the budget check with several workers)', () => {
+    const log = new AccessLog(() => 'mirror', new Map());
+    const at = (second: number, ms = 0): number => Date.UTC(2026, 10, 29, 10, 0, second, ms);
+    for (let i = 0; i < 5; i++) log.add('a', line('GET', '/v2/m/app/tags/list', 200), at(1, i * 100));
+    for (let i = 0; i < 3; i++) log.add('a', line('GET', '/v2/m/app/tags/list', 200), at(2, i * 100));
+    log.add('b', line('GET', '/v2/m/app/tags/list', 200), at(2));
+    expect(log.tally(0).peakPerSecondByHost).toEqual({ a: 5, b: 1 });
+  });
 });
