@@ -11,6 +11,7 @@
 import { AuditObjectConflict } from '../lib/storage/audit-store';
 import type { ArchivedAttestation, ArchivedSignatures, AttestationList } from '../lib/run/documents';
 import { repositoryKey } from '../lib/run/plan';
+import { shardedName } from '../lib/run/shard';
 import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey } from '../lib/run/storage-keys';
 import type { AfterPromoteArgs, AttestSummary, Failure } from '../lib/run/types';
 import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../lib/signing';
@@ -26,7 +27,7 @@ import type { RepositoryRef } from '../lib/oci';
 export function createAttest(deps: ActivityDeps) {
   return async function attest(args: AfterPromoteArgs): Promise<AttestSummary> {
     const { workflowId, runId } = runIds();
-    const resultKey = phaseResultKey(workflowId, runId, 'attest');
+    const resultKey = phaseResultKey(workflowId, runId, shardedName('attest', args.shard));
     const earlier = await earlierResult<AttestSummary>(deps, resultKey);
     if (earlier) return earlier;
     const signer = await deps.trust.imageSigner();
@@ -40,7 +41,7 @@ export function createAttest(deps: ActivityDeps) {
       resultKey,
       failureCount: failures.length,
     };
-    deps.log.info({ workflowId, ...summary }, 'attest done');
+    deps.log.info({ workflowId, ...(args.shard ? { shard: args.shard } : {}), ...summary }, 'attest done');
     return writeResult(deps, resultKey, { summary, failures });
   };
 }
@@ -50,7 +51,7 @@ async function archivedAttestation(deps: ActivityDeps, signer: ImageSigner, img:
   const key = attestationKey(workflowId, runId, img.image, img.digest);
   const existing = await deps.store.getJsonIfExists<ArchivedAttestation>(key);
   if (existing) {
-    await listAttestation(deps, img.digest, key); // an earlier attempt may have stopped before listing it
+    await listAttestation(deps, img, key); // an earlier attempt may have stopped before listing it
     return { attestation: existing, fresh: false };
   }
   const [primary] = img.destinations;
@@ -71,13 +72,13 @@ async function archivedAttestation(deps: ActivityDeps, signer: ImageSigner, img:
     if (!(err instanceof AuditObjectConflict)) throw err;
     return { attestation: await deps.store.getJson<ArchivedAttestation>(key), fresh: false };
   }
-  await listAttestation(deps, img.digest, key);
+  await listAttestation(deps, img, key);
   return { attestation, fresh: true };
 }
 
 /** Notes the archive among the image's attestations (the nightly repair reads the list). */
-async function listAttestation(deps: ActivityDeps, digest: string, key: string): Promise<void> {
-  const listKey = attestationListKey(digest);
+async function listAttestation(deps: ActivityDeps, img: InPlaceImage, key: string): Promise<void> {
+  const listKey = attestationListKey(img.image, img.digest);
   const list = (await deps.store.getJsonIfExists<AttestationList>(listKey)) ?? { keys: [] };
   if (!list.keys.includes(key)) await deps.store.overwriteJson(listKey, { keys: [...list.keys, key] });
 }

@@ -6,6 +6,7 @@
 import type { PromoteBatchDocument } from '../lib/run/documents';
 import type { AfterPromoteArgs, RepositoryRef } from '../lib/run/types';
 import { planEdges } from '../lib/run/plan';
+import { inShard } from '../lib/run/shard';
 import type { ActivityDeps } from './context';
 
 export interface InPlaceDestination {
@@ -39,11 +40,13 @@ export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs):
     } else img.destinations.push(dest);
   };
   for (const e of planEdges(plan)) {
+    if (!inShard(e.image, args.shard)) continue;
     if (e.verdict === 'present') add(e.project, e.image, e.digest, e.source, { ref: e.destination, index: e.destinationIndex, tags: e.tag ? [e.tag] : [], promotedNow: false });
   }
   for (const key of args.promoteResultKeys) {
     const doc = await deps.store.getJson<PromoteBatchDocument>(key);
     for (const p of doc.placed) {
+      if (!inShard(p.image, args.shard)) continue;
       add(p.project, p.image, p.digest, p.source, { ref: p.destination, index: p.destinationIndex, tags: p.tags, promotedNow: p.promotedNow });
     }
   }

@@ -6,7 +6,7 @@
 import type { ResultDocument } from '../lib/run/documents';
 import { planEdges } from '../lib/run/plan';
 import { LATEST_BUNDLE_KEY, reportKey } from '../lib/run/storage-keys';
-import type { Failure, ReportInput, RunReport, RunStatus } from '../lib/run/types';
+import type { Failure, PhaseOutcome, ReportInput, RunReport, RunStatus } from '../lib/run/types';
 import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../lib/run/types';
 import { AuditObjectConflict } from '../lib/storage/audit-store';
 import { runIds, type ActivityDeps } from './context';
@@ -44,7 +44,7 @@ export function createReport(deps: ActivityDeps) {
         }
       }
     }
-    const resultKeys = [r.provenance?.resultKey, r.validate?.resultKey, ...(r.promote?.resultKeys ?? []), r.sign?.resultKey, r.attest?.resultKey].filter((k): k is string => !!k);
+    const resultKeys = [r.provenance?.resultKey, r.validate?.resultKey, ...(r.promote?.resultKeys ?? []), ...phaseKeys(r.sign), ...phaseKeys(r.attest)].filter((k): k is string => !!k);
     for (const key of resultKeys) {
       const doc = await deps.store.getJson<ResultDocument<unknown>>(key);
       failures.push(...doc.failures);
@@ -112,4 +112,9 @@ export function createReport(deps: ActivityDeps) {
 function stripKeys<T extends { resultKey: string; failureCount: number }>(v: T): Omit<T, 'resultKey' | 'failureCount'> {
   const { resultKey: _k, failureCount: _f, ...rest } = v;
   return rest;
+}
+
+/** A phase's result documents: one, or one per part. */
+function phaseKeys(outcome: PhaseOutcome | undefined): string[] {
+  return outcome ? (outcome.resultKeys ?? [outcome.resultKey]) : [];
 }

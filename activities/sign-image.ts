@@ -11,7 +11,7 @@ import { AuditObjectConflict } from '../lib/storage/audit-store';
 import type { SerializedBundle } from '@sigstore/bundle';
 import type { ArchivedAttestation, ArchivedSignatures, AttestationList, SignedSubject } from '../lib/run/documents';
 import { repositoryKey } from '../lib/run/plan';
-import { attestationListKey, signatureArchiveKey, tagRecordKey } from '../lib/run/storage-keys';
+import { attestationListKey, legacyAttestationListKey, signatureArchiveKey, tagRecordKey } from '../lib/run/storage-keys';
 import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
 import type { Failure, RepositoryRef } from '../lib/run/types';
 import { referrersFallbackTag, signatureTag, type ImageSigner, type SignatureFormat } from '../lib/signing';
@@ -134,10 +134,11 @@ export async function recordSigned(deps: ActivityDeps, signed: { repo: Repositor
 }
 
 /** The promotion attestations archived for an image, as the writer attaches them. */
-export async function archivedAttestations(deps: ActivityDeps, digest: string): Promise<{ bundle: SerializedBundle; created: string }[]> {
-  const list = await deps.store.getJsonIfExists<AttestationList>(attestationListKey(digest));
+export async function archivedAttestations(deps: ActivityDeps, image: string, digest: string): Promise<{ bundle: SerializedBundle; created: string }[]> {
+  const lists = await Promise.all([attestationListKey(image, digest), legacyAttestationListKey(digest)].map((k) => deps.store.getJsonIfExists<AttestationList>(k)));
+  const keys = new Set(lists.flatMap((l) => l?.keys ?? []));
   const out: { bundle: SerializedBundle; created: string }[] = [];
-  for (const key of list?.keys ?? []) {
+  for (const key of keys) {
     const a = await deps.store.getJsonIfExists<ArchivedAttestation>(key);
     if (a?.created) out.push({ bundle: a.bundle, created: a.created });
   }

@@ -9,6 +9,7 @@
  * gets them. No request goes to a registry for an image already signed everywhere.
  */
 import { repositoryKey } from '../lib/run/plan';
+import { shardedName } from '../lib/run/shard';
 import { phaseResultKey } from '../lib/run/storage-keys';
 import type { AfterPromoteArgs, Plan, RepositoryRef, SignSummary } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
@@ -21,7 +22,7 @@ import { recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKno
 export function createSign(deps: ActivityDeps) {
   return async function sign(args: AfterPromoteArgs): Promise<SignSummary> {
     const { workflowId, runId } = runIds();
-    const resultKey = phaseResultKey(workflowId, runId, 'sign');
+    const resultKey = phaseResultKey(workflowId, runId, shardedName('sign', args.shard));
     const earlier = await earlierResult<SignSummary>(deps, resultKey);
     if (earlier) return earlier;
     const format = deps.config.signing.format;
@@ -52,7 +53,7 @@ export function createSign(deps: ActivityDeps) {
       resultKey,
       failureCount: failures.length,
     };
-    deps.log.info({ workflowId, ...summary }, 'sign done');
+    deps.log.info({ workflowId, ...(args.shard ? { shard: args.shard } : {}), ...summary }, 'sign done');
     return writeResult(deps, resultKey, { summary, failures });
   };
 }

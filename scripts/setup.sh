@@ -32,6 +32,18 @@ quiet() {
   rm -f "$log"
 }
 
+# Build a pinned Go command into .tools/bin once: go_install_tool NAME MODULE@VERSION "how long".
+go_install_tool() {
+  local name="$1" module="$2" duration="$3"
+  if [ -x "$TOOLS/bin/$name" ]; then
+    step "$name present (.tools/bin/$name)"
+    return
+  fi
+  command -v go >/dev/null 2>&1 || fail "go not found; needed once to build $module"
+  step "building $module into .tools/bin (first time only, $duration)"
+  quiet "go install $name" env GOBIN="$TOOLS/bin" go install "$module"
+}
+
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@";
   elif command -v sudo >/dev/null 2>&1; then sudo "$@";
@@ -83,22 +95,12 @@ fi
 # PROMOTER_SKIP_COSIGN=1 skips it (cosign is only needed by the interop tests).
 if [ "${PROMOTER_SKIP_COSIGN:-0}" = "1" ]; then
   step "cosign skipped (PROMOTER_SKIP_COSIGN=1)"
-elif [ ! -x "$TOOLS/bin/cosign" ]; then
-  command -v go >/dev/null 2>&1 || fail "go not found; needed once to build cosign $COSIGN_VERSION"
-  step "building cosign $COSIGN_VERSION into .tools/bin (first time only, this takes a few minutes)"
-  quiet "go install cosign" env GOBIN="$TOOLS/bin" go install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION"
 else
-  step "cosign present (.tools/bin/cosign)"
+  go_install_tool cosign "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION" "this takes a few minutes"
 fi
 
 # --- 5. versitygw: the dev stack's S3 server (objects on disk under .stack/s3) --
-if [ ! -x "$TOOLS/bin/versitygw" ]; then
-  command -v go >/dev/null 2>&1 || fail "go not found; needed once to build versitygw $VERSITYGW_VERSION"
-  step "building versitygw $VERSITYGW_VERSION into .tools/bin (first time only, 1-2 minutes)"
-  quiet "go install versitygw" env GOBIN="$TOOLS/bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
-else
-  step "versitygw present (.tools/bin/versitygw)"
-fi
+go_install_tool versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" "1-2 minutes"
 
 # --- 6. olareg: mirror-a, a registry with the OCI 1.1 referrers API -------------
 # The module proxy refuses `go install github.com/olareg/olareg/cmd/olareg@VERSION` at its

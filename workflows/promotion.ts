@@ -4,15 +4,16 @@
  *
  *   setup -> plan -> provenance -> validate -> [a dry run ends here] -> promote -> sign -> attest
  */
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PhaseName, PromoteSummary, PromotionInput, ReportInput, RunProgress, RunReport, RunStatus } from '../lib/run/types';
+import type { AfterPromoteArgs, PhaseName, PhaseOutcome, PromoteSummary, PromotionInput, ReportInput, RunProgress, RunReport, RunStatus } from '../lib/run/types';
 import { PHASES } from '../lib/run/types';
 import { LONG, QUICK } from './activity-options';
 import { PhaseTracker, rootMessage } from './phase-tracker';
 import { promoteAllBatches } from './promote';
 import type { BatchProgress } from './promote-batches';
 import { EDGES_FAILED_KEY, EDGES_PROMOTED_KEY, EDGES_TOTAL_KEY, STATUS_KEY } from './search-attributes';
+import { runInParts } from './shards';
 
 export const progressQuery = defineQuery<RunProgress>('progress');
 
@@ -34,6 +35,18 @@ const SUMMARIES = {
 function call<A extends unknown[], R>(step: keyof typeof SUMMARIES, fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>, options: ActivityOptions, ...args: A): Promise<R> {
   return fn.executeWithOptions({ ...options, summary: SUMMARIES[step] }, args);
 }
+
+/** Sign and Attest: one activity per part, as many parts as Promote runs batches at once. */
+function callInParts<R extends PhaseOutcome>(step: 'sign' | 'attest', fn: ActivityFunctionWithOptions<(args: AfterPromoteArgs) => Promise<R>>, args: AfterPromoteArgs, parts: number): Promise<R> {
+  return runInParts(parts, (shard) =>
+    shard
+      ? fn.executeWithOptions({ ...LONG, summary: `${SUMMARIES[step]} (part ${shard.index + 1} of ${shard.of})` }, [{ ...args, shard }])
+      : fn.executeWithOptions({ ...LONG, summary: SUMMARIES[step] }, [args]),
+  );
+}
+
+// Runs started before Sign and Attest ran in parts replay as one activity each.
+const SIGN_IN_PARTS = 'sign-attest-in-parts';
 
 export async function promotionWorkflow(input: PromotionInput): Promise<RunReport> {
   const { workflowId, runId } = workflowInfo();
@@ -77,8 +90,9 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
         (p) => `${p.promotedEdges} promoted, ${p.failedEdges} failed`,
       );
       const after = { ...planRef, promoteResultKeys: draft.promote.resultKeys };
-      draft.sign = await phases.run('sign', () => call('sign', long.sign, LONG, after), (s) => `${s.signed} signed, ${s.mirrored} mirrored`);
-      draft.attest = await phases.run('attest', () => call('attest', long.attest, LONG, after), (a) => `${a.written} attestations written`);
+      const parts = patched(SIGN_IN_PARTS) ? Math.max(1, input.options.parallelBatches ?? 1) : 1;
+      draft.sign = await phases.run('sign', () => callInParts('sign', long.sign, after, parts), (s) => `${s.signed} signed, ${s.mirrored} mirrored`);
+      draft.attest = await phases.run('attest', () => callInParts('attest', long.attest, after, parts), (a) => `${a.written} attestations written`);
     }
   } catch (err) {
     const failed = PHASES.find((p) => phases.phases[p].status === 'failed') ?? (phases.current as PhaseName);

@@ -20,5 +20,11 @@ export const mirrorReportKey = (wf: string, run: string): string => `mirror/${wf
  * once, before any of it is attached, and attached from here everywhere, by every later run too.
  */
 export const signatureArchiveKey = (imageDigest: string, mark: string): string => `signatures/${digestTag(imageDigest)}/${createHash('sha256').update(mark).digest('hex').slice(0, 24)}.json`;
-/** The promotion attestations made for an image (their archive keys): the nightly repair puts them back too. */
-export const attestationListKey = (imageDigest: string): string => `state/attestations/${digestTag(imageDigest)}.json`;
+/**
+ * The promotion attestations made for an image (their archive keys): the nightly repair puts them
+ * back too. One list per image name and digest, so that only one activity ever writes it (a digest
+ * promoted under two names is attested by both, maybe at once).
+ */
+export const attestationListKey = (image: string, imageDigest: string): string => `state/attestations/${image}/${digestTag(imageDigest)}.json`;
+/** Where lists were kept per digest alone, before: still read. */
+export const legacyAttestationListKey = (imageDigest: string): string => `state/attestations/${digestTag(imageDigest)}.json`;

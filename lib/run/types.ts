@@ -151,6 +151,8 @@ export interface TransferCounts {
  */
 export interface PhaseOutcome {
   resultKey: string;
+  /** A phase run in parts (Sign, Attest): every part's result document; resultKey is the first. */
+  resultKeys?: string[];
   failureCount: number;
 }
 
@@ -316,4 +318,16 @@ export interface PromoteBatchArgs extends PlanRef {
 
 export interface AfterPromoteArgs extends PlanRef {
   promoteResultKeys: string[];
+  /** This activity's part of the images in place (absent: all of them). */
+  shard?: Shard;
+}
+
+/**
+ * Part `index` (0-based) of `of`: Sign and Attest run one activity per part, so that several
+ * workers share them. Parts are cut by image name (shardOf), so every repository, and with it
+ * every tag record, belongs to one part only.
+ */
+export interface Shard {
+  index: number;
+  of: number;
 }

@@ -1,6 +1,6 @@
 // Cheap readiness checks: each answers "does this component serve requests right now?".
 import { connect as connectHttp2 } from 'node:http2';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { Agent, fetch } from 'undici';
 
 /** One pool per extra CA (the stack has one), so repeated probes reuse their connection. */
@@ -83,5 +83,17 @@ export function temporalServing(host: string, port: number, timeoutMs = 2_000): 
     });
     req.on('error', () => done(false));
     req.end(frame);
+  });
+}
+
+/** A loopback port nobody listens on right now (the kernel picks it; closed again for the caller to bind). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
   });
 }

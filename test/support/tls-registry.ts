@@ -3,11 +3,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { portOpen } from '../../scripts/stack/probes';
+import { freePort, portOpen } from '../../scripts/stack/probes';
 import { createCa, issueServerCertificate, tlsFiles } from '../../scripts/stack/tls';
 import { stackPaths, toolPaths } from '../../scripts/stack';
 
@@ -15,13 +14,6 @@ export type CertificateFault = 'untrusted' | 'wrong-host' | 'expired';
 
 const DAY_MS = 86_400_000;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export interface TlsRegistry {
   host: string;

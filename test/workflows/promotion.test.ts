@@ -77,11 +77,11 @@ const mocked = {
   },
   async sign(args: AfterPromoteArgs) {
     record('sign', args);
-    return { ...summary, signed: 1, alreadySigned: 0, mirrored: 0, manifestsSigned: 1 };
+    return { ...summary, resultKey: `sign-${args.shard?.index}.json`, signed: 1, alreadySigned: 0, mirrored: 0, manifestsSigned: 1 };
   },
   async attest(args: AfterPromoteArgs) {
     record('attest', args);
-    return { ...summary, written: 1, alreadyPresent: 0 };
+    return { ...summary, resultKey: `attest-${args.shard?.index}.json`, written: 1, alreadyPresent: 0 };
   },
   async writeReport(r: ReportInput): Promise<RunReport> {
     record('writeReport', r);
@@ -152,13 +152,21 @@ describe('PromotionWorkflow', () => {
   it('runs the phases in the order of the phase table, Promote as one activity per batch, then the report', async () => {
     const r = await run({ copyTasks: 3 }, { confirm: true });
     expect(r.error).toBeUndefined();
-    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'attest', 'writeReport']);
+    // Sign and Attest run in as many parts as batches run at once (2 here), each part once.
+    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'sign', 'attest', 'attest', 'writeReport']);
     expect((r.calls.filter((c) => c.activity === 'promoteBatch').map((c) => (c.args as PromoteBatchArgs).batch)).sort()).toEqual([0, 1, 2]);
+    for (const phase of ['sign', 'attest']) {
+      const shards = r.calls.filter((c) => c.activity === phase).map((c) => (c.args as AfterPromoteArgs).shard);
+      expect(shards.sort((a, b) => a!.index - b!.index)).toEqual([{ index: 0, of: 2 }, { index: 1, of: 2 }]);
+    }
     // Promote skips what Provenance and Validate blocked: it is handed their result keys
     expect((r.calls[4]!.args as PromoteBatchArgs).verificationKeys).toEqual(['provenance.json', 'validate.json']);
     expect((r.calls.find((c) => c.activity === 'sign')!.args as AfterPromoteArgs).promoteResultKeys).toEqual(['promote/batch-0.json', 'promote/batch-1.json', 'promote/batch-2.json']);
     const report = reportInput(r.calls);
     for (const p of PHASES) expect(report.phases[p].status, p).toBe('succeeded');
+    // The parts' summaries add up, and the report reads every part's result document.
+    expect(report.sign).toMatchObject({ signed: 2, manifestsSigned: 2, failureCount: 0, resultKeys: ['sign-0.json', 'sign-1.json'] });
+    expect(report.attest).toMatchObject({ written: 2, resultKeys: ['attest-0.json', 'attest-1.json'] });
     expect(r.result!.status).toBe('succeeded');
   });
 
@@ -200,7 +208,7 @@ describe('PromotionWorkflow', () => {
 
   it('a batch that fails for good marks only its own edges: the other batches, Sign and Attest go on', async () => {
     const r = await run({ copyTasks: 3, failBatches: [1] }, { confirm: true });
-    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'attest', 'writeReport']);
+    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'sign', 'attest', 'attest', 'writeReport']);
     const report = reportInput(r.calls);
     expect(report.fatal).toBeUndefined();
     expect(report.phases.promote.status).toBe('succeeded');

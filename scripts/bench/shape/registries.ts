@@ -4,7 +4,6 @@
 // each, so that the tools see a real registry's round trip instead of loopback's.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
@@ -12,6 +11,7 @@ import { toolPaths } from '../../stack';
 import type { AccessLog } from './access-log';
 import { DelayProxy } from './delay-proxy';
 import { cpuSecondsOf } from './proc';
+import { freePort } from '../../stack/probes';
 
 export interface BenchRegistry {
   /** "staging", "dest-1", ... */
@@ -40,16 +40,6 @@ export function removeTree(dir: string): Promise<void> {
   return new Promise((resolve, reject) => execFile('rm', ['-rf', '--', dir], (err) => (err ? reject(err) : resolve())));
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitUp(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;

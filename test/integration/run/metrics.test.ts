@@ -1,20 +1,12 @@
 // The worker's Prometheus endpoint after a real promotion: the Temporal SDK's own metrics and the
 // promoter's, whose counters must tell the same story as the run's report.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../../lib/run/types';
+import { freePort } from '../../../scripts/stack/probes';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { buildScenario, type Scenario } from '../../support/scenario';
 import { startTestWorker, type TestWorker } from '../../support/worker';
 
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => srv.once('listening', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 interface Sample {
   name: string;

@@ -4,12 +4,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBucket, s3Answers, versitygwSpec } from '../../../scripts/stack/s3';
 import { stackPaths, toolPaths } from '../../../scripts/stack';
+import { freePort } from '../../../scripts/stack/probes';
 import { AuditObjectConflict, AuditStore, AuditStoreUnavailable, sha256Hex } from '../../../lib/storage/audit-store';
 import { stack, uniqueName } from '../../support/stack-env';
 
@@ -51,14 +51,6 @@ describe('audit store on the dev stack S3', () => {
   });
 });
 
-/** A free loopback port (the kernel picks it; closed again before versitygw binds it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('audit store across an S3 restart (own versitygw, same flags as the stack)', () => {
   const versitygw = toolPaths().versitygw;
