@@ -1,16 +1,13 @@
 // The audit store against real S3 servers (versitygw, as in the dev stack): write-once records,
 // mutable state objects, data that outlives a restart, and a server that goes away and comes back.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBucket, s3Answers, versitygwSpec } from '../../../scripts/stack/s3';
-import { stackPaths, toolPaths } from '../../../scripts/stack';
-import { freePort } from '../../../scripts/stack/probes';
+import { stackPaths } from '../../../scripts/stack';
 import { AuditObjectConflict, AuditStore, AuditStoreUnavailable, sha256Hex } from '../../../lib/storage/audit-store';
+import { OwnS3 } from '../../support/own-s3';
 import { stack, uniqueName } from '../../support/stack-env';
 
 const env = stack();
@@ -53,57 +50,30 @@ describe('audit store on the dev stack S3', () => {
 
 
 describe('audit store across an S3 restart (own versitygw, same flags as the stack)', () => {
-  const versitygw = toolPaths().versitygw;
-  let dir: string;
-  let port: number;
-  let child: ChildProcess | undefined;
   const bucket = 'restart-test';
-
-  async function start() {
-    const spec = versitygwSpec({ name: 's3-restart', command: versitygw!, port, dir });
-    child = spawn(spec.command, spec.args, { env: { ...process.env, ...spec.env }, stdio: 'ignore' });
-    const deadline = Date.now() + 20_000;
-    while (!(await s3Answers(port))) {
-      if (Date.now() > deadline) throw new Error('versitygw did not answer');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  async function stop() {
-    const c = child;
-    child = undefined;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((resolve) => c.once('exit', resolve));
-    c.kill('SIGTERM');
-    await exited;
-  }
+  let s3: OwnS3;
 
   beforeAll(async () => {
-    if (!versitygw) throw new Error('versitygw not found; run: bash scripts/setup.sh');
-    dir = await mkdtemp(join(tmpdir(), 'promoter-s3-'));
-    port = await freePort();
-    await start();
-    await ensureBucket(port, bucket);
+    s3 = await OwnS3.start(bucket);
   });
 
   afterAll(async () => {
-    await stop();
-    await rm(dir, { recursive: true, force: true });
+    await s3?.remove();
   });
 
   it('keeps objects across a restart, fails retryably while S3 is down and works again after', async () => {
-    const store = storeFor(`http://127.0.0.1:${port}`, bucket, 1);
+    const store = storeFor(s3.endpoint, bucket, 1);
     const key = `runs/${randomBytes(4).toString('hex')}/bundle.json`;
     const written = await store.writeOnceJson(key, { bundle: 1 });
 
-    await stop();
+    await s3.down();
     for (const call of [() => store.getJson(key), () => store.writeOnceJson(`${key}.2`, {}), () => store.exists(key), () => store.checkBucket()]) {
       const err = await call().then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(AuditStoreUnavailable);
       expect(err).toMatchObject({ retryable: true });
     }
 
-    await start();
+    await s3.up();
     expect(await store.getJson(key, written.sha256)).toEqual({ bundle: 1 });
     // Write-once still holds after the restart: the stored record is not replaced.
     await expect(store.writeOnceJson(key, { bundle: 2 })).rejects.toBeInstanceOf(AuditObjectConflict);
