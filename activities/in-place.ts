@@ -15,6 +15,8 @@ export interface InPlaceDestination {
   index: number;
   tags: string[];
   promotedNow: boolean;
+  /** A fallback tag Promote wrote there (the source's referrers): Sign and Attest merge into it. */
+  fallbackTag?: string;
 }
 
 export interface InPlaceImage {
@@ -37,6 +39,7 @@ export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs):
     if (existing) {
       existing.tags.push(...dest.tags.filter((t) => !existing.tags.includes(t)));
       existing.promotedNow ||= dest.promotedNow;
+      existing.fallbackTag ??= dest.fallbackTag;
     } else img.destinations.push(dest);
   };
   for (const e of planEdges(plan)) {
@@ -47,7 +50,7 @@ export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs):
     const doc = await deps.store.getJson<PromoteBatchDocument>(key);
     for (const p of doc.placed) {
       if (!inShard(p.image, args.shard)) continue;
-      add(p.project, p.image, p.digest, p.source, { ref: p.destination, index: p.destinationIndex, tags: p.tags, promotedNow: p.promotedNow });
+      add(p.project, p.image, p.digest, p.source, { ref: p.destination, index: p.destinationIndex, tags: p.tags, promotedNow: p.promotedNow, ...(p.fallbackTag ? { fallbackTag: p.fallbackTag } : {}) });
     }
   }
   const out = [...images.values()];

@@ -31,6 +31,8 @@ interface TaskRecord {
   /** Tags now in place at the destination (for Sign and Attest). */
   placedTags: string[];
   placed: boolean;
+  /** The fallback tag written for the source's referrers, if any. */
+  fallbackTag?: string;
 }
 
 interface BatchCheckpoint {
@@ -89,6 +91,7 @@ export function createPromote(deps: ActivityDeps) {
         destinationIndex: t.destinationIndex,
         tags: r.placedTags,
         promotedNow: r.promoted > 0,
+        ...(r.fallbackTag ? { fallbackTag: r.fallbackTag } : {}),
       });
     });
     const doc: PromoteBatchDocument = { summary, failures: ordered.flatMap((r) => r.failures), placed };
@@ -141,6 +144,7 @@ async function copyTask(deps: ActivityDeps, task: CopyTask, index: number, assum
   }
   rec.transfer = outcome.transfer;
   rec.placed = true;
+  if (outcome.fallbackTag) rec.fallbackTag = outcome.fallbackTag;
   // The plan saw these edges absent, so in place now means this run put them there, even when an
   // earlier attempt of this activity (a crashed worker) made the write and this one only finds it.
   if (task.tags.length === 0) rec.promoted = 1;

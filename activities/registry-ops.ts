@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { PromoterConfig } from '../lib/config';
-import { BlobBytes, BlobCache, copyImage, ManifestCache, RegistryClient, type DigestRef, type RepositoryRef, type RequestListener, type RequestStats } from '../lib/oci';
+import { BlobBytes, BlobCache, copyImage, copyReferrers, ManifestCache, RegistryClient, type Descriptor, type DigestRef, type RepositoryRef, type RequestListener, type RequestStats } from '../lib/oci';
 import type { SignedSubject } from '../lib/run/documents';
 import type { CopyTask } from '../lib/run/plan';
 import type { TransferCounts } from '../lib/run/types';
@@ -23,6 +23,8 @@ export interface TagOutcome {
 export interface CopyOutcome {
   transfer: TransferCounts;
   tags: TagOutcome[];
+  /** The fallback tag written for the source's referrers (a destination without the referrers API). */
+  fallbackTag?: string;
 }
 
 export interface RegistryOps {
@@ -71,6 +73,18 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
   const signatures = new SignatureStore(client);
   // Signatures share the copies' blob knowledge: what one repository of a host holds, another mounts.
   const writer = new SignatureWriter(client, signatures.referrers, blobCache);
+  // The source's referrers of a digest, listed once per worker for all its destinations.
+  const sourceReferrers = new Map<string, Promise<Descriptor[]>>();
+  const referrersOf = (src: DigestRef): Promise<Descriptor[]> => {
+    const key = `${src.host}/${src.repository}@${src.digest}`;
+    let found = sourceReferrers.get(key);
+    if (!found) {
+      found = signatures.referrers.list(src, src.digest);
+      found.catch(() => sourceReferrers.delete(key)); // a failed listing is asked again
+      sourceReferrers.set(key, found);
+    }
+    return found;
+  };
   const ref = (r: RepositoryRef, reference: string) =>
     reference.startsWith('sha256:') ? { host: r.host, repository: r.repository, digest: reference } : { host: r.host, repository: r.repository, tag: reference };
 
@@ -96,13 +110,23 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
     async copy(task, opts = {}) {
       const src = { host: task.source.host, repository: task.source.repository, digest: task.digest };
       // Tags last, each re-checked right before its write; a tag pointing elsewhere is never moved.
-      const result = await copyImage(client, src, task.destination, { blobCache, manifestCache, blobBytes, tags: task.tags, assumeAbsent: opts.assumeAbsent });
+      const found = await referrersOf(src);
+      const caches = { blobCache, manifestCache, blobBytes, assumeAbsent: opts.assumeAbsent };
+      // With referrers: the image, then its referrers (a fallback index may only list manifests the
+      // registry holds), then the tags, so that a tag shows the image with everything it carries.
+      const result = found.length === 0 ? await copyImage(client, src, task.destination, { ...caches, tags: task.tags }) : await copyImage(client, src, task.destination, caches);
+      const refs = await copyReferrers(client, signatures.referrers, src, task.destination, found, caches);
+      if (found.length > 0) {
+        const tagged = await copyImage(client, src, task.destination, { ...caches, assumeAbsent: false, tags: task.tags });
+        Object.assign(result, { tagsWritten: tagged.tagsWritten, tagsPresent: tagged.tagsPresent, tagMoves: tagged.tagMoves });
+      }
       const transfer: TransferCounts = {
-        blobsUploaded: result.blobsUploaded,
-        blobsMounted: result.blobsMounted,
+        blobsUploaded: result.blobsUploaded + refs.blobsUploaded,
+        blobsMounted: result.blobsMounted + refs.blobsMounted,
         blobsSkipped: result.blobsSkipped,
-        bytesUploaded: result.bytesUploaded,
-        manifestsWritten: result.manifestsWritten,
+        bytesUploaded: result.bytesUploaded + refs.bytesUploaded,
+        manifestsWritten: result.manifestsWritten + refs.manifestsWritten,
+        referrersCopied: refs.copied,
         requests: 0,
       };
       const tags: TagOutcome[] = [
@@ -110,7 +134,7 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
         ...result.tagsPresent.map((tag) => ({ tag, result: 'present' as const })),
         ...result.tagMoves.map((m) => ({ tag: m.tag, result: 'tag-move' as const, currentDigest: m.currentDigest })),
       ];
-      return { transfer, tags };
+      return { transfer, tags, ...(refs.fallbackTag ? { fallbackTag: refs.fallbackTag } : {}) };
     },
 
     findSignatures: (target) => signatures.findSignatures(target),

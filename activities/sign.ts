@@ -62,6 +62,14 @@ export function createSign(deps: ActivityDeps) {
 export async function planKnowledge(deps: ActivityDeps, plan: Plan, images: InPlaceImage[], needApi: boolean): Promise<(repo: RepositoryRef) => RepoKnowledge> {
   const apiHosts = needApi ? await referrersApiHosts(deps, images) : new Set<string>();
   const listed = new Map(Object.entries(plan.signatureTags ?? {}).map(([repo, tags]) => [repo, new Set(tags)]));
+  // Fallback tags Promote wrote after the Plan listed the repository (the source's referrers).
+  for (const img of images) {
+    for (const d of img.destinations) {
+      if (!d.fallbackTag) continue;
+      const key = repositoryKey(d.ref);
+      listed.set(key, new Set([...(listed.get(key) ?? []), d.fallbackTag]));
+    }
+  }
   const none = new Set<string>();
   return (repo) => ({
     listed: listed.get(repositoryKey(repo)) ?? none,

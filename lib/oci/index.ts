@@ -16,3 +16,4 @@ export * from './copy';
 export * from './place-blob';
 export * from './manifest-cache';
 export * from './blob-bytes';
+export * from './copy-referrers';

@@ -32,6 +32,8 @@ export interface PlacedImage {
   destinationIndex: number;
   tags: string[];
   promotedNow: boolean;
+  /** The `sha256-<hex>` fallback tag Promote wrote there for the source's referrers (Sign and Attest merge into it). */
+  fallbackTag?: string;
 }
 
 /** A Promote batch's result: Sign and Attest read `placed` back. */

@@ -142,6 +142,8 @@ export interface TransferCounts {
   blobsSkipped: number;
   bytesUploaded: number;
   manifestsWritten: number;
+  /** Referrers the source held (a build's SBOMs, provenance, signatures) copied with the image, per destination. */
+  referrersCopied: number;
   requests: number;
 }
 
@@ -262,13 +264,15 @@ export const emptyTransfer = (): TransferCounts => ({
   blobsSkipped: 0,
   bytesUploaded: 0,
   manifestsWritten: 0,
+  referrersCopied: 0,
   requests: 0,
 });
 
 /** Field-by-field sum of two records of counts (the keys of `a`). */
 export function sumCounts<T extends { [K in keyof T]: number }>(a: T, b: T): T {
   const out = { ...a };
-  for (const k of Object.keys(a) as (keyof T)[]) out[k] = (a[k] + b[k]) as T[keyof T];
+  // A key one side lacks (a record from an older release) counts as 0.
+  for (const k of Object.keys(a) as (keyof T)[]) out[k] = ((a[k] ?? 0) + (b[k] ?? 0)) as T[keyof T];
   return out;
 }
 

@@ -1,0 +1,83 @@
+// The referrers a build attached to a staging image (an SBOM, a provenance document) travel with the
+// image to every destination, in the scheme each one supports: staging (distribution 2.8) holds
+// them in the `sha256-<hex>` fallback index; production and mirror-b (distribution) get that index,
+// mirror-a (olareg) serves them through the referrers API. The promoter's own signature and
+// attestation land next to them: Sign and Attest merge into the index Promote wrote, never over it.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST, Referrers, RegistryClient, sha256Digest, type RepositoryRef } from '../../../lib/oci';
+import type { RunReport } from '../../../lib/run/types';
+import { pushRandomImage, type SeededImage } from '../../../scripts/seed-images';
+import { parseJsonOutput, runCli } from '../../support/cli';
+import { stack, uniqueName } from '../../support/stack-env';
+import { startTestWorker, type TestWorker } from '../../support/worker';
+
+const SBOM = 'application/spdx+json';
+const PROVENANCE = 'application/vnd.in-toto+json';
+const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+let worker: TestWorker;
+beforeAll(async () => {
+  worker = await startTestWorker('source-referrers');
+});
+afterAll(async () => worker?.stop());
+
+/** Attach an artifact of `artifactType` to `image` in `repo`, as a build tool would. */
+async function attach(client: RegistryClient, repo: RepositoryRef, image: SeededImage, artifactType: string, body: string): Promise<string> {
+  const layer = new TextEncoder().encode(body);
+  const empty = new TextEncoder().encode('{}');
+  await client.uploadBlob(repo.host, repo.repository, { digest: OCI_EMPTY_DIGEST, size: empty.length }, empty);
+  await client.uploadBlob(repo.host, repo.repository, { digest: sha256Digest(layer), size: layer.length }, layer);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType,
+    config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
+    layers: [{ mediaType: artifactType, digest: sha256Digest(layer), size: layer.length }],
+    subject: { mediaType: image.mediaType, digest: image.digest, size: image.size },
+    annotations: { 'org.opencontainers.image.created': '2026-11-29T00:00:00Z' },
+  };
+  const { digest } = await new Referrers(client).push(repo, new TextEncoder().encode(JSON.stringify(manifest)), OCI_MANIFEST);
+  return digest;
+}
+
+describe('referrers the source holds', () => {
+  it('go to every destination in its scheme, next to the promoter signature and attestation', async () => {
+    const s = stack();
+    const prefix = uniqueName('src-referrers');
+    const client = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
+    const source = { host: s.registries.staging, repository: `${prefix}/app` };
+    const image = await pushRandomImage(client, source.host, source.repository, { seed: prefix, layers: 1, layerSize: 2048 });
+    const sbom = await attach(client, source, image, SBOM, `{"spdxVersion":"SPDX-2.3","name":"${prefix}"}`);
+    const provenance = await attach(client, source, image, PROVENANCE, `{"_type":"https://in-toto.io/Statement/v1","name":"${prefix}"}`);
+    // Staging has no referrers API: the build's referrers are in its fallback index.
+    expect((await new Referrers(client).list(source, image.digest)).map((d) => d.digest).sort()).toEqual([sbom, provenance].sort());
+
+    const destinations = [s.registries.production, s.registries.all.mirrorA, s.registries.all.mirrorB];
+    const dir = await mkdtemp(join(tmpdir(), 'promoter-src-referrers-'));
+    const manifest = join(dir, 'promoter-manifest.yaml');
+    await writeFile(manifest, ['registries:', `  - name: ${source.host}/${prefix}`, '    src: true', ...destinations.map((d) => `  - name: ${d}/${prefix}`), 'images:', '  - name: app', '    dmap:', `      "${image.digest}": ["v1"]`, ''].join('\n'));
+    const report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }));
+    expect(report.status).toBe('succeeded');
+    expect(report.transfer.referrersCopied).toBe(2 * destinations.length);
+
+    for (const host of destinations) {
+      const repo = { host, repository: `${prefix}/app` };
+      const fresh = new Referrers(client); // learns the destination's scheme anew
+      const listed = await fresh.list(repo, image.digest);
+      const types = listed.map((d) => d.artifactType);
+      // The build's two, byte for byte, and the promoter's signature bundle and attestation bundle.
+      expect(listed.map((d) => d.digest), host).toEqual(expect.arrayContaining([sbom, provenance]));
+      expect(types.filter((t) => t === BUNDLE).length, host).toBe(2);
+      expect(listed).toHaveLength(4);
+      expect(fresh.servesApi(host), host).toBe(host === s.registries.all.mirrorA);
+      for (const d of [sbom, provenance]) {
+        const copied = await client.getManifest({ ...repo, digest: d });
+        expect(copied.digest).toBe(d);
+        expect(listed.find((x) => x.digest === d)!.annotations).toEqual({ 'org.opencontainers.image.created': '2026-11-29T00:00:00Z' });
+      }
+    }
+  }, 180_000);
+});
