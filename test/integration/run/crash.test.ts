@@ -1,9 +1,6 @@
 // Durability: SIGKILL the worker in the middle of Promote, start a new one; the run completes and
 // the registries hold exactly the expected manifests and tags, nothing missing, nothing twice.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import { pushRandomImage, makeLayer } from '../../../scripts/seed-images';
@@ -11,6 +8,7 @@ import type { RunProgress, RunReport } from '../../../lib/run/types';
 import { mapPool } from '../../../lib/util/pool';
 import { progressQuery } from '../../../workflows/promotion';
 import { parseJsonOutput, runCli } from '../../support/cli';
+import { writePlainManifest } from '../../support/plain-manifest';
 import { skopeoDigest } from '../../support/skopeo';
 import { stack, uniqueName } from '../../support/stack-env';
 import { useTemporal } from '../../support/temporal';
@@ -33,20 +31,7 @@ describe('worker crash during Promote', () => {
       return { name, digest: pushed.digest, tag: `v${i}.0.0` };
     });
     const destinations = [s.registries.production, ...s.registries.mirrors];
-    const dir = await mkdtemp(join(tmpdir(), 'promoter-crash-'));
-    const manifest = join(dir, 'promoter-manifest.yaml');
-    await writeFile(
-      manifest,
-      [
-        'registries:',
-        `  - name: ${s.registries.staging}/${prefix}`,
-        '    src: true',
-        ...destinations.map((d) => `  - name: ${d}/${prefix}`),
-        'images:',
-        ...images.flatMap((img) => [`  - name: ${img.name}`, '    dmap:', `      "${img.digest}": ["${img.tag}"]`]),
-        '',
-      ].join('\n'),
-    );
+    const manifest = await writePlainManifest(`${s.registries.staging}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), images.map((img) => ({ name: img.name, digest: img.digest, tags: [img.tag] })));
 
     workers.push(await startWorkerProcess(taskQueue));
     const env = { PROMOTER_TASK_QUEUE: taskQueue };

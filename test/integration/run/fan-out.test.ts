@@ -1,8 +1,5 @@
 // Large plans fan Promote out to child workflows, so no single history grows without bound.
 // Forced here with tiny batches: 12 copy tasks, 2 per batch, 2 batches per workflow -> 3 children.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
@@ -10,6 +7,7 @@ import { pushRandomImage } from '../../../scripts/seed-images';
 import type { RunReport } from '../../../lib/run/types';
 import { mapPool } from '../../../lib/util/pool';
 import { parseJsonOutput, runCli } from '../../support/cli';
+import { writePlainManifest } from '../../support/plain-manifest';
 import { stack, uniqueName } from '../../support/stack-env';
 import { startTestWorker, type TestWorker } from '../../support/worker';
 
@@ -25,12 +23,7 @@ describe('promote fan-out', () => {
     const prefix = uniqueName('fanout');
     const oci = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
     const images = await mapPool([0, 1, 2, 3, 4, 5], 3, async (i) => ({ name: `img${i}`, ...(await pushRandomImage(oci, s.registries.staging, `${prefix}/img${i}`, { seed: `${prefix}/${i}`, layers: 1, layerSize: 512 })) }));
-    const dir = await mkdtemp(join(tmpdir(), 'promoter-fanout-'));
-    const manifest = join(dir, 'm.yaml');
-    await writeFile(
-      manifest,
-      ['registries:', `  - name: ${s.registries.staging}/${prefix}`, '    src: true', `  - name: ${s.registries.all.mirrorA}/${prefix}`, `  - name: ${s.registries.production}/${prefix}`, 'images:', ...images.flatMap((i) => [`  - name: ${i.name}`, '    dmap:', `      "${i.digest}": ["v1"]`]), ''].join('\n'),
-    );
+    const manifest = await writePlainManifest(`${s.registries.staging}/${prefix}`, [`${s.registries.all.mirrorA}/${prefix}`, `${s.registries.production}/${prefix}`], images);
     const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json', '--batch-size', '2', '--batches-per-workflow', '2'], { PROMOTER_TASK_QUEUE: worker.taskQueue });
     const report = parseJsonOutput<RunReport>(r);
     expect(report.status).toBe('succeeded');

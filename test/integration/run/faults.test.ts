@@ -2,15 +2,13 @@
 // a 429 storm with Retry-After, 503s, connection resets and one corrupted blob. The run must finish
 // every healthy edge, fail only the corrupted image's edges with DIGEST_MISMATCH, and never send a
 // request again before the registry's Retry-After has passed.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import { pushRandomImage } from '../../../scripts/seed-images';
 import type { RunReport } from '../../../lib/run/types';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';
+import { writePlainManifest } from '../../support/plain-manifest';
 import { skopeoDigest } from '../../support/skopeo';
 import { stack, uniqueName } from '../../support/stack-env';
 import { startTestWorker, type TestWorker } from '../../support/worker';
@@ -51,21 +49,7 @@ describe('promotion through injected faults', () => {
     mirror.addFault({ method: 'PUT', path: /\/manifests\//, fault: { kind: 'reset' }, times: 2 });
     mirror.addFault({ method: 'PUT', path: /\/manifests\//, fault: { kind: 'status', status: 429, retryAfter: 1 }, times: 2 });
 
-    const dir = await mkdtemp(join(tmpdir(), 'promoter-faults-'));
-    const manifest = join(dir, 'promoter-manifest.yaml');
-    await writeFile(
-      manifest,
-      [
-        'registries:',
-        `  - name: ${staging.host}/${prefix}`,
-        '    src: true',
-        `  - name: ${s.registries.production}/${prefix}`,
-        `  - name: ${mirror.host}/${prefix}`,
-        'images:',
-        ...images.flatMap((i) => [`  - name: ${i.name}`, '    dmap:', `      "${i.digest}": ["v1"]`]),
-        '',
-      ].join('\n'),
-    );
+    const manifest = await writePlainManifest(`${staging.host}/${prefix}`, [`${s.registries.production}/${prefix}`, `${mirror.host}/${prefix}`], images);
     const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }, 240_000);
     const report = parseJsonOutput<RunReport>(r);
 

@@ -2,15 +2,13 @@
 // checkpointed (chunks in S3, counted in its heartbeat) instead of asking every registry again.
 // A proxy slows each tags/list down so the kill lands mid-Plan; it also counts what was asked.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planInventoryChunkKey } from '../../../lib/run/storage-keys';
 import type { RunReport } from '../../../lib/run/types';
 import { AuditStore, auditStoreConfigFromEnv } from '../../../lib/storage/audit-store';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';
+import { writePlainManifest } from '../../support/plain-manifest';
 import { stack, uniqueName } from '../../support/stack-env';
 import { useTemporal } from '../../support/temporal';
 import { startWorkerProcess } from '../../support/worker-process';
@@ -27,12 +25,7 @@ describe('a worker killed during Plan', () => {
     proxy.addFault({ method: 'GET', path: /\/tags\/list/, fault: { kind: 'delay', ms: 1_500 }, times: Infinity });
     const prefix = uniqueName('plan-resume');
     const images = Array.from({ length: REPOSITORIES }, (_, i) => ({ name: `img-${i}`, digest: `sha256:${randomBytes(32).toString('hex')}` }));
-    const dir = await mkdtemp(join(tmpdir(), 'promoter-plan-resume-'));
-    const manifest = join(dir, 'promoter-manifest.yaml');
-    await writeFile(manifest, [
-      'registries:', `  - name: ${s.registries.staging}/${prefix}`, '    src: true', `  - name: ${proxy.host}/${prefix}`, 'images:',
-      ...images.flatMap((img) => [`  - name: ${img.name}`, '    dmap:', `      "${img.digest}": ["v1"]`]), '',
-    ].join('\n'));
+    const manifest = await writePlainManifest(`${s.registries.staging}/${prefix}`, [`${proxy.host}/${prefix}`], images);
 
     const taskQueue = `plan-resume-${randomBytes(4).toString('hex')}`;
     const first = await startWorkerProcess(taskQueue);

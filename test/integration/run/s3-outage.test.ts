@@ -4,9 +4,6 @@
 // S3 server: `promoter report` and `promoter replay` of the run still work afterwards.
 // The test runs its own versitygw (stopping the stack's would disturb other test files) and a
 // proxy that makes staging slow, so that the outage lands while Promote is copying.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
@@ -17,6 +14,7 @@ import { pushRandomImage } from '../../../scripts/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';
 import { OwnS3 } from '../../support/own-s3';
+import { writePlainManifest } from '../../support/plain-manifest';
 import { skopeoDigest } from '../../support/skopeo';
 import { stack, uniqueName } from '../../support/stack-env';
 import { startTestWorker, type TestWorker } from '../../support/worker';
@@ -51,21 +49,7 @@ describe('S3 unreachable in the middle of a run', () => {
     proxy = await FaultProxy.start(s.registries.staging);
     proxy.addFault({ method: 'GET', path: /\/blobs\/sha256:/, fault: { kind: 'delay', ms: 3_000 }, times: Infinity });
 
-    const dir = await mkdtemp(join(tmpdir(), 'promoter-s3-outage-'));
-    const manifest = join(dir, 'promoter-manifest.yaml');
-    await writeFile(
-      manifest,
-      [
-        'registries:',
-        `  - name: ${proxy.host}/${prefix}`,
-        '    src: true',
-        `  - name: ${s.registries.production}/${prefix}`,
-        `  - name: ${s.registries.all.mirrorA}/${prefix}`,
-        'images:',
-        ...images.flatMap((i) => [`  - name: ${i.name}`, '    dmap:', `      "${i.digest}": ["v1"]`]),
-        '',
-      ].join('\n'),
-    );
+    const manifest = await writePlainManifest(`${proxy.host}/${prefix}`, [`${s.registries.production}/${prefix}`, `${s.registries.all.mirrorA}/${prefix}`], images);
     const env = { PROMOTER_TASK_QUEUE: worker.taskQueue, ...s3.env };
     const started = parseJsonOutput<{ workflowId: string; runId: string }>(await runCli(['run', '--manifest', manifest, '--confirm', '--json'], env));
     const handle = new Client({ connection }).workflow.getHandle(started.workflowId, started.runId);

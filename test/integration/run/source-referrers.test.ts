@@ -3,14 +3,12 @@
 // them in the `sha256-<hex>` fallback index; production and mirror-b (distribution) get that index,
 // mirror-a (olareg) serves them through the referrers API. The promoter's own signature and
 // attestation land next to them: Sign and Attest merge into the index Promote wrote, never over it.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST, Referrers, RegistryClient, sha256Digest, type RepositoryRef } from '../../../lib/oci';
 import type { RunReport } from '../../../lib/run/types';
 import { pushRandomImage, type SeededImage } from '../../../scripts/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
+import { writePlainManifest } from '../../support/plain-manifest';
 import { stack, uniqueName } from '../../support/stack-env';
 import { startTestWorker, type TestWorker } from '../../support/worker';
 
@@ -56,9 +54,7 @@ describe('referrers the source holds', () => {
     expect((await new Referrers(client).list(source, image.digest)).map((d) => d.digest).sort()).toEqual([sbom, provenance].sort());
 
     const destinations = [s.registries.production, s.registries.all.mirrorA, s.registries.all.mirrorB];
-    const dir = await mkdtemp(join(tmpdir(), 'promoter-src-referrers-'));
-    const manifest = join(dir, 'promoter-manifest.yaml');
-    await writeFile(manifest, ['registries:', `  - name: ${source.host}/${prefix}`, '    src: true', ...destinations.map((d) => `  - name: ${d}/${prefix}`), 'images:', '  - name: app', '    dmap:', `      "${image.digest}": ["v1"]`, ''].join('\n'));
+    const manifest = await writePlainManifest(`${source.host}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), [{ name: 'app', digest: image.digest }]);
     const report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }));
     expect(report.status).toBe('succeeded');
     expect(report.transfer.referrersCopied).toBe(2 * destinations.length);

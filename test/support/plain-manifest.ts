@@ -1,0 +1,28 @@
+// A plain promoter manifest (kpromo's one-file layout) in a fresh temporary folder: one source
+// registry, the destinations in order (the first is the primary), each image's digest with its tags.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface ManifestImage {
+  name: string;
+  digest: string;
+  /** Default: ["v1"]. */
+  tags?: string[];
+}
+
+export async function writePlainManifest(source: string, destinations: string[], images: ManifestImage[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'promoter-manifest-'));
+  const file = join(dir, 'promoter-manifest.yaml');
+  const lines = [
+    'registries:',
+    `  - name: ${source}`,
+    '    src: true',
+    ...destinations.map((d) => `  - name: ${d}`),
+    'images:',
+    ...images.flatMap((i) => [`  - name: ${i.name}`, '    dmap:', `      "${i.digest}": [${(i.tags ?? ['v1']).map((t) => `"${t}"`).join(', ')}]`]),
+    '',
+  ];
+  await writeFile(file, lines.join('\n'));
+  return file;
+}
