@@ -10,7 +10,7 @@ import type { SignedSubject } from '../lib/run/documents';
 import type { CopyTask } from '../lib/run/plan';
 import type { TransferCounts } from '../lib/run/types';
 import {
-  SignatureStore, SignatureWriter, type CopySignaturesResult, type FoundSignatures, type ImageSignatureVerification, type KeylessTrust,
+  isBundleReferrer, isSignatureBundle, SignatureStore, SignatureWriter, type CopySignaturesResult, type FoundSignatures, type ImageSignatureVerification, type KeylessTrust,
   type ProvenancePolicy, type ProvenanceVerdict, type RepoListing, type VerificationKey, type WriteOutcome, type WriteRequest,
 } from '../lib/signing';
 
@@ -79,11 +79,23 @@ export function registryOpsFor(client: RegistryClient): RegistryOps {
     const key = `${src.host}/${src.repository}@${src.digest}`;
     let found = sourceReferrers.get(key);
     if (!found) {
-      found = signatures.referrers.list(src, src.digest);
+      found = signatures.referrers.list(src, src.digest).then((all) => withoutSignatures(src, all));
       found.catch(() => sourceReferrers.delete(key)); // a failed listing is asked again
       sourceReferrers.set(key, found);
     }
     return found;
+  };
+  // The source's own signatures stay behind: Validate verified them, and what the promoter
+  // promotes carries the promoter's signature (a staging key is not the production trust).
+  // Everything else the build attached (SBOMs, provenance and other attestations) goes along.
+  const withoutSignatures = async (src: DigestRef, all: Descriptor[]): Promise<Descriptor[]> => {
+    const keep: Descriptor[] = [];
+    for (const d of all) {
+      // An index entry without annotations: the referrer manifest itself says what it is.
+      const annotations = isBundleReferrer(d) && !d.annotations ? (JSON.parse(Buffer.from((await client.getManifest({ ...src, digest: d.digest })).bytes).toString('utf8')) as { annotations?: Record<string, string> }).annotations : d.annotations;
+      if (!isSignatureBundle(d, annotations)) keep.push(d);
+    }
+    return keep;
   };
   const ref = (r: RepositoryRef, reference: string) =>
     reference.startsWith('sha256:') ? { host: r.host, repository: r.repository, digest: reference } : { host: r.host, repository: r.repository, tag: reference };

@@ -59,8 +59,19 @@ export interface CopySignaturesResult {
 
 const toBuffer = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 
-function isBundleReferrer(d: Descriptor): boolean {
+export function isBundleReferrer(d: Descriptor): boolean {
   return d.artifactType === SIGSTORE_BUNDLE_V03 || d.artifactType?.startsWith('application/vnd.dev.sigstore.bundle') === true;
+}
+
+/**
+ * A sigstore bundle that is an image signature, not an attestation, by the annotations of its
+ * referrer manifest: a message signature carries no predicate type, cosign v3 signs as a DSSE
+ * statement of predicate type cosign/sign/v1 (as Validate reads them).
+ */
+export function isSignatureBundle(d: Descriptor, manifestAnnotations: Record<string, string> | undefined = d.annotations): boolean {
+  if (!isBundleReferrer(d)) return false;
+  const predicateType = manifestAnnotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION];
+  return predicateType === undefined || predicateType === COSIGN_SIGN_PREDICATE_TYPE;
 }
 
 /** The empty config `{}` every bundle referrer shares: the one signature blob usually already there. */

@@ -11,14 +11,22 @@ export interface ManifestImage {
   tags?: string[];
 }
 
-export async function writePlainManifest(source: string, destinations: string[], images: ManifestImage[]): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'promoter-manifest-'));
+export interface ManifestOptions {
+  /** Policy lines (signatures:, provenance:) as YAML at the top level. */
+  policy?: string;
+  /** The folder to write into (default: a fresh temporary one), e.g. next to key files the policy names. */
+  dir?: string;
+}
+
+export async function writePlainManifest(source: string, destinations: string[], images: ManifestImage[], opts: ManifestOptions = {}): Promise<string> {
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'promoter-manifest-')));
   const file = join(dir, 'promoter-manifest.yaml');
   const lines = [
     'registries:',
     `  - name: ${source}`,
     '    src: true',
     ...destinations.map((d) => `  - name: ${d}`),
+    ...(opts.policy ? [opts.policy.trimEnd()] : []),
     'images:',
     ...images.flatMap((i) => [`  - name: ${i.name}`, '    dmap:', `      "${i.digest}": [${(i.tags ?? ['v1']).map((t) => `"${t}"`).join(', ')}]`]),
     '',

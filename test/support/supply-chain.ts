@@ -11,6 +11,7 @@ import type { RunReport } from '../../lib/run/types';
 import { parseJsonOutput, runCli } from './cli';
 import { COSIGN_OFFLINE, runCosign, type CosignResult } from './cosign';
 import { stack } from './stack-env';
+import { writePlainManifest } from './plain-manifest';
 
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 export const SLSA_V1 = 'https://slsa.dev/provenance/v1';
@@ -141,18 +142,7 @@ export async function writeManifest(spec: ManifestSpec): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'promoter-sc-'));
   for (const [name, from] of Object.entries(spec.files ?? {})) await copyFile(from, join(dir, name));
   const staging = stack().registries.staging;
-  const lines = [
-    'registries:',
-    `  - name: ${staging}/${spec.prefix}`,
-    '    src: true',
-    ...spec.destinations.map((d) => `  - name: ${d}/${spec.prefix}`),
-    ...(spec.policy ? [spec.policy.trimEnd()] : []),
-    'images:',
-    ...spec.images.flatMap((i) => [`  - name: ${i.name}`, '    dmap:', `      "${i.digest}": [${(i.tags ?? ['v1']).map((t) => JSON.stringify(t)).join(', ')}]`]),
-  ];
-  const file = join(dir, 'promoter-manifest.yaml');
-  await writeFile(file, lines.join('\n') + '\n');
-  return file;
+  return writePlainManifest(`${staging}/${spec.prefix}`, spec.destinations.map((d) => `${d}/${spec.prefix}`), spec.images, { dir, ...(spec.policy ? { policy: spec.policy } : {}) });
 }
 
 export interface RunOutcome {

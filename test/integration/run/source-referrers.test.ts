@@ -3,6 +3,7 @@
 // them in the `sha256-<hex>` fallback index; production and mirror-b (distribution) get that index,
 // mirror-a (olareg) serves them through the referrers API. The promoter's own signature and
 // attestation land next to them: Sign and Attest merge into the index Promote wrote, never over it.
+// Staging's signatures stay behind: what is promoted carries the promoter's signature.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST, Referrers, RegistryClient, sha256Digest, type RepositoryRef } from '../../../lib/oci';
 import type { RunReport } from '../../../lib/run/types';
@@ -50,11 +51,16 @@ describe('referrers the source holds', () => {
     const image = await pushRandomImage(client, source.host, source.repository, { seed: prefix, layers: 1, layerSize: 2048 });
     const sbom = await attach(client, source, image, SBOM, `{"spdxVersion":"SPDX-2.3","name":"${prefix}"}`);
     const provenance = await attach(client, source, image, PROVENANCE, `{"_type":"https://in-toto.io/Statement/v1","name":"${prefix}"}`);
+    // The staging signature (a sigstore bundle, no predicate type) stays behind: production carries the promoter's.
+    const stagingSignature = await attach(client, source, image, BUNDLE, `{"mediaType":"${BUNDLE}","name":"${prefix}"}`);
     // Staging has no referrers API: the build's referrers are in its fallback index.
-    expect((await new Referrers(client).list(source, image.digest)).map((d) => d.digest).sort()).toEqual([sbom, provenance].sort());
+    expect((await new Referrers(client).list(source, image.digest)).map((d) => d.digest).sort()).toEqual([sbom, provenance, stagingSignature].sort());
 
     const destinations = [s.registries.production, s.registries.all.mirrorA, s.registries.all.mirrorB];
-    const manifest = await writePlainManifest(`${source.host}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), [{ name: 'app', digest: image.digest }]);
+    const manifest = await writePlainManifest(`${source.host}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), [{ name: 'app', digest: image.digest }], {
+      // The staging "signature" here is a stand-in that no key verifies: this test is about what travels.
+      policy: 'signatures:\n  mode: off',
+    });
     const report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }));
     expect(report.status).toBe('succeeded');
     expect(report.transfer.referrersCopied).toBe(2 * destinations.length);
@@ -66,6 +72,7 @@ describe('referrers the source holds', () => {
       const types = listed.map((d) => d.artifactType);
       // The build's two, byte for byte, and the promoter's signature bundle and attestation bundle.
       expect(listed.map((d) => d.digest), host).toEqual(expect.arrayContaining([sbom, provenance]));
+      expect(listed.map((d) => d.digest), host).not.toContain(stagingSignature);
       expect(types.filter((t) => t === BUNDLE).length, host).toBe(2);
       expect(listed).toHaveLength(4);
       expect(fresh.servesApi(host), host).toBe(host === s.registries.all.mirrorA);
