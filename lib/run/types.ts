@@ -142,7 +142,7 @@ export interface TransferCounts {
   blobsSkipped: number;
   bytesUploaded: number;
   manifestsWritten: number;
-  /** Referrers the source held (a build's SBOMs, provenance, signatures) copied with the image, per destination. */
+  /** Referrers the source held (a build's SBOMs and provenance; not its signatures) copied with the image, per destination. */
   referrersCopied: number;
   requests: number;
 }
