@@ -1,6 +1,5 @@
 // The referrers a build attached to a staging image (SBOMs, provenance; the caller leaves out its
-// signatures) go
-// with the image to every destination, in the scheme the destination supports: where the registry
+// signatures) go with the image to every destination, in the scheme the destination supports: where the registry
 // serves the OCI 1.1 referrers API, writing each referrer manifest (it carries its `subject`) is
 // enough; elsewhere the `sha256-<hex>` fallback index gets their entries, merged with what it
 // already lists. Whatever scheme the source used: the list comes from Referrers.list.
