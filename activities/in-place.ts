@@ -43,17 +43,17 @@ export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs):
     } else img.destinations.push(dest);
   };
   for (const e of planEdges(plan)) {
-    if (!inShard(e.image, args.shard)) continue;
     if (e.verdict === 'present') add(e.project, e.image, e.digest, e.source, { ref: e.destination, index: e.destinationIndex, tags: e.tag ? [e.tag] : [], promotedNow: false });
   }
   for (const key of args.promoteResultKeys) {
     const doc = await deps.store.getJson<PromoteBatchDocument>(key);
     for (const p of doc.placed) {
-      if (!inShard(p.image, args.shard)) continue;
       add(p.project, p.image, p.digest, p.source, { ref: p.destination, index: p.destinationIndex, tags: p.tags, promotedNow: p.promotedNow, ...(p.fallbackTag ? { fallbackTag: p.fallbackTag } : {}) });
     }
   }
-  const out = [...images.values()];
-  for (const img of out) img.destinations.sort((a, b) => a.index - b.index);
+  const all = [...images.values()];
+  for (const img of all) img.destinations.sort((a, b) => a.index - b.index);
+  // A part holds whole repositories: two projects may promote into one (kpromo manifests do).
+  const out = all.filter((img) => inShard(img.destinations[0]!.ref.repository, args.shard));
   return out.sort((a, b) => (`${a.project}/${a.image}@${a.digest}` < `${b.project}/${b.image}@${b.digest}` ? -1 : 1));
 }

@@ -328,8 +328,8 @@ export interface AfterPromoteArgs extends PlanRef {
 
 /**
  * Part `index` (0-based) of `of`: Sign and Attest run one activity per part, so that several
- * workers share them. Parts are cut by image name (shardOf), so every repository, and with it
- * every tag record, belongs to one part only.
+ * workers share them. Parts are cut by the primary destination's repository (lib/run/shard.ts),
+ * so a repository, and with it its tag record, belongs to one part.
  */
 export interface Shard {
   index: number;

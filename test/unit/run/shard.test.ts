@@ -1,4 +1,4 @@
-// Sign and Attest run in parts cut by image name: every image lands in exactly one part, the same
+// Sign and Attest run in parts cut by repository: every key lands in exactly one part, the same
 // one in every process, and the parts' summaries add up to the phase's.
 import { describe, expect, it } from 'vitest';
 import { inShard, shardedName, shardOf } from '../../../lib/run/shard';
