@@ -68,6 +68,9 @@ function digestMismatch(ref: ImageRef, what: string): OciError {
   return new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: ref.host, repository: ref.repository, message: `${formatReference(ref)}: ${what}` });
 }
 
+/** Sends of one manifest PUT that a registry refused as damaged (DIGEST_INVALID). */
+const MANIFEST_PUT_ATTEMPTS = 3;
+
 export class RegistryClient {
   readonly transport: Transport;
   readonly uploadOptions: UploadOptions;
@@ -132,16 +135,29 @@ export class RegistryClient {
     const ref = toRef(refIn);
     const digest = sha256Digest(bytes);
     if (ref.digest && ref.digest !== digest) throw digestMismatch(ref, `manifest bytes hash to ${digest}`);
-    const res = await this.transport.request({
-      host: ref.host,
-      method: 'PUT',
-      path: `/v2/${ref.repository}/manifests/${ref.tag && !ref.digest ? ref.tag : digest}`,
-      headers: { 'Content-Type': mediaType },
-      body: bytes,
-      scopes: [pushScope(ref.repository)],
-      repository: ref.repository,
-      operation: 'PUT manifest',
-    });
+    const put = () =>
+      this.transport.request({
+        host: ref.host,
+        method: 'PUT',
+        path: `/v2/${ref.repository}/manifests/${ref.tag && !ref.digest ? ref.tag : digest}`,
+        headers: { 'Content-Type': mediaType },
+        body: bytes,
+        scopes: [pushScope(ref.repository)],
+        repository: ref.repository,
+        operation: 'PUT manifest',
+      });
+    // The bytes hash to the digest (checked above): a registry that says they do not got them
+    // damaged on the way (seen under heavy load). Sending them again is safe: a manifest is
+    // stored under its digest, whole or not at all.
+    let res;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await put();
+        break;
+      } catch (err) {
+        if (!isOciError(err, 'DIGEST_INVALID') || attempt >= MANIFEST_PUT_ATTEMPTS) throw err;
+      }
+    }
     const claimed = res.headers.get('docker-content-digest');
     if (claimed && claimed !== digest) throw digestMismatch(ref, `registry stored ${claimed} for bytes hashing to ${digest}`);
     return { digest, headers: res.headers };
