@@ -67,6 +67,8 @@ async function killWorker(w: WorkerProcess, signal: NodeJS.Signals = 'SIGKILL'):
   await w.exited;
 }
 
+const ONE_PART = ['--parallel-batches', '1'];
+
 let first: WorkerProcess | undefined;
 let second: WorkerProcess | undefined;
 let imgs: StagedImage[];
@@ -95,7 +97,9 @@ describe('SIGKILL of the worker during Sign', () => {
 
   it('the run survives the kill and signs every digest exactly once', async () => {
     const env = { PROMOTER_TASK_QUEUE: taskQueue };
-    const started = await runCli(['run', '--manifest', manifest, '--confirm', '--json'], env);
+    // One batch at a time, so Sign runs as one activity (not in parts) and is still under way
+    // when the polling below sees it.
+    const started = await runCli(['run', '--manifest', manifest, '--confirm', '--json', ...ONE_PART], env);
     expect(started.code, started.stderr).toBe(0);
     workflowId = parseJsonOutput<{ workflowId: string }>(started).workflowId;
 
@@ -116,7 +120,7 @@ describe('SIGKILL of the worker during Sign', () => {
 
     second = await startWorkerProcess();
     // `run` with the same manifests attaches to the running workflow and waits for its report.
-    const waited = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], env, heartbeatTimeoutMs + 180_000);
+    const waited = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json', ...ONE_PART], env, heartbeatTimeoutMs + 180_000);
     if (waited.code !== 0 && !waited.stdout.trim().startsWith('{')) {
       throw new Error(`run --wait exited ${waited.code}: ${waited.stderr.slice(-2000)}\nsecond worker:\n${second.output().slice(-6000)}`);
     }
