@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { toolPaths } from '../../scripts/stack';
 import { freePort } from '../../scripts/stack/probes';
 import { ensureBucket, s3Answers, versitygwSpec } from '../../scripts/stack/s3';
+import { stopProcess, waitServing } from './child-process';
 
 export class OwnS3 {
   private child: ChildProcess | undefined;
@@ -40,20 +41,13 @@ export class OwnS3 {
   async up(): Promise<void> {
     const spec = versitygwSpec({ name: 'own-s3', command: this.command, port: this.port, dir: this.dir });
     this.child = spawn(spec.command, spec.args, { env: { ...process.env, ...spec.env }, stdio: 'ignore' });
-    const deadline = Date.now() + 20_000;
-    while (!(await s3Answers(this.port))) {
-      if (Date.now() > deadline) throw new Error('versitygw did not answer');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitServing(this.child, () => s3Answers(this.port), 'versitygw');
   }
 
   async down(): Promise<void> {
     const c = this.child;
     this.child = undefined;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((resolve) => c.once('exit', resolve));
-    c.kill('SIGTERM');
-    await exited;
+    await stopProcess(c);
   }
 
   async remove(): Promise<void> {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort, portOpen } from '../../scripts/stack/probes';
+import { stopProcess, waitServing } from './child-process';
 import { createCa, issueServerCertificate, tlsFiles } from '../../scripts/stack/tls';
 import { stackPaths, toolPaths } from '../../scripts/stack';
 
@@ -60,20 +61,12 @@ export async function startTlsRegistry(fault: CertificateFault): Promise<TlsRegi
     http: { addr: host, tls: { certificate: cert, key } },
   }));
   const child: ChildProcess = spawn(registry, ['serve', config], { stdio: 'ignore' });
-  const deadline = Date.now() + 20_000;
-  while (!(await portOpen('127.0.0.1', port))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`docker-registry with a ${fault} certificate did not start`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitServing(child, () => portOpen('127.0.0.1', port), `docker-registry with a ${fault} certificate`);
   return {
     host,
     fault,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopProcess(child);
       await rm(certsEntry, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });
     },
@@ -119,21 +112,13 @@ export async function startMtlsRegistry(): Promise<MtlsRegistry> {
     http: { addr: host, tls: { certificate: tlsFiles.serverCert, key: tlsFiles.serverKey, clientcas: [clientCa.cert] } },
   }));
   const child: ChildProcess = spawn(registry, ['serve', config], { stdio: 'ignore' });
-  const deadline = Date.now() + 20_000;
-  while (!(await portOpen('127.0.0.1', port))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('docker-registry with client certificates did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitServing(child, () => portOpen('127.0.0.1', port), 'docker-registry with client certificates');
   return {
     host,
     certsWithClient,
     certsWithoutClient,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopProcess(child);
       await rm(dir, { recursive: true, force: true });
     },
   };
