@@ -28,7 +28,16 @@ export interface InPlaceImage {
   destinations: InPlaceDestination[];
 }
 
+/** The images in place, of this activity's part (args.shard) only. */
 export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs): Promise<InPlaceImage[]> {
+  // Every part on this worker reads the Promote results once: the list is kept, then cut per part.
+  const id = `${args.plan.key}@${args.plan.sha256}|${args.promoteResultKeys.join('|')}`;
+  const all = await deps.documents.imagesInPlace(id, () => readImagesInPlace(deps, args));
+  // A part holds whole repositories: two projects may promote into one (kpromo manifests do).
+  return all.filter((img) => inShard(img.destinations[0]!.ref.repository, args.shard));
+}
+
+async function readImagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs): Promise<InPlaceImage[]> {
   const plan = await deps.documents.plan(args.plan);
   const images = new Map<string, InPlaceImage>();
   const add = (project: string, image: string, digest: string, source: RepositoryRef, dest: InPlaceDestination): void => {
@@ -51,9 +60,7 @@ export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs):
       add(p.project, p.image, p.digest, p.source, { ref: p.destination, index: p.destinationIndex, tags: p.tags, promotedNow: p.promotedNow, ...(p.fallbackTag ? { fallbackTag: p.fallbackTag } : {}) });
     }
   }
-  const all = [...images.values()];
-  for (const img of all) img.destinations.sort((a, b) => a.index - b.index);
-  // A part holds whole repositories: two projects may promote into one (kpromo manifests do).
-  const out = all.filter((img) => inShard(img.destinations[0]!.ref.repository, args.shard));
+  const out = [...images.values()];
+  for (const img of out) img.destinations.sort((a, b) => a.index - b.index);
   return out.sort((a, b) => (`${a.project}/${a.image}@${a.digest}` < `${b.project}/${b.image}@${b.digest}` ? -1 : 1));
 }

@@ -5,6 +5,7 @@ import type { ResultDocument } from '../lib/run/documents';
 import { copyTasks, type CopyTask } from '../lib/run/plan';
 import type { Plan, PromotionInput, StoredRef } from '../lib/run/types';
 import type { DocumentStore } from '../lib/storage/audit-store';
+import type { InPlaceImage } from './in-place';
 
 export async function loadBundle(store: DocumentStore, input: PromotionInput): Promise<ManifestBundle> {
   try {
@@ -42,6 +43,7 @@ class LatestOnly<T> {
 export class RunDocuments {
   private readonly plans = new LatestOnly<Plan>();
   private readonly tasks = new LatestOnly<CopyTask[]>();
+  private readonly inPlace = new LatestOnly<InPlaceImage[]>();
 
   constructor(private readonly store: DocumentStore) {}
 
@@ -56,6 +58,11 @@ export class RunDocuments {
   copyTasks(ref: StoredRef, verificationKeys: string[]): Promise<CopyTask[]> {
     const id = `${ref.key}@${ref.sha256}|${verificationKeys.join('|')}`;
     return this.tasks.get(id, async () => copyTasks(await this.plan(ref), await this.blockedDigests(verificationKeys)));
+  }
+
+  /** What Sign and Attest work from (activities/in-place.ts): read once per worker for all their parts. */
+  imagesInPlace(id: string, load: () => Promise<InPlaceImage[]>): Promise<InPlaceImage[]> {
+    return this.inPlace.get(id, load);
   }
 
   /** Digests that Provenance or Validate blocked under a `require` policy. */
