@@ -1,7 +1,7 @@
 // Vitest global setup: make sure the dev stack answers, then hand its endpoints to the tests.
 // The stack is left running afterwards (it is shared and slow to rebuild less often than tests run);
 // CI stops it explicitly (.ci/run), people use `npm run stack -- down`.
-import { stackEnv, stackUp } from '../scripts/stack';
+import { stackEnv, stackUp } from '../scripts/dev/stack';
 
 export default async function setup(): Promise<void> {
   const result = await stackUp();

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities';
 import type { AfterPromoteArgs, PromoteBatchArgs, PromotionInput, ReportInput, RunReport, RunOptions } from '../../lib/run/types';
 import { emptyTransfer, PHASES } from '../../lib/run/types';
-import { toolPaths } from '../../scripts/stack/paths';
+import { toolPaths } from '../../scripts/dev/stack/paths';
 import { WORKFLOWS_PATH } from '../../workflows/location';
 import { promotionWorkflow } from '../../workflows/promotion';
 import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const stackDir = join(projectRoot, '.stack');
 const toolsDir = join(projectRoot, '.tools');
 
@@ -30,7 +30,7 @@ export const stackPaths = {
   tools: toolsDir,
   venvBin: join(toolsDir, 'venv', 'bin'),
   toolsBin: join(toolsDir, 'bin'),
-  tokenServerScript: join(projectRoot, 'scripts', 'token-server.ts'),
+  tokenServerScript: join(projectRoot, 'scripts', 'dev', 'token-server.ts'),
 } as const;
 
 /** Finds an executable on PATH; undefined when absent. */
@@ -56,6 +56,8 @@ export function toolPaths() {
     versitygw: toolPath('versitygw', stackPaths.toolsBin),
     olareg: toolPath('olareg', stackPaths.toolsBin),
     cosign: toolPath('cosign', stackPaths.toolsBin),
+    /** The benchmark's copy peer (regclient). */
+    regsync: toolPath('regsync', stackPaths.toolsBin),
     registry: onPath('docker-registry') ?? (existsSync('/usr/bin/docker-registry') ? '/usr/bin/docker-registry' : undefined),
     skopeo: onPath('skopeo'),
     htpasswd: onPath('htpasswd'),

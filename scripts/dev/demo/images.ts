@@ -3,7 +3,7 @@
  * and the committed example manifests in examples/ can name them. Layers are shared between
  * images the way real images share a base layer.
  */
-import { type RegistryClient } from '../../lib/oci';
+import { type RegistryClient } from '../../../lib/oci';
 import { makeLayer, pushRandomImage, type SeedOptions } from '../seed-images';
 
 export interface DemoImage {

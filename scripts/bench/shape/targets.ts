@@ -1,73 +1,10 @@
-// From the shape bench's raw records to its figures, ratios and targets. Pure: everything here
-// can be recomputed from the JSON the bench writes.
-import type { Tally } from './access-log';
+// The k8s shape's figures: its steps, the comparison with regsync, and its targets. Pure:
+// everything here can be recomputed from the JSON the bench writes (`--figures FILE`).
+import { allTargetsMet, complete, MiB, noopTarget, phaseSum, round, stepFigures, target, type StepFigures } from '../common/figures';
+import { mib, printFigures } from '../common/print';
 import type { ShapeResult } from './run';
-import type { StepRecord } from './steps';
 
-const round = (x: number, digits = 2): number => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
-const MiB = 2 ** 20;
 const COPY_PHASES = ['setup', 'plan', 'provenance', 'validate', 'promote'];
-
-function tallyFigures(t: Tally, edges: number) {
-  return {
-    requests: t.requests,
-    perEdge: round(t.requests / edges, 3),
-    byKind: sortDesc(t.byKind),
-    byHost: sortDesc(t.byHost),
-    byRole: sortDesc(t.byRole),
-    byRoleKind: Object.fromEntries(Object.entries(t.byRoleKind).map(([k, v]) => [k, sortDesc(v)])),
-    byStatus: t.byStatus,
-    throttled429: t.throttled,
-    bytesDownloaded: t.bytesDownloaded,
-    bytesUploaded: t.bytesUploaded,
-    blobUploads: t.blobUploads,
-    repositoriesTouched: t.repositories,
-    perDigestRequests: t.perDigest,
-    /** Most requests one host logged in one second (older records have none). */
-    peakPerSecondByHost: sortDesc(t.peakPerSecondByHost ?? {}),
-    /** Tag writes: one per edge put in place, by either tool (progress of a step stopped early). */
-    tagWrites: t.byKind['manifest PUT by tag'] ?? 0,
-  };
-}
-
-function sortDesc(c: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(c).sort(([, a], [, b]) => b - a));
-}
-
-function stepFigures(s: StepRecord, edges: number) {
-  return {
-    name: s.name,
-    wallSeconds: round(s.wallMs / 1000, 1),
-    partial: s.partial,
-    ...tallyFigures(s.tally, edges),
-    phases: s.phases
-      ? Object.fromEntries(Object.entries(s.phases).map(([p, r]) => [p, { seconds: round(r.ms / 1000, 2), ...tallyFigures(r.tally, edges) }]))
-      : undefined,
-    requestsOutsidePhases: s.outsidePhases,
-    workerPeakRssMiB: round(s.workerPeakRssBytes / MiB, 1),
-    workerCpuSeconds: s.workerCpuSeconds,
-    workers: s.workers?.map((w) => ({ pid: w.pid, peakRssMiB: round(w.peakRssBytes / MiB, 1), cpuSeconds: w.cpuSeconds, work: w.work })),
-    registryCpuSeconds: s.registryCpuSeconds,
-    loadAverage1m: { start: s.load?.[0], end: s.load?.[1] },
-    status: s.report?.status ?? s.mirrorReport?.status ?? (s.regsync ? `exit ${s.regsync.exitCode}` : undefined),
-    edges: s.report?.edges,
-    transfer: s.report?.transfer,
-    signatures: s.report?.signatures,
-    attestations: s.report?.attestations,
-    failures: s.report ? { count: s.report.failureCount, first: s.report.failures.slice(0, 3) } : s.mirrorReport ? { count: s.mirrorReport.failures.length, first: s.mirrorReport.failures.slice(0, 3) } : undefined,
-    mirror: s.mirrorReport ? { digests: s.mirrorReport.digests, signedNow: s.mirrorReport.signedNow, mirrored: s.mirrorReport.mirrored, alreadyInSync: s.mirrorReport.alreadyInSync } : undefined,
-    histories: s.histories
-      ? { workflows: s.histories.workflows.length, maxEvents: s.histories.maxEvents, maxEventsWorkflow: s.histories.maxEventsWorkflow, largestPayloadBytes: s.histories.largestPayloadBytes, largestPayloadWhere: s.histories.largestPayloadWhere, totalBytes: s.histories.totalBytes }
-      : undefined,
-    planBytes: s.planBytes,
-    regsync: s.regsync ? { entries: s.regsync.entries, exitCode: s.regsync.exitCode, errors: s.regsync.errors, firstErrors: s.regsync.firstErrors, cpuSeconds: s.regsync.cpuSeconds } : undefined,
-  };
-}
-
-export type StepFigures = ReturnType<typeof stepFigures>;
-
-const phaseSum = (s: StepFigures | undefined, phases: string[], f: (p: NonNullable<StepFigures['phases']>[string]) => number): number =>
-  phases.reduce((n, p) => n + (s?.phases?.[p] ? f(s.phases[p]!) : 0), 0);
 
 const signaturesWritten = (s: StepFigures | undefined): number | undefined => {
   const puts = s?.phases?.sign?.byKind['manifest PUT by signature tag'];
@@ -76,7 +13,7 @@ const signaturesWritten = (s: StepFigures | undefined): number | undefined => {
 
 export function shapeFigures(r: ShapeResult) {
   const c = r.workload;
-  const steps = Object.fromEntries(r.steps.map((s) => [s.name, stepFigures(s, c.edges)]));
+  const steps = Object.fromEntries(r.steps.map((s) => [s.name, stepFigures(s, c.edges, c.rttMs)]));
   const promotion = steps.promotion;
   const repositories = c.destinationRepositories + c.sourceRepositories;
   const copySeconds = phaseSum(promotion, COPY_PHASES, (p) => p.seconds);
@@ -85,8 +22,6 @@ export function shapeFigures(r: ShapeResult) {
   const signAttestSeconds = phaseSum(promotion, ['sign', 'attest'], (p) => p.seconds);
   const regsyncCopy = steps['regsync-copy'];
   const regsyncSig = steps['regsync-signatures'];
-  const complete = (s: StepFigures | undefined): s is StepFigures => !!s && !s.partial;
-  const perRepo = (s: StepFigures | undefined) => (s ? { perRepository: round(s.requests / repositories, 3), perDigestRequests: s.perDigestRequests } : undefined);
   const maxEvents = Math.max(0, ...r.steps.map((s) => s.histories?.maxEvents ?? 0));
   const largestPayload = Math.max(0, ...r.steps.map((s) => s.histories?.largestPayloadBytes ?? 0));
   const wholeCorpus = !!promotion && !r.options.selection.projects?.length && r.options.selection.firstProjects === undefined && (r.options.selection.scale ?? 1) >= 1;
@@ -122,8 +57,6 @@ export function shapeFigures(r: ShapeResult) {
     promoterSignAttestOverRegsyncSignatureSeconds: regsyncSig ? round(signAttestSeconds / regsyncSig.wallSeconds) : undefined,
   };
 
-  const target = (ok: boolean | undefined, measured: string, goal: string, note?: string) => ({ ok: ok ?? null, measured, goal, ...(note ? { note } : {}) });
-  const noop = (s: StepFigures | undefined) => perRepo(s);
   const targets = {
     copySpeed: target(
       complete(regsyncCopy) && complete(promotion) ? comparison.regsyncCopyOverPromoterCopy! >= 1.5 : undefined,
@@ -140,16 +73,8 @@ export function shapeFigures(r: ShapeResult) {
       `whole run ${promotion?.wallSeconds ?? '-'} s = ${comparison.promoterWholeRunOverRegsyncCopy ?? '-'}x regsync's copy`,
       "<= 1.5x regsync's copy-only time",
     ),
-    noopRerun: target(
-      complete(steps.rerun) ? noop(steps.rerun)!.perRepository <= 1.5 && noop(steps.rerun)!.perDigestRequests === 0 : undefined,
-      steps.rerun ? `${noop(steps.rerun)!.perRepository} per repository (${steps.rerun.requests} / ${repositories}), ${steps.rerun.perDigestRequests} naming a digest` : '-',
-      '<= 1.5 requests per repository, none per digest',
-    ),
-    nightlyInSync: target(
-      complete(steps['mirror-in-sync']) ? noop(steps['mirror-in-sync'])!.perRepository <= 1.5 && noop(steps['mirror-in-sync'])!.perDigestRequests === 0 : undefined,
-      steps['mirror-in-sync'] ? `${noop(steps['mirror-in-sync'])!.perRepository} per repository (${steps['mirror-in-sync'].requests} / ${repositories}), ${steps['mirror-in-sync'].perDigestRequests} naming a digest` : '-',
-      '<= 1.5 requests per repository, none per digest',
-    ),
+    noopRerun: noopTarget(steps.rerun, repositories),
+    nightlyInSync: noopTarget(steps['mirror-in-sync'], repositories),
     repaired: target(
       r.repair ? r.repair.repaired === r.repair.manifests && r.repair.manifests > 0 && (r.cosign ?? []).every((x) => x.ok) : undefined,
       r.repair ? `${r.repair.repaired}/${r.repair.manifests} manifests' signatures restored; cosign ${(r.cosign ?? []).filter((x) => x.ok).length}/${(r.cosign ?? []).length} verified` : '-',
@@ -190,8 +115,44 @@ export function shapeFigures(r: ShapeResult) {
     cosign: r.cosign?.map((x) => ({ command: x.command, ok: x.ok, ...(x.ok ? {} : { output: x.output }) })),
     skipped: r.skipped,
     accessLog: r.accessLog,
+    peers: r.peers,
     targets,
   };
 }
 
 export type ShapeFigures = ReturnType<typeof shapeFigures>;
+
+export const shapeTargetsMet = (f: ShapeFigures): boolean => allTargetsMet(f.targets);
+
+export function printShapeFigures(f: ShapeFigures): void {
+  const w = f.workload;
+  const c = f.comparison;
+  const summary: string[] = [];
+  if (f.damage) summary.push(`damage: signatures of ${f.damage.images} image digests (${f.damage.manifests} manifests) deleted on mirror #${f.damage.mirrorIndex}: ${f.damage.deleted} manifests removed`);
+  if (f.repair) summary.push(`repair check: ${f.repair.repaired}/${f.repair.manifests} manifests have the primary's .sig and referrers index again${f.repair.missing.length ? `; missing: ${f.repair.missing.join(', ')}` : ''}`);
+  for (const x of f.cosign ?? []) summary.push(`  ${x.ok ? 'ok  ' : 'FAIL'} ${x.command}${x.ok ? '' : `\n       ${x.output}`}`);
+  summary.push(
+    '',
+    "promoter vs regsync (same run, same registries, requests from the registries' request logs):",
+    `  copy: promoter setup..promote ${c.promoterCopySeconds} s vs regsync ${c.regsyncCopySeconds ?? '-'} s: regsync/promoter ${c.regsyncCopyOverPromoterCopy ?? '-'}x; requests per edge ${c.promoterCopyRequestsPerEdge} vs ${c.regsyncCopyRequestsPerEdge ?? '-'} (promoter/regsync ${c.promoterOverRegsyncCopyRequests ?? '-'}x)`,
+    `  edges in place per second of copying (tag writes / time): promoter ${c.promoterEdgesPerSecond ?? '-'}, regsync ${c.regsyncEdgesPerSecond ?? '-'}`,
+    `  whole promotion with signing ${c.promoterWholeRunSeconds ?? '-'} s = ${c.promoterWholeRunOverRegsyncCopy ?? '-'}x regsync's copy`,
+    `  sign + attest: ${c.signAttestSeconds} s, ${c.signAttestRequests} requests = ${c.signAttestRequestsPerSignedManifestPerDestination} per signed manifest per destination; on mirrors ${c.signAttestMirrorRequests} = ${c.signAttestMirrorRequestsPerSignedManifestPerMirror} per signed manifest per mirror`,
+    ...(c.signaturesWritten !== undefined ? [`  sign alone: ${c.signRequestsPerSignatureWritten} requests per signature written (${c.signaturesWritten} manifest x destination signatures, both formats)`] : []),
+    `  regsync signature copy primary -> mirrors: ${c.regsyncSignatureCopySeconds ?? '-'} s, ${c.regsyncSignatureCopyRequests ?? '-'} requests = ${c.regsyncSignatureCopyRequestsPerSignedManifestPerMirror ?? '-'} per signed manifest per mirror; promoter mirror requests / regsync ${c.promoterMirroringOverRegsyncSignatureRequests ?? '-'}x, promoter sign+attest time / regsync ${c.promoterSignAttestOverRegsyncSignatureSeconds ?? '-'}x`,
+    `run: worker peak RSS ${f.run.workerPeakRssMiB} MiB; largest history ${f.run.maxHistoryEvents} events; largest payload ${f.run.largestPayloadBytes} B; plan document ${f.run.planBytes ?? '-'} B`,
+  );
+  printFigures({
+    title: `== k8s-shape bench ${f.prefix} (${f.startedAt}); ${f.machine?.cpus ?? '?'} CPUs, shared with other work (see the load per step)`,
+    workload: [
+      `workload: ${w.projects} projects, ${w.imageNames} images, ${w.digests} digests (${w.multiArch} multi-arch x${w.platforms ?? 3} platforms), ${w.imageDigests} (image, digest) pairs`,
+      `          ${w.edges} edges to ${w.destinationRegistries} destination registries on ${w.hosts.length} hosts (${w.destinationRepositories} destination + ${w.sourceRepositories} source repositories)`,
+      `          ${w.signedManifestDestinations} signed manifest x destination pairs (${w.signedManifestMirrorDestinations} on mirrors); ${w.distinctBlobs} distinct blobs, ${mib(w.distinctBlobBytes)}; delay ${w.rttMs} ms per request; seeded in ${f.seedSeconds} s (not measured)`,
+      ...(f.peers?.regsync ? [`          peer: ${f.peers.regsync.version} (${f.peers.regsync.bin})`] : []),
+    ],
+    steps: f.steps,
+    summary,
+    skipped: f.skipped,
+    targets: f.targets,
+  });
+}

@@ -49,7 +49,9 @@ async function main(argv: string[]): Promise<number> {
         console.log(`${s.name.padEnd(20)} ${s.state.padEnd(10)} ${s.ports.map((p) => `127.0.0.1:${p}`).join(' ')}${pid}`);
       }
       const tools = toolPaths();
-      console.log(`${'cosign'.padEnd(20)} ${tools.cosign ? `present    ${tools.cosign}` : 'missing    (bash scripts/setup.sh)'}`);
+      for (const tool of ['cosign', 'regsync'] as const) {
+        console.log(`${tool.padEnd(20)} ${tools[tool] ? `present    ${tools[tool]}` : 'missing    (bash scripts/setup.sh)'}`);
+      }
       return statuses.every((s) => s.state === 'up') ? 0 : 1;
     }
     default:
@@ -58,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /scripts[\\/]stack(\.ts)?$/.test(process.argv[1]);
+const invokedDirectly = process.argv[1] !== undefined && /scripts[\\/]dev[\\/]stack(\.ts)?$/.test(process.argv[1]);
 if (invokedDirectly) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),

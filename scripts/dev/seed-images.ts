@@ -2,7 +2,7 @@
 // layers, a config whose diff_ids match) built from deterministic
 // pseudo-random bytes, so the same seed always yields the same digests.
 import { createHash } from 'node:crypto';
-import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, sha256Digest, type Descriptor, type RegistryClient } from '../lib/oci';
+import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, sha256Digest, type Descriptor, type RegistryClient } from '../../lib/oci';
 
 /** sfc32, seeded from SHA-256 of the seed string: fast and reproducible everywhere. */
 export function prng(seed: string): () => number {

@@ -28,7 +28,7 @@ export const S3_SECRET_KEY = 'test';
 export const TEMPORAL_NAMESPACE = 'default';
 
 /** Search attributes registered when the Temporal dev server starts: the ones the workflows set. */
-export { SEARCH_ATTRIBUTES as searchAttributes } from '../../workflows/search-attributes';
+export { SEARCH_ATTRIBUTES as searchAttributes } from '../../../workflows/search-attributes';
 
 export type RegistryName = 'staging' | 'production' | 'mirror-a' | 'mirror-b';
 export type RegistryAuth = 'none' | 'htpasswd' | 'token';

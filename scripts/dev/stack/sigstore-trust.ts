@@ -99,7 +99,7 @@ export function writeSigstoreTrust(urls: SigstoreUrls): void {
 /** Fulcio's issuer configuration: one `email` issuer, audience `sigstore`, as Google's is configured upstream. */
 export function writeFulcioConfig(oidcIssuer: string): void {
   const text = [
-    '# Written by the dev stack (scripts/stack/sigstore-trust.ts).',
+    '# Written by the dev stack (scripts/dev/stack/sigstore-trust.ts).',
     'oidc-issuers:',
     `  ${oidcIssuer}:`,
     `    issuer-url: ${oidcIssuer}`,

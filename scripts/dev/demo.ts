@@ -9,18 +9,18 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../lib/config';
-import { RegistryClient } from '../lib/oci';
-import { createLogger } from '../worker/logger';
-import { createWorker } from '../worker/create-worker';
-import { runCommand } from '../client/commands/run';
-import { processOutput, type Output } from '../client/output';
-import { SCHEDULE_ID, scheduleCommand } from '../client/commands/schedule';
+import { loadConfig } from '../../lib/config';
+import { RegistryClient } from '../../lib/oci';
+import { createLogger } from '../../worker/logger';
+import { createWorker } from '../../worker/create-worker';
+import { runCommand } from '../../client/commands/run';
+import { processOutput, type Output } from '../../client/output';
+import { SCHEDULE_ID, scheduleCommand } from '../../client/commands/schedule';
 import { stackEnv, stackUp } from './stack';
 import { imagesYaml, seedDemoImages } from './demo/images';
 
-const EXAMPLES_IMAGES = fileURLToPath(new URL('../examples/thin/images/demo/images.yaml', import.meta.url));
-const EXAMPLES_DIR = fileURLToPath(new URL('../examples/thin', import.meta.url));
+const EXAMPLES_IMAGES = fileURLToPath(new URL('../../examples/thin/images/demo/images.yaml', import.meta.url));
+const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/thin', import.meta.url));
 const quiet: Output = { print: () => {}, info: () => {}, json: () => {} };
 
 async function main(): Promise<number> {

@@ -1,16 +1,15 @@
-// The baseline: regsync (regclient) making the same copies from the same manifests, with
-// `parallel: 8`, into `regsync/region-NN/...` repositories of the same registries; then copying
-// the promoter's signatures from its primary destination to regsync's mirrors (digestTags and
-// referrers), the way a regsync-based promoter would spread signatures.
+// The peer: regsync (regclient, built into .tools/bin by scripts/setup.sh) making the same copies
+// from the same manifests, with `parallel: 8`, into its own repositories of the same registries
+// (`<host>/<prefix>/regsync/...`); then, in the k8s shape, copying the promoter's signatures from
+// its primary destination to regsync's mirrors (digestTags and referrers), the way a
+// regsync-based promoter would spread signatures.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { cpuSecondsOf } from './proc';
-import type { ShapeProject } from './workload';
+import { cpuSecondsOf } from '../../dev/proc';
+import { peerDestination, type Workload } from './workload';
 
-export const REGSYNC = fileURLToPath(new URL('../../../.tools/bin/regsync', import.meta.url));
 export const REGSYNC_PARALLEL = 8;
 
 interface SyncEntry {
@@ -30,14 +29,14 @@ function config(hosts: string[], sync: SyncEntry[]): string {
   });
 }
 
-/** One entry per edge: the staging digest to `regsync/region-NN/.../<image>:<tag>`. */
-export function copyConfig(projects: ShapeProject[], hosts: string[]): { yaml: string; entries: number } {
+/** One entry per edge: the staging digest to `<host>/<prefix>/regsync/.../<image>:<tag>`. */
+export function copyConfig(w: Workload, hosts: string[]): { yaml: string; entries: number } {
   const sync: SyncEntry[] = [];
   const seen = new Set<string>();
-  for (const p of projects) {
+  for (const p of w.projects) {
     for (const img of p.images) {
       for (const [digest, tags] of img.dmap) {
-        for (const dest of p.regsyncDestinations) {
+        for (const dest of p.destinations.map((d) => peerDestination(w.prefix, d, 'regsync'))) {
           for (const tag of tags) {
             const target = `${dest}/${img.name}:${tag}`;
             if (seen.has(target)) continue; // a destination listed twice in a manifest
@@ -55,16 +54,17 @@ export function copyConfig(projects: ShapeProject[], hosts: string[]): { yaml: s
  * One entry per image digest and mirror: from the promoter's primary (which holds the signatures,
  * attestations and referrers Sign and Attest wrote) to regsync's copy on that mirror.
  */
-export function signatureConfig(projects: ShapeProject[], hosts: string[]): { yaml: string; entries: number } {
+export function signatureConfig(w: Workload, hosts: string[]): { yaml: string; entries: number } {
   const sync: SyncEntry[] = [];
   const seen = new Set<string>();
-  for (const p of projects) {
+  for (const p of w.projects) {
     const primary = p.destinations[0]!;
+    const ours = p.destinations.map((d) => peerDestination(w.prefix, d, 'regsync'));
     for (const img of p.images) {
       for (const [digest, tags] of img.dmap) {
-        for (const mirror of p.regsyncDestinations.slice(1)) {
+        for (const mirror of ours.slice(1)) {
           const target = `${mirror}/${img.name}:${tags[0]}`;
-          if (seen.has(target) || mirror === p.regsyncDestinations[0]) continue;
+          if (seen.has(target) || mirror === ours[0]) continue;
           seen.add(target);
           sync.push({ source: `${primary}/${img.name}@${digest}`, target, type: 'image', digestTags: true, referrers: true });
         }
@@ -86,10 +86,10 @@ export interface RegsyncRun {
 }
 
 /** `regsync once -c FILE`, with a deadline. */
-export async function runRegsync(configFile: string, yaml: string, entries: number, logFile: string, deadlineMs: number): Promise<RegsyncRun> {
+export async function runRegsync(regsync: string, configFile: string, yaml: string, entries: number, logFile: string, deadlineMs: number): Promise<RegsyncRun> {
   await writeFile(configFile, yaml);
   const started = performance.now();
-  const child = spawn(REGSYNC, ['once', '-c', configFile, '-v', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(regsync, ['once', '-c', configFile, '-v', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(logFile);
   let errors = 0;
   const firstErrors: string[] = [];
@@ -118,7 +118,7 @@ export async function runRegsync(configFile: string, yaml: string, entries: numb
   const cpuTimer = setInterval(() => (cpu = cpuSecondsOf(child.pid) || cpu), 500);
   const exitCode = await new Promise<number>((resolve) => {
     child.once('error', (err) => {
-      firstErrors.push(`cannot run ${REGSYNC}: ${err.message}`);
+      firstErrors.push(`cannot run ${regsync}: ${err.message}`);
       errors++;
     });
     child.once('close', (code) => resolve(code ?? -1));

@@ -1,17 +1,29 @@
-// The promoter worker as its own process (worker/main.ts, one node process, no tsx wrapper), so
-// its memory is its own: peak RSS is the kernel's VmHWM of that pid, reset between steps by
-// writing 5 to /proc/<pid>/clear_refs.
+// The promoter worker as its own OS process (worker/main.ts in one node process, no tsx wrapper),
+// the way it runs in production: tests SIGKILL it mid-phase, the benchmark reads its memory and
+// CPU from the kernel. Peak RSS is the kernel's VmHWM of that pid, reset between benchmark steps
+// by writing 5 to /proc/<pid>/clear_refs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpuSecondsOf, statusBytes } from './proc';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface WorkerOptions {
+  /** On top of this process's environment (PROMOTER_TASK_QUEUE, budgets, ...). */
+  env?: Record<string, string>;
+  /** Everything the worker prints also goes to this file, and output() reads it back from there. */
+  logFile?: string;
+  startTimeoutMs?: number;
+}
 
 export interface WorkerProcess {
   pid: number;
-  /** The members of a group (workerGroup), or just this process. */
+  child: ChildProcess;
+  /** The members of a group (startWorkerGroup), or just this process. */
   members: WorkerProcess[];
+  /** All the worker printed so far (its JSON log lines). */
+  output(): string;
   /** Units of work this process logged so far: Promote batches, Sign and Attest activities, ... */
   workDone(): Record<string, number>;
   /** Peak resident set since the start or the last resetPeak(), in bytes. */
@@ -21,31 +33,40 @@ export interface WorkerProcess {
   /** Start a new peak (needs root or the same user; false when the kernel refused). */
   resetPeak(): boolean;
   cpuSeconds(): number;
+  /** SIGTERM: graceful shutdown (SIGKILL after 30 s). */
   stop(): Promise<void>;
-  /** SIGKILL: activities of a terminated run keep going in a live worker until they next heartbeat. */
+  /** SIGKILL: no graceful shutdown, no last heartbeat. Activities of a terminated run stop with it. */
   kill(): Promise<void>;
 }
 
-export async function startWorkerProcess(env: Record<string, string>, logFile: string): Promise<WorkerProcess> {
+/** Starts `worker/main.ts` and resolves once it logged "worker started" (it polls the task queue then). */
+export async function startWorkerProcess(o: WorkerOptions = {}): Promise<WorkerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PROMOTER_LOG_LEVEL: 'info' },
+    env: { ...process.env, PROMOTER_LOG_LEVEL: 'info', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const log = createWriteStream(logFile);
-  let head = '';
-  const watch = (d: Buffer): void => {
-    if (head.length < 100_000) head += d;
+  let file: WriteStream | undefined;
+  let out = '';
+  if (o.logFile) {
+    const f = (file = createWriteStream(o.logFile));
+    child.stdout!.pipe(f, { end: false });
+    child.stderr!.pipe(f, { end: false });
+    child.once('close', () => f.end());
+  }
+  // With a log file only the start is held here (the line that says the worker polls); without one, all of it.
+  const keep = (d: Buffer): void => {
+    if (!file || out.length < 100_000) out += d;
   };
-  child.stdout!.on('data', watch);
-  child.stderr!.on('data', watch);
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const what = (): string => (o.logFile ? `; see ${o.logFile}` : `:\n${out}`);
+  const timeoutMs = o.startTimeoutMs ?? 120_000;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start in 120 s; see ${logFile}`)), 120_000);
+    const timer = setTimeout(() => reject(new Error(`worker did not start in ${timeoutMs / 1000} s${what()}`)), timeoutMs);
     const check = setInterval(() => {
-      if (head.includes('worker started')) {
+      if (out.includes('worker started')) {
         clearTimeout(timer);
         clearInterval(check);
         resolve();
@@ -54,16 +75,27 @@ export async function startWorkerProcess(env: Record<string, string>, logFile: s
     child.once('exit', (code) => {
       clearTimeout(timer);
       clearInterval(check);
-      reject(new Error(`worker exited ${code} during start; see ${logFile}`));
+      reject(new Error(`worker exited ${code} during start${what()}`));
     });
   });
   const pid = child.pid!;
+  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  const output = (): string => {
+    if (!o.logFile) return out;
+    try {
+      return readFileSync(o.logFile, 'utf8');
+    } catch {
+      return out;
+    }
+  };
   const self: WorkerProcess = {
     pid,
+    child,
     get members() {
       return [self];
     },
-    workDone: () => workLogged(logFile),
+    output,
+    workDone: () => workLogged(output()),
     peakRssBytes: () => statusBytes(pid, 'VmHWM'),
     rssBytes: () => statusBytes(pid, 'VmRSS'),
     resetPeak() {
@@ -76,12 +108,12 @@ export async function startWorkerProcess(env: Record<string, string>, logFile: s
     },
     cpuSeconds: () => cpuSecondsOf(pid),
     async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (gone()) return;
       child.kill('SIGKILL');
       await exited;
     },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (gone()) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       await exited;
@@ -100,14 +132,8 @@ const WORK_MESSAGES: Record<string, string> = {
   'signature mirroring done': 'mirror',
 };
 
-function workLogged(logFile: string): Record<string, number> {
+function workLogged(text: string): Record<string, number> {
   const counts: Record<string, number> = {};
-  let text = '';
-  try {
-    text = readFileSync(logFile, 'utf8');
-  } catch {
-    return counts;
-  }
   for (const m of text.matchAll(/"msg":"([^"]+)"/g)) {
     const unit = WORK_MESSAGES[m[1]!];
     if (unit) counts[unit] = (counts[unit] ?? 0) + 1;
@@ -116,13 +142,15 @@ function workLogged(logFile: string): Record<string, number> {
 }
 
 /** N workers on one task queue, seen as one: peak RSS is the largest member's, CPU their sum. */
-export async function startWorkerGroup(n: number, env: Record<string, string>, logFile: (i: number) => string): Promise<WorkerProcess> {
-  const members = await Promise.all(Array.from({ length: n }, (_, i) => startWorkerProcess(env, logFile(i))));
+export async function startWorkerGroup(n: number, options: (i: number) => WorkerOptions): Promise<WorkerProcess> {
+  const members = await Promise.all(Array.from({ length: n }, (_, i) => startWorkerProcess(options(i))));
   if (n === 1) return members[0]!;
   const sumOf = (f: (w: WorkerProcess) => number): number => members.reduce((s, w) => s + f(w), 0);
   return {
     pid: members[0]!.pid,
+    child: members[0]!.child,
     members,
+    output: () => members.map((w) => w.output()).join(''),
     workDone: () => {
       const total: Record<string, number> = {};
       for (const w of members) for (const [k, v] of Object.entries(w.workDone())) total[k] = (total[k] ?? 0) + v;

@@ -1,17 +1,17 @@
 // The bench's own registries: one staging and N destination hosts, each a Debian docker-registry
 // (CNCF distribution 2.8, like the dev stack's) on a free loopback port, plain HTTP, anonymous,
-// with its access log piped into this process (AccessLog). Optionally a delay proxy in front of
+// with its request log piped into this process (AccessLog). Optionally a delay proxy in front of
 // each, so that the tools see a real registry's round trip instead of loopback's.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
-import { toolPaths } from '../../stack';
-import type { AccessLog } from './access-log';
+import { toolPaths } from '../../dev/stack';
+import { freePort } from '../../dev/stack/probes';
+import { cpuSecondsOf } from '../../dev/proc';
+import { isRequestLine, type AccessLog } from './access-log';
 import { DelayProxy } from './delay-proxy';
-import { cpuSecondsOf } from './proc';
-import { freePort } from '../../stack/probes';
 
 export interface BenchRegistry {
   /** "staging", "dest-1", ... */
@@ -57,7 +57,8 @@ async function waitUp(url: string, child: ChildProcess, deadlineMs: number): Pro
   }
 }
 
-export async function startBenchRegistries(opts: { dir: string; hosts: number; rttMs: number; log: AccessLog }): Promise<BenchRegistries> {
+/** Starts them, with a delay proxy in front of each when the log says requests are delayed (`log.delayMs`). */
+export async function startBenchRegistries(opts: { dir: string; hosts: number; log: AccessLog }): Promise<BenchRegistries> {
   const registry = toolPaths().registry;
   if (!registry) throw new Error('docker-registry not found (apt-get install docker-registry, or bash scripts/setup.sh)');
   await removeTree(opts.dir);
@@ -71,23 +72,25 @@ export async function startBenchRegistries(opts: { dir: string; hosts: number; r
       mkdirSync(storage, { recursive: true });
       const config = {
         version: 0.1,
-        // Access log on (stdout, parsed here); other logging quiet (stderr, to a file).
-        log: { level: 'error', formatter: 'text', accesslog: { disabled: false } },
+        // One JSON line per request on stderr, with its duration (parsed here); the combined access log
+        // (no durations) off. Lines that are not requests go to a file.
+        log: { level: 'info', formatter: 'json', accesslog: { disabled: true } },
         storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true }, cache: { blobdescriptor: 'inmemory' }, maintenance: { uploadpurging: { enabled: false } } },
         http: { addr: `127.0.0.1:${port}`, secret: `bench-${name}` },
       };
       const file = join(opts.dir, `${name}.yml`);
       writeFileSync(file, stringify(config));
-      const child = spawn(registry, ['serve', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stderr!.pipe(createWriteStream(join(opts.dir, `${name}.stderr.log`)));
+      const child = spawn(registry, ['serve', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const other = createWriteStream(join(opts.dir, `${name}.log`));
       const direct = `127.0.0.1:${port}`;
-      const lines = createInterface({ input: child.stdout! });
-      lines.on('line', (line) => opts.log.add(name, line));
+      const lines = createInterface({ input: child.stderr! });
+      lines.on('line', (line) => (isRequestLine(line) ? opts.log.add(name, line) : other.write(`${line}\n`)));
+      child.once('close', () => other.end());
       const r: BenchRegistry = { name, direct, address: direct, process: child };
       started.push(r);
       await waitUp(`http://${direct}/v2/`, child, 30_000);
-      if (opts.rttMs > 0) {
-        r.proxy = await DelayProxy.start(direct, opts.rttMs);
+      if (opts.log.delayMs > 0) {
+        r.proxy = await DelayProxy.start(direct, opts.log.delayMs);
         r.address = r.proxy.host;
       }
     }

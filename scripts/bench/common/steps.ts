@@ -1,6 +1,7 @@
-// One measured step of the shape bench: what ran, how long, and what the registries saw.
-// A step begins and ends with a marker in every registry's access log, so its requests are
-// exactly those logged between the two; a promotion's requests are further split by phase.
+// One measured step of a bench: what ran, how long, and what the registries saw. A step begins
+// and ends with a marker in every registry's request log, so its requests are exactly those
+// logged between the two; a promotion's requests are further split by phase, each phase with
+// its requests in flight and (from the work it had) its critical-path floor.
 import { loadavg } from 'node:os';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
@@ -11,23 +12,42 @@ import { awaitReport } from '../../../client/report-source';
 import { planKey } from '../../../lib/run/storage-keys';
 import { auditStoreConfigFromEnv } from '../../../lib/storage/audit-store';
 import type { MirrorReport } from '../../../lib/run/mirror-types';
-import { PHASES, type RunProgress, type RunReport } from '../../../lib/run/types';
-import type { AccessLog, Tally } from './access-log';
+import { PHASES, type RunReport } from '../../../lib/run/types';
+import { progressQuery, type promotionWorkflow } from '../../../workflows/promotion';
+import type { signatureMirrorWorkflow } from '../../../workflows/signature-mirror';
+import type { WorkerProcess } from '../../dev/worker-process';
+import type { AccessLog, InFlight, Tally } from './access-log';
+import type { PromotionWork } from './critical-path';
 import { runHistories, type RunHistories } from './histories';
 import type { BenchRegistries } from './registries';
 import type { RegsyncRun } from './regsync';
-import type { WorkerProcess } from './worker';
 
 export interface PhaseRecord {
   ms: number;
   tally: Tally;
+  inFlight: InFlight;
+}
+
+/** A peer's own account of a step it ran (skopeo: one process per copy). */
+export interface PeerRecord {
+  tool: string;
+  copies: number;
+  parallelism: number;
+  /** Sum of every process's own duration: what a sequential script would take, roughly. */
+  sumProcessMs: number;
+  failures: { what: string; error: string }[];
+  cpuSeconds: number;
 }
 
 export interface StepRecord {
   name: string;
-  /** Access-log step id. */
+  /** Request-log step id. */
   step: number;
   wallMs: number;
+  /** Epoch ms the step's work started and ended: the window of its requests in flight. */
+  startedAtMs: number;
+  endedAtMs: number;
+  inFlight?: InFlight;
   /** Why the step stopped early (time limit), if it did. */
   partial?: string;
   tally: Tally;
@@ -47,6 +67,9 @@ export interface StepRecord {
   histories?: RunHistories;
   planBytes?: number;
   regsync?: RegsyncRun;
+  peer?: PeerRecord;
+  /** Promotions: what the run had to do, for the phases' critical-path floors. */
+  work?: PromotionWork;
   /** Phases as the progress query last showed them, for a run stopped by the time limit. */
   progressPhases?: RunReport['phases'];
 }
@@ -91,15 +114,20 @@ export class StepRunner {
     const members = this.worker.members;
     const before = members.map((w) => ({ cpu: w.cpuSeconds(), work: w.workDone() }));
     const regCpu0 = this.regs.cpuSeconds();
-    const rec: StepRecord = { name, step, wallMs: 0, tally: this.log.tally(-1), workerPeakRssBytes: 0, workerCpuSeconds: 0, registryCpuSeconds: {}, load: [round1(loadavg()[0]!), 0] };
+    const rec: StepRecord = {
+      name, step, wallMs: 0, startedAtMs: Date.now(), endedAtMs: 0, tally: this.log.tally(-1),
+      workerPeakRssBytes: 0, workerCpuSeconds: 0, registryCpuSeconds: {}, load: [round1(loadavg()[0]!), 0],
+    };
     const started = performance.now();
     this.stepStarted = started;
     try {
       await work(rec);
     } finally {
       rec.wallMs ||= performance.now() - started;
+      rec.endedAtMs = Date.now();
       await this.idle();
       rec.tally = this.log.tally(step);
+      rec.inFlight = this.log.inFlight(step, { fromMs: rec.startedAtMs, toMs: rec.endedAtMs });
       rec.load[1] = round1(loadavg()[0]!);
       rec.workerPeakRssBytes = this.worker.peakRssBytes();
       rec.workerCpuSeconds = round1(this.worker.cpuSeconds() - cpu0);
@@ -116,19 +144,23 @@ export class StepRunner {
     return rec;
   }
 
-  /** `promoter run --thin-manifest-dir DIR --confirm` (or a dry run), timed from the command's start to its report. */
-  promotion(name: string, dir: string, opts: { confirm: boolean }): Promise<StepRecord> {
+  /**
+   * `promoter run --thin-manifest-dir DIR --confirm [--verify-tags]` (or a dry run), timed from the
+   * command's start to its report. `work`: what the run has to do, for the critical-path floors.
+   */
+  promotion(name: string, dir: string, opts: { confirm: boolean; verifyTags?: boolean; work: PromotionWork }): Promise<StepRecord> {
     return this.measure(name, async (rec) => {
+      rec.work = { ...opts.work, ...(opts.verifyTags ? { verifyTags: true } : {}), ...(opts.confirm ? {} : { dryRun: true }) };
       const started = performance.now();
       let ids: { workflowId: string; runId: string } | undefined;
       const out: Output = { print: () => undefined, info: () => undefined, json: (v) => (ids = v as typeof ids) };
-      const code = await runCommand({ thinManifestDir: dir, confirm: opts.confirm, wait: false, json: true }, out);
+      const code = await runCommand({ thinManifestDir: dir, confirm: opts.confirm, wait: false, json: true, ...(opts.verifyTags ? { verifyTags: true } : {}) }, out);
       if (code !== 0 || !ids) throw new Error(`promoter run --thin-manifest-dir ${dir} exited ${code}`);
-      const handle = this.client.workflow.getHandle(ids.workflowId, ids.runId);
+      const handle = this.client.workflow.getHandle<typeof promotionWorkflow>(ids.workflowId, ids.runId);
       const outcome = await raceDeadline(awaitReport(this.client, ids.workflowId), this.remainingMs());
       rec.wallMs = performance.now() - started;
       if (outcome === 'timeout') {
-        const progress = await handle.query<RunProgress>('progress').catch(() => undefined);
+        const progress = await handle.query(progressQuery).catch(() => undefined);
         await handle.terminate('bench time limit reached');
         rec.partial = `time limit reached in phase ${progress?.currentPhase ?? '?'} (batches ${progress?.batchesDone ?? '?'}/${progress?.batchesTotal ?? '?'}); workflow terminated`;
         rec.progressPhases = progress?.phases;
@@ -149,8 +181,8 @@ export class StepRunner {
       const out: Output = { print: () => undefined, info: () => undefined, json: (v) => (ids = v as typeof ids) };
       const code = await mirrorCommand({ thinManifestDir: dir, confirm: true, wait: false, json: true }, out);
       if (code !== 0 || !ids) throw new Error(`promoter mirror-signatures exited ${code}`);
-      const handle = this.client.workflow.getHandle(ids.workflowId, ids.runId);
-      const outcome = await raceDeadline(handle.result() as Promise<MirrorReport>, this.remainingMs());
+      const handle = this.client.workflow.getHandle<typeof signatureMirrorWorkflow>(ids.workflowId, ids.runId);
+      const outcome = await raceDeadline<MirrorReport>(handle.result(), this.remainingMs());
       rec.wallMs = performance.now() - started;
       if (outcome === 'timeout') {
         await handle.terminate('bench time limit reached');
@@ -168,9 +200,10 @@ export class StepRunner {
       if (!r?.startedAt) continue;
       const fromMs = Date.parse(r.startedAt);
       const ms = r.durationMs ?? Date.now() - fromMs;
-      const tally = this.log.tally(rec.step, { fromMs, toMs: fromMs + ms });
+      const window = { fromMs, toMs: fromMs + ms };
+      const tally = this.log.tally(rec.step, window);
       inside += tally.requests;
-      rec.phases[p] = { ms, tally };
+      rec.phases[p] = { ms, tally, inFlight: this.log.inFlight(rec.step, window) };
     }
     rec.outsidePhases = rec.tally.requests - inside;
   }
