@@ -24,8 +24,7 @@ async function probe(name: string, bin: string | undefined, args: string[], skip
 }
 
 /** Each peer the run needs, with its version; throws PeerMissing naming the first that cannot run. */
-export async function checkPeers(need: { regsync: boolean; skopeo: boolean }): Promise<PeerTools> {
-  const tools = toolPaths();
+export async function checkPeers(need: { regsync: boolean; skopeo: boolean }, tools: { regsync?: string; skopeo?: string } = toolPaths()): Promise<PeerTools> {
   const out: PeerTools = {};
   if (need.regsync) out.regsync = await probe('regsync', tools.regsync, ['version'], '--skip-regsync');
   if (need.skopeo) out.skopeo = await probe('skopeo', tools.skopeo, ['--version'], '--skip-skopeo');
