@@ -12,10 +12,11 @@ const pad = (v: unknown, n: number): string => String(v ?? '-').padStart(n);
 
 function printPhases(s: StepFigures, line: (t?: string) => void): void {
   if (!s.phases) return;
-  line(`  ${'phase'.padEnd(10)} ${pad('seconds', 9)} ${pad('requests', 9)} ${pad('/edge', 7)} ${pad('in flight', 9)} ${pad('peak', 5)} ${pad('floor', 12)} ${pad('x floor', 8)}  429s, requests by kind`);
+  const row = (cells: unknown[], rest: string): string => `  ${String(cells[0]).padEnd(10)} ${cells.slice(1).map((c, i) => pad(c, [9, 9, 7, 9, 5, 12, 8][i]!)).join(' ')}  ${rest}`;
+  line(row(['phase', 'seconds', 'requests', '/edge', 'in flight', 'peak', 'floor', 'x floor'], '429s, requests by kind'));
   for (const [p, f] of Object.entries(s.phases)) {
     const floor = f.floor ? `${f.floor.roundTrips} RTT ${f.floor.ms ? `${f.floor.ms} ms` : ''}`.trim() : '-';
-    line(`  ${p.padEnd(10)} ${pad(f.seconds, 9)} ${pad(f.requests, 9)} ${pad(f.perEdge, 7)} ${pad(f.meanInFlight, 9)} ${pad(f.peakInFlight, 5)} ${pad(floor, 12)} ${pad(f.overFloor, 8)}  ${f.throttled429} x 429, ${top(f.byKind, 6)}`);
+    line(row([p, f.seconds, f.requests, f.perEdge, f.meanInFlight, f.peakInFlight, floor, f.overFloor], `${f.throttled429} x 429, ${top(f.byKind, 6)}`));
   }
   line(`  requests outside the phase windows (client side, report, boundary jitter): ${s.requestsOutsidePhases}`);
   const chains = Object.entries(s.phases).filter(([, f]) => f.floor?.roundTrips);
@@ -24,7 +25,8 @@ function printPhases(s: StepFigures, line: (t?: string) => void): void {
 
 export function printStep(s: StepFigures, line: (t?: string) => void): void {
   line(`${s.name}: ${s.status ?? ''} in ${s.wallSeconds} s${s.partial ? ` -- PARTIAL: ${s.partial}` : ''}`);
-  line(`  requests ${s.requests} (${s.perEdge} per edge, ${s.writes ?? '-'} writes), in flight ${s.meanInFlight ?? '-'} on average (peak ${s.peakInFlight ?? '-'}), 429s ${s.throttled429}, statuses ${top(s.byStatus)}`);
+  line(`  requests ${s.requests} (${s.perEdge} per edge, ${s.writes ?? '-'} writes), in flight ${s.meanInFlight ?? '-'} on average (peak ${s.peakInFlight ?? '-'})`);
+  line(`  429s ${s.throttled429}, statuses ${top(s.byStatus)}`);
   line(`  downloaded ${mib(s.bytesDownloaded)}, uploaded ${mib(s.bytesUploaded)} in ${s.blobUploads} blob uploads`);
   line(`  by kind: ${top(s.byKind, 20)}`);
   line(`  by role: ${top(s.byRole)}; by host: ${top(s.byHost)}`);
@@ -38,7 +40,8 @@ export function printStep(s: StepFigures, line: (t?: string) => void): void {
   if (s.regsync) line(`  regsync: ${s.regsync.entries} entries, exit ${s.regsync.exitCode}, ${s.regsync.errors} error lines, CPU ${s.regsync.cpuSeconds} s${s.regsync.firstErrors.length ? `; first: ${s.regsync.firstErrors[0]}` : ''}`);
   if (s.peer) {
     const p = s.peer;
-    line(`  ${p.tool}: ${p.copies} processes, ${p.parallelism} at a time; ${p.failures} failed; mean ${p.meanProcessMs ?? '-'} ms per process, sequential estimate ${p.sequentialEstimateSeconds} s; CPU ${p.cpuSeconds} s`);
+    line(`  ${p.tool}: ${p.copies} processes, ${p.parallelism} at a time; ${p.failures} failed; mean ${p.meanProcessMs ?? '-'} ms per process`);
+    line(`    sequential estimate ${p.sequentialEstimateSeconds} s; CPU ${p.cpuSeconds} s`);
     for (const f of p.firstFailures) line(`    failure: ${f.what}: ${f.error}`);
   }
   if (s.histories) line(`  histories: ${s.histories.workflows} workflow(s), largest ${s.histories.maxEvents} events, largest payload ${s.histories.largestPayloadBytes} B (${s.histories.largestPayloadWhere})${s.planBytes !== undefined ? `; plan document ${s.planBytes} B` : ''}`);

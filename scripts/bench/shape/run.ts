@@ -71,7 +71,8 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
   const regsync = o.skipRegsync ? undefined : (o.peers?.regsync?.bin ?? toolPaths().regsync);
   if (!o.skipRegsync && !regsync) throw new Error('regsync not found: run `bash scripts/setup.sh`, or pass --skip-regsync');
 
-  const session = await BenchSession.start({ kind: 'shape', hosts: o.hosts, rttMs: o.rttMs, rps: o.rps, timeLimitMs: o.timeLimitMs, stepLimitMs: o.stepLimitMs, keep: o.keep, log: o.log });
+  const { hosts, rttMs, rps, timeLimitMs, stepLimitMs, keep, log } = o;
+  const session = await BenchSession.start({ kind: 'shape', hosts, rttMs, rps, timeLimitMs, stepLimitMs, keep, log });
   const { prefix, runDir, regs, steps } = session;
   const skipped: string[] = [];
   try {
