@@ -1,0 +1,22 @@
+// Sleeping safely for any length of time. setTimeout takes a signed 32-bit delay: anything longer
+// (24.8 days) fires after 1 ms instead, which turns a long wait into a busy loop. Every wait in the
+// client goes through here, and a longer wait is slept in pieces.
+
+/** The longest delay setTimeout honours. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay setTimeout takes as meant: finite, at least 0, at most MAX_TIMER_MS. */
+export function timerDelay(ms: number): number {
+  if (!Number.isFinite(ms)) return ms > 0 ? MAX_TIMER_MS : 0;
+  return Math.min(MAX_TIMER_MS, Math.max(0, ms));
+}
+
+/** Resolves after `ms` (in pieces when longer than one timer can wait). Keeps the process alive, like any pending work. */
+export async function sleep(ms: number): Promise<void> {
+  let left = Number.isFinite(ms) ? Math.max(0, ms) : MAX_TIMER_MS;
+  do {
+    const piece = timerDelay(left);
+    await new Promise<void>((resolve) => setTimeout(resolve, piece));
+    left -= piece;
+  } while (left > 0);
+}
