@@ -61,6 +61,8 @@ export interface RegistryOps {
 export function createRegistryOps(config: PromoterConfig, _log: Logger): RegistryOps {
   const client = RegistryClient.fromDockerConfig({
     insecureRegistries: config.insecureRegistries,
+    allowedRegistries: config.allowedRegistries,
+    retry: { maxRetryAfterMs: config.maxRetryAfterMs },
     limits: { default: { requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst, concurrency: config.limits.concurrency } },
   });
   return registryOpsFor(client);

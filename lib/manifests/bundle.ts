@@ -49,6 +49,12 @@ export interface Project {
   source: string;
   /** Destination registry names, de-duplicated, in file order. */
   destinations: string[];
+  /**
+   * Where `file` names the source and each destination (1-based lines, `destinations` in the same
+   * order), so the worker can point at the line of a registry it refuses. Optional: bundles
+   * stored before it existed hash and load as they did.
+   */
+  registryLines?: { source: number; destinations: number[] };
   images: BundleImage[];
   signatures: SignaturePolicy;
   provenance: ProvenancePolicy;
@@ -85,6 +91,7 @@ export const ManifestBundleSchema = z.strictObject({
       file: z.string().min(1),
       source: z.string().refine(isRegistryName, 'a registry name'),
       destinations: z.array(z.string().refine(isRegistryName, 'a registry name')).min(1),
+      registryLines: z.strictObject({ source: z.number().int().min(0), destinations: z.array(z.number().int().min(0)) }).optional(),
       images: z.array(
         z.strictObject({
           name: z.string().regex(IMAGE_NAME_RE),

@@ -7,6 +7,7 @@ export { loadPlainManifest } from './plain';
 export { loadThinManifests, THIN_IMAGES_FILE, THIN_MANIFEST_FILE } from './thin';
 export { DIGEST_RE, IMAGE_NAME_RE, REGISTRY_NAME_RE, TAG_RE, isRegistryName } from './patterns';
 export { checkPublicKeyPem } from './public-keys';
+export { disallowedRegistries, formatFinding, REGISTRY_NOT_ALLOWED } from './allowed-registries';
 export { MAX_ALIAS_COUNT } from './yaml-source';
 export {
   IdentitySchema,
