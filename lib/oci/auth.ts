@@ -77,7 +77,7 @@ export class Authenticator {
     this.challenges = new LRUCache({ max: opts.maxChallenges ?? OCI_DEFAULTS.auth.maxChallenges });
     const now = this.now;
     // lru-cache reads its clock through `perf`; ours is the transport's (tests move it).
-    this.tokens = new LRUCache({ max: opts.maxTokens ?? OCI_DEFAULTS.auth.maxTokens, ttlAutopurge: false, perf: { now } });
+    this.tokens = new LRUCache({ max: opts.maxTokens ?? OCI_DEFAULTS.auth.maxTokens, ttlAutopurge: false, ttlResolution: 0, perf: { now } });
   }
 
   /** Tokens held now (expired ones are not). */

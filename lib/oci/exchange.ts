@@ -48,6 +48,8 @@ export interface Answer {
   stream?: ReadableStream<Uint8Array>;
   /** An error body over its limit, left unread. */
   truncated?: boolean;
+  /** The answer came at the end of a redirect chain, not from the URL first asked. */
+  redirected?: boolean;
 }
 
 export interface ExchangeDeps {
@@ -130,10 +132,10 @@ export class Exchange {
     const declared = Number(res.headers.get('content-length') ?? NaN);
     if (declared > ctx.maxBodyBytes) {
       res.discard();
-      throw tooLarge(ctx, `Content-Length ${declared}, not read`);
+      throw tooLarge(ctx, res.url, `Content-Length ${declared}, not read`);
     }
     const read = await res.readUpTo(ctx.maxBodyBytes);
-    if (read.over) throw tooLarge(ctx, `reading stopped at ${ctx.maxBodyBytes + 1} bytes`);
+    if (read.over) throw tooLarge(ctx, res.url, `reading stopped at ${ctx.maxBodyBytes + 1} bytes`);
     return read.bytes;
   }
 
@@ -153,8 +155,9 @@ export class Exchange {
   }
 }
 
-function tooLarge(ctx: ExchangeContext, detail: string): OciError {
-  const where = ctx.repository ? `${ctx.registry}/${ctx.repository}` : ctx.registry;
+function tooLarge(ctx: ExchangeContext, url: string, detail: string): OciError {
+  const from = new URL(url).host;
+  const where = `${ctx.repository ? `${ctx.label.host}/${ctx.repository}` : ctx.label.host}${from !== ctx.label.host.toLowerCase() ? ` (answered by ${from})` : ''}`;
   return new OciError({
     code: 'TOO_LARGE',
     retryable: false,

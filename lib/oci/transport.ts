@@ -167,20 +167,22 @@ export class Transport {
   private async send(spec: RequestSpec, stream: boolean): Promise<Answer> {
     const ctx = this.context(spec, stream);
     const replayable = !(spec.body instanceof ReadableStream);
-    // The registry's own host as URLs spell it (lower case, default port dropped).
-    let own = '';
+    // The registry's own host as URLs spell it (lower case, default port dropped), and whether the URL asked is on it.
+    const absolute = /^https?:\/\//i.test(spec.path) ? new URL(spec.path) : undefined;
+    const own = new URL(`${absolute?.protocol ?? 'https:'}//${apiHost(spec.host)}`).host;
+    const toOwnHost = !absolute || absolute.host === own;
     const describe = (a: Answer) => this.errorOf(spec, a, own);
     for (let round = 0; ; round++) {
+      // Outside the retry loop: a token request has its own retries, and its failure is final here.
+      const authz = toOwnHost ? await this.auth.authorization(spec.host, spec.scopes) : undefined;
       const answer = await this.retries.run({ limiter: ctx.limiter, replayable, describe }, async (n) => {
-        const base = await this.baseUrl(spec.host);
-        own = new URL(base).host;
-        const first = new URL(spec.path, base);
-        const authz = first.host === own ? await this.auth.authorization(spec.host, spec.scopes) : undefined;
+        const first = new URL(spec.path, await this.baseUrl(spec.host));
         const headers = { 'User-Agent': this.userAgent, ...spec.headers, ...(authz ? { Authorization: authz } : {}) };
         return this.follow(spec, first, headers, { ...ctx, repeat: n > 1 || round > 0 });
       });
       if ((answer.status >= 200 && answer.status < 300) || spec.accept?.includes(answer.status)) return answer;
-      if (answer.status === 401 && round < 2 && new URL(answer.url).host === own) {
+      // Only the registry's own answer to the URL asked teaches the auth layer anything.
+      if (answer.status === 401 && round < 2 && !answer.redirected && new URL(answer.url).host === own) {
         // Round 1 learns the challenge (or a token expired early); round 2 has fresh credentials. Beyond that: refused.
         if (this.auth.onUnauthorized(spec.host, spec.scopes, parseWwwAuthenticate(answer.headers.get('www-authenticate') ?? ''))) {
           if (replayable) continue;
@@ -197,6 +199,7 @@ export class Transport {
     let hop = { url: first, method: spec.method, headers, ...(spec.body !== undefined ? { body: spec.body } : {}) };
     for (;;) {
       const answer = await this.exchange.send(hop, ctx);
+      if (chain.hops > 0) answer.redirected = true;
       if (!isRedirect(answer.status) || spec.redirect === 'manual') return answer;
       const next = nextHop(answer, chain, { registry: spec.host, operation: spec.operation, method: hop.method });
       const { Authorization: _dropped, ...rest } = hop.headers;
