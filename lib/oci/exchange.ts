@@ -10,7 +10,7 @@ import type { ExchangeLabel, TransportObserver } from './observe';
 import type { HostLimiter } from './ratelimit';
 import { apiHost } from './reference';
 import { streamRequest } from './stream-request';
-import { timerDelay } from './timers';
+import { IdleTimer, tap } from './timers';
 import { certificateError } from './tls';
 
 export type RequestBody = Uint8Array | string | ReadableStream<Uint8Array>;
@@ -165,40 +165,4 @@ function tooLarge(ctx: ExchangeContext, url: string, detail: string): OciError {
     ...(ctx.repository ? { repository: ctx.repository } : {}),
     message: `${ctx.label.operation} on ${where}: the answer is larger than the limit of ${ctx.maxBodyBytes} bytes (${detail}); refused`,
   });
-}
-
-/** Aborts after `ms` without progress; touch() restarts the clock. */
-class IdleTimer {
-  readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  timedOut = false;
-  constructor(private readonly ms: number) {
-    this.touch();
-  }
-  touch(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timedOut = true;
-      this.controller.abort(new Error('idle timeout'));
-    }, timerDelay(this.ms));
-    this.timer.unref();
-  }
-  clear(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-}
-
-function tap(stream: ReadableStream<Uint8Array>, onChunk: () => void, onEnd: () => void): ReadableStream<Uint8Array> {
-  return stream.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, ctl) {
-        onChunk();
-        ctl.enqueue(chunk);
-      },
-      flush() {
-        onEnd();
-      },
-    }),
-  );
 }

@@ -1,6 +1,7 @@
-// Sleeping safely for any length of time. setTimeout takes a signed 32-bit delay: anything longer
+// Timers of the transport. Sleeping safely for any length of time: setTimeout takes a signed 32-bit delay: anything longer
 // (24.8 days) fires after 1 ms instead, which turns a long wait into a busy loop. Every wait in the
-// client goes through here, and a longer wait is slept in pieces.
+// client goes through here, and a longer wait is slept in pieces. And the idle timeout of one
+// exchange, which every chunk sent or received restarts.
 
 /** The longest delay setTimeout honours. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -19,4 +20,40 @@ export async function sleep(ms: number): Promise<void> {
     await new Promise<void>((resolve) => setTimeout(resolve, piece));
     left -= piece;
   } while (left > 0);
+}
+
+/** Aborts after `ms` without progress; touch() restarts the clock. */
+export class IdleTimer {
+  readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  timedOut = false;
+  constructor(private readonly ms: number) {
+    this.touch();
+  }
+  touch(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort(new Error('idle timeout'));
+    }, timerDelay(this.ms));
+    this.timer.unref();
+  }
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+export function tap(stream: ReadableStream<Uint8Array>, onChunk: () => void, onEnd: () => void): ReadableStream<Uint8Array> {
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctl) {
+        onChunk();
+        ctl.enqueue(chunk);
+      },
+      flush() {
+        onEnd();
+      },
+    }),
+  );
 }
