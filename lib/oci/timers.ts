@@ -1,7 +1,7 @@
-// Timers of the transport. Sleeping safely for any length of time: setTimeout takes a signed 32-bit delay: anything longer
-// (24.8 days) fires after 1 ms instead, which turns a long wait into a busy loop. Every wait in the
-// client goes through here, and a longer wait is slept in pieces. And the idle timeout of one
-// exchange, which every chunk sent or received restarts.
+// Timers of the transport. A wait of any length: setTimeout takes a signed 32-bit delay, and
+// anything longer (24.8 days) fires after 1 ms instead, which turns a long wait into a busy loop;
+// every wait in the client goes through sleep(), which sleeps a longer one in pieces. And the idle
+// timeout of one exchange, which every chunk sent or received restarts.
 
 /** The longest delay setTimeout honours. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
