@@ -26,7 +26,9 @@ export async function collectUpTo(chunks: AsyncIterable<Uint8Array>, limit: numb
     }
     parts.push(chunk);
   }
-  return { bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts, n), over: false };
+  const whole = parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
+  // A plain Uint8Array view (callers compare and hash bytes; a Buffer is a subclass with other equality).
+  return { bytes: new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength), over: false };
 }
 
 export function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
