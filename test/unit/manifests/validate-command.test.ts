@@ -1,6 +1,6 @@
 // `promoter validate`: output a user reads and exit codes a script checks.
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateCommand } from '../../../client/commands/validate';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures');
@@ -15,6 +15,18 @@ class Capture {
     return true;
   }
 }
+
+// The checks below see no PROMOTER_ALLOWED_REGISTRIES unless they set it (a shell with the dev
+// stack's environment has it set, and validate then checks the registries too).
+let savedAllowed: string | undefined;
+beforeEach(() => {
+  savedAllowed = process.env.PROMOTER_ALLOWED_REGISTRIES;
+  delete process.env.PROMOTER_ALLOWED_REGISTRIES;
+});
+afterEach(() => {
+  if (savedAllowed === undefined) delete process.env.PROMOTER_ALLOWED_REGISTRIES;
+  else process.env.PROMOTER_ALLOWED_REGISTRIES = savedAllowed;
+});
 
 async function run(opts: Parameters<typeof validateCommand>[0]) {
   const out = new Capture();
@@ -89,14 +101,8 @@ describe('validateCommand', () => {
 
 describe('validateCommand with PROMOTER_ALLOWED_REGISTRIES', () => {
   async function withAllowed(value: string, opts: Parameters<typeof validateCommand>[0]) {
-    const saved = process.env.PROMOTER_ALLOWED_REGISTRIES;
     process.env.PROMOTER_ALLOWED_REGISTRIES = value;
-    try {
-      return await run(opts);
-    } finally {
-      if (saved === undefined) delete process.env.PROMOTER_ALLOWED_REGISTRIES;
-      else process.env.PROMOTER_ALLOWED_REGISTRIES = saved;
-    }
+    return run(opts);
   }
 
   it('reports each registry a worker with that setting would refuse, at its line, as Setup does', async () => {
