@@ -3,19 +3,19 @@
  * dependencies (and gives each set of activities its own document cache and trust material);
  * the workflows only ever see the `Activities` type.
  */
-import { keepBeating, type ActivityDeps, type WorkerDeps } from './context';
-import { RunDocuments } from './load';
-import { NO_METRICS } from './metrics';
-import { TrustMaterial } from './trust';
-import { createSetup } from './setup';
-import { createPlan } from './plan';
-import { createProvenance } from './provenance';
-import { createValidate } from './validate';
-import { createPromote } from './promote';
-import { createSign } from './sign';
-import { createAttest } from './attest';
-import { createReport } from './report';
-import { createMirror } from './mirror';
+import { keepBeating, type ActivityDeps, type WorkerDeps } from './shared/deps';
+import { RunDocuments } from './shared/documents';
+import { NO_METRICS } from './shared/metrics';
+import { TrustMaterial } from './shared/trust';
+import { createSetup } from './phases/setup';
+import { createPlan } from './phases/plan';
+import { createProvenance } from './phases/provenance';
+import { createValidate } from './phases/validate';
+import { createPromote } from './phases/promote';
+import { createSign } from './phases/sign';
+import { createAttest } from './phases/attest';
+import { createReport } from './phases/report';
+import { createMirror } from './phases/mirror';
 
 export function createActivities(worker: WorkerDeps) {
   const deps: ActivityDeps = {

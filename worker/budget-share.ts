@@ -8,7 +8,7 @@
 import proto from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { RegistryOps } from '../activities/registry-ops';
+import type { RegistryOps } from '../activities/shared/registry-port';
 
 // A CommonJS package: its namespace comes through the default export under Node's ESM loader.
 const { temporal } = proto;

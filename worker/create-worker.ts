@@ -5,8 +5,8 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
-import { createMetrics } from '../activities/metrics';
-import { createRegistryOps, type RegistryOps } from '../activities/registry-ops';
+import { createMetrics } from '../activities/shared/metrics';
+import { createRegistryOps, type RegistryOps } from '../activities/shared/registry-port';
 import type { PromoterConfig } from '../lib/config';
 import { AuditStore } from '../lib/storage/audit-store';
 import { WORKFLOWS_PATH } from '../workflows/location';

@@ -1,6 +1,6 @@
 /**
  * The Temporal runtime of a worker process, installed once per process: the SDK's logs go through
- * pino, and its metrics (with the promoter's own, see activities/metrics.ts) are served for
+ * pino, and its metrics (with the promoter's own, see activities/shared/metrics.ts) are served for
  * Prometheus at PROMOTER_METRICS_ADDRESS.
  */
 import type { MetricMeter } from '@temporalio/common';

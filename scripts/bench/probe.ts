@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import type { RequestEvent } from '../../lib/oci';
-import type { RegistryOps } from '../../activities/registry-ops';
+import type { RegistryOps } from '../../activities/shared/registry-port';
 
 export type Counts = Record<string, number>;
 

@@ -7,7 +7,7 @@ import { loadConfig, type PromoterConfig } from '../../lib/config';
 import type { RunReport } from '../../lib/run/types';
 import { createLogger } from '../../worker/logger';
 import { createWorker } from '../../worker/create-worker';
-import type { RegistryOps } from '../../activities/registry-ops';
+import type { RegistryOps } from '../../activities/shared/registry-port';
 import { RequestProbe, sampleMemory, statsDelta, type MemoryPeak, type RequestBreakdown } from './probe';
 
 export interface BenchWorker {

@@ -6,7 +6,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
-import type { CopyOutcome, RegistryOps } from '../../activities/registry-ops';
+import type { CopyOutcome, RegistryOps } from '../../activities/shared/registry-port';
 import { loadConfig } from '../../lib/config';
 import type { PromoteBatchDocument } from '../../lib/run/documents';
 import { computePlan, type CopyTask, type Inventory, type PlanInputProject } from '../../lib/run/plan';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig, type PromoterConfig } from '../../lib/config';
 import { createLogger } from '../../worker/logger';
 import { createWorker } from '../../worker/create-worker';
-import type { RegistryOps } from '../../activities/registry-ops';
+import type { RegistryOps } from '../../activities/shared/registry-port';
 
 export interface TestWorker {
   config: PromoterConfig;

@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { PromoterConfig } from '../lib/config';
-import type { Identity, ManifestBundle } from '../lib/manifests';
+import type { PromoterConfig } from '../../lib/config';
+import type { Identity, ManifestBundle } from '../../lib/manifests';
 import {
   KeylessSigner, KeySigner, SigningError, checkIdentityToken, keylessConfig, keylessConfigFromSigningConfig, loadSigningKey, loadVerificationKeys,
   readIdentityToken, type ImageSigner, type KeylessConfig, type KeylessTrust, type SigningKey, type VerificationKey,
-} from '../lib/signing';
+} from '../../lib/signing';
 
 export interface Trust {
   keys: VerificationKey[];

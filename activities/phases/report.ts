@@ -3,13 +3,13 @@
  * merged into the report contract, written to S3 next to the plan and returned (with the
  * failure list capped; the stored report has all of them).
  */
-import type { ResultDocument } from '../lib/run/documents';
-import { planEdges } from '../lib/run/plan';
-import { LATEST_BUNDLE_KEY, reportKey } from '../lib/run/storage-keys';
-import type { Failure, PhaseOutcome, ReportInput, RunReport, RunStatus } from '../lib/run/types';
-import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../lib/run/types';
-import { AuditObjectConflict } from '../lib/storage/audit-store';
-import { runIds, type ActivityDeps } from './context';
+import type { ResultDocument } from '../../lib/run/documents';
+import { planEdges } from '../../lib/run/plan';
+import { LATEST_BUNDLE_KEY, reportKey } from '../../lib/run/storage-keys';
+import type { Failure, PhaseOutcome, ReportInput, RunReport, RunStatus } from '../../lib/run/types';
+import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../../lib/run/types';
+import { AuditObjectConflict } from '../../lib/storage/audit-store';
+import { runIds, type ActivityDeps } from '../shared/deps';
 
 /** The report as the workflow gets it: the failure list capped (the stored report has all). */
 const capped = (r: RunReport): RunReport => ({ ...r, failures: r.failures.slice(0, MAX_FAILURES_IN_REPORT) });

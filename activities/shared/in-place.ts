@@ -3,11 +3,11 @@
  * Promote put there. Sign and Attest work from this, so a rerun also signs digests an earlier run
  * promoted but never signed.
  */
-import type { PromoteBatchDocument } from '../lib/run/documents';
-import type { AfterPromoteArgs, RepositoryRef } from '../lib/run/types';
-import { planEdges } from '../lib/run/plan';
-import { inShard } from '../lib/run/shard';
-import type { ActivityDeps } from './context';
+import type { PromoteBatchDocument } from '../../lib/run/documents';
+import type { AfterPromoteArgs, RepositoryRef } from '../../lib/run/types';
+import { planEdges } from '../../lib/run/plan';
+import { inShard } from '../../lib/run/shard';
+import type { ActivityDeps } from './deps';
 
 export interface InPlaceDestination {
   ref: RepositoryRef;

@@ -1,7 +1,7 @@
 /** Provenance: verify the SLSA provenance v1 of each distinct source digest against the project's `provenance:` policy. */
-import type { PlanRef, VerificationSummary } from '../lib/run/types';
-import type { ActivityDeps } from './context';
-import { runVerification } from './verification';
+import type { PlanRef, VerificationSummary } from '../../lib/run/types';
+import type { ActivityDeps } from '../shared/deps';
+import { runVerification } from '../shared/verification';
 
 export function createProvenance(deps: ActivityDeps) {
   return async function provenance(args: PlanRef): Promise<VerificationSummary> {

@@ -11,14 +11,14 @@
  * and the heartbeat says how many there are; a Plan retried on another worker reads them back and
  * asks the registries only about the rest. A million edges mean tens of thousands of repositories.
  */
-import { computePlan, inventoryQueries, planEdges, repoFor, repositoryKey, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject } from '../lib/run/plan';
-import { planInventoryChunkKey, planKey, tagRecordKey } from '../lib/run/storage-keys';
-import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
-import type { Plan, PlanSummary, PromotionInput, RepositoryRef } from '../lib/run/types';
-import { AuditObjectConflict, type StoredObject } from '../lib/storage/audit-store';
-import { mapPool } from '../lib/util/pool';
-import { heartbeat, heartbeatDetails, runIds, type ActivityDeps } from './context';
-import { loadBundle } from './load';
+import { computePlan, inventoryQueries, planEdges, repoFor, repositoryKey, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject } from '../../lib/run/plan';
+import { planInventoryChunkKey, planKey, tagRecordKey } from '../../lib/run/storage-keys';
+import { mergeTagRecord, type TagRecord } from '../../lib/run/tag-record';
+import type { Plan, PlanSummary, PromotionInput, RepositoryRef } from '../../lib/run/types';
+import { AuditObjectConflict, type StoredObject } from '../../lib/storage/audit-store';
+import { mapPool } from '../../lib/util/pool';
+import { heartbeat, heartbeatDetails, runIds, type ActivityDeps } from '../shared/deps';
+import { loadBundle } from '../shared/documents';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
 const REPO_CONCURRENCY = 32;

@@ -7,16 +7,16 @@
  * activity (worker crash, timeout) skips them; the copy itself re-checks the destination before
  * every write, so a task cut off half-way is finished, never duplicated.
  */
-import type { CopyTask } from '../lib/run/plan';
-import type { PlacedImage, PromoteBatchDocument } from '../lib/run/documents';
-import { promoteBatchKey, tagRecordKey } from '../lib/run/storage-keys';
-import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
-import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepositoryRef, TransferCounts } from '../lib/run/types';
-import { addTransfer, edgeName, emptyTransfer } from '../lib/run/types';
-import { mapPool } from '../lib/util/pool';
-import { heartbeat, heartbeatDetails, runIds, withHeartbeat, type ActivityDeps } from './context';
-import { earlierResult, writeResult } from './results';
-import type { CopyOutcome } from './registry-ops';
+import type { CopyTask } from '../../lib/run/plan';
+import type { PlacedImage, PromoteBatchDocument } from '../../lib/run/documents';
+import { promoteBatchKey, tagRecordKey } from '../../lib/run/storage-keys';
+import { mergeTagRecord, type TagRecord } from '../../lib/run/tag-record';
+import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepositoryRef, TransferCounts } from '../../lib/run/types';
+import { addTransfer, edgeName, emptyTransfer } from '../../lib/run/types';
+import { mapPool } from '../../lib/util/pool';
+import { heartbeat, heartbeatDetails, runIds, withHeartbeat, type ActivityDeps } from '../shared/deps';
+import { earlierResult, writeResult } from '../shared/results';
+import type { CopyOutcome } from '../shared/registry-port';
 
 /** Copy tasks of one batch in flight at once. */
 const TASK_CONCURRENCY = 16;

@@ -8,18 +8,18 @@
  * what is in place and signed; nothing is asked per digest. `verify` also reads and verifies every
  * signature (referrers API, fallback index, `.sig`), which catches one replaced behind the record.
  */
-import type { ManifestBundle } from '../lib/manifests';
-import type { MirrorInput, MirrorReport } from '../lib/run/mirror-types';
-import { repoFor, repositoryKey } from '../lib/run/plan';
-import { LATEST_BUNDLE_KEY, mirrorReportKey, tagRecordKey } from '../lib/run/storage-keys';
-import type { TagRecord } from '../lib/run/tag-record';
-import type { Failure, RepositoryRef } from '../lib/run/types';
-import { mapPool } from '../lib/util/pool';
-import { heartbeat, runIds, type ActivityDeps } from './context';
-import { forEachImage, type ImageOutcome } from './image-work';
-import type { InPlaceImage } from './in-place';
+import type { ManifestBundle } from '../../lib/manifests';
+import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
+import { repoFor, repositoryKey } from '../../lib/run/plan';
+import { LATEST_BUNDLE_KEY, mirrorReportKey, tagRecordKey } from '../../lib/run/storage-keys';
+import type { TagRecord } from '../../lib/run/tag-record';
+import type { Failure, RepositoryRef } from '../../lib/run/types';
+import { mapPool } from '../../lib/util/pool';
+import { heartbeat, runIds, type ActivityDeps } from '../shared/deps';
+import { forEachImage, type ImageOutcome } from '../shared/image-work';
+import type { InPlaceImage } from '../shared/in-place';
 import { referrersApiHosts } from './sign';
-import { archivedAttestations, recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from './sign-image';
+import { archivedAttestations, recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from '../shared/sign-image';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
 const REPO_CONCURRENCY = 32;

@@ -8,21 +8,21 @@
  * The S3 archive is written first and reused on retry, so a retried activity attaches the same
  * statement, never a second attestation with a new timestamp.
  */
-import { AuditObjectConflict } from '../lib/storage/audit-store';
-import type { ArchivedAttestation, ArchivedSignatures, AttestationList } from '../lib/run/documents';
-import { repositoryKey } from '../lib/run/plan';
-import { shardedName } from '../lib/run/shard';
-import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey } from '../lib/run/storage-keys';
-import type { AfterPromoteArgs, AttestSummary, Failure } from '../lib/run/types';
-import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../lib/signing';
-import { mapPool } from '../lib/util/pool';
-import { runIds, type ActivityDeps } from './context';
-import { earlierResult, writeResult } from './results';
-import { forEachImage, type ImageOutcome } from './image-work';
-import { imagesInPlace, type InPlaceImage } from './in-place';
-import { imageSubject, type RepoKnowledge } from './sign-image';
+import { AuditObjectConflict } from '../../lib/storage/audit-store';
+import type { ArchivedAttestation, ArchivedSignatures, AttestationList } from '../../lib/run/documents';
+import { repositoryKey } from '../../lib/run/plan';
+import { shardedName } from '../../lib/run/shard';
+import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey } from '../../lib/run/storage-keys';
+import type { AfterPromoteArgs, AttestSummary, Failure } from '../../lib/run/types';
+import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../../lib/signing';
+import { mapPool } from '../../lib/util/pool';
+import { runIds, type ActivityDeps } from '../shared/deps';
+import { earlierResult, writeResult } from '../shared/results';
+import { forEachImage, type ImageOutcome } from '../shared/image-work';
+import { imagesInPlace, type InPlaceImage } from '../shared/in-place';
+import { imageSubject, type RepoKnowledge } from '../shared/sign-image';
 import { planKnowledge } from './sign';
-import type { RepositoryRef } from '../lib/oci';
+import type { RepositoryRef } from '../../lib/oci';
 
 export function createAttest(deps: ActivityDeps) {
   return async function attest(args: AfterPromoteArgs): Promise<AttestSummary> {

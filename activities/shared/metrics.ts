@@ -4,8 +4,8 @@
  * are registry hosts, verdicts, outcomes and phases, never repositories or digests (bounded).
  */
 import type { MetricMeter } from '@temporalio/common';
-import type { EdgeCounts, PhaseResult } from '../lib/run/types';
-import type { RegistryOps } from './registry-ops';
+import type { EdgeCounts, PhaseResult } from '../../lib/run/types';
+import type { RegistryOps } from './registry-port';
 
 export interface PromoterMetrics {
   /** Plan: every edge with its verdict. */

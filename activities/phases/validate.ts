@@ -1,8 +1,8 @@
 /** Validate: verify the signatures of each distinct source digest against the project's `signatures:` policy. */
-import { COSIGN_SIGN_PREDICATE_TYPE } from '../lib/signing';
-import type { PlanRef, VerificationSummary } from '../lib/run/types';
-import type { ActivityDeps } from './context';
-import { runVerification } from './verification';
+import { COSIGN_SIGN_PREDICATE_TYPE } from '../../lib/signing';
+import type { PlanRef, VerificationSummary } from '../../lib/run/types';
+import type { ActivityDeps } from '../shared/deps';
+import { runVerification } from '../shared/verification';
 
 export function createValidate(deps: ActivityDeps) {
   return async function validate(args: PlanRef): Promise<VerificationSummary> {

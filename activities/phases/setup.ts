@@ -1,13 +1,13 @@
 /** Setup: check options, the audit bucket, every registry (reachable, credentials accepted) and the trust material. */
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
-import type { ManifestBundle } from '../lib/manifests';
-import { isOciError } from '../lib/oci';
-import { repoFor } from '../lib/run/plan';
-import type { PromotionInput } from '../lib/run/types';
-import { mapPool } from '../lib/util/pool';
-import type { ActivityDeps } from './context';
-import { loadBundle } from './load';
+import type { ManifestBundle } from '../../lib/manifests';
+import { isOciError } from '../../lib/oci';
+import { repoFor } from '../../lib/run/plan';
+import type { PromotionInput } from '../../lib/run/types';
+import { mapPool } from '../../lib/util/pool';
+import type { ActivityDeps } from '../shared/deps';
+import { loadBundle } from '../shared/documents';
 
 const RunOptionsSchema = z.object({
   batchSize: z.number().int().min(1).max(10_000),

@@ -7,16 +7,16 @@
  * written directly (nothing is read back from the primary), and a retried or resumed activity, or
  * a later run, writes the archived signatures again instead of signing anew.
  */
-import { AuditObjectConflict } from '../lib/storage/audit-store';
+import { AuditObjectConflict } from '../../lib/storage/audit-store';
 import type { SerializedBundle } from '@sigstore/bundle';
-import type { ArchivedAttestation, ArchivedSignatures, AttestationList, SignedSubject } from '../lib/run/documents';
-import { repositoryKey } from '../lib/run/plan';
-import { attestationListKey, legacyAttestationListKey, signatureArchiveKey, tagRecordKey } from '../lib/run/storage-keys';
-import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
-import type { Failure, RepositoryRef } from '../lib/run/types';
-import { referrersFallbackTag, signatureTag, type ImageSigner, type SignatureFormat } from '../lib/signing';
-import { mapPool } from '../lib/util/pool';
-import type { ActivityDeps } from './context';
+import type { ArchivedAttestation, ArchivedSignatures, AttestationList, SignedSubject } from '../../lib/run/documents';
+import { repositoryKey } from '../../lib/run/plan';
+import { attestationListKey, legacyAttestationListKey, signatureArchiveKey, tagRecordKey } from '../../lib/run/storage-keys';
+import { mergeTagRecord, type TagRecord } from '../../lib/run/tag-record';
+import type { Failure, RepositoryRef } from '../../lib/run/types';
+import { referrersFallbackTag, signatureTag, type ImageSigner, type SignatureFormat } from '../../lib/signing';
+import { mapPool } from '../../lib/util/pool';
+import type { ActivityDeps } from './deps';
 import type { ImageOutcome } from './image-work';
 import type { InPlaceImage } from './in-place';
 

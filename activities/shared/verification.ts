@@ -8,15 +8,15 @@
  *   warn       warning                   warning             (provenance)
  *   off        not checked               not checked
  */
-import type { ManifestBundle, Project } from '../lib/manifests';
-import type { VerificationDocument } from '../lib/run/documents';
-import { phaseResultKey } from '../lib/run/storage-keys';
-import { planEdges, repoFor, repositoryKey } from '../lib/run/plan';
-import type { Failure, PlanRef, RepositoryRef, VerificationSummary } from '../lib/run/types';
-import { mapPool } from '../lib/util/pool';
-import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './context';
+import type { ManifestBundle, Project } from '../../lib/manifests';
+import type { VerificationDocument } from '../../lib/run/documents';
+import { phaseResultKey } from '../../lib/run/storage-keys';
+import { planEdges, repoFor, repositoryKey } from '../../lib/run/plan';
+import type { Failure, PlanRef, RepositoryRef, VerificationSummary } from '../../lib/run/types';
+import { mapPool } from '../../lib/util/pool';
+import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './deps';
 import { earlierResult, writeResult } from './results';
-import { loadBundle } from './load';
+import { loadBundle } from './documents';
 
 export type CheckResult = { status: 'passed'; detail?: string } | { status: 'missing' } | { status: 'failed'; reason: string };
 export type Mode = 'require' | 'if-present' | 'warn' | 'off';

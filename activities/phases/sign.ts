@@ -1,23 +1,23 @@
 /**
  * Sign: every image digest in place gets the worker's signatures (its key, or its keyless
  * identity) at every destination that lacks them, in the formats configured. Each image is signed
- * once (./sign-image.ts: signed, archived, then written to the primary and the mirrors alike),
+ * once (../shared/sign-image.ts: signed, archived, then written to the primary and the mirrors alike),
  * so a rerun adds nothing twice and repairs what an earlier run promoted but never signed.
  *
  * What a destination lacks comes from the Plan: its tags/list (signature tags present) and the
  * tag record (which digests the promoter signed there). A destination this run promoted to always
  * gets them. No request goes to a registry for an image already signed everywhere.
  */
-import { repositoryKey } from '../lib/run/plan';
-import { shardedName } from '../lib/run/shard';
-import { phaseResultKey } from '../lib/run/storage-keys';
-import type { AfterPromoteArgs, Plan, RepositoryRef, SignSummary } from '../lib/run/types';
-import { mapPool } from '../lib/util/pool';
-import { runIds, type ActivityDeps } from './context';
-import { earlierResult, writeResult } from './results';
-import { forEachImage } from './image-work';
-import { imagesInPlace, type InPlaceImage } from './in-place';
-import { recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from './sign-image';
+import { repositoryKey } from '../../lib/run/plan';
+import { shardedName } from '../../lib/run/shard';
+import { phaseResultKey } from '../../lib/run/storage-keys';
+import type { AfterPromoteArgs, Plan, RepositoryRef, SignSummary } from '../../lib/run/types';
+import { mapPool } from '../../lib/util/pool';
+import { runIds, type ActivityDeps } from '../shared/deps';
+import { earlierResult, writeResult } from '../shared/results';
+import { forEachImage } from '../shared/image-work';
+import { imagesInPlace, type InPlaceImage } from '../shared/in-place';
+import { recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from '../shared/sign-image';
 
 export function createSign(deps: ActivityDeps) {
   return async function sign(args: AfterPromoteArgs): Promise<SignSummary> {

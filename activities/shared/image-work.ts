@@ -4,9 +4,9 @@
  * The checkpoint stays small at any scale: settled images as index ranges, counts summed, and only
  * the exceptions (failures, images not signed at every destination) listed.
  */
-import type { Failure, RepositoryRef } from '../lib/run/types';
-import { mapPool } from '../lib/util/pool';
-import { heartbeat, heartbeatDetails, withHeartbeat } from './context';
+import type { Failure, RepositoryRef } from '../../lib/run/types';
+import { mapPool } from '../../lib/util/pool';
+import { heartbeat, heartbeatDetails, withHeartbeat } from './deps';
 import type { InPlaceImage } from './in-place';
 
 export interface ImageOutcome {

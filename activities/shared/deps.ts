@@ -8,11 +8,11 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import type { PromoterConfig } from '../lib/config';
-import type { DocumentStore } from '../lib/storage/audit-store';
-import type { RunDocuments } from './load';
+import type { PromoterConfig } from '../../lib/config';
+import type { DocumentStore } from '../../lib/storage/audit-store';
+import type { RunDocuments } from './documents';
 import type { PromoterMetrics } from './metrics';
-import type { RegistryOps } from './registry-ops';
+import type { RegistryOps } from './registry-port';
 import type { TrustMaterial } from './trust';
 
 /** What the worker hands to createActivities. */

@@ -4,9 +4,9 @@
  * result is returned as it is, and nothing is done again. Two attempts racing (a worker thought
  * dead that was not): the first result written wins, and the later one returns it.
  */
-import type { ResultDocument } from '../lib/run/documents';
-import { AuditObjectConflict } from '../lib/storage/audit-store';
-import type { ActivityDeps } from './context';
+import type { ResultDocument } from '../../lib/run/documents';
+import { AuditObjectConflict } from '../../lib/storage/audit-store';
+import type { ActivityDeps } from './deps';
 
 /** The summary of a result document an earlier attempt wrote, if any. */
 export async function earlierResult<S>(deps: ActivityDeps, key: string): Promise<S | undefined> {
