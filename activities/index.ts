@@ -3,7 +3,8 @@
  * dependencies (and gives each set of activities its own document cache and trust material);
  * the workflows only ever see the `Activities` type.
  */
-import { keepBeating, type ActivityDeps, type WorkerDeps } from './shared/deps';
+import type { ActivityDeps, WorkerDeps } from './shared/deps';
+import { keepBeating } from './shared/heartbeat';
 import { RunDocuments } from './shared/documents';
 import { NO_METRICS } from './shared/metrics';
 import { TrustMaterial } from './shared/trust';

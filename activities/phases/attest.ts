@@ -17,15 +17,17 @@ import type { AfterPromoteArgs, AttestSummary, Failure } from '../../lib/run/typ
 import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../../lib/signing';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
 import { earlierResult, writeResult } from '../shared/results';
 import { forEachImage, type ImageOutcome } from '../shared/image-work';
-import { imagesInPlace, type InPlaceImage } from '../shared/in-place';
+import { imagesInPlace } from '../shared/in-place';
+import type { InPlaceImage } from '../shared/images';
 import { imageSubject, type RepoKnowledge } from '../shared/sign-image';
 import { planKnowledge } from './sign';
 import type { RepositoryRef } from '../../lib/oci';
 
 export function createAttest(deps: ActivityDeps) {
-  return async function attest(args: AfterPromoteArgs): Promise<AttestSummary> {
+  return async function attest(hb: Heartbeat, args: AfterPromoteArgs): Promise<AttestSummary> {
     const { workflowId, runId } = runIds();
     const resultKey = phaseResultKey(workflowId, runId, shardedName('attest', args.shard));
     const earlier = await earlierResult<AttestSummary>(deps, resultKey);
@@ -34,7 +36,7 @@ export function createAttest(deps: ActivityDeps) {
     const plan = await deps.documents.plan(args.plan);
     const promoted = (await imagesInPlace(deps, args)).filter((img) => img.destinations.some((d) => d.promotedNow));
     const knowledge = await planKnowledge(deps, plan, promoted, true);
-    const { counts, failures } = await forEachImage(promoted, (img) => attestImage(deps, signer, img, knowledge, workflowId, runId));
+    const { counts, failures } = await forEachImage(hb, promoted, (img) => attestImage(deps, signer, img, knowledge, workflowId, runId));
     const summary: AttestSummary = {
       written: counts.written ?? 0,
       alreadyPresent: counts.alreadyPresent ?? 0,

@@ -15,9 +15,10 @@ import { LATEST_BUNDLE_KEY, mirrorReportKey, tagRecordKey } from '../../lib/run/
 import type { TagRecord } from '../../lib/run/tag-record';
 import type { Failure, RepositoryRef } from '../../lib/run/types';
 import { mapPool } from '../../lib/util/pool';
-import { heartbeat, runIds, type ActivityDeps } from '../shared/deps';
+import { runIds, type ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
 import { forEachImage, type ImageOutcome } from '../shared/image-work';
-import type { InPlaceImage } from '../shared/in-place';
+import type { InPlaceImage } from '../shared/images';
 import { referrersApiHosts } from './sign';
 import { archivedAttestations, recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from '../shared/sign-image';
 
@@ -30,7 +31,7 @@ interface Destination {
 }
 
 export function createMirror(deps: ActivityDeps) {
-  return async function mirrorSignatures(input: MirrorInput): Promise<MirrorReport> {
+  return async function mirrorSignatures(hb: Heartbeat, input: MirrorInput): Promise<MirrorReport> {
     const { workflowId, runId } = runIds();
     const reportKey = mirrorReportKey(workflowId, runId);
     const bundleKey = input.bundleKey ?? (await deps.store.getJsonIfExists<{ bundleKey: string }>(LATEST_BUNDLE_KEY))?.bundleKey;
@@ -45,7 +46,7 @@ export function createMirror(deps: ActivityDeps) {
     const signer = await deps.trust.imageSigner();
     const bundle = await deps.store.getJson<ManifestBundle>(bundleKey);
     const candidates = imagesOf(bundle);
-    const destinations = await readDestinations(deps, candidates);
+    const destinations = await readDestinations(deps, hb, candidates);
     const images = await inPlace(deps, candidates, destinations);
     const apiHosts = format === 'legacy' ? new Set<string>() : await referrersApiHosts(deps, images);
     const knowledge = (repo: RepositoryRef): RepoKnowledge => {
@@ -54,7 +55,7 @@ export function createMirror(deps: ActivityDeps) {
     };
     const ownTrust = input.verify ? await deps.trust.ownTrust() : undefined;
 
-    const { counts, failures, signed } = await forEachImage(images, async (img): Promise<ImageOutcome> => {
+    const { counts, failures, signed } = await forEachImage(hb, images, async (img): Promise<ImageOutcome> => {
       let targets = img.destinations.flatMap((d, i) => (signedThere(knowledge(d.ref), img.digest, signer.mark, format) ? [] : [i]));
       if (ownTrust) {
         // Every configured format must carry a valid signature of ours: one alone does not do.
@@ -121,7 +122,7 @@ function imagesOf(bundle: ManifestBundle): InPlaceImage[] {
 }
 
 /** One tags/list per destination repository (and the tag record the promoter keeps for it). */
-async function readDestinations(deps: ActivityDeps, images: InPlaceImage[]): Promise<Map<string, Destination>> {
+async function readDestinations(deps: ActivityDeps, hb: Heartbeat, images: InPlaceImage[]): Promise<Map<string, Destination>> {
   const repos = new Map<string, RepositoryRef>();
   for (const img of images) for (const d of img.destinations) repos.set(repositoryKey(d.ref), d.ref);
   const out = new Map<string, Destination>();
@@ -129,7 +130,7 @@ async function readDestinations(deps: ActivityDeps, images: InPlaceImage[]): Pro
   await mapPool([...repos], REPO_CONCURRENCY, async ([key, ref]) => {
     const [listed, record] = await Promise.all([deps.registry.listTags(ref), deps.store.getJsonIfExists<TagRecord>(tagRecordKey(ref.host, ref.repository))]);
     out.set(key, { listed: new Set(listed), record });
-    if (++done % 50 === 0) heartbeat();
+    if (++done % 50 === 0) hb.beat();
   });
   return out;
 }

@@ -17,7 +17,8 @@ import { mergeTagRecord, type TagRecord } from '../../lib/run/tag-record';
 import type { Plan, PlanSummary, PromotionInput, RepositoryRef } from '../../lib/run/types';
 import { AuditObjectConflict, type StoredObject } from '../../lib/storage/audit-store';
 import { mapPool } from '../../lib/util/pool';
-import { heartbeat, heartbeatDetails, runIds, type ActivityDeps } from '../shared/deps';
+import { runIds, type ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
 import { loadBundle } from '../shared/documents';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
@@ -49,14 +50,14 @@ interface PlanCheckpoint {
 }
 
 export function createPlan(deps: ActivityDeps) {
-  return async function plan(input: PromotionInput): Promise<PlanSummary> {
+  return async function plan(hb: Heartbeat, input: PromotionInput): Promise<PlanSummary> {
     const { workflowId, runId } = runIds();
     const key = planKey(workflowId, runId);
     // Written once: an earlier attempt that finished stands.
     const earlier = await deps.store.readJsonIfExists<Plan>(key);
     if (earlier) return summaryOf(earlier.value, earlier.stored);
     const bundle = await loadBundle(deps.store, input);
-    const chunks = new ChunkLog(deps, workflowId, runId);
+    const chunks = new ChunkLog(deps, hb, workflowId, runId);
     const inventory = await readInventory(deps, bundle.projects, inventoryQueries(bundle.projects), !!input.options.verifyTags, chunks);
     const planDoc = computePlan(bundle.projects, inventory, { workflowId, runId, bundleSha256: input.bundleSha256, createdAt: new Date().toISOString() });
     let stored;
@@ -99,12 +100,12 @@ class ChunkLog {
   private lastFlush = Date.now();
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly deps: ActivityDeps, private readonly workflowId: string, private readonly runId: string) {}
+  constructor(private readonly deps: ActivityDeps, private readonly hb: Heartbeat, private readonly workflowId: string, private readonly runId: string) {}
 
   /** Every chunk an earlier attempt wrote. */
   async resume(): Promise<InventoryChunk[]> {
     const out: InventoryChunk[] = [];
-    const heartbeated = heartbeatDetails<PlanCheckpoint>()?.chunks ?? 0;
+    const heartbeated = this.hb.resumed<PlanCheckpoint>()?.chunks ?? 0;
     for (;;) {
       const chunk = await this.deps.store.getJsonIfExists<InventoryChunk>(planInventoryChunkKey(this.workflowId, this.runId, this.next));
       if (!chunk) break;
@@ -112,7 +113,7 @@ class ChunkLog {
       this.next++;
     }
     if (out.length > 0) this.deps.log.info({ workflowId: this.workflowId, chunks: out.length, heartbeated }, 'plan resumed from its inventory checkpoints');
-    heartbeat({ chunks: this.next } satisfies PlanCheckpoint);
+    this.hb.beat({ chunks: this.next } satisfies PlanCheckpoint);
     return out;
   }
 
@@ -137,7 +138,7 @@ class ChunkLog {
     this.flushing = this.flushing.then(async () => {
       await this.deps.store.writeOnceJson(planInventoryChunkKey(this.workflowId, this.runId, this.next), chunk);
       this.next++;
-      heartbeat({ chunks: this.next } satisfies PlanCheckpoint);
+      this.hb.beat({ chunks: this.next } satisfies PlanCheckpoint);
     });
     return this.flushing;
   }

@@ -14,7 +14,8 @@ import { mergeTagRecord, type TagRecord } from '../../lib/run/tag-record';
 import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepositoryRef, TransferCounts } from '../../lib/run/types';
 import { addTransfer, edgeName, emptyTransfer } from '../../lib/run/types';
 import { mapPool } from '../../lib/util/pool';
-import { heartbeat, heartbeatDetails, runIds, withHeartbeat, type ActivityDeps } from '../shared/deps';
+import { runIds, type ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
 import { earlierResult, writeResult } from '../shared/results';
 import type { CopyOutcome } from '../shared/registry-port';
 
@@ -40,7 +41,7 @@ interface BatchCheckpoint {
 }
 
 export function createPromote(deps: ActivityDeps) {
-  return async function promoteBatch(args: PromoteBatchArgs): Promise<PromoteBatchSummary> {
+  return async function promoteBatch(hb: Heartbeat, args: PromoteBatchArgs): Promise<PromoteBatchSummary> {
     const { workflowId, runId, attempt } = runIds();
     const earlier = await earlierResult<PromoteBatchSummary>(deps, promoteBatchKey(workflowId, runId, args.batch));
     if (earlier) return earlier;
@@ -48,7 +49,7 @@ export function createPromote(deps: ActivityDeps) {
     const all = await deps.documents.copyTasks(args.plan, args.verificationKeys);
     const tasks = all.slice(args.batch * args.input.options.batchSize, (args.batch + 1) * args.input.options.batchSize);
 
-    const resumed = heartbeatDetails<BatchCheckpoint>();
+    const resumed = hb.resumed<BatchCheckpoint>();
     const records = new Map<number, TaskRecord>((resumed?.records ?? []).map((r) => [r.index, r]));
     if (resumed) deps.log.info({ workflowId, batch: args.batch, settled: records.size, of: tasks.length }, 'resuming batch from heartbeat');
 
@@ -58,10 +59,10 @@ export function createPromote(deps: ActivityDeps) {
     const fresh = attempt === 1 && !resumed ? new Set(plan.newRepositories ?? []) : new Set<string>();
     const checkpoint = (): BatchCheckpoint => ({ records: [...records.values()] });
     const requestsBefore = deps.registry.totalRequests();
-    await withHeartbeat(checkpoint, () =>
+    await hb.during(checkpoint, () =>
       mapPool(pending, TASK_CONCURRENCY, async ({ t, i }) => {
         records.set(i, await runTask(deps, t, i, fresh.has(`${t.destination.host}/${t.destination.repository}`)));
-        heartbeat(checkpoint());
+        hb.beat(checkpoint());
       }),
     );
     // Requests of this worker's client while the batch ran (other batches in flight on the same worker count too).

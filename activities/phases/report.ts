@@ -10,12 +10,13 @@ import type { Failure, PhaseOutcome, ReportInput, RunReport, RunStatus } from '.
 import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../../lib/run/types';
 import { AuditObjectConflict } from '../../lib/storage/audit-store';
 import { runIds, type ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
 
 /** The report as the workflow gets it: the failure list capped (the stored report has all). */
 const capped = (r: RunReport): RunReport => ({ ...r, failures: r.failures.slice(0, MAX_FAILURES_IN_REPORT) });
 
 export function createReport(deps: ActivityDeps) {
-  return async function writeReport(r: ReportInput): Promise<RunReport> {
+  return async function writeReport(_hb: Heartbeat, r: ReportInput): Promise<RunReport> {
     const { workflowId, runId } = runIds();
     // Written once: an earlier attempt that finished (its worker died before Temporal heard) stands.
     const earlier = await deps.store.getJsonIfExists<RunReport>(reportKey(workflowId, runId));

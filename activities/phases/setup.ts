@@ -7,6 +7,7 @@ import { repoFor } from '../../lib/run/plan';
 import type { PromotionInput } from '../../lib/run/types';
 import { mapPool } from '../../lib/util/pool';
 import type { ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
 import { loadBundle } from '../shared/documents';
 
 const RunOptionsSchema = z.object({
@@ -22,7 +23,7 @@ export interface SetupResult {
 }
 
 export function createSetup(deps: ActivityDeps) {
-  return async function setup(input: PromotionInput): Promise<SetupResult> {
+  return async function setup(_hb: Heartbeat, input: PromotionInput): Promise<SetupResult> {
     const opts = RunOptionsSchema.safeParse(input.options);
     if (!opts.success) {
       throw ApplicationFailure.nonRetryable(`invalid run options: ${opts.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'InvalidInput');

@@ -14,13 +14,15 @@ import { phaseResultKey } from '../../lib/run/storage-keys';
 import type { AfterPromoteArgs, Plan, RepositoryRef, SignSummary } from '../../lib/run/types';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
 import { earlierResult, writeResult } from '../shared/results';
 import { forEachImage } from '../shared/image-work';
-import { imagesInPlace, type InPlaceImage } from '../shared/in-place';
+import { imagesInPlace } from '../shared/in-place';
+import type { InPlaceImage } from '../shared/images';
 import { recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from '../shared/sign-image';
 
 export function createSign(deps: ActivityDeps) {
-  return async function sign(args: AfterPromoteArgs): Promise<SignSummary> {
+  return async function sign(hb: Heartbeat, args: AfterPromoteArgs): Promise<SignSummary> {
     const { workflowId, runId } = runIds();
     const resultKey = phaseResultKey(workflowId, runId, shardedName('sign', args.shard));
     const earlier = await earlierResult<SignSummary>(deps, resultKey);
@@ -30,7 +32,7 @@ export function createSign(deps: ActivityDeps) {
     const plan = await deps.documents.plan(args.plan);
     const images = await imagesInPlace(deps, args);
     const knowledge = await planKnowledge(deps, plan, images, format !== 'legacy');
-    const { counts, failures, signed } = await forEachImage(images, async (img) => {
+    const { counts, failures, signed } = await forEachImage(hb, images, async (img) => {
       const targets = img.destinations.flatMap((d, i) => (d.promotedNow || !signedThere(knowledge(d.ref), img.digest, signer.mark, format) ? [i] : []));
       if (targets.length === 0) return { counts: { alreadySigned: 1 }, failures: [] };
       let archived;

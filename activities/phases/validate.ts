@@ -2,11 +2,12 @@
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../../lib/signing';
 import type { PlanRef, VerificationSummary } from '../../lib/run/types';
 import type { ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
 import { runVerification } from '../shared/verification';
 
 export function createValidate(deps: ActivityDeps) {
-  return async function validate(args: PlanRef): Promise<VerificationSummary> {
-    return runVerification(deps, args, {
+  return async function validate(hb: Heartbeat, args: PlanRef): Promise<VerificationSummary> {
+    return runVerification(deps, hb, args, {
       phase: 'validate',
       policyOf: (p) => p.signatures,
       async check(deps, source, digest, policy) {

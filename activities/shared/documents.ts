@@ -5,7 +5,7 @@ import type { ResultDocument } from '../../lib/run/documents';
 import { copyTasks, type CopyTask } from '../../lib/run/plan';
 import type { Plan, PromotionInput, StoredRef } from '../../lib/run/types';
 import type { DocumentStore } from '../../lib/storage/audit-store';
-import type { InPlaceImage } from './in-place';
+import type { InPlaceImage } from './images';
 
 export async function loadBundle(store: DocumentStore, input: PromotionInput): Promise<ManifestBundle> {
   try {

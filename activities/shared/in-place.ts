@@ -8,25 +8,7 @@ import type { AfterPromoteArgs, RepositoryRef } from '../../lib/run/types';
 import { planEdges } from '../../lib/run/plan';
 import { inShard } from '../../lib/run/shard';
 import type { ActivityDeps } from './deps';
-
-export interface InPlaceDestination {
-  ref: RepositoryRef;
-  /** 0: the primary (production); higher: a mirror. */
-  index: number;
-  tags: string[];
-  promotedNow: boolean;
-  /** A fallback tag Promote wrote there (the source's referrers): Sign and Attest merge into it. */
-  fallbackTag?: string;
-}
-
-export interface InPlaceImage {
-  project: string;
-  image: string;
-  digest: string;
-  source: RepositoryRef;
-  /** Sorted by index: the first is where signatures are made. */
-  destinations: InPlaceDestination[];
-}
+import type { InPlaceDestination, InPlaceImage } from './images';
 
 /** The images in place, of this activity's part (args.shard) only. */
 export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs): Promise<InPlaceImage[]> {

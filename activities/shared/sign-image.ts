@@ -18,7 +18,7 @@ import { referrersFallbackTag, signatureTag, type ImageSigner, type SignatureFor
 import { mapPool } from '../../lib/util/pool';
 import type { ActivityDeps } from './deps';
 import type { ImageOutcome } from './image-work';
-import type { InPlaceImage } from './in-place';
+import type { InPlaceImage } from './images';
 
 /** What is known of a destination repository before writing to it. */
 export interface RepoKnowledge {
