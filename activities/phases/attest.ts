@@ -22,8 +22,8 @@ import { earlierResult, writeResult } from '../shared/results';
 import { forEachImage, type ImageOutcome } from '../shared/image-work';
 import { imagesInPlace } from '../shared/in-place';
 import type { InPlaceImage } from '../shared/images';
-import { imageSubject, type RepoKnowledge } from '../shared/sign-image';
-import { planKnowledge } from './sign';
+import { planKnowledge, type RepoKnowledge } from '../shared/repo-knowledge';
+import { imageSubject } from '../shared/sign-image';
 import type { RepositoryRef } from '../../lib/oci';
 
 export function createAttest(deps: ActivityDeps) {

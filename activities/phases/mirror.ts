@@ -19,8 +19,8 @@ import { runIds, type ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
 import { forEachImage, type ImageOutcome } from '../shared/image-work';
 import type { InPlaceImage } from '../shared/images';
-import { referrersApiHosts } from './sign';
-import { archivedAttestations, recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from '../shared/sign-image';
+import { referrersApiHosts, signedThere, type RepoKnowledge } from '../shared/repo-knowledge';
+import { archivedAttestations, recordSigned, signaturesFor, writeSignatures } from '../shared/sign-image';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
 const REPO_CONCURRENCY = 32;

@@ -11,15 +11,14 @@
 import { repositoryKey } from '../../lib/run/plan';
 import { shardedName } from '../../lib/run/shard';
 import { phaseResultKey } from '../../lib/run/storage-keys';
-import type { AfterPromoteArgs, Plan, RepositoryRef, SignSummary } from '../../lib/run/types';
-import { mapPool } from '../../lib/util/pool';
+import type { AfterPromoteArgs, SignSummary } from '../../lib/run/types';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
 import { earlierResult, writeResult } from '../shared/results';
 import { forEachImage } from '../shared/image-work';
 import { imagesInPlace } from '../shared/in-place';
-import type { InPlaceImage } from '../shared/images';
-import { recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from '../shared/sign-image';
+import { planKnowledge, signedThere } from '../shared/repo-knowledge';
+import { recordSigned, signaturesFor, writeSignatures } from '../shared/sign-image';
 
 export function createSign(deps: ActivityDeps) {
   return async function sign(hb: Heartbeat, args: AfterPromoteArgs): Promise<SignSummary> {
@@ -58,35 +57,4 @@ export function createSign(deps: ActivityDeps) {
     deps.log.info({ workflowId, ...(args.shard ? { shard: args.shard } : {}), ...summary }, 'sign done');
     return writeResult(deps, resultKey, { summary, failures });
   };
-}
-
-/** What the Plan saw at each destination: signature tags listed, the tag record, referrers API or not. */
-export async function planKnowledge(deps: ActivityDeps, plan: Plan, images: InPlaceImage[], needApi: boolean): Promise<(repo: RepositoryRef) => RepoKnowledge> {
-  const apiHosts = needApi ? await referrersApiHosts(deps, images) : new Set<string>();
-  const listed = new Map(Object.entries(plan.signatureTags ?? {}).map(([repo, tags]) => [repo, new Set(tags)]));
-  // Fallback tags Promote wrote after the Plan listed the repository (the source's referrers).
-  for (const img of images) {
-    for (const d of img.destinations) {
-      if (!d.fallbackTag) continue;
-      const key = repositoryKey(d.ref);
-      listed.set(key, new Set([...(listed.get(key) ?? []), d.fallbackTag]));
-    }
-  }
-  const none = new Set<string>();
-  return (repo) => ({
-    listed: listed.get(repositoryKey(repo)) ?? none,
-    signed: plan.signedByPromoter?.[repositoryKey(repo)] ?? {},
-    api: apiHosts.has(repo.host),
-  });
-}
-
-/** Destination hosts that serve the referrers API (one probe per host and worker). */
-export async function referrersApiHosts(deps: ActivityDeps, images: InPlaceImage[]): Promise<Set<string>> {
-  const byHost = new Map<string, RepositoryRef>();
-  for (const img of images) for (const d of img.destinations) if (!byHost.has(d.ref.host)) byHost.set(d.ref.host, d.ref);
-  const withApi = new Set<string>();
-  await mapPool([...byHost.values()], 8, async (repo) => {
-    if (await deps.registry.servesReferrersApi(repo)) withApi.add(repo.host);
-  });
-  return withApi;
 }

@@ -14,33 +14,12 @@ import { repositoryKey } from '../../lib/run/plan';
 import { attestationListKey, legacyAttestationListKey, signatureArchiveKey, tagRecordKey } from '../../lib/run/storage-keys';
 import { mergeTagRecord, type TagRecord } from '../../lib/run/tag-record';
 import type { Failure, RepositoryRef } from '../../lib/run/types';
-import { referrersFallbackTag, signatureTag, type ImageSigner, type SignatureFormat } from '../../lib/signing';
+import type { ImageSigner } from '../../lib/signing';
 import { mapPool } from '../../lib/util/pool';
 import type { ActivityDeps } from './deps';
 import type { ImageOutcome } from './image-work';
 import type { InPlaceImage } from './images';
-
-/** What is known of a destination repository before writing to it. */
-export interface RepoKnowledge {
-  /** Tags its tags/list showed (the `sha256-…` ones matter here). */
-  listed: ReadonlySet<string>;
-  /** The tag record: digest -> mark of the signature the promoter wrote or verified there. */
-  signed: Readonly<Record<string, string>>;
-  /** Its registry serves the referrers API: bundles need no fallback tag. */
-  api: boolean;
-}
-
-/**
- * The signer's signatures of `digest` are in the repository: the record says the promoter put them
- * there, and the tags they live under are still listed (nobody deleted them). For an index this also
- * vouches for its children: they are always written before it.
- */
-export function signedThere(k: RepoKnowledge, digest: string, mark: string, format: SignatureFormat): boolean {
-  if (k.signed[digest] !== mark) return false;
-  if (format !== 'bundle' && !k.listed.has(signatureTag(digest))) return false;
-  if (format !== 'legacy' && !k.api && !k.listed.has(referrersFallbackTag(digest))) return false;
-  return true;
-}
+import type { RepoKnowledge } from './repo-knowledge';
 
 /**
  * The image's archived signatures by `signer`, made (and archived) now when there are none yet.
