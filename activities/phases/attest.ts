@@ -8,7 +8,6 @@
  * The S3 archive is written first and reused on retry, so a retried activity attaches the same
  * statement, never a second attestation with a new timestamp.
  */
-import { AuditObjectConflict } from '../../lib/storage/audit-store';
 import type { ArchivedAttestation, ArchivedSignatures, AttestationList } from '../../lib/run/documents';
 import { repositoryKey } from '../../lib/run/plan';
 import { shardedName } from '../../lib/run/shard';
@@ -17,6 +16,7 @@ import type { AfterPromoteArgs, AttestSummary, Failure } from '../../lib/run/typ
 import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../../lib/signing';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
+import { failureOf } from '../shared/failures';
 import type { Heartbeat } from '../shared/heartbeat';
 import { earlierResult, writeResult } from '../shared/results';
 import { forEachImage, type ImageOutcome } from '../shared/image-work';
@@ -24,6 +24,7 @@ import { imagesInPlace } from '../shared/in-place';
 import type { InPlaceImage } from '../shared/images';
 import { planKnowledge, type RepoKnowledge } from '../shared/repo-knowledge';
 import { imageSubject } from '../shared/sign-image';
+import { writeOnce } from '../shared/write-once';
 import type { RepositoryRef } from '../../lib/oci';
 
 export function createAttest(deps: ActivityDeps) {
@@ -68,12 +69,8 @@ async function archivedAttestation(deps: ActivityDeps, signer: ImageSigner, img:
     time: now,
   });
   const attestation: ArchivedAttestation = { statement, bundle: await signer.signStatement(statement), created: now.toISOString().replace(/\.\d{3}Z$/, 'Z') };
-  try {
-    await deps.store.writeOnceJson(key, attestation);
-  } catch (err) {
-    if (!(err instanceof AuditObjectConflict)) throw err;
-    return { attestation: await deps.store.getJson<ArchivedAttestation>(key), fresh: false };
-  }
+  const stands = await writeOnce(deps.store, key, attestation);
+  if (!stands.ours) return { attestation: stands.value, fresh: false };
   await listAttestation(deps, img, key);
   return { attestation, fresh: true };
 }
@@ -95,8 +92,7 @@ async function attestImage(
 ): Promise<ImageOutcome> {
   const failures: Failure[] = [];
   const primary = img.destinations[0]!.ref;
-  const fail = (repo: RepositoryRef, err: unknown) =>
-    failures.push({ edge: `${repositoryKey(repo)}@${img.digest}`, phase: 'attest', code: (err as { code?: string }).code ?? 'ATTEST_FAILED', error: (err as Error).message });
+  const fail = (repo: RepositoryRef, err: unknown) => failures.push(failureOf(`${repositoryKey(repo)}@${img.digest}`, 'attest', err, 'ATTEST_FAILED'));
   let attestation: ArchivedAttestation;
   let fresh: boolean;
   let signatures: ArchivedSignatures | undefined;

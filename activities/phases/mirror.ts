@@ -16,6 +16,7 @@ import type { TagRecord } from '../../lib/run/tag-record';
 import type { Failure, RepositoryRef } from '../../lib/run/types';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
+import { failureOf } from '../shared/failures';
 import type { Heartbeat } from '../shared/heartbeat';
 import { forEachImage, type ImageOutcome } from '../shared/image-work';
 import type { InPlaceImage } from '../shared/images';
@@ -77,7 +78,7 @@ export function createMirror(deps: ActivityDeps) {
         const o = await writeSignatures(deps, img, archived, targets, knowledge, { deferImageIndex: false, phase: 'mirror', imageAttestations });
         return { ...o, counts: { signedNow: fresh ? 1 : 0, mirrored: o.signedAt?.length ?? 0 } };
       } catch (err) {
-        return { counts: {}, failures: [{ edge: `${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message }] };
+        return { counts: {}, failures: [failureOf(`${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`, 'sign', err, 'SIGN_FAILED')] };
       }
     });
     if (input.confirm) await recordSigned(deps, signed, signer.mark);

@@ -13,12 +13,14 @@
  */
 import { computePlan, inventoryQueries, planEdges, repoFor, repositoryKey, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject } from '../../lib/run/plan';
 import { planInventoryChunkKey, planKey, tagRecordKey } from '../../lib/run/storage-keys';
-import { mergeTagRecord, type TagRecord } from '../../lib/run/tag-record';
+import type { TagRecord } from '../../lib/run/tag-record';
 import type { Plan, PlanSummary, PromotionInput, RepositoryRef } from '../../lib/run/types';
-import { AuditObjectConflict, type StoredObject } from '../../lib/storage/audit-store';
+import type { StoredObject } from '../../lib/storage/audit-store';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
+import { updateTagRecord } from '../shared/tag-records';
+import { writeOnce } from '../shared/write-once';
 import { loadBundle } from '../shared/documents';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
@@ -60,14 +62,8 @@ export function createPlan(deps: ActivityDeps) {
     const chunks = new ChunkLog(deps, hb, workflowId, runId);
     const inventory = await readInventory(deps, bundle.projects, inventoryQueries(bundle.projects), !!input.options.verifyTags, chunks);
     const planDoc = computePlan(bundle.projects, inventory, { workflowId, runId, bundleSha256: input.bundleSha256, createdAt: new Date().toISOString() });
-    let stored;
-    try {
-      stored = await deps.store.writeOnceJson(key, planDoc);
-    } catch (err) {
-      if (!(err instanceof AuditObjectConflict)) throw err;
-      const first = (await deps.store.readJsonIfExists<Plan>(key))!; // another attempt wrote it first: that one stands
-      return summaryOf(first.value, first.stored);
-    }
+    const { value, stored, ours } = await writeOnce(deps.store, key, planDoc);
+    if (!ours) return summaryOf(value, stored); // another attempt wrote it first: that one stands
     deps.metrics.planned(planDoc.counts);
     deps.log.info({ workflowId, counts: planDoc.counts, planKey: stored.key, bytes: stored.bytes }, 'plan written');
     return summaryOf(planDoc, stored);
@@ -225,8 +221,7 @@ async function readDestination(
     if ((await deps.registry.manifestDigest(d.ref, digest)) === digest) digests.push(digest);
   });
 
-  const next = mergeTagRecord(record, { tags: verified });
-  if (next) await deps.store.overwriteJson(recordKey, next);
+  await updateTagRecord(deps.store, d.ref, { tags: verified }, { record });
   return {
     key,
     tags: [...tagMap],

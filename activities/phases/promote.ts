@@ -9,14 +9,15 @@
  */
 import type { CopyTask } from '../../lib/run/plan';
 import type { PlacedImage, PromoteBatchDocument } from '../../lib/run/documents';
-import { promoteBatchKey, tagRecordKey } from '../../lib/run/storage-keys';
-import { mergeTagRecord, type TagRecord } from '../../lib/run/tag-record';
-import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepositoryRef, TransferCounts } from '../../lib/run/types';
+import { promoteBatchKey } from '../../lib/run/storage-keys';
+import type { Failure, PromoteBatchArgs, PromoteBatchSummary, TransferCounts } from '../../lib/run/types';
 import { addTransfer, edgeName, emptyTransfer } from '../../lib/run/types';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
+import { failureOf } from '../shared/failures';
 import type { Heartbeat } from '../shared/heartbeat';
 import { earlierResult, writeResult } from '../shared/results';
+import { updateTagRecords } from '../shared/tag-records';
 import type { CopyOutcome } from '../shared/registry-port';
 
 /** Copy tasks of one batch in flight at once. */
@@ -109,18 +110,7 @@ export function createPromote(deps: ActivityDeps) {
  * Parallel batches may touch one repository's record; a lost update only costs a HEAD later.
  */
 async function recordPlacedTags(deps: ActivityDeps, placed: PlacedImage[]): Promise<void> {
-  const byRepo = new Map<string, { ref: RepositoryRef; tags: Record<string, string> }>();
-  for (const p of placed) {
-    const key = `${p.destination.host}/${p.destination.repository}`;
-    const entry = byRepo.get(key) ?? { ref: p.destination, tags: {} };
-    for (const t of p.tags) entry.tags[t] = p.digest;
-    byRepo.set(key, entry);
-  }
-  await mapPool([...byRepo.values()].filter((e) => Object.keys(e.tags).length > 0), 8, async ({ ref, tags }) => {
-    const key = tagRecordKey(ref.host, ref.repository);
-    const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), { tags });
-    if (next) await deps.store.overwriteJson(key, next);
-  });
+  await updateTagRecords(deps.store, placed.map((p) => ({ ref: p.destination, tags: Object.fromEntries(p.tags.map((t) => [t, p.digest])) })));
 }
 
 async function runTask(deps: ActivityDeps, task: CopyTask, index: number, assumeAbsent: boolean): Promise<TaskRecord> {
@@ -135,12 +125,9 @@ async function copyTask(deps: ActivityDeps, task: CopyTask, index: number, assum
   try {
     outcome = await deps.registry.copy(task, { assumeAbsent });
   } catch (err) {
-    const e = err as Error & { code?: string };
     rec.failed = task.edges;
-    for (const tag of task.tags.length ? task.tags : [null]) {
-      rec.failures.push({ edge: edgeName({ destination: task.destination, tag, digest: task.digest }), phase: 'promote', code: e.code ?? 'ERROR', error: e.message });
-    }
-    deps.log.warn({ destination: task.destination, digest: task.digest, code: e.code, err: e.message }, 'copy failed');
+    for (const tag of task.tags.length ? task.tags : [null]) rec.failures.push(failureOf(edgeName({ destination: task.destination, tag, digest: task.digest }), 'promote', err, 'ERROR'));
+    deps.log.warn({ destination: task.destination, digest: task.digest, code: rec.failures[0]?.code, err: rec.failures[0]?.error }, 'copy failed');
     return rec;
   }
   rec.transfer = outcome.transfer;

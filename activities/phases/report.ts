@@ -8,9 +8,9 @@ import { planEdges } from '../../lib/run/plan';
 import { LATEST_BUNDLE_KEY, reportKey } from '../../lib/run/storage-keys';
 import type { Failure, PhaseOutcome, ReportInput, RunReport, RunStatus } from '../../lib/run/types';
 import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../../lib/run/types';
-import { AuditObjectConflict } from '../../lib/storage/audit-store';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
+import { writeOnce } from '../shared/write-once';
 
 /** The report as the workflow gets it: the failure list capped (the stored report has all). */
 const capped = (r: RunReport): RunReport => ({ ...r, failures: r.failures.slice(0, MAX_FAILURES_IN_REPORT) });
@@ -94,13 +94,8 @@ export function createReport(deps: ActivityDeps) {
       failures,
       failureCount: failures.length,
     };
-    let stands = report;
-    try {
-      await deps.store.writeOnceJson(key, report);
-    } catch (err) {
-      if (!(err instanceof AuditObjectConflict)) throw err;
-      stands = await deps.store.getJson<RunReport>(key); // another attempt wrote it first: that one stands
-    }
+    // Another attempt may have written it first: that one stands.
+    const stands = (await writeOnce(deps.store, key, report)).value;
     deps.metrics.phases(r.phases);
     if (r.input.confirm && r.plan) {
       await deps.store.overwriteJson(LATEST_BUNDLE_KEY, { bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, at: report.finishedAt });

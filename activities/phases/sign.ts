@@ -13,6 +13,7 @@ import { shardedName } from '../../lib/run/shard';
 import { phaseResultKey } from '../../lib/run/storage-keys';
 import type { AfterPromoteArgs, SignSummary } from '../../lib/run/types';
 import { runIds, type ActivityDeps } from '../shared/deps';
+import { failureOf } from '../shared/failures';
 import type { Heartbeat } from '../shared/heartbeat';
 import { earlierResult, writeResult } from '../shared/results';
 import { forEachImage } from '../shared/image-work';
@@ -39,7 +40,7 @@ export function createSign(deps: ActivityDeps) {
         ({ archived } = await signaturesFor(deps, signer, img));
       } catch (err) {
         const primary = img.destinations[0]!.ref;
-        return { counts: {}, failures: [{ edge: `${repositoryKey(primary)}@${img.digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message }] };
+        return { counts: {}, failures: [failureOf(`${repositoryKey(primary)}@${img.digest}`, 'sign', err, 'SIGN_FAILED')] };
       }
       // Attest follows for an image promoted now: it writes the image's fallback index once, with both entries.
       const deferImageIndex = img.destinations.some((d) => d.promotedNow);
