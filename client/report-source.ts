@@ -3,7 +3,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PromoterConfig } from '../lib/config';
 import { reportKey } from '../lib/run/storage-keys';
-import type { RunReport } from '../lib/run/types';
+import type { RunReport } from '../lib/run/report';
 import { AuditStore } from '../lib/storage/audit-store';
 import { UsageError } from './connect';
 

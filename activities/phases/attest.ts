@@ -9,10 +9,11 @@
  * statement, never a second attestation with a new timestamp.
  */
 import type { ArchivedAttestation, ArchivedSignatures, AttestationList } from '../../lib/run/documents';
-import { repositoryKey } from '../../lib/run/plan';
+import { repositoryKey } from '../../lib/oci/reference';
 import { shardedName } from '../../lib/run/shard';
 import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey } from '../../lib/run/storage-keys';
-import type { AfterPromoteArgs, AttestSummary, Failure } from '../../lib/run/types';
+import type { AfterPromoteArgs } from '../../lib/run/input';
+import type { AttestSummary, Failure } from '../../lib/run/outcomes';
 import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../../lib/signing';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';

@@ -10,10 +10,11 @@
  */
 import type { ManifestBundle } from '../../lib/manifests';
 import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
-import { repoFor, repositoryKey } from '../../lib/run/plan';
+import { repoFor } from '../../lib/run/plan';
+import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
 import { LATEST_BUNDLE_KEY, mirrorReportKey, tagRecordKey } from '../../lib/run/storage-keys';
 import type { TagRecord } from '../../lib/run/tag-record';
-import type { Failure, RepositoryRef } from '../../lib/run/types';
+import type { Failure } from '../../lib/run/outcomes';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import { failureOf } from '../shared/failures';

@@ -10,8 +10,9 @@
 import type { CopyTask } from '../../lib/run/plan';
 import type { PlacedImage, PromoteBatchDocument } from '../../lib/run/documents';
 import { promoteBatchKey } from '../../lib/run/storage-keys';
-import type { Failure, PromoteBatchArgs, PromoteBatchSummary, TransferCounts } from '../../lib/run/types';
-import { addTransfer, edgeName, emptyTransfer } from '../../lib/run/types';
+import { edgeName, type Failure, type PromoteBatchSummary, type TransferCounts } from '../../lib/run/outcomes';
+import type { PromoteBatchArgs } from '../../lib/run/input';
+import { addTransfer, emptyTransfer } from '../../lib/run/counts';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import { failureOf } from '../shared/failures';

@@ -1,5 +1,6 @@
 /** Provenance: verify the SLSA provenance v1 of each distinct source digest against the project's `provenance:` policy. */
-import type { PlanRef, VerificationSummary } from '../../lib/run/types';
+import type { PlanRef } from '../../lib/run/input';
+import type { VerificationSummary } from '../../lib/run/outcomes';
 import type { ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
 import { runVerification } from '../shared/verification';

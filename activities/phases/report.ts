@@ -6,8 +6,9 @@
 import type { ResultDocument } from '../../lib/run/documents';
 import { planEdges } from '../../lib/run/plan';
 import { LATEST_BUNDLE_KEY, reportKey } from '../../lib/run/storage-keys';
-import type { Failure, PhaseOutcome, ReportInput, RunReport, RunStatus } from '../../lib/run/types';
-import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../../lib/run/types';
+import { edgeName, type Failure, type PhaseOutcome } from '../../lib/run/outcomes';
+import { MAX_FAILURES_IN_REPORT, type ReportInput, type RunReport, type RunStatus } from '../../lib/run/report';
+import { emptyTransfer } from '../../lib/run/counts';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
 import { writeOnce } from '../shared/write-once';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { ManifestBundle } from '../../lib/manifests';
 import { isOciError } from '../../lib/oci';
 import { repoFor } from '../../lib/run/plan';
-import type { PromotionInput } from '../../lib/run/types';
+import type { PromotionInput } from '../../lib/run/input';
 import { mapPool } from '../../lib/util/pool';
 import type { ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';

@@ -8,10 +8,11 @@
  * tag record (which digests the promoter signed there). A destination this run promoted to always
  * gets them. No request goes to a registry for an image already signed everywhere.
  */
-import { repositoryKey } from '../../lib/run/plan';
+import { repositoryKey } from '../../lib/oci/reference';
 import { shardedName } from '../../lib/run/shard';
 import { phaseResultKey } from '../../lib/run/storage-keys';
-import type { AfterPromoteArgs, SignSummary } from '../../lib/run/types';
+import type { AfterPromoteArgs } from '../../lib/run/input';
+import type { SignSummary } from '../../lib/run/outcomes';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import { failureOf } from '../shared/failures';
 import type { Heartbeat } from '../shared/heartbeat';

@@ -1,6 +1,7 @@
 /** Validate: verify the signatures of each distinct source digest against the project's `signatures:` policy. */
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../../lib/signing';
-import type { PlanRef, VerificationSummary } from '../../lib/run/types';
+import type { PlanRef } from '../../lib/run/input';
+import type { VerificationSummary } from '../../lib/run/outcomes';
 import type { ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
 import { runVerification } from '../shared/verification';

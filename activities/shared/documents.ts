@@ -3,7 +3,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ManifestBundle } from '../../lib/manifests';
 import type { ResultDocument } from '../../lib/run/documents';
 import { copyTasks, type CopyTask } from '../../lib/run/plan';
-import type { Plan, PromotionInput, StoredRef } from '../../lib/run/types';
+import type { Plan } from '../../lib/run/plan-format';
+import type { PromotionInput, StoredRef } from '../../lib/run/input';
 import type { DocumentStore } from '../../lib/storage/audit-store';
 import type { InPlaceImage } from './images';
 

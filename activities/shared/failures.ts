@@ -1,5 +1,5 @@
 /** The one way an error becomes a Failure in a phase's result: its code where it has one, its message. */
-import type { Failure, PhaseName } from '../../lib/run/types';
+import type { Failure, PhaseName } from '../../lib/run/outcomes';
 
 export function failureOf(edge: string, phase: PhaseName, err: unknown, fallbackCode: string): Failure {
   const code = (err as { code?: unknown } | null | undefined)?.code;

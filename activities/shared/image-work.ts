@@ -4,7 +4,8 @@
  * The checkpoint stays small at any scale: settled images as index ranges, counts summed, and only
  * the exceptions (failures, images not signed at every destination) listed.
  */
-import type { Failure, RepositoryRef } from '../../lib/run/types';
+import type { Failure } from '../../lib/run/outcomes';
+import type { RepositoryRef } from '../../lib/oci/reference';
 import { mapPool } from '../../lib/util/pool';
 import type { Heartbeat } from './heartbeat';
 import type { InPlaceImage } from './images';

@@ -4,7 +4,8 @@
  * promoted but never signed.
  */
 import type { PromoteBatchDocument } from '../../lib/run/documents';
-import type { AfterPromoteArgs, RepositoryRef } from '../../lib/run/types';
+import type { AfterPromoteArgs } from '../../lib/run/input';
+import type { RepositoryRef } from '../../lib/oci/reference';
 import { planEdges } from '../../lib/run/plan';
 import { inShard } from '../../lib/run/shard';
 import type { ActivityDeps } from './deps';

@@ -4,7 +4,8 @@
  * are registry hosts, verdicts, outcomes and phases, never repositories or digests (bounded).
  */
 import type { MetricMeter } from '@temporalio/common';
-import type { EdgeCounts, PhaseResult } from '../../lib/run/types';
+import type { EdgeCounts } from '../../lib/run/plan-format';
+import type { PhaseResult } from '../../lib/run/outcomes';
 import type { RegistryOps } from './registry-port';
 
 export interface PromoterMetrics {

@@ -8,7 +8,7 @@ import type { PromoterConfig } from '../../lib/config';
 import { BlobBytes, BlobCache, copyImage, copyReferrers, ManifestCache, RegistryClient, type Descriptor, type DigestRef, type RepositoryRef, type RequestListener, type RequestStats } from '../../lib/oci';
 import type { SignedSubject } from '../../lib/run/documents';
 import type { CopyTask } from '../../lib/run/plan';
-import type { TransferCounts } from '../../lib/run/types';
+import type { TransferCounts } from '../../lib/run/outcomes';
 import {
   isBundleReferrer, isSignatureBundle, SignatureStore, SignatureWriter, type CopySignaturesResult, type FoundSignatures, type ImageSignatureVerification, type KeylessTrust,
   type ProvenancePolicy, type ProvenanceVerdict, type RepoListing, type VerificationKey, type WriteOutcome, type WriteRequest,

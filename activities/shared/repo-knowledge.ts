@@ -4,7 +4,7 @@
  * registry serves the referrers API. Sign, Attest and the nightly re-mirroring decide from this
  * where an image still needs its signatures, without a request per digest.
  */
-import type { Plan } from '../../lib/run/types';
+import type { Plan } from '../../lib/run/plan-format';
 import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
 import { referrersFallbackTag, signatureTag, type SignatureFormat } from '../../lib/signing';
 import { mapPool } from '../../lib/util/pool';

@@ -9,9 +9,9 @@
  */
 import type { SerializedBundle } from '@sigstore/bundle';
 import type { ArchivedAttestation, ArchivedSignatures, AttestationList, SignedSubject } from '../../lib/run/documents';
-import { repositoryKey } from '../../lib/run/plan';
+import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
 import { attestationListKey, legacyAttestationListKey, signatureArchiveKey } from '../../lib/run/storage-keys';
-import type { Failure, RepositoryRef } from '../../lib/run/types';
+import type { Failure } from '../../lib/run/outcomes';
 import type { ImageSigner } from '../../lib/signing';
 import { mapPool } from '../../lib/util/pool';
 import type { ActivityDeps } from './deps';

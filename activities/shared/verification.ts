@@ -11,8 +11,10 @@
 import type { ManifestBundle, Project } from '../../lib/manifests';
 import type { VerificationDocument } from '../../lib/run/documents';
 import { phaseResultKey } from '../../lib/run/storage-keys';
-import { planEdges, repoFor, repositoryKey } from '../../lib/run/plan';
-import type { Failure, PlanRef, RepositoryRef, VerificationSummary } from '../../lib/run/types';
+import { planEdges, repoFor } from '../../lib/run/plan';
+import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
+import type { Failure, VerificationSummary } from '../../lib/run/outcomes';
+import type { PlanRef } from '../../lib/run/input';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from './deps';
 import type { Heartbeat } from './heartbeat';

@@ -1,7 +1,8 @@
 /** `promoter run`: put the manifests in the audit bucket, start (or attach to) the run, optionally wait. */
 import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { loadConfig, workflowUrl } from '../../lib/config';
-import { DEFAULT_RUN_OPTIONS, promotionWorkflowId, TASK_QUEUE, type PromotionInput, type RunReport } from '../../lib/run/types';
+import { DEFAULT_RUN_OPTIONS, promotionWorkflowId, TASK_QUEUE, type PromotionInput } from '../../lib/run/input';
+import type { RunReport } from '../../lib/run/report';
 import { promotionWorkflow } from '../../workflows/promotion';
 import { DRY_RUN_KEY, STATUS_KEY } from '../../workflows/search-attributes';
 import { connectClient } from '../connect';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { runCommand } from '../../client/commands/run';
 import type { Output } from '../../client/output';
 import { loadConfig, type PromoterConfig } from '../../lib/config';
-import type { RunReport } from '../../lib/run/types';
+import type { RunReport } from '../../lib/run/report';
 import { createLogger } from '../../worker/logger';
 import { createWorker } from '../../worker/create-worker';
 import type { RegistryOps } from '../../activities/shared/registry-port';

@@ -10,8 +10,9 @@ import type { CopyOutcome, RegistryOps } from '../../activities/shared/registry-
 import { loadConfig } from '../../lib/config';
 import type { PromoteBatchDocument } from '../../lib/run/documents';
 import { computePlan, type CopyTask, type Inventory, type PlanInputProject } from '../../lib/run/plan';
-import type { PromoteBatchArgs, PromoteBatchSummary } from '../../lib/run/types';
-import { emptyTransfer } from '../../lib/run/types';
+import type { PromoteBatchArgs } from '../../lib/run/input';
+import type { PromoteBatchSummary } from '../../lib/run/outcomes';
+import { emptyTransfer } from '../../lib/run/counts';
 import { MemoryStore } from '../support/memory-store';
 
 const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import { pushRandomImage, makeLayer } from '../../../scripts/seed-images';
-import type { RunProgress, RunReport } from '../../../lib/run/types';
+import type { RunProgress, RunReport } from '../../../lib/run/report';
 import { mapPool } from '../../../lib/util/pool';
 import { progressQuery } from '../../../workflows/promotion';
 import { parseJsonOutput, runCli } from '../../support/cli';

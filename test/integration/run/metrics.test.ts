@@ -1,7 +1,7 @@
 // The worker's Prometheus endpoint after a real promotion: the Temporal SDK's own metrics and the
 // promoter's, whose counters must tell the same story as the run's report.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { freePort } from '../../../scripts/stack/probes';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { buildScenario, type Scenario } from '../../support/scenario';

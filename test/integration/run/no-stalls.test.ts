@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { pushRandomImage } from '../../../scripts/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';

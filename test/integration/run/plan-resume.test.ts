@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planInventoryChunkKey } from '../../../lib/run/storage-keys';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { AuditStore, auditStoreConfigFromEnv } from '../../../lib/storage/audit-store';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';

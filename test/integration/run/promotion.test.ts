@@ -1,7 +1,7 @@
 // A real confirmed promotion: every phase on the dev stack, checked with independent clients
 // (skopeo for what the registries hold, the real cosign for signatures and attestations).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { PROMOTION_PREDICATE_TYPE } from '../../../lib/signing';
 import { copyImage } from '../../../lib/oci';
 import { parseJsonOutput, runCli } from '../../support/cli';

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import { attestationKey } from '../../../lib/run/storage-keys';
-import type { RunProgress, RunReport } from '../../../lib/run/types';
+import type { RunProgress, RunReport } from '../../../lib/run/report';
 import { AuditStore } from '../../../lib/storage/audit-store';
 import { pushRandomImage } from '../../../scripts/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';

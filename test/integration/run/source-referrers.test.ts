@@ -6,7 +6,7 @@
 // Staging's signatures stay behind: what is promoted carries the promoter's signature.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST, Referrers, RegistryClient, sha256Digest, type RepositoryRef } from '../../../lib/oci';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { pushRandomImage, type SeededImage } from '../../../scripts/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { writePlainManifest } from '../../support/plain-manifest';

@@ -9,7 +9,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { PROMOTION_PREDICATE_TYPE, signatureTag } from '../../../lib/signing';
 import { cosignRegistryFlags } from '../../../scripts/stack';
 import { progressQuery } from '../../../workflows/promotion';
