@@ -22,6 +22,7 @@ export function createActivities(worker: WorkerDeps) {
   const deps: ActivityDeps = {
     ...worker,
     metrics: worker.metrics ?? NO_METRICS,
+    requestsSent: worker.requestsSent ?? (() => 0),
     documents: new RunDocuments(worker.store),
     trust: new TrustMaterial(worker.config.signing),
   };

@@ -8,7 +8,7 @@
 import proto from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { RegistryOps } from '../activities/shared/registry-port';
+import type { RegistryTelemetry } from '../activities/shared/registry-adapter';
 
 // A CommonJS package: its namespace comes through the default export under Node's ESM loader.
 const { temporal } = proto;
@@ -32,7 +32,7 @@ export async function liveWorkers(connection: NativeConnection, namespace: strin
 }
 
 /** Keeps the registry budget share at 1/N; returns the stop function. */
-export function shareRegistryBudget(connection: NativeConnection, namespace: string, taskQueue: string, registry: RegistryOps, log: Logger, everyMs = 5_000): () => void {
+export function shareRegistryBudget(connection: NativeConnection, namespace: string, taskQueue: string, registry: RegistryTelemetry, log: Logger, everyMs = 5_000): () => void {
   let current = 1;
   const tick = async (): Promise<void> => {
     try {

@@ -60,7 +60,7 @@ export function createPromote(deps: ActivityDeps) {
     // a retry (crash, timeout) must look, since the attempt before it may have written.
     const fresh = attempt === 1 && !resumed ? new Set(plan.newRepositories ?? []) : new Set<string>();
     const checkpoint = (): BatchCheckpoint => ({ records: [...records.values()] });
-    const requestsBefore = deps.registry.totalRequests();
+    const requestsBefore = deps.requestsSent();
     await hb.during(checkpoint, () =>
       mapPool(pending, TASK_CONCURRENCY, async ({ t, i }) => {
         records.set(i, await runTask(deps, t, i, fresh.has(`${t.destination.host}/${t.destination.repository}`)));
@@ -68,7 +68,7 @@ export function createPromote(deps: ActivityDeps) {
       }),
     );
     // Requests of this worker's client while the batch ran (other batches in flight on the same worker count too).
-    const requests = deps.registry.totalRequests() - requestsBefore;
+    const requests = deps.requestsSent() - requestsBefore;
 
     const ordered = [...records.values()].sort((a, b) => a.index - b.index);
     const summary: PromoteBatchSummary = {
@@ -131,7 +131,7 @@ async function copyTask(deps: ActivityDeps, task: CopyTask, index: number, assum
     deps.log.warn({ destination: task.destination, digest: task.digest, code: rec.failures[0]?.code, err: rec.failures[0]?.error }, 'copy failed');
     return rec;
   }
-  rec.transfer = outcome.transfer;
+  rec.transfer = { ...outcome.transfer, requests: 0 };
   rec.placed = true;
   if (outcome.fallbackTag) rec.fallbackTag = outcome.fallbackTag;
   // The plan saw these edges absent, so in place now means this run put them there, even when an

@@ -12,21 +12,27 @@ import type { PromoterConfig } from '../../lib/config';
 import type { DocumentStore } from '../../lib/storage/audit-store';
 import type { RunDocuments } from './documents';
 import type { PromoterMetrics } from './metrics';
-import type { RegistryOps } from './registry-port';
+import type { RegistryPort } from './registry-port';
 import type { TrustMaterial } from './trust';
 
 /** What the worker hands to createActivities. */
 export interface WorkerDeps {
   config: PromoterConfig;
   store: DocumentStore;
-  registry: RegistryOps;
+  registry: RegistryPort;
   log: Logger;
   /** The worker's Prometheus metrics (none in tests that do not look). */
   metrics?: PromoterMetrics;
+  /**
+   * Registry requests the worker has sent so far (none counted: 0). The one figure of the registry
+   * telemetry the report carries: Promote notes the difference over each batch (transfer.requests).
+   */
+  requestsSent?: () => number;
 }
 
 export interface ActivityDeps extends WorkerDeps {
   metrics: PromoterMetrics;
+  requestsSent: () => number;
   /** Immutable run documents (plan, copy tasks) read once per worker. */
   documents: RunDocuments;
   /** Verification keys, the trusted root and the signing key, loaded once per worker. */

@@ -6,7 +6,7 @@
 import type { MetricMeter } from '@temporalio/common';
 import type { EdgeCounts } from '../../lib/run/plan-format';
 import type { PhaseResult } from '../../lib/run/outcomes';
-import type { RegistryOps } from './registry-port';
+import type { RegistryTelemetry } from './registry-adapter';
 
 export interface PromoterMetrics {
   /** Plan: every edge with its verdict. */
@@ -19,7 +19,7 @@ export interface PromoterMetrics {
 
 export const NO_METRICS: PromoterMetrics = { planned: () => {}, copied: () => {}, phases: () => {} };
 
-export function createMetrics(meter: MetricMeter, registry: RegistryOps): PromoterMetrics {
+export function createMetrics(meter: MetricMeter, registry: RegistryTelemetry): PromoterMetrics {
   const edges = meter.createCounter('promoter_edges_planned_total', '', 'Edges planned, by verdict (promote, present, tag-move, lost)');
   const outcomes = meter.createCounter('promoter_edge_outcomes_total', '', 'Edges Promote settled, by outcome (promoted, failed)');
   const bytes = meter.createCounter('promoter_bytes_uploaded_total', 'By', 'Blob bytes uploaded, by registry host');

@@ -6,7 +6,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
-import type { CopyOutcome, RegistryOps } from '../../activities/shared/registry-port';
+import type { CopyOutcome, RegistryPort } from '../../activities/shared/registry-port';
 import { loadConfig } from '../../lib/config';
 import type { PromoteBatchDocument } from '../../lib/run/documents';
 import { computePlan, type CopyTask, type Inventory, type PlanInputProject } from '../../lib/run/plan';
@@ -42,11 +42,11 @@ function fakeRegistry(hang: Set<string> = new Set()) {
       return { transfer: { ...emptyTransfer(), manifestsWritten: 1 }, tags: task.tags.map((tag) => ({ tag, result: 'written' as const })) };
     },
     totalRequests: () => 0,
-  } as unknown as RegistryOps;
+  } as unknown as RegistryPort;
   return { registry, copies };
 }
 
-async function setup(registry: RegistryOps) {
+async function setup(registry: RegistryPort) {
   const store = new MemoryStore();
   const stored = await store.writeOnceJson('runs/wf/run/plan.json', plan);
   const config = loadConfig({});
@@ -107,7 +107,7 @@ describe('a retried batch never rewrites its result', () => {
 
     // The worker died after writing its result but before Temporal heard: attempt 2 starts afresh,
     // on a registry that would now fail every copy. It must not redo (or rewrite) anything.
-    const failing = { ...first.registry, copy: async () => { throw new Error('registry down'); } } as unknown as RegistryOps;
+    const failing = { ...first.registry, copy: async () => { throw new Error('registry down'); } } as unknown as RegistryPort;
     const again = createActivities({ config: loadConfig({}), store, registry: failing, log: pino({ level: 'silent' }) });
     const retried = (await new MockActivityEnvironment(info(2)).run(again.promoteBatch, args)) as PromoteBatchSummary;
     expect(retried).toEqual(summary);

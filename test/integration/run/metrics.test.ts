@@ -50,7 +50,7 @@ describe('worker metrics', () => {
         samples = parseMetrics(await (await fetch(`http://${address}/metrics`)).text());
         return total(samples, 'promoter_registry_requests_total');
       }, { timeout: 30_000, interval: 500 })
-      .toBe(worker.registry.totalRequests());
+      .toBe(worker.telemetry.totalRequests());
 
     expect(samples.some((s) => s.name.startsWith('temporal_'))).toBe(true);
     expect(total(samples, 'temporal_activity_execution_latency_count', { activity_type: 'promoteBatch' }) + total(samples, 'temporal_activity_schedule_to_start_latency_count')).toBeGreaterThan(0);
