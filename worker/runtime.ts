@@ -7,6 +7,9 @@ import type { MetricMeter } from '@temporalio/common';
 import { Runtime, makeTelemetryFilterString, type LogLevel, type RuntimeOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 
+// The one piece of module-level state the promoter has, and on purpose: Temporal's Runtime exists
+// once per process, so what installing it gave back is kept with the process too. Everything else
+// a worker holds is made by createWorker (the composition root) and handed down.
 let installed: { meter?: MetricMeter } | undefined;
 
 /**
