@@ -31,10 +31,6 @@ export function createRegistry(config: PromoterConfig): Registry {
     insecureRegistries: config.insecureRegistries,
     limits: { default: { requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst, concurrency: config.limits.concurrency } },
   });
-  return registryOver(client);
-}
-
-export function registryOver(client: RegistryClient): Registry {
   const blobCache = new BlobCache();
   const manifestCache = new ManifestCache();
   const blobBytes = new BlobBytes();

@@ -36,8 +36,6 @@ export function promotionWorkflowId(bundleSha256: string, confirm: boolean): str
   return `${confirm ? 'promote' : 'plan'}-${bundleSha256.slice(0, 16)}`;
 }
 
-export const TASK_QUEUE = 'promoter';
-
 /** What the workflow keeps of a stored object. */
 export interface StoredRef {
   key: string;
