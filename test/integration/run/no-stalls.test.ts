@@ -15,6 +15,7 @@ import { FaultProxy } from '../../support/fault-proxy';
 import { stack, uniqueName } from '../../support/stack-env';
 import { useTemporal } from '../../support/temporal';
 import { startWorkerProcess } from '../../support/worker-process';
+import type { promotionWorkflow } from '../../../workflows/promotion';
 
 const runs = useTemporal();
 const workers = runs.workers;
@@ -71,7 +72,7 @@ async function killedMidStep(step: 'setup' | 'writeReport', proxyEnvFor: (proxy:
 
   const second = await startWorkerProcess(taskQueue);
   workers.push(second);
-  const report: RunReport = await runs.client.workflow.getHandle(started.workflowId).result();
+  const report: RunReport = await runs.client.workflow.getHandle<typeof promotionWorkflow>(started.workflowId).result();
   return { report, last: await lastAttemptOf(started.workflowId, step) };
 }
 

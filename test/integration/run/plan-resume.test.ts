@@ -12,6 +12,7 @@ import { writePlainManifest } from '../../support/plain-manifest';
 import { stack, uniqueName } from '../../support/stack-env';
 import { useTemporal } from '../../support/temporal';
 import { startWorkerProcess } from '../../support/worker-process';
+import type { promotionWorkflow } from '../../../workflows/promotion';
 
 const REPOSITORIES = 150;
 const runs = useTemporal();
@@ -41,7 +42,7 @@ describe('a worker killed during Plan', () => {
 
     const second = await startWorkerProcess(taskQueue);
     runs.workers.push(second);
-    const report: RunReport = await runs.client.workflow.getHandle(started.workflowId).result();
+    const report: RunReport = await runs.client.workflow.getHandle<typeof promotionWorkflow>(started.workflowId).result();
     expect(report.status).toBe('dry-run');
     expect(report.edges).toMatchObject({ total: REPOSITORIES, lost: REPOSITORIES });
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../../lib/run/report';
 import { PROMOTION_PREDICATE_TYPE, signatureTag } from '../../../lib/signing';
 import { cosignRegistryFlags } from '../../../scripts/stack';
-import { progressQuery } from '../../../workflows/promotion';
+import { progressQuery, type promotionWorkflow } from '../../../workflows/promotion';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { findCosign, runCosign } from '../../support/cosign';
 import { COSIGN_LEGACY_KEYLESS_VERIFY, cosignKeylessVerifyFlags, keylessStack, mintToken } from '../../support/keyless';
@@ -139,7 +139,7 @@ describe.skipIf(!k || !cosign)('a promotion signed keyless', () => {
     await first.kill();
     const second = await startWorkerProcess(taskQueue, KEYLESS);
     runs.workers.push(second);
-    const report: RunReport = await runs.client.workflow.getHandle(workflowId).result();
+    const report: RunReport = await runs.client.workflow.getHandle<typeof promotionWorkflow>(workflowId).result();
     expect(report.failures).toEqual([]);
     expect(report.signatures.signed + report.signatures.alreadySigned).toBe(IMAGES);
     const wrong: string[] = [];
