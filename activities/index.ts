@@ -1,7 +1,15 @@
 /**
- * The activities, one file per phase. `createActivities` closes over the worker's shared
- * dependencies (and gives each set of activities its own document cache and trust material);
- * the workflows only ever see the `Activities` type.
+ * The activities. phases/ holds one file per activity the workflows call: the seven phases of a
+ * promotion, and the two other steps a workflow runs as an activity of its own, the report (the
+ * promotion's last step, run whatever failed before it) and the nightly signature re-mirroring
+ * (the whole of SignatureMirrorWorkflow). They sit with the phases because they are read the same
+ * way: one step of a workflow, its input, its output, its S3 documents; and like the phases they
+ * import nothing from each other. shared/ holds what they share (the registry port, heartbeats,
+ * the run documents, the images in place, signing, verification, write-once documents).
+ *
+ * `createActivities` closes over the worker's shared dependencies (and gives each set of
+ * activities its own document cache and trust material); every activity heartbeats for as long
+ * as it runs. The workflows only ever see the `Activities` type.
  */
 import type { ActivityDeps, WorkerDeps } from './shared/deps';
 import { keepBeating } from './shared/heartbeat';
