@@ -23,6 +23,7 @@ import { forEachImage, type ImageOutcome } from '../shared/image-work';
 import type { InPlaceImage } from '../shared/images';
 import { referrersApiHosts, signedThere, type RepoKnowledge } from '../shared/repo-knowledge';
 import { archivedAttestations, recordSigned, signaturesFor, writeSignatures } from '../shared/sign-image';
+import { writeOnce } from '../shared/write-once';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
 const REPO_CONCURRENCY = 32;
@@ -38,9 +39,10 @@ export function createMirror(deps: ActivityDeps) {
     const reportKey = mirrorReportKey(workflowId, runId);
     const bundleKey = input.bundleKey ?? (await deps.store.getJsonIfExists<{ bundleKey: string }>(LATEST_BUNDLE_KEY))?.bundleKey;
     const finish = async (report: MirrorReport): Promise<MirrorReport> => {
-      await deps.store.writeOnceJson(reportKey, report);
-      deps.log.info({ workflowId, ...report, failures: report.failures.length }, 'signature mirroring done');
-      return report;
+      // A retry after an attempt that wrote its report (and died before Temporal heard) returns that one.
+      const stands = (await writeOnce(deps.store, reportKey, report)).value;
+      deps.log.info({ workflowId, ...stands, failures: stands.failures.length }, 'signature mirroring done');
+      return stands;
     };
     if (!bundleKey) return finish({ status: input.confirm ? 'succeeded' : 'dry-run', bundleKey: '', digests: 0, signedNow: 0, mirrored: 0, alreadyInSync: 0, failures: [], reportKey });
 

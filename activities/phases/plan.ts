@@ -11,7 +11,9 @@
  * and the heartbeat says how many there are; a Plan retried on another worker reads them back and
  * asks the registries only about the rest. A million edges mean tens of thousands of repositories.
  */
-import { computePlan, inventoryQueries, planEdges, repoFor, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject } from '../../lib/run/plan';
+import {
+  computePlan, inventoryQueries, planEdges, repoFor, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject,
+} from '../../lib/run/plan';
 import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
 import { planInventoryChunkKey, planKey, tagRecordKey } from '../../lib/run/storage-keys';
 import type { TagRecord } from '../../lib/run/tag-record';

@@ -127,7 +127,9 @@ async function copyTask(deps: ActivityDeps, task: CopyTask, index: number, assum
     outcome = await deps.registry.copy(task, { assumeAbsent });
   } catch (err) {
     rec.failed = task.edges;
-    for (const tag of task.tags.length ? task.tags : [null]) rec.failures.push(failureOf(edgeName({ destination: task.destination, tag, digest: task.digest }), 'promote', err, 'ERROR'));
+    for (const tag of task.tags.length ? task.tags : [null]) {
+      rec.failures.push(failureOf(edgeName({ destination: task.destination, tag, digest: task.digest }), 'promote', err, 'ERROR'));
+    }
     deps.log.warn({ destination: task.destination, digest: task.digest, code: rec.failures[0]?.code, err: rec.failures[0]?.error }, 'copy failed');
     return rec;
   }

@@ -49,7 +49,12 @@ function* fromRanges(ranges: [number, number][]): Generator<number> {
   for (const [from, to] of ranges) for (let i = from; i < to; i++) yield i;
 }
 
-export async function forEachImage(hb: Heartbeat, images: InPlaceImage[], work: (img: InPlaceImage) => Promise<ImageOutcome>, concurrency = 8): Promise<ImagesOutcome> {
+export async function forEachImage(
+  hb: Heartbeat,
+  images: InPlaceImage[],
+  work: (img: InPlaceImage) => Promise<ImageOutcome>,
+  concurrency = 8,
+): Promise<ImagesOutcome> {
   const resumed = hb.resumed<Checkpoint>();
   const done = new Set<number>(fromRanges(resumed?.done ?? []));
   const counts: Record<string, number> = { ...resumed?.counts };

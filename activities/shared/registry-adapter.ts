@@ -38,8 +38,8 @@ export function createRegistry(config: PromoterConfig): Registry {
   // Signatures share the copies' blob knowledge: what one repository of a host holds, another mounts.
   const writer = new SignatureWriter(client, signatures.referrers, blobCache);
   const sourceReferrers = new SourceReferrers((src) => signatures.referrers.list(src, src.digest), async (ref) => (await client.getManifest(ref)).bytes);
-  const ref = (r: { host: string; repository: string }, reference: string) =>
-    reference.startsWith('sha256:') ? { host: r.host, repository: r.repository, digest: reference } : { host: r.host, repository: r.repository, tag: reference };
+  const ref = ({ host, repository }: { host: string; repository: string }, reference: string) =>
+    reference.startsWith('sha256:') ? { host, repository, digest: reference } : { host, repository, tag: reference };
 
   const port: RegistryPort = {
     ping: (host) => client.ping(host),
@@ -58,7 +58,8 @@ export function createRegistry(config: PromoterConfig): Registry {
     async copy(task, opts = {}) {
       const src = { host: task.source.host, repository: task.source.repository, digest: task.digest };
       const referrers = await sourceReferrers.of(src);
-      return copyWithReferrers(client, signatures.referrers, src, task.destination, { tags: task.tags, referrers, blobCache, manifestCache, blobBytes, assumeAbsent: opts.assumeAbsent });
+      const caches = { blobCache, manifestCache, blobBytes, assumeAbsent: opts.assumeAbsent };
+      return copyWithReferrers(client, signatures.referrers, src, task.destination, { tags: task.tags, referrers, ...caches });
     },
 
     findSignatures: (target) => signatures.findSignatures(target),

@@ -15,7 +15,12 @@ const isEmpty = (u: TagRecordUpdate): boolean => Object.keys(u.tags ?? {}).lengt
  * Merges `update` into the repository's record. `known`: the record as the caller just read it
  * (saves reading it again); otherwise it is read here.
  */
-export async function updateTagRecord(store: DocumentStore, ref: RepositoryRef, update: TagRecordUpdate, known?: { record: TagRecord | undefined }): Promise<void> {
+export async function updateTagRecord(
+  store: DocumentStore,
+  ref: RepositoryRef,
+  update: TagRecordUpdate,
+  known?: { record: TagRecord | undefined },
+): Promise<void> {
   const key = tagRecordKey(ref.host, ref.repository);
   const current = known ? known.record : await store.getJsonIfExists<TagRecord>(key);
   const next = mergeTagRecord(current, update);

@@ -37,7 +37,12 @@ interface Subject<P> {
   project: string;
 }
 
-export async function runVerification<P extends { mode: string }>(deps: ActivityDeps, hb: Heartbeat, args: PlanRef, spec: VerificationSpec<P>): Promise<VerificationSummary> {
+export async function runVerification<P extends { mode: string }>(
+  deps: ActivityDeps,
+  hb: Heartbeat,
+  args: PlanRef,
+  spec: VerificationSpec<P>,
+): Promise<VerificationSummary> {
   const { workflowId, runId } = runIds();
   const earlier = await earlierResult<VerificationSummary>(deps, phaseResultKey(workflowId, runId, spec.phase));
   if (earlier) return earlier;

@@ -39,7 +39,13 @@ export interface PromotionCopyOptions extends CopyReferrersOptions {
   referrers: Descriptor[];
 }
 
-export async function copyWithReferrers(client: RegistryClient, referrers: Referrers, src: DigestRef, dst: RepositoryRef, opts: PromotionCopyOptions): Promise<PromotionCopy> {
+export async function copyWithReferrers(
+  client: RegistryClient,
+  referrers: Referrers,
+  src: DigestRef,
+  dst: RepositoryRef,
+  opts: PromotionCopyOptions,
+): Promise<PromotionCopy> {
   const { tags, referrers: found, ...caches } = opts;
   // Without referrers the tags go in with the image (its first tag's PUT writes it).
   const image = await copyImage(client, src, dst, found.length === 0 ? { ...caches, tags } : caches);

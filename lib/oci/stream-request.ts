@@ -18,7 +18,13 @@ export interface HttpResponse {
 
 export async function streamRequest(
   url: URL,
-  init: { method: string; headers: Record<string, string>; body: ReadableStream<Uint8Array>; signal: AbortSignal; agents: { http: http.Agent; https: https.Agent } },
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body: ReadableStream<Uint8Array>;
+    signal: AbortSignal;
+    agents: { http: http.Agent; https: https.Agent };
+  },
 ): Promise<HttpResponse> {
   const mod = url.protocol === 'https:' ? https : http;
   // The caller's pools: its https agent carries the host's TLS trust (certs.d CAs, client certificate).

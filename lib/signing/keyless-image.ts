@@ -106,7 +106,11 @@ function v03(bundle: SerializedBundle): SerializedBundle {
 }
 
 /** The `.sig` layer of a keyless signature: payload, signature, certificate, chain, timestamp. */
-export async function signLegacyKeyless(config: KeylessConfig, target: KeylessImageTarget, chains: FulcioChains = new FulcioChains()): Promise<KeylessLegacySignature> {
+export async function signLegacyKeyless(
+  config: KeylessConfig,
+  target: KeylessImageTarget,
+  chains: FulcioChains = new FulcioChains(),
+): Promise<KeylessLegacySignature> {
   const payload = simpleSigningPayload(target.dockerReference, target.digest, target.annotations);
   const { signer, witnesses } = keylessParts(config);
   let bundle: SerializedBundle;
@@ -130,7 +134,12 @@ export async function signLegacyKeyless(config: KeylessConfig, target: KeylessIm
 }
 
 /** Signs an image digest keylessly in the requested formats (default both). */
-export async function signImageKeyless(config: KeylessConfig, target: KeylessImageTarget, format: KeylessFormat = 'both', chains?: FulcioChains): Promise<KeylessImageSignatures> {
+export async function signImageKeyless(
+  config: KeylessConfig,
+  target: KeylessImageTarget,
+  format: KeylessFormat = 'both',
+  chains?: FulcioChains,
+): Promise<KeylessImageSignatures> {
   const out: KeylessImageSignatures = {};
   if (format === 'bundle' || format === 'both') out.bundle = await signStatementKeyless(config, cosignSignStatement(target.digest, target.annotations));
   if (format === 'legacy' || format === 'both') out.legacy = await signLegacyKeyless(config, target, chains);

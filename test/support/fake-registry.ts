@@ -5,14 +5,15 @@
 // writeSignatures writes is found by findSignatures and verified by the real lib/signing
 // verifiers. It records what was copied and written, and injects errors, 429s, hangs and tag moves.
 import {
-  OCI_INDEX, OCI_MANIFEST, OciError, referrerDescriptor, repositoryKey, sha256Digest, withReferrers,
+  OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, OciError, referrerDescriptor, repositoryKey, sha256Digest, withReferrers,
   type Descriptor, type DigestRef, type RepositoryRef, type TagOutcome,
 } from '../../lib/oci';
 import type { CopyTask } from '../../lib/run/plan';
 import {
   BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, SIGSTORE_BUNDLE_V03, SLSA_PROVENANCE_V1, attestationTag, buildBundleReferrer,
   isBundleReferrer, legacyLayerOf, mergeSignatureArtifact, referrersFallbackTag, signatureTag, verifyBundle, verifyCosignSignature, verifySlsaProvenance,
-  withoutSignatures, type FoundSignatures, type ImageSignatureVerification, type RepoListing, type StoredManifest, type WriteOutcome, type WriteRequest,
+  withoutSignatures, type FoundSignatures, type ImageSignatureVerification, type OciArtifact, type RepoListing, type StoredManifest,
+  type WriteOutcome, type WriteRequest,
 } from '../../lib/signing';
 import type { CopyOutcome, ManifestTree, ProvenanceCandidate, RegistryPort, SignatureTrust } from '../../activities/shared/registry-port';
 
@@ -36,6 +37,7 @@ export interface Fault {
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 const parse = <T>(m: StoredManifest): T => JSON.parse(m.bytes.toString('utf8')) as T;
+const descriptorOf = (m: StoredManifest) => ({ digest: m.digest, mediaType: m.mediaType, size: m.bytes.length });
 
 export class FakeRegistry implements RegistryPort {
   private readonly repos = new Map<string, Repo>();
@@ -72,11 +74,12 @@ export class FakeRegistry implements RegistryPort {
       const config = json({ seed: s });
       const layer = Buffer.from(`layer of ${s}`);
       const d = (b: Buffer, mediaType: string) => ({ mediaType, digest: sha256Digest(b), size: b.length });
-      return this.putManifest(repo, { schemaVersion: 2, mediaType: OCI_MANIFEST, config: d(config, 'application/vnd.oci.image.config.v1+json'), layers: [d(layer, 'application/vnd.oci.image.layer.v1.tar')] }, { blobs: [config, layer], ...(tag ? { tag } : {}) });
+      const manifest = { schemaVersion: 2, mediaType: OCI_MANIFEST, config: d(config, OCI_CONFIG), layers: [d(layer, OCI_LAYER_TAR)] };
+      return this.putManifest(repo, manifest, { blobs: [config, layer], ...(tag ? { tag } : {}) });
     };
     if (!opts.platforms) return one(seed, opts.tag);
     const children = Array.from({ length: opts.platforms }, (_, i) => one(`${seed}/${i}`)).map((digest) => this.repo(repo).manifests.get(digest)!);
-    const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: children.map((c) => ({ mediaType: c.mediaType, digest: c.digest, size: c.bytes.length })) };
+    const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: children.map(descriptorOf) };
     return this.putManifest(repo, index, { mediaType: OCI_INDEX, ...(opts.tag ? { tag: opts.tag } : {}) });
   }
 
@@ -145,7 +148,7 @@ export class FakeRegistry implements RegistryPort {
     await this.enter('manifestTree', repositoryKey(target));
     const m = this.must(target, target.digest);
     const children = parse<{ manifests?: Descriptor[] }>(m).manifests ?? [];
-    return { image: { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length }, children: children.map((c) => ({ digest: c.digest, mediaType: c.mediaType, size: c.size })) };
+    return { image: descriptorOf(m), children: children.map((c) => ({ digest: c.digest, mediaType: c.mediaType, size: c.size })) };
   }
 
   async servesReferrersApi(repo: RepositoryRef): Promise<boolean> {
@@ -219,7 +222,8 @@ export class FakeRegistry implements RegistryPort {
     const reasons = candidates.map((c) => ({ c, v: verifySlsaProvenance(c.document, { ...policy, digest: target.digest }) }));
     const passed = reasons.find((r) => r.v.ok);
     if (passed) return { ...passed.v, source: passed.c.source };
-    return { ok: false, reason: candidates.length === 0 ? 'no SLSA provenance v1 attestation found' : reasons.map((r) => `${r.c.source}: ${r.v.reason}`).join('; ') };
+    if (candidates.length === 0) return { ok: false, reason: 'no SLSA provenance v1 attestation found' };
+    return { ok: false, reason: reasons.map((r) => `${r.c.source}: ${r.v.reason}`).join('; ') };
   }
 
   async writeSignatures(repo: RepositoryRef, req: WriteRequest, listed: RepoListing): Promise<WriteOutcome> {
@@ -258,7 +262,8 @@ export class FakeRegistry implements RegistryPort {
     if (!f) return;
     f.left--;
     if (f.fault === 'hang') await new Promise<never>(() => {});
-    if (f.fault === 'throttle') throw new OciError({ code: 'TOOMANYREQUESTS', status: 429, registry: where.split('/')[0], message: `${op} ${where}: 429 Too Many Requests` });
+    const registry = where.split('/')[0];
+    if (f.fault === 'throttle') throw new OciError({ code: 'TOOMANYREQUESTS', status: 429, registry, message: `${op} ${where}: 429 Too Many Requests` });
     throw f.fault;
   }
 
@@ -277,17 +282,21 @@ export class FakeRegistry implements RegistryPort {
 
   private must(r: RepositoryRef, digest: string): StoredManifest {
     const m = this.resolve(r, digest);
-    if (!m) throw new OciError({ code: 'MANIFEST_UNKNOWN', status: 404, registry: r.host, repository: r.repository, message: `${repositoryKey(r)}@${digest}: manifest unknown` });
+    if (!m) throw this.unknown('MANIFEST_UNKNOWN', r, `${repositoryKey(r)}@${digest}: manifest unknown`);
     return m;
   }
 
   private blob(r: RepositoryRef, digest: string): Buffer {
     const b = this.repos.get(repositoryKey(r))?.blobs.get(digest);
-    if (!b) throw new OciError({ code: 'BLOB_UNKNOWN', status: 404, registry: r.host, repository: r.repository, message: `${repositoryKey(r)}: blob ${digest} unknown` });
+    if (!b) throw this.unknown('BLOB_UNKNOWN', r, `${repositoryKey(r)}: blob ${digest} unknown`);
     return b;
   }
 
-  private store(repo: RepositoryRef, artifact: { manifest: Buffer; mediaType: string; digest: string; blobs: { digest: string; bytes: Buffer }[] }, tag?: string): void {
+  private unknown(code: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN', r: RepositoryRef, message: string): OciError {
+    return new OciError({ code, status: 404, registry: r.host, repository: r.repository, message });
+  }
+
+  private store(repo: RepositoryRef, artifact: Pick<OciArtifact, 'manifest' | 'mediaType' | 'digest' | 'blobs'>, tag?: string): void {
     const r = this.repo(repo);
     for (const b of artifact.blobs) r.blobs.set(b.digest, b.bytes);
     r.manifests.set(artifact.digest, { digest: artifact.digest, mediaType: artifact.mediaType, bytes: artifact.manifest });

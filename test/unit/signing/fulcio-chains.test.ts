@@ -23,7 +23,8 @@ describe('FulcioChains', () => {
     expect(await chains.of(a)).toBe(`${PEM}\n${PEM}\n`);
     expect(await chains.of(a)).toBe(`${PEM}\n${PEM}\n`);
     expect(await chains.of(config('http://fulcio-b.example'))).toBe(`${PEM}\n${PEM}\n`);
-    expect(asked).toEqual(['http://fulcio-a.example/api/v2/trustBundle', 'http://fulcio-a.example/api/v2/trustBundle', 'http://fulcio-a.example/api/v2/trustBundle', 'http://fulcio-b.example/api/v2/trustBundle']);
+    const bundleOf = (host: string) => `http://${host}/api/v2/trustBundle`;
+    expect(asked).toEqual([bundleOf('fulcio-a.example'), bundleOf('fulcio-a.example'), bundleOf('fulcio-a.example'), bundleOf('fulcio-b.example')]);
     // Another holder (another worker) keeps its own.
     await new FulcioChains(async (input) => (asked.push(String(input)), Response.json({}))).of(a);
     expect(asked).toHaveLength(5);

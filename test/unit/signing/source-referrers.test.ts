@@ -3,7 +3,9 @@
 // referrer manifest's own; and each digest's list is read once for all its destinations.
 import { describe, expect, it } from 'vitest';
 import type { Descriptor, DigestRef } from '../../../lib/oci';
-import { BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, SIGSTORE_BUNDLE_V03, SLSA_PROVENANCE_V1, SourceReferrers, withoutSignatures } from '../../../lib/signing';
+import {
+  BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, SIGSTORE_BUNDLE_V03, SLSA_PROVENANCE_V1, SourceReferrers, withoutSignatures,
+} from '../../../lib/signing';
 import { DIGEST_A, DIGEST_B } from './helpers';
 
 const entry = (n: number, artifactType: string, annotations?: Record<string, string>): Descriptor => ({
@@ -18,7 +20,8 @@ const messageSignature = entry(2, SIGSTORE_BUNDLE_V03, { 'dev.sigstore.bundle.co
 const cosignSign = entry(3, SIGSTORE_BUNDLE_V03, { [BUNDLE_PREDICATE_TYPE_ANNOTATION]: COSIGN_SIGN_PREDICATE_TYPE });
 const provenance = entry(4, SIGSTORE_BUNDLE_V03, { [BUNDLE_PREDICATE_TYPE_ANNOTATION]: SLSA_PROVENANCE_V1 });
 const bare = (n: number) => entry(n, SIGSTORE_BUNDLE_V03);
-const manifestWith = (annotations?: Record<string, string>) => new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, ...(annotations ? { annotations } : {}) }));
+const manifestWith = (annotations?: Record<string, string>) =>
+  new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, ...(annotations ? { annotations } : {}) }));
 
 describe('withoutSignatures', () => {
   it('keeps SBOMs and attestations, drops signature bundles, reading only entries that do not say what they are', async () => {

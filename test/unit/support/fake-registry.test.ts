@@ -11,7 +11,8 @@ import { p256Pair } from '../signing/helpers';
 const staging = { host: 'staging.example', repository: 's/app' };
 const prod = { host: 'prod.example', repository: 'p/app' };
 const mirror = { host: 'mirror.example', repository: 'p/app' };
-const task = (digest: string, destination = prod, tags = ['v1']): CopyTask => ({ project: 'p', image: 'app', destinationIndex: 0, source: staging, destination, digest, tags, edges: tags.length || 1 });
+const task = (digest: string, destination = prod, tags = ['v1']): CopyTask =>
+  ({ project: 'p', image: 'app', destinationIndex: 0, source: staging, destination, digest, tags, edges: tags.length || 1 });
 const nothingListed = { has: () => false };
 const listedIn = (fake: FakeRegistry, repo: typeof prod) => new Set(Object.keys(fake.tagsOf(repo)));
 
@@ -103,7 +104,9 @@ describe('FakeRegistry signatures', () => {
     const { image: subject } = await fake.manifestTree({ ...prod, digest: image });
     const signer = new KeySigner(key, 'bundle');
     const set = await signer.signImage({ dockerReference: `${prod.host}/${prod.repository}`, digest: image });
-    const statement = promotionStatement({ subjectName: 'prod.example/p/app', digest: image, sourceRef: 's', destinationRefs: [], runId: 'wf/run', builderId: 'test', time: new Date('2026-01-01T00:00:00Z') });
+    const statement = promotionStatement({
+      subjectName: 'prod.example/p/app', digest: image, sourceRef: 's', destinationRefs: [], runId: 'wf/run', builderId: 'test', time: '2026-01-01T00:00:00Z',
+    });
     const attestation = { bundle: await signer.signStatement(statement), created: '2026-01-01T00:00:00Z' };
 
     const deferred = await fake.writeSignatures(prod, { subject, set, deferIndex: true }, nothingListed);
@@ -111,7 +114,8 @@ describe('FakeRegistry signatures', () => {
     expect(await fake.manifestDigest(prod, referrersFallbackTag(image))).toBeUndefined();
     await fake.writeSignatures(prod, { subject, attestations: [attestation], indexBase: deferred.pendingIndex! }, nothingListed);
     expect(fake.referrersOf(prod, image)).toHaveLength(2);
-    expect((await fake.findSignatures({ ...prod, digest: image })).bundles.map((b) => b.predicateType).sort()).toEqual(['https://promoter.k8s.io/promotion/v1', 'https://sigstore.dev/cosign/sign/v1']);
+    const predicateTypes = (await fake.findSignatures({ ...prod, digest: image })).bundles.map((b) => b.predicateType).sort();
+    expect(predicateTypes).toEqual(['https://promoter.k8s.io/promotion/v1', 'https://sigstore.dev/cosign/sign/v1']);
 
     expect(await fake.writeSignatures(mirror, { subject, set, attestations: [attestation] }, nothingListed)).toMatchObject({ index: 'api' });
     expect(Object.keys(fake.tagsOf(mirror))).toEqual(['v1']);
