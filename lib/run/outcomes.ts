@@ -2,6 +2,7 @@
  * What each phase returns to the workflow: counts and the key of its full result in S3, never the
  * full result itself, so the history stays small however many edges fail.
  */
+import type { CopyTransfer } from '../oci/copy-with-referrers';
 import type { RepositoryRef } from '../oci/reference';
 import type { StoredRef } from './input';
 import type { EdgeCounts } from './plan-format';
@@ -36,14 +37,12 @@ export interface Failure {
   error: string;
 }
 
-export interface TransferCounts {
-  blobsUploaded: number;
-  blobsMounted: number;
-  blobsSkipped: number;
-  bytesUploaded: number;
-  manifestsWritten: number;
-  /** Referrers the source held (a build's SBOMs and provenance; not its signatures) copied with the image, per destination. */
-  referrersCopied: number;
+/**
+ * What Promote moved: the copies' own counts (referrersCopied: the referrers the source held, a
+ * build's SBOMs and provenance but not its signatures, per destination), and the registry
+ * requests the worker sent while the batch ran.
+ */
+export interface TransferCounts extends CopyTransfer {
   requests: number;
 }
 
