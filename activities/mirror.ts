@@ -12,7 +12,7 @@ import type { ManifestBundle } from '../lib/manifests';
 import type { MirrorInput, MirrorReport } from '../lib/run/mirror-types';
 import { repoFor, repositoryKey } from '../lib/run/plan';
 import { LATEST_BUNDLE_KEY, mirrorReportKey, tagRecordKey } from '../lib/run/storage-keys';
-import type { TagRecord } from '../lib/run/tag-record';
+import { recordedDigests, type TagRecord } from '../lib/run/tag-record';
 import type { Failure, RepositoryRef } from '../lib/run/types';
 import { mapPool } from '../lib/util/pool';
 import { heartbeat, runIds, type ActivityDeps } from './context';
@@ -27,6 +27,8 @@ const REPO_CONCURRENCY = 32;
 interface Destination {
   listed: Set<string>;
   record: TagRecord | undefined;
+  /** Tagless digests the record vouches for. */
+  tagless: ReadonlySet<string>;
 }
 
 export function createMirror(deps: ActivityDeps) {
@@ -128,7 +130,7 @@ async function readDestinations(deps: ActivityDeps, images: InPlaceImage[]): Pro
   let done = 0;
   await mapPool([...repos], REPO_CONCURRENCY, async ([key, ref]) => {
     const [listed, record] = await Promise.all([deps.registry.listTags(ref), deps.store.getJsonIfExists<TagRecord>(tagRecordKey(ref.host, ref.repository))]);
-    out.set(key, { listed: new Set(listed), record });
+    out.set(key, { listed: new Set(listed), record, tagless: recordedDigests(record, listed.length) });
     if (++done % 50 === 0) heartbeat();
   });
   return out;
@@ -136,8 +138,8 @@ async function readDestinations(deps: ActivityDeps, images: InPlaceImage[]): Pro
 
 /**
  * The images with only the destinations that hold them. A digest is in place where all its tags
- * are listed and the record says they carry it (the promoter verified or wrote them); otherwise,
- * and for a tagless digest, one HEAD by digest decides.
+ * are listed and the record says they carry it (the promoter verified or wrote them), or, tagless,
+ * where the record notes it; otherwise one HEAD by digest decides.
  */
 async function inPlace(deps: ActivityDeps, images: InPlaceImage[], destinations: Map<string, Destination>): Promise<InPlaceImage[]> {
   await mapPool(images, REPO_CONCURRENCY, async (img) => {
@@ -145,6 +147,7 @@ async function inPlace(deps: ActivityDeps, images: InPlaceImage[], destinations:
       const repo = destinations.get(repositoryKey(d.ref))!;
       const tags = d.tags;
       if (tags.length > 0 && tags.every((t) => repo.listed.has(t) && repo.record?.tags[t] === img.digest)) return true;
+      if (tags.length === 0 && repo.tagless.has(img.digest)) return true;
       if (tags.length > 0 && !tags.some((t) => repo.listed.has(t))) return false;
       return (await deps.registry.manifestDigest(d.ref, img.digest)) === img.digest;
     });

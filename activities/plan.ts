@@ -2,8 +2,8 @@
  * Plan: read what the registries hold (tags/list + HEAD, any OCI registry), give every edge a
  * verdict and write the plan to S3. The workflow keeps only its key, hash and counts.
  *
- * Requests: one tags/list per destination repository; a HEAD only for a listed tag the promoter
- * has no verified record of (see lib/run/tag-record.ts), for tagless digests, and for source
+ * Requests: one tags/list per destination repository; a HEAD only for a listed tag or a tagless
+ * digest the promoter has no verified record of (see lib/run/tag-record.ts), and for source
  * digests that still have an edge to promote (LOST detection). A plan where everything is in
  * place therefore costs about one request per repository.
  *
@@ -13,7 +13,7 @@
  */
 import { computePlan, inventoryQueries, planEdges, repoFor, repositoryKey, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject } from '../lib/run/plan';
 import { planInventoryChunkKey, planKey, tagRecordKey } from '../lib/run/storage-keys';
-import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
+import { mergeTagRecord, recordedDigests, type TagRecord } from '../lib/run/tag-record';
 import type { Plan, PlanSummary, PromotionInput, RepositoryRef } from '../lib/run/types';
 import { AuditObjectConflict, type StoredObject } from '../lib/storage/audit-store';
 import { mapPool } from '../lib/util/pool';
@@ -218,13 +218,23 @@ async function readDestination(
     }
   });
   const known = new Set(tagMap.values());
+  const recorded = verifyTags ? new Set<string>() : recordedDigests(record, listed.length);
   const digests: string[] = [];
-  const unknownTagless = [...d.taglessDigests].filter((digest) => !known.has(digest));
+  const verifiedDigests: string[] = [];
+  const unknownTagless: string[] = [];
+  for (const digest of d.taglessDigests) {
+    if (known.has(digest)) continue;
+    if (recorded.has(digest)) digests.push(digest); // placed or verified earlier: no HEAD
+    else unknownTagless.push(digest);
+  }
   await mapPool(unknownTagless, 8, async (digest) => {
-    if ((await deps.registry.manifestDigest(d.ref, digest)) === digest) digests.push(digest);
+    if ((await deps.registry.manifestDigest(d.ref, digest)) !== digest) return;
+    digests.push(digest);
+    verifiedDigests.push(digest);
   });
 
-  const next = mergeTagRecord(record, { tags: verified });
+  // An empty listing read no record: nothing to merge into (and the record is not trusted there anyway).
+  const next = listed.length > 0 ? mergeTagRecord(record, { tags: verified, digests: verifiedDigests }) : undefined;
   if (next) await deps.store.overwriteJson(recordKey, next);
   return {
     key,

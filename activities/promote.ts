@@ -104,20 +104,22 @@ export function createPromote(deps: ActivityDeps) {
 }
 
 /**
- * Remember which digest each placed tag carries, so the next plan needs no HEAD for it.
+ * Remember which digest each placed tag carries, and which digests were placed without a tag
+ * (tags/list never shows those), so the next plan needs no HEAD for them.
  * Parallel batches may touch one repository's record; a lost update only costs a HEAD later.
  */
 async function recordPlacedTags(deps: ActivityDeps, placed: PlacedImage[]): Promise<void> {
-  const byRepo = new Map<string, { ref: RepositoryRef; tags: Record<string, string> }>();
+  const byRepo = new Map<string, { ref: RepositoryRef; tags: Record<string, string>; digests: string[] }>();
   for (const p of placed) {
     const key = `${p.destination.host}/${p.destination.repository}`;
-    const entry = byRepo.get(key) ?? { ref: p.destination, tags: {} };
+    const entry = byRepo.get(key) ?? { ref: p.destination, tags: {}, digests: [] };
     for (const t of p.tags) entry.tags[t] = p.digest;
+    if (p.tags.length === 0) entry.digests.push(p.digest);
     byRepo.set(key, entry);
   }
-  await mapPool([...byRepo.values()].filter((e) => Object.keys(e.tags).length > 0), 8, async ({ ref, tags }) => {
+  await mapPool([...byRepo.values()].filter((e) => Object.keys(e.tags).length > 0 || e.digests.length > 0), 8, async ({ ref, tags, digests }) => {
     const key = tagRecordKey(ref.host, ref.repository);
-    const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), { tags });
+    const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), { tags, digests });
     if (next) await deps.store.overwriteJson(key, next);
   });
 }
