@@ -12,6 +12,7 @@ import { loadSigningKey, mergeSignatureArtifact, signatureLayer, signatureTag } 
 import type { SnapshotWithEvidence } from '../../../lib/snapshot';
 import { pushRandomImage } from '../../../scripts/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
+import { keylessStack } from '../../support/keyless';
 import { writePlainManifest } from '../../support/plain-manifest';
 import { stack, uniqueName } from '../../support/stack-env';
 import { startTestWorker, type TestWorker } from '../../support/worker';
@@ -19,6 +20,7 @@ import { startTestWorker, type TestWorker } from '../../support/worker';
 const s = stack();
 const { staging, production, mirrorA, mirrorB } = s.registries.all;
 const destinations = [production, mirrorA, mirrorB];
+const k = keylessStack();
 let worker: TestWorker;
 let client: RegistryClient;
 let prefix: string;
@@ -135,6 +137,14 @@ describe('promoter snapshot', () => {
     const yaml = await runCli(['snapshot', `${production}/${prefix}`, '--signatures'], { DOCKER_CONFIG: s.dockerConfigDir, PROMOTER_PUBLIC_KEY: s.publicKeyPath });
     expect(yaml.stdout).toContain(`    "${manual.digest}": ["v1"]  # signature: missing, attestation: missing\n`);
     expect(yaml.stdout).toContain(`    "${d.tool}": ["1.0"]  # signature: verified, attestation: verified\n`);
+    // By identity alone (the keyless trust, from the stack's trusted root): a signature by the key is not the identity's.
+    if (k) {
+      const byIdentity = await runCli(['snapshot', `${production}/${prefix}`, '--signatures', '--repository', 'tool', '--format', 'csv'], {
+        DOCKER_CONFIG: s.dockerConfigDir, PROMOTER_PUBLIC_KEY: '', PROMOTER_KEYLESS_IDENTITY: k.identity, PROMOTER_KEYLESS_ISSUER: k.issuer, PROMOTER_TRUSTED_ROOT: k.trustedRootPath,
+      });
+      expect(byIdentity.code, byIdentity.stderr).toBe(0);
+      expect(byIdentity.stdout).toBe(`name,digest,tag,signature,attestation\ntool,${d.tool},1.0,unverified,unverified\n`);
+    }
     const noTrust = await runCli(['snapshot', `${production}/${prefix}`, '--signatures'], { DOCKER_CONFIG: s.dockerConfigDir, PROMOTER_PUBLIC_KEY: '', PROMOTER_KEYLESS_IDENTITY: '' });
     expect(noTrust.code).toBe(2);
     expect(noTrust.stderr).toContain('--signatures needs');
