@@ -20,6 +20,9 @@ const positiveInt = (v: string): number => {
   return n;
 };
 
+/** Repeatable option values, in order. */
+const collect = (v: string, all: string[]): string[] => [...all, v];
+
 export function buildCli(setExit: (code: number) => void): Command {
   const program = new Command('promoter')
     .description('Durable container-image promoter: plan, verify, copy by digest, sign and attest')
@@ -68,7 +71,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .description("what a registry holds under REGISTRY/PREFIX (names, digests, tags), as kpromo's images.yaml by default; reads the registry directly")
     .option('--format <format>', 'yaml (images.yaml), json or csv', 'yaml')
     .option('--signatures', "check each digest's promoter signature and attestation (--key / PROMOTER_PUBLIC_KEY, or the keyless identity)")
-    .option('--repository <name>', 'read this image (below the prefix) instead of the catalog; repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--repository <name>', 'read this image (below the prefix) instead of the catalog; repeatable', collect, [] as string[])
     .option('--images <file>', 'read the images an images.yaml names instead of the catalog')
     .option('--key <file>', "the promoter's public key for --signatures (default $PROMOTER_PUBLIC_KEY)")
     .option('--certificate-identity <id>', 'the keyless identity for --signatures (default $PROMOTER_KEYLESS_IDENTITY)')

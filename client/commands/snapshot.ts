@@ -6,7 +6,9 @@ import { loadConfig } from '../../lib/config';
 import { IMAGE_NAME_RE, isRegistryName, loadImagesFile } from '../../lib/manifests';
 import { RegistryClient, CatalogError } from '../../lib/oci';
 import { loadVerificationKeys, SignatureStore } from '../../lib/signing';
-import { formatSnapshot, readSnapshot, SNAPSHOT_FORMATS, SnapshotError, snapshotRegistryOf, withEvidence, type EvidenceTrust, type SnapshotFormat } from '../../lib/snapshot';
+import {
+  formatSnapshot, readSnapshot, SNAPSHOT_FORMATS, SnapshotError, snapshotRegistryOf, withEvidence, type EvidenceTrust, type SnapshotFormat,
+} from '../../lib/snapshot';
 import { UsageError } from '../connect';
 import type { Output } from '../output';
 
@@ -41,7 +43,7 @@ export async function snapshotCommand(registry: string, opts: SnapshotOptions, o
     throw err;
   }
   for (const s of snapshot.skipped) out.info(`promoter snapshot: left out: ${s}`);
-  process.stdout.write(formatSnapshot(snapshot, format));
+  out.print(formatSnapshot(snapshot, format).replace(/\n$/, ''));
   return 0;
 }
 
@@ -70,7 +72,10 @@ async function evidenceTrust(opts: SnapshotOptions, env: NodeJS.ProcessEnv): Pro
   const subject = opts.certificateIdentity ?? env.PROMOTER_KEYLESS_IDENTITY;
   const issuer = opts.certificateOidcIssuer ?? env.PROMOTER_KEYLESS_ISSUER;
   if (!keyPath && !(subject && issuer)) {
-    throw new UsageError("--signatures needs the promoter's public key (--key FILE or PROMOTER_PUBLIC_KEY) or its keyless identity (--certificate-identity and --certificate-oidc-issuer, or PROMOTER_KEYLESS_IDENTITY and PROMOTER_KEYLESS_ISSUER)");
+    throw new UsageError(
+      "--signatures needs the promoter's public key (--key FILE or PROMOTER_PUBLIC_KEY) or its keyless identity " +
+        '(--certificate-identity and --certificate-oidc-issuer, or PROMOTER_KEYLESS_IDENTITY and PROMOTER_KEYLESS_ISSUER)',
+    );
   }
   const trust: EvidenceTrust = { keys: [] };
   if (keyPath) {

@@ -2,6 +2,7 @@
 // promotion attestation? Read and verified with lib/signing, against the promoter's public key or
 // its keyless identity (the caller's trust: nothing is taken from the registry).
 import { COSIGN_SIGN_PREDICATE_TYPE, PROMOTION_PREDICATE_TYPE, verifyBundle, type KeylessTrust, type SignatureStore, type VerificationKey } from '../signing';
+import type { DigestRef } from '../oci';
 import { mapPool } from '../util/pool';
 import { splitRegistry, type Snapshot, type SnapshotImage } from './read';
 
@@ -40,7 +41,7 @@ export async function withEvidence(store: SignatureStore, snapshot: Snapshot, tr
   return { ...snapshot, images: snapshot.images.map((img) => ({ ...img, evidence: byImage.get(img) ?? {} })) };
 }
 
-async function digestEvidence(store: SignatureStore, target: { host: string; repository: string; digest: string }, trust: EvidenceTrust): Promise<DigestEvidence> {
+async function digestEvidence(store: SignatureStore, target: DigestRef, trust: EvidenceTrust): Promise<DigestEvidence> {
   const found = await store.findSignatures(target);
   const verification = await store.verifyImageSignatures(target, trust, found);
   const signed = !!found.signature || found.bundles.some((b) => b.predicateType === undefined || b.predicateType === COSIGN_SIGN_PREDICATE_TYPE);

@@ -70,13 +70,20 @@ export function splitRegistry(registry: string): { host: string; prefix: string 
  * Reads the images under `registry`: those named in `names` (image names below the prefix), or
  * every repository the catalog lists under the prefix.
  */
-export async function readSnapshot(reg: SnapshotRegistry, registry: string, names?: readonly string[], limits: Partial<SnapshotLimits> = {}): Promise<Snapshot> {
+export async function readSnapshot(
+  reg: SnapshotRegistry,
+  registry: string,
+  names?: readonly string[],
+  limits: Partial<SnapshotLimits> = {},
+): Promise<Snapshot> {
   const lim = { ...SNAPSHOT_DEFAULTS, ...limits };
   const { host, prefix } = splitRegistry(registry);
   const skipped: string[] = [];
   const wanted = names ? [...new Set(names)] : imageNamesUnder(await reg.listRepositories(host), prefix, skipped);
   for (const n of wanted) if (!IMAGE_NAME_RE.test(n)) throw new SnapshotError(`${JSON.stringify(n)} is not an image name`);
-  if (wanted.length > lim.maxRepositories) throw new SnapshotError(`${registry} holds ${wanted.length} repositories, more than ${lim.maxRepositories}: narrow the prefix`);
+  if (wanted.length > lim.maxRepositories) {
+    throw new SnapshotError(`${registry} holds ${wanted.length} repositories, more than ${lim.maxRepositories}: narrow the prefix`);
+  }
 
   const images = await mapPool([...wanted].sort(), lim.concurrency, async (name) => {
     const repository = prefix ? `${prefix}/${name}` : name;

@@ -83,7 +83,8 @@ describe.skipIf(!!skip || !findCosign())('a Helm chart promoted as an OCI artifa
   });
 
   it('the nightly re-mirroring finds it in place and signed everywhere', async () => {
-    const r = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--manifest', manifest, '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }));
+    const dry = await runCli(['mirror-signatures', '--manifest', manifest, '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue });
+    const r = parseJsonOutput<MirrorReport>(dry);
     expect(r).toMatchObject({ status: 'dry-run', digests: 1, alreadyInSync: 1, failures: [] });
   }, 120_000);
 });

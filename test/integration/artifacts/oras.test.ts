@@ -54,9 +54,11 @@ describe.skipIf(!!skip || !findCosign())('files and WASM modules promoted as OCI
     const flags = registryFlags(staging);
     const oras = (args: string[]) => runToolOk('oras', [...args, ...flags], { cwd: work });
     // Each file with its own media type: one named as an image layer is a tar to image tools.
-    d.files = digestOf((await oras(['push', `${staging}/${prefix}/files:v1`, '--artifact-type', FILES_TYPE, 'notes.txt:text/plain', 'tool.bin:application/octet-stream'])).stdout);
+    const files = ['notes.txt:text/plain', 'tool.bin:application/octet-stream'];
+    d.files = digestOf((await oras(['push', `${staging}/${prefix}/files:v1`, '--artifact-type', FILES_TYPE, ...files])).stdout);
     d.sbom = digestOf((await oras(['attach', `${staging}/${prefix}/files@${d.files}`, '--artifact-type', SBOM_TYPE, `sbom.spdx.json:${SBOM_TYPE}`])).stdout);
-    d.wasm = digestOf((await oras(['push', `${staging}/${prefix}/hello-wasm:v1`, '--config', `wasm-config.json:${WASM_CONFIG}`, `hello.wasm:${WASM_LAYER}`])).stdout);
+    const wasm = ['--config', `wasm-config.json:${WASM_CONFIG}`, `hello.wasm:${WASM_LAYER}`];
+    d.wasm = digestOf((await oras(['push', `${staging}/${prefix}/hello-wasm:v1`, ...wasm])).stdout);
 
     layout = join(work, 'layout');
     await mkdir(join(layout, 'manifests', 'artifacts'), { recursive: true });
@@ -67,7 +69,8 @@ describe.skipIf(!!skip || !findCosign())('files and WASM modules promoted as OCI
     );
     await writeFile(
       join(layout, 'images', 'artifacts', 'images.yaml'),
-      ['- name: files', '  dmap:', `    "${d.files}": ["v1"]`, `    "${d.sbom}": []`, '- name: hello-wasm', '  dmap:', `    "${d.wasm}": ["v1"]`, ''].join('\n'),
+      ['- name: files', '  dmap:', `    "${d.files}": ["v1"]`, `    "${d.sbom}": []`, '- name: hello-wasm', '  dmap:', `    "${d.wasm}": ["v1"]`, '']
+        .join('\n'),
     );
     worker = await startTestWorker('oras');
     const r = await runCli(['run', '--thin-manifest-dir', layout, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue });
@@ -126,12 +129,15 @@ describe.skipIf(!!skip || !findCosign())('files and WASM modules promoted as OCI
 
   it('cosign verifies the signatures (both formats) and the promotion attestation of each everywhere', async () => {
     for (const host of destinations) {
-      for (const [repo, digest] of [['files', d.files], ['files', d.sbom], ['hello-wasm', d.wasm]] as const) await expectCosignVerifies(`${host}/${prefix}/${repo}@${digest}`);
+      for (const [repo, digest] of [['files', d.files], ['files', d.sbom], ['hello-wasm', d.wasm]] as const) {
+        await expectCosignVerifies(`${host}/${prefix}/${repo}@${digest}`);
+      }
     }
   }, 180_000);
 
   it('the nightly re-mirroring finds all three in place and signed everywhere', async () => {
-    const r = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--thin-manifest-dir', layout, '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }));
+    const dry = await runCli(['mirror-signatures', '--thin-manifest-dir', layout, '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue });
+    const r = parseJsonOutput<MirrorReport>(dry);
     expect(r).toMatchObject({ status: 'dry-run', digests: 3, alreadyInSync: 3, failures: [] });
   }, 120_000);
 });

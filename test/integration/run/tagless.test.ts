@@ -49,7 +49,8 @@ beforeAll(async () => {
   const staging = s.registries.staging;
   d.tagless = (await pushRandomImage(client, staging, `${prefix}/tl`, { seed: `${prefix}/tl-a`, layers: 1, layerSize: 1024 })).digest;
   d.tagged = (await pushRandomImage(client, staging, `${prefix}/tl`, { seed: `${prefix}/tl-b`, layers: 1, layerSize: 1024 })).digest;
-  const index = await pushRandomImage(client, staging, `${prefix}/only`, { seed: `${prefix}/only`, layers: 1, layerSize: 1024, platforms: ['linux/amd64', 'linux/arm64'] });
+  const multiArch = { seed: `${prefix}/only`, layers: 1, layerSize: 1024, platforms: ['linux/amd64', 'linux/arm64'] };
+  const index = await pushRandomImage(client, staging, `${prefix}/only`, multiArch);
   d.index = index.digest;
   d.children = index.children.map((c) => c.digest);
   manifest = join(await mkdtemp(join(tmpdir(), 'promoter-tagless-')), 'promoter-manifest.yaml');
@@ -106,7 +107,8 @@ describe('tagless digests', () => {
         }
       }
     }
-    const att = await runCosign(['verify-attestation', '--key', s.publicKeyPath, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, `${s.registries.production}/${prefix}/tl@${d.tagless}`], cosignEnv);
+    const atProduction = `${s.registries.production}/${prefix}/tl@${d.tagless}`;
+    const att = await runCosign(['verify-attestation', '--key', s.publicKeyPath, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, atProduction], cosignEnv);
     expect(att.code, `${att.command}\n${att.stderr}`).toBe(0);
   });
 
@@ -148,7 +150,8 @@ describe('tagless digests', () => {
     expect(fixed).toMatchObject({ status: 'succeeded', digests: 3, signedNow: 0, mirrored: 1 });
     expect((await client.headManifest({ host: mirrorA, repository: `${prefix}/only`, tag: signatureTag(d.index) }))?.digest).toBe(sig!.digest);
     if (findCosign()) {
-      const r = await runCosign(['verify', '--key', s.publicKeyPath, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, `${mirrorA}/${prefix}/only@${d.index}`], { DOCKER_CONFIG: s.dockerConfigDir });
+      const ref = `${mirrorA}/${prefix}/only@${d.index}`;
+      const r = await runCosign(['verify', '--key', s.publicKeyPath, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: s.dockerConfigDir });
       expect(r.code, `${r.command}\n${r.stderr}`).toBe(0);
     }
 

@@ -38,7 +38,8 @@ beforeAll(async () => {
   worker = await startTestWorker('snapshot');
   env = { PROMOTER_TASK_QUEUE: worker.taskQueue };
   d.app = (await pushRandomImage(client, staging, `${prefix}/app`, { seed: `${prefix}/app`, layers: 1, layerSize: 1024 })).digest;
-  d.multi = (await pushRandomImage(client, staging, `${prefix}/team/multi`, { seed: `${prefix}/multi`, layers: 1, layerSize: 1024, platforms: ['linux/amd64', 'linux/arm64'] })).digest;
+  const multi = { seed: `${prefix}/multi`, layers: 1, layerSize: 1024, platforms: ['linux/amd64', 'linux/arm64'] };
+  d.multi = (await pushRandomImage(client, staging, `${prefix}/team/multi`, multi)).digest;
   d.tool = (await pushRandomImage(client, staging, `${prefix}/tool`, { seed: `${prefix}/tool`, layers: 1, layerSize: 512 })).digest;
   expected = [
     { name: 'app', dmap: { [d.app]: ['latest', 'v1'] } },
@@ -63,7 +64,8 @@ describe('promoter snapshot', () => {
     const r = await snapshot(`${production}/${prefix}`);
     expect(r.code, r.stderr).toBe(0);
     snapshotYaml = r.stdout;
-    const lines = expected.flatMap((i) => [`- name: ${i.name}`, '  dmap:', ...Object.entries(i.dmap).map(([dg, tags]) => `    "${dg}": [${tags.map((t) => `"${t}"`).join(', ')}]`)]);
+    const entry = ([dg, tags]: [string, string[]]) => `    "${dg}": [${tags.map((t) => `"${t}"`).join(', ')}]`;
+    const lines = expected.flatMap((i) => [`- name: ${i.name}`, '  dmap:', ...Object.entries(i.dmap).map(entry)]);
     expect(snapshotYaml).toBe(`${lines.join('\n')}\n`);
   });
 
@@ -71,7 +73,8 @@ describe('promoter snapshot', () => {
     const layout = join(work, 'layout');
     await mkdir(join(layout, 'manifests', 'snap'), { recursive: true });
     await mkdir(join(layout, 'images', 'snap'), { recursive: true });
-    await writeFile(join(layout, 'manifests', 'snap', 'promoter-manifest.yaml'), ['registries:', `  - name: ${staging}/${prefix}`, '    src: true', ...destinations.map((h) => `  - name: ${h}/${prefix}`), ''].join('\n'));
+    const registries = ['registries:', `  - name: ${staging}/${prefix}`, '    src: true', ...destinations.map((h) => `  - name: ${h}/${prefix}`), ''];
+    await writeFile(join(layout, 'manifests', 'snap', 'promoter-manifest.yaml'), registries.join('\n'));
     await writeFile(join(layout, 'images', 'snap', 'images.yaml'), snapshotYaml);
     const v = await runCli(['validate', '--thin-manifest-dir', layout, '--json']);
     expect(v.code, v.stdout + v.stderr).toBe(0);
@@ -119,10 +122,12 @@ describe('promoter snapshot', () => {
     const manual = await pushRandomImage(client, production, `${prefix}/manual`, { seed: `${prefix}/manual`, layers: 1, layerSize: 256, tag: 'v1' });
     const other = await pushRandomImage(client, production, `${prefix}/other`, { seed: `${prefix}/other`, layers: 1, layerSize: 256, tag: 'v1' });
     const stranger = loadSigningKey({ pem: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
-    const foreign = mergeSignatureArtifact(undefined, signatureLayer(stranger, { dockerReference: `${production}/${prefix}/other`, digest: other.digest })).artifact;
+    const layer = signatureLayer(stranger, { dockerReference: `${production}/${prefix}/other`, digest: other.digest });
+    const foreign = mergeSignatureArtifact(undefined, layer).artifact;
     for (const b of foreign.blobs) await client.pushBlob(production, `${prefix}/other`, b.bytes);
     await client.putManifest({ host: production, repository: `${prefix}/other`, tag: signatureTag(other.digest) }, foreign.manifest, foreign.mediaType);
-    const r = await runCli(['snapshot', `${production}/${prefix}`, '--signatures', '--format', 'json'], { DOCKER_CONFIG: s.dockerConfigDir, PROMOTER_PUBLIC_KEY: s.publicKeyPath });
+    const byKey = { DOCKER_CONFIG: s.dockerConfigDir, PROMOTER_PUBLIC_KEY: s.publicKeyPath };
+    const r = await runCli(['snapshot', `${production}/${prefix}`, '--signatures', '--format', 'json'], byKey);
     expect(r.code, r.stderr).toBe(0);
     const shown = JSON.parse(r.stdout) as SnapshotWithEvidence;
     const evidence = Object.fromEntries(shown.images.flatMap((i) => Object.entries(i.evidence).map(([dg, e]) => [`${i.name}@${dg}`, e])));
@@ -134,18 +139,22 @@ describe('promoter snapshot', () => {
       [`manual@${manual.digest}`]: { signature: 'missing', signatureFormats: [], attestation: 'missing' },
       [`other@${other.digest}`]: { signature: 'unverified', signatureFormats: [], attestation: 'missing' },
     });
-    const yaml = await runCli(['snapshot', `${production}/${prefix}`, '--signatures'], { DOCKER_CONFIG: s.dockerConfigDir, PROMOTER_PUBLIC_KEY: s.publicKeyPath });
+    const yaml = await runCli(['snapshot', `${production}/${prefix}`, '--signatures'], byKey);
     expect(yaml.stdout).toContain(`    "${manual.digest}": ["v1"]  # signature: missing, attestation: missing\n`);
     expect(yaml.stdout).toContain(`    "${d.tool}": ["1.0"]  # signature: verified, attestation: verified\n`);
     // By identity alone (the keyless trust, from the stack's trusted root): a signature by the key is not the identity's.
     if (k) {
       const byIdentity = await runCli(['snapshot', `${production}/${prefix}`, '--signatures', '--repository', 'tool', '--format', 'csv'], {
-        DOCKER_CONFIG: s.dockerConfigDir, PROMOTER_PUBLIC_KEY: '', PROMOTER_KEYLESS_IDENTITY: k.identity, PROMOTER_KEYLESS_ISSUER: k.issuer, PROMOTER_TRUSTED_ROOT: k.trustedRootPath,
+        DOCKER_CONFIG: s.dockerConfigDir,
+        PROMOTER_PUBLIC_KEY: '',
+        PROMOTER_KEYLESS_IDENTITY: k.identity,
+        PROMOTER_KEYLESS_ISSUER: k.issuer,
+        PROMOTER_TRUSTED_ROOT: k.trustedRootPath,
       });
       expect(byIdentity.code, byIdentity.stderr).toBe(0);
       expect(byIdentity.stdout).toBe(`name,digest,tag,signature,attestation\ntool,${d.tool},1.0,unverified,unverified\n`);
     }
-    const noTrust = await runCli(['snapshot', `${production}/${prefix}`, '--signatures'], { DOCKER_CONFIG: s.dockerConfigDir, PROMOTER_PUBLIC_KEY: '', PROMOTER_KEYLESS_IDENTITY: '' });
+    const noTrust = await runCli(['snapshot', `${production}/${prefix}`, '--signatures'], { ...byKey, PROMOTER_PUBLIC_KEY: '', PROMOTER_KEYLESS_IDENTITY: '' });
     expect(noTrust.code).toBe(2);
     expect(noTrust.stderr).toContain('--signatures needs');
   });

@@ -48,7 +48,8 @@ describe('readSnapshot', () => {
   });
 
   it('reads a whole registry without a prefix, and named images without the catalog', async () => {
-    expect((await readSnapshot(fakeRegistry(REPOS), 'reg.example')).images.map((i) => i.name)).toEqual(['prod/app', 'prod/team/tool', 'prodother/app', 'staging/app']);
+    const whole = await readSnapshot(fakeRegistry(REPOS), 'reg.example');
+    expect(whole.images.map((i) => i.name)).toEqual(['prod/app', 'prod/team/tool', 'prodother/app', 'staging/app']);
     const named = await readSnapshot(fakeRegistry(REPOS, { catalog: false }), 'reg.example/prod', ['team/tool', 'team/tool']);
     expect(named.images).toEqual([{ name: 'team/tool', dmap: { [D('e')]: ['1.0'] } }]);
     await expect(readSnapshot(fakeRegistry(REPOS, { catalog: false }), 'reg.example/prod')).rejects.toBeInstanceOf(CatalogError);
@@ -85,7 +86,11 @@ describe('formatSnapshot', () => {
     ],
     skipped: [],
   };
-  const evidence = (signature: DigestEvidence['signature'], attestation: DigestEvidence['attestation']): DigestEvidence => ({ signature, attestation, signatureFormats: [] });
+  const evidence = (signature: DigestEvidence['signature'], attestation: DigestEvidence['attestation']): DigestEvidence => ({
+    signature,
+    attestation,
+    signatureFormats: [],
+  });
 
   it("prints kpromo's images.yaml, which loads back as a valid images file with the same content", async () => {
     const text = formatSnapshot(snapshot, 'yaml');
@@ -107,7 +112,8 @@ describe('formatSnapshot', () => {
   });
 
   it('notes the evidence as YAML comments, so the file stays a valid images file', async () => {
-    const withEvidence = { ...snapshot, images: snapshot.images.map((i) => ({ ...i, evidence: Object.fromEntries(Object.keys(i.dmap).map((d) => [d, evidence('verified', 'missing')])) })) };
+    const noted = (i: (typeof snapshot.images)[number]) => Object.fromEntries(Object.keys(i.dmap).map((d) => [d, evidence('verified', 'missing')]));
+    const withEvidence = { ...snapshot, images: snapshot.images.map((i) => ({ ...i, evidence: noted(i) })) };
     const text = formatSnapshot(withEvidence, 'yaml');
     expect(text).toContain(`    "${D('b')}": ["v2"]  # signature: verified, attestation: missing\n`);
     const file = join(await mkdtemp(join(tmpdir(), 'snapshot-')), 'images.yaml');
@@ -117,7 +123,8 @@ describe('formatSnapshot', () => {
 
   it('prints JSON with the registry, and CSV with one row per tag', () => {
     expect(JSON.parse(formatSnapshot(snapshot, 'json'))).toEqual({ registry: 'reg.example/prod', images: snapshot.images });
-    expect(formatSnapshot(snapshot, 'csv')).toBe(['name,digest,tag', `app,${D('a')},latest`, `app,${D('a')},v1`, `app,${D('b')},v2`, `team/tool,${D('e')},1.0`, ''].join('\n'));
+    const rows = ['name,digest,tag', `app,${D('a')},latest`, `app,${D('a')},v1`, `app,${D('b')},v2`, `team/tool,${D('e')},1.0`];
+    expect(formatSnapshot(snapshot, 'csv')).toBe(`${rows.join('\n')}\n`);
     const one = { ...snapshot, images: [{ name: 'app', dmap: { [D('b')]: ['v2'] }, evidence: { [D('b')]: evidence('unverified', 'verified') } }] };
     expect(formatSnapshot(one, 'csv')).toBe(['name,digest,tag,signature,attestation', `app,${D('b')},v2,unverified,verified`, ''].join('\n'));
   });
