@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { digestTag, RegistryClient } from '../../../lib/oci';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { pushRandomImage, type SeededImage } from '../../../scripts/seed-images';
 import { parseJsonOutput, runCli, type CliResult } from '../../support/cli';
 import { writePlainManifest } from '../../support/plain-manifest';

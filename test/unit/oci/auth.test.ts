@@ -1,7 +1,7 @@
 // Bearer tokens: cached per scope set until shortly before they expire, then dropped; bounded.
 import { describe, expect, it } from 'vitest';
 import { Authenticator, type TokenFetch } from '../../../lib/oci/auth';
-import { StaticCredentialStore } from '../../../lib/oci/credentials';
+import { StaticCredentialStore } from '../../support/static-credentials';
 
 function setup(expiresIn: number | undefined, maxTokens?: number) {
   let now = 1_000_000;

@@ -3,7 +3,8 @@
 // credentials, and "other", which records every Authorization header it is sent.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RegistryClient, StaticCredentialStore } from '../../../lib/oci';
+import { RegistryClient } from '../../../lib/oci';
+import { StaticCredentialStore } from '../../support/static-credentials';
 import { closeAll, json, serve, type TestServer } from './servers';
 
 afterEach(closeAll);
