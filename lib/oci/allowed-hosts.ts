@@ -96,7 +96,9 @@ export class AllowedHosts {
   ) {
     const given = (globs ?? []).map((g) => g.trim()).filter(Boolean);
     this.globs = given.length > 0 ? given.map(parseGlob) : [parseGlob('*:*')];
-    this.source = given.length > 0 ? `${ALLOWED_REGISTRIES_ENV}=${given.join(',')}` : `the default of ${ALLOWED_REGISTRIES_ENV} (any host but loopback, link-local and cloud-metadata addresses)`;
+    this.source = given.length > 0
+      ? `${ALLOWED_REGISTRIES_ENV}=${given.join(',')}`
+      : `the default of ${ALLOWED_REGISTRIES_ENV} (any host but loopback, link-local and cloud-metadata addresses)`;
   }
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): AllowedHosts {
@@ -112,7 +114,8 @@ export class AllowedHosts {
   /** Why `hostPort` ("host[:port]") may not be spoken to, or undefined when it may. */
   refusal(hostPort: string): string | undefined {
     const { name, port } = splitHost(hostPort);
-    const matching = this.globs.filter((g) => g.host.test(name) && (g.port === '*' || (g.port === undefined ? port === '' || port === '443' : g.port === port)));
+    const portMatches = (g: HostGlob) => g.port === '*' || (g.port === undefined ? port === '' || port === '443' : g.port === port);
+    const matching = this.globs.filter((g) => g.host.test(name) && portMatches(g));
     if (matching.length === 0) return `${hostPort} is not allowed by ${this.source}`;
     const special = specialAddress(name);
     if (special && !matching.some((g) => g.literal === name)) {

@@ -65,11 +65,13 @@ function blobRead(host: string, repository: string, digest: string, method: 'HEA
 }
 
 function digestMismatch(ref: ImageRef, what: string): OciError {
-  return new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: ref.host, repository: ref.repository, message: `${formatReference(ref)}: ${what}` });
+  return new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: ref.host, repository: ref.repository,
+    message: `${formatReference(ref)}: ${what}` });
 }
 
 function tagListTooLarge(host: string, repository: string, what: string): OciError {
-  return new OciError({ code: 'TOO_LARGE', retryable: false, registry: host, repository, message: `list tags on ${host}/${repository}: ${what}, past the client's limit; refused` });
+  return new OciError({ code: 'TOO_LARGE', retryable: false, registry: host, repository,
+    message: `list tags on ${host}/${repository}: ${what}, past the client's limit; refused` });
 }
 
 function parseTagPage(body: Uint8Array, host: string, repository: string): string[] {
@@ -81,7 +83,8 @@ function parseTagPage(body: Uint8Array, host: string, repository: string): strin
   }
   const tags = page?.tags ?? [];
   if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
-    throw new OciError({ code: 'INVALID_RESPONSE', registry: host, repository, message: `list tags on ${host}/${repository}: "tags" is not a list of strings` });
+    throw new OciError({ code: 'INVALID_RESPONSE', registry: host, repository,
+      message: `list tags on ${host}/${repository}: "tags" is not a list of strings` });
   }
   return tags as string[];
 }
@@ -215,7 +218,8 @@ export class RegistryClient {
       seen.add(path);
       let res;
       try {
-        res = await this.transport.request({ host, method: 'GET', path, scopes: [pullScope(repository)], repository, operation: 'list tags', maxBodyBytes: tagListBytes - bytes });
+        const maxBodyBytes = tagListBytes - bytes;
+        res = await this.transport.request({ host, method: 'GET', path, scopes: [pullScope(repository)], repository, operation: 'list tags', maxBodyBytes });
       } catch (e) {
         if (isOciError(e, 'NAME_UNKNOWN')) return [];
         if (isOciError(e, 'TOO_LARGE') && seen.size > 1) throw tagListTooLarge(host, repository, `more than ${tagListBytes} bytes over ${seen.size} pages`);
@@ -244,9 +248,11 @@ export class RegistryClient {
 
   /** A small blob (config, signature payload) read whole (at most `maxBytes`, default readLimits.blobBytes) and verified. */
   async getBlob(host: string, repository: string, digest: string, opts: { maxBytes?: number } = {}): Promise<Uint8Array> {
-    const res = await this.transport.request({ ...blobRead(host, repository, digest, 'GET'), maxBodyBytes: opts.maxBytes ?? this.transport.readLimits.blobBytes });
+    const maxBodyBytes = opts.maxBytes ?? this.transport.readLimits.blobBytes;
+    const res = await this.transport.request({ ...blobRead(host, repository, digest, 'GET'), maxBodyBytes });
     const got = sha256Digest(res.body);
-    if (got !== digest) throw new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: host, repository, message: `blob ${digest} from ${host}/${repository} hashes to ${got}` });
+    if (got !== digest) throw new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: host, repository,
+      message: `blob ${digest} from ${host}/${repository} hashes to ${got}` });
     return res.body;
   }
 

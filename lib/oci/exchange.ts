@@ -108,7 +108,8 @@ export class Exchange {
   private check(url: URL, ctx: ExchangeContext): void {
     const registryItself = url.host === apiHost(ctx.registry).toLowerCase() && url.host !== ctx.registry.toLowerCase();
     const refused = this.deps.hosts.refusal(registryItself ? ctx.registry : url.host);
-    if (refused) throw new OciError({ code: 'HOST_NOT_ALLOWED', retryable: false, registry: ctx.registry, message: `${ctx.label.operation}: refusing to connect: ${refused}` });
+    if (refused) throw new OciError({ code: 'HOST_NOT_ALLOWED', retryable: false, registry: ctx.registry,
+      message: `${ctx.label.operation}: refusing to connect: ${refused}` });
     if (url.protocol === 'http:' && !this.deps.allowHttp(url.host)) {
       throw new OciError({ code: 'INSECURE', registry: ctx.registry, message: `refusing plain HTTP to ${url.host}: not loopback and not configured insecure` });
     }
@@ -142,12 +143,14 @@ export class Exchange {
   private failure(e: unknown, timedOut: boolean, url: URL, ctx: ExchangeContext): OciError {
     const base = { registry: ctx.registry, ...(ctx.repository ? { repository: ctx.repository } : {}) };
     const { operation } = ctx.label;
-    if (timedOut) return new OciError({ ...base, code: 'TIMEOUT', retryable: true, message: `${operation} on ${url.host} timed out after ${this.deps.timeoutMs} ms without progress` });
+    if (timedOut) return new OciError({ ...base, code: 'TIMEOUT', retryable: true,
+      message: `${operation} on ${url.host} timed out after ${this.deps.timeoutMs} ms without progress` });
     if (e instanceof OciError) return e;
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     const code = cause?.code ?? (e as { code?: string }).code;
     if (code === HOST_NOT_ALLOWED_CODE) {
-      return new OciError({ ...base, code: 'HOST_NOT_ALLOWED', retryable: false, message: `${operation}: refusing to connect: ${cause?.message ?? (e as Error).message}` });
+      return new OciError({ ...base, code: 'HOST_NOT_ALLOWED', retryable: false,
+        message: `${operation}: refusing to connect: ${cause?.message ?? (e as Error).message}` });
     }
     const refused = certificateError(e, url.host, this.deps.connections.tlsOf(url.host));
     if (refused) return refused;
@@ -157,7 +160,8 @@ export class Exchange {
 
 function tooLarge(ctx: ExchangeContext, url: string, detail: string): OciError {
   const from = new URL(url).host;
-  const where = `${ctx.repository ? `${ctx.label.host}/${ctx.repository}` : ctx.label.host}${from !== ctx.label.host.toLowerCase() ? ` (answered by ${from})` : ''}`;
+  const asked = ctx.repository ? `${ctx.label.host}/${ctx.repository}` : ctx.label.host;
+  const where = `${asked}${from !== ctx.label.host.toLowerCase() ? ` (answered by ${from})` : ''}`;
   return new OciError({
     code: 'TOO_LARGE',
     retryable: false,

@@ -59,3 +59,6 @@ export interface StreamResponse {
   url: string;
   stream: ReadableStream<Uint8Array>;
 }
+
+/** The repository of a request, as error fields take it (absent when it has none). */
+export const repoOf = (spec: RequestSpec): { repository?: string } => (spec.repository ? { repository: spec.repository } : {});

@@ -98,6 +98,8 @@ function pastCap(err: OciError, askedMs: number, capMs: number): OciError {
     ...(err.registry !== undefined ? { registry: err.registry } : {}),
     ...(err.repository !== undefined ? { repository: err.repository } : {}),
     retryAfterMs: askedMs,
-    message: `${err.message} (asked to wait ${Math.ceil(askedMs / 1000)} s, more than the ${Math.ceil(capMs / 1000)} s honoured: ${MAX_RETRY_AFTER_ENV}; the host is paused that long)`,
+    message:
+      `${err.message} (asked to wait ${Math.ceil(askedMs / 1000)} s, more than the ${Math.ceil(capMs / 1000)} s honoured: ` +
+      `${MAX_RETRY_AFTER_ENV}; the host is paused that long)`,
   });
 }

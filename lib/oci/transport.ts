@@ -17,7 +17,7 @@ import { TransportObserver, type RequestListener, type RequestStats } from './ob
 import { RateLimiter, realClock } from './ratelimit';
 import { isRedirect, nextHop, startChain } from './redirects';
 import { apiHost, isLoopbackHost } from './reference';
-import type { BufferedResponse, RequestSpec, StreamResponse, TransportOptions } from './request';
+import { repoOf, type BufferedResponse, type RequestSpec, type StreamResponse, type TransportOptions } from './request';
 import { maxRetryAfterFromEnv, RetryPolicy } from './retry';
 import { certsDirsFromEnv } from './tls';
 
@@ -53,16 +53,13 @@ export class Transport {
     const fromEnv = maxRetryAfterFromEnv();
     this.retries = new RetryPolicy({ ...(fromEnv !== undefined ? { maxRetryAfterMs: fromEnv } : {}), ...opts.retry }, clock, opts.random);
     this.limiter = new RateLimiter(opts.limits, clock);
-    this.connections = new Connections({ certsDirs: opts.certsDirs ?? certsDirsFromEnv(), hosts: this.hosts, allowHttp, probeTimeoutMs: Math.min(timeoutMs, 10_000) });
+    const certsDirs = opts.certsDirs ?? certsDirsFromEnv();
+    this.connections = new Connections({ certsDirs, hosts: this.hosts, allowHttp, probeTimeoutMs: Math.min(timeoutMs, 10_000) });
     this.observer = new TransportObserver(() => clock.now());
     this.exchange = new Exchange({ hosts: this.hosts, connections: this.connections, observer: this.observer, allowHttp, timeoutMs });
-    this.auth = new Authenticator({
-      credentials: opts.credentials ?? new AnonymousCredentialStore(),
-      allowHttp,
-      userAgent: this.userAgent,
-      now: () => clock.now(),
-      tokenFetch: (url, init, registry) => this.tokenFetch(url, init, registry),
-    });
+    const credentials = opts.credentials ?? new AnonymousCredentialStore();
+    const tokenFetch = (url: URL, init: TokenRequestInit, registry: string) => this.tokenFetch(url, init, registry);
+    this.auth = new Authenticator({ credentials, allowHttp, userAgent: this.userAgent, now: () => clock.now(), tokenFetch });
   }
 
   allowHttp(host: string): boolean {
@@ -107,7 +104,8 @@ export class Transport {
   /** A request whose 2xx response body is handed back as a stream (blobs); the idle timeout follows the reading. */
   async requestStream(spec: RequestSpec): Promise<StreamResponse> {
     const a = await this.send(spec, true);
-    if (!a.stream) throw new OciError({ code: 'INVALID_RESPONSE', registry: spec.host, message: `${spec.operation} on ${spec.host} answered ${a.status} without a body` });
+    if (!a.stream) throw new OciError({ code: 'INVALID_RESPONSE', registry: spec.host,
+      message: `${spec.operation} on ${spec.host} answered ${a.status} without a body` });
     return { status: a.status, headers: a.headers, url: a.url, stream: a.stream };
   }
 
@@ -134,7 +132,8 @@ export class Transport {
         // Round 1 learns the challenge (or a token expired early); round 2 has fresh credentials. Beyond that: refused.
         if (this.auth.onUnauthorized(spec.host, spec.scopes, parseWwwAuthenticate(answer.headers.get('www-authenticate') ?? ''))) {
           if (replayable) continue;
-          throw new OciError({ code: 'UNAUTHORIZED', status: 401, retryable: true, registry: spec.host, ...(spec.repository ? { repository: spec.repository } : {}), message: `${spec.operation} on ${spec.host} needs authentication; retry with the new credentials` });
+          const message = `${spec.operation} on ${spec.host} needs authentication; retry with the new credentials`;
+          throw new OciError({ code: 'UNAUTHORIZED', status: 401, retryable: true, registry: spec.host, ...repoOf(spec), message });
         }
       }
       throw describe(answer);
@@ -159,7 +158,7 @@ export class Transport {
     return {
       label: { host: spec.host, method: spec.method, operation: spec.operation, path: spec.path },
       registry: spec.host,
-      ...(spec.repository ? { repository: spec.repository } : {}),
+      ...repoOf(spec),
       limiter: this.limiter.forHost(spec.host),
       stream,
       maxBodyBytes: spec.maxBodyBytes ?? this.readLimits.manifestBytes,
@@ -171,10 +170,10 @@ export class Transport {
   private errorOf(spec: RequestSpec, a: Answer, own: string): OciError {
     const foreign = new URL(a.url).host !== own ? ` (answered by ${new URL(a.url).host})` : '';
     const text = a.truncated ? '' : new TextDecoder().decode(a.body);
-    const err = errorFromResponse(a.status, text, { registry: spec.host, operation: spec.operation, ...(spec.repository ? { repository: spec.repository } : {}) });
+    const err = errorFromResponse(a.status, text, { registry: spec.host, operation: spec.operation, ...repoOf(spec) });
     if (!foreign && !a.truncated) return err;
     const note = `${foreign}${a.truncated ? ` (error body over ${this.readLimits.errorBytes} bytes, not read)` : ''}`;
-    return new OciError({ code: err.code, status: a.status, retryable: err.retryable, registry: spec.host, ...(spec.repository ? { repository: spec.repository } : {}), message: `${err.message}${note}` });
+    return new OciError({ code: err.code, status: a.status, retryable: err.retryable, registry: spec.host, ...repoOf(spec), message: `${err.message}${note}` });
   }
 
   /** Token requests: the same exchange and retry layers, counted under the realm's host; no redirects, no registry auth. */
@@ -192,7 +191,8 @@ export class Transport {
     const hop = { url, method: init.method, headers: init.headers, ...(init.body !== undefined ? { body: init.body } : {}) };
     const a = await this.retries.run({ limiter: ctx.limiter, replayable: true, describe }, (n) => this.exchange.send(hop, { ...ctx, repeat: n > 1 }));
     if (isRedirect(a.status)) {
-      throw new OciError({ code: 'REDIRECT_REFUSED', registry, message: `token request to ${url.origin}${url.pathname} for ${registry} was redirected (${a.status}); token requests are not redirected` });
+      throw new OciError({ code: 'REDIRECT_REFUSED', registry,
+        message: `token request to ${url.origin}${url.pathname} for ${registry} was redirected (${a.status}); token requests are not redirected` });
     }
     return { status: a.status, body: new TextDecoder().decode(a.body) };
   }
