@@ -8,7 +8,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { PromoterConfig } from '../lib/config';
 import type { Identity, ManifestBundle } from '../lib/manifests';
 import {
-  KeylessSigner, KeySigner, SigningError, checkIdentityToken, identityMatchers, keylessConfig, keylessConfigFromSigningConfig, loadSigningKey, loadVerificationKeys,
+  KeylessSigner, KeySigner, SigningError, checkIdentityToken, identityMatchers, keylessConfig, keylessConfigFromSigningConfig, loadSigningKey,
+  loadVerificationKeys,
   readIdentityToken, type ImageSigner, type KeylessConfig, type KeylessTrust, type SigningKey, type VerificationKey,
 } from '../lib/signing';
 

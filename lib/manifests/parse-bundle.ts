@@ -67,7 +67,8 @@ export function bundleRuleProblems(bundle: ManifestBundle): string[] {
         for (const [tag, digest] of tags) {
           const claim = repoClaims.get(tag);
           if (claim && claim[0] !== digest) {
-            problems.push(`${at}: tag ${tag} would point ${repo} at ${digest}, but project ${claim[1]} promotes ${claim[0]} with that tag into the same repository`);
+            const [theirs, project] = claim;
+            problems.push(`${at}: tag ${tag} would point ${repo} at ${digest}, but project ${project} promotes ${theirs} with that tag into the same repository`);
           } else if (!claim) repoClaims.set(tag, [digest, p.name]);
         }
       }

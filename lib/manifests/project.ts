@@ -71,7 +71,8 @@ export async function readHead(src: YamlSource, data: unknown, keyDirs: KeyDirs,
       const at = src.locate(['registries', first, 'name']);
       const as = name === entry.name ? '' : ` (as ${entry.name})`;
       out.warnings.push(
-        src.error(['registries', i, 'name'], 'duplicate-destination', `registry ${name} is listed again${as} (first at line ${at.line}); it is promoted to once`),
+        src.error(['registries', i, 'name'], 'duplicate-destination',
+          `registry ${name} is listed again${as} (first at line ${at.line}); it is promoted to once`),
       );
       return;
     }

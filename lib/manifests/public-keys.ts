@@ -117,7 +117,10 @@ async function readKeyFile(dirs: KeyDirs, entry: string): Promise<KeyFileRead> {
   if (read.ok) return { text: read.text, file };
   switch (read.reason) {
     case 'too-large':
-      return { rule: 'key-file-too-large', message: `is ${sizeText(read.bytes, MAX_KEY_FILE_BYTES)}; a key file may be at most ${MAX_KEY_FILE_BYTES / 1024} KiB` };
+      return {
+        rule: 'key-file-too-large',
+        message: `is ${sizeText(read.bytes, MAX_KEY_FILE_BYTES)}; a key file may be at most ${MAX_KEY_FILE_BYTES / 1024} KiB`,
+      };
     case 'not-a-file':
       return { rule: 'key-file-type', message: 'is not a regular file' };
     case 'symlink':

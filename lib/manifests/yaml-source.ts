@@ -49,8 +49,9 @@ export function loadYaml(file: string, rawText: string): YamlSource {
   const cst = parseCst(text, lineCounter);
   if ('tooDeepAt' in cst) {
     const at = pos(cst.tooDeepAt);
-    const error: ManifestError = { file, line: at.line, column: at.column, rule: 'yaml-depth', message: `collections nested deeper than ${MAX_YAML_DEPTH} levels` };
-    return { file, data: undefined, errors: [error], locate: () => at, error: (_, rule, message) => ({ file, line: at.line, column: at.column, rule, message }) };
+    const finding = (rule: string, message: string): ManifestError => ({ file, line: at.line, column: at.column, rule, message });
+    const errors = [finding('yaml-depth', `collections nested deeper than ${MAX_YAML_DEPTH} levels`)];
+    return { file, data: undefined, errors, locate: () => at, error: (_, rule, message) => finding(rule, message) };
   }
   const doc = composeOne(cst.tokens, text.length);
   const errors: ManifestError[] = [];
@@ -150,7 +151,8 @@ function composeOne(tokens: CST.Token[], length: number): Document.Parsed {
   for (const next of composer.compose(tokens, true, length)) {
     if (!doc) doc = next;
     else {
-      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      const message = 'Source contains multiple documents; please use YAML.parseAllDocuments()';
+      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', message));
       break;
     }
   }

@@ -74,7 +74,8 @@ const LEADING_FLAGS_RE = /^\(\?[imsU-]+\)/;
 
 function anchoringProblem(pattern: string): string | undefined {
   if (!pattern.replace(LEADING_FLAGS_RE, '').startsWith('^') || !endsWithAnchor(pattern)) {
-    return `${JSON.stringify(pattern)} is not anchored: write it as ^…$ so it must match the whole value (an unanchored pattern accepts any value that merely contains a match)`;
+    return `${JSON.stringify(pattern)} is not anchored: write it as ^…$ so it must match the whole value`
+      + ' (an unanchored pattern accepts any value that merely contains a match)';
   }
   if (hasTopLevelAlternation(pattern)) {
     return `${JSON.stringify(pattern)} has a top-level |, which leaves each side anchored at one end only: group the alternatives, ^(?:a|b)$`;
@@ -170,7 +171,8 @@ export function identityMatcher(identity: KeylessIdentity): IdentityMatcher {
   if ((issuer === undefined) === (issuerRegExp === undefined)) {
     throw new IdentityPolicyError('identity-issuer', 'a keyless identity needs exactly one of issuer, issuerRegExp');
   }
-  if (subject === '' || issuer === '') throw new IdentityPolicyError(subject === '' ? 'identity-subject' : 'identity-issuer', 'an exact identity must not be empty');
+  if (subject === '') throw new IdentityPolicyError('identity-subject', 'an exact subject must not be empty');
+  if (issuer === '') throw new IdentityPolicyError('identity-issuer', 'an exact issuer must not be empty');
   const subjectOk: Check = subject !== undefined ? (v) => v === subject : matchesWhole(re2(subjectRegExp!, 'subjectRegExp'));
   const issuerOk: Check = issuer !== undefined ? (v) => v === issuer : matchesWhole(re2(issuerRegExp!, 'issuerRegExp'));
   const subjectText = subject ?? `/${subjectRegExp}/`;
@@ -185,7 +187,9 @@ export function identityMatcher(identity: KeylessIdentity): IdentityMatcher {
       if (!subjectOk(signer.subjectAlternativeName)) {
         return `certificate identity ${signer.subjectAlternativeName ?? '(none)'} is not ${subject !== undefined ? subject : `matched by ${subjectText}`}`;
       }
-      if (!issuerOk(signer.issuer)) return `certificate issuer ${signer.issuer ?? '(none)'} is not ${issuer !== undefined ? issuer : `matched by ${issuerText}`}`;
+      if (!issuerOk(signer.issuer)) {
+        return `certificate issuer ${signer.issuer ?? '(none)'} is not ${issuer !== undefined ? issuer : `matched by ${issuerText}`}`;
+      }
       return undefined;
     },
   };

@@ -79,7 +79,8 @@ export class AuditObjectChanged extends Error {
     /** The ETag the write expected; undefined when it expected no object. */
     readonly expectedEtag: string | undefined,
   ) {
-    super(`s3://${bucket}/${key} changed since it was read (${expectedEtag === undefined ? 'it exists now' : `no longer ETag ${expectedEtag}`}): nothing written`);
+    const what = expectedEtag === undefined ? 'it exists now' : `no longer ETag ${expectedEtag}`;
+    super(`s3://${bucket}/${key} changed since it was read (${what}): nothing written`);
   }
 }
 
@@ -186,8 +187,8 @@ export class AuditStore implements DocumentStore {
   async checkWriteOnce(): Promise<void> {
     const key = `probes/write-once/${randomUUID()}`;
     const where = `audit bucket "${this.bucket}" at ${this.config.endpoint ?? 'AWS S3'}`;
-    const put = (body: string) =>
-      this.call(`write s3://${this.bucket}/${key}`, () => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'text/plain', IfNoneMatch: '*' })));
+    const probe = (body: string) => new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'text/plain', IfNoneMatch: '*' });
+    const put = (body: string) => this.call(`write s3://${this.bucket}/${key}`, () => this.s3.send(probe(body)));
     try {
       await put('first');
     } catch (err) {
@@ -204,7 +205,8 @@ export class AuditStore implements DocumentStore {
         throw err;
       }
       const now = Buffer.from(await this.getBytes(key)).toString('utf8');
-      throw new WriteOnceNotEnforced(where, now === 'second' ? 'a second conditional write to an existing key succeeded and replaced it' : 'a second conditional write to an existing key was accepted');
+      const outcome = now === 'second' ? 'succeeded and replaced it' : 'was accepted';
+      throw new WriteOnceNotEnforced(where, `a second conditional write to an existing key ${outcome}`);
     } finally {
       await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
     }
@@ -270,9 +272,10 @@ export class AuditStore implements DocumentStore {
     const sha256 = sha256Hex(bytes);
     const condition = etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag };
     try {
-      const out = await this.call(`write s3://${this.bucket}/${key}`, () => this.s3.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ChecksumAlgorithm: 'SHA256', Metadata: { sha256 }, ...condition }),
-      ));
+      const put = new PutObjectCommand({
+        Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ChecksumAlgorithm: 'SHA256', Metadata: { sha256 }, ...condition,
+      });
+      const out = await this.call(`write s3://${this.bucket}/${key}`, () => this.s3.send(put));
       if (!out.ETag) throw new Error(`s3://${this.bucket}/${key}: the write returned no ETag`);
       return { bucket: this.bucket, key, sha256, bytes: bytes.length, etag: out.ETag };
     } catch (err) {
@@ -358,7 +361,8 @@ export class AuditStore implements DocumentStore {
       throw err;
     }
     const { bytes, etag } = read;
-    return { value: JSON.parse(Buffer.from(bytes).toString('utf8')) as T, stored: { bucket: this.bucket, key, sha256: sha256Hex(bytes), bytes: bytes.length, etag } };
+    const stored = { bucket: this.bucket, key, sha256: sha256Hex(bytes), bytes: bytes.length, etag };
+    return { value: JSON.parse(Buffer.from(bytes).toString('utf8')) as T, stored };
   }
 }
 
