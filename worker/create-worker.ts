@@ -5,8 +5,8 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
-import { createMetrics } from '../activities/metrics';
-import { createRegistryOps, type RegistryOps } from '../activities/registry-ops';
+import { createMetrics } from '../activities/shared/metrics';
+import { createRegistry, type RegistryTelemetry } from '../activities/shared/registry-adapter';
 import type { PromoterConfig } from '../lib/config';
 import { AuditStore } from '../lib/storage/audit-store';
 import { WORKFLOWS_PATH } from '../workflows/location';
@@ -16,8 +16,8 @@ import { installRuntime } from './runtime';
 export interface CreatedWorker {
   worker: Worker;
   connection: NativeConnection;
-  /** The registry operations the activities share (tests read its request counts). */
-  registry: RegistryOps;
+  /** The registry telemetry of the worker (tests and the bench read its request counts). */
+  telemetry: RegistryTelemetry;
   /** Stops adjusting the registry budget share (call when the worker stops). */
   stopSharing: () => void;
 }
@@ -25,9 +25,9 @@ export interface CreatedWorker {
 export async function createWorker(config: PromoterConfig, log: Logger, opts: { taskQueue?: string } = {}): Promise<CreatedWorker> {
   const meter = installRuntime(log, config.metricsAddress);
   const store = new AuditStore(config.store);
-  const registry = createRegistryOps(config, log);
-  const metrics = meter ? createMetrics(meter, registry) : undefined;
-  const activities = createActivities({ config, store, registry, log, ...(metrics ? { metrics } : {}) });
+  const { port, telemetry } = createRegistry(config);
+  const metrics = meter ? createMetrics(meter, telemetry) : undefined;
+  const activities = createActivities({ config, store, registry: port, log, requestsSent: telemetry.totalRequests, ...(metrics ? { metrics } : {}) });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
@@ -40,6 +40,6 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: { 
     bundlerOptions: { ignoreModules: [] },
   });
   // Runs while the worker does: its polls are what the other workers count.
-  const stopSharing = shareRegistryBudget(connection, config.temporal.namespace, opts.taskQueue ?? config.temporal.taskQueue, registry, log);
-  return { worker, connection, registry, stopSharing };
+  const stopSharing = shareRegistryBudget(connection, config.temporal.namespace, opts.taskQueue ?? config.temporal.taskQueue, telemetry, log);
+  return { worker, connection, telemetry, stopSharing };
 }

@@ -96,7 +96,11 @@ const RegistryName = z
   .refine(isRegistryName, 'a registry name')
   .refine((n) => normalizeRegistry(n) === n, 'a registry name in normalized spelling (lower-case host, no :443, docker.io for Docker Hub)');
 
-/** Schema of the bundle, for consumers that read it back (e.g. from S3): see parseManifestBundle. */
+/**
+ * The bundle's shape, stated once, with the rules each field is held to. Every bundle the loaders
+ * produce (plain and thin layouts) must satisfy it, which keeps a loader from slipping a field past
+ * the rules; parseManifestBundle applies it (and the cross-field rules) to a bundle read back from S3.
+ */
 export const ManifestBundleSchema = z.strictObject({
   version: z.literal(1),
   projects: z.array(

@@ -10,7 +10,6 @@
 // - `subjectRegExp` / `issuerRegExp` run on RE2 (linear time: a pattern cannot stall the worker)
 //   and must match the whole value. They must also be written anchored, `^…$`, so that what the
 //   reviewer reads is what is enforced.
-import { LRUCache } from 'lru-cache';
 import { RE2JS } from 're2js';
 import type { VerificationPolicy } from '@sigstore/verify';
 
@@ -57,16 +56,22 @@ export const MAX_IDENTITY_PATTERN_LENGTH = 1024;
  * on RE2 and be anchored as a whole (`^…$`, no top-level `|` that would leave one side unanchored).
  */
 export function checkIdentityPattern(pattern: string): PatternProblem | undefined {
+  const compiled = compileIdentityPattern(pattern);
+  return 'rule' in compiled ? compiled : undefined;
+}
+
+function compileIdentityPattern(pattern: string): RE2JS | PatternProblem {
   if (pattern.length > MAX_IDENTITY_PATTERN_LENGTH) {
     return { rule: 'identity-regexp', message: `is ${pattern.length} characters long; at most ${MAX_IDENTITY_PATTERN_LENGTH} are allowed` };
   }
+  let re: RE2JS;
   try {
-    RE2JS.compile(pattern);
+    re = RE2JS.compile(pattern);
   } catch (err) {
     return { rule: 'identity-regexp', message: `does not compile on RE2 (the linear-time engine identity patterns run on): ${(err as Error).message}` };
   }
   const unanchored = anchoringProblem(pattern);
-  return unanchored ? { rule: 'identity-regexp-anchored', message: unanchored } : undefined;
+  return unanchored ? { rule: 'identity-regexp-anchored', message: unanchored } : re;
 }
 
 // A leading flag group such as (?i) may come before the ^.
@@ -133,17 +138,12 @@ function classEnd(pattern: string, start: number): number {
   return pattern.length;
 }
 
-// Compiled patterns are kept: Validate checks thousands of digests against the same few policies.
-const compiled = new LRUCache<string, RE2JS>({ max: 512 });
-
+// Compiled per matcher, not kept at module level: compiling an identity pattern costs well under a
+// millisecond, next to the certificate chain every verification checks anyway.
 function re2(pattern: string, field: string): RE2JS {
-  let re = compiled.get(pattern);
-  if (re) return re;
-  const problem = checkIdentityPattern(pattern);
-  if (problem) throw new IdentityPolicyError(problem.rule, `${field} ${problem.message}`);
-  re = RE2JS.compile(pattern);
-  compiled.set(pattern, re);
-  return re;
+  const compiled = compileIdentityPattern(pattern);
+  if ('rule' in compiled) throw new IdentityPolicyError(compiled.rule, `${field} ${compiled.message}`);
+  return compiled;
 }
 
 const escapeRegExp = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');

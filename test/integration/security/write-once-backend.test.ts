@@ -4,7 +4,7 @@
 // anything, and refuses, non-retryable and saying why, a backend that does not.
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { signatureTag } from '../../../lib/signing';
 import { AuditStore, WriteOnceNotEnforced } from '../../../lib/storage/audit-store';
 import { parseJsonOutput, runCli } from '../../support/cli';
