@@ -6,7 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_YAML_DEPTH, loadPlainManifest, loadThinManifests } from '../../../lib/manifests';
+import { MAX_YAML_DEPTH, loadImagesFile, loadPlainManifest, loadThinManifests } from '../../../lib/manifests';
 import { HEAD, IMAGES, findings, loadAs, tempDir, writeTree } from './helpers';
 
 const PUB = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
@@ -113,6 +113,12 @@ describe('manifest file size', () => {
     const r = await loadThinManifests(root);
     expect(findings(r)).toEqual([['images/b/images.yaml', 0, 'manifest-too-large']]);
     expect(r.counts.projects).toBe(1);
+  });
+  it('an images file read on its own (snapshot --images) too', async () => {
+    const file = path.join(await tempDir('big-images-'), 'images.yaml');
+    await writeFile(file, IMAGES);
+    await truncate(file, 16 * 1024 * 1024 + 1);
+    expect((await loadImagesFile(file)).errors).toMatchObject([{ file: 'images.yaml', line: 0, rule: 'manifest-too-large' }]);
   });
 });
 
