@@ -114,6 +114,7 @@ describe('manifest file size', () => {
     expect(findings(r)).toEqual([['images/b/images.yaml', 0, 'manifest-too-large']]);
     expect(r.counts.projects).toBe(1);
   });
+
   it('an images file read on its own (snapshot --images) too', async () => {
     const file = path.join(await tempDir('big-images-'), 'images.yaml');
     await writeFile(file, IMAGES);
