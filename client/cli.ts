@@ -11,6 +11,7 @@ import { reportCommand } from './commands/report';
 import { replayCommand } from './commands/replay';
 import { mirrorCommand } from './commands/mirror';
 import { scheduleCommand } from './commands/schedule';
+import { deploymentCommand } from './commands/deployment';
 import { processOutput as out } from './output';
 
 const positiveInt = (v: string): number => {
@@ -61,6 +62,14 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--timezone <tz>', 'time zone (default UTC)')
     .option('--json')
     .action(async (action, o) => setExit(await scheduleCommand(action, o, out)));
+
+  program
+    .command('deployment <action>')
+    .description("the worker's Temporal Worker Deployment: describe | set-current (make a version the one new runs go to)")
+    .option('--build-id <id>', 'the version (default: this build, PROMOTER_BUILD_ID or dist/build-info.json)')
+    .option('--deployment-name <name>', 'default PROMOTER_DEPLOYMENT_NAME, else "promoter"')
+    .option('--json')
+    .action(async (action, o) => setExit(await deploymentCommand(action, o, out)));
 
   program
     .command('worker')

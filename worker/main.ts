@@ -1,6 +1,7 @@
 /**
- * `promoter worker` / `npm run worker`: runs one worker until SIGINT or SIGTERM, then lets the
- * activities in flight finish their current step (Temporal's graceful shutdown) and exits.
+ * `promoter worker` / `npm run worker`: runs one worker until SIGINT or SIGTERM, then stops
+ * polling, gives the activities in flight PROMOTER_SHUTDOWN_GRACE_TIME to finish, hands the
+ * others over from their checkpoints (worker/shutdown.ts) and exits.
  */
 import { loadConfig } from '../lib/config';
 import { createLogger } from './logger';
@@ -9,13 +10,28 @@ import { createWorker } from './create-worker';
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'promoter-worker');
-  const { worker, connection, stopSharing } = await createWorker(config, log);
-  log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker started');
+  const { worker, connection, stopSharing, version, workflowOrigin, tracing } = await createWorker(config, log);
+  log.info(
+    {
+      taskQueue: config.temporal.taskQueue,
+      temporal: config.temporal.address,
+      deployment: version.deploymentName,
+      buildId: version.buildId,
+      versioning: version.versioning ? 'on' : 'off',
+      workflows: workflowOrigin,
+      tracing: tracing.enabled ? config.tracing.endpoint : 'off',
+      shutdownGraceTime: config.shutdownGraceTime,
+      // Since the process started (performance's time origin).
+      startupMs: Math.round(performance.now()),
+    },
+    'worker started',
+  );
   try {
-    await worker.run(); // resolves after SIGINT/SIGTERM once in-flight tasks are done
+    await worker.run(); // resolves after SIGINT/SIGTERM once in-flight tasks are done or handed over
   } finally {
     stopSharing();
     await connection.close();
+    await tracing.shutdown();
     log.info('worker stopped');
   }
 }

@@ -4,7 +4,7 @@
  *
  *   setup -> plan -> provenance -> validate -> [a dry run ends here] -> promote -> sign -> attest
  */
-import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AfterPromoteArgs, PhaseName, PhaseOutcome, PromoteSummary, PromotionInput, ReportInput, RunProgress, RunReport, RunStatus } from '../lib/run/types';
 import { PHASES } from '../lib/run/types';
@@ -121,6 +121,10 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
     ]);
   }
 }
+
+// With versioned workers, a promotion finishes on the code it started with; the next version
+// gets the runs started after it became current (README, "Upgrades").
+setWorkflowOptions({ versioningBehavior: 'PINNED' }, promotionWorkflow);
 
 function failureHeadline(r: RunReport): string {
   const status: RunStatus = r.status;
