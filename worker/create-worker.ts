@@ -4,7 +4,7 @@
  * `promoter worker`, the demo and the integration tests alike.
  */
 import { hostname } from 'node:os';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
@@ -38,7 +38,7 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: { 
   const registry = createRegistryOps(config, log);
   const metrics = meter ? createMetrics(meter, registry) : undefined;
   const activities = createActivities({ config, store, registry, log, ...(metrics ? { metrics } : {}) });
-  const version = { ...buildIdentity(config.deployment), versioning: config.deployment.versioning };
+  const version = { ...buildIdentity({ deploymentName: config.deployment.name, buildId: config.deployment.buildId }), versioning: config.deployment.versioning };
   const source = workflowSource();
   const tracing = setUpTracing(config, registry, { version: version.buildId, instance: `${process.pid}@${hostname()}` });
   const connection = await NativeConnection.connect({ address: config.temporal.address });

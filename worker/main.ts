@@ -6,6 +6,7 @@
 import { loadConfig } from '../lib/config';
 import { createLogger } from './logger';
 import { createWorker } from './create-worker';
+import { describeDeployment } from './deployment-state';
 
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
@@ -26,6 +27,18 @@ export async function runWorker(): Promise<void> {
     },
     'worker started',
   );
+  if (version.versioning) {
+    // The version exists once this worker has polled; say so when it is not the one new runs go to.
+    setTimeout(() => {
+      describeDeployment(connection.workflowService, config.temporal.namespace, version.deploymentName)
+        .then((d) => {
+          if (d?.current !== version.buildId) {
+            log.warn({ deployment: version.deploymentName, current: d?.current ?? null, buildId: version.buildId }, `this version is not current: new runs go to ${d?.current ?? 'unversioned workers'}; \`promoter deployment set-current --build-id ${version.buildId}\` makes it current`);
+          }
+        })
+        .catch((err: Error) => log.warn({ err: err.message }, 'could not read the worker deployment'));
+    }, 5_000).unref();
+  }
   try {
     await worker.run(); // resolves after SIGINT/SIGTERM once in-flight tasks are done or handed over
   } finally {

@@ -8,7 +8,7 @@
  *   so an edit takes effect on the next start without a build. Development only.
  */
 import { existsSync } from 'node:fs';
-import type { WorkerOptions } from '@temporalio/worker';
+import type { ReplayWorkerOptions, WorkerOptions } from '@temporalio/worker';
 import { COMPILED, WORKFLOW_BUNDLE_PATH, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../workflows/location';
 
 export type WorkflowSource = Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> & { interceptorModules?: string[]; origin: 'prebuilt bundle' | 'bundled from source' };
@@ -19,4 +19,17 @@ export function workflowSource(): WorkflowSource {
     return { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH }, origin: 'prebuilt bundle' };
   }
   return { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { ignoreModules: [] }, interceptorModules: WORKFLOW_INTERCEPTOR_MODULES, origin: 'bundled from source' };
+}
+
+/**
+ * Options to replay histories against the workflow code a worker of this build runs (`promoter
+ * replay`, the replay tests). The bundle's tracing interceptors export through the `exporter`
+ * sink; a replay drops their spans.
+ */
+export function replayOptions(): ReplayWorkerOptions {
+  const source = workflowSource();
+  const code = source.workflowBundle
+    ? { workflowBundle: source.workflowBundle }
+    : { workflowsPath: source.workflowsPath, ...(source.interceptorModules ? { interceptors: { workflowModules: source.interceptorModules } } : {}) };
+  return { ...code, sinks: { exporter: { export: { fn: () => {} } } } };
 }

@@ -17,7 +17,7 @@ export interface DeploymentOptions {
 
 function formatDeployment(d: DeploymentState): string {
   const lines = [`deployment ${d.name}: current ${d.current ?? '(none: new runs wait for unversioned workers)'}${d.ramping ? `, ramping ${d.ramping}` : ''}`];
-  for (const v of d.versions) lines.push(`  ${v.buildId}  ${v.status}${v.drainage ? ` (${v.drainage})` : ''}${v.createdAt ? `  since ${v.createdAt}` : ''}`);
+  for (const v of d.versions) lines.push(`  ${v.buildId}  ${v.status}${v.drainage ? ` (${v.drainage})` : ''}${v.currentSince ? `  current since ${v.currentSince}` : v.createdAt ? `  created ${v.createdAt}` : ''}`);
   return lines.join('\n');
 }
 

@@ -5,7 +5,7 @@
  */
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../../lib/config';
-import { workflowSource } from '../../worker/workflow-source';
+import { replayOptions } from '../../worker/workflow-source';
 import { connectClient } from '../connect';
 import type { Output } from '../output';
 
@@ -17,13 +17,7 @@ export async function replayCommand(id: string, opts: { runId?: string }, out: O
   try {
     const history = await client.workflow.getHandle(id, opts.runId).fetchHistory();
     try {
-      // The workflow code a worker of this build runs: the prebuilt bundle, or the sources in development.
-      const source = workflowSource();
-      const code = source.workflowBundle
-        ? { workflowBundle: source.workflowBundle }
-        : { workflowsPath: source.workflowsPath, ...(source.interceptorModules ? { interceptors: { workflowModules: source.interceptorModules } } : {}) };
-      // The bundle's tracing interceptors export through this sink; a replay drops their spans.
-      await Worker.runReplayHistory({ ...code, sinks: { exporter: { export: { fn: () => {} } } } }, history, id);
+      await Worker.runReplayHistory(replayOptions(), history, id);
     } catch (err) {
       out.print(`replay of ${id} FAILED: ${(err as Error).message}`);
       return 1;
