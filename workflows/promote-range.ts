@@ -3,6 +3,7 @@ import type { Activities } from '../activities';
 import { LONG } from './activity-options';
 import type { PromoteSummary } from '../lib/run/types';
 import { runBatches, type BatchArgs } from './promote-batches';
+import { onVersionedWorkers } from './versioning';
 
 const long = proxyActivities<Activities>(LONG);
 
@@ -13,4 +14,4 @@ export async function promoteRangeWorkflow(a: { args: BatchArgs; from: number; t
 }
 
 // A part of a pinned promotion runs on the same code as its parent.
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, promoteRangeWorkflow);
+setWorkflowOptions(onVersionedWorkers('PINNED'), promoteRangeWorkflow);

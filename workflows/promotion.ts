@@ -14,6 +14,7 @@ import { promoteAllBatches } from './promote';
 import type { BatchProgress } from './promote-batches';
 import { EDGES_FAILED_KEY, EDGES_PROMOTED_KEY, EDGES_TOTAL_KEY, STATUS_KEY } from './search-attributes';
 import { runInParts } from './shards';
+import { onVersionedWorkers } from './versioning';
 
 export const progressQuery = defineQuery<RunProgress>('progress');
 
@@ -124,7 +125,7 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
 
 // With versioned workers, a promotion finishes on the code it started with; the next version
 // gets the runs started after it became current (README, "Upgrades").
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, promotionWorkflow);
+setWorkflowOptions(onVersionedWorkers('PINNED'), promotionWorkflow);
 
 function failureHeadline(r: RunReport): string {
   const status: RunStatus = r.status;

@@ -7,6 +7,7 @@ import { proxyActivities, setWorkflowOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { MirrorInput, MirrorReport } from '../lib/run/mirror-types';
 import { LONG } from './activity-options';
+import { onVersionedWorkers } from './versioning';
 
 const long = proxyActivities<Activities>(LONG);
 
@@ -15,4 +16,4 @@ export async function signatureMirrorWorkflow(input: MirrorInput): Promise<Mirro
 }
 
 // One short activity per night: each run may as well move to the newest code.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, signatureMirrorWorkflow);
+setWorkflowOptions(onVersionedWorkers('AUTO_UPGRADE'), signatureMirrorWorkflow);

@@ -14,7 +14,8 @@ export interface ImageSet {
   manifest: string;
 }
 
-export async function seedImageSet(label: string, count: number): Promise<ImageSet> {
+/** `source`: the registry the manifest names as src (default staging; e.g. a proxy in front of it). */
+export async function seedImageSet(label: string, count: number, opts: { source?: string } = {}): Promise<ImageSet> {
   const s = stack();
   const prefix = uniqueName(label);
   const oci = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
@@ -25,6 +26,6 @@ export async function seedImageSet(label: string, count: number): Promise<ImageS
     return { name, digest: pushed.digest, tag: `v${i}.0.0` };
   });
   const destinations = [s.registries.production, ...s.registries.mirrors];
-  const manifest = await writePlainManifest(`${s.registries.staging}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), images.map((img) => ({ name: img.name, digest: img.digest, tags: [img.tag] })));
+  const manifest = await writePlainManifest(`${opts.source ?? s.registries.staging}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), images.map((img) => ({ name: img.name, digest: img.digest, tags: [img.tag] })));
   return { prefix, oci, images, destinations, manifest };
 }
