@@ -3,7 +3,8 @@
 // Temporal connection variable (@temporalio/envconfig) or the AWS SDK's; every path it names is
 // mounted; secrets come from Secrets and projected tokens, never as literals.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -26,8 +27,9 @@ function render(dir: string): Record<string, any>[] {
 
 /** The connection variables @temporalio/envconfig reads, from its own code. */
 function temporalVariables(): Set<string> {
-  const file = createRequire(import.meta.url).resolve('@temporalio/envconfig/lib/envconfig.js');
-  return new Set([...readFileSync(file, 'utf8').matchAll(/'(TEMPORAL_[A-Z_]+)'/g)].map((m) => m[1]!));
+  const dir = dirname(createRequire(import.meta.url).resolve('@temporalio/envconfig'));
+  const code = readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+  return new Set([...code.matchAll(/['"](TEMPORAL_[A-Z_]+[A-Z])['"]/g)].map((m) => m[1]!));
 }
 
 // The AWS SDK's default credential chain (environment, web identity).
