@@ -7,6 +7,8 @@ import { auditStoreConfigFromEnv, type AuditStoreConfig } from './storage/audit-
  * key and its password) are read here, inside the worker, and never travel in workflow inputs.
  */
 const DURATION = /^\d+(\.\d+)?(ms|s|m|h)$/;
+/** A variable set to "" counts as not set. */
+const unsetWhenEmpty = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === '' ? undefined : v), t);
 
 const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -46,8 +48,8 @@ const EnvSchema = z.object({
   // SIGTERM: activities get this long to finish, then checkpoint and hand over (worker/shutdown.ts).
   PROMOTER_SHUTDOWN_GRACE_TIME: z.string().regex(DURATION, 'a duration such as 30s, 500ms or 2m').default('10s'),
   // Tracing is on when an OTLP/HTTP endpoint is set (the OpenTelemetry SDK reads OTEL_EXPORTER_OTLP_HEADERS and the like itself).
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: unsetWhenEmpty(z.string().url().optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: unsetWhenEmpty(z.string().url().optional()),
   OTEL_SERVICE_NAME: z.string().default('promoter-worker'),
 });
 
