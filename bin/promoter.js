@@ -19,7 +19,8 @@ if (major < 22 || (major === 22 && minor < 12)) {
     process.stderr.write(`promoter: needs Node.js 22.12 or newer (this is ${process.version}); run \`npm ci\` to install the project's own\n`);
     process.exit(2);
   }
-  const child = spawn(own, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, PROMOTER_NODE_HANDOVER: '1' } });
+  const env = { ...process.env, PROMOTER_NODE_HANDOVER: '1' };
+  const child = spawn(own, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env });
   // A worker's graceful shutdown must reach the process that runs it.
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

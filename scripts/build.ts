@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { buildIsFresh, sourceHash, withBuildLock } from '../bin/build-state.js';
 import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../workflows/location';
-import { buildIdOf } from '../worker/build-identity';
+import { buildIdOf, gitState } from '../worker/build-identity';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -35,22 +35,12 @@ function run(what: string, script: string, args: string[]): void {
   log(`${what} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 
-/** The commit, when this is a git checkout: the build id names the code that runs. */
-function gitCommit(): { commit: string; dirty: boolean } | undefined {
-  try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'workflows', 'activities', 'worker', 'client', 'package.json', 'package-lock.json'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
-    return { commit, dirty };
-  } catch {
-    return undefined;
-  }
-}
-
 async function build(check: boolean): Promise<void> {
   const out = join(ROOT, 'dist.next');
   rmSync(out, { recursive: true, force: true });
   const hash = sourceHash(ROOT);
-  run(check ? 'compiled and type-checked' : 'compiled (no type check)', 'node_modules/typescript/bin/tsc', ['-p', 'tsconfig.build.json', '--outDir', out, ...(check ? [] : ['--noCheck'])]);
+  const tscArgs = ['-p', 'tsconfig.build.json', '--outDir', out, ...(check ? [] : ['--noCheck'])];
+  run(check ? 'compiled and type-checked' : 'compiled (no type check)', 'node_modules/typescript/bin/tsc', tscArgs);
   run('import paths resolved', 'node_modules/tsc-alias/dist/bin/index.js', ['-p', 'tsconfig.build.json', '--outDir', out]);
   // dist/ is an ES module tree of its own (the container image has no other package.json above it
   // that says so), and lib/oci reads the version for its User-Agent from the package.json there.
@@ -65,9 +55,9 @@ async function build(check: boolean): Promise<void> {
   writeFileSync(join(out, 'workflows', 'bundle.js'), code);
   log(`workflow bundle ${(code.length / 1024).toFixed(0)} KiB (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 
-  const git = gitCommit();
+  const git = gitState(ROOT);
   const buildId = buildIdOf(pkg.version, { env: process.env.BUILD_ID, git, sourceHash: hash });
-  const info = { name: pkg.name, version: pkg.version, buildId, ...(git ? { commit: git.commit, dirty: git.dirty } : {}), sourceHash: hash, builtAt: new Date().toISOString() };
+  const info = { name: pkg.name, version: pkg.version, buildId, ...(git ?? {}), sourceHash: hash, builtAt: new Date().toISOString() };
   writeFileSync(join(out, 'build-info.json'), `${JSON.stringify(info, null, 2)}\n`);
 
   const dist = join(ROOT, 'dist');

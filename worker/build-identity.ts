@@ -18,11 +18,32 @@ export interface BuildIdentity {
 
 const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
-/** The build id of one build: BUILD_ID when given, else version and commit (and a hash of uncommitted sources), else version and source hash. */
-export function buildIdOf(version: string, from: { env?: string | undefined; git?: { commit: string; dirty: boolean } | undefined; sourceHash: string }): string {
+export interface GitState {
+  commit: string;
+  /** Uncommitted changes to the sources the build is made from. */
+  dirty: boolean;
+}
+
+/**
+ * The build id of one build: BUILD_ID when given, else version and commit (and a hash of
+ * uncommitted sources), else version and source hash.
+ */
+export function buildIdOf(version: string, from: { env?: string | undefined; git?: GitState | undefined; sourceHash: string }): string {
   if (from.env) return from.env;
   if (from.git) return `${version}-${from.git.commit.slice(0, 12)}${from.git.dirty ? `-dirty-${from.sourceHash.slice(0, 8)}` : ''}`;
   return `${version}-src-${from.sourceHash.slice(0, 12)}`;
+}
+
+/** The checkout's commit and whether its sources differ from it; undefined outside a git checkout. */
+export function gitState(cwd: string): GitState | undefined {
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const commit = git('rev-parse', 'HEAD');
+    const dirty = git('status', '--porcelain', '--', 'lib', 'workflows', 'activities', 'worker', 'client', 'package.json', 'package-lock.json') !== '';
+    return { commit, dirty };
+  } catch {
+    return undefined;
+  }
 }
 
 function fromDist(): string | undefined {
@@ -34,15 +55,10 @@ function fromDist(): string | undefined {
   }
 }
 
+/** Running from the sources: version and commit, `-dirty` with uncommitted changes. */
 function fromGit(): string | undefined {
-  try {
-    const cwd = fileURLToPath(new URL('../', import.meta.url));
-    const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'workflows', 'activities', 'worker', 'client'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
-    return `${pkg.version}-${commit}${dirty ? '-dirty' : ''}`;
-  } catch {
-    return undefined;
-  }
+  const git = gitState(fileURLToPath(new URL('../', import.meta.url)));
+  return git ? `${pkg.version}-${git.commit.slice(0, 12)}${git.dirty ? '-dirty' : ''}` : undefined;
 }
 
 export function buildIdentity(env: { deploymentName?: string | undefined; buildId?: string | undefined } = {}): BuildIdentity {

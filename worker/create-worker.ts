@@ -38,7 +38,8 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: { 
   const registry = createRegistryOps(config, log);
   const metrics = meter ? createMetrics(meter, registry) : undefined;
   const activities = createActivities({ config, store, registry, log, ...(metrics ? { metrics } : {}) });
-  const version = { ...buildIdentity({ deploymentName: config.deployment.name, buildId: config.deployment.buildId }), versioning: config.deployment.versioning };
+  const identity = buildIdentity({ deploymentName: config.deployment.name, buildId: config.deployment.buildId });
+  const version = { ...identity, versioning: config.deployment.versioning };
   const source = workflowSource();
   const tracing = setUpTracing(config, registry, { version: version.buildId, instance: `${process.pid}@${hostname()}` });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -60,7 +61,11 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: { 
     ...(version.versioning
       ? {
           // Promotion runs are pinned to the version they started on (workflows/ say which are not).
-          workerDeploymentOptions: { version: { deploymentName: version.deploymentName, buildId: version.buildId }, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' as const },
+          workerDeploymentOptions: {
+            version: { deploymentName: version.deploymentName, buildId: version.buildId },
+            useWorkerVersioning: true,
+            defaultVersioningBehavior: 'PINNED' as const,
+          },
         }
       : {}),
     // Phases are I/O bound and each one already fans out inside; a few at once is plenty.

@@ -32,9 +32,12 @@ export async function runWorker(): Promise<void> {
     setTimeout(() => {
       describeDeployment(connection.workflowService, config.temporal.namespace, version.deploymentName)
         .then((d) => {
-          if (d?.current !== version.buildId) {
-            log.warn({ deployment: version.deploymentName, current: d?.current ?? null, buildId: version.buildId }, `this version is not current: new runs go to ${d?.current ?? 'unversioned workers'}; \`promoter deployment set-current --build-id ${version.buildId}\` makes it current`);
-          }
+          if (d?.current === version.buildId) return;
+          const current = d?.current ?? 'unversioned workers';
+          log.warn(
+            { deployment: version.deploymentName, current: d?.current ?? null, buildId: version.buildId },
+            `this version is not current: new runs go to ${current}; \`promoter deployment set-current --build-id ${version.buildId}\` makes it current`,
+          );
         })
         .catch((err: Error) => log.warn({ err: err.message }, 'could not read the worker deployment'));
     }, 5_000).unref();

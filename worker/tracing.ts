@@ -14,7 +14,12 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, type OpenTelemetryWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  type OpenTelemetryWorkflowExporter,
+} from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
 import type { RegistryOps } from '../activities/registry-ops';
 import type { PromoterConfig } from '../lib/config';
@@ -48,7 +53,13 @@ export function setUpTracing(config: PromoterConfig, registry: RegistryOps, serv
       {
         kind: SpanKind.CLIENT,
         startTime: end - e.durationMs,
-        attributes: { 'http.request.method': e.method, 'server.address': e.host, 'url.path': e.path, 'http.response.status_code': e.status, 'promoter.registry.operation': e.operation },
+        attributes: {
+          'http.request.method': e.method,
+          'server.address': e.host,
+          'url.path': e.path,
+          'http.response.status_code': e.status,
+          'promoter.registry.operation': e.operation,
+        },
       },
       parent,
     );
@@ -58,7 +69,9 @@ export function setUpTracing(config: PromoterConfig, registry: RegistryOps, serv
 
   return {
     enabled: true,
-    activityInterceptors: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+    activityInterceptors: [
+      (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
+    ],
     sinks: { exporter: makeWorkflowExporter(processor, resource) },
     shutdown: () => provider.shutdown(),
   };

@@ -11,7 +11,11 @@ import { existsSync } from 'node:fs';
 import type { ReplayWorkerOptions, WorkerOptions } from '@temporalio/worker';
 import { COMPILED, WORKFLOW_BUNDLE_PATH, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../workflows/location';
 
-export type WorkflowSource = Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> & { interceptorModules?: string[]; origin: 'prebuilt bundle' | 'bundled from source' };
+export type WorkflowSource = Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> & {
+  /** Workflow interceptor modules to bundle with the sources (a prebuilt bundle has them inside). */
+  interceptorModules?: string[];
+  origin: 'prebuilt bundle' | 'bundled from source';
+};
 
 export function workflowSource(): WorkflowSource {
   if (COMPILED) {

@@ -17,7 +17,10 @@ export interface DeploymentOptions {
 
 function formatDeployment(d: DeploymentState): string {
   const lines = [`deployment ${d.name}: current ${d.current ?? '(none: new runs wait for unversioned workers)'}${d.ramping ? `, ramping ${d.ramping}` : ''}`];
-  for (const v of d.versions) lines.push(`  ${v.buildId}  ${v.status}${v.drainage ? ` (${v.drainage})` : ''}${v.currentSince ? `  current since ${v.currentSince}` : v.createdAt ? `  created ${v.createdAt}` : ''}`);
+  for (const v of d.versions) {
+    const since = v.currentSince ? `  current since ${v.currentSince}` : v.createdAt ? `  created ${v.createdAt}` : '';
+    lines.push(`  ${v.buildId}  ${v.status}${v.drainage ? ` (${v.drainage})` : ''}${since}`);
+  }
   return lines.join('\n');
 }
 
@@ -33,8 +36,11 @@ export async function deploymentCommand(action: string, opts: DeploymentOptions,
     if (action === 'set-current') {
       const before = await describeDeployment(service, namespace, me.deploymentName);
       const known = before?.versions.some((v) => v.buildId === me.buildId);
-      if (!known) throw new UsageError(`deployment ${me.deploymentName} has no version ${me.buildId}: start its workers first (a version exists once one of them polls)`, 1);
-      await service.setWorkerDeploymentCurrentVersion({ namespace, deploymentName: me.deploymentName, buildId: me.buildId, identity: `promoter-cli@${process.pid}` });
+      if (!known) {
+        throw new UsageError(`deployment ${me.deploymentName} has no version ${me.buildId}: start its workers first (a version exists once one of them polls)`, 1);
+      }
+      const identity = `promoter-cli@${process.pid}`;
+      await service.setWorkerDeploymentCurrentVersion({ namespace, deploymentName: me.deploymentName, buildId: me.buildId, identity });
       out.info(`${me.deploymentName}: ${me.buildId} is now current (was ${before?.current ?? 'none'}); runs started before stay on their version`);
     }
     const d = await describeDeployment(service, namespace, me.deploymentName);

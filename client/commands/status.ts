@@ -23,11 +23,13 @@ export function runVersion(desc: WorkflowExecutionDescription): RunVersion | und
   const dv = v?.deploymentVersion;
   if (!dv?.buildId) return undefined;
   const behaviors = temporal.api.enums.v1.VersioningBehavior as unknown as Record<string, unknown>;
-  const behavior = (Object.keys(behaviors).find((k) => behaviors[k] === v?.behavior) ?? 'VERSIONING_BEHAVIOR_UNSPECIFIED').replace('VERSIONING_BEHAVIOR_', '').toLowerCase();
+  const name = Object.keys(behaviors).find((k) => behaviors[k] === v?.behavior) ?? 'VERSIONING_BEHAVIOR_UNSPECIFIED';
+  const behavior = name.replace('VERSIONING_BEHAVIOR_', '').toLowerCase();
   return { deploymentName: dv.deploymentName ?? '', buildId: dv.buildId, behavior };
 }
 
-const versionLine = (v: RunVersion | undefined): string => (v ? `worker version: ${v.deploymentName} ${v.buildId} (${v.behavior})` : 'worker version: unversioned workers');
+const versionLine = (v: RunVersion | undefined): string =>
+  v ? `worker version: ${v.deploymentName} ${v.buildId} (${v.behavior})` : 'worker version: unversioned workers';
 
 export async function statusCommand(id: string, opts: { json?: boolean }, out: Output): Promise<number> {
   const config = loadConfig();
