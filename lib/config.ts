@@ -48,8 +48,8 @@ const EnvSchema = z.object({
   // SIGTERM: activities get this long to finish, then checkpoint and hand over (worker/shutdown.ts).
   PROMOTER_SHUTDOWN_GRACE_TIME: z.string().regex(DURATION, 'a duration such as 30s, 500ms or 2m').default('10s'),
   // Tracing is on when an OTLP/HTTP endpoint is set (the OpenTelemetry SDK reads OTEL_EXPORTER_OTLP_HEADERS and the like itself).
-  OTEL_EXPORTER_OTLP_ENDPOINT: unsetWhenEmpty(z.string().url().optional()),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: unsetWhenEmpty(z.string().url().optional()),
+  OTEL_EXPORTER_OTLP_ENDPOINT: unsetWhenEmpty(z.url({ protocol: /^https?$/ }).optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: unsetWhenEmpty(z.url({ protocol: /^https?$/ }).optional()),
   OTEL_SERVICE_NAME: z.string().default('promoter-worker'),
 });
 
