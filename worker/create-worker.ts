@@ -8,8 +8,8 @@ import { msToNumber } from '@temporalio/common/lib/time.js';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
-import { createMetrics } from '../activities/metrics';
-import { createRegistryOps, type RegistryOps } from '../activities/registry-ops';
+import { createMetrics } from '../activities/shared/metrics';
+import { createRegistry, type RegistryTelemetry } from '../activities/shared/registry-adapter';
 import type { PromoterConfig } from '../lib/config';
 import { AuditStore } from '../lib/storage/audit-store';
 import { shareRegistryBudget } from './budget-share';
@@ -22,8 +22,8 @@ import { workflowSource, type WorkflowSource } from './workflow-source';
 export interface CreatedWorker {
   worker: Worker;
   connection: NativeConnection;
-  /** The registry operations the activities share (tests read its request counts). */
-  registry: RegistryOps;
+  /** The registry telemetry of the worker (tests and the bench read its request counts). */
+  telemetry: RegistryTelemetry;
   /** Stops adjusting the registry budget share (call when the worker stops). */
   stopSharing: () => void;
   /** The deployment version this worker reports (and, with versioning on, is routed by). */
@@ -35,13 +35,13 @@ export interface CreatedWorker {
 export async function createWorker(config: PromoterConfig, log: Logger, opts: { taskQueue?: string } = {}): Promise<CreatedWorker> {
   const meter = installRuntime(log, config.metricsAddress);
   const store = new AuditStore(config.store);
-  const registry = createRegistryOps(config, log);
-  const metrics = meter ? createMetrics(meter, registry) : undefined;
-  const activities = createActivities({ config, store, registry, log, ...(metrics ? { metrics } : {}) });
+  const { port, telemetry } = createRegistry(config);
+  const metrics = meter ? createMetrics(meter, telemetry) : undefined;
+  const activities = createActivities({ config, store, registry: port, log, requestsSent: telemetry.totalRequests, ...(metrics ? { metrics } : {}) });
   const identity = buildIdentity({ deploymentName: config.deployment.name, buildId: config.deployment.buildId });
   const version = { ...identity, versioning: config.deployment.versioning };
   const source = workflowSource();
-  const tracing = setUpTracing(config, registry, { version: version.buildId, instance: `${process.pid}@${hostname()}` });
+  const tracing = setUpTracing(config, telemetry, { version: version.buildId, instance: `${process.pid}@${hostname()}` });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
   const worker = await Worker.create({
@@ -72,6 +72,6 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: { 
     maxConcurrentActivityTaskExecutions: 8,
   });
   // Runs while the worker does: its polls are what the other workers count.
-  const stopSharing = shareRegistryBudget(connection, config.temporal.namespace, taskQueue, registry, log);
-  return { worker, connection, registry, stopSharing, version, workflowOrigin: source.origin, tracing };
+  const stopSharing = shareRegistryBudget(connection, config.temporal.namespace, taskQueue, telemetry, log);
+  return { worker, connection, telemetry, stopSharing, version, workflowOrigin: source.origin, tracing };
 }

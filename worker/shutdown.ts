@@ -3,15 +3,14 @@
  * flight PROMOTER_SHUTDOWN_GRACE_TIME to finish; then the SDK cancels them with the reason
  * WORKER_SHUTDOWN. Our long activities do not stop at a cancellation by themselves (a Promote
  * batch would run on to its end), and a worker that simply went away leaves its activity to the
- * 20 s heartbeat timeout. So an activity cancelled because its worker is leaving hands over: its
- * last checkpoint goes out as a final heartbeat, and the attempt fails at once, retryable after
- * a second, so another worker resumes it from that checkpoint right away. Copies cut off
- * half-way are re-checked at the destination by the next attempt, as after a crash.
+ * 20 s heartbeat timeout. So an activity cancelled because its worker is leaving hands over: the
+ * attempt fails at once, retryable after a second, and another worker resumes it from the last
+ * checkpoint it beat right away. Copies cut off half-way are re-checked at the destination by
+ * the next attempt, as after a crash.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure, type Duration } from '@temporalio/common';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, ActivityInterceptors, Next } from '@temporalio/worker';
-import { heartbeat } from '../activities/context';
 
 /** The SDK's reason for cancelling activities of a worker that shuts down. */
 const WORKER_SHUTDOWN = 'WORKER_SHUTDOWN';
@@ -31,7 +30,8 @@ class HandOverOnShutdown implements ActivityInboundCallsInterceptor {
     );
     const outcome = await Promise.race([next(input), leaving]);
     if (outcome !== HANDOVER) return outcome;
-    heartbeat(); // the last checkpoint, for the next attempt
+    // The last checkpoint the activity beat goes to the server as the attempt ends (the SDK holds
+    // back beats only while the attempt runs), so the next attempt starts from it.
     throw ApplicationFailure.create({
       type: 'WorkerShutdown',
       message: `${this.ctx.info.activityType} (attempt ${this.ctx.info.attempt}) handed over from its checkpoint: the worker is shutting down`,

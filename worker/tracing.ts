@@ -21,7 +21,7 @@ import {
   type OpenTelemetryWorkflowExporter,
 } from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
-import type { RegistryOps } from '../activities/registry-ops';
+import type { RegistryTelemetry } from '../activities/shared/registry-adapter';
 import type { PromoterConfig } from '../lib/config';
 
 export interface Tracing {
@@ -34,7 +34,7 @@ export interface Tracing {
 
 const dropSpans: InjectedSinks<{ exporter: OpenTelemetryWorkflowExporter }> = { exporter: { export: { fn: () => {} } } };
 
-export function setUpTracing(config: PromoterConfig, registry: RegistryOps, service: { version: string; instance: string }): Tracing {
+export function setUpTracing(config: PromoterConfig, registry: Pick<RegistryTelemetry, 'onRequest'>, service: { version: string; instance: string }): Tracing {
   if (!config.tracing.endpoint) return { enabled: false, activityInterceptors: [], sinks: dropSpans, shutdown: async () => {} };
   const resource = new Resource({ 'service.name': config.tracing.serviceName, 'service.version': service.version, 'service.instance.id': service.instance });
   const processor = new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 1_000 });

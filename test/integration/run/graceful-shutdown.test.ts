@@ -5,7 +5,7 @@
 // checkpoint: nothing the first worker finished is done again, the run completes exactly.
 import { describe, expect, it } from 'vitest';
 import proto from '@temporalio/proto';
-import type { RunProgress, RunReport } from '../../../lib/run/types';
+import type { RunProgress, RunReport } from '../../../lib/run/report';
 import { mapPool } from '../../../lib/util/pool';
 import { progressQuery } from '../../../workflows/promotion';
 import { parseJsonOutput, runCli } from '../../support/cli';

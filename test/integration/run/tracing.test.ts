@@ -3,7 +3,7 @@
 // registry request, all in one tree. Received by an in-process OTLP/HTTP receiver.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { seedImageSet } from '../../support/image-set';
 import { OtlpReceiver } from '../../support/otlp-receiver';
