@@ -12,6 +12,7 @@ import { replayCommand } from './commands/replay';
 import { mirrorCommand } from './commands/mirror';
 import { scheduleCommand } from './commands/schedule';
 import { processOutput as out } from './output';
+import { startupMessage } from '../worker/startup-errors';
 
 const positiveInt = (v: string): number => {
   const n = Number(v);
@@ -84,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`promoter: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`promoter: ${(err as Error).message}\n`);
+    process.stderr.write(`promoter: ${startupMessage(err) ?? (err as Error).message}\n`);
     return 1;
   }
 }

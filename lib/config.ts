@@ -7,8 +7,8 @@ import { auditStoreConfigFromEnv, type AuditStoreConfig } from './storage/audit-
  * key and its password) are read here, inside the worker, and never travel in workflow inputs.
  */
 const EnvSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
+  // Where Temporal is and how to reach it (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key,
+  // profiles) is read by worker/connection.ts, like any Temporal application does.
   PROMOTER_TASK_QUEUE: z.string().default('promoter'),
   PROMOTER_TEMPORAL_UI: z.string().default('http://127.0.0.1:8233'),
   PROMOTER_INSECURE_REGISTRIES: z.string().default(''),
@@ -39,7 +39,7 @@ const EnvSchema = z.object({
 });
 
 export interface PromoterConfig {
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  temporal: { taskQueue: string; uiUrl: string };
   store: AuditStoreConfig;
   insecureRegistries: string[];
   signing: {
@@ -74,7 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
   }
   const e = parsed.data;
   return {
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.PROMOTER_TASK_QUEUE, uiUrl: e.PROMOTER_TEMPORAL_UI },
+    temporal: { taskQueue: e.PROMOTER_TASK_QUEUE, uiUrl: e.PROMOTER_TEMPORAL_UI },
     store: auditStoreConfigFromEnv(env),
     insecureRegistries: e.PROMOTER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
     signing: {
@@ -100,6 +100,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
 }
 
 /** The UI link of a workflow, for humans. */
-export function workflowUrl(config: PromoterConfig, workflowId: string): string {
-  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+export function workflowUrl(config: PromoterConfig, namespace: string, workflowId: string): string {
+  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

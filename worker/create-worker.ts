@@ -2,7 +2,7 @@
  * Builds a worker: the dependencies every activity shares, the activities, and the workflow
  * bundle. Used by `promoter worker`, the demo and the integration tests alike.
  */
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { createMetrics } from '../activities/metrics';
@@ -11,6 +11,7 @@ import type { PromoterConfig } from '../lib/config';
 import { AuditStore } from '../lib/storage/audit-store';
 import { WORKFLOWS_PATH } from '../workflows/location';
 import { shareRegistryBudget } from './budget-share';
+import { connectToTemporal, loadTemporalSettings, type TemporalSettings } from './connection';
 import { installRuntime } from './runtime';
 
 export interface CreatedWorker {
@@ -20,18 +21,30 @@ export interface CreatedWorker {
   registry: RegistryOps;
   /** Stops adjusting the registry budget share (call when the worker stops). */
   stopSharing: () => void;
+  /** Where the worker polls (names no secret: describeTemporal prints it). */
+  temporal: TemporalSettings;
 }
 
-export async function createWorker(config: PromoterConfig, log: Logger, opts: { taskQueue?: string } = {}): Promise<CreatedWorker> {
+export interface CreateWorkerOptions {
+  taskQueue?: string;
+  /** Temporal connection settings; default: read from the environment (worker/connection.ts). */
+  temporal?: TemporalSettings;
+}
+
+export async function createWorker(config: PromoterConfig, log: Logger, opts: CreateWorkerOptions = {}): Promise<CreatedWorker> {
+  const temporal = opts.temporal ?? loadTemporalSettings();
   const meter = installRuntime(log, config.metricsAddress);
   const store = new AuditStore(config.store);
   const registry = createRegistryOps(config, log);
   const metrics = meter ? createMetrics(meter, registry) : undefined;
   const activities = createActivities({ config, store, registry, log, ...(metrics ? { metrics } : {}) });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  // Checked before the worker polls: without S3 credentials every phase would fail, and bad TLS
+  // material, API key or namespace stop it here, in seconds, not at its first task.
+  await store.checkCredentials();
+  const connection = await connectToTemporal(temporal);
   const worker = await Worker.create({
     connection,
-    namespace: config.temporal.namespace,
+    namespace: temporal.namespace,
     taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities,
@@ -40,6 +53,6 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: { 
     bundlerOptions: { ignoreModules: [] },
   });
   // Runs while the worker does: its polls are what the other workers count.
-  const stopSharing = shareRegistryBudget(connection, config.temporal.namespace, opts.taskQueue ?? config.temporal.taskQueue, registry, log);
-  return { worker, connection, registry, stopSharing };
+  const stopSharing = shareRegistryBudget(connection, temporal.namespace, opts.taskQueue ?? config.temporal.taskQueue, registry, log);
+  return { worker, connection, registry, stopSharing, temporal };
 }

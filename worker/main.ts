@@ -4,13 +4,15 @@
  */
 import { loadConfig } from '../lib/config';
 import { createLogger } from './logger';
+import { describeTemporal } from './connection';
 import { createWorker } from './create-worker';
+import { startupMessage } from './startup-errors';
 
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'promoter-worker');
-  const { worker, connection, stopSharing } = await createWorker(config, log);
-  log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker started');
+  const { worker, connection, stopSharing, temporal } = await createWorker(config, log);
+  log.info({ taskQueue: config.temporal.taskQueue, temporal: describeTemporal(temporal) }, 'worker started');
   try {
     await worker.run(); // resolves after SIGINT/SIGTERM once in-flight tasks are done
   } finally {
@@ -22,7 +24,8 @@ export async function runWorker(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   runWorker().catch((err) => {
-    console.error(err);
+    const line = startupMessage(err);
+    console.error(line !== undefined ? `promoter worker: ${line}` : err);
     process.exit(1);
   });
 }

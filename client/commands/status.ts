@@ -1,18 +1,18 @@
 /** `promoter status ID`: progress of a running run (the `progress` query), or the outcome of a finished one. */
 import { loadConfig } from '../../lib/config';
 import { progressQuery } from '../../workflows/promotion';
-import { connectClient, UsageError } from '../connect';
+import { connectClient } from '../connect';
 import { formatProgress, formatReport } from '../format';
 import type { Output } from '../output';
-import { exitCodeOf, storedReport } from '../report-source';
+import { exitCodeOf, noSuchRun, storedReport } from '../report-source';
 
 export async function statusCommand(id: string, opts: { json?: boolean }, out: Output): Promise<number> {
   const config = loadConfig();
-  const { client, close } = await connectClient(config);
+  const { client, close } = await connectClient();
   try {
     const handle = client.workflow.getHandle(id);
     const desc = await handle.describe().catch((err: Error) => {
-      throw new UsageError(`no run with id ${id}: ${err.message}`);
+      throw noSuchRun(id, err);
     });
     if (desc.status.name === 'RUNNING') {
       const progress = await handle.query(progressQuery);
