@@ -101,10 +101,13 @@ function errorText(err: unknown): string {
   return parts.join(' ');
 }
 
-/** One line naming the address, what failed and which setting to change; never the API key or client key. */
-export function explainTemporalFailure(err: unknown, settings: TemporalSettings): TemporalUnavailable {
+/**
+ * One line naming the address, what failed and which setting to change; never the API key or
+ * client key. `seen` adds what a diagnosis found (the TLS alert the server sent).
+ */
+export function explainTemporalFailure(err: unknown, settings: TemporalSettings, seen?: string): TemporalUnavailable {
   if (err instanceof TemporalUnavailable) return err;
-  const text = errorText(err);
+  const text = `${seen ?? ''} ${errorText(err)}`;
   const rule = RULES.find((r) => r.test.test(text));
   const what = rule ? rule.explain(settings) : `cannot use ${where(settings)}: ${(err as Error)?.message ?? String(err)}`;
   return new TemporalUnavailable(`${what} ${settingsNote(settings)}`, { cause: err });

@@ -6,8 +6,10 @@
  * key stops the process at start with one line that says what to change.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { explainTemporalFailure } from './connection-errors';
@@ -44,6 +46,14 @@ function configFilePath(env: Record<string, string | undefined>): string | undef
   if (env.TEMPORAL_CONFIG_FILE) return env.TEMPORAL_CONFIG_FILE;
   const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
   return join(base, 'temporalio', 'temporal.toml');
+}
+
+/** The variables that override a profile's values, named in messages: a profile seldom explains itself alone. */
+const OVERRIDES = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_SERVER_NAME'];
+function overriding(env: Record<string, string | undefined>): string {
+  const set = OVERRIDES.filter((name) => env[name] !== undefined);
+  return set.length > 0 ? ` overridden by ${set.join(', ')}` : '';
 }
 
 const describeSource = (s: ConfigDataSource | undefined): string | undefined => (s === undefined ? undefined : 'path' in s ? s.path : 'inline');
@@ -98,7 +108,7 @@ export function loadTemporalSettings(env: Record<string, string | undefined> = p
   return {
     address,
     namespace: namespace || DEFAULT_TEMPORAL_NAMESPACE,
-    source: fromFile ? profileLabel : 'environment',
+    source: fromFile ? `${profileLabel}${overriding(env)}` : 'environment',
     tls,
     apiKey: profile.apiKey !== undefined,
     ...(tlsSettings?.serverName ? { serverName: tlsSettings.serverName } : {}),
@@ -132,7 +142,7 @@ export async function connectToTemporal(settings: TemporalSettings, timeoutMs = 
   try {
     connection = await withTimeout(NativeConnection.connect(settings.connectionOptions), timeoutMs);
   } catch (err) {
-    throw explainTemporalFailure(err, settings);
+    throw explainTemporalFailure(err, settings, await closedAfterHandshake(err, settings));
   }
   try {
     await checkTemporal(connection, settings, timeoutMs);
@@ -141,6 +151,38 @@ export async function connectToTemporal(settings: TemporalSettings, timeoutMs = 
     throw err;
   }
   return connection;
+}
+
+/**
+ * A server that refuses the client certificate (or its absence) ends the connection right after
+ * the TLS 1.3 handshake; the SDK's transport reports only "connection closed". Node's TLS stack
+ * names the alert the server sent ("certificate required", "unknown ca", "bad certificate"), so
+ * one handshake of its own tells which.
+ */
+async function closedAfterHandshake(err: unknown, settings: TemporalSettings): Promise<string | undefined> {
+  if (settings.tls === 'off' || !/connection closed|Canceled|broken pipe|connection reset/i.test(String((err as Error)?.message))) return undefined;
+  const match = /^(.*):(\d+)$/.exec(settings.address);
+  if (!match) return undefined;
+  const host = match[1]!.replace(/^\[|\]$/g, '');
+  const t = (typeof settings.connectionOptions.tls === 'object' ? settings.connectionOptions.tls : {}) ?? {};
+  return new Promise((resolve) => {
+    const socket = tlsConnect({
+      host,
+      port: Number(match[2]),
+      ...(t.serverRootCACertificate ? { ca: Buffer.from(t.serverRootCACertificate) } : {}),
+      ...(t.clientCertPair ? { cert: Buffer.from(t.clientCertPair.crt), key: Buffer.from(t.clientCertPair.key) } : {}),
+      ...(t.serverNameOverride ? { servername: t.serverNameOverride } : isIP(host) ? {} : { servername: host }),
+      ALPNProtocols: ['h2'],
+    });
+    const done = (what: string | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(what);
+    };
+    const timer = setTimeout(() => done(undefined), 3_000);
+    socket.once('error', (e: NodeJS.ErrnoException) => done(`${e.code ?? ''} ${e.message}`));
+    socket.once('close', () => done(undefined));
+  });
 }
 
 class Timeout extends Error {
