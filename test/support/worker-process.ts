@@ -13,7 +13,7 @@ export interface WorkerProcess {
   output(): string;
 }
 
-export async function startWorkerProcess(taskQueue: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
+export async function startWorkerProcess(taskQueue: string, env: Record<string, string | undefined> = {}): Promise<WorkerProcess> {
   const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['worker/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, PROMOTER_TASK_QUEUE: taskQueue, PROMOTER_LOG_LEVEL: 'info', ...env },
