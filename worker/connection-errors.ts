@@ -58,7 +58,7 @@ const RULES: Rule[] = [
         : `${where(s)} requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH`,
   },
   {
-    test: /FRAME_SIZE_ERROR|GoAway|http2 error|PROTOCOL_ERROR|Http2/,
+    test: /speaks TLS|FRAME_SIZE_ERROR|GoAway|http2 error|PROTOCOL_ERROR|Http2/,
     explain: (s) =>
       s.tls === 'off'
         ? `${where(s)} did not answer plain gRPC (does it require TLS?): set TEMPORAL_TLS=true and TEMPORAL_TLS_SERVER_CA_CERT_PATH, or a TEMPORAL_PROFILE that has them`

@@ -154,21 +154,25 @@ export async function connectToTemporal(settings: TemporalSettings, timeoutMs = 
 }
 
 /**
- * A server that refuses the client certificate (or its absence) ends the connection right after
- * the TLS 1.3 handshake; the SDK's transport reports only "connection closed". Node's TLS stack
- * names the alert the server sent ("certificate required", "unknown ca", "bad certificate"), so
- * one handshake of its own tells which.
+ * A connection the server simply closes says little: the SDK's transport reports "connection
+ * closed" or "broken pipe". Two causes are common and one handshake of Node's own tells them
+ * apart: a server that refuses the client certificate (or its absence) ends the connection right
+ * after the TLS 1.3 handshake, and Node names the alert it sent ("certificate required", "unknown
+ * ca", "bad certificate"); a TLS server dialled without TLS answers a handshake (then "speaks TLS").
  */
 async function closedAfterHandshake(err: unknown, settings: TemporalSettings): Promise<string | undefined> {
-  if (settings.tls === 'off' || !/connection closed|Canceled|broken pipe|connection reset/i.test(String((err as Error)?.message))) return undefined;
+  if (!/connection closed|Canceled|broken pipe|connection reset/i.test(String((err as Error)?.message))) return undefined;
   const match = /^(.*):(\d+)$/.exec(settings.address);
   if (!match) return undefined;
   const host = match[1]!.replace(/^\[|\]$/g, '');
+  const plain = settings.tls === 'off';
   const t = (typeof settings.connectionOptions.tls === 'object' ? settings.connectionOptions.tls : {}) ?? {};
   return new Promise((resolve) => {
     const socket = tlsConnect({
       host,
       port: Number(match[2]),
+      // Only asks whether TLS answers at all; nothing is sent over this connection.
+      ...(plain ? { rejectUnauthorized: false } : {}),
       ...(t.serverRootCACertificate ? { ca: Buffer.from(t.serverRootCACertificate) } : {}),
       ...(t.clientCertPair ? { cert: Buffer.from(t.clientCertPair.crt), key: Buffer.from(t.clientCertPair.key) } : {}),
       ...(t.serverNameOverride ? { servername: t.serverNameOverride } : isIP(host) ? {} : { servername: host }),
@@ -180,7 +184,8 @@ async function closedAfterHandshake(err: unknown, settings: TemporalSettings): P
       resolve(what);
     };
     const timer = setTimeout(() => done(undefined), 3_000);
-    socket.once('error', (e: NodeJS.ErrnoException) => done(`${e.code ?? ''} ${e.message}`));
+    if (plain) socket.once('secureConnect', () => done('the server speaks TLS'));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(plain ? undefined : `${e.code ?? ''} ${e.message}`));
     socket.once('close', () => done(undefined));
   });
 }

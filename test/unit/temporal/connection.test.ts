@@ -85,23 +85,26 @@ describe('explainTemporalFailure', () => {
   const plain = loadTemporalSettings({ ...base, TEMPORAL_ADDRESS: '127.0.0.1:7243' });
   const keyed = loadTemporalSettings({ ...base, TEMPORAL_ADDRESS: '127.0.0.1:7253', TEMPORAL_API_KEY: 'k', TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca });
   const transport = (message: string) => Object.assign(new Error(message), { name: 'TransportError' });
-  const cases: [string, Error, typeof mtls, RegExp][] = [
+  const cases: [string, Error, typeof mtls, RegExp, string?][] = [
     ['untrusted server', transport('tonic::transport::Error(Transport, ConnectError(Custom { kind: InvalidData, error: InvalidCertificate(UnknownIssuer) }))'), mtls,
       /presented a certificate that no trusted CA signed: set TEMPORAL_TLS_SERVER_CA_CERT_PATH .*\(.*ca\.crt did not\)/],
     ['wrong name', transport('InvalidCertificate(NotValidForNameContext { expected: DnsName("wrong.example"), presented: ["DnsName(\\"localhost\\")"] })'), mtls,
       /not valid for 127\.0\.0\.1: set TEMPORAL_TLS_SERVER_NAME/],
-    ['client certificate refused', transport('Failed to call GetSystemInfo: code: \'Unknown error\', message: "received fatal alert: BadCertificate"'), mtls,
-      /refused the client certificate .*client\.crt/],
-    ['no client certificate', transport('received fatal alert: CertificateRequired'), keyed, /requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH/],
+    ['client certificate refused', transport('Failed to call GetSystemInfo: code: \'The operation was cancelled\', message: "operation was canceled", source: hyper::Error(Canceled, "connection closed")'), mtls,
+      /refused the client certificate .*client\.crt/, 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA error:0A000418:SSL routines::tlsv1 alert unknown ca'],
+    ['no client certificate', transport('hyper::Error(Canceled, "connection closed")'), keyed, /requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH/,
+      'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED error:0A00045C:SSL routines::tlsv13 alert certificate required'],
     ['bad API key', transport("Failed to call GetSystemInfo: code: 'Unauthenticated', message: \"invalid API key\""), keyed, /refused the API key/],
     ['plain to TLS', transport('h2 protocol error: http2 error ... GoAway(b"", FRAME_SIZE_ERROR, Library)'), plain, /did not answer plain gRPC .*set TEMPORAL_TLS=true/],
+    ['plain to TLS, the connection closed (a TLS handshake answered)', transport('Failed to call GetSystemInfo: ... kind: BrokenPipe, error: "stream closed because of a broken pipe"'), plain,
+      /did not answer plain gRPC/, 'the server speaks TLS'],
     ['TLS to plain', transport('ConnectError(Custom { kind: InvalidData, error: InvalidMessage(InvalidContentType) })'), mtls, /does not speak TLS/],
     ['nothing there', transport('tcp connect error ... ConnectionRefused'), plain, /is not reachable .*eval "\$\(npm run -s stack -- env\)"/],
     ['silent server', Object.assign(new Error('no answer within 10s'), { name: 'TimeoutError' }), plain, /did not answer in time/],
   ];
-  for (const [name, err, settings, message] of cases) {
+  for (const [name, err, settings, message, seen] of cases) {
     it(name, () => {
-      const explained = explainTemporalFailure(err, settings);
+      const explained = explainTemporalFailure(err, settings, seen);
       expect(explained.message).toMatch(message);
       expect(explained.message).toContain(`Temporal at ${settings.address}`);
       expect(explained.message).not.toContain('\n');
