@@ -105,7 +105,7 @@ export async function stackUp(options: UpOptions = {}): Promise<UpResult> {
 /** Stops every component: SIGTERM, SIGKILL after `graceMs`. Returns the names that were running. */
 export async function stackDown(options: { graceMs?: number } = {}): Promise<string[]> {
   // The cluster's services before its database, so none of them spends its shutdown on reconnecting.
-  const stop = (list: Component[]) => Promise.all(list.map(async (c) => ((await stopProcess(c.name, options.graceMs)) ? c.name : undefined)));
+  const stop = (list: Component[]) => Promise.all(list.map(async (c) => ((await stopProcess(c.name, options.graceMs, c.stopSignal)) ? c.name : undefined)));
   const clusterStopped = [...(await stop(clusterComponents.filter((c) => c !== postgres))), ...(await stop([postgres]))];
   const stopped = [...(await stop(components)), ...clusterStopped];
   if (await removeSigstoreNetwork()) stopped.push('sigstore network namespace');

@@ -105,14 +105,17 @@ function signalGroup(pid: number, signal: NodeJS.Signals) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Returns whether it was running. */
-export async function stopProcess(name: string, graceMs = 10_000): Promise<boolean> {
+/**
+ * SIGTERM (or `signal`, a process's own "shut down cleanly now"), then SIGKILL after `graceMs`;
+ * resolves once the process is gone. Returns whether it was running.
+ */
+export async function stopProcess(name: string, graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
   const pid = runningPid(name);
   if (pid === undefined) {
     rmSync(pidFile(name), { force: true });
     return false;
   }
-  signalGroup(pid, 'SIGTERM');
+  signalGroup(pid, signal);
   const deadline = Date.now() + graceMs;
   while (pidAlive(pid) && Date.now() < deadline) await sleep(50);
   if (pidAlive(pid)) {

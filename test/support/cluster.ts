@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { connectClient, type ConnectedClient } from '../../client/connect';
 import { clusterEnv, clusterPaths, ensureCluster } from '../../scripts/stack';
+import { clusterComponents } from '../../scripts/stack/temporal-cluster';
 import { runningPid, stopProcess } from '../../scripts/stack/processes';
 import type { WorkerProcess } from './worker-process';
 
@@ -56,9 +57,10 @@ export function killClusterProcess(name: ClusterProcess): number {
   return pid;
 }
 
-/** Stops one of the cluster's processes the normal way (SIGTERM, waits for its exit). */
+/** Stops one of the cluster's processes the way `stack down` does (its clean shutdown), waiting for its exit. */
 export async function stopClusterProcess(name: ClusterProcess): Promise<void> {
-  if (!(await stopProcess(name))) throw new Error(`${name} was not running`);
+  const component = clusterComponents.find((c) => c.name === name);
+  if (!(await stopProcess(name, undefined, component?.stopSignal))) throw new Error(`${name} was not running`);
 }
 
 /** Starts whatever of the cluster is not running (as `stack up --cluster` would) and waits until it serves. */
