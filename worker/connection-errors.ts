@@ -34,7 +34,9 @@ export const describeTemporal = (s: TemporalSettings): string => `${s.address} $
 const RULES: Rule[] = [
   {
     test: /NotValidForName|ERR_TLS_CERT_ALTNAME|not valid for name|Hostname\/IP does not match/i,
-    explain: (s) => `${where(s)} presented a certificate that is not valid for ${s.serverName ?? s.address.replace(/:\d+$/, '')}: set TEMPORAL_TLS_SERVER_NAME to a name the certificate carries`,
+    explain: (s) =>
+      `${where(s)} presented a certificate that is not valid for ${s.serverName ?? s.address.replace(/:\d+$/, '')}: ` +
+      'set TEMPORAL_TLS_SERVER_NAME to a name the certificate carries',
   },
   {
     test: /Expired|CERT_HAS_EXPIRED|NotValidYet/,
@@ -51,10 +53,11 @@ const RULES: Rule[] = [
     explain: (s) => `${where(s)} does not speak TLS: drop the TEMPORAL_TLS_* settings and TEMPORAL_API_KEY for it, or point TEMPORAL_ADDRESS at its TLS port`,
   },
   {
-    test: /CertificateRequired|certificate required|BadCertificate|bad certificate|UnknownCA|unknown ca|DecryptError|AccessDenied|No required SSL certificate|SSL certificate error|400 Bad Request/i,
+    test: /CertificateRequired|certificate required|BadCertificate|bad certificate|UnknownCA|unknown ca|DecryptError|AccessDenied/i,
     explain: (s) =>
       s.tls === 'mutual'
-        ? `${where(s)} refused the client certificate ${s.clientCert}: it accepts only certificates from its own client CA (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH)`
+        ? `${where(s)} refused the client certificate ${s.clientCert}: it accepts only certificates from its own client CA ` +
+          '(TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH)'
         : `${where(s)} requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH`,
   },
   {
@@ -80,8 +83,9 @@ const RULES: Rule[] = [
     explain: (s) => `${where(s)} has no namespace "${s.namespace}": set TEMPORAL_NAMESPACE (or create it: temporal operator namespace create ${s.namespace})`,
   },
   {
-    test: /ConnectionRefused|Connection refused|ECONNREFUSED|tcp connect error|dns error|failed to lookup address|ENOTFOUND|EAI_AGAIN|No route to host|EHOSTUNREACH|ENETUNREACH|Network is unreachable/i,
-    explain: (s) => `${where(s)} is not reachable (nothing answers there): start it, or set TEMPORAL_ADDRESS or TEMPORAL_PROFILE; ${DEV_STACK_HINT} after \`npm run stack -- up\``,
+    test: /ConnectionRefused|Connection refused|ECONNREFUSED|tcp connect error|dns error|failed to lookup address|ENOTFOUND|EAI_AGAIN|No route to host|EHOSTUNREACH|ENETUNREACH|unreachable/i,
+    explain: (s) =>
+      `${where(s)} is not reachable (nothing answers there): start it, or set TEMPORAL_ADDRESS or TEMPORAL_PROFILE; ${DEV_STACK_HINT} after \`npm run stack -- up\``,
   },
   {
     test: /TimeoutError|DEADLINE_EXCEEDED|Deadline Exceeded|deadline has elapsed|before the deadline|timed out|no answer within/i,

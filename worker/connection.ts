@@ -80,7 +80,9 @@ export function loadTemporalSettings(env: Record<string, string | undefined> = p
   const fromFile = file !== undefined && existsSync(file);
   const profileLabel = fromFile ? `profile "${profileName ?? 'default'}" of ${file}` : 'TEMPORAL_* variables';
   if (/^(1|true)$/i.test(env.TEMPORAL_TLS_DISABLE_HOST_VERIFICATION ?? '')) {
-    throw new TemporalSettingsError('TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported: set TEMPORAL_TLS_SERVER_NAME to the name in the server certificate instead');
+    throw new TemporalSettingsError(
+      'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported: set TEMPORAL_TLS_SERVER_NAME to the name in the server certificate instead',
+    );
   }
   let profile: ClientConfigProfile;
   try {
@@ -94,7 +96,9 @@ export function loadTemporalSettings(env: Record<string, string | undefined> = p
   }
   const tlsSettings = profile.tls;
   if ((tlsSettings?.clientCert === undefined) !== (tlsSettings?.clientKey === undefined)) {
-    const [given, missing] = tlsSettings?.clientCert ? ['client certificate', 'TEMPORAL_TLS_CLIENT_KEY_PATH (or client_key_path)'] : ['client key', 'TEMPORAL_TLS_CLIENT_CERT_PATH (or client_cert_path)'];
+    const [given, missing] = tlsSettings?.clientCert
+      ? ['client certificate', 'TEMPORAL_TLS_CLIENT_KEY_PATH (or client_key_path)']
+      : ['client key', 'TEMPORAL_TLS_CLIENT_CERT_PATH (or client_cert_path)'];
     throw new TemporalSettingsError(`a Temporal ${given} is set without its pair: set ${missing} too (${profileLabel})`);
   }
   checkReadable(tlsSettings?.serverCACert, settingName(env, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'server_ca_cert_path', profileLabel));

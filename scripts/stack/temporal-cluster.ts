@@ -257,7 +257,11 @@ async function ensureNamespace(): Promise<void> {
   // By name: this client sends an IP address as the TLS server name otherwise, which Node deprecates.
   const tls = { ...(settings.connectionOptions.tls as object), serverNameOverride: 'localhost' };
   const connection = await Connection.connect({ ...settings.connectionOptions, tls, connectTimeout: 10_000 });
-  const types: Record<string, number> = { Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL, Int: IndexedValueType.INDEXED_VALUE_TYPE_INT };
+  const types: Record<string, number> = {
+    Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  };
   const retry = async <T>(what: string, fn: () => Promise<T>, ok: (err: Error) => boolean = () => false): Promise<T | undefined> => {
     const deadline = Date.now() + 60_000;
     for (;;) {

@@ -24,7 +24,8 @@ describe.skipIf(skip)(`the cluster by API key${skip ? ` (skipped: ${skip})` : ''
     const prefix = uniqueName('cluster-key');
     const oci = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
     const image = await pushRandomImage(oci, s.registries.staging, `${prefix}/app`, { seed: `${prefix}/app`, layers: 1, layerSize: 1024 });
-    const manifest = await writePlainManifest(`${s.registries.staging}/${prefix}`, [`${s.registries.production}/${prefix}`, `${s.registries.all.mirrorA}/${prefix}`], [{ name: 'app', digest: image.digest }]);
+    const destinations = [`${s.registries.production}/${prefix}`, `${s.registries.all.mirrorA}/${prefix}`];
+    const manifest = await writePlainManifest(`${s.registries.staging}/${prefix}`, destinations, [{ name: 'app', digest: image.digest }]);
 
     const taskQueue = clusterTaskQueue('cluster-key');
     const env = clusterClientEnv('api-key', { PROMOTER_TASK_QUEUE: taskQueue });

@@ -24,7 +24,9 @@ describe.skipIf(skip)(`promotion on the Temporal cluster over mTLS${skip ? ` (sk
     const prefix = uniqueName('cluster-mtls');
     const oci = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
     const single = await pushRandomImage(oci, s.registries.staging, `${prefix}/single`, { seed: `${prefix}/single`, layers: 2, layerSize: 2048 });
-    const multi = await pushRandomImage(oci, s.registries.staging, `${prefix}/multi`, { seed: `${prefix}/multi`, layers: 1, layerSize: 2048, platforms: ['linux/amd64', 'linux/arm64'] });
+    const multi = await pushRandomImage(oci, s.registries.staging, `${prefix}/multi`, {
+      seed: `${prefix}/multi`, layers: 1, layerSize: 2048, platforms: ['linux/amd64', 'linux/arm64'],
+    });
     const destinations = [s.registries.production, ...s.registries.mirrors];
     const manifest = await writePlainManifest(`${s.registries.staging}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), [
       { name: 'single', digest: single.digest, tags: ['v1'] },
@@ -72,7 +74,8 @@ describe.skipIf(skip)(`promotion on the Temporal cluster over mTLS${skip ? ` (sk
         expect(v.code, `${v.command}\n${v.stderr}`).toBe(0);
       }
     }
-    const att = await runCosign(['verify-attestation', '--key', s.publicKeyPath, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, `${s.registries.production}/${prefix}/single@${single.digest}`], cosignEnv);
+    const attested = `${s.registries.production}/${prefix}/single@${single.digest}`;
+    const att = await runCosign(['verify-attestation', '--key', s.publicKeyPath, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, attested], cosignEnv);
     expect(att.code, `${att.command}\n${att.stderr}`).toBe(0);
   }, 300_000);
 });

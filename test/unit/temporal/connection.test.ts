@@ -81,7 +81,8 @@ describe('loadTemporalSettings', () => {
 });
 
 describe('explainTemporalFailure', () => {
-  const mtls = loadTemporalSettings({ ...base, TEMPORAL_ADDRESS: '127.0.0.1:7243', TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca, TEMPORAL_TLS_CLIENT_CERT_PATH: crt, TEMPORAL_TLS_CLIENT_KEY_PATH: key });
+  const tlsFiles = { TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca, TEMPORAL_TLS_CLIENT_CERT_PATH: crt, TEMPORAL_TLS_CLIENT_KEY_PATH: key };
+  const mtls = loadTemporalSettings({ ...base, TEMPORAL_ADDRESS: '127.0.0.1:7243', ...tlsFiles });
   const plain = loadTemporalSettings({ ...base, TEMPORAL_ADDRESS: '127.0.0.1:7243' });
   const keyed = loadTemporalSettings({ ...base, TEMPORAL_ADDRESS: '127.0.0.1:7253', TEMPORAL_API_KEY: 'k', TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca });
   const transport = (message: string) => Object.assign(new Error(message), { name: 'TransportError' });
