@@ -2,9 +2,11 @@
 // profile (TEMPORAL_CONFIG_FILE + TEMPORAL_PROFILE, api_key in the temporal.toml) reach the
 // cluster through the gate, which lets only `authorization: Bearer <key>` through. A wrong key,
 // or none, is refused at start.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
+import { clusterPaths } from '../../../scripts/stack';
 import type { RunReport } from '../../../lib/run/types';
 import { pushRandomImage } from '../../../scripts/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
@@ -39,7 +41,12 @@ describe.skipIf(skip)(`the cluster by API key${skip ? ` (skipped: ${skip})` : ''
     expect(report.status).toBe('dry-run');
     expect(report.edges).toMatchObject({ total: 2, toPromote: 2, promoted: 0, failed: 0 });
     // The same run seen straight at the frontend (mTLS): the gate forwards to the cluster, nothing else.
-    expect((await cluster.client().workflow.getHandle(report.workflowId).describe()).status.name).toBe('COMPLETED');
+    const handle = cluster.client().workflow.getHandle(report.workflowId);
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    // The key is a secret like the others: in no history, in no output of the worker or the CLI.
+    const key = readFileSync(clusterPaths.apiKey, 'utf8').trim();
+    expect(JSON.stringify(await handle.fetchHistory())).not.toContain(key);
+    expect(`${worker.output()}${r.stdout}${r.stderr}`).not.toContain(key);
     // Nothing was written: a dry run.
     expect(await oci.headManifest({ host: s.registries.production, repository: `${prefix}/app`, digest: image.digest })).toBeUndefined();
   }, 240_000);
