@@ -18,7 +18,7 @@ import { HOST } from './topology';
 export const clusterApiKey = () => secretOnce(clusterPaths.apiKey, randomPassword);
 const keyMap = join(stackPaths.secrets, 'temporal-cluster-api-key.map');
 
-const nginxBinary = () => onPath('nginx') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined);
+export const nginxBinary = (): string | undefined => onPath('nginx') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined);
 
 function gateConfig(): string {
   const rt = clusterPaths.nginxRuntime;

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadTemporalSettings } from '../../worker/connection';
-import { apiKeyGate, clusterApiKey } from './api-key-gate';
+import { apiKeyGate, clusterApiKey, nginxBinary } from './api-key-gate';
 import { clusterTlsFiles, ensureClusterTls } from './cluster-tls';
 import {
   CLUSTER_DATABASES, CLUSTER_DB_USER, CLUSTER_SERVICES, TEMPORAL_SERVER_VERSION,
@@ -16,7 +16,7 @@ import {
 import type { Component } from './components';
 import { ensureComponent } from './ensure';
 import { stackPaths } from './paths';
-import { dbPassword, postgres } from './postgres';
+import { dbPassword, postgres, postgresBinDir } from './postgres';
 import { portOpen, temporalServing } from './probes';
 import { HOST, TEMPORAL_NAMESPACE, searchAttributes } from './topology';
 
@@ -31,7 +31,8 @@ export const clusterTools = () => ({
 export function clusterUnavailable(): string | undefined {
   const t = clusterTools();
   if (!t.server || !t.sqlTool) return 'the Temporal server is not built (.tools/bin/temporal-server, temporal-sql-tool): run bash scripts/setup/temporal-cluster.sh';
-  if (!existsSync('/usr/lib/postgresql')) return 'PostgreSQL is not installed: run bash scripts/setup/temporal-cluster.sh';
+  if (!postgresBinDir()) return 'PostgreSQL is not installed: run bash scripts/setup/temporal-cluster.sh';
+  if (!nginxBinary()) return 'nginx (the API-key gate) is not installed: run bash scripts/setup/temporal-cluster.sh';
   return undefined;
 }
 
