@@ -3,8 +3,9 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PromoterConfig } from '../lib/config';
 import { reportKey } from '../lib/run/storage-keys';
-import type { RunReport } from '../lib/run/types';
+import type { RunReport } from '../lib/run/report';
 import { AuditStore } from '../lib/storage/audit-store';
+import type { promotionWorkflow } from '../workflows/promotion';
 import { UsageError } from './connect';
 
 /** The report a failed run carries as its failure details, if any. */
@@ -17,9 +18,9 @@ export function reportFromFailure(err: unknown): RunReport | undefined {
 
 /** Waits for the run and returns its report, whether it succeeded or failed. */
 export async function awaitReport(client: Client, workflowId: string): Promise<RunReport> {
-  const handle = client.workflow.getHandle(workflowId);
+  const handle = client.workflow.getHandle<typeof promotionWorkflow>(workflowId);
   try {
-    return (await handle.result()) as RunReport;
+    return await handle.result();
   } catch (err) {
     const report = reportFromFailure(err);
     if (report) return report;

@@ -5,8 +5,8 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
-import { createMetrics } from '../activities/metrics';
-import { createRegistryOps, type RegistryOps } from '../activities/registry-ops';
+import { createMetrics } from '../activities/shared/metrics';
+import { createRegistry, type RegistryTelemetry } from '../activities/shared/registry-adapter';
 import type { PromoterConfig } from '../lib/config';
 import { AuditStore } from '../lib/storage/audit-store';
 import { WORKFLOWS_PATH } from '../workflows/location';
@@ -17,8 +17,8 @@ import { installRuntime } from './runtime';
 export interface CreatedWorker {
   worker: Worker;
   connection: NativeConnection;
-  /** The registry operations the activities share (tests read its request counts). */
-  registry: RegistryOps;
+  /** The registry telemetry of the worker (tests and the bench read its request counts). */
+  telemetry: RegistryTelemetry;
   /** Stops adjusting the registry budget share (call when the worker stops). */
   stopSharing: () => void;
   /** Where the worker polls (names no secret: describeTemporal prints it). */
@@ -35,9 +35,9 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: Cr
   const temporal = opts.temporal ?? loadTemporalSettings();
   const meter = installRuntime(log, config.metricsAddress);
   const store = new AuditStore(config.store);
-  const registry = createRegistryOps(config, log);
-  const metrics = meter ? createMetrics(meter, registry) : undefined;
-  const activities = createActivities({ config, store, registry, log, ...(metrics ? { metrics } : {}) });
+  const { port, telemetry } = createRegistry(config);
+  const metrics = meter ? createMetrics(meter, telemetry) : undefined;
+  const activities = createActivities({ config, store, registry: port, log, requestsSent: telemetry.totalRequests, ...(metrics ? { metrics } : {}) });
   // Checked before the worker polls: without S3 credentials every phase would fail, and bad TLS
   // material, API key or namespace stop it here, in seconds, not at its first task.
   await store.checkCredentials();
@@ -53,6 +53,6 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: Cr
     bundlerOptions: { ignoreModules: [] },
   });
   // Runs while the worker does: its polls are what the other workers count.
-  const stopSharing = shareRegistryBudget(connection, temporal.namespace, opts.taskQueue ?? config.temporal.taskQueue, registry, log);
-  return { worker, connection, registry, stopSharing, temporal };
+  const stopSharing = shareRegistryBudget(connection, temporal.namespace, opts.taskQueue ?? config.temporal.taskQueue, telemetry, log);
+  return { worker, connection, telemetry, stopSharing, temporal };
 }

@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { LONG } from './activity-options';
-import type { PromoteSummary } from '../lib/run/types';
+import type { PromoteSummary } from '../lib/run/outcomes';
 import { runBatches, type BatchArgs } from './promote-batches';
 
 const long = proxyActivities<Activities>(LONG);

@@ -6,8 +6,9 @@
  */
 import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { AfterPromoteArgs, PhaseName, PhaseOutcome, PromoteSummary, PromotionInput, ReportInput, RunProgress, RunReport, RunStatus } from '../lib/run/types';
-import { PHASES } from '../lib/run/types';
+import type { AfterPromoteArgs, PromotionInput } from '../lib/run/input';
+import { PHASES, type PhaseName, type PhaseOutcome, type PromoteSummary } from '../lib/run/outcomes';
+import type { ReportInput, RunProgress, RunReport, RunStatus } from '../lib/run/report';
 import { LONG, QUICK } from './activity-options';
 import { PhaseTracker, rootMessage } from './phase-tracker';
 import { promoteAllBatches } from './promote';

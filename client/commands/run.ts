@@ -1,7 +1,8 @@
 /** `promoter run`: put the manifests in the audit bucket, start (or attach to) the run, optionally wait. */
 import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { loadConfig, workflowUrl } from '../../lib/config';
-import { DEFAULT_RUN_OPTIONS, promotionWorkflowId, TASK_QUEUE, type PromotionInput, type RunReport } from '../../lib/run/types';
+import { DEFAULT_RUN_OPTIONS, promotionWorkflowId, type PromotionInput } from '../../lib/run/input';
+import type { RunReport } from '../../lib/run/report';
 import { promotionWorkflow } from '../../workflows/promotion';
 import { DRY_RUN_KEY, STATUS_KEY } from '../../workflows/search-attributes';
 import { connectClient } from '../connect';
@@ -48,7 +49,7 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
   try {
     // Same manifests while a run is going on: attach to it rather than start a second one.
     const handle = await client.workflow.start(promotionWorkflow, {
-      taskQueue: config.temporal.taskQueue || TASK_QUEUE,
+      taskQueue: config.temporal.taskQueue,
       workflowId,
       args: [input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,

@@ -76,7 +76,10 @@ const IdentityOut = z
   .refine((i) => (i.subject === undefined) !== (i.subjectRegExp === undefined), 'exactly one of subject, subjectRegExp');
 const PemKey = z.string().regex(PEM_PUBLIC_KEY_RE, 'a PEM public key');
 
-/** Schema of the bundle, for consumers that read it back (e.g. from S3). */
+/**
+ * The bundle's shape, stated once. Only the tests use it: every bundle the loaders produce (plain
+ * and thin layouts) must satisfy it, which keeps a loader from slipping a field past the rules.
+ */
 export const ManifestBundleSchema = z.strictObject({
   version: z.literal(1),
   projects: z.array(

@@ -17,3 +17,4 @@ export * from './place-blob';
 export * from './manifest-cache';
 export * from './blob-bytes';
 export * from './copy-referrers';
+export * from './copy-with-referrers';

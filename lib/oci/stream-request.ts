@@ -16,18 +16,19 @@ export interface HttpResponse {
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
-const agents = {
-  http: new http.Agent({ keepAlive: true }),
-  https: new https.Agent({ keepAlive: true }),
-};
-
 export async function streamRequest(
   url: URL,
-  init: { method: string; headers: Record<string, string>; body: ReadableStream<Uint8Array>; signal: AbortSignal; httpsAgent?: https.Agent },
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body: ReadableStream<Uint8Array>;
+    signal: AbortSignal;
+    agents: { http: http.Agent; https: https.Agent };
+  },
 ): Promise<HttpResponse> {
   const mod = url.protocol === 'https:' ? https : http;
-  // The caller's https agent carries the host's TLS trust (certs.d CAs, client certificate).
-  const agent = url.protocol === 'https:' ? (init.httpsAgent ?? agents.https) : agents.http;
+  // The caller's pools: its https agent carries the host's TLS trust (certs.d CAs, client certificate).
+  const agent = url.protocol === 'https:' ? init.agents.https : init.agents.http;
   const req = mod.request(url, { method: init.method, headers: init.headers, signal: init.signal, agent });
   const responded = new Promise<http.IncomingMessage>((resolve, reject) => {
     req.once('response', resolve);

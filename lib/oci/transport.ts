@@ -3,6 +3,7 @@
 // TLS at all), per-host TLS trust (certs.d), auth handshakes, per-host budgets,
 // Retry-After, bounded retries with jittered backoff, idle timeouts and request
 // counting.
+import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
 import { Agent, fetch, interceptors, type Dispatcher } from 'undici';
@@ -158,7 +159,7 @@ export class Transport {
   private readonly auth: Authenticator;
   private readonly certsDirs: string[];
   /** Per API host: its TLS settings and the connection pools that use them. */
-  private readonly connections = new Map<string, { tls: HostTls; dispatcher: Agent; following: Dispatcher; httpsAgent: HttpsAgent }>();
+  private readonly connections = new Map<string, { tls: HostTls; dispatcher: Agent; following: Dispatcher; agents: { http: HttpAgent; https: HttpsAgent } }>();
   /** Per API host that may speak plain HTTP: what its first TLS handshake found (a pending probe while unknown). */
   private readonly schemes = new Map<string, Promise<'https' | 'http'>>();
   private counters: RequestStats = {};
@@ -209,7 +210,7 @@ export class Transport {
     return `${await this.schemeFor(host)}://${apiHost(host)}`;
   }
 
-  /** Connection pools of one host: undici for buffered requests, node:https for streamed uploads, both with its certs.d trust. */
+  /** Connection pools of one host: undici for buffered requests, node:http(s) for streamed uploads, both with its certs.d trust. */
   private connectionsFor(host: string) {
     const key = host.toLowerCase();
     let entry = this.connections.get(key);
@@ -219,7 +220,7 @@ export class Transport {
       const dispatcher = new Agent({ connect });
       // Same pool, following redirects (what fetch's redirect: 'follow' did).
       const following = dispatcher.compose(interceptors.redirect({ maxRedirections: 10 }));
-      entry = { tls, dispatcher, following, httpsAgent: new HttpsAgent({ keepAlive: true, ...connect }) };
+      entry = { tls, dispatcher, following, agents: { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ...connect }) } };
       this.connections.set(key, entry);
     }
     return entry;
@@ -229,7 +230,7 @@ export class Transport {
   async close(): Promise<void> {
     const entries = [...this.connections.values()];
     this.connections.clear();
-    for (const e of entries) e.httpsAgent.destroy();
+    for (const e of entries) for (const a of Object.values(e.agents)) a.destroy();
     await Promise.all(entries.map((e) => e.dispatcher.close()));
   }
 
@@ -335,7 +336,7 @@ export class Transport {
       try {
         res =
           body instanceof ReadableStream
-            ? await streamRequest(url, { method: spec.method, headers, body, signal: timer.controller.signal, httpsAgent: pools.httpsAgent })
+            ? await streamRequest(url, { method: spec.method, headers, body, signal: timer.controller.signal, agents: pools.agents })
             : await bufferedRequest(spec.redirect === 'manual' ? pools.dispatcher : pools.following, url, { method: spec.method, headers, ...(body !== undefined ? { body } : {}), signal: timer.controller.signal });
         this.emit(spec, res.status, sentAt, res.headers);
       } catch (e) {

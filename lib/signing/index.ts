@@ -19,3 +19,4 @@ export * from './keyless-image';
 export * from './verify-keyless-signature';
 export * from './signing-config';
 export * from './rekor-v2';
+export * from './source-referrers';

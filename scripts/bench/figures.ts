@@ -1,6 +1,6 @@
 // From raw measurements to the figures the issue asks for, plus a verdict on each target.
 // Pure: everything here can be recomputed from the JSON the bench writes.
-import type { PhaseName } from '../../lib/run/types';
+import type { PhaseName } from '../../lib/run/outcomes';
 import { sumCounts, type Counts, type CpuSnapshot } from './probe';
 import type { PromotionMeasurement } from './promoter';
 import type { SkopeoRun } from './skopeo';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import type { RequestEvent } from '../../lib/oci';
-import type { RegistryOps } from '../../activities/registry-ops';
+import type { RegistryTelemetry } from '../../activities/shared/registry-adapter';
 
 export type Counts = Record<string, number>;
 
@@ -38,8 +38,8 @@ function currentActivity(): string {
 export class RequestProbe {
   private data: RequestBreakdown = { byPhase: {}, byPhaseHost: {} };
 
-  constructor(registry: RegistryOps) {
-    registry.onRequest((spec: RequestEvent): void => {
+  constructor(telemetry: RegistryTelemetry) {
+    telemetry.onRequest((spec: RequestEvent): void => {
       const phase = currentActivity();
       const ops = (this.data.byPhase[phase] ??= {});
       ops[operationOf(spec)] = (ops[operationOf(spec)] ?? 0) + 1;

@@ -4,16 +4,16 @@ import { randomBytes } from 'node:crypto';
 import { runCommand } from '../../client/commands/run';
 import type { Output } from '../../client/output';
 import { loadConfig, type PromoterConfig } from '../../lib/config';
-import type { RunReport } from '../../lib/run/types';
+import type { RunReport } from '../../lib/run/report';
 import { createLogger } from '../../worker/logger';
 import { createWorker } from '../../worker/create-worker';
-import type { RegistryOps } from '../../activities/registry-ops';
+import type { RegistryTelemetry } from '../../activities/shared/registry-adapter';
 import { RequestProbe, sampleMemory, statsDelta, type MemoryPeak, type RequestBreakdown } from './probe';
 
 export interface BenchWorker {
   config: PromoterConfig;
   taskQueue: string;
-  registry: RegistryOps;
+  telemetry: RegistryTelemetry;
   probe: RequestProbe;
   stop(): Promise<void>;
 }
@@ -24,13 +24,13 @@ export async function startBenchWorker(): Promise<BenchWorker> {
   process.env.PROMOTER_TASK_QUEUE = taskQueue;
   process.env.PROMOTER_LOG_LEVEL ??= 'warn';
   const config = loadConfig();
-  const { worker, connection, registry, stopSharing } = await createWorker(config, createLogger(config.logLevel, 'promoter-bench-worker'), { taskQueue });
-  const probe = new RequestProbe(registry);
+  const { worker, connection, telemetry, stopSharing } = await createWorker(config, createLogger(config.logLevel, 'promoter-bench-worker'), { taskQueue });
+  const probe = new RequestProbe(telemetry);
   const running = worker.run();
   return {
     config,
     taskQueue,
-    registry,
+    telemetry,
     probe,
     async stop() {
       worker.shutdown();
@@ -58,7 +58,7 @@ export async function measurePromotion(w: BenchWorker, manifestFile: string, opt
   let report: RunReport | undefined;
   const out: Output = { print: () => undefined, info: () => undefined, json: (v) => (report = v as RunReport) };
   w.probe.take();
-  const before = w.registry.stats();
+  const before = w.telemetry.stats();
   const mem = sampleMemory(100);
   const started = performance.now();
   const exitCode = await runCommand({ manifest: manifestFile, confirm: true, wait: true, json: true, ...(opts.verifyTags ? { verifyTags: true } : {}) }, out);
@@ -69,7 +69,7 @@ export async function measurePromotion(w: BenchWorker, manifestFile: string, opt
     exitCode,
     report,
     wallMs,
-    http: statsDelta(before, w.registry.stats()),
+    http: statsDelta(before, w.telemetry.stats()),
     calls: w.probe.take(),
     memory,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,

@@ -11,7 +11,10 @@ import { awaitReport } from '../../../client/report-source';
 import { planKey } from '../../../lib/run/storage-keys';
 import { auditStoreConfigFromEnv } from '../../../lib/storage/audit-store';
 import type { MirrorReport } from '../../../lib/run/mirror-types';
-import { PHASES, type RunProgress, type RunReport } from '../../../lib/run/types';
+import { PHASES } from '../../../lib/run/outcomes';
+import type { RunReport } from '../../../lib/run/report';
+import { progressQuery, type promotionWorkflow } from '../../../workflows/promotion';
+import type { signatureMirrorWorkflow } from '../../../workflows/signature-mirror';
 import type { AccessLog, Tally } from './access-log';
 import { runHistories, type RunHistories } from './histories';
 import type { BenchRegistries } from './registries';
@@ -124,11 +127,11 @@ export class StepRunner {
       const out: Output = { print: () => undefined, info: () => undefined, json: (v) => (ids = v as typeof ids) };
       const code = await runCommand({ thinManifestDir: dir, confirm: opts.confirm, wait: false, json: true }, out);
       if (code !== 0 || !ids) throw new Error(`promoter run --thin-manifest-dir ${dir} exited ${code}`);
-      const handle = this.client.workflow.getHandle(ids.workflowId, ids.runId);
+      const handle = this.client.workflow.getHandle<typeof promotionWorkflow>(ids.workflowId, ids.runId);
       const outcome = await raceDeadline(awaitReport(this.client, ids.workflowId), this.remainingMs());
       rec.wallMs = performance.now() - started;
       if (outcome === 'timeout') {
-        const progress = await handle.query<RunProgress>('progress').catch(() => undefined);
+        const progress = await handle.query(progressQuery).catch(() => undefined);
         await handle.terminate('bench time limit reached');
         rec.partial = `time limit reached in phase ${progress?.currentPhase ?? '?'} (batches ${progress?.batchesDone ?? '?'}/${progress?.batchesTotal ?? '?'}); workflow terminated`;
         rec.progressPhases = progress?.phases;
@@ -149,8 +152,8 @@ export class StepRunner {
       const out: Output = { print: () => undefined, info: () => undefined, json: (v) => (ids = v as typeof ids) };
       const code = await mirrorCommand({ thinManifestDir: dir, confirm: true, wait: false, json: true }, out);
       if (code !== 0 || !ids) throw new Error(`promoter mirror-signatures exited ${code}`);
-      const handle = this.client.workflow.getHandle(ids.workflowId, ids.runId);
-      const outcome = await raceDeadline(handle.result() as Promise<MirrorReport>, this.remainingMs());
+      const handle = this.client.workflow.getHandle<typeof signatureMirrorWorkflow>(ids.workflowId, ids.runId);
+      const outcome = await raceDeadline(handle.result(), this.remainingMs());
       rec.wallMs = performance.now() - started;
       if (outcome === 'timeout') {
         await handle.terminate('bench time limit reached');

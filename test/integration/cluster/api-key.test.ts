@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import { clusterPaths } from '../../../scripts/stack';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { pushRandomImage } from '../../../scripts/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { clusterClientEnv, clusterSkipReason, clusterTaskQueue, useCluster } from '../../support/cluster';

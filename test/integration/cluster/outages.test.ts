@@ -4,7 +4,7 @@
 // Staging sits behind a proxy that slows its blobs, so the outage lands while Promote copies.
 import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
-import type { RunProgress, RunReport } from '../../../lib/run/types';
+import type { RunProgress, RunReport } from '../../../lib/run/report';
 import { mapPool } from '../../../lib/util/pool';
 import { pushRandomImage } from '../../../scripts/seed-images';
 import { progressQuery } from '../../../workflows/promotion';

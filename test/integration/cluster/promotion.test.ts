@@ -4,7 +4,7 @@
 // what the promoter signed and attested.
 import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { PROMOTION_PREDICATE_TYPE } from '../../../lib/signing';
 import { pushRandomImage } from '../../../scripts/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';

@@ -7,40 +7,20 @@
  * written directly (nothing is read back from the primary), and a retried or resumed activity, or
  * a later run, writes the archived signatures again instead of signing anew.
  */
-import { AuditObjectConflict } from '../lib/storage/audit-store';
 import type { SerializedBundle } from '@sigstore/bundle';
-import type { ArchivedAttestation, ArchivedSignatures, AttestationList, SignedSubject } from '../lib/run/documents';
-import { repositoryKey } from '../lib/run/plan';
-import { attestationListKey, legacyAttestationListKey, signatureArchiveKey, tagRecordKey } from '../lib/run/storage-keys';
-import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
-import type { Failure, RepositoryRef } from '../lib/run/types';
-import { referrersFallbackTag, signatureTag, type ImageSigner, type SignatureFormat } from '../lib/signing';
-import { mapPool } from '../lib/util/pool';
-import type { ActivityDeps } from './context';
+import type { ArchivedAttestation, ArchivedSignatures, AttestationList, SignedSubject } from '../../lib/run/documents';
+import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
+import { attestationListKey, legacyAttestationListKey, signatureArchiveKey } from '../../lib/run/storage-keys';
+import type { Failure } from '../../lib/run/outcomes';
+import type { ImageSigner } from '../../lib/signing';
+import { mapPool } from '../../lib/util/pool';
+import type { ActivityDeps } from './deps';
+import { failureOf } from './failures';
 import type { ImageOutcome } from './image-work';
-import type { InPlaceImage } from './in-place';
-
-/** What is known of a destination repository before writing to it. */
-export interface RepoKnowledge {
-  /** Tags its tags/list showed (the `sha256-…` ones matter here). */
-  listed: ReadonlySet<string>;
-  /** The tag record: digest -> mark of the signature the promoter wrote or verified there. */
-  signed: Readonly<Record<string, string>>;
-  /** Its registry serves the referrers API: bundles need no fallback tag. */
-  api: boolean;
-}
-
-/**
- * The signer's signatures of `digest` are in the repository: the record says the promoter put them
- * there, and the tags they live under are still listed (nobody deleted them). For an index this also
- * vouches for its children: they are always written before it.
- */
-export function signedThere(k: RepoKnowledge, digest: string, mark: string, format: SignatureFormat): boolean {
-  if (k.signed[digest] !== mark) return false;
-  if (format !== 'bundle' && !k.listed.has(signatureTag(digest))) return false;
-  if (format !== 'legacy' && !k.api && !k.listed.has(referrersFallbackTag(digest))) return false;
-  return true;
-}
+import type { InPlaceImage } from './images';
+import type { RepoKnowledge } from './repo-knowledge';
+import { updateTagRecords } from './tag-records';
+import { writeOnce } from './write-once';
 
 /**
  * The image's archived signatures by `signer`, made (and archived) now when there are none yet.
@@ -57,13 +37,8 @@ export async function signaturesFor(deps: ActivityDeps, signer: ImageSigner, img
   const manifests: ArchivedSignatures['manifests'] = [];
   for (const subject of [...tree.children, tree.image]) manifests.push({ subject, set: await signer.signImage({ dockerReference, digest: subject.digest }) });
   const archived: ArchivedSignatures = { image: img.digest, mark: signer.mark, manifests };
-  try {
-    await deps.store.writeOnceJson(key, archived);
-  } catch (err) {
-    if (!(err instanceof AuditObjectConflict)) throw err;
-    return { archived: await deps.store.getJson<ArchivedSignatures>(key), fresh: false };
-  }
-  return { archived, fresh: true };
+  const stands = await writeOnce(deps.store, key, archived);
+  return { archived: stands.value, fresh: stands.ours };
 }
 
 /** The image manifest an archive names last: the subject its attestations refer to. */
@@ -98,7 +73,7 @@ export async function writeSignatures(
           ...(image && opts.imageAttestations?.length ? { attestations: opts.imageAttestations } : {}),
         }, listed);
       } catch (err) {
-        failures.push({ edge: `${repositoryKey(dest)}@${m.subject.digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message });
+        failures.push(failureOf(`${repositoryKey(dest)}@${m.subject.digest}`, 'sign', err, 'SIGN_FAILED'));
         return false; // the index is not signed there without its children
       }
     }
@@ -120,17 +95,7 @@ export async function writeSignatures(
 
 /** Note in each repository's tag record which digests now carry the signer's signatures. */
 export async function recordSigned(deps: ActivityDeps, signed: { repo: RepositoryRef; digest: string }[], mark: string): Promise<void> {
-  const byRepo = new Map<string, { ref: RepositoryRef; signed: Record<string, string> }>();
-  for (const s of signed) {
-    const entry = byRepo.get(repositoryKey(s.repo)) ?? { ref: s.repo, signed: {} };
-    entry.signed[s.digest] = mark;
-    byRepo.set(repositoryKey(s.repo), entry);
-  }
-  await mapPool([...byRepo.values()], 8, async ({ ref, signed: update }) => {
-    const key = tagRecordKey(ref.host, ref.repository);
-    const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), { signed: update });
-    if (next) await deps.store.overwriteJson(key, next);
-  });
+  await updateTagRecords(deps.store, signed.map((s) => ({ ref: s.repo, signed: { [s.digest]: mark } })));
 }
 
 /** The promotion attestations archived for an image, as the writer attaches them. */

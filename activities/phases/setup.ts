@@ -1,13 +1,14 @@
 /** Setup: check options, the audit bucket, every registry (reachable, credentials accepted) and the trust material. */
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
-import type { ManifestBundle } from '../lib/manifests';
-import { isOciError } from '../lib/oci';
-import { repoFor } from '../lib/run/plan';
-import type { PromotionInput } from '../lib/run/types';
-import { mapPool } from '../lib/util/pool';
-import type { ActivityDeps } from './context';
-import { loadBundle } from './load';
+import type { ManifestBundle } from '../../lib/manifests';
+import { isOciError } from '../../lib/oci';
+import { repoFor } from '../../lib/run/plan';
+import type { PromotionInput } from '../../lib/run/input';
+import { mapPool } from '../../lib/util/pool';
+import type { ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
+import { loadBundle } from '../shared/documents';
 
 const RunOptionsSchema = z.object({
   batchSize: z.number().int().min(1).max(10_000),
@@ -22,7 +23,7 @@ export interface SetupResult {
 }
 
 export function createSetup(deps: ActivityDeps) {
-  return async function setup(input: PromotionInput): Promise<SetupResult> {
+  return async function setup(_hb: Heartbeat, input: PromotionInput): Promise<SetupResult> {
     const opts = RunOptionsSchema.safeParse(input.options);
     if (!opts.success) {
       throw ApplicationFailure.nonRetryable(`invalid run options: ${opts.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'InvalidInput');

@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { PromoterConfig } from '../lib/config';
-import type { Identity, ManifestBundle } from '../lib/manifests';
+import type { PromoterConfig } from '../../lib/config';
+import type { Identity, ManifestBundle } from '../../lib/manifests';
 import {
-  KeylessSigner, KeySigner, SigningError, checkIdentityToken, keylessConfig, keylessConfigFromSigningConfig, loadSigningKey, loadVerificationKeys,
+  FulcioChains, KeylessSigner, KeySigner, SigningError, checkIdentityToken, keylessConfig, keylessConfigFromSigningConfig, loadSigningKey, loadVerificationKeys,
   readIdentityToken, type ImageSigner, type KeylessConfig, type KeylessTrust, type SigningKey, type VerificationKey,
-} from '../lib/signing';
+} from '../../lib/signing';
 
 export interface Trust {
   keys: VerificationKey[];
@@ -28,6 +28,7 @@ export class TrustMaterial {
   private trustedRoot: Promise<unknown> | undefined;
   private signingKey: Promise<SigningKey> | undefined;
   private keyless: Promise<KeylessConfig> | undefined;
+  private readonly fulcioChains = new FulcioChains();
 
   constructor(private readonly signing: PromoterConfig['signing']) {}
 
@@ -60,7 +61,7 @@ export class TrustMaterial {
       if (err instanceof SigningError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, err.code);
       throw err;
     }
-    return new KeylessSigner(config, { subject: claims.subject, issuer: claims.issuer }, this.signing.format);
+    return new KeylessSigner(config, { subject: claims.subject, issuer: claims.issuer }, this.signing.format, this.fulcioChains);
   }
 
   /** Trust in the worker's own signatures: what the nightly check verifies them with. */

@@ -1,11 +1,13 @@
 /** Provenance: verify the SLSA provenance v1 of each distinct source digest against the project's `provenance:` policy. */
-import type { PlanRef, VerificationSummary } from '../lib/run/types';
-import type { ActivityDeps } from './context';
-import { runVerification } from './verification';
+import type { PlanRef } from '../../lib/run/input';
+import type { VerificationSummary } from '../../lib/run/outcomes';
+import type { ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
+import { runVerification } from '../shared/verification';
 
 export function createProvenance(deps: ActivityDeps) {
-  return async function provenance(args: PlanRef): Promise<VerificationSummary> {
-    return runVerification(deps, args, {
+  return async function provenance(hb: Heartbeat, args: PlanRef): Promise<VerificationSummary> {
+    return runVerification(deps, hb, args, {
       phase: 'provenance',
       policyOf: (p) => p.provenance,
       async check(deps, source, digest, policy) {

@@ -7,16 +7,19 @@
  * activity (worker crash, timeout) skips them; the copy itself re-checks the destination before
  * every write, so a task cut off half-way is finished, never duplicated.
  */
-import type { CopyTask } from '../lib/run/plan';
-import type { PlacedImage, PromoteBatchDocument } from '../lib/run/documents';
-import { promoteBatchKey, tagRecordKey } from '../lib/run/storage-keys';
-import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
-import type { Failure, PromoteBatchArgs, PromoteBatchSummary, RepositoryRef, TransferCounts } from '../lib/run/types';
-import { addTransfer, edgeName, emptyTransfer } from '../lib/run/types';
-import { mapPool } from '../lib/util/pool';
-import { heartbeat, heartbeatDetails, runIds, withHeartbeat, type ActivityDeps } from './context';
-import { earlierResult, writeResult } from './results';
-import type { CopyOutcome } from './registry-ops';
+import type { CopyTask } from '../../lib/run/plan';
+import type { PlacedImage, PromoteBatchDocument } from '../../lib/run/documents';
+import { promoteBatchKey } from '../../lib/run/storage-keys';
+import { edgeName, type Failure, type PromoteBatchSummary, type TransferCounts } from '../../lib/run/outcomes';
+import type { PromoteBatchArgs } from '../../lib/run/input';
+import { addTransfer, emptyTransfer } from '../../lib/run/counts';
+import { mapPool } from '../../lib/util/pool';
+import { runIds, type ActivityDeps } from '../shared/deps';
+import { failureOf } from '../shared/failures';
+import type { Heartbeat } from '../shared/heartbeat';
+import { earlierResult, writeResult } from '../shared/results';
+import { updateTagRecords } from '../shared/tag-records';
+import type { CopyOutcome } from '../shared/registry-port';
 
 /** Copy tasks of one batch in flight at once. */
 const TASK_CONCURRENCY = 16;
@@ -40,7 +43,7 @@ interface BatchCheckpoint {
 }
 
 export function createPromote(deps: ActivityDeps) {
-  return async function promoteBatch(args: PromoteBatchArgs): Promise<PromoteBatchSummary> {
+  return async function promoteBatch(hb: Heartbeat, args: PromoteBatchArgs): Promise<PromoteBatchSummary> {
     const { workflowId, runId, attempt } = runIds();
     const earlier = await earlierResult<PromoteBatchSummary>(deps, promoteBatchKey(workflowId, runId, args.batch));
     if (earlier) return earlier;
@@ -48,7 +51,7 @@ export function createPromote(deps: ActivityDeps) {
     const all = await deps.documents.copyTasks(args.plan, args.verificationKeys);
     const tasks = all.slice(args.batch * args.input.options.batchSize, (args.batch + 1) * args.input.options.batchSize);
 
-    const resumed = heartbeatDetails<BatchCheckpoint>();
+    const resumed = hb.resumed<BatchCheckpoint>();
     const records = new Map<number, TaskRecord>((resumed?.records ?? []).map((r) => [r.index, r]));
     if (resumed) deps.log.info({ workflowId, batch: args.batch, settled: records.size, of: tasks.length }, 'resuming batch from heartbeat');
 
@@ -57,15 +60,15 @@ export function createPromote(deps: ActivityDeps) {
     // a retry (crash, timeout) must look, since the attempt before it may have written.
     const fresh = attempt === 1 && !resumed ? new Set(plan.newRepositories ?? []) : new Set<string>();
     const checkpoint = (): BatchCheckpoint => ({ records: [...records.values()] });
-    const requestsBefore = deps.registry.totalRequests();
-    await withHeartbeat(checkpoint, () =>
+    const requestsBefore = deps.requestsSent();
+    await hb.during(checkpoint, () =>
       mapPool(pending, TASK_CONCURRENCY, async ({ t, i }) => {
         records.set(i, await runTask(deps, t, i, fresh.has(`${t.destination.host}/${t.destination.repository}`)));
-        heartbeat(checkpoint());
+        hb.beat(checkpoint());
       }),
     );
     // Requests of this worker's client while the batch ran (other batches in flight on the same worker count too).
-    const requests = deps.registry.totalRequests() - requestsBefore;
+    const requests = deps.requestsSent() - requestsBefore;
 
     const ordered = [...records.values()].sort((a, b) => a.index - b.index);
     const summary: PromoteBatchSummary = {
@@ -108,18 +111,7 @@ export function createPromote(deps: ActivityDeps) {
  * Parallel batches may touch one repository's record; a lost update only costs a HEAD later.
  */
 async function recordPlacedTags(deps: ActivityDeps, placed: PlacedImage[]): Promise<void> {
-  const byRepo = new Map<string, { ref: RepositoryRef; tags: Record<string, string> }>();
-  for (const p of placed) {
-    const key = `${p.destination.host}/${p.destination.repository}`;
-    const entry = byRepo.get(key) ?? { ref: p.destination, tags: {} };
-    for (const t of p.tags) entry.tags[t] = p.digest;
-    byRepo.set(key, entry);
-  }
-  await mapPool([...byRepo.values()].filter((e) => Object.keys(e.tags).length > 0), 8, async ({ ref, tags }) => {
-    const key = tagRecordKey(ref.host, ref.repository);
-    const next = mergeTagRecord(await deps.store.getJsonIfExists<TagRecord>(key), { tags });
-    if (next) await deps.store.overwriteJson(key, next);
-  });
+  await updateTagRecords(deps.store, placed.map((p) => ({ ref: p.destination, tags: Object.fromEntries(p.tags.map((t) => [t, p.digest])) })));
 }
 
 async function runTask(deps: ActivityDeps, task: CopyTask, index: number, assumeAbsent: boolean): Promise<TaskRecord> {
@@ -134,15 +126,14 @@ async function copyTask(deps: ActivityDeps, task: CopyTask, index: number, assum
   try {
     outcome = await deps.registry.copy(task, { assumeAbsent });
   } catch (err) {
-    const e = err as Error & { code?: string };
     rec.failed = task.edges;
     for (const tag of task.tags.length ? task.tags : [null]) {
-      rec.failures.push({ edge: edgeName({ destination: task.destination, tag, digest: task.digest }), phase: 'promote', code: e.code ?? 'ERROR', error: e.message });
+      rec.failures.push(failureOf(edgeName({ destination: task.destination, tag, digest: task.digest }), 'promote', err, 'ERROR'));
     }
-    deps.log.warn({ destination: task.destination, digest: task.digest, code: e.code, err: e.message }, 'copy failed');
+    deps.log.warn({ destination: task.destination, digest: task.digest, code: rec.failures[0]?.code, err: rec.failures[0]?.error }, 'copy failed');
     return rec;
   }
-  rec.transfer = outcome.transfer;
+  rec.transfer = { ...outcome.transfer, requests: 0 };
   rec.placed = true;
   if (outcome.fallbackTag) rec.fallbackTag = outcome.fallbackTag;
   // The plan saw these edges absent, so in place now means this run put them there, even when an

@@ -8,24 +8,28 @@
  * The S3 archive is written first and reused on retry, so a retried activity attaches the same
  * statement, never a second attestation with a new timestamp.
  */
-import { AuditObjectConflict } from '../lib/storage/audit-store';
-import type { ArchivedAttestation, ArchivedSignatures, AttestationList } from '../lib/run/documents';
-import { repositoryKey } from '../lib/run/plan';
-import { shardedName } from '../lib/run/shard';
-import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey } from '../lib/run/storage-keys';
-import type { AfterPromoteArgs, AttestSummary, Failure } from '../lib/run/types';
-import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../lib/signing';
-import { mapPool } from '../lib/util/pool';
-import { runIds, type ActivityDeps } from './context';
-import { earlierResult, writeResult } from './results';
-import { forEachImage, type ImageOutcome } from './image-work';
-import { imagesInPlace, type InPlaceImage } from './in-place';
-import { imageSubject, type RepoKnowledge } from './sign-image';
-import { planKnowledge } from './sign';
-import type { RepositoryRef } from '../lib/oci';
+import type { ArchivedAttestation, ArchivedSignatures, AttestationList } from '../../lib/run/documents';
+import { repositoryKey } from '../../lib/oci/reference';
+import { shardedName } from '../../lib/run/shard';
+import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey } from '../../lib/run/storage-keys';
+import type { AfterPromoteArgs } from '../../lib/run/input';
+import type { AttestSummary, Failure } from '../../lib/run/outcomes';
+import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../../lib/signing';
+import { mapPool } from '../../lib/util/pool';
+import { runIds, type ActivityDeps } from '../shared/deps';
+import { failureOf } from '../shared/failures';
+import type { Heartbeat } from '../shared/heartbeat';
+import { earlierResult, writeResult } from '../shared/results';
+import { forEachImage, type ImageOutcome } from '../shared/image-work';
+import { imagesInPlace } from '../shared/in-place';
+import type { InPlaceImage } from '../shared/images';
+import { planKnowledge, type RepoKnowledge } from '../shared/repo-knowledge';
+import { imageSubject } from '../shared/sign-image';
+import { writeOnce } from '../shared/write-once';
+import type { RepositoryRef } from '../../lib/oci';
 
 export function createAttest(deps: ActivityDeps) {
-  return async function attest(args: AfterPromoteArgs): Promise<AttestSummary> {
+  return async function attest(hb: Heartbeat, args: AfterPromoteArgs): Promise<AttestSummary> {
     const { workflowId, runId } = runIds();
     const resultKey = phaseResultKey(workflowId, runId, shardedName('attest', args.shard));
     const earlier = await earlierResult<AttestSummary>(deps, resultKey);
@@ -34,7 +38,7 @@ export function createAttest(deps: ActivityDeps) {
     const plan = await deps.documents.plan(args.plan);
     const promoted = (await imagesInPlace(deps, args)).filter((img) => img.destinations.some((d) => d.promotedNow));
     const knowledge = await planKnowledge(deps, plan, promoted, true);
-    const { counts, failures } = await forEachImage(promoted, (img) => attestImage(deps, signer, img, knowledge, workflowId, runId));
+    const { counts, failures } = await forEachImage(hb, promoted, (img) => attestImage(deps, signer, img, knowledge, workflowId, runId));
     const summary: AttestSummary = {
       written: counts.written ?? 0,
       alreadyPresent: counts.alreadyPresent ?? 0,
@@ -66,12 +70,8 @@ async function archivedAttestation(deps: ActivityDeps, signer: ImageSigner, img:
     time: now,
   });
   const attestation: ArchivedAttestation = { statement, bundle: await signer.signStatement(statement), created: now.toISOString().replace(/\.\d{3}Z$/, 'Z') };
-  try {
-    await deps.store.writeOnceJson(key, attestation);
-  } catch (err) {
-    if (!(err instanceof AuditObjectConflict)) throw err;
-    return { attestation: await deps.store.getJson<ArchivedAttestation>(key), fresh: false };
-  }
+  const stands = await writeOnce(deps.store, key, attestation);
+  if (!stands.ours) return { attestation: stands.value, fresh: false };
   await listAttestation(deps, img, key);
   return { attestation, fresh: true };
 }
@@ -93,8 +93,7 @@ async function attestImage(
 ): Promise<ImageOutcome> {
   const failures: Failure[] = [];
   const primary = img.destinations[0]!.ref;
-  const fail = (repo: RepositoryRef, err: unknown) =>
-    failures.push({ edge: `${repositoryKey(repo)}@${img.digest}`, phase: 'attest', code: (err as { code?: string }).code ?? 'ATTEST_FAILED', error: (err as Error).message });
+  const fail = (repo: RepositoryRef, err: unknown) => failures.push(failureOf(`${repositoryKey(repo)}@${img.digest}`, 'attest', err, 'ATTEST_FAILED'));
   let attestation: ArchivedAttestation;
   let fresh: boolean;
   let signatures: ArchivedSignatures | undefined;

@@ -8,15 +8,18 @@
  *   warn       warning                   warning             (provenance)
  *   off        not checked               not checked
  */
-import type { ManifestBundle, Project } from '../lib/manifests';
-import type { VerificationDocument } from '../lib/run/documents';
-import { phaseResultKey } from '../lib/run/storage-keys';
-import { planEdges, repoFor, repositoryKey } from '../lib/run/plan';
-import type { Failure, PlanRef, RepositoryRef, VerificationSummary } from '../lib/run/types';
-import { mapPool } from '../lib/util/pool';
-import { heartbeat, runIds, withHeartbeat, type ActivityDeps } from './context';
+import type { ManifestBundle, Project } from '../../lib/manifests';
+import type { VerificationDocument } from '../../lib/run/documents';
+import { phaseResultKey } from '../../lib/run/storage-keys';
+import { planEdges, repoFor } from '../../lib/run/plan';
+import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
+import type { Failure, VerificationSummary } from '../../lib/run/outcomes';
+import type { PlanRef } from '../../lib/run/input';
+import { mapPool } from '../../lib/util/pool';
+import { runIds, type ActivityDeps } from './deps';
+import type { Heartbeat } from './heartbeat';
 import { earlierResult, writeResult } from './results';
-import { loadBundle } from './load';
+import { loadBundle } from './documents';
 
 export type CheckResult = { status: 'passed'; detail?: string } | { status: 'missing' } | { status: 'failed'; reason: string };
 export type Mode = 'require' | 'if-present' | 'warn' | 'off';
@@ -34,7 +37,12 @@ interface Subject<P> {
   project: string;
 }
 
-export async function runVerification<P extends { mode: string }>(deps: ActivityDeps, args: PlanRef, spec: VerificationSpec<P>): Promise<VerificationSummary> {
+export async function runVerification<P extends { mode: string }>(
+  deps: ActivityDeps,
+  hb: Heartbeat,
+  args: PlanRef,
+  spec: VerificationSpec<P>,
+): Promise<VerificationSummary> {
   const { workflowId, runId } = runIds();
   const earlier = await earlierResult<VerificationSummary>(deps, phaseResultKey(workflowId, runId, spec.phase));
   if (earlier) return earlier;
@@ -51,7 +59,7 @@ export async function runVerification<P extends { mode: string }>(deps: Activity
   const blocked = new Set<string>();
   const counts = { checked: 0, passed: 0, failed: 0, missing: 0, warnings: 0 };
   let done = 0;
-  await withHeartbeat(() => ({ done, of: subjects.length }), () => mapPool(subjects, 16, async (s) => {
+  await hb.during(() => ({ done, of: subjects.length }), () => mapPool(subjects, 16, async (s) => {
     const ref = `${repositoryKey(s.source)}@${s.digest}`;
     let result: CheckResult;
     try {
@@ -73,7 +81,7 @@ export async function runVerification<P extends { mode: string }>(deps: Activity
       counts.warnings++;
       warnings.push({ edge: ref, phase: spec.phase, code: result.status === 'missing' ? 'MISSING' : 'VERIFICATION_FAILED', error: `${s.project}: ${problem}` });
     }
-    if (++done % 25 === 0) heartbeat({ done, of: subjects.length });
+    if (++done % 25 === 0) hb.beat({ done, of: subjects.length });
   }));
 
   const summary: VerificationSummary = {

@@ -1,12 +1,14 @@
 /** Validate: verify the signatures of each distinct source digest against the project's `signatures:` policy. */
-import { COSIGN_SIGN_PREDICATE_TYPE } from '../lib/signing';
-import type { PlanRef, VerificationSummary } from '../lib/run/types';
-import type { ActivityDeps } from './context';
-import { runVerification } from './verification';
+import { COSIGN_SIGN_PREDICATE_TYPE } from '../../lib/signing';
+import type { PlanRef } from '../../lib/run/input';
+import type { VerificationSummary } from '../../lib/run/outcomes';
+import type { ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
+import { runVerification } from '../shared/verification';
 
 export function createValidate(deps: ActivityDeps) {
-  return async function validate(args: PlanRef): Promise<VerificationSummary> {
-    return runVerification(deps, args, {
+  return async function validate(hb: Heartbeat, args: PlanRef): Promise<VerificationSummary> {
+    return runVerification(deps, hb, args, {
       phase: 'validate',
       policyOf: (p) => p.signatures,
       async check(deps, source, digest, policy) {

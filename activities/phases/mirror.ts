@@ -8,18 +8,22 @@
  * what is in place and signed; nothing is asked per digest. `verify` also reads and verifies every
  * signature (referrers API, fallback index, `.sig`), which catches one replaced behind the record.
  */
-import type { ManifestBundle } from '../lib/manifests';
-import type { MirrorInput, MirrorReport } from '../lib/run/mirror-types';
-import { repoFor, repositoryKey } from '../lib/run/plan';
-import { LATEST_BUNDLE_KEY, mirrorReportKey, tagRecordKey } from '../lib/run/storage-keys';
-import type { TagRecord } from '../lib/run/tag-record';
-import type { Failure, RepositoryRef } from '../lib/run/types';
-import { mapPool } from '../lib/util/pool';
-import { heartbeat, runIds, type ActivityDeps } from './context';
-import { forEachImage, type ImageOutcome } from './image-work';
-import type { InPlaceImage } from './in-place';
-import { referrersApiHosts } from './sign';
-import { archivedAttestations, recordSigned, signaturesFor, signedThere, writeSignatures, type RepoKnowledge } from './sign-image';
+import type { ManifestBundle } from '../../lib/manifests';
+import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
+import { repoFor } from '../../lib/run/plan';
+import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
+import { LATEST_BUNDLE_KEY, mirrorReportKey, tagRecordKey } from '../../lib/run/storage-keys';
+import type { TagRecord } from '../../lib/run/tag-record';
+import type { Failure } from '../../lib/run/outcomes';
+import { mapPool } from '../../lib/util/pool';
+import { runIds, type ActivityDeps } from '../shared/deps';
+import { failureOf } from '../shared/failures';
+import type { Heartbeat } from '../shared/heartbeat';
+import { forEachImage, type ImageOutcome } from '../shared/image-work';
+import type { InPlaceImage } from '../shared/images';
+import { referrersApiHosts, signedThere, type RepoKnowledge } from '../shared/repo-knowledge';
+import { archivedAttestations, recordSigned, signaturesFor, writeSignatures } from '../shared/sign-image';
+import { writeOnce } from '../shared/write-once';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
 const REPO_CONCURRENCY = 32;
@@ -30,14 +34,15 @@ interface Destination {
 }
 
 export function createMirror(deps: ActivityDeps) {
-  return async function mirrorSignatures(input: MirrorInput): Promise<MirrorReport> {
+  return async function mirrorSignatures(hb: Heartbeat, input: MirrorInput): Promise<MirrorReport> {
     const { workflowId, runId } = runIds();
     const reportKey = mirrorReportKey(workflowId, runId);
     const bundleKey = input.bundleKey ?? (await deps.store.getJsonIfExists<{ bundleKey: string }>(LATEST_BUNDLE_KEY))?.bundleKey;
     const finish = async (report: MirrorReport): Promise<MirrorReport> => {
-      await deps.store.writeOnceJson(reportKey, report);
-      deps.log.info({ workflowId, ...report, failures: report.failures.length }, 'signature mirroring done');
-      return report;
+      // A retry after an attempt that wrote its report (and died before Temporal heard) returns that one.
+      const stands = (await writeOnce(deps.store, reportKey, report)).value;
+      deps.log.info({ workflowId, ...stands, failures: stands.failures.length }, 'signature mirroring done');
+      return stands;
     };
     if (!bundleKey) return finish({ status: input.confirm ? 'succeeded' : 'dry-run', bundleKey: '', digests: 0, signedNow: 0, mirrored: 0, alreadyInSync: 0, failures: [], reportKey });
 
@@ -45,7 +50,7 @@ export function createMirror(deps: ActivityDeps) {
     const signer = await deps.trust.imageSigner();
     const bundle = await deps.store.getJson<ManifestBundle>(bundleKey);
     const candidates = imagesOf(bundle);
-    const destinations = await readDestinations(deps, candidates);
+    const destinations = await readDestinations(deps, hb, candidates);
     const images = await inPlace(deps, candidates, destinations);
     const apiHosts = format === 'legacy' ? new Set<string>() : await referrersApiHosts(deps, images);
     const knowledge = (repo: RepositoryRef): RepoKnowledge => {
@@ -54,7 +59,7 @@ export function createMirror(deps: ActivityDeps) {
     };
     const ownTrust = input.verify ? await deps.trust.ownTrust() : undefined;
 
-    const { counts, failures, signed } = await forEachImage(images, async (img): Promise<ImageOutcome> => {
+    const { counts, failures, signed } = await forEachImage(hb, images, async (img): Promise<ImageOutcome> => {
       let targets = img.destinations.flatMap((d, i) => (signedThere(knowledge(d.ref), img.digest, signer.mark, format) ? [] : [i]));
       if (ownTrust) {
         // Every configured format must carry a valid signature of ours: one alone does not do.
@@ -76,7 +81,7 @@ export function createMirror(deps: ActivityDeps) {
         const o = await writeSignatures(deps, img, archived, targets, knowledge, { deferImageIndex: false, phase: 'mirror', imageAttestations });
         return { ...o, counts: { signedNow: fresh ? 1 : 0, mirrored: o.signedAt?.length ?? 0 } };
       } catch (err) {
-        return { counts: {}, failures: [{ edge: `${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`, phase: 'sign', code: (err as { code?: string }).code ?? 'SIGN_FAILED', error: (err as Error).message }] };
+        return { counts: {}, failures: [failureOf(`${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`, 'sign', err, 'SIGN_FAILED')] };
       }
     });
     if (input.confirm) await recordSigned(deps, signed, signer.mark);
@@ -121,7 +126,7 @@ function imagesOf(bundle: ManifestBundle): InPlaceImage[] {
 }
 
 /** One tags/list per destination repository (and the tag record the promoter keeps for it). */
-async function readDestinations(deps: ActivityDeps, images: InPlaceImage[]): Promise<Map<string, Destination>> {
+async function readDestinations(deps: ActivityDeps, hb: Heartbeat, images: InPlaceImage[]): Promise<Map<string, Destination>> {
   const repos = new Map<string, RepositoryRef>();
   for (const img of images) for (const d of img.destinations) repos.set(repositoryKey(d.ref), d.ref);
   const out = new Map<string, Destination>();
@@ -129,7 +134,7 @@ async function readDestinations(deps: ActivityDeps, images: InPlaceImage[]): Pro
   await mapPool([...repos], REPO_CONCURRENCY, async ([key, ref]) => {
     const [listed, record] = await Promise.all([deps.registry.listTags(ref), deps.store.getJsonIfExists<TagRecord>(tagRecordKey(ref.host, ref.repository))]);
     out.set(key, { listed: new Set(listed), record });
-    if (++done % 50 === 0) heartbeat();
+    if (++done % 50 === 0) hb.beat();
   });
   return out;
 }

@@ -4,10 +4,11 @@
  * The checkpoint stays small at any scale: settled images as index ranges, counts summed, and only
  * the exceptions (failures, images not signed at every destination) listed.
  */
-import type { Failure, RepositoryRef } from '../lib/run/types';
-import { mapPool } from '../lib/util/pool';
-import { heartbeat, heartbeatDetails, withHeartbeat } from './context';
-import type { InPlaceImage } from './in-place';
+import type { Failure } from '../../lib/run/outcomes';
+import type { RepositoryRef } from '../../lib/oci/reference';
+import { mapPool } from '../../lib/util/pool';
+import type { Heartbeat } from './heartbeat';
+import type { InPlaceImage } from './images';
 
 export interface ImageOutcome {
   counts: Record<string, number>;
@@ -48,8 +49,13 @@ function* fromRanges(ranges: [number, number][]): Generator<number> {
   for (const [from, to] of ranges) for (let i = from; i < to; i++) yield i;
 }
 
-export async function forEachImage(images: InPlaceImage[], work: (img: InPlaceImage) => Promise<ImageOutcome>, concurrency = 8): Promise<ImagesOutcome> {
-  const resumed = heartbeatDetails<Checkpoint>();
+export async function forEachImage(
+  hb: Heartbeat,
+  images: InPlaceImage[],
+  work: (img: InPlaceImage) => Promise<ImageOutcome>,
+  concurrency = 8,
+): Promise<ImagesOutcome> {
+  const resumed = hb.resumed<Checkpoint>();
   const done = new Set<number>(fromRanges(resumed?.done ?? []));
   const counts: Record<string, number> = { ...resumed?.counts };
   const failures: Failure[] = [...(resumed?.failures ?? [])];
@@ -58,7 +64,7 @@ export async function forEachImage(images: InPlaceImage[], work: (img: InPlaceIm
 
   const checkpoint = (): Checkpoint => ({ done: toRanges(done), counts, failures, partial: [...partial], full: toRanges(full) });
   const pending = images.map((img, i) => ({ img, i })).filter(({ i }) => !done.has(i));
-  await withHeartbeat(checkpoint, () =>
+  await hb.during(checkpoint, () =>
     mapPool(pending, concurrency, async ({ img, i }) => {
       const o = await work(img);
       for (const [k, v] of Object.entries(o.counts)) counts[k] = (counts[k] ?? 0) + v;
@@ -67,7 +73,7 @@ export async function forEachImage(images: InPlaceImage[], work: (img: InPlaceIm
       if (at.length === img.destinations.length) full.add(i);
       else if (at.length > 0) partial.set(i, at);
       done.add(i);
-      heartbeat(checkpoint());
+      hb.beat(checkpoint());
     }),
   );
   const signed: ImagesOutcome['signed'] = [];

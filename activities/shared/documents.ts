@@ -1,11 +1,12 @@
 /** Reading the run's inputs back from the audit store, verified against the hashes the workflow holds. */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ManifestBundle } from '../lib/manifests';
-import type { ResultDocument } from '../lib/run/documents';
-import { copyTasks, type CopyTask } from '../lib/run/plan';
-import type { Plan, PromotionInput, StoredRef } from '../lib/run/types';
-import type { DocumentStore } from '../lib/storage/audit-store';
-import type { InPlaceImage } from './in-place';
+import type { ManifestBundle } from '../../lib/manifests';
+import type { ResultDocument } from '../../lib/run/documents';
+import { copyTasks, type CopyTask } from '../../lib/run/plan';
+import type { Plan } from '../../lib/run/plan-format';
+import type { PromotionInput, StoredRef } from '../../lib/run/input';
+import type { DocumentStore } from '../../lib/storage/audit-store';
+import type { InPlaceImage } from './images';
 
 export async function loadBundle(store: DocumentStore, input: PromotionInput): Promise<ManifestBundle> {
   try {
@@ -60,7 +61,7 @@ export class RunDocuments {
     return this.tasks.get(id, async () => copyTasks(await this.plan(ref), await this.blockedDigests(verificationKeys)));
   }
 
-  /** What Sign and Attest work from (activities/in-place.ts): read once per worker for all their parts. */
+  /** What Sign and Attest work from (./in-place.ts): read once per worker for all their parts. */
   imagesInPlace(id: string, load: () => Promise<InPlaceImage[]>): Promise<InPlaceImage[]> {
     return this.inPlace.get(id, load);
   }

@@ -4,8 +4,9 @@
  * are registry hosts, verdicts, outcomes and phases, never repositories or digests (bounded).
  */
 import type { MetricMeter } from '@temporalio/common';
-import type { EdgeCounts, PhaseResult } from '../lib/run/types';
-import type { RegistryOps } from './registry-ops';
+import type { EdgeCounts } from '../../lib/run/plan-format';
+import type { PhaseResult } from '../../lib/run/outcomes';
+import type { RegistryTelemetry } from './registry-adapter';
 
 export interface PromoterMetrics {
   /** Plan: every edge with its verdict. */
@@ -18,7 +19,7 @@ export interface PromoterMetrics {
 
 export const NO_METRICS: PromoterMetrics = { planned: () => {}, copied: () => {}, phases: () => {} };
 
-export function createMetrics(meter: MetricMeter, registry: RegistryOps): PromoterMetrics {
+export function createMetrics(meter: MetricMeter, registry: RegistryTelemetry): PromoterMetrics {
   const edges = meter.createCounter('promoter_edges_planned_total', '', 'Edges planned, by verdict (promote, present, tag-move, lost)');
   const outcomes = meter.createCounter('promoter_edge_outcomes_total', '', 'Edges Promote settled, by outcome (promoted, failed)');
   const bytes = meter.createCounter('promoter_bytes_uploaded_total', 'By', 'Blob bytes uploaded, by registry host');

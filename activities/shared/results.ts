@@ -4,9 +4,9 @@
  * result is returned as it is, and nothing is done again. Two attempts racing (a worker thought
  * dead that was not): the first result written wins, and the later one returns it.
  */
-import type { ResultDocument } from '../lib/run/documents';
-import { AuditObjectConflict } from '../lib/storage/audit-store';
-import type { ActivityDeps } from './context';
+import type { ResultDocument } from '../../lib/run/documents';
+import type { ActivityDeps } from './deps';
+import { writeOnce } from './write-once';
 
 /** The summary of a result document an earlier attempt wrote, if any. */
 export async function earlierResult<S>(deps: ActivityDeps, key: string): Promise<S | undefined> {
@@ -15,12 +15,7 @@ export async function earlierResult<S>(deps: ActivityDeps, key: string): Promise
 
 /** Writes the result document once; returns the summary that stands (ours, or an earlier attempt's). */
 export async function writeResult<S>(deps: ActivityDeps, key: string, doc: ResultDocument<S>): Promise<S> {
-  try {
-    await deps.store.writeOnceJson(key, doc);
-    return doc.summary;
-  } catch (err) {
-    if (!(err instanceof AuditObjectConflict)) throw err;
-    deps.log.warn({ key }, 'another attempt of this activity wrote its result first; keeping that one');
-    return (await deps.store.getJson<ResultDocument<S>>(key)).summary;
-  }
+  const stands = await writeOnce(deps.store, key, doc);
+  if (!stands.ours) deps.log.warn({ key }, 'another attempt of this activity wrote its result first; keeping that one');
+  return stands.value.summary;
 }

@@ -3,19 +3,21 @@
  * merged into the report contract, written to S3 next to the plan and returned (with the
  * failure list capped; the stored report has all of them).
  */
-import type { ResultDocument } from '../lib/run/documents';
-import { planEdges } from '../lib/run/plan';
-import { LATEST_BUNDLE_KEY, reportKey } from '../lib/run/storage-keys';
-import type { Failure, PhaseOutcome, ReportInput, RunReport, RunStatus } from '../lib/run/types';
-import { edgeName, emptyTransfer, MAX_FAILURES_IN_REPORT } from '../lib/run/types';
-import { AuditObjectConflict } from '../lib/storage/audit-store';
-import { runIds, type ActivityDeps } from './context';
+import type { ResultDocument } from '../../lib/run/documents';
+import { planEdges } from '../../lib/run/plan';
+import { LATEST_BUNDLE_KEY, reportKey } from '../../lib/run/storage-keys';
+import { edgeName, type Failure, type PhaseOutcome } from '../../lib/run/outcomes';
+import { MAX_FAILURES_IN_REPORT, type ReportInput, type RunReport, type RunStatus } from '../../lib/run/report';
+import { emptyTransfer } from '../../lib/run/counts';
+import { runIds, type ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
+import { writeOnce } from '../shared/write-once';
 
 /** The report as the workflow gets it: the failure list capped (the stored report has all). */
 const capped = (r: RunReport): RunReport => ({ ...r, failures: r.failures.slice(0, MAX_FAILURES_IN_REPORT) });
 
 export function createReport(deps: ActivityDeps) {
-  return async function writeReport(r: ReportInput): Promise<RunReport> {
+  return async function writeReport(_hb: Heartbeat, r: ReportInput): Promise<RunReport> {
     const { workflowId, runId } = runIds();
     // Written once: an earlier attempt that finished (its worker died before Temporal heard) stands.
     const earlier = await deps.store.getJsonIfExists<RunReport>(reportKey(workflowId, runId));
@@ -93,13 +95,8 @@ export function createReport(deps: ActivityDeps) {
       failures,
       failureCount: failures.length,
     };
-    let stands = report;
-    try {
-      await deps.store.writeOnceJson(key, report);
-    } catch (err) {
-      if (!(err instanceof AuditObjectConflict)) throw err;
-      stands = await deps.store.getJson<RunReport>(key); // another attempt wrote it first: that one stands
-    }
+    // Another attempt may have written it first: that one stands.
+    const stands = (await writeOnce(deps.store, key, report)).value;
     deps.metrics.phases(r.phases);
     if (r.input.confirm && r.plan) {
       await deps.store.overwriteJson(LATEST_BUNDLE_KEY, { bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, at: report.finishedAt });

@@ -3,30 +3,13 @@
  * Promote put there. Sign and Attest work from this, so a rerun also signs digests an earlier run
  * promoted but never signed.
  */
-import type { PromoteBatchDocument } from '../lib/run/documents';
-import type { AfterPromoteArgs, RepositoryRef } from '../lib/run/types';
-import { planEdges } from '../lib/run/plan';
-import { inShard } from '../lib/run/shard';
-import type { ActivityDeps } from './context';
-
-export interface InPlaceDestination {
-  ref: RepositoryRef;
-  /** 0: the primary (production); higher: a mirror. */
-  index: number;
-  tags: string[];
-  promotedNow: boolean;
-  /** A fallback tag Promote wrote there (the source's referrers): Sign and Attest merge into it. */
-  fallbackTag?: string;
-}
-
-export interface InPlaceImage {
-  project: string;
-  image: string;
-  digest: string;
-  source: RepositoryRef;
-  /** Sorted by index: the first is where signatures are made. */
-  destinations: InPlaceDestination[];
-}
+import type { PromoteBatchDocument } from '../../lib/run/documents';
+import type { AfterPromoteArgs } from '../../lib/run/input';
+import type { RepositoryRef } from '../../lib/oci/reference';
+import { planEdges } from '../../lib/run/plan';
+import { inShard } from '../../lib/run/shard';
+import type { ActivityDeps } from './deps';
+import type { InPlaceDestination, InPlaceImage } from './images';
 
 /** The images in place, of this activity's part (args.shard) only. */
 export async function imagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs): Promise<InPlaceImage[]> {

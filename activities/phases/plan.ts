@@ -11,14 +11,22 @@
  * and the heartbeat says how many there are; a Plan retried on another worker reads them back and
  * asks the registries only about the rest. A million edges mean tens of thousands of repositories.
  */
-import { computePlan, inventoryQueries, planEdges, repoFor, repositoryKey, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject } from '../lib/run/plan';
-import { planInventoryChunkKey, planKey, tagRecordKey } from '../lib/run/storage-keys';
-import { mergeTagRecord, type TagRecord } from '../lib/run/tag-record';
-import type { Plan, PlanSummary, PromotionInput, RepositoryRef } from '../lib/run/types';
-import { AuditObjectConflict, type StoredObject } from '../lib/storage/audit-store';
-import { mapPool } from '../lib/util/pool';
-import { heartbeat, heartbeatDetails, runIds, type ActivityDeps } from './context';
-import { loadBundle } from './load';
+import {
+  computePlan, inventoryQueries, planEdges, repoFor, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject,
+} from '../../lib/run/plan';
+import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
+import { planInventoryChunkKey, planKey, tagRecordKey } from '../../lib/run/storage-keys';
+import type { TagRecord } from '../../lib/run/tag-record';
+import type { Plan } from '../../lib/run/plan-format';
+import type { PlanSummary } from '../../lib/run/outcomes';
+import type { PromotionInput } from '../../lib/run/input';
+import type { StoredObject } from '../../lib/storage/audit-store';
+import { mapPool } from '../../lib/util/pool';
+import { runIds, type ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
+import { updateTagRecord } from '../shared/tag-records';
+import { writeOnce } from '../shared/write-once';
+import { loadBundle } from '../shared/documents';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
 const REPO_CONCURRENCY = 32;
@@ -49,24 +57,18 @@ interface PlanCheckpoint {
 }
 
 export function createPlan(deps: ActivityDeps) {
-  return async function plan(input: PromotionInput): Promise<PlanSummary> {
+  return async function plan(hb: Heartbeat, input: PromotionInput): Promise<PlanSummary> {
     const { workflowId, runId } = runIds();
     const key = planKey(workflowId, runId);
     // Written once: an earlier attempt that finished stands.
     const earlier = await deps.store.readJsonIfExists<Plan>(key);
     if (earlier) return summaryOf(earlier.value, earlier.stored);
     const bundle = await loadBundle(deps.store, input);
-    const chunks = new ChunkLog(deps, workflowId, runId);
+    const chunks = new ChunkLog(deps, hb, workflowId, runId);
     const inventory = await readInventory(deps, bundle.projects, inventoryQueries(bundle.projects), !!input.options.verifyTags, chunks);
     const planDoc = computePlan(bundle.projects, inventory, { workflowId, runId, bundleSha256: input.bundleSha256, createdAt: new Date().toISOString() });
-    let stored;
-    try {
-      stored = await deps.store.writeOnceJson(key, planDoc);
-    } catch (err) {
-      if (!(err instanceof AuditObjectConflict)) throw err;
-      const first = (await deps.store.readJsonIfExists<Plan>(key))!; // another attempt wrote it first: that one stands
-      return summaryOf(first.value, first.stored);
-    }
+    const { value, stored, ours } = await writeOnce(deps.store, key, planDoc);
+    if (!ours) return summaryOf(value, stored); // another attempt wrote it first: that one stands
     deps.metrics.planned(planDoc.counts);
     deps.log.info({ workflowId, counts: planDoc.counts, planKey: stored.key, bytes: stored.bytes }, 'plan written');
     return summaryOf(planDoc, stored);
@@ -99,12 +101,12 @@ class ChunkLog {
   private lastFlush = Date.now();
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly deps: ActivityDeps, private readonly workflowId: string, private readonly runId: string) {}
+  constructor(private readonly deps: ActivityDeps, private readonly hb: Heartbeat, private readonly workflowId: string, private readonly runId: string) {}
 
   /** Every chunk an earlier attempt wrote. */
   async resume(): Promise<InventoryChunk[]> {
     const out: InventoryChunk[] = [];
-    const heartbeated = heartbeatDetails<PlanCheckpoint>()?.chunks ?? 0;
+    const heartbeated = this.hb.resumed<PlanCheckpoint>()?.chunks ?? 0;
     for (;;) {
       const chunk = await this.deps.store.getJsonIfExists<InventoryChunk>(planInventoryChunkKey(this.workflowId, this.runId, this.next));
       if (!chunk) break;
@@ -112,7 +114,7 @@ class ChunkLog {
       this.next++;
     }
     if (out.length > 0) this.deps.log.info({ workflowId: this.workflowId, chunks: out.length, heartbeated }, 'plan resumed from its inventory checkpoints');
-    heartbeat({ chunks: this.next } satisfies PlanCheckpoint);
+    this.hb.beat({ chunks: this.next } satisfies PlanCheckpoint);
     return out;
   }
 
@@ -137,7 +139,7 @@ class ChunkLog {
     this.flushing = this.flushing.then(async () => {
       await this.deps.store.writeOnceJson(planInventoryChunkKey(this.workflowId, this.runId, this.next), chunk);
       this.next++;
-      heartbeat({ chunks: this.next } satisfies PlanCheckpoint);
+      this.hb.beat({ chunks: this.next } satisfies PlanCheckpoint);
     });
     return this.flushing;
   }
@@ -224,8 +226,7 @@ async function readDestination(
     if ((await deps.registry.manifestDigest(d.ref, digest)) === digest) digests.push(digest);
   });
 
-  const next = mergeTagRecord(record, { tags: verified });
-  if (next) await deps.store.overwriteJson(recordKey, next);
+  await updateTagRecord(deps.store, d.ref, { tags: verified }, { record });
   return {
     key,
     tags: [...tagMap],
