@@ -30,7 +30,8 @@ export default defineConfig({
         extends: true,
         test: {
           // Against the stack's real Temporal cluster (`stack up --cluster`), which its setup brings up.
-          // Some of these tests kill the cluster's services: its files run one at a time, after the others.
+          // Some of these tests kill the cluster's services: its files run one at a time, in a group of
+          // their own (a groupOrder of its own keeps the other projects' files from running alongside).
           name: 'cluster',
           include: ['test/integration/cluster/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts', 'test/cluster-setup.ts'],
