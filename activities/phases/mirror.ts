@@ -13,7 +13,7 @@ import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
 import { repoFor } from '../../lib/run/plan';
 import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
 import { LATEST_BUNDLE_KEY, mirrorReportKey, tagRecordKey } from '../../lib/run/storage-keys';
-import type { TagRecord } from '../../lib/run/tag-record';
+import { recordedDigests, type TagRecord } from '../../lib/run/tag-record';
 import type { Failure } from '../../lib/run/outcomes';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
@@ -31,6 +31,8 @@ const REPO_CONCURRENCY = 32;
 interface Destination {
   listed: Set<string>;
   record: TagRecord | undefined;
+  /** Tagless digests the record vouches for. */
+  tagless: ReadonlySet<string>;
 }
 
 export function createMirror(deps: ActivityDeps) {
@@ -133,7 +135,7 @@ async function readDestinations(deps: ActivityDeps, hb: Heartbeat, images: InPla
   let done = 0;
   await mapPool([...repos], REPO_CONCURRENCY, async ([key, ref]) => {
     const [listed, record] = await Promise.all([deps.registry.listTags(ref), deps.store.getJsonIfExists<TagRecord>(tagRecordKey(ref.host, ref.repository))]);
-    out.set(key, { listed: new Set(listed), record });
+    out.set(key, { listed: new Set(listed), record, tagless: recordedDigests(record, listed.length) });
     if (++done % 50 === 0) hb.beat();
   });
   return out;
@@ -141,8 +143,8 @@ async function readDestinations(deps: ActivityDeps, hb: Heartbeat, images: InPla
 
 /**
  * The images with only the destinations that hold them. A digest is in place where all its tags
- * are listed and the record says they carry it (the promoter verified or wrote them); otherwise,
- * and for a tagless digest, one HEAD by digest decides.
+ * are listed and the record says they carry it (the promoter verified or wrote them), or, tagless,
+ * where the record notes it; otherwise one HEAD by digest decides.
  */
 async function inPlace(deps: ActivityDeps, images: InPlaceImage[], destinations: Map<string, Destination>): Promise<InPlaceImage[]> {
   await mapPool(images, REPO_CONCURRENCY, async (img) => {
@@ -150,6 +152,7 @@ async function inPlace(deps: ActivityDeps, images: InPlaceImage[], destinations:
       const repo = destinations.get(repositoryKey(d.ref))!;
       const tags = d.tags;
       if (tags.length > 0 && tags.every((t) => repo.listed.has(t) && repo.record?.tags[t] === img.digest)) return true;
+      if (tags.length === 0 && repo.tagless.has(img.digest)) return true;
       if (tags.length > 0 && !tags.some((t) => repo.listed.has(t))) return false;
       return (await deps.registry.manifestDigest(d.ref, img.digest)) === img.digest;
     });

@@ -2,8 +2,8 @@
  * Plan: read what the registries hold (tags/list + HEAD, any OCI registry), give every edge a
  * verdict and write the plan to S3. The workflow keeps only its key, hash and counts.
  *
- * Requests: one tags/list per destination repository; a HEAD only for a listed tag the promoter
- * has no verified record of (see lib/run/tag-record.ts), for tagless digests, and for source
+ * Requests: one tags/list per destination repository; a HEAD only for a listed tag or a tagless
+ * digest the promoter has no verified record of (see lib/run/tag-record.ts), and for source
  * digests that still have an edge to promote (LOST detection). A plan where everything is in
  * place therefore costs about one request per repository.
  *
@@ -16,7 +16,7 @@ import {
 } from '../../lib/run/plan';
 import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
 import { planInventoryChunkKey, planKey, tagRecordKey } from '../../lib/run/storage-keys';
-import type { TagRecord } from '../../lib/run/tag-record';
+import { recordedDigests, type TagRecord } from '../../lib/run/tag-record';
 import type { Plan } from '../../lib/run/plan-format';
 import type { PlanSummary } from '../../lib/run/outcomes';
 import type { PromotionInput } from '../../lib/run/input';
@@ -220,13 +220,23 @@ async function readDestination(
     }
   });
   const known = new Set(tagMap.values());
+  const recorded = verifyTags ? new Set<string>() : recordedDigests(record, listed.length);
   const digests: string[] = [];
-  const unknownTagless = [...d.taglessDigests].filter((digest) => !known.has(digest));
+  const verifiedDigests: string[] = [];
+  const unknownTagless: string[] = [];
+  for (const digest of d.taglessDigests) {
+    if (known.has(digest)) continue;
+    if (recorded.has(digest)) digests.push(digest); // placed or verified earlier: no HEAD
+    else unknownTagless.push(digest);
+  }
   await mapPool(unknownTagless, 8, async (digest) => {
-    if ((await deps.registry.manifestDigest(d.ref, digest)) === digest) digests.push(digest);
+    if ((await deps.registry.manifestDigest(d.ref, digest)) !== digest) return;
+    digests.push(digest);
+    verifiedDigests.push(digest);
   });
 
-  await updateTagRecord(deps.store, d.ref, { tags: verified }, { record });
+  // An empty listing read no record: nothing to merge into (and the record is not trusted there anyway).
+  if (listed.length > 0) await updateTagRecord(deps.store, d.ref, { tags: verified, digests: verifiedDigests }, { record });
   return {
     key,
     tags: [...tagMap],

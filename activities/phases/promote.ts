@@ -107,11 +107,16 @@ export function createPromote(deps: ActivityDeps) {
 }
 
 /**
- * Remember which digest each placed tag carries, so the next plan needs no HEAD for it.
+ * Remember which digest each placed tag carries, and which digests were placed without a tag
+ * (tags/list never shows those), so the next plan needs no HEAD for them.
  * Parallel batches may touch one repository's record; a lost update only costs a HEAD later.
  */
 async function recordPlacedTags(deps: ActivityDeps, placed: PlacedImage[]): Promise<void> {
-  await updateTagRecords(deps.store, placed.map((p) => ({ ref: p.destination, tags: Object.fromEntries(p.tags.map((t) => [t, p.digest])) })));
+  // A tagless digest is invisible to tags/list: the record remembers it, so the next plan needs no HEAD.
+  await updateTagRecords(
+    deps.store,
+    placed.map((p) => ({ ref: p.destination, tags: Object.fromEntries(p.tags.map((t) => [t, p.digest])), digests: p.tags.length === 0 ? [p.digest] : [] })),
+  );
 }
 
 async function runTask(deps: ActivityDeps, task: CopyTask, index: number, assumeAbsent: boolean): Promise<TaskRecord> {

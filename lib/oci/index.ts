@@ -18,3 +18,4 @@ export * from './manifest-cache';
 export * from './blob-bytes';
 export * from './copy-referrers';
 export * from './copy-with-referrers';
+export * from './catalog';

@@ -7,9 +7,9 @@ export interface ProcessResult {
   stderr: string;
 }
 
-export function runProcess(bin: string, args: string[], env: Record<string, string | undefined>, timeoutMs: number): Promise<ProcessResult> {
+export function runProcess(bin: string, args: string[], env: Record<string, string | undefined>, timeoutMs: number, cwd?: string): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
