@@ -12,8 +12,8 @@ const DURATION = /^\d+(\.\d+)?(ms|s|m|h)$/;
 const unsetWhenEmpty = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === '' ? undefined : v), t);
 
 const EnvSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
+  // Where Temporal is and how to reach it (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key,
+  // profiles) is read by worker/connection.ts, like any Temporal application does.
   PROMOTER_TASK_QUEUE: z.string().default('promoter'),
   PROMOTER_TEMPORAL_UI: z.string().default('http://127.0.0.1:8233'),
   PROMOTER_INSECURE_REGISTRIES: z.string().default(''),
@@ -83,7 +83,7 @@ export const WORKER_ENV_VARIABLES: readonly string[] = [
 ];
 
 export interface PromoterConfig {
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  temporal: { taskQueue: string; uiUrl: string };
   store: AuditStoreConfig;
   insecureRegistries: string[];
   /** Host globs the worker may speak to; empty: the default (any host but loopback, link-local and cloud metadata). */
@@ -127,7 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
   }
   const e = parsed.data;
   return {
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.PROMOTER_TASK_QUEUE, uiUrl: e.PROMOTER_TEMPORAL_UI },
+    temporal: { taskQueue: e.PROMOTER_TASK_QUEUE, uiUrl: e.PROMOTER_TEMPORAL_UI },
     store: auditStoreConfigFromEnv(env),
     insecureRegistries: e.PROMOTER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
     allowedRegistries: parseAllowedRegistries(e.PROMOTER_ALLOWED_REGISTRIES),
@@ -158,6 +158,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
 }
 
 /** The UI link of a workflow, for humans. */
-export function workflowUrl(config: PromoterConfig, workflowId: string): string {
-  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+export function workflowUrl(config: PromoterConfig, namespace: string, workflowId: string): string {
+  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
