@@ -1,26 +1,36 @@
 /**
- * The activities, one file per phase. `createActivities` closes over the worker's shared
- * dependencies (and gives each set of activities its own document cache and trust material);
- * the workflows only ever see the `Activities` type.
+ * The activities. phases/ holds one file per activity the workflows call: the seven phases of a
+ * promotion, and the two other steps a workflow runs as an activity of its own, the report (the
+ * promotion's last step, run whatever failed before it) and the nightly signature re-mirroring
+ * (the whole of SignatureMirrorWorkflow). They sit with the phases because they are read the same
+ * way: one step of a workflow, its input, its output, its S3 documents; and like the phases they
+ * import nothing from each other. shared/ holds what they share (the registry port, heartbeats,
+ * the run documents, the images in place, signing, verification, write-once documents).
+ *
+ * `createActivities` closes over the worker's shared dependencies (and gives each set of
+ * activities its own document cache and trust material); every activity heartbeats for as long
+ * as it runs. The workflows only ever see the `Activities` type.
  */
-import { keepBeating, type ActivityDeps, type WorkerDeps } from './context';
-import { RunDocuments } from './load';
-import { NO_METRICS } from './metrics';
-import { TrustMaterial } from './trust';
-import { createSetup } from './setup';
-import { createPlan } from './plan';
-import { createProvenance } from './provenance';
-import { createValidate } from './validate';
-import { createPromote } from './promote';
-import { createSign } from './sign';
-import { createAttest } from './attest';
-import { createReport } from './report';
-import { createMirror } from './mirror';
+import type { ActivityDeps, WorkerDeps } from './shared/deps';
+import { keepBeating } from './shared/heartbeat';
+import { RunDocuments } from './shared/documents';
+import { NO_METRICS } from './shared/metrics';
+import { TrustMaterial } from './shared/trust';
+import { createSetup } from './phases/setup';
+import { createPlan } from './phases/plan';
+import { createProvenance } from './phases/provenance';
+import { createValidate } from './phases/validate';
+import { createPromote } from './phases/promote';
+import { createSign } from './phases/sign';
+import { createAttest } from './phases/attest';
+import { createReport } from './phases/report';
+import { createMirror } from './phases/mirror';
 
 export function createActivities(worker: WorkerDeps) {
   const deps: ActivityDeps = {
     ...worker,
     metrics: worker.metrics ?? NO_METRICS,
+    requestsSent: worker.requestsSent ?? (() => 0),
     documents: new RunDocuments(worker.store),
     trust: new TrustMaterial(worker.config.signing),
   };

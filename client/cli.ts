@@ -11,13 +11,19 @@ import { reportCommand } from './commands/report';
 import { replayCommand } from './commands/replay';
 import { mirrorCommand } from './commands/mirror';
 import { scheduleCommand } from './commands/schedule';
+import { deploymentCommand } from './commands/deployment';
+import { snapshotCommand } from './commands/snapshot';
 import { processOutput as out } from './output';
+import { startupMessage } from '../worker/startup-errors';
 
 const positiveInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
   return n;
 };
+
+/** Repeatable option values, in order. */
+const collect = (v: string, all: string[]): string[] => [...all, v];
 
 export function buildCli(setExit: (code: number) => void): Command {
   const program = new Command('promoter')
@@ -63,6 +69,26 @@ export function buildCli(setExit: (code: number) => void): Command {
     .action(async (action, o) => setExit(await scheduleCommand(action, o, out)));
 
   program
+    .command('snapshot <registry>')
+    .description("what a registry holds under REGISTRY/PREFIX (names, digests, tags), as kpromo's images.yaml by default; reads the registry directly")
+    .option('--format <format>', 'yaml (images.yaml), json or csv', 'yaml')
+    .option('--signatures', "check each digest's promoter signature and attestation (--key / PROMOTER_PUBLIC_KEY, or the keyless identity)")
+    .option('--repository <name>', 'read this image (below the prefix) instead of the catalog; repeatable', collect, [] as string[])
+    .option('--images <file>', 'read the images an images.yaml names instead of the catalog')
+    .option('--key <file>', "the promoter's public key for --signatures (default $PROMOTER_PUBLIC_KEY)")
+    .option('--certificate-identity <id>', 'the keyless identity for --signatures (default $PROMOTER_KEYLESS_IDENTITY)')
+    .option('--certificate-oidc-issuer <url>', 'its OIDC issuer (default $PROMOTER_KEYLESS_ISSUER)')
+    .action(async (registry, o) => setExit(await snapshotCommand(registry, o, out)));
+
+  program
+    .command('deployment <action>')
+    .description("the worker's Temporal Worker Deployment: describe | set-current (make a version the one new runs go to)")
+    .option('--build-id <id>', 'the version (default: this build, PROMOTER_BUILD_ID or dist/build-info.json)')
+    .option('--deployment-name <name>', 'default PROMOTER_DEPLOYMENT_NAME, else "promoter"')
+    .option('--json')
+    .action(async (action, o) => setExit(await deploymentCommand(action, o, out)));
+
+  program
     .command('worker')
     .description('run a worker until SIGINT/SIGTERM')
     .action(async () => {
@@ -84,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`promoter: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`promoter: ${(err as Error).message}\n`);
+    process.stderr.write(`promoter: ${startupMessage(err) ?? (err as Error).message}\n`);
     return 1;
   }
 }

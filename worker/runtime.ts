@@ -1,12 +1,15 @@
 /**
  * The Temporal runtime of a worker process, installed once per process: the SDK's logs go through
- * pino, and its metrics (with the promoter's own, see activities/metrics.ts) are served for
+ * pino, and its metrics (with the promoter's own, see activities/shared/metrics.ts) are served for
  * Prometheus at PROMOTER_METRICS_ADDRESS.
  */
 import type { MetricMeter } from '@temporalio/common';
 import { Runtime, makeTelemetryFilterString, type LogLevel, type RuntimeOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 
+// The one piece of module-level state the promoter has, and on purpose: Temporal's Runtime exists
+// once per process, so what installing it gave back is kept with the process too. Everything else
+// a worker holds is made by createWorker (the composition root) and handed down.
 let installed: { meter?: MetricMeter } | undefined;
 
 /**

@@ -2,7 +2,7 @@ import type { ActivityOptions } from '@temporalio/workflow';
 
 /**
  * Short phases (Setup, the report): a failure that retrying cannot fix is raised non-retryable by
- * the activity. They heartbeat too (activities/context.ts keepBeating), so a dead worker is noticed
+ * the activity. They heartbeat too (activities/shared/heartbeat.ts keepBeating), so a dead worker is noticed
  * within the heartbeat timeout, not after the start-to-close.
  */
 export const QUICK: ActivityOptions = {
@@ -12,7 +12,7 @@ export const QUICK: ActivityOptions = {
 };
 
 /**
- * Long phases heartbeat every few seconds (activities/context.ts withHeartbeat): a worker crash is
+ * Long phases heartbeat every few seconds (activities/shared/heartbeat.ts, Heartbeat.during): a worker crash is
  * noticed within the heartbeat timeout and the activity resumes on another worker from its checkpoint.
  */
 export const LONG: ActivityOptions = {

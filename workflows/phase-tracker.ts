@@ -1,5 +1,5 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import { PHASES, type PhaseName, type PhaseResult } from '../lib/run/types';
+import { PHASES, type PhaseName, type PhaseResult } from '../lib/run/outcomes';
 import { PHASE_KEY } from './search-attributes';
 
 /**

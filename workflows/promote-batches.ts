@@ -5,8 +5,9 @@
 import { ActivityFailure, isCancellation, type ActivityInterfaceFor } from '@temporalio/workflow';
 import { LONG } from './activity-options';
 import type { Activities } from '../activities';
-import type { PromoteBatchArgs, PromoteBatchSummary, PromoteSummary } from '../lib/run/types';
-import { addTransfer, emptyTransfer, sumCounts } from '../lib/run/types';
+import type { PromoteBatchArgs } from '../lib/run/input';
+import type { PromoteBatchSummary, PromoteSummary } from '../lib/run/outcomes';
+import { addTransfer, emptyTransfer, sumCounts } from '../lib/run/counts';
 import { rootMessage } from './phase-tracker';
 
 export type PromoteActivities = ActivityInterfaceFor<Pick<Activities, 'promoteBatch'>>;

@@ -4,8 +4,8 @@
  * (the real registry has ~1 M edges).
  */
 import { executeChild, workflowInfo } from '@temporalio/workflow';
-import type { PromoteSummary, RunOptions } from '../lib/run/types';
-import { DEFAULT_RUN_OPTIONS } from '../lib/run/types';
+import type { PromoteSummary } from '../lib/run/outcomes';
+import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../lib/run/input';
 import { emptySummary, mergeSummaries, runBatches, type BatchArgs, type BatchProgress, type PromoteActivities } from './promote-batches';
 import { promoteRangeWorkflow } from './promote-range';
 

@@ -2,7 +2,8 @@
  * Sign and Attest run as one activity per part of the images (lib/run/shard.ts), all at once, so
  * that every worker on the task queue takes a share; their summaries add up to the phase's.
  */
-import type { PhaseOutcome, Shard } from '../lib/run/types';
+import type { PhaseOutcome } from '../lib/run/outcomes';
+import type { Shard } from '../lib/run/input';
 
 export async function runInParts<T extends PhaseOutcome>(parts: number, run: (shard: Shard | undefined) => Promise<T>): Promise<T> {
   if (parts <= 1) return run(undefined);

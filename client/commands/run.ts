@@ -1,7 +1,8 @@
 /** `promoter run`: put the manifests in the audit bucket, start (or attach to) the run, optionally wait. */
 import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { loadConfig, workflowUrl } from '../../lib/config';
-import { DEFAULT_RUN_OPTIONS, promotionWorkflowId, TASK_QUEUE, type PromotionInput, type RunReport } from '../../lib/run/types';
+import { DEFAULT_RUN_OPTIONS, promotionWorkflowId, type PromotionInput } from '../../lib/run/input';
+import type { RunReport } from '../../lib/run/report';
 import { promotionWorkflow } from '../../workflows/promotion';
 import { DRY_RUN_KEY, STATUS_KEY } from '../../workflows/search-attributes';
 import { connectClient } from '../connect';
@@ -44,11 +45,11 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
     origin,
   };
   const workflowId = promotionWorkflowId(sha, input.confirm);
-  const { client, close } = await connectClient(config);
+  const { client, namespace, close } = await connectClient();
   try {
     // Same manifests while a run is going on: attach to it rather than start a second one.
     const handle = await client.workflow.start(promotionWorkflow, {
-      taskQueue: config.temporal.taskQueue || TASK_QUEUE,
+      taskQueue: config.temporal.taskQueue,
       workflowId,
       args: [input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
@@ -65,7 +66,7 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
         `- manifest bundle \`${key}\``,
       ].join('\n'),
     });
-    const url = workflowUrl(config, workflowId);
+    const url = workflowUrl(config, namespace, workflowId);
     out.info(`${input.confirm ? 'promotion' : 'dry run'} ${workflowId} (run ${handle.firstExecutionRunId})`);
     out.info(`Temporal UI: ${url}`);
     if (!opts.wait) {

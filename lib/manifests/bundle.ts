@@ -2,7 +2,10 @@
 // workflows and the activities. Both manifest layouts normalize to it.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { normalizeRegistry } from '../oci/reference';
+import { checkIdentityPattern } from '../signing/identity-policy';
 import { DIGEST_RE, IMAGE_NAME_RE, TAG_RE, isRegistryName } from './patterns';
+import { checkPublicKeyPem } from './public-keys';
 
 export const SIGNATURE_MODES = ['require', 'if-present', 'off'] as const;
 export const PROVENANCE_MODES = ['require', 'warn', 'off'] as const;
@@ -49,6 +52,12 @@ export interface Project {
   source: string;
   /** Destination registry names, de-duplicated, in file order. */
   destinations: string[];
+  /**
+   * Where `file` names the source and each destination (1-based lines, `destinations` in the same
+   * order), so the worker can point at the line of a registry it refuses. Not part of the
+   * bundle's hash (bundleSha256), and optional: bundles stored before it existed load as they did.
+   */
+  registryLines?: { source: number; destinations: number[] };
   images: BundleImage[];
   signatures: SignaturePolicy;
   provenance: ProvenancePolicy;
@@ -73,18 +82,40 @@ const PEM_PUBLIC_KEY_RE = /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC
 
 const IdentityOut = z
   .strictObject({ issuer: z.string().min(1), subject: z.string().min(1).optional(), subjectRegExp: z.string().min(1).optional() })
-  .refine((i) => (i.subject === undefined) !== (i.subjectRegExp === undefined), 'exactly one of subject, subjectRegExp');
-const PemKey = z.string().regex(PEM_PUBLIC_KEY_RE, 'a PEM public key');
+  .refine((i) => (i.subject === undefined) !== (i.subjectRegExp === undefined), 'exactly one of subject, subjectRegExp')
+  .superRefine((i, ctx) => {
+    const problem = i.subjectRegExp === undefined ? undefined : checkIdentityPattern(i.subjectRegExp);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['subjectRegExp'], message: `${problem.rule}: subjectRegExp ${problem.message}` });
+  });
+// The text the loader writes: one normalized PEM public key that parses.
+const PemKey = z
+  .string()
+  .regex(PEM_PUBLIC_KEY_RE, 'a PEM public key')
+  .refine((k) => {
+    const checked = checkPublicKeyPem(k);
+    return 'pem' in checked && checked.pem === k;
+  }, 'a PEM public key that parses, normalized as the loader writes it');
+// Registry names in the one spelling the loader writes (normalizeRegistry), so that every
+// comparison downstream sees one name per registry.
+const RegistryName = z
+  .string()
+  .refine(isRegistryName, 'a registry name')
+  .refine((n) => normalizeRegistry(n) === n, 'a registry name in normalized spelling (lower-case host, no :443, docker.io for Docker Hub)');
 
-/** Schema of the bundle, for consumers that read it back (e.g. from S3). */
+/**
+ * The bundle's shape, stated once, with the rules each field is held to. Every bundle the loaders
+ * produce (plain and thin layouts) must satisfy it, which keeps a loader from slipping a field past
+ * the rules; parseManifestBundle applies it (and the cross-field rules) to a bundle read back from S3.
+ */
 export const ManifestBundleSchema = z.strictObject({
   version: z.literal(1),
   projects: z.array(
     z.strictObject({
       name: z.string().min(1),
       file: z.string().min(1),
-      source: z.string().refine(isRegistryName, 'a registry name'),
-      destinations: z.array(z.string().refine(isRegistryName, 'a registry name')).min(1),
+      source: RegistryName,
+      destinations: z.array(RegistryName).min(1),
+      registryLines: z.strictObject({ source: z.number().int().min(0), destinations: z.array(z.number().int().min(0)) }).optional(),
       images: z.array(
         z.strictObject({
           name: z.string().regex(IMAGE_NAME_RE),
@@ -150,7 +181,16 @@ function write(value: unknown, out: string[]): void {
   out.push('}');
 }
 
-/** Lowercase hex sha256 of canonicalJson(bundle): the bundle's identity. */
+/**
+ * Lowercase hex sha256 of canonicalJson(bundle) without the registry lines: the bundle's identity.
+ * Where a registry is written is not what is promoted: the same manifests with a comment added
+ * are the same promotion (and hash as they did before lines were carried).
+ */
 export function bundleSha256(bundle: ManifestBundle): string {
-  return createHash('sha256').update(canonicalJson(bundle), 'utf8').digest('hex');
+  return createHash('sha256').update(canonicalJson(withoutLocations(bundle)), 'utf8').digest('hex');
+}
+
+function withoutLocations(bundle: ManifestBundle): ManifestBundle {
+  if (!bundle.projects?.some((p) => p.registryLines !== undefined)) return bundle;
+  return { ...bundle, projects: bundle.projects.map(({ registryLines: _lines, ...p }) => p) };
 }

@@ -10,8 +10,9 @@ import {
   type ProvenancePolicy,
   type SignaturePolicy,
 } from './bundle';
+import { normalizeRegistry } from '../oci/reference';
 import { issuesToErrors } from './issues';
-import { loadKeys } from './public-keys';
+import { loadKeys, type KeyDirs } from './public-keys';
 import { DIGEST_RE, IMAGE_NAME_RE, TAG_RE, isRegistryName } from './patterns';
 import { ProvenancePolicySchema, SignaturePolicySchema } from './schemas';
 import type { ManifestError } from './types';
@@ -28,6 +29,8 @@ export interface Findings {
 export interface ManifestHead {
   source: string;
   destinations: string[];
+  /** The line of each registry's name (see Project.registryLines). */
+  lines: { source: number; destinations: number[] };
   signatures: SignaturePolicy;
   provenance: ProvenancePolicy;
 }
@@ -48,12 +51,13 @@ export interface ImageRecord {
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Registry roles (exactly one source, at least one destination) and both policy blocks. */
-export async function readHead(src: YamlSource, data: unknown, baseDir: string, out: Findings): Promise<ManifestHead> {
+export async function readHead(src: YamlSource, data: unknown, keyDirs: KeyDirs, out: Findings): Promise<ManifestHead> {
   const doc = isObject(data) ? data : {};
   const regs = Array.isArray(doc.registries) ? doc.registries : [];
   const sources: number[] = [];
   let destinationEntries = 0;
   const destinations: string[] = [];
+  const lines = { source: 0, destinations: [] as number[] };
   const firstSeen = new Map<string, number>();
   regs.forEach((entry, i) => {
     if (!isObject(entry)) return;
@@ -62,18 +66,22 @@ export async function readHead(src: YamlSource, data: unknown, baseDir: string, 
       return;
     }
     destinationEntries++;
-    const name = entry.name;
-    if (typeof name !== 'string' || !isRegistryName(name)) return; // the schema reports it
+    if (typeof entry.name !== 'string' || !isRegistryName(entry.name)) return; // the schema reports it
+    // One spelling of every registry from here on (bundle, plan, records): Reg.example.com is reg.example.com.
+    const name = normalizeRegistry(entry.name);
     const first = firstSeen.get(name);
     if (first !== undefined) {
       const at = src.locate(['registries', first, 'name']);
+      const as = name === entry.name ? '' : ` (as ${entry.name})`;
       out.warnings.push(
-        src.error(['registries', i, 'name'], 'duplicate-destination', `registry ${name} is listed again (first at line ${at.line}); it is promoted to once`),
+        src.error(['registries', i, 'name'], 'duplicate-destination',
+          `registry ${name} is listed again${as} (first at line ${at.line}); it is promoted to once`),
       );
       return;
     }
     firstSeen.set(name, i);
     destinations.push(name);
+    lines.destinations.push(src.locate(['registries', i, 'name']).line);
   });
 
   let source = '';
@@ -91,7 +99,8 @@ export async function readHead(src: YamlSource, data: unknown, baseDir: string, 
     }
     const first = sources[0] === undefined ? undefined : regs[sources[0]];
     if (isObject(first) && typeof first.name === 'string') {
-      source = first.name;
+      source = isRegistryName(first.name) ? normalizeRegistry(first.name) : first.name;
+      lines.source = src.locate(['registries', sources[0]!, 'name']).line;
       const same = firstSeen.get(source);
       if (same !== undefined) {
         out.errors.push(src.error(['registries', same, 'name'], 'source-is-destination', `registry ${source} is both the source and a destination`));
@@ -99,9 +108,9 @@ export async function readHead(src: YamlSource, data: unknown, baseDir: string, 
     }
   }
 
-  const signatures = await readPolicy(src, doc.signatures, 'signatures', SignaturePolicySchema, DEFAULT_SIGNATURE_POLICY, baseDir, out);
-  const provenance = await readPolicy(src, doc.provenance, 'provenance', ProvenancePolicySchema, DEFAULT_PROVENANCE_POLICY, baseDir, out);
-  return { source, destinations, signatures, provenance };
+  const signatures = await readPolicy(src, doc.signatures, 'signatures', SignaturePolicySchema, DEFAULT_SIGNATURE_POLICY, keyDirs, out);
+  const provenance = await readPolicy(src, doc.provenance, 'provenance', ProvenancePolicySchema, DEFAULT_PROVENANCE_POLICY, keyDirs, out);
+  return { source, destinations, lines, signatures, provenance };
 }
 
 async function readPolicy<P extends { mode: string; keys: string[] }>(
@@ -110,7 +119,7 @@ async function readPolicy<P extends { mode: string; keys: string[] }>(
   block: 'signatures' | 'provenance',
   schema: z.ZodType<P, unknown>,
   fallback: P,
-  baseDir: string,
+  keyDirs: KeyDirs,
   out: Findings,
 ): Promise<P> {
   if (raw === undefined) return structuredClone(fallback);
@@ -118,7 +127,7 @@ async function readPolicy<P extends { mode: string; keys: string[] }>(
   // loaded even when another part of the block is bad, so all errors show.
   const rawKeys = isObject(raw) && Array.isArray(raw.keys) ? raw.keys : [];
   const entries = rawKeys.map((k) => (typeof k === 'string' && k !== '' ? k : undefined));
-  const { pems, errors, files } = await loadKeys(src, entries, [block, 'keys'], baseDir);
+  const { pems, errors, files } = await loadKeys(src, entries, [block, 'keys'], keyDirs);
   out.errors.push(...errors);
   (out.keyFiles ??= []).push(...files);
   const parsed = schema.safeParse(raw);

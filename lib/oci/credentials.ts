@@ -24,16 +24,6 @@ export class AnonymousCredentialStore implements CredentialStore {
   }
 }
 
-export class StaticCredentialStore implements CredentialStore {
-  private readonly byHost: Map<string, Credential>;
-  constructor(entries: Record<string, Credential>) {
-    this.byHost = new Map(Object.entries(entries).map(([k, v]) => [normaliseServer(k), v]));
-  }
-  async get(host: string): Promise<Credential | undefined> {
-    return this.byHost.get(normaliseServer(host));
-  }
-}
-
 interface DockerConfigFile {
   auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
   credHelpers?: Record<string, string>;

@@ -6,7 +6,7 @@ import type { SerializedBundle } from '@sigstore/bundle';
 import type { Descriptor } from '../oci/media-types';
 import type { SignatureSet } from '../signing/image-signer';
 import type { RepositoryRef } from '../oci/reference';
-import type { Failure, PromoteBatchSummary, VerificationSummary } from './types';
+import type { Failure, PromoteBatchSummary, VerificationSummary } from './outcomes';
 
 /** What every phase's result document holds beyond its summary. */
 export interface ResultDocument<S> {

@@ -3,9 +3,7 @@
  * Pure functions; the Plan activity does the registry reads and hands the answers in.
  */
 import { repositoryKey, type RepositoryRef } from '../oci/reference';
-import type { EdgeCounts, EdgeVerdict, Plan, PlanEdge, PlannedDigest, PlannedProject, VerdictLetter } from './types';
-
-export { repositoryKey };
+import type { EdgeCounts, EdgeVerdict, Plan, PlanEdge, PlannedDigest, PlannedProject, VerdictLetter } from './plan-format';
 
 /** The slice of the manifest bundle that planning needs (see lib/manifests for the full type). */
 export interface PlanInputProject {

@@ -4,7 +4,7 @@
 // has that). Mirrors follow the primary's path in kpromo manifests, so parts do not share a
 // repository there either; where they would, the cost is a lost tag-record update (one more
 // request next run), never a lost signature.
-import type { Shard } from './types';
+import type { Shard } from './input';
 
 /** FNV-1a (32 bit) of the name, mod `of`: stable across processes and releases. */
 export function shardOf(key: string, of: number): number {

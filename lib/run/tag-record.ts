@@ -3,18 +3,23 @@
  *  - tags: the digest each tag pointed at when the promoter HEADed or wrote it. Registries have no
  *    API that lists tags with their digests, so without it a plan must HEAD every tag; with it, a
  *    tag listed by tags/list and recorded at the wanted digest needs no request.
+ *  - digests: tagless digests (a dmap entry with no tags) the promoter placed there or found there
+ *    by HEAD. tags/list never shows them, so without the record every plan would HEAD each one.
  *  - signed: digests whose signature by the worker's key (format and key hint) the promoter wrote or
  *    verified there (for an index: with its children's). Sign skips those while their tags are listed.
- * The promoter never moves tags or removes signatures, so a record only goes stale when someone else
- * does: `--verify-tags` and the nightly re-mirroring (which verifies signatures) catch that.
+ * The promoter never moves tags, deletes manifests or removes signatures, so a record only goes
+ * stale when someone else does: `--verify-tags` and the nightly re-mirroring (which verifies
+ * signatures) catch that.
  */
 export interface TagRecord {
   tags: Record<string, string>;
+  digests?: string[];
   signed?: Record<string, string>;
 }
 
 export interface TagRecordUpdate {
   tags?: Record<string, string>;
+  digests?: string[];
   signed?: Record<string, string>;
 }
 
@@ -31,7 +36,24 @@ export function mergeTagRecord(old: TagRecord | undefined, update: TagRecordUpda
       }
     }
   }
+  const digests = new Set(old?.digests ?? []);
+  for (const d of update.digests ?? []) {
+    if (digests.has(d)) continue;
+    digests.add(d);
+    changed = true;
+  }
   if (!changed) return undefined;
-  return Object.keys(signed).length > 0 ? { tags, signed } : { tags };
+  return {
+    tags,
+    ...(digests.size > 0 ? { digests: [...digests].sort() } : {}),
+    ...(Object.keys(signed).length > 0 ? { signed } : {}),
+  };
 }
 
+/**
+ * Tagless digests the record vouches for, given what tags/list showed: none when the repository
+ * lists no tag at all (deleted or emptied since, so nothing recorded there can be trusted).
+ */
+export function recordedDigests(record: TagRecord | undefined, listedTags: number): ReadonlySet<string> {
+  return new Set(listedTags > 0 ? (record?.digests ?? []) : []);
+}

@@ -12,7 +12,7 @@
 //
 // Registries without the referrers API get the OCI tag-schema fallback (lib/oci/referrers.ts).
 import { bundleFromJSON, bundleToJSON, type Bundle, type SerializedBundle } from '@sigstore/bundle';
-import { DSSEBundleBuilder, MessageSignatureBundleBuilder, type Signer, type Witness } from '@sigstore/sign';
+import { DSSEBundleBuilder, type Signer, type Witness } from '@sigstore/sign';
 import type { SigningKey } from './signing-keys';
 import {
   BUNDLE_CONTENT_ANNOTATION, BUNDLE_PREDICATE_TYPE_ANNOTATION, CREATED_ANNOTATION, IN_TOTO_PAYLOAD_TYPE,
@@ -64,12 +64,6 @@ export function signDsseBundle(
   payloadType: string = IN_TOTO_PAYLOAD_TYPE,
 ): Promise<SerializedBundle> {
   return buildDsseBundle(localKeySigner(key), [], statement, payloadType);
-}
-
-/** A message-signature bundle over arbitrary bytes (signature over the bytes, digest recorded). */
-export async function signMessageBundle(key: SigningKey, data: Buffer): Promise<SerializedBundle> {
-  const builder = new MessageSignatureBundleBuilder({ signer: localKeySigner(key), witnesses: [] });
-  return bundleToJSON(await builder.create({ data }));
 }
 
 /** The image signature cosign v3 `sign` writes by default: a DSSE bundle over a cosign/sign/v1 statement. */

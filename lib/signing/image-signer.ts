@@ -8,7 +8,7 @@
 import type { SerializedBundle } from '@sigstore/bundle';
 import { signDsseBundle, signImageBundle } from './bundle';
 import type { KeylessConfig } from './keyless';
-import { signImageKeyless, signStatementKeyless } from './keyless-image';
+import { FulcioChains, signImageKeyless, signStatementKeyless } from './keyless-image';
 import type { Descriptor } from './oci-artifact';
 import { signatureLayer, type SignatureLayer } from './simple-signing';
 import type { SigningKey } from './signing-keys';
@@ -82,13 +82,15 @@ export class KeylessSigner implements ImageSigner {
     private readonly config: KeylessConfig,
     identity: { subject: string; issuer: string },
     private readonly format: SignatureFormat,
+    /** Fulcio's CA chain, kept by the caller across signers (a worker makes a signer per activity). */
+    private readonly chains: FulcioChains = new FulcioChains(),
     private readonly now: () => Date = () => new Date(),
   ) {
     this.mark = `${format}:keyless:${identity.subject}@${identity.issuer}`;
   }
 
   async signImage(target: { dockerReference: string; digest: string }): Promise<SignatureSet> {
-    const signed = await signImageKeyless(this.config, target, this.format);
+    const signed = await signImageKeyless(this.config, target, this.format, this.chains);
     return signatureSetOf(target.digest, this.mark, { ...(signed.legacy ? { layer: signed.legacy.layer } : {}), ...(signed.bundle ? { bundle: signed.bundle } : {}) }, this.now());
   }
 

@@ -61,29 +61,37 @@ export async function signStatementKeyless(config: KeylessConfig, statement: Sta
 
 const pem = (der: Buffer | Uint8Array) => new X509Certificate(Buffer.from(der)).toString();
 
-const chainCache = new Map<string, Promise<string>>();
-
 /**
  * The CA chain above Fulcio's certificates, PEM, for the chain annotation: Fulcio's own trust
- * bundle (sigstore-js keeps only the leaf). Empty when Fulcio does not say (cosign writes it empty too).
+ * bundle (sigstore-js keeps only the leaf). Empty when Fulcio does not say (cosign writes it empty
+ * too). Asked once per Fulcio URL for as long as its holder lives (the worker keeps one); an empty
+ * or failed answer is asked again next time.
  */
-function fulcioChain(config: KeylessConfig): Promise<string> {
-  let chain = chainCache.get(config.fulcioURL);
-  if (!chain) {
-    chain = (async () => {
-      try {
-        const res = await fetch(`${config.fulcioURL.replace(/\/$/, '')}/api/v2/trustBundle`, { signal: AbortSignal.timeout(config.timeoutMs) });
-        if (!res.ok) return '';
-        const body = (await res.json()) as { chains?: { certificates?: string[] }[] };
-        return (body.chains?.[0]?.certificates ?? []).map((c) => c.trim() + '\n').join('');
-      } catch {
-        return '';
-      }
-    })();
-    chainCache.set(config.fulcioURL, chain);
-    chain.then((c) => c || chainCache.delete(config.fulcioURL), () => chainCache.delete(config.fulcioURL));
+export class FulcioChains {
+  private readonly chains = new Map<string, Promise<string>>();
+
+  constructor(private readonly fetchFn: typeof fetch = (input, init) => fetch(input, init)) {}
+
+  of(config: KeylessConfig): Promise<string> {
+    let chain = this.chains.get(config.fulcioURL);
+    if (!chain) {
+      chain = this.read(config);
+      this.chains.set(config.fulcioURL, chain);
+      void chain.then((c) => c || this.chains.delete(config.fulcioURL));
+    }
+    return chain;
   }
-  return chain;
+
+  private async read(config: KeylessConfig): Promise<string> {
+    try {
+      const res = await this.fetchFn(`${config.fulcioURL.replace(/\/$/, '')}/api/v2/trustBundle`, { signal: AbortSignal.timeout(config.timeoutMs) });
+      if (!res.ok) return '';
+      const body = (await res.json()) as { chains?: { certificates?: string[] }[] };
+      return (body.chains?.[0]?.certificates ?? []).map((c) => c.trim() + '\n').join('');
+    } catch {
+      return '';
+    }
+  }
 }
 
 /**
@@ -98,7 +106,11 @@ function v03(bundle: SerializedBundle): SerializedBundle {
 }
 
 /** The `.sig` layer of a keyless signature: payload, signature, certificate, chain, timestamp. */
-export async function signLegacyKeyless(config: KeylessConfig, target: KeylessImageTarget): Promise<KeylessLegacySignature> {
+export async function signLegacyKeyless(
+  config: KeylessConfig,
+  target: KeylessImageTarget,
+  chains: FulcioChains = new FulcioChains(),
+): Promise<KeylessLegacySignature> {
   const payload = simpleSigningPayload(target.dockerReference, target.digest, target.annotations);
   const { signer, witnesses } = keylessParts(config);
   let bundle: SerializedBundle;
@@ -113,7 +125,7 @@ export async function signLegacyKeyless(config: KeylessConfig, target: KeylessIm
   const annotations: Record<string, string> = {
     [SIGNATURE_ANNOTATION]: signature,
     [CERTIFICATE_ANNOTATION]: pem(Buffer.from(certificate, 'base64')),
-    [CHAIN_ANNOTATION]: await fulcioChain(config),
+    [CHAIN_ANNOTATION]: await chains.of(config),
   };
   const timestamp = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps?.[0]?.signedTimestamp;
   if (timestamp) annotations[RFC3161_TIMESTAMP_ANNOTATION] = JSON.stringify({ SignedRFC3161Timestamp: timestamp });
@@ -122,9 +134,14 @@ export async function signLegacyKeyless(config: KeylessConfig, target: KeylessIm
 }
 
 /** Signs an image digest keylessly in the requested formats (default both). */
-export async function signImageKeyless(config: KeylessConfig, target: KeylessImageTarget, format: KeylessFormat = 'both'): Promise<KeylessImageSignatures> {
+export async function signImageKeyless(
+  config: KeylessConfig,
+  target: KeylessImageTarget,
+  format: KeylessFormat = 'both',
+  chains?: FulcioChains,
+): Promise<KeylessImageSignatures> {
   const out: KeylessImageSignatures = {};
   if (format === 'bundle' || format === 'both') out.bundle = await signStatementKeyless(config, cosignSignStatement(target.digest, target.annotations));
-  if (format === 'legacy' || format === 'both') out.legacy = await signLegacyKeyless(config, target);
+  if (format === 'legacy' || format === 'both') out.legacy = await signLegacyKeyless(config, target, chains);
   return out;
 }

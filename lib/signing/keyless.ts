@@ -2,15 +2,11 @@
 // the signature witnessed by Rekor and/or a timestamp authority. All URLs are
 // configurable (private sigstore deployments); nothing defaults to the public
 // instance, so a misconfigured run cannot publish to the public log.
-import type { SerializedBundle } from '@sigstore/bundle';
 import { FulcioSigner, InternalError, RekorWitness, TSAWitness, type IdentityProvider, type Witness } from '@sigstore/sign';
 import { z } from 'zod';
 import { SigningError, type SigningErrorCode } from './errors';
 import { SIGSTORE_AUDIENCE, checkIdentityToken, readIdentityToken } from './identity-token';
 import { rekorV2Witness } from './rekor-v2';
-import { IN_TOTO_PAYLOAD_TYPE } from './media-types';
-import { buildDsseBundle } from './bundle';
-import type { Statement } from './statements';
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -106,18 +102,4 @@ export function keylessParts(config: KeylessConfig): { signer: FulcioSigner; wit
   }
   if (config.tsaURL) witnesses.push(new TSAWitness({ tsaBaseURL: config.tsaURL, ...fetchOptions }));
   return { signer, witnesses };
-}
-
-/** DSSE-signs a statement keylessly; the bundle carries the Fulcio certificate and witness data. */
-export async function signKeyless(
-  config: KeylessConfig,
-  statement: Statement<unknown> | Buffer,
-  payloadType: string = IN_TOTO_PAYLOAD_TYPE,
-): Promise<SerializedBundle> {
-  const { signer, witnesses } = keylessParts(config);
-  try {
-    return await buildDsseBundle(signer, witnesses, statement, payloadType);
-  } catch (err) {
-    throw toSigningError(err, config);
-  }
 }

@@ -10,7 +10,6 @@ export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigni
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
 export const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
-export const BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
 /** RFC 3161 timestamp over the signature: `{"SignedRFC3161Timestamp":"<base64 DER>"}`. */
 export const RFC3161_TIMESTAMP_ANNOTATION = 'dev.sigstore.cosign/rfc3161timestamp';
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature';

@@ -4,6 +4,7 @@
  *   default        generated images, the promoter against skopeo and regsync (scripts/bench/skopeo/)
  *   --shape k8s    the Kubernetes corpus's shape, against regsync (scripts/bench/shape/run.ts)
  *   --shape 1m     the full Kubernetes scale on paper, a dry run (scripts/bench/shape/one-million.ts)
+ *   --startup      worker start-up time and idle RSS, from source and built (scripts/bench/startup.ts)
  *   --figures FILE the figures again from a run's raw records (after a change to how they are computed)
  * The peers a run needs must run before any work starts. Figures print and go to .bench/<run>.json;
  * the exit code is 1 when a target is missed, 2 for bad usage, a stack that is down or a missing peer.
@@ -20,13 +21,15 @@ import { runShapeBench, type ShapeResult } from './shape/run';
 import { printShapeFigures, shapeFigures, shapeTargetsMet } from './shape/targets';
 import { runDefaultBench, type DefaultResult } from './skopeo/run';
 import { defaultFigures, defaultTargetsMet, printDefaultFigures } from './skopeo/targets';
+import { startupMain } from './startup';
 
 export const usage = `usage: npm run bench -- [--images N] [--repos R] [--layer-size BYTES] [--parallel P] [--sample K] [--rps N] [--rtt MS]
                         [--skip-skopeo] [--skip-regsync] [--keep]
        npm run bench -- --shape k8s [--scale F | --projects N | --project NAME ...] [--hosts H] [--rtt MS] [--layer-size BYTES] [--rps N]
                         [--time-limit MIN] [--step-limit MIN] [--skip-regsync | --only-regsync] [--cosign-sample K] [--workers N] [--keep]
        npm run bench -- --shape 1m [--groups N] [--registries R] [--hosts H] [--rtt MS] [--rps N] [--time-limit MIN]
-       npm run bench -- --figures .bench/RUN.json   (figures again from a run's raw records)`;
+       npm run bench -- --figures .bench/RUN.json   (figures again from a run's raw records)
+       npm run bench -- --startup [--runs N]`;
 
 class UsageError extends Error {}
 
@@ -181,6 +184,8 @@ async function run(values: Values): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Its own options (--runs N), outside the harness.
+  if (argv.includes('--startup')) return startupMain(argv);
   let values: Values;
   try {
     values = parseArgs({ args: argv, options: OPTIONS }).values;

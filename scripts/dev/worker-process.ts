@@ -1,5 +1,5 @@
-// The promoter worker as its own OS process (worker/main.ts in one node process, no tsx wrapper),
-// the way it runs in production: tests SIGKILL it mid-phase, the benchmark reads its memory and
+// The promoter worker as its own OS process (worker/main.ts in one node process, no tsx wrapper,
+// or the built `promoter worker`), the way it runs in production: tests SIGKILL it mid-phase, the benchmark reads its memory and
 // CPU from the kernel. Peak RSS is the kernel's VmHWM of that pid, reset between benchmark steps
 // by writing 5 to /proc/<pid>/clear_refs.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,8 +10,10 @@ import { cpuSecondsOf, statusBytes } from './proc';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface WorkerOptions {
-  /** On top of this process's environment (PROMOTER_TASK_QUEUE, budgets, ...). */
-  env?: Record<string, string>;
+  /** On top of this process's environment (PROMOTER_TASK_QUEUE, budgets, ...); undefined removes a variable. */
+  env?: Record<string, string | undefined>;
+  /** The built artifact (`bin/promoter.js worker`: dist/ and its prebuilt workflow bundle) instead of the sources. */
+  compiled?: boolean;
   /** Everything the worker prints also goes to this file, and output() reads it back from there. */
   logFile?: string;
   startTimeoutMs?: number;
@@ -41,7 +43,8 @@ export interface WorkerProcess {
 
 /** Starts `worker/main.ts` and resolves once it logged "worker started" (it polls the task queue then). */
 export async function startWorkerProcess(o: WorkerOptions = {}): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+  const args = o.compiled ? ['bin/promoter.js', 'worker'] : ['--import', 'tsx', 'worker/main.ts'];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, PROMOTER_LOG_LEVEL: 'info', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],

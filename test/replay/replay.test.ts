@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH } from '../../workflows/location';
+import { replayOptions } from '../../worker/workflow-source';
 
 const dir = fileURLToPath(new URL('./histories/', import.meta.url));
 // Workflow ids matter where the code derives names from them (child workflow ids); default: the file name.
@@ -21,7 +21,8 @@ describe('replay of recorded histories', () => {
     it(`${file} replays deterministically`, async () => {
       const history = JSON.parse(readFileSync(`${dir}${file}`, 'utf8'));
       expect(history.events.length).toBeGreaterThan(10);
-      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, ids[file] ?? file);
+      // The code a worker runs, tracing interceptors included.
+      await Worker.runReplayHistory(replayOptions(), history, ids[file] ?? file);
     }, 60_000);
   }
 });

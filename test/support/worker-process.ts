@@ -4,6 +4,10 @@ import { startWorkerProcess as start, type WorkerProcess } from '../../scripts/d
 
 export type { WorkerProcess };
 
-export function startWorkerProcess(taskQueue: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  return start({ env: { PROMOTER_TASK_QUEUE: taskQueue, ...env } });
+/**
+ * `compiled`: the built artifact (`promoter worker`, dist/ and its prebuilt workflow bundle) instead
+ * of the TypeScript sources; either way the pid is the worker's own (Temporal identity pid@host).
+ */
+export function startWorkerProcess(taskQueue: string, env: Record<string, string | undefined> = {}, opts: { compiled?: boolean } = {}): Promise<WorkerProcess> {
+  return start({ env: { PROMOTER_TASK_QUEUE: taskQueue, ...env }, ...(opts.compiled ? { compiled: true } : {}) });
 }

@@ -8,7 +8,7 @@
 // signatures or provenance; destinations start empty). Requests that need nothing but what the
 // phase knows at its start go out together and count once; a blob's source GET overlaps its
 // upload's POST. Pure: recomputed from a step's recorded work.
-import { PHASES, type PhaseName } from '../../../lib/run/types';
+import { PHASES, type PhaseName } from '../../../lib/run/outcomes';
 
 /** What a promotion had to do, summarized from the workload and the step. */
 export interface PromotionWork {

@@ -1,7 +1,7 @@
 // From a bench's raw step records to the figures both benches print and write: requests by kind,
 // host and role, and per promotion phase its requests, mean and peak in flight and critical-path
 // floor. Pure: everything here can be recomputed from the JSON a bench writes.
-import type { PhaseName } from '../../../lib/run/types';
+import type { PhaseName } from '../../../lib/run/outcomes';
 import type { Tally } from './access-log';
 import { phaseFloor } from './critical-path';
 import type { StepRecord } from './steps';

@@ -6,7 +6,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../../../client/connect';
-import { loadConfig } from '../../../lib/config';
 import { RegistryClient } from '../../../lib/oci';
 import { stackEnv, stackPaths } from '../../dev/stack';
 import { startWorkerGroup, type WorkerProcess } from '../../dev/worker-process';
@@ -105,7 +104,7 @@ export class BenchSession {
   async startWorkers(n: number): Promise<StepRunner> {
     this.workerCount = n;
     this.worker = await this.workerGroup();
-    this.temporal = await connectClient(loadConfig());
+    this.temporal = await connectClient();
     this.runnerOrUndefined = new StepRunner(this.regs, this.log, this.worker, this.temporal.client, performance.now() + this.o.timeLimitMs, this.o.stepLimitMs);
     await this.runnerOrUndefined.idle();
     return this.runnerOrUndefined;

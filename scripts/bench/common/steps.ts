@@ -12,7 +12,8 @@ import { awaitReport } from '../../../client/report-source';
 import { planKey } from '../../../lib/run/storage-keys';
 import { auditStoreConfigFromEnv } from '../../../lib/storage/audit-store';
 import type { MirrorReport } from '../../../lib/run/mirror-types';
-import { PHASES, type RunReport } from '../../../lib/run/types';
+import { PHASES } from '../../../lib/run/outcomes';
+import type { RunReport } from '../../../lib/run/report';
 import { progressQuery, type promotionWorkflow } from '../../../workflows/promotion';
 import type { signatureMirrorWorkflow } from '../../../workflows/signature-mirror';
 import type { WorkerProcess } from '../../dev/worker-process';
@@ -182,7 +183,7 @@ export class StepRunner {
       const code = await mirrorCommand({ thinManifestDir: dir, confirm: true, wait: false, json: true }, out);
       if (code !== 0 || !ids) throw new Error(`promoter mirror-signatures exited ${code}`);
       const handle = this.client.workflow.getHandle<typeof signatureMirrorWorkflow>(ids.workflowId, ids.runId);
-      const outcome = await raceDeadline<MirrorReport>(handle.result(), this.remainingMs());
+      const outcome = await raceDeadline(handle.result(), this.remainingMs());
       rec.wallMs = performance.now() - started;
       if (outcome === 'timeout') {
         await handle.terminate('bench time limit reached');

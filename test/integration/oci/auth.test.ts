@@ -3,12 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { Agent, fetch } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DockerConfigCredentialStore, parseWwwAuthenticate, RegistryClient, StaticCredentialStore, type Credential } from '../../../lib/oci';
+import { DockerConfigCredentialStore, parseWwwAuthenticate, RegistryClient, type Credential } from '../../../lib/oci';
 import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { FaultProxy } from '../../support/fault-proxy';
 import { tlsFiles } from '../../../scripts/dev/stack';
 import { stack, uniqueName } from '../../support/stack-env';
 import { stackClient } from './helpers';
+import { StaticCredentialStore } from '../../support/static-credentials';
 
 let staging: string, production: string, mirrorB: string;
 let mirrorBCred: Credential;

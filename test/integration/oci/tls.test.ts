@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, type OciError } from '../../../lib/oci';
 import { Transport } from '../../../lib/oci/transport';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { stack } from '../../support/stack-env';
 import { startMtlsRegistry, startTlsRegistry, type CertificateFault, type TlsRegistry } from '../../support/tls-registry';

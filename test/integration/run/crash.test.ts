@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import { pushRandomImage, makeLayer } from '../../../scripts/dev/seed-images';
-import type { RunProgress, RunReport } from '../../../lib/run/types';
+import type { RunProgress, RunReport } from '../../../lib/run/report';
 import { mapPool } from '../../../lib/util/pool';
-import { progressQuery } from '../../../workflows/promotion';
+import { progressQuery, type promotionWorkflow } from '../../../workflows/promotion';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { writePlainManifest } from '../../support/plain-manifest';
 import { skopeoDigest } from '../../support/skopeo';
@@ -36,7 +36,7 @@ describe('worker crash during Promote', () => {
     workers.push(await startWorkerProcess(taskQueue));
     const env = { PROMOTER_TASK_QUEUE: taskQueue };
     const started = parseJsonOutput<{ workflowId: string }>(await runCli(['run', '--manifest', manifest, '--confirm', '--json', '--batch-size', '8', '--parallel-batches', '2'], env));
-    const handle = runs.client.workflow.getHandle(started.workflowId);
+    const handle = runs.client.workflow.getHandle<typeof promotionWorkflow>(started.workflowId);
 
     // Wait until Promote has settled some batches but not all, then pull the plug.
     let atKill: RunProgress | undefined;

@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditStore } from '../../../lib/storage/audit-store';
 import { planEdges } from '../../../lib/run/plan';
-import type { Plan, RunReport } from '../../../lib/run/types';
+import type { Plan } from '../../../lib/run/plan-format';
+import type { RunReport } from '../../../lib/run/report';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { buildScenario, LOST_DIGEST, type Scenario } from '../../support/scenario';
 import { startTestWorker, type TestWorker } from '../../support/worker';

@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import { pushRandomImage } from '../../../scripts/dev/seed-images';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { mapPool } from '../../../lib/util/pool';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { writePlainManifest } from '../../support/plain-manifest';

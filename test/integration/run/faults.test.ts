@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import { pushRandomImage } from '../../../scripts/dev/seed-images';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';
 import { writePlainManifest } from '../../support/plain-manifest';

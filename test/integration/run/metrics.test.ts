@@ -1,7 +1,7 @@
 // The worker's Prometheus endpoint after a real promotion: the Temporal SDK's own metrics and the
 // promoter's, whose counters must tell the same story as the run's report.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { freePort } from '../../../scripts/dev/stack/probes';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { buildScenario, type Scenario } from '../../support/scenario';
@@ -50,7 +50,7 @@ describe('worker metrics', () => {
         samples = parseMetrics(await (await fetch(`http://${address}/metrics`)).text());
         return total(samples, 'promoter_registry_requests_total');
       }, { timeout: 30_000, interval: 500 })
-      .toBe(worker.registry.totalRequests());
+      .toBe(worker.telemetry.totalRequests());
 
     expect(samples.some((s) => s.name.startsWith('temporal_'))).toBe(true);
     expect(total(samples, 'temporal_activity_execution_latency_count', { activity_type: 'promoteBatch' }) + total(samples, 'temporal_activity_schedule_to_start_latency_count')).toBeGreaterThan(0);

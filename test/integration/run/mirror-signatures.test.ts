@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyImage } from '../../../lib/oci';
 import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import type { MirrorReport } from '../../../lib/run/mirror-types';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { loadSigningKey, mergeSignatureArtifact, signatureLayer, signatureTag } from '../../../lib/signing';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { COSIGN_OFFLINE, findCosign, runCosign } from '../../support/cosign';

@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';
 import { stack, uniqueName } from '../../support/stack-env';
 import { useTemporal } from '../../support/temporal';
 import { startWorkerProcess } from '../../support/worker-process';
+import type { promotionWorkflow } from '../../../workflows/promotion';
 
 const runs = useTemporal();
 const workers = runs.workers;
@@ -71,7 +72,7 @@ async function killedMidStep(step: 'setup' | 'writeReport', proxyEnvFor: (proxy:
 
   const second = await startWorkerProcess(taskQueue);
   workers.push(second);
-  const report: RunReport = await runs.client.workflow.getHandle(started.workflowId).result();
+  const report: RunReport = await runs.client.workflow.getHandle<typeof promotionWorkflow>(started.workflowId).result();
   return { report, last: await lastAttemptOf(started.workflowId, step) };
 }
 

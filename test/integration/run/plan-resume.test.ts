@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planInventoryChunkKey } from '../../../lib/run/storage-keys';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { AuditStore, auditStoreConfigFromEnv } from '../../../lib/storage/audit-store';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';
@@ -12,6 +12,7 @@ import { writePlainManifest } from '../../support/plain-manifest';
 import { stack, uniqueName } from '../../support/stack-env';
 import { useTemporal } from '../../support/temporal';
 import { startWorkerProcess } from '../../support/worker-process';
+import type { promotionWorkflow } from '../../../workflows/promotion';
 
 const REPOSITORIES = 150;
 const runs = useTemporal();
@@ -41,7 +42,7 @@ describe('a worker killed during Plan', () => {
 
     const second = await startWorkerProcess(taskQueue);
     runs.workers.push(second);
-    const report: RunReport = await runs.client.workflow.getHandle(started.workflowId).result();
+    const report: RunReport = await runs.client.workflow.getHandle<typeof promotionWorkflow>(started.workflowId).result();
     expect(report.status).toBe('dry-run');
     expect(report.edges).toMatchObject({ total: REPOSITORIES, lost: REPOSITORIES });
 

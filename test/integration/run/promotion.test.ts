@@ -1,7 +1,7 @@
 // A real confirmed promotion: every phase on the dev stack, checked with independent clients
 // (skopeo for what the registries hold, the real cosign for signatures and attestations).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { PROMOTION_PREDICATE_TYPE } from '../../../lib/signing';
 import { copyImage } from '../../../lib/oci';
 import { parseJsonOutput, runCli } from '../../support/cli';
@@ -92,7 +92,7 @@ describe('confirmed promotion', () => {
 
   it('a rerun of the same manifests promotes nothing, signs nothing again, writes nothing, and reads about once per repository', async () => {
     const before = worker.writeRequests();
-    const requestsBefore = worker.registry.totalRequests();
+    const requestsBefore = worker.telemetry.totalRequests();
     const r = await runCli(['run', '--manifest', scenario.manifestFile, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue });
     const again = parseJsonOutput<RunReport>(r);
     expect(again.edges).toMatchObject({ total: 12, toPromote: 0, promoted: 0, alreadyPresent: 8, lost: 3, tagMoves: 1 });
@@ -102,7 +102,7 @@ describe('confirmed promotion', () => {
     // 4 pings + 12 destination tags/list + HEADs only where a tag is not known to be ours (c:v3, the
     // tag move) and for sources with edges not in place (c, gone): nothing per edge in place.
     const repositories = 12 + 4;
-    expect(worker.registry.totalRequests() - requestsBefore).toBeLessThanOrEqual(repositories + 8);
+    expect(worker.telemetry.totalRequests() - requestsBefore).toBeLessThanOrEqual(repositories + 8);
   }, 120_000);
 
   it('--verify-tags HEADs every tag and so sees a tag somebody else moved behind the record', async () => {

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import { attestationKey } from '../../../lib/run/storage-keys';
-import type { RunProgress, RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { AuditStore } from '../../../lib/storage/audit-store';
 import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
@@ -18,6 +18,7 @@ import { writePlainManifest } from '../../support/plain-manifest';
 import { skopeoDigest } from '../../support/skopeo';
 import { stack, uniqueName } from '../../support/stack-env';
 import { startTestWorker, type TestWorker } from '../../support/worker';
+import { progressQuery, type promotionWorkflow } from '../../../workflows/promotion';
 
 const OUTAGE_MS = 10_000;
 
@@ -52,9 +53,9 @@ describe('S3 unreachable in the middle of a run', () => {
     const manifest = await writePlainManifest(`${proxy.host}/${prefix}`, [`${s.registries.production}/${prefix}`, `${s.registries.all.mirrorA}/${prefix}`], images);
     const env = { PROMOTER_TASK_QUEUE: worker.taskQueue, ...s3.env };
     const started = parseJsonOutput<{ workflowId: string; runId: string }>(await runCli(['run', '--manifest', manifest, '--confirm', '--json'], env));
-    const handle = new Client({ connection }).workflow.getHandle(started.workflowId, started.runId);
+    const handle = new Client({ connection }).workflow.getHandle<typeof promotionWorkflow>(started.workflowId, started.runId);
 
-    await expect.poll(async () => (await handle.query<RunProgress>('progress')).currentPhase, { timeout: 60_000, interval: 100 }).toBe('promote');
+    await expect.poll(async () => (await handle.query(progressQuery)).currentPhase, { timeout: 60_000, interval: 100 }).toBe('promote');
     await s3.down();
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
     await s3.up();

@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditStore } from '../../../lib/storage/audit-store';
 import { auditStoreConfigFromEnv } from '../../../lib/storage/audit-store';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { keylessStack } from '../../support/keyless';
 import { buildScenario } from '../../support/scenario';

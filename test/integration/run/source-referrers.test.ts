@@ -5,10 +5,11 @@
 // attestation land next to them: Sign and Attest merge into the index Promote wrote, never over it.
 // Staging's signatures stay behind: what is promoted carries the promoter's signature.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST, Referrers, RegistryClient, sha256Digest, type RepositoryRef } from '../../../lib/oci';
-import type { RunReport } from '../../../lib/run/types';
-import { pushRandomImage, type SeededImage } from '../../../scripts/dev/seed-images';
+import { Referrers, RegistryClient } from '../../../lib/oci';
+import type { RunReport } from '../../../lib/run/report';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
+import { attach } from '../../support/referrers';
 import { writePlainManifest } from '../../support/plain-manifest';
 import { stack, uniqueName } from '../../support/stack-env';
 import { startTestWorker, type TestWorker } from '../../support/worker';
@@ -22,25 +23,6 @@ beforeAll(async () => {
   worker = await startTestWorker('source-referrers');
 });
 afterAll(async () => worker?.stop());
-
-/** Attach an artifact of `artifactType` to `image` in `repo`, as a build tool would. */
-async function attach(client: RegistryClient, repo: RepositoryRef, image: SeededImage, artifactType: string, body: string): Promise<string> {
-  const layer = new TextEncoder().encode(body);
-  const empty = new TextEncoder().encode('{}');
-  await client.uploadBlob(repo.host, repo.repository, { digest: OCI_EMPTY_DIGEST, size: empty.length }, empty);
-  await client.uploadBlob(repo.host, repo.repository, { digest: sha256Digest(layer), size: layer.length }, layer);
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    artifactType,
-    config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
-    layers: [{ mediaType: artifactType, digest: sha256Digest(layer), size: layer.length }],
-    subject: { mediaType: image.mediaType, digest: image.digest, size: image.size },
-    annotations: { 'org.opencontainers.image.created': '2026-11-29T00:00:00Z' },
-  };
-  const { digest } = await new Referrers(client).push(repo, new TextEncoder().encode(JSON.stringify(manifest)), OCI_MANIFEST);
-  return digest;
-}
 
 describe('referrers the source holds', () => {
   it('go to every destination in its scheme, next to the promoter signature and attestation', async () => {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunProgress, RunReport } from '../../../lib/run/types';
+import type { RunProgress, RunReport } from '../../../lib/run/report';
 import { LONG } from '../../../workflows/activity-options';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { findCosign } from '../../support/cosign';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushRandomImage } from '../../../scripts/dev/seed-images';
-import type { RunReport } from '../../../lib/run/types';
+import type { RunReport } from '../../../lib/run/report';
 import { findCosign } from '../../support/cosign';
 import { skopeoDigest } from '../../support/skopeo';
 import { stack, uniqueName } from '../../support/stack-env';

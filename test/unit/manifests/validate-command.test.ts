@@ -1,6 +1,8 @@
 // `promoter validate`: output a user reads and exit codes a script checks.
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateCommand } from '../../../client/commands/validate';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures');
@@ -15,6 +17,18 @@ class Capture {
     return true;
   }
 }
+
+// The checks below see no PROMOTER_ALLOWED_REGISTRIES unless they set it (a shell with the dev
+// stack's environment has it set, and validate then checks the registries too).
+let savedAllowed: string | undefined;
+beforeEach(() => {
+  savedAllowed = process.env.PROMOTER_ALLOWED_REGISTRIES;
+  delete process.env.PROMOTER_ALLOWED_REGISTRIES;
+});
+afterEach(() => {
+  if (savedAllowed === undefined) delete process.env.PROMOTER_ALLOWED_REGISTRIES;
+  else process.env.PROMOTER_ALLOWED_REGISTRIES = savedAllowed;
+});
 
 async function run(opts: Parameters<typeof validateCommand>[0]) {
   const out = new Capture();
@@ -70,6 +84,21 @@ describe('validateCommand', () => {
     expect(JSON.parse(ok.out)).toEqual({ valid: true, errors: [], warnings: [], counts: { projects: 1, images: 3, digests: 4, tagPairs: 4, uniqueEdges: 15 } });
   });
 
+  it('refuses an unanchored identity pattern, naming file, line and rule', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'validate-identity-'));
+    const file = path.join(dir, 'promoter.yaml');
+    const text = (await readFile(GOOD, 'utf8')).replace('subjectRegExp: ^https://github\\.com/example/.+$', 'subjectRegExp: https://github\\.com/example/');
+    expect(text).toContain('subjectRegExp: https://github\\.com/example/\n');
+    await writeFile(file, text);
+    await cp(path.join(FIXTURES, 'manifests/plain/keys'), path.join(dir, 'keys'), { recursive: true });
+    const line = text.split('\n').findIndex((l) => l.includes('subjectRegExp')) + 1;
+    const r = await run({ manifest: file });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `${file}:${line}: identity-regexp-anchored: subjectRegExp "https://github\\\\.com/example/" is not anchored: write it as ^…$ so it must match the whole value (an unanchored pattern accepts any value that merely contains a match)\n`,
+    );
+  });
+
   it('exits 2 on bad usage and on a missing file', async () => {
     for (const opts of [{}, { manifest: GOOD, thinManifestDir: CORPUS }, { manifest: '' }]) {
       const r = await run(opts);
@@ -84,5 +113,36 @@ describe('validateCommand', () => {
     const noDir = await run({ thinManifestDir: path.join(FIXTURES, 'nope') });
     expect(noDir.code).toBe(2);
     expect(noDir.err).toBe(`${path.join(FIXTURES, 'nope')}: thin-layout: ${path.join(FIXTURES, 'nope')} does not exist\n`);
+  });
+});
+
+describe('validateCommand with PROMOTER_ALLOWED_REGISTRIES', () => {
+  async function withAllowed(value: string, opts: Parameters<typeof validateCommand>[0]) {
+    process.env.PROMOTER_ALLOWED_REGISTRIES = value;
+    return run(opts);
+  }
+
+  it('reports each registry a worker with that setting would refuse, at its line, as Setup does', async () => {
+    const r = await withAllowed('127.0.0.1:5001,127.0.0.1:5002', { manifest: GOOD });
+    expect(r.code).toBe(2);
+    expect(r.err.trimEnd().split('\n')).toEqual([
+      `${GOOD}:8: registry-not-allowed: destination registry 127.0.0.1:5003/mirror: 127.0.0.1:5003 is not allowed by PROMOTER_ALLOWED_REGISTRIES=127.0.0.1:5001,127.0.0.1:5002`,
+      `${GOOD}:9: registry-not-allowed: destination registry 127.0.0.1:5004/mirror: 127.0.0.1:5004 is not allowed by PROMOTER_ALLOWED_REGISTRIES=127.0.0.1:5001,127.0.0.1:5002`,
+    ]);
+    expect(r.out).toMatch(/^invalid: 2 errors/);
+  });
+
+  it('refuses loopback matched only by a wildcard: it must be named', async () => {
+    const r = await withAllowed('*:*', { manifest: GOOD });
+    expect(r.code).toBe(2);
+    const lines = r.err.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe(`${GOOD}:4: registry-not-allowed: source registry 127.0.0.1:5001/staging: 127.0.0.1:5001 is a loopback address, allowed only when PROMOTER_ALLOWED_REGISTRIES names it (e.g. 127.0.0.1:*)`);
+  });
+
+  it('accepts the manifest when every host is allowed, and says so for a bad glob', async () => {
+    expect((await withAllowed('127.0.0.1:*', { manifest: GOOD })).code).toBe(0);
+    const bad = await withAllowed('reg istry', { manifest: GOOD });
+    expect(bad).toMatchObject({ code: 2, err: 'promoter validate: PROMOTER_ALLOWED_REGISTRIES: "reg istry" is not a host glob (host[:port], "*" as a wildcard, IPv6 in brackets)\n' });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computePlan, copyTasks, inventoryQueries, planEdges, repoFor, sourcesToCheck, type Inventory, type PlanInputProject } from '../../../lib/run/plan';
-import { mergeTagRecord } from '../../../lib/run/tag-record';
+import { mergeTagRecord, recordedDigests } from '../../../lib/run/tag-record';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
@@ -91,6 +91,23 @@ describe('mergeTagRecord', () => {
     expect(mergeTagRecord({ tags: { v1: D1 } }, { tags: { v2: D2 } })).toEqual({ tags: { v1: D1, v2: D2 } });
     expect(mergeTagRecord({ tags: { v1: D1 } }, { signed: { [D1]: 'both:k' } })).toEqual({ tags: { v1: D1 }, signed: { [D1]: 'both:k' } });
     expect(mergeTagRecord({ tags: {}, signed: { [D1]: 'both:k' } }, { signed: { [D1]: 'both:k' } })).toBeUndefined();
+  });
+
+  it('remembers tagless digests as a sorted set, keeping the tags and signatures already recorded', () => {
+    const old = { tags: { v1: D1 }, signed: { [D1]: 'both:k' } };
+    expect(mergeTagRecord(old, { digests: [D3, D2] })).toEqual({ tags: { v1: D1 }, digests: [D2, D3], signed: { [D1]: 'both:k' } });
+    expect(mergeTagRecord({ tags: {}, digests: [D2, D3] }, { digests: [D3] })).toBeUndefined();
+    expect(mergeTagRecord({ tags: {}, digests: [D3] }, { digests: [D2], tags: { v1: D1 } })).toEqual({ tags: { v1: D1 }, digests: [D2, D3] });
+  });
+});
+
+describe('recordedDigests', () => {
+  it('trusts the recorded tagless digests only while the repository still lists tags', () => {
+    const record = { tags: {}, digests: [D2, D3] };
+    expect([...recordedDigests(record, 3)]).toEqual([D2, D3]);
+    expect(recordedDigests(record, 0).size).toBe(0); // emptied or deleted since: HEAD again
+    expect(recordedDigests(undefined, 3).size).toBe(0);
+    expect(recordedDigests({ tags: { v1: D1 } }, 3).size).toBe(0);
   });
 });
 

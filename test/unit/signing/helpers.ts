@@ -1,6 +1,9 @@
+import { bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
+import { MessageSignatureBundleBuilder } from '@sigstore/sign';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { localKeySigner, type SigningKey } from '../../../lib/signing';
 
 export function fixture(name: string): Buffer {
   return readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)));
@@ -20,3 +23,12 @@ export function p256Pair(): { privatePem: string; publicPem: string } {
 
 export const DIGEST_A = `sha256:${'a'.repeat(64)}`;
 export const DIGEST_B = `sha256:${'b'.repeat(64)}`;
+
+/**
+ * A message-signature bundle over arbitrary bytes, as other signers make them (the promoter itself
+ * signs statements and images only): what verifyBundle must accept with the artifact in hand.
+ */
+export async function signMessageBundle(key: SigningKey, data: Buffer): Promise<SerializedBundle> {
+  const builder = new MessageSignatureBundleBuilder({ signer: localKeySigner(key), witnesses: [] });
+  return bundleToJSON(await builder.create({ data }));
+}

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SigningError, keylessConfig, promotionStatement, signKeyless, tokenProvider } from '../../../lib/signing';
+import { SigningError, keylessConfig, promotionStatement, signStatementKeyless, tokenProvider } from '../../../lib/signing';
 import { DIGEST_A } from './helpers';
 
 // A syntactically valid (unsigned) JWT: sigstore-js only reads its subject before calling Fulcio.
@@ -65,14 +65,14 @@ describe('tokenProvider', () => {
   });
 });
 
-describe('signKeyless', () => {
+describe('signStatementKeyless', () => {
   it('reports an unreachable Fulcio as a retryable FULCIO_UNAVAILABLE error without the token', async () => {
     process.env.PROMOTER_TEST_OIDC = TOKEN;
     const port = await closedPort();
     const config = keylessConfig({
       fulcioURL: `http://127.0.0.1:${port}`, rekorURL: `http://127.0.0.1:${port}`, oidcTokenSource: 'env:PROMOTER_TEST_OIDC', timeoutMs: 2000,
     });
-    const err = await signKeyless(config, statement).then(() => undefined, (e: unknown) => e);
+    const err = await signStatementKeyless(config, statement).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(SigningError);
     expect(err).toMatchObject({ code: 'FULCIO_UNAVAILABLE', retryable: true });
     expect((err as Error).message).toContain(`127.0.0.1:${port}`);
@@ -84,7 +84,7 @@ describe('signKeyless', () => {
     const noSubject = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"iss":"x","aud":"sigstore"}').toString('base64url')}.c2ln`;
     process.env.PROMOTER_TEST_OIDC = noSubject;
     const config = keylessConfig({ fulcioURL: 'http://127.0.0.1:9', rekorURL: 'http://127.0.0.1:9', oidcTokenSource: 'env:PROMOTER_TEST_OIDC' });
-    const err = await signKeyless(config, statement).then(() => undefined, (e: unknown) => e);
+    const err = await signStatementKeyless(config, statement).then(() => undefined, (e: unknown) => e);
     expect(err).toMatchObject({ code: 'TOKEN_UNAVAILABLE', retryable: false });
     expect((err as Error).message).not.toContain(noSubject.split('.')[1]!);
     expect((err as Error).cause).toBeUndefined();
@@ -92,6 +92,6 @@ describe('signKeyless', () => {
 
   it('reports a missing token as TOKEN_UNAVAILABLE before any network call', async () => {
     const config = keylessConfig({ fulcioURL: 'http://127.0.0.1:9', rekorURL: 'http://127.0.0.1:9', oidcTokenSource: 'env:PROMOTER_TEST_OIDC' });
-    await expect(signKeyless(config, statement)).rejects.toMatchObject({ code: 'TOKEN_UNAVAILABLE' });
+    await expect(signStatementKeyless(config, statement)).rejects.toMatchObject({ code: 'TOKEN_UNAVAILABLE' });
   });
 });

@@ -1,0 +1,117 @@
+/**
+ * The run report: the workflow's bookkeeping plus every phase's result document from S3,
+ * merged into the report contract, written to S3 next to the plan and returned (with the
+ * failure list capped; the stored report has all of them).
+ */
+import type { ResultDocument } from '../../lib/run/documents';
+import { planEdges } from '../../lib/run/plan';
+import { LATEST_BUNDLE_KEY, reportKey } from '../../lib/run/storage-keys';
+import { edgeName, type Failure, type PhaseOutcome } from '../../lib/run/outcomes';
+import { MAX_FAILURES_IN_REPORT, type ReportInput, type RunReport, type RunStatus } from '../../lib/run/report';
+import { emptyTransfer } from '../../lib/run/counts';
+import { runIds, type ActivityDeps } from '../shared/deps';
+import type { Heartbeat } from '../shared/heartbeat';
+import { writeOnce } from '../shared/write-once';
+
+/** The report as the workflow gets it: the failure list capped (the stored report has all). */
+const capped = (r: RunReport): RunReport => ({ ...r, failures: r.failures.slice(0, MAX_FAILURES_IN_REPORT) });
+
+export function createReport(deps: ActivityDeps) {
+  return async function writeReport(_hb: Heartbeat, r: ReportInput): Promise<RunReport> {
+    const { workflowId, runId } = runIds();
+    // Written once: an earlier attempt that finished (its worker died before Temporal heard) stands.
+    const earlier = await deps.store.getJsonIfExists<RunReport>(reportKey(workflowId, runId));
+    if (earlier) return capped(earlier);
+    const failures: Failure[] = [];
+    let blockedEdges = 0;
+    let batchFailedEdges = 0;
+
+    if (r.plan) {
+      const plan = await deps.documents.plan(r.plan.plan);
+      for (const e of planEdges(plan)) {
+        if (e.verdict === 'lost') failures.push({ edge: edgeName(e), phase: 'plan', code: 'LOST', error: `source ${e.source.host}/${e.source.repository}@${e.digest} not found` });
+        if (e.verdict === 'tag-move') failures.push({ edge: edgeName(e), phase: 'plan', code: 'TAG_MOVE', error: `tag ${e.tag} points at ${e.currentDigest}; the promoter never moves a tag` });
+      }
+      const verificationKeys = [r.provenance?.resultKey, r.validate?.resultKey].filter((k): k is string => !!k);
+      const tasks = await deps.documents.copyTasks(r.plan.plan, verificationKeys);
+      blockedEdges = plan.counts.promote - tasks.reduce((n, t) => n + t.edges, 0);
+      // A batch whose activity failed for good wrote no result: every edge it held failed.
+      const size = r.input.options.batchSize;
+      for (const { batch, error } of r.promote?.failedBatches ?? []) {
+        for (const t of tasks.slice(batch * size, (batch + 1) * size)) {
+          batchFailedEdges += t.edges;
+          for (const tag of t.tags.length ? t.tags : [null]) {
+            failures.push({ edge: edgeName({ destination: t.destination, tag, digest: t.digest }), phase: 'promote', code: 'BATCH_FAILED', error: `promote batch ${batch + 1} failed: ${error}` });
+          }
+        }
+      }
+    }
+    const resultKeys = [r.provenance?.resultKey, r.validate?.resultKey, ...(r.promote?.resultKeys ?? []), ...phaseKeys(r.sign), ...phaseKeys(r.attest)].filter((k): k is string => !!k);
+    for (const key of resultKeys) {
+      const doc = await deps.store.getJson<ResultDocument<unknown>>(key);
+      failures.push(...doc.failures);
+    }
+
+    const plan = r.plan?.counts;
+    const promote = r.promote;
+    const signFailures = (r.sign?.failureCount ?? 0) + (r.attest?.failureCount ?? 0);
+    const failedEdges = (promote?.failedEdges ?? 0) + batchFailedEdges + (plan?.lost ?? 0) + (plan?.tagMoves ?? 0) + blockedEdges;
+    const status: RunStatus = r.fatal
+      ? 'failed'
+      : !r.input.confirm
+        ? 'dry-run'
+        : failedEdges > 0 || signFailures > 0
+          ? 'failed'
+          : 'succeeded';
+    if (r.fatal) failures.unshift({ edge: '*', phase: r.fatal.phase, code: 'PHASE_FAILED', error: r.fatal.error });
+
+    const key = reportKey(workflowId, runId);
+    const report: RunReport = {
+      workflowId,
+      runId,
+      status,
+      dryRun: !r.input.confirm,
+      origin: r.input.origin,
+      bundleSha256: r.input.bundleSha256,
+      startedAt: r.startedAt,
+      finishedAt: new Date().toISOString(),
+      phases: r.phases,
+      edges: {
+        total: plan?.total ?? 0,
+        promoted: promote?.promotedEdges ?? 0,
+        alreadyPresent: plan?.present ?? 0,
+        failed: failedEdges,
+        lost: plan?.lost ?? 0,
+        tagMoves: (plan?.tagMoves ?? 0) + (promote?.tagMoves ?? 0),
+        overlaps: plan?.overlaps ?? 0,
+        toPromote: plan?.promote ?? 0,
+      },
+      transfer: promote?.transfer ?? emptyTransfer(),
+      provenance: r.provenance && stripKeys(r.provenance),
+      signaturesVerified: r.validate && stripKeys(r.validate),
+      signatures: { signed: r.sign?.signed ?? 0, alreadySigned: r.sign?.alreadySigned ?? 0, mirrored: r.sign?.mirrored ?? 0, manifestsSigned: r.sign?.manifestsSigned ?? 0 },
+      attestations: { written: r.attest?.written ?? 0, alreadyPresent: r.attest?.alreadyPresent ?? 0 },
+      audit: { bucket: deps.store.bucket, bundleKey: r.input.bundleKey, planKey: r.plan?.plan.key, reportKey: key, resultKeys },
+      failures,
+      failureCount: failures.length,
+    };
+    // Another attempt may have written it first: that one stands.
+    const stands = (await writeOnce(deps.store, key, report)).value;
+    deps.metrics.phases(r.phases);
+    if (r.input.confirm && r.plan) {
+      await deps.store.overwriteJson(LATEST_BUNDLE_KEY, { bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, at: report.finishedAt });
+    }
+    deps.log.info({ workflowId, status, edges: report.edges, failures: failures.length, reportKey: key }, 'report written');
+    return capped(stands);
+  };
+}
+
+function stripKeys<T extends { resultKey: string; failureCount: number }>(v: T): Omit<T, 'resultKey' | 'failureCount'> {
+  const { resultKey: _k, failureCount: _f, ...rest } = v;
+  return rest;
+}
+
+/** A phase's result documents: one, or one per part. */
+function phaseKeys(outcome: PhaseOutcome | undefined): string[] {
+  return outcome ? (outcome.resultKeys ?? [outcome.resultKey]) : [];
+}

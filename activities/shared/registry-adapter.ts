@@ -1,0 +1,80 @@
+/**
+ * The registry port over our OCI client (lib/oci) and signature store (lib/signing): a thin
+ * adapter, one per worker, holding what every activity of the worker shares: the per-host budget
+ * and tokens (in the client), which repositories hold which blobs, small source blobs and
+ * manifests read once for all destinations, and the source referrers of the digests being copied.
+ */
+import type { PromoterConfig } from '../../lib/config';
+import { BlobBytes, BlobCache, copyWithReferrers, ManifestCache, RegistryClient, type RequestListener, type RequestStats } from '../../lib/oci';
+import { SignatureStore, SignatureWriter, SourceReferrers } from '../../lib/signing';
+import type { RegistryPort } from './registry-port';
+
+/** What the worker, its metrics and the bench read and steer; the activities never see it. */
+export interface RegistryTelemetry {
+  /** Requests sent per host and method so far. */
+  stats(): RequestStats;
+  totalRequests(): number;
+  /** Observe every HTTP exchange (metrics, benchmarks); returns the unsubscribe. */
+  onRequest(listener: RequestListener): () => void;
+  /** This worker's part of every registry's budget (1/N with N workers on the task queue). */
+  setBudgetShare(share: number): void;
+}
+
+export interface Registry {
+  port: RegistryPort;
+  telemetry: RegistryTelemetry;
+}
+
+/** The worker's registries: credentials from its Docker config, the per-host budget from its configuration. */
+export function createRegistry(config: PromoterConfig): Registry {
+  const client = RegistryClient.fromDockerConfig({
+    insecureRegistries: config.insecureRegistries,
+    allowedRegistries: config.allowedRegistries,
+    retry: { maxRetryAfterMs: config.maxRetryAfterMs },
+    limits: { default: { requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst, concurrency: config.limits.concurrency } },
+  });
+  const blobCache = new BlobCache();
+  const manifestCache = new ManifestCache();
+  const blobBytes = new BlobBytes();
+  const signatures = new SignatureStore(client);
+  // Signatures share the copies' blob knowledge: what one repository of a host holds, another mounts.
+  const writer = new SignatureWriter(client, signatures.referrers, blobCache);
+  const sourceReferrers = new SourceReferrers((src) => signatures.referrers.list(src, src.digest), async (ref) => (await client.getManifest(ref)).bytes);
+  const ref = ({ host, repository }: { host: string; repository: string }, reference: string) =>
+    reference.startsWith('sha256:') ? { host, repository, digest: reference } : { host, repository, tag: reference };
+
+  const port: RegistryPort = {
+    ping: (host) => client.ping(host),
+    listTags: (r) => client.listTags(r.host, r.repository),
+    manifestDigest: async (r, reference) => (await client.headManifest(ref(r, reference)))?.digest,
+    async manifestTree(target) {
+      const m = await client.getManifest(target);
+      const doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { manifests?: { digest: string; mediaType: string; size: number }[] };
+      return {
+        image: { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length },
+        children: (doc.manifests ?? []).map((c) => ({ digest: c.digest, mediaType: c.mediaType, size: c.size })),
+      };
+    },
+    servesReferrersApi: (repo) => signatures.referrers.hasApi(repo),
+
+    async copy(task, opts = {}) {
+      const src = { host: task.source.host, repository: task.source.repository, digest: task.digest };
+      const referrers = await sourceReferrers.of(src);
+      const caches = { blobCache, manifestCache, blobBytes, assumeAbsent: opts.assumeAbsent };
+      return copyWithReferrers(client, signatures.referrers, src, task.destination, { tags: task.tags, referrers, ...caches });
+    },
+
+    findSignatures: (target) => signatures.findSignatures(target),
+    findProvenance: (target, found) => signatures.findProvenance(target, found),
+    verifySignatures: (target, trust, found) => signatures.verifyImageSignatures(target, trust, found),
+    verifyProvenance: (target, policy, found) => signatures.verifyImageProvenance(target, policy, found),
+    writeSignatures: (repo, req, listed) => writer.write(repo, req, listed),
+  };
+  const telemetry: RegistryTelemetry = {
+    stats: () => client.stats(),
+    totalRequests: () => Object.values(client.stats()).reduce((n, s) => n + s.total, 0),
+    onRequest: (listener) => client.transport.onRequest(listener),
+    setBudgetShare: (share) => client.transport.setBudgetShare(share),
+  };
+  return { port, telemetry };
+}

@@ -1,0 +1,69 @@
+/** The report contract (README, "Report") and the progress the workflow answers while it runs. */
+import type { PromotionInput } from './input';
+import type { Failure, PhaseName, PhaseResult, PlanSummary, PromoteSummary, SignSummary, AttestSummary, TransferCounts, VerificationSummary } from './outcomes';
+import type { EdgeCounts } from './plan-format';
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'dry-run';
+
+/** The report contract: what `promoter report --json` prints (README, "Report"). */
+export interface RunReport {
+  workflowId: string;
+  runId: string;
+  status: RunStatus;
+  dryRun: boolean;
+  origin: string;
+  bundleSha256: string;
+  startedAt: string;
+  finishedAt?: string;
+  phases: Record<PhaseName, PhaseResult>;
+  edges: {
+    total: number;
+    promoted: number;
+    alreadyPresent: number;
+    failed: number;
+    lost: number;
+    tagMoves: number;
+    overlaps: number;
+    toPromote: number;
+  };
+  transfer: TransferCounts;
+  provenance?: Omit<VerificationSummary, 'resultKey' | 'failureCount'>;
+  signaturesVerified?: Omit<VerificationSummary, 'resultKey' | 'failureCount'>;
+  signatures: { signed: number; alreadySigned: number; mirrored: number; manifestsSigned: number };
+  attestations: { written: number; alreadyPresent: number };
+  audit: { bucket: string; bundleKey: string; planKey?: string; reportKey?: string; resultKeys: string[] };
+  failures: Failure[];
+  /** How many failures exist in total (the list above may be capped). */
+  failureCount: number;
+}
+
+/** Progress, as the `progress` query returns it while a run goes on. */
+export interface RunProgress {
+  workflowId: string;
+  status: RunStatus;
+  currentPhase: PhaseName | 'done';
+  phases: Record<PhaseName, PhaseResult>;
+  edges?: EdgeCounts;
+  batchesDone: number;
+  batchesTotal: number;
+}
+
+/** Failures the report as returned to the workflow lists (the stored report has all of them). */
+export const MAX_FAILURES_IN_REPORT = 500;
+
+/** What the workflow hands the report activity: its own bookkeeping plus each phase's summary. */
+export interface ReportInput {
+  input: PromotionInput;
+  workflowId: string;
+  runId: string;
+  startedAt: string;
+  phases: Record<PhaseName, PhaseResult>;
+  plan?: PlanSummary;
+  provenance?: VerificationSummary;
+  validate?: VerificationSummary;
+  promote?: PromoteSummary;
+  sign?: SignSummary;
+  attest?: AttestSummary;
+  /** A phase that failed as a whole (not one edge): the run stops there. */
+  fatal?: { phase: PhaseName; error: string };
+}
