@@ -1,6 +1,6 @@
 // Every documented `npm run bench` option stays alive: the real command line, at a tiny size and
 // a 5 ms round trip, for the default bench (against skopeo and regsync), the k8s shape (--scale
-// over a project without images, regsync, --keep, --figures) and the 1m dry run. It asserts what
+// over a project without images, regsync, --keep, --figures), the 1m dry run, and --startup. It asserts what
 // the figures say about the work (edges in place at every tool, the peers' copies, the floors of
 // each phase at that round trip), never a timing or a speed target.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -96,4 +96,14 @@ describe('npm run bench, every option at a tiny size', () => {
     expect(f.step.phases!.promote).toBeUndefined();
     expect(f.target.ok).toBe(true);
   }, 15 * 60_000);
+
+  it('--startup --runs 1: one start from the sources and one built, each with its idle RSS', async () => {
+    const r = await bench(['--startup', '--runs', '1']);
+    const { results } = JSON.parse(readFileSync(r.file, 'utf8')) as { results: Record<string, { startupMs: number; idleRssMiB: number }[]> };
+    expect(Object.keys(results)).toHaveLength(2);
+    for (const runs of Object.values(results)) {
+      expect(runs).toHaveLength(1);
+      expect(runs[0]!.idleRssMiB).toBeGreaterThan(0);
+    }
+  }, 10 * 60_000);
 });
