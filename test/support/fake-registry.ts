@@ -188,16 +188,20 @@ export class FakeRegistry implements RegistryPort {
     const hangAfter = await this.enter('copy', repositoryKey(task.destination));
     const src = { ...task.source, digest: task.digest };
     const transfer = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, bytesUploaded: 0, manifestsWritten: 0, referrersCopied: 0 };
-    this.copyTree(task.source, task.destination, task.digest, transfer);
+    // As the real copy: a repository the plan found empty is written without looking (a first attempt only).
+    const blind = !!opts.assumeAbsent;
+    this.copyTree(task.source, task.destination, task.digest, transfer, blind);
     const referrers = await withoutSignatures(this.referrersOf(task.source, task.digest), async (d) => this.must(task.source, d).bytes);
     for (const r of referrers) {
-      this.copyTree(task.source, task.destination, r.digest, transfer);
+      this.copyTree(task.source, task.destination, r.digest, transfer, blind);
       transfer.referrersCopied++;
     }
     let fallbackTag: string | undefined;
     if (referrers.length > 0 && !this.apiHosts.has(task.destination.host)) fallbackTag = this.addToFallbackIndex(task.destination, src.digest, referrers);
+    // Tags are looked at before they are written, unless blind; with referrers copied the image is there whatever the plan thought.
+    const look = !blind || referrers.length > 0;
     const tags: TagOutcome[] = task.tags.map((tag) => {
-      const current = this.repo(task.destination).tags.get(tag);
+      const current = look ? this.repo(task.destination).tags.get(tag) : undefined;
       if (current === task.digest) return { tag, result: 'present' };
       if (current) return { tag, result: 'tag-move', currentDigest: current };
       this.repo(task.destination).tags.set(tag, task.digest);
@@ -341,15 +345,15 @@ export class FakeRegistry implements RegistryPort {
     if (tag) r.tags.set(tag, artifact.digest);
   }
 
-  /** Children first, blobs before their manifest; what the destination holds is skipped. */
-  private copyTree(from: RepositoryRef, to: RepositoryRef, digest: string, t: CopyOutcome['transfer']): void {
+  /** Children first, blobs before their manifest; what the destination holds is skipped unless `blind` (no look first). */
+  private copyTree(from: RepositoryRef, to: RepositoryRef, digest: string, t: CopyOutcome['transfer'], blind = false): void {
     const dst = this.repo(to);
-    if (dst.manifests.has(digest)) return;
+    if (!blind && dst.manifests.has(digest)) return;
     const m = this.must(from, digest);
     const doc = parse<{ manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] }>(m);
-    for (const child of doc.manifests ?? []) this.copyTree(from, to, child.digest, t);
+    for (const child of doc.manifests ?? []) this.copyTree(from, to, child.digest, t, blind);
     for (const d of [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]) {
-      if (dst.blobs.has(d.digest)) {
+      if (!blind && dst.blobs.has(d.digest)) {
         t.blobsSkipped++;
         continue;
       }
