@@ -39,7 +39,7 @@ describe('provenance', () => {
     ]);
     const run = await world.run(input).through('plan');
     const from = r.requests.length;
-    const summary = await run.exec(run.worker.provenance, [run.planRef]);
+    const summary = (run.provenance = await run.exec(run.worker.provenance, [run.planRef]));
 
     expect(summary).toMatchObject({ mode: 'mixed', checked: 8, passed: 2, failed: 4, missing: 2, warnings: 2, blocked: 4, failureCount: 4 });
     const doc = world.doc<VerificationDocument>(phaseResultKey(run.ids.workflowId, run.ids.runId, 'provenance'));
@@ -82,7 +82,7 @@ describe('provenance', () => {
       project({ name: 'flaky', images: [{ name: 'b', dmap: { [b]: ['v1'] } }], provenance: { mode: 'require', keys: [releaseKey.publicKeyPem] } }),
     ]);
     const run = await world.run(input).through('plan');
-    const summary = await run.exec(run.worker.provenance, [run.planRef]);
+    const summary = (run.provenance = await run.exec(run.worker.provenance, [run.planRef]));
     expect(summary).toMatchObject({ mode: 'require', checked: 2, passed: 0, failed: 2, blocked: 2 });
     const doc = world.doc<VerificationDocument>(summary.resultKey);
     expect(doc.failures.map((f) => f.error).sort()).toEqual([

@@ -34,7 +34,7 @@ describe('validate', () => {
     const { world, d, images } = await arrange({ legacy: 'legacy', bundle: 'bundle', both: 'both', unsigned: 'none', stranger: 'stranger', provenance: 'provenance' });
     const keys = [releaseKey.publicKeyPem];
     const run = await world.run(world.input([project({ images: images(Object.keys(d)), signatures: { mode: 'require', keys } })])).through('plan');
-    const summary = await run.exec(run.worker.validate, [run.planRef]);
+    const summary = (run.validate = await run.exec(run.worker.validate, [run.planRef]));
     expect(summary).toMatchObject({ mode: 'require', checked: 6, passed: 3, failed: 1, missing: 2, warnings: 0, blocked: 3, failureCount: 3 });
     const doc = world.doc<VerificationDocument>(summary.resultKey);
     expect(outcome(doc)).toEqual({ unsigned: 'MISSING', provenance: 'MISSING', stranger: 'VERIFICATION_FAILED' });
@@ -45,7 +45,7 @@ describe('validate', () => {
   it('if-present passes the unsigned (counted missing) and blocks only a signature that does not verify', async () => {
     const { world, d, images } = await arrange({ good: 'both', unsigned: 'none', stranger: 'stranger' });
     const run = await world.run(world.input([project({ images: images(Object.keys(d)), signatures: { mode: 'if-present', keys: [releaseKey.publicKeyPem] } })])).through('plan');
-    const summary = await run.exec(run.worker.validate, [run.planRef]);
+    const summary = (run.validate = await run.exec(run.worker.validate, [run.planRef]));
     expect(summary).toMatchObject({ mode: 'if-present', checked: 3, passed: 1, failed: 1, missing: 1, blocked: 1 });
     const doc = world.doc<VerificationDocument>(summary.resultKey);
     expect(outcome(doc)).toEqual({ stranger: 'VERIFICATION_FAILED' });
@@ -65,7 +65,7 @@ describe('validate', () => {
       project({ name: 'keyless', images: images(['signed']), signatures: { mode: 'if-present', keys: [] } }),
     ])).through('plan');
     const from = world.registry.requests.length;
-    const summary = await run.exec(run.worker.validate, [run.planRef]);
+    const summary = (run.validate = await run.exec(run.worker.validate, [run.planRef]));
     expect(summary).toMatchObject({ mode: 'mixed', checked: 1, failed: 1, blocked: 1 });
     const doc = world.doc<VerificationDocument>(summary.resultKey);
     expect(doc.failures).toEqual([expect.objectContaining({ code: 'VERIFICATION_FAILED', error: 'keyless: signed, but the policy names no keys or identities to verify with' })]);

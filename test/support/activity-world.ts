@@ -215,7 +215,7 @@ export class Run {
     return { ...this.planRef, promoteResultKeys: this.promote!.resultKeys, ...(shard ? { shard } : {}) };
   }
 
-  /** Runs every step up to and including `last` that has not run yet. */
+  /** Runs every step up to and including `last` that has not run yet (a phase a test ran itself: set its summary here). */
   async through(last: Step): Promise<this> {
     for (const step of STEPS.slice(0, STEPS.indexOf(last) + 1)) await this.step(step);
     return this;
