@@ -22,6 +22,7 @@ import { bundleKey } from '../../lib/run/storage-keys';
 import { repoFor } from '../../lib/run/plan';
 import { DEFAULT_RUN_OPTIONS, type AfterPromoteArgs, type PlanRef, type PromoteBatchArgs, type PromotionInput, type RunOptions } from '../../lib/run/input';
 import { PHASES, type AttestSummary, type PhaseName, type PhaseResult, type PlanSummary, type PromoteSummary, type SignSummary, type VerificationSummary } from '../../lib/run/outcomes';
+import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
 import type { ReportInput, RunReport } from '../../lib/run/report';
 import { loadSigningKey, loadVerificationKeys, type SignatureFormat, type SigningKey } from '../../lib/signing';
 import { emptySummary, mergeSummaries } from '../../workflows/promote-batches';
@@ -149,6 +150,12 @@ export class World {
   /** A run of the promotion workflow over `input` (a new run id: a new run). */
   run(input: PromotionInput, runId = `run-${++runs}`): Run {
     return new Run(this, input, { workflowId: `promote-${input.bundleSha256.slice(0, 16)}`, runId });
+  }
+
+  /** One run of the nightly signature re-mirroring (SignatureMirrorWorkflow's one activity). */
+  mirror(input: MirrorInput, at: { runId?: string; worker?: Activities } = {}): Promise<MirrorReport> {
+    const worker = at.worker ?? this.worker();
+    return new Attempt(worker.mirrorSignatures, [input], { workflowId: 'mirror-signatures', runId: at.runId ?? `mirror-${++runs}` }).done;
   }
 
   /** The store's documents under a prefix, parsed. */
