@@ -81,6 +81,17 @@ describe('attest', () => {
     expect(world.doc<AttestationList>(attestationListKey('app', d.app!))).toEqual({ keys: [archiveKey] });
   });
 
+  it('nothing is attached that was not archived first: S3 refusing the archive fails the image, no destination gets a statement', async () => {
+    const { world, d, run } = await signed(['app']);
+    world.store.refuseWrites(`runs/${run.ids.workflowId}/${run.ids.runId}/attestations/`, new Error('S3: 503 Service Unavailable'));
+    const summary = await run.exec(run.worker.attest, [run.afterPromote()]);
+    expect(summary).toMatchObject({ written: 0, alreadyPresent: 0, failureCount: 1 });
+    expect(world.doc<ResultDocument<AttestSummary>>(summary.resultKey).failures).toEqual([
+      { edge: `prod.example/p/app@${d.app}`, phase: 'attest', code: 'ATTEST_FAILED', error: 'S3: 503 Service Unavailable' },
+    ]);
+    for (const dest of everywhere('app')) expect(await attestations(world, dest, d.app!), key(dest)).toEqual([]);
+  });
+
   it('attests only what this run promoted: a rerun with everything in place attests nothing', async () => {
     const { world, input, run } = await signed(['app']);
     await run.through('attest');

@@ -82,6 +82,17 @@ describe('mirror-signatures', () => {
     expect(await world.mirror({ confirm: true })).toMatchObject({ signedNow: 0, mirrored: 0, alreadyInSync: 2 });
   });
 
+  it('an image it cannot archive signatures for is a failure, and nothing of it is written', async () => {
+    const { world, d } = await promotedAndSigned('promote');
+    world.store.refuseWrites('signatures/', new Error('S3: 503 Service Unavailable'));
+    const writes = world.registry.writes.length;
+    const report = await world.mirror({ confirm: true });
+    expect(report).toMatchObject({ status: 'failed', signedNow: 0, mirrored: 0 });
+    expect(report.failures.map((f) => f.edge).sort()).toEqual([`prod.example/p/app@${d.app}`, `prod.example/p/tool@${d.tool}`]);
+    expect(report.failures[0]!.error).toBe('SIGN_FAILED: S3: 503 Service Unavailable');
+    expect(world.registry.writes.length).toBe(writes);
+  });
+
   it('--verify finds a signature replaced behind the record (the tags and record say in sync) and writes ours there', async () => {
     const { world, d } = await promotedAndSigned();
     const tool = mirrorB('tool');

@@ -113,6 +113,19 @@ describe('sign', () => {
     expect(await formatsAt(world, mirrorB('single'), d.single!)).toEqual(['legacy', 'bundle']);
   });
 
+  it('nothing is written that was not archived first: S3 refusing the archive fails the image, and no destination gets a signature', async () => {
+    const { world, d, run } = await promoted({ names: ['single'] });
+    world.store.refuseWrites('signatures/', new Error('S3: 503 Service Unavailable'));
+    const writes = world.registry.writes.length;
+    const summary = await run.exec(run.worker.sign, [run.afterPromote()]);
+    expect(summary).toMatchObject({ signed: 0, mirrored: 0, failureCount: 1 });
+    expect(world.doc<ResultDocument<SignSummary>>(summary.resultKey).failures).toEqual([
+      { edge: `prod.example/p/single@${d.single}`, phase: 'sign', code: 'SIGN_FAILED', error: 'S3: 503 Service Unavailable' },
+    ]);
+    expect(world.registry.writes.length).toBe(writes);
+    for (const dest of everywhere('single')) expect(await formatsAt(world, dest, d.single!)).toEqual([]);
+  });
+
   it('a Sign cut off mid-way resumes from its checkpoint: settled images are not written again, the cut one gets its archived signatures once', async () => {
     const { world, d, run } = await promoted({ names: ['a', 'b', 'c'] });
     world.registry.inject({ op: 'writeSignatures', where: key(mirrorB('c')), fault: 'hang' });
