@@ -11,6 +11,7 @@ import { reportCommand } from './commands/report';
 import { replayCommand } from './commands/replay';
 import { mirrorCommand } from './commands/mirror';
 import { scheduleCommand } from './commands/schedule';
+import { deploymentCommand } from './commands/deployment';
 import { snapshotCommand } from './commands/snapshot';
 import { processOutput as out } from './output';
 
@@ -77,6 +78,14 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--certificate-identity <id>', 'the keyless identity for --signatures (default $PROMOTER_KEYLESS_IDENTITY)')
     .option('--certificate-oidc-issuer <url>', 'its OIDC issuer (default $PROMOTER_KEYLESS_ISSUER)')
     .action(async (registry, o) => setExit(await snapshotCommand(registry, o, out)));
+
+  program
+    .command('deployment <action>')
+    .description("the worker's Temporal Worker Deployment: describe | set-current (make a version the one new runs go to)")
+    .option('--build-id <id>', 'the version (default: this build, PROMOTER_BUILD_ID or dist/build-info.json)')
+    .option('--deployment-name <name>', 'default PROMOTER_DEPLOYMENT_NAME, else "promoter"')
+    .option('--json')
+    .action(async (action, o) => setExit(await deploymentCommand(action, o, out)));
 
   program
     .command('worker')

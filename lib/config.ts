@@ -6,6 +6,10 @@ import { auditStoreConfigFromEnv, type AuditStoreConfig } from './storage/audit-
  * Worker configuration, from the environment only. Secrets (registry credentials, the signing
  * key and its password) are read here, inside the worker, and never travel in workflow inputs.
  */
+const DURATION = /^\d+(\.\d+)?(ms|s|m|h)$/;
+/** A variable set to "" counts as not set. */
+const unsetWhenEmpty = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === '' ? undefined : v), t);
+
 const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -36,7 +40,34 @@ const EnvSchema = z.object({
   // Prometheus scrape endpoint of the worker (the Temporal SDK's metrics and the promoter's); "" or "off": none.
   PROMOTER_METRICS_ADDRESS: z.string().default('127.0.0.1:9464'),
   PROMOTER_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  // Worker Deployments: a versioned worker takes only the tasks of its deployment version (promotion
+  // runs pinned to the version they started on); off, it takes every task on its queue.
+  PROMOTER_WORKER_VERSIONING: z.enum(['on', 'off']).default('off'),
+  PROMOTER_DEPLOYMENT_NAME: z.string().optional(),
+  PROMOTER_BUILD_ID: z.string().optional(),
+  // SIGTERM: activities get this long to finish, then checkpoint and hand over (worker/shutdown.ts).
+  PROMOTER_SHUTDOWN_GRACE_TIME: z.string().regex(DURATION, 'a duration such as 30s, 500ms or 2m').default('10s'),
+  // Tracing is on when an OTLP/HTTP endpoint is set (the OpenTelemetry SDK reads OTEL_EXPORTER_OTLP_HEADERS and the like itself).
+  OTEL_EXPORTER_OTLP_ENDPOINT: unsetWhenEmpty(z.url({ protocol: /^https?$/ }).optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: unsetWhenEmpty(z.url({ protocol: /^https?$/ }).optional()),
+  OTEL_SERVICE_NAME: z.string().default('promoter-worker'),
 });
+
+/**
+ * Every environment variable the worker reads: the schema above, and those that lib/storage
+ * (S3) and lib/oci (registry credentials and TLS) read themselves. The AWS SDK's credential chain
+ * (AWS_ACCESS_KEY_ID, AWS_WEB_IDENTITY_TOKEN_FILE, ...) and Temporal's connection variables
+ * (TEMPORAL_*) come on top.
+ */
+export const WORKER_ENV_VARIABLES: readonly string[] = [
+  ...Object.keys(EnvSchema.shape),
+  'PROMOTER_S3_BUCKET',
+  'PROMOTER_S3_ENDPOINT',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'DOCKER_CONFIG',
+  'PROMOTER_REGISTRY_CERTS_DIR',
+];
 
 export interface PromoterConfig {
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
@@ -64,6 +95,11 @@ export interface PromoterConfig {
   /** host:port of the Prometheus endpoint, or undefined for none. */
   metricsAddress?: string;
   logLevel: string;
+  deployment: { versioning: boolean; name?: string; buildId?: string };
+  /** How long activities may run on after SIGTERM before they checkpoint and hand over. */
+  shutdownGraceTime: string;
+  /** OTLP/HTTP traces: on when an endpoint is set. */
+  tracing: { endpoint?: string; serviceName: string };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig {
@@ -96,6 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
     limits: { requestsPerSecond: e.PROMOTER_REGISTRY_RPS, burst: e.PROMOTER_REGISTRY_BURST, concurrency: e.PROMOTER_REGISTRY_CONCURRENCY },
     ...(e.PROMOTER_METRICS_ADDRESS && e.PROMOTER_METRICS_ADDRESS !== 'off' ? { metricsAddress: e.PROMOTER_METRICS_ADDRESS } : {}),
     logLevel: e.PROMOTER_LOG_LEVEL,
+    deployment: { versioning: e.PROMOTER_WORKER_VERSIONING === 'on', name: e.PROMOTER_DEPLOYMENT_NAME, buildId: e.PROMOTER_BUILD_ID },
+    shutdownGraceTime: e.PROMOTER_SHUTDOWN_GRACE_TIME,
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
   };
 }
 

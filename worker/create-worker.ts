@@ -1,7 +1,10 @@
 /**
- * Builds a worker: the dependencies every activity shares, the activities, and the workflow
- * bundle. Used by `promoter worker`, the demo and the integration tests alike.
+ * Builds a worker: the dependencies every activity shares, the activities, the workflow code
+ * (worker/workflow-source.ts), its deployment version, graceful shutdown and tracing. Used by
+ * `promoter worker`, the demo and the integration tests alike.
  */
+import { hostname } from 'node:os';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
@@ -9,9 +12,12 @@ import { createMetrics } from '../activities/shared/metrics';
 import { createRegistry, type RegistryTelemetry } from '../activities/shared/registry-adapter';
 import type { PromoterConfig } from '../lib/config';
 import { AuditStore } from '../lib/storage/audit-store';
-import { WORKFLOWS_PATH } from '../workflows/location';
 import { shareRegistryBudget } from './budget-share';
+import { buildIdentity, type BuildIdentity } from './build-identity';
 import { installRuntime } from './runtime';
+import { handOverOnShutdown, SHUTDOWN_FORCE_MARGIN_MS } from './shutdown';
+import { setUpTracing, type Tracing } from './tracing';
+import { workflowSource, type WorkflowSource } from './workflow-source';
 
 export interface CreatedWorker {
   worker: Worker;
@@ -20,6 +26,10 @@ export interface CreatedWorker {
   telemetry: RegistryTelemetry;
   /** Stops adjusting the registry budget share (call when the worker stops). */
   stopSharing: () => void;
+  /** The deployment version this worker reports (and, with versioning on, is routed by). */
+  version: BuildIdentity & { versioning: boolean };
+  workflowOrigin: WorkflowSource['origin'];
+  tracing: Tracing;
 }
 
 export async function createWorker(config: PromoterConfig, log: Logger, opts: { taskQueue?: string } = {}): Promise<CreatedWorker> {
@@ -28,18 +38,40 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: { 
   const { port, telemetry } = createRegistry(config);
   const metrics = meter ? createMetrics(meter, telemetry) : undefined;
   const activities = createActivities({ config, store, registry: port, log, requestsSent: telemetry.totalRequests, ...(metrics ? { metrics } : {}) });
+  const identity = buildIdentity({ deploymentName: config.deployment.name, buildId: config.deployment.buildId });
+  const version = { ...identity, versioning: config.deployment.versioning };
+  const source = workflowSource();
+  const tracing = setUpTracing(config, telemetry, { version: version.buildId, instance: `${process.pid}@${hostname()}` });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
+    taskQueue,
+    ...(source.workflowBundle ? { workflowBundle: source.workflowBundle } : { workflowsPath: source.workflowsPath, bundlerOptions: source.bundlerOptions }),
     activities,
+    interceptors: {
+      // Tracing outermost, so an activity's span also covers its hand-over at shutdown.
+      activity: [...tracing.activityInterceptors, handOverOnShutdown],
+      ...(source.interceptorModules ? { workflowModules: source.interceptorModules } : {}),
+    },
+    sinks: tracing.sinks,
+    shutdownGraceTime: config.shutdownGraceTime,
+    shutdownForceTime: msToNumber(config.shutdownGraceTime) + SHUTDOWN_FORCE_MARGIN_MS,
+    ...(version.versioning
+      ? {
+          // Promotion runs are pinned to the version they started on (workflows/ say which are not).
+          workerDeploymentOptions: {
+            version: { deploymentName: version.deploymentName, buildId: version.buildId },
+            useWorkerVersioning: true,
+            defaultVersioningBehavior: 'PINNED' as const,
+          },
+        }
+      : {}),
     // Phases are I/O bound and each one already fans out inside; a few at once is plenty.
     maxConcurrentActivityTaskExecutions: 8,
-    bundlerOptions: { ignoreModules: [] },
   });
   // Runs while the worker does: its polls are what the other workers count.
-  const stopSharing = shareRegistryBudget(connection, config.temporal.namespace, opts.taskQueue ?? config.temporal.taskQueue, telemetry, log);
-  return { worker, connection, telemetry, stopSharing };
+  const stopSharing = shareRegistryBudget(connection, config.temporal.namespace, taskQueue, telemetry, log);
+  return { worker, connection, telemetry, stopSharing, version, workflowOrigin: source.origin, tracing };
 }

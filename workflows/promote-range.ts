@@ -1,8 +1,9 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, setWorkflowOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { LONG } from './activity-options';
 import type { PromoteSummary } from '../lib/run/outcomes';
 import { runBatches, type BatchArgs } from './promote-batches';
+import { onVersionedWorkers } from './versioning';
 
 const long = proxyActivities<Activities>(LONG);
 
@@ -11,3 +12,6 @@ export async function promoteRangeWorkflow(a: { args: BatchArgs; from: number; t
   // Batch numbers in summaries stay those of the whole plan.
   return runBatches(long, a.args, a.from, a.to, a.parallel, { done: 0, total: a.total }, () => {});
 }
+
+// A part of a pinned promotion runs on the same code as its parent.
+setWorkflowOptions(onVersionedWorkers('PINNED'), promoteRangeWorkflow);

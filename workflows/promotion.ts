@@ -4,7 +4,7 @@
  *
  *   setup -> plan -> provenance -> validate -> [a dry run ends here] -> promote -> sign -> attest
  */
-import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AfterPromoteArgs, PromotionInput } from '../lib/run/input';
 import { PHASES, type PhaseName, type PhaseOutcome, type PromoteSummary } from '../lib/run/outcomes';
@@ -15,6 +15,7 @@ import { promoteAllBatches } from './promote';
 import type { BatchProgress } from './promote-batches';
 import { EDGES_FAILED_KEY, EDGES_PROMOTED_KEY, EDGES_TOTAL_KEY, STATUS_KEY } from './search-attributes';
 import { runInParts } from './shards';
+import { onVersionedWorkers } from './versioning';
 
 export const progressQuery = defineQuery<RunProgress>('progress');
 
@@ -122,6 +123,10 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
     ]);
   }
 }
+
+// With versioned workers, a promotion finishes on the code it started with; the next version
+// gets the runs started after it became current (README, "Upgrades").
+setWorkflowOptions(onVersionedWorkers('PINNED'), promotionWorkflow);
 
 function failureHeadline(r: RunReport): string {
   const status: RunStatus = r.status;

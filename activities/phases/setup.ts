@@ -29,6 +29,10 @@ export function createSetup(deps: ActivityDeps) {
       throw ApplicationFailure.nonRetryable(`invalid run options: ${opts.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'InvalidInput');
     }
     await deps.store.checkBucket();
+    // A backend that ignores If-None-Match would turn every write-once record into an overwrite.
+    await deps.store.checkWriteOnce().catch((err: Error & { retryable?: boolean }) => {
+      throw err.retryable === false ? ApplicationFailure.nonRetryable(err.message, err.name) : err;
+    });
     const bundle = await loadBundle(deps.store, input);
     const hosts = registryHosts(bundle);
     const failures: string[] = [];

@@ -8,7 +8,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { PromoterConfig } from '../../lib/config';
 import type { Identity, ManifestBundle } from '../../lib/manifests';
 import {
-  FulcioChains, KeylessSigner, KeySigner, SigningError, checkIdentityToken, keylessConfig, keylessConfigFromSigningConfig, loadSigningKey, loadVerificationKeys,
+  FulcioChains, KeylessSigner, KeySigner, SigningError, checkIdentityToken, identityMatchers, keylessConfig, keylessConfigFromSigningConfig,
+  loadSigningKey, loadVerificationKeys,
   readIdentityToken, type ImageSigner, type KeylessConfig, type KeylessTrust, type SigningKey, type VerificationKey,
 } from '../../lib/signing';
 
@@ -86,6 +87,7 @@ export class TrustMaterial {
       this.keysByPolicy.set(cacheKey, keys);
     }
     if (policy.identities.length === 0 || policy.mode === 'off') return { keys };
+    identityMatchers(policy.identities); // an identity no verifier could enforce (say, an unanchored pattern) fails Setup
     return { keys, keyless: { trustedRoot: await this.loadTrustedRoot(), identities: policy.identities } };
   }
 

@@ -1,10 +1,11 @@
 /**
  * `promoter replay ID`: fetch the run's history and replay it against the workflow code of this
- * checkout. Exit 0 when deterministic: the audit proof that today's code explains that run.
+ * build (the prebuilt bundle; the sources in development). Exit 0 when deterministic: the audit
+ * proof that today's code explains that run.
  */
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../../lib/config';
-import { WORKFLOWS_PATH } from '../../workflows/location';
+import { replayOptions } from '../../worker/workflow-source';
 import { connectClient } from '../connect';
 import type { Output } from '../output';
 
@@ -16,7 +17,7 @@ export async function replayCommand(id: string, opts: { runId?: string }, out: O
   try {
     const history = await client.workflow.getHandle(id, opts.runId).fetchHistory();
     try {
-      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, id);
+      await Worker.runReplayHistory(replayOptions(), history, id);
     } catch (err) {
       out.print(`replay of ${id} FAILED: ${(err as Error).message}`);
       return 1;

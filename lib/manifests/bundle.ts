@@ -2,7 +2,10 @@
 // workflows and the activities. Both manifest layouts normalize to it.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { normalizeRegistry } from '../oci/reference';
+import { checkIdentityPattern } from '../signing/identity-policy';
 import { DIGEST_RE, IMAGE_NAME_RE, TAG_RE, isRegistryName } from './patterns';
+import { checkPublicKeyPem } from './public-keys';
 
 export const SIGNATURE_MODES = ['require', 'if-present', 'off'] as const;
 export const PROVENANCE_MODES = ['require', 'warn', 'off'] as const;
@@ -73,12 +76,30 @@ const PEM_PUBLIC_KEY_RE = /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC
 
 const IdentityOut = z
   .strictObject({ issuer: z.string().min(1), subject: z.string().min(1).optional(), subjectRegExp: z.string().min(1).optional() })
-  .refine((i) => (i.subject === undefined) !== (i.subjectRegExp === undefined), 'exactly one of subject, subjectRegExp');
-const PemKey = z.string().regex(PEM_PUBLIC_KEY_RE, 'a PEM public key');
+  .refine((i) => (i.subject === undefined) !== (i.subjectRegExp === undefined), 'exactly one of subject, subjectRegExp')
+  .superRefine((i, ctx) => {
+    const problem = i.subjectRegExp === undefined ? undefined : checkIdentityPattern(i.subjectRegExp);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['subjectRegExp'], message: `${problem.rule}: subjectRegExp ${problem.message}` });
+  });
+// The text the loader writes: one normalized PEM public key that parses.
+const PemKey = z
+  .string()
+  .regex(PEM_PUBLIC_KEY_RE, 'a PEM public key')
+  .refine((k) => {
+    const checked = checkPublicKeyPem(k);
+    return 'pem' in checked && checked.pem === k;
+  }, 'a PEM public key that parses, normalized as the loader writes it');
+// Registry names in the one spelling the loader writes (normalizeRegistry), so that every
+// comparison downstream sees one name per registry.
+const RegistryName = z
+  .string()
+  .refine(isRegistryName, 'a registry name')
+  .refine((n) => normalizeRegistry(n) === n, 'a registry name in normalized spelling (lower-case host, no :443, docker.io for Docker Hub)');
 
 /**
- * The bundle's shape, stated once. Only the tests use it: every bundle the loaders produce (plain
- * and thin layouts) must satisfy it, which keeps a loader from slipping a field past the rules.
+ * The bundle's shape, stated once, with the rules each field is held to. Every bundle the loaders
+ * produce (plain and thin layouts) must satisfy it, which keeps a loader from slipping a field past
+ * the rules; parseManifestBundle applies it (and the cross-field rules) to a bundle read back from S3.
  */
 export const ManifestBundleSchema = z.strictObject({
   version: z.literal(1),
@@ -86,8 +107,8 @@ export const ManifestBundleSchema = z.strictObject({
     z.strictObject({
       name: z.string().min(1),
       file: z.string().min(1),
-      source: z.string().refine(isRegistryName, 'a registry name'),
-      destinations: z.array(z.string().refine(isRegistryName, 'a registry name')).min(1),
+      source: RegistryName,
+      destinations: z.array(RegistryName).min(1),
       images: z.array(
         z.strictObject({
           name: z.string().regex(IMAGE_NAME_RE),

@@ -1,9 +1,9 @@
 // The one-file kpromo manifest: registries, images and policy blocks together.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Project } from './bundle';
 import { crossProjectTagConflicts } from './conflicts';
 import { readHead, readImages, schemaFindings, type Findings } from './project';
+import { MAX_MANIFEST_FILE_BYTES, manifestReadFinding, readBounded } from './read-bounded';
 import { finish, wholeFile } from './result';
 import { PlainManifestSchema } from './schemas';
 import type { LoadResult } from './types';
@@ -17,14 +17,12 @@ export async function loadPlainManifest(file: string): Promise<LoadResult> {
   const abs = path.resolve(file);
   const rel = path.basename(abs);
   const out: Findings = { errors: [], warnings: [] };
-  let text: string;
-  try {
-    text = await readFile(abs, 'utf8');
-  } catch (e) {
-    out.errors.push(wholeFile(rel, 'file-read', `cannot read the manifest (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+  const read = await readBounded(abs, MAX_MANIFEST_FILE_BYTES);
+  if (!read.ok) {
+    out.errors.push(manifestReadFinding(rel, read, 'the manifest'));
     return finish([], out.errors, out.warnings);
   }
-  const src = loadYaml(rel, text);
+  const src = loadYaml(rel, read.text);
   out.errors.push(...src.errors);
   if (src.data === undefined) return finish([], out.errors, out.warnings);
   if (src.data === null) {
@@ -32,7 +30,8 @@ export async function loadPlainManifest(file: string): Promise<LoadResult> {
     return finish([], out.errors, out.warnings);
   }
   out.errors.push(...schemaFindings(src, src.data, PlainManifestSchema));
-  const head = await readHead(src, src.data, path.dirname(abs), out);
+  // A plain manifest's tree is its folder: key files are named from there and stay in it.
+  const head = await readHead(src, src.data, { base: path.dirname(abs), tree: path.dirname(abs) }, out);
   const images = readImages(src, (src.data as { images?: unknown }).images, ['images'], out);
   const name = rel.replace(/\.ya?ml$/i, '');
   // One file can still land two image entries in one repository through two

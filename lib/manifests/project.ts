@@ -10,8 +10,9 @@ import {
   type ProvenancePolicy,
   type SignaturePolicy,
 } from './bundle';
+import { normalizeRegistry } from '../oci/reference';
 import { issuesToErrors } from './issues';
-import { loadKeys } from './public-keys';
+import { loadKeys, type KeyDirs } from './public-keys';
 import { DIGEST_RE, IMAGE_NAME_RE, TAG_RE, isRegistryName } from './patterns';
 import { ProvenancePolicySchema, SignaturePolicySchema } from './schemas';
 import type { ManifestError } from './types';
@@ -48,7 +49,7 @@ export interface ImageRecord {
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Registry roles (exactly one source, at least one destination) and both policy blocks. */
-export async function readHead(src: YamlSource, data: unknown, baseDir: string, out: Findings): Promise<ManifestHead> {
+export async function readHead(src: YamlSource, data: unknown, keyDirs: KeyDirs, out: Findings): Promise<ManifestHead> {
   const doc = isObject(data) ? data : {};
   const regs = Array.isArray(doc.registries) ? doc.registries : [];
   const sources: number[] = [];
@@ -62,13 +63,16 @@ export async function readHead(src: YamlSource, data: unknown, baseDir: string, 
       return;
     }
     destinationEntries++;
-    const name = entry.name;
-    if (typeof name !== 'string' || !isRegistryName(name)) return; // the schema reports it
+    if (typeof entry.name !== 'string' || !isRegistryName(entry.name)) return; // the schema reports it
+    // One spelling of every registry from here on (bundle, plan, records): Reg.example.com is reg.example.com.
+    const name = normalizeRegistry(entry.name);
     const first = firstSeen.get(name);
     if (first !== undefined) {
       const at = src.locate(['registries', first, 'name']);
+      const as = name === entry.name ? '' : ` (as ${entry.name})`;
       out.warnings.push(
-        src.error(['registries', i, 'name'], 'duplicate-destination', `registry ${name} is listed again (first at line ${at.line}); it is promoted to once`),
+        src.error(['registries', i, 'name'], 'duplicate-destination',
+          `registry ${name} is listed again${as} (first at line ${at.line}); it is promoted to once`),
       );
       return;
     }
@@ -91,7 +95,7 @@ export async function readHead(src: YamlSource, data: unknown, baseDir: string, 
     }
     const first = sources[0] === undefined ? undefined : regs[sources[0]];
     if (isObject(first) && typeof first.name === 'string') {
-      source = first.name;
+      source = isRegistryName(first.name) ? normalizeRegistry(first.name) : first.name;
       const same = firstSeen.get(source);
       if (same !== undefined) {
         out.errors.push(src.error(['registries', same, 'name'], 'source-is-destination', `registry ${source} is both the source and a destination`));
@@ -99,8 +103,8 @@ export async function readHead(src: YamlSource, data: unknown, baseDir: string, 
     }
   }
 
-  const signatures = await readPolicy(src, doc.signatures, 'signatures', SignaturePolicySchema, DEFAULT_SIGNATURE_POLICY, baseDir, out);
-  const provenance = await readPolicy(src, doc.provenance, 'provenance', ProvenancePolicySchema, DEFAULT_PROVENANCE_POLICY, baseDir, out);
+  const signatures = await readPolicy(src, doc.signatures, 'signatures', SignaturePolicySchema, DEFAULT_SIGNATURE_POLICY, keyDirs, out);
+  const provenance = await readPolicy(src, doc.provenance, 'provenance', ProvenancePolicySchema, DEFAULT_PROVENANCE_POLICY, keyDirs, out);
   return { source, destinations, signatures, provenance };
 }
 
@@ -110,7 +114,7 @@ async function readPolicy<P extends { mode: string; keys: string[] }>(
   block: 'signatures' | 'provenance',
   schema: z.ZodType<P, unknown>,
   fallback: P,
-  baseDir: string,
+  keyDirs: KeyDirs,
   out: Findings,
 ): Promise<P> {
   if (raw === undefined) return structuredClone(fallback);
@@ -118,7 +122,7 @@ async function readPolicy<P extends { mode: string; keys: string[] }>(
   // loaded even when another part of the block is bad, so all errors show.
   const rawKeys = isObject(raw) && Array.isArray(raw.keys) ? raw.keys : [];
   const entries = rawKeys.map((k) => (typeof k === 'string' && k !== '' ? k : undefined));
-  const { pems, errors, files } = await loadKeys(src, entries, [block, 'keys'], baseDir);
+  const { pems, errors, files } = await loadKeys(src, entries, [block, 'keys'], keyDirs);
   out.errors.push(...errors);
   (out.keyFiles ??= []).push(...files);
   const parsed = schema.safeParse(raw);

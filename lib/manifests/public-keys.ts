@@ -1,9 +1,15 @@
 // Verification keys named in policy blocks: inline PEM or a file next to the
 // manifest. They are read at validation time so the bundle carries the PEM
 // text itself (public keys are not secret) and workers need no manifest tree.
+//
+// A key path is reviewed as part of the manifests, so it must stay inside the
+// manifest tree (a plain manifest's folder; the whole thin layout): relative,
+// no `..` that climbs out of it, no symlink that leads out of it, a regular
+// file of at most MAX_KEY_FILE_BYTES.
 import { createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { MAX_KEY_FILE_BYTES, readBounded, sizeText } from './read-bounded';
 import type { ManifestError } from './types';
 import type { PathSegment, YamlSource } from './yaml-source';
 
@@ -38,12 +44,18 @@ export function checkPublicKeyPem(text: string): PemCheck {
   return { pem };
 }
 
-/** Loads `entries` (at `at` in `src`), resolving paths against `baseDir`; `files` are the key files read. */
+/** Where key paths are resolved (`base`, the manifest's folder) and the tree they must stay in. */
+export interface KeyDirs {
+  base: string;
+  tree: string;
+}
+
+/** Loads `entries` (at `at` in `src`), resolving paths against `dirs.base`; `files` are the key files read. */
 export async function loadKeys(
   src: YamlSource,
   entries: readonly (string | undefined)[],
   at: readonly PathSegment[],
-  baseDir: string,
+  dirs: KeyDirs,
 ): Promise<{ pems: string[]; errors: ManifestError[]; files: string[] }> {
   const pems: string[] = [];
   const files: string[] = [];
@@ -60,15 +72,13 @@ export async function loadKeys(
         label = 'inline key';
       } else {
         label = `key file ${JSON.stringify(entry)}`;
-        const file = path.resolve(baseDir, entry);
-        try {
-          text = await readFile(file, 'utf8');
-          files.push(file);
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code ?? 'error';
-          errors.push(src.error(p, 'key-file', `${label} cannot be read (${code}); paths are relative to the manifest's folder`));
+        const read = await readKeyFile(dirs, entry);
+        if ('rule' in read) {
+          errors.push(src.error(p, read.rule, `${label} ${read.message}`));
           return;
         }
+        text = read.text;
+        files.push(read.file);
       }
       const checked = checkPublicKeyPem(text);
       if ('pem' in checked) pems[i] = checked.pem;
@@ -77,4 +87,45 @@ export async function loadKeys(
   );
   // Keep file order, drop failures and repeats.
   return { pems: [...new Set(pems.filter((x) => x !== undefined))], errors, files };
+}
+
+type KeyFileRead = { text: string; file: string } | { rule: string; message: string };
+
+const inside = (dir: string, file: string): boolean => {
+  const rel = path.relative(dir, file);
+  return rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+};
+
+/** A key file named by `entry`, relative to `dirs.base` and inside `dirs.tree`, within the size limit. */
+async function readKeyFile(dirs: KeyDirs, entry: string): Promise<KeyFileRead> {
+  if (path.isAbsolute(entry) || path.win32.isAbsolute(entry)) {
+    return { rule: 'key-path-outside', message: "is an absolute path; name key files relative to the manifest's folder, inside the manifest tree" };
+  }
+  const file = path.resolve(dirs.base, entry);
+  if (!inside(dirs.tree, file)) return { rule: 'key-path-outside', message: 'climbs out of the manifest tree; key files must be inside it' };
+  let real: string;
+  let realTree: string;
+  try {
+    [real, realTree] = await Promise.all([realpath(file), realpath(dirs.tree)]);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    return { rule: 'key-file', message: `cannot be read (${code}); paths are relative to the manifest's folder` };
+  }
+  if (!inside(realTree, real)) return { rule: 'key-path-symlink', message: 'leads out of the manifest tree through a symlink' };
+  // The resolved path has no symlink left: refuse one that appears there from now on.
+  const read = await readBounded(real, MAX_KEY_FILE_BYTES, { noFollow: true });
+  if (read.ok) return { text: read.text, file };
+  switch (read.reason) {
+    case 'too-large':
+      return {
+        rule: 'key-file-too-large',
+        message: `is ${sizeText(read.bytes, MAX_KEY_FILE_BYTES)}; a key file may be at most ${MAX_KEY_FILE_BYTES / 1024} KiB`,
+      };
+    case 'not-a-file':
+      return { rule: 'key-file-type', message: 'is not a regular file' };
+    case 'symlink':
+      return { rule: 'key-path-symlink', message: 'was replaced by a symlink while being read' };
+    case 'unreadable':
+      return { rule: 'key-file', message: `cannot be read (${read.code})` };
+  }
 }

@@ -3,6 +3,7 @@
 // Every object is strict (unknown keys fail). Messages carry their rule id,
 // `rule<RULE_SEP>text`, so findings map to stable rule ids (see issues.ts).
 import { z } from 'zod';
+import { checkIdentityPattern } from '../signing/identity-policy';
 import { PROVENANCE_MODES, SIGNATURE_MODES } from './bundle';
 import { DIGEST_RE, IMAGE_NAME_RE, TAG_RE, isRegistryName } from './patterns';
 
@@ -56,17 +57,9 @@ export const IdentitySchema = z
     if ((id.subject === undefined) === (id.subjectRegExp === undefined)) {
       ctx.addIssue({ code: 'custom', path: [], message: r('identity-subject', 'give exactly one of subject, subjectRegExp') });
     }
-    if (id.subjectRegExp !== undefined) {
-      try {
-        new RegExp(id.subjectRegExp, 'u');
-      } catch (e) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['subjectRegExp'],
-          message: r('identity-regexp', `subjectRegExp does not compile: ${(e as Error).message}`),
-        });
-      }
-    }
+    // Compiled on RE2 and anchored ^…$, as the verifiers will insist (lib/signing/identity-policy.ts).
+    const problem = id.subjectRegExp === undefined ? undefined : checkIdentityPattern(id.subjectRegExp);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['subjectRegExp'], message: r(problem.rule, `subjectRegExp ${problem.message}`) });
   });
 
 /** A key entry: inline PEM text or a path relative to the manifest's folder (loaded in keys.ts). */

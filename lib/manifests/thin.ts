@@ -4,11 +4,12 @@
 // Files are taken only at exactly that depth and only as regular files: a
 // symlink could pull unreviewed content from outside the tree into a promotion.
 import type { Dirent } from 'node:fs';
-import { lstat, readFile, readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Project } from './bundle';
 import { crossProjectTagConflicts, type ProjectUnit } from './conflicts';
 import { readHead, readImages, schemaFindings, type Findings } from './project';
+import { MAX_MANIFEST_FILE_BYTES, manifestReadFinding, readBounded } from './read-bounded';
 import { finish, mapLimit, wholeFile } from './result';
 import { ImagesFileSchema, ThinManifestSchema } from './schemas';
 import type { LoadResult } from './types';
@@ -182,7 +183,7 @@ async function loadProject(root: string, p: string): Promise<LoadedProject> {
 
   if (m.data === null) findings.errors.push(wholeFile(manifestRel, 'empty-manifest', 'the manifest holds no YAML document', 1));
   else if (m.data !== undefined) findings.errors.push(...schemaFindings(m, m.data, ThinManifestSchema));
-  const head = await readHead(m, m.data ?? null, path.join(root, 'manifests', p), findings);
+  const head = await readHead(m, m.data ?? null, { base: path.join(root, 'manifests', p), tree: root }, findings);
   imagesPathNote(m.data, p, m, findings);
 
   // An empty or comment-only images.yaml is an empty list.
@@ -203,12 +204,11 @@ async function loadProject(root: string, p: string): Promise<LoadedProject> {
 }
 
 async function read(root: string, rel: string, findings: Findings): Promise<string | undefined> {
-  try {
-    return await readFile(path.join(root, rel), 'utf8');
-  } catch (e) {
-    findings.errors.push(wholeFile(rel, 'file-read', `cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
-    return undefined;
-  }
+  // The scan saw a regular file here; O_NOFOLLOW keeps a symlink put in its place since out.
+  const r = await readBounded(path.join(root, rel), MAX_MANIFEST_FILE_BYTES, { noFollow: true });
+  if (r.ok) return r.text;
+  findings.errors.push(manifestReadFinding(rel, r));
+  return undefined;
 }
 
 /** `imagesPath` is deprecated and ignored; say so when it points somewhere else. */

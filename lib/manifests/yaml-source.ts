@@ -1,11 +1,17 @@
 // Strict YAML loading that keeps enough of the syntax tree to point every
 // finding at a file, line and column.
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
-import type { Document, Node, Pair, Scalar, YAMLMap } from 'yaml';
+import { Composer, Lexer, LineCounter, Parser, YAMLParseError, isAlias, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
+import type { CST, Document, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import type { ManifestError } from './types';
 
 /** Alias expansions allowed per document; enough for any honest manifest, far too few for a "billion laughs". */
 export const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Collections nested in one another, at most (a manifest needs 5: images, an image, its dmap, a
+ * digest's tags). The YAML library composes recursively: far deeper input overflows the stack.
+ */
+export const MAX_YAML_DEPTH = 64;
 
 export type PathSegment = string | number;
 
@@ -36,21 +42,18 @@ export function loadYaml(file: string, rawText: string): YamlSource {
   // it. Dropping it keeps every line number (and the columns people see).
   const text = rawText.charCodeAt(0) === 0xfeff ? rawText.slice(1) : rawText;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter,
-    // The library checks unique keys with a linear scan per key (quadratic in
-    // the size of a map: 37 s for one 40,000-digest dmap); duplicateKeys()
-    // below does the same check with a hash set.
-    uniqueKeys: false,
-    strict: true,
-    prettyErrors: false,
-    // A manifest has no use for YAML 1.1 merge keys or custom tags.
-    merge: false,
-  });
   const pos = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
+  const cst = parseCst(text, lineCounter);
+  if ('tooDeepAt' in cst) {
+    const at = pos(cst.tooDeepAt);
+    const finding = (rule: string, message: string): ManifestError => ({ file, line: at.line, column: at.column, rule, message });
+    const errors = [finding('yaml-depth', `collections nested deeper than ${MAX_YAML_DEPTH} levels`)];
+    return { file, data: undefined, errors, locate: () => at, error: (_, rule, message) => finding(rule, message) };
+  }
+  const doc = composeOne(cst.tokens, text.length);
   const errors: ManifestError[] = [];
   // Warnings (unresolved tags, odd directives) are errors here: a manifest is strict.
   for (const e of [...doc.errors, ...doc.warnings]) {
@@ -108,6 +111,52 @@ export function loadYaml(file: string, rawText: string): YamlSource {
       return { file, line: p.line, column: p.column, rule, message };
     },
   };
+}
+
+const COLLECTIONS = new Set(['block-map', 'block-seq', 'flow-collection']);
+
+/**
+ * The syntax tree of `text`, or the offset of the first collection nested deeper than
+ * MAX_YAML_DEPTH. The lexer and parser keep open collections on a stack of their own, not on
+ * the call stack, so this never overflows; composing comes only after the depth is known.
+ */
+function parseCst(text: string, lineCounter: LineCounter): { tokens: CST.Token[] } | { tooDeepAt: number } {
+  const parser = new Parser(lineCounter.addNewLine);
+  lineCounter.addNewLine(0); // as Parser.parse() does: line 1 starts at 0
+  const tokens: CST.Token[] = [];
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const token of parser.next(lexeme)) tokens.push(token);
+    // There are never more open collections than stack entries: most lexemes cost one comparison.
+    if (parser.stack.length > MAX_YAML_DEPTH) {
+      const open = parser.stack.filter((t) => COLLECTIONS.has(t.type));
+      if (open.length > MAX_YAML_DEPTH) return { tooDeepAt: open[MAX_YAML_DEPTH]!.offset };
+    }
+  }
+  for (const token of parser.end()) tokens.push(token);
+  return { tokens };
+}
+
+/** The first document, as the library's parseDocument composes it: a second one is an error. */
+function composeOne(tokens: CST.Token[], length: number): Document.Parsed {
+  const composer = new Composer({
+    // The library checks unique keys with a linear scan per key (quadratic in
+    // the size of a map: 37 s for one 40,000-digest dmap); duplicateKeys()
+    // below does the same check with a hash set.
+    uniqueKeys: false,
+    strict: true,
+    // A manifest has no use for YAML 1.1 merge keys or custom tags.
+    merge: false,
+  });
+  let doc: Document.Parsed | undefined;
+  for (const next of composer.compose(tokens, true, length)) {
+    if (!doc) doc = next;
+    else {
+      const message = 'Source contains multiple documents; please use YAML.parseAllDocuments()';
+      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', message));
+      break;
+    }
+  }
+  return doc!; // compose(…, forceDoc = true) always yields one
 }
 
 /**

@@ -44,6 +44,31 @@ export const repositoryKey = (r: RepositoryRef): string => `${r.host}/${r.reposi
 const REPO_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
 export const DOCKER_HUB = 'docker.io';
+/** Other names of Docker Hub: one registry, spelled `docker.io` everywhere. */
+const DOCKER_HUB_ALIASES = new Set(['index.docker.io', 'registry-1.docker.io']);
+
+/**
+ * The one spelling of a registry host, for every comparison and every key (plans, repository
+ * keys, tag records): host names are case-insensitive, so lower case; the default HTTPS port
+ * `:443` is dropped and other ports lose leading zeros; Docker Hub's aliases become `docker.io`.
+ * `Reg.Example.com:443` and `reg.example.com` are one registry.
+ */
+export function normalizeHost(host: string): string {
+  const lower = host.toLowerCase();
+  const bracket = lower.startsWith('[') ? lower.indexOf(']') : -1;
+  const colon = bracket >= 0 ? (lower[bracket + 1] === ':' ? bracket + 1 : -1) : lower.lastIndexOf(':');
+  let name = colon < 0 ? lower : lower.slice(0, colon);
+  let port = colon < 0 ? '' : lower.slice(colon + 1);
+  if (/^[0-9]+$/.test(port)) port = Number(port) === 443 ? '' : String(Number(port));
+  if (port === '' && DOCKER_HUB_ALIASES.has(name)) name = DOCKER_HUB;
+  return port === '' ? name : `${name}:${port}`;
+}
+
+/** A registry name (`host[:port][/path]`) with its host normalised (normalizeHost); the path is kept. */
+export function normalizeRegistry(name: string): string {
+  const slash = name.indexOf('/');
+  return slash < 0 ? normalizeHost(name) : `${normalizeHost(name.slice(0, slash))}${name.slice(slash)}`;
+}
 
 export class ImageReferenceError extends Error {
   override name = 'ImageReferenceError';
@@ -80,7 +105,7 @@ export function parseReference(input: string): ImageRef {
     path = path.slice(0, colon);
     if (!TAG_RE.test(tag)) throw new ImageReferenceError(`invalid tag in reference "${input}"`);
   }
-  if (host === 'index.docker.io' || host === 'registry-1.docker.io') host = DOCKER_HUB;
+  if (DOCKER_HUB_ALIASES.has(host)) host = DOCKER_HUB;
   if (host === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
   if (!REPO_RE.test(path)) throw new ImageReferenceError(`invalid repository name in reference "${input}"`);
   const ref: ImageRef = { host, repository: path };

@@ -8,6 +8,7 @@ export * from './statements';
 export * from './bundle';
 export * from './dsse';
 export * from './verify-signature';
+export * from './identity-policy';
 export * from './verify-bundle';
 export * from './verify-provenance';
 export * from './keyless';

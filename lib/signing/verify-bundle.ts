@@ -7,26 +7,18 @@
 // --insecure-ignore-tlog; the key is trusted for any time.
 //
 // Keyless (Fulcio certificates): a sigstore TrustedRoot (Fulcio CA, Rekor,
-// CT log, TSA keys) and identities (issuer + subject or subject regexp). At
-// least one verified timestamp (Rekor integrated time or TSA) is required: the
-// certificate chain is checked at those times, and @sigstore/verify checks no
-// chain when given none.
+// CT log, TSA keys) and identities (issuer + subject or subject regexp, matched
+// exactly by identity-policy.ts). At least one verified timestamp (Rekor
+// integrated time or TSA) is required: the certificate chain is checked at
+// those times, and @sigstore/verify checks no chain when given none.
 import type { Bundle } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { Verifier, toSignedEntity, toTrustMaterial, type VerificationPolicy } from '@sigstore/verify';
+import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import { bundleStatement, parseBundle, type SerializedBundle } from './bundle';
 import { errorMessage } from './errors';
+import { identityMatchers, type IdentityMatcher, type KeylessIdentity } from './identity-policy';
 import type { VerificationKey } from './signing-keys';
 import { statementHasSubjectDigest, type Statement } from './statements';
-
-export interface KeylessIdentity {
-  /** Exact OIDC issuer (Fulcio issuer extension). */
-  issuer?: string;
-  issuerRegExp?: string;
-  /** Exact certificate SAN (email, URI, ...). */
-  subject?: string;
-  subjectRegExp?: string;
-}
 
 export interface KeylessTrust {
   /** TrustedRoot JSON (as in sigstore's trusted_root.json). */
@@ -99,14 +91,6 @@ function verifyWithKeys(bundle: Bundle, keys: VerificationKey[], artifact: Buffe
   return undefined;
 }
 
-function policyOf(identity: KeylessIdentity): VerificationPolicy {
-  const san = identity.subject ?? (identity.subjectRegExp ? new RegExp(identity.subjectRegExp) : undefined);
-  return {
-    ...(san ? { subjectAlternativeName: san } : {}),
-    ...(identity.issuer ? { extensions: { issuer: identity.issuer } } : {}),
-  };
-}
-
 function verifyKeyless(bundle: Bundle, trust: KeylessTrust, artifact: Buffer | undefined, errors: string[]): BundleSigner | undefined {
   const content = bundle.verificationMaterial.content.$case;
   if (content !== 'certificate' && content !== 'x509CertificateChain') {
@@ -115,6 +99,13 @@ function verifyKeyless(bundle: Bundle, trust: KeylessTrust, artifact: Buffer | u
   }
   if (trust.identities.length === 0) {
     errors.push('keyless verification needs at least one identity');
+    return undefined;
+  }
+  let matchers: IdentityMatcher[];
+  try {
+    matchers = identityMatchers(trust.identities);
+  } catch (err) {
+    errors.push(`identity policy: ${errorMessage(err)}`);
     return undefined;
   }
   const timestampThreshold = trust.timestampThreshold ?? 1;
@@ -138,16 +129,16 @@ function verifyKeyless(bundle: Bundle, trust: KeylessTrust, artifact: Buffer | u
     return undefined;
   }
   const entity = toSignedEntity(bundle, artifact);
-  for (const identity of trust.identities) {
+  for (const matcher of matchers) {
     try {
-      const signer = verifier.verify(entity, policyOf(identity));
-      const issuer = signer.identity?.extensions?.issuer;
-      if (identity.issuerRegExp && !(issuer && new RegExp(identity.issuerRegExp).test(issuer))) {
-        throw new Error(`issuer ${issuer ?? '(none)'} does not match ${identity.issuerRegExp}`);
-      }
-      return { subjectAlternativeName: signer.identity?.subjectAlternativeName, issuer };
+      const signer = verifier.verify(entity, matcher.libraryPolicy);
+      const found = { subjectAlternativeName: signer.identity?.subjectAlternativeName, issuer: signer.identity?.extensions?.issuer };
+      // The library's own policy check is not enough on its own (see identity-policy.ts).
+      const mismatch = matcher.mismatch(found);
+      if (mismatch) throw new Error(mismatch);
+      return found;
     } catch (err) {
-      errors.push(`identity ${identity.subject ?? identity.subjectRegExp ?? '*'}: ${errorMessage(err)}`);
+      errors.push(`identity ${matcher.label}: ${errorMessage(err)}`);
     }
   }
   return undefined;

@@ -15,7 +15,7 @@ export interface ProvenancePolicy {
   keyless?: KeylessTrust;
   /** Allowed builder ids (exact match). Empty means any builder. */
   builders: string[];
-  /** Allowed source URI prefixes. Empty means any source. */
+  /** Allowed source URI prefixes, matched at a path boundary (sourceUnderPrefix). Empty means any source. */
   sources: string[];
 }
 
@@ -60,7 +60,7 @@ export function verifySlsaProvenance(envelopeOrBundle: unknown, policy: Provenan
       return { ok: false, reason: `builder ${prov.builderId} is not allowed`, builderId: prov.builderId, sourceUris: prov.sourceUris };
     }
     // Every recorded source must be allowed: one allowed value beside a foreign one is not enough.
-    const allowed = (uri: string): boolean => policy.sources.some((prefix) => uri.startsWith(prefix));
+    const allowed = (uri: string): boolean => policy.sources.some((prefix) => sourceUnderPrefix(uri, prefix));
     if (policy.sources.length > 0 && (prov.sourceUris.length === 0 || !prov.sourceUris.every(allowed))) {
       return {
         ok: false,
@@ -72,4 +72,36 @@ export function verifySlsaProvenance(envelopeOrBundle: unknown, policy: Provenan
   } catch (err) {
     return { ok: false, reason: errorMessage(err) };
   }
+}
+
+// What may follow a repository URI and still name that repository: a path below it, its ref
+// (`@refs/heads/main`), a query or a fragment (a subdirectory, as in `#sub/dir`).
+const BOUNDARY = new Set(['/', '@', '?', '#']);
+// After a ref only a query or fragment: `@refs/heads/main/evil` is another branch.
+const AFTER_REF = new Set(['?', '#']);
+
+/**
+ * Whether a provenance source URI is under an allowed prefix, at a path boundary so that
+ * `git+https://github.com/org/repo` does not admit `git+https://github.com/org/repo-evil`:
+ * - a prefix ending in `/` admits what is under it (`git+https://github.com/org/` any repository of org);
+ * - otherwise the URI is the prefix itself, or goes on with `/`, `@` (a ref), `?` or `#`, or with
+ *   `.git` followed by one of those or the end (`…/repo.git@refs/tags/v1`);
+ * - a prefix that already names a ref (an `@` in its path) admits only `?` or `#` after it;
+ * - the part after the prefix may not climb with `.` or `..` path segments.
+ */
+export function sourceUnderPrefix(uri: string, prefix: string): boolean {
+  if (prefix === '' || !uri.startsWith(prefix)) return false;
+  let rest = uri.slice(prefix.length);
+  if (/(^|\/)\.\.?(\/|$|[@?#])/.test(rest)) return false;
+  if (rest === '' || prefix.endsWith('/')) return true;
+  const allowedNext = namesRef(prefix) ? AFTER_REF : BOUNDARY;
+  if (!namesRef(prefix) && rest.startsWith('.git')) rest = rest.slice(4);
+  return rest === '' || allowedNext.has(rest[0]!);
+}
+
+/** `scheme://authority/path@ref`: an `@` after the authority (not `git@host` user info). */
+function namesRef(prefix: string): boolean {
+  const scheme = prefix.indexOf('://');
+  const pathStart = prefix.indexOf('/', scheme < 0 ? 0 : scheme + 3);
+  return pathStart >= 0 && prefix.indexOf('@', pathStart) >= 0;
 }

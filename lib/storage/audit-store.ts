@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -21,6 +22,11 @@ import {
  *   an AuditObjectConflict and the first object stays as it was.
  * - overwrite / overwriteJson: the few mutable state objects (the per-repository tag records
  *   under `inventory/…`, `state/latest-promoted-bundle.json`), replaced on every write.
+ * - replaceIfUnchanged / replaceJsonIfUnchanged: a read-modify-write of a shared object
+ *   (`If-Match: <etag>`, or `If-None-Match: *` for one not there yet): AuditObjectChanged when
+ *   another writer got there first, so the caller reads again and merges instead of losing a write.
+ *
+ * Write-once rests on the backend honouring `If-None-Match: *`: checkWriteOnce proves it does.
  */
 export interface AuditStoreConfig {
   bucket: string;
@@ -35,6 +41,14 @@ export interface StoredObject {
   key: string;
   sha256: string;
   bytes: number;
+  /** The object's ETag as S3 gave it (quotes included), where the call returns one. */
+  etag?: string;
+}
+
+/** A stored object with what a conditional replace needs: its ETag. */
+export interface VersionedObject<T> {
+  value: T;
+  stored: StoredObject & { etag: string };
 }
 
 /** A write-once key already holds a different body: nothing was overwritten. */
@@ -49,6 +63,33 @@ export class AuditObjectConflict extends Error {
     readonly attemptedSha256: string,
   ) {
     super(`s3://${bucket}/${key} is write-once and already holds different content (sha256 ${existingSha256}, refused ${attemptedSha256})`);
+  }
+}
+
+/**
+ * A conditional replace found the object changed (or created, or deleted) since it was read:
+ * nothing was written. Read it again, merge, and try again.
+ */
+export class AuditObjectChanged extends Error {
+  override name = 'AuditObjectChanged';
+  readonly retryable = true;
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    /** The ETag the write expected; undefined when it expected no object. */
+    readonly expectedEtag: string | undefined,
+  ) {
+    const what = expectedEtag === undefined ? 'it exists now' : `no longer ETag ${expectedEtag}`;
+    super(`s3://${bucket}/${key} changed since it was read (${what}): nothing written`);
+  }
+}
+
+/** The backend does not enforce `If-None-Match: *`: write-once records would silently be overwritten. */
+export class WriteOnceNotEnforced extends Error {
+  override name = 'WriteOnceNotEnforced';
+  readonly retryable = false;
+  constructor(where: string, why: string) {
+    super(`${where} does not enforce write-once (If-None-Match: *): ${why}; audit records would silently be overwritten, so the promoter refuses this backend`);
   }
 }
 
@@ -83,6 +124,8 @@ export function sha256Hex(data: string | Uint8Array): string {
 export interface DocumentStore {
   readonly bucket: string;
   checkBucket(): Promise<void>;
+  /** Proves the backend refuses a second conditional write (WriteOnceNotEnforced otherwise). */
+  checkWriteOnce(): Promise<void>;
   getJson<T>(key: string, expectSha256?: string): Promise<T>;
   getJsonIfExists<T>(key: string): Promise<T | undefined>;
   readJsonIfExists<T>(key: string): Promise<{ value: T; stored: StoredObject } | undefined>;
@@ -90,6 +133,10 @@ export interface DocumentStore {
   writeOnceJson(key: string, value: unknown): Promise<StoredObject>;
   /** Mutable state (tag records, the latest-bundle pointer). */
   overwriteJson(key: string, value: unknown): Promise<StoredObject>;
+  /** A JSON object with its ETag, for a later replaceJsonIfUnchanged; undefined when absent. */
+  readJsonVersioned<T>(key: string): Promise<VersionedObject<T> | undefined>;
+  /** Replaces `key` only if it still has `etag` (undefined: only if absent); AuditObjectChanged otherwise. */
+  replaceJsonIfUnchanged(key: string, value: unknown, etag: string | undefined): Promise<StoredObject & { etag: string }>;
 }
 
 export class AuditStore implements DocumentStore {
@@ -129,6 +176,39 @@ export class AuditStore implements DocumentStore {
       if (status === 403) throw new Error(`audit bucket "${this.bucket}" at ${where}: access denied`);
       if (isUnavailable(err)) throw new AuditStoreUnavailable(`audit bucket "${this.bucket}" at ${where}`, err);
       throw new Error(`audit bucket "${this.bucket}" at ${where} is unreachable: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Writes a probe object twice with `If-None-Match: *`: the second write must be refused (412).
+   * A backend that ignores the condition overwrites, and every write-once record would quietly
+   * become replaceable. The probe is removed afterwards where the bucket allows deletes.
+   */
+  async checkWriteOnce(): Promise<void> {
+    const key = `probes/write-once/${randomUUID()}`;
+    const where = `audit bucket "${this.bucket}" at ${this.config.endpoint ?? 'AWS S3'}`;
+    const probe = (body: string) => new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'text/plain', IfNoneMatch: '*' });
+    const put = (body: string) => this.call(`write s3://${this.bucket}/${key}`, () => this.s3.send(probe(body)));
+    try {
+      await put('first');
+    } catch (err) {
+      const status = httpStatusOf(err);
+      if (status === 501 || status === 400) throw new WriteOnceNotEnforced(where, `a conditional write was refused as unsupported (HTTP ${status})`);
+      throw err;
+    }
+    try {
+      try {
+        await put('second');
+      } catch (err) {
+        const status = httpStatusOf(err);
+        if (status === 412 || status === 409) return;
+        throw err;
+      }
+      const now = Buffer.from(await this.getBytes(key)).toString('utf8');
+      const outcome = now === 'second' ? 'succeeded and replaced it' : 'was accepted';
+      throw new WriteOnceNotEnforced(where, `a second conditional write to an existing key ${outcome}`);
+    } finally {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
     }
   }
 
@@ -182,6 +262,34 @@ export class AuditStore implements DocumentStore {
     return this.overwrite(key, JSON.stringify(value), 'application/json');
   }
 
+  /**
+   * Replaces `key` only if it still is what was read: `If-Match: etag`, or with `etag` undefined
+   * `If-None-Match: *` (only if nothing is there). Throws AuditObjectChanged when another writer
+   * got there first; nothing is written then. Atomic on the server, like writeOnce.
+   */
+  async replaceIfUnchanged(key: string, body: Uint8Array | string, contentType: string, etag: string | undefined): Promise<StoredObject & { etag: string }> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const sha256 = sha256Hex(bytes);
+    const condition = etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag };
+    try {
+      const put = new PutObjectCommand({
+        Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ChecksumAlgorithm: 'SHA256', Metadata: { sha256 }, ...condition,
+      });
+      const out = await this.call(`write s3://${this.bucket}/${key}`, () => this.s3.send(put));
+      if (!out.ETag) throw new Error(`s3://${this.bucket}/${key}: the write returned no ETag`);
+      return { bucket: this.bucket, key, sha256, bytes: bytes.length, etag: out.ETag };
+    } catch (err) {
+      // 412: the object is not what was read. 409: a conditional write to it is in flight. 404: If-Match on a key deleted meanwhile.
+      const status = httpStatusOf(err);
+      if (status === 412 || status === 409 || (status === 404 && etag !== undefined)) throw new AuditObjectChanged(this.bucket, key, etag);
+      throw err;
+    }
+  }
+
+  replaceJsonIfUnchanged(key: string, value: unknown, etag: string | undefined): Promise<StoredObject & { etag: string }> {
+    return this.replaceIfUnchanged(key, JSON.stringify(value), 'application/json', etag);
+  }
+
   /** @deprecated Unconditional write kept for existing call sites: use writeOnce (audit records) or overwrite (mutable state). */
   putBytes(key: string, body: Uint8Array | string, contentType: string): Promise<StoredObject> {
     return this.overwrite(key, body, contentType);
@@ -213,10 +321,16 @@ export class AuditStore implements DocumentStore {
   }
 
   async getBytes(key: string): Promise<Uint8Array> {
+    return (await this.getBytesVersioned(key)).bytes;
+  }
+
+  /** The object's bytes and its ETag (the version a conditional replace names). */
+  async getBytesVersioned(key: string): Promise<{ bytes: Uint8Array; etag: string }> {
     return this.call(`read s3://${this.bucket}/${key}`, async () => {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       if (!out.Body) throw new Error(`s3://${this.bucket}/${key} has no body`);
-      return out.Body.transformToByteArray();
+      if (!out.ETag) throw new Error(`s3://${this.bucket}/${key}: the read returned no ETag`);
+      return { bytes: await out.Body.transformToByteArray(), etag: out.ETag };
     });
   }
 
@@ -233,16 +347,22 @@ export class AuditStore implements DocumentStore {
     return (await this.readJsonIfExists<T>(key))?.value;
   }
 
-  /** A JSON object with what identifies it (key, sha256 of its bytes), or undefined when absent. */
+  /** A JSON object with what identifies it (key, sha256 of its bytes, ETag), or undefined when absent. */
   async readJsonIfExists<T>(key: string): Promise<{ value: T; stored: StoredObject } | undefined> {
-    let bytes: Uint8Array;
+    return this.readJsonVersioned<T>(key);
+  }
+
+  async readJsonVersioned<T>(key: string): Promise<VersionedObject<T> | undefined> {
+    let read: { bytes: Uint8Array; etag: string };
     try {
-      bytes = await this.getBytes(key);
+      read = await this.getBytesVersioned(key);
     } catch (err) {
       if (err instanceof NoSuchKey || httpStatusOf(err) === 404) return undefined;
       throw err;
     }
-    return { value: JSON.parse(Buffer.from(bytes).toString('utf8')) as T, stored: { bucket: this.bucket, key, sha256: sha256Hex(bytes), bytes: bytes.length } };
+    const { bytes, etag } = read;
+    const stored = { bucket: this.bucket, key, sha256: sha256Hex(bytes), bytes: bytes.length, etag };
+    return { value: JSON.parse(Buffer.from(bytes).toString('utf8')) as T, stored };
   }
 }
 

@@ -4,21 +4,31 @@
 // (and add NAME.json -> ID to histories/workflow-ids.json when the workflow derives names from its id).
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH } from '../../workflows/location';
+import { replayOptions } from '../../worker/workflow-source';
 
-const QUIET = new DefaultLogger('WARN');
 const dir = fileURLToPath(new URL('./histories/', import.meta.url));
 // Workflow ids matter where the code derives names from them (child workflow ids); default: the file name.
 const ids = JSON.parse(readFileSync(`${dir}workflow-ids.json`, 'utf8')) as Record<string, string>;
 const histories = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json');
 
+/**
+ * The code a worker runs, tracing interceptors included, bundled once for every history (bundling
+ * from source is most of a replay's cost); a prebuilt bundle is used as it is.
+ */
+async function bundledOnce(): Promise<ReplayWorkerOptions> {
+  const options = replayOptions();
+  if (!options.workflowsPath) return options;
+  const { workflowsPath, interceptors, ...rest } = options;
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: interceptors?.workflowModules, logger: new DefaultLogger('WARN') });
+  return { ...rest, workflowBundle };
+}
+
 describe('replay of recorded histories', () => {
-  // One bundle of the workflow code for every history (bundling is most of a replay's cost).
-  let workflowBundle: WorkflowBundle;
+  let options: ReplayWorkerOptions;
   beforeAll(async () => {
-    workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: QUIET });
+    options = await bundledOnce();
   }, 120_000);
 
   it('has histories to replay', () => {
@@ -28,7 +38,7 @@ describe('replay of recorded histories', () => {
     it(`${file} replays deterministically`, async () => {
       const history = JSON.parse(readFileSync(`${dir}${file}`, 'utf8'));
       expect(history.events.length).toBeGreaterThan(10);
-      await Worker.runReplayHistory({ workflowBundle }, history, ids[file] ?? file);
+      await Worker.runReplayHistory(options, history, ids[file] ?? file);
     }, 60_000);
   }
 });

@@ -2,7 +2,7 @@
 // run without the dev stack (the S3 store itself is tested against the real versitygw). Writes
 // under a key prefix can be refused, as an S3 outage would refuse them.
 import { createHash } from 'node:crypto';
-import { AuditObjectConflict, type DocumentStore, type StoredObject } from '../../lib/storage/audit-store';
+import { AuditObjectChanged, AuditObjectConflict, type DocumentStore, type StoredObject, type VersionedObject } from '../../lib/storage/audit-store';
 
 export class MemoryStore implements DocumentStore {
   readonly bucket = 'memory';
@@ -10,6 +10,9 @@ export class MemoryStore implements DocumentStore {
   private readonly refusals: { prefix: string; error: Error; left: number }[] = [];
 
   async checkBucket(): Promise<void> {}
+
+  /** The map refuses a second write-once write by construction. */
+  async checkWriteOnce(): Promise<void> {}
 
   /** The next `times` writes of keys under `prefix` fail with `error` (nothing is stored). */
   refuseWrites(prefix: string, error: Error, times = Infinity): void {
@@ -23,8 +26,9 @@ export class MemoryStore implements DocumentStore {
     throw r.error;
   }
 
-  private stored(key: string, body: string): StoredObject {
-    return { bucket: this.bucket, key, sha256: createHash('sha256').update(body).digest('hex'), bytes: Buffer.byteLength(body) };
+  private stored(key: string, body: string): StoredObject & { etag: string } {
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    return { bucket: this.bucket, key, sha256, bytes: Buffer.byteLength(body), etag: `"${sha256}"` };
   }
 
   async writeOnceJson(key: string, value: unknown): Promise<StoredObject> {
@@ -57,5 +61,20 @@ export class MemoryStore implements DocumentStore {
     if (!found) throw new Error(`${key}: NoSuchKey`);
     if (expectSha256 && found.stored.sha256 !== expectSha256) throw new Error(`${key}: content does not match sha256 ${expectSha256}`);
     return found.value;
+  }
+
+  async readJsonVersioned<T>(key: string): Promise<VersionedObject<T> | undefined> {
+    const body = this.docs.get(key);
+    return body === undefined ? undefined : { value: JSON.parse(body) as T, stored: this.stored(key, body) };
+  }
+
+  async replaceJsonIfUnchanged(key: string, value: unknown, etag: string | undefined): Promise<StoredObject & { etag: string }> {
+    this.writing(key);
+    const existing = this.docs.get(key);
+    const current = existing === undefined ? undefined : this.stored(key, existing).etag;
+    if (current !== etag) throw new AuditObjectChanged(this.bucket, key, etag);
+    const body = JSON.stringify(value);
+    this.docs.set(key, body);
+    return this.stored(key, body);
   }
 }

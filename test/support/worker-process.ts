@@ -13,8 +13,13 @@ export interface WorkerProcess {
   output(): string;
 }
 
-export async function startWorkerProcess(taskQueue: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['worker/main.ts'], {
+/**
+ * `compiled`: the built artifact (`promoter worker`, dist/ and its prebuilt workflow bundle) instead
+ * of the TypeScript sources through tsx; its pid is then the worker's own (Temporal identity pid@host).
+ */
+export async function startWorkerProcess(taskQueue: string, env: Record<string, string> = {}, opts: { compiled?: boolean } = {}): Promise<WorkerProcess> {
+  const [command, args] = opts.compiled ? [process.execPath, [`${ROOT}bin/promoter.js`, 'worker']] : [`${ROOT}node_modules/.bin/tsx`, ['worker/main.ts']];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, PROMOTER_TASK_QUEUE: taskQueue, PROMOTER_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackPaths } from '../../../scripts/stack';
-import { AuditObjectConflict, AuditStore, AuditStoreUnavailable, sha256Hex } from '../../../lib/storage/audit-store';
+import { AuditObjectChanged, AuditObjectConflict, AuditStore, AuditStoreUnavailable, sha256Hex } from '../../../lib/storage/audit-store';
 import { OwnS3 } from '../../support/own-s3';
 import { stack, uniqueName } from '../../support/stack-env';
 
@@ -37,6 +37,44 @@ describe('audit store on the dev stack S3', () => {
     await store.overwriteJson(key, { tags: ['v1'] });
     await store.overwriteJson(key, { tags: ['v1', 'v2'] });
     expect(await store.getJson(key)).toEqual({ tags: ['v1', 'v2'] });
+  });
+
+  it('proves write-once: versitygw refuses a second If-None-Match write (checkWriteOnce passes)', async () => {
+    await expect(store.checkWriteOnce()).resolves.toBeUndefined();
+  });
+
+  it('reads return the ETag; a replace names it and succeeds once, a stale or missing one is refused and writes nothing', async () => {
+    const key = `inventory/${uniqueName('merge')}/signatures.json`;
+    expect(await store.readJsonVersioned(key)).toBeUndefined();
+    // Creating: "only if absent".
+    const created = await store.replaceJsonIfUnchanged(key, { digests: ['a'] }, undefined);
+    expect(created.etag).toMatch(/^".+"$/);
+    await expect(store.replaceJsonIfUnchanged(key, { digests: ['x'] }, undefined)).rejects.toBeInstanceOf(AuditObjectChanged);
+
+    const read = (await store.readJsonVersioned<{ digests: string[] }>(key))!;
+    expect(read.value).toEqual({ digests: ['a'] });
+    expect(read.stored.etag).toBe(created.etag);
+    expect((await store.readJsonIfExists(key))!.stored.etag).toBe(created.etag);
+
+    const next = await store.replaceJsonIfUnchanged(key, { digests: ['a', 'b'] }, read.stored.etag);
+    expect(next.etag).not.toBe(created.etag);
+    const stale = await store.replaceJsonIfUnchanged(key, { digests: ['a', 'c'] }, read.stored.etag).then(() => undefined, (e: unknown) => e);
+    expect(stale).toBeInstanceOf(AuditObjectChanged);
+    expect(stale).toMatchObject({ key, expectedEtag: read.stored.etag, retryable: true });
+    expect(await store.getJson(key)).toEqual({ digests: ['a', 'b'] });
+
+    // A key that is gone is "changed" too.
+    await expect(store.replaceJsonIfUnchanged(`${key}.gone`, {}, next.etag)).rejects.toBeInstanceOf(AuditObjectChanged);
+  });
+
+  it('16 writers replacing the same version at once: exactly one wins, the others are told to read again', async () => {
+    const key = `inventory/${uniqueName('race')}/signatures.json`;
+    const base = await store.replaceJsonIfUnchanged(key, { writer: 'none' }, undefined);
+    const results = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => store.replaceJsonIfUnchanged(key, { writer: i }, base.etag)));
+    const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+    expect(won).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof AuditObjectChanged)).toBe(true);
+    expect(await store.getJson(key)).toEqual({ writer: won[0] });
   });
 
   it('keeps objects on disk under .stack/s3, where `stack down` and `stack up` leave them', async () => {

@@ -1,11 +1,16 @@
 // The bundle contract: canonical JSON, its hash, its schema, counting, image refs.
 import { describe, expect, it } from 'vitest';
+import path from 'node:path';
 import {
+  ManifestBundleError,
   ManifestBundleSchema,
   bundleSha256,
   canonicalJson,
   countBundle,
   countProject,
+  loadPlainManifest,
+  loadThinManifests,
+  parseManifestBundle,
   type ManifestBundle,
   type Project,
 } from '../../../lib/manifests';
@@ -82,6 +87,72 @@ describe('ManifestBundleSchema', () => {
     const notPem = structuredClone(bundle);
     notPem.projects[0]!.provenance.keys = ['keys/release.pub'];
     expect(ManifestBundleSchema.safeParse(notPem).success).toBe(false);
+  });
+});
+
+describe('parseManifestBundle: what a worker reads back from S3', () => {
+  const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/manifests');
+  const refused = (value: unknown): string => {
+    try {
+      parseManifestBundle(typeof value === 'string' ? value : JSON.stringify(value));
+    } catch (err) {
+      expect(err).toBeInstanceOf(ManifestBundleError);
+      expect(err).toMatchObject({ retryable: false });
+      return (err as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('gives back exactly what the loader wrote, from JSON text or bytes', async () => {
+    for (const loaded of [await loadPlainManifest(path.join(FIXTURES, 'plain/good.yaml')), await loadThinManifests(path.join(FIXTURES, 'thin/good'))]) {
+      const bundle = loaded.bundle!;
+      expect(parseManifestBundle(canonicalJson(bundle))).toEqual(bundle);
+      expect(parseManifestBundle(Buffer.from(canonicalJson(bundle)))).toEqual(bundle);
+    }
+  });
+
+  it('refuses what no loaded manifest can be, naming where', () => {
+    const good = (): ManifestBundle => ({ version: 1, projects: [project({ name: 'a' }), project({ name: 'b', images: [{ name: 'other', dmap: { [D1]: ['v1'] } }] })] });
+    expect(parseManifestBundle(good())).toEqual(good());
+    expect(refused('{"version":1,')).toMatch(/^invalid manifest bundle: not JSON/);
+    const unanchored = good();
+    unanchored.projects[1]!.signatures.identities = [{ issuer: 'https://accounts.google.com', subjectRegExp: 'krel-trust@k8s-releng-prod' }];
+    expect(refused(unanchored)).toMatch(/projects\[1\]\.signatures\.identities\[0\]\.subjectRegExp: identity-regexp-anchored: subjectRegExp "krel-trust@k8s-releng-prod" is not anchored/);
+    const upper = good();
+    upper.projects[0]!.destinations = ['Reg.example.com/prod'];
+    expect(refused(upper)).toMatch(/projects\[0\]\.destinations\[0\]: a registry name in normalized spelling/);
+    const port443 = good();
+    port443.projects[0]!.source = 'staging.example.com:443/s';
+    expect(refused(port443)).toMatch(/projects\[0\]\.source: a registry name in normalized spelling/);
+    const unsorted = good();
+    unsorted.projects.reverse();
+    expect(refused(unsorted)).toMatch(/projects\[1\] \(a\): projects must be sorted by name/);
+    const twice = good();
+    twice.projects[0]!.destinations.push(twice.projects[0]!.destinations[0]!);
+    expect(refused(twice)).toMatch(/a destination is listed twice/);
+    const loop = good();
+    loop.projects[0]!.destinations.push(loop.projects[0]!.source);
+    expect(refused(loop)).toMatch(/is both the source and a destination/);
+    const conflict = good();
+    conflict.projects[1]!.images = [{ name: 'foo', dmap: { [D3]: ['v1'] } }];
+    expect(refused(conflict)).toMatch(/projects\[1\] \(b\): tag v1 would point 127\.0\.0\.1:5002\/prod\/foo at sha256:0eee.*but project a promotes sha256:bb4e/);
+    const inImage = good();
+    inImage.projects[0]!.images[0]!.dmap[D2] = ['v1'];
+    expect(refused(inImage)).toMatch(/tag v1 of image foo is claimed by/);
+    const crlfKey = good();
+    crlfKey.projects[0]!.provenance.keys = ['-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n'];
+    expect(refused(crlfKey)).toMatch(/projects\[0\]\.provenance\.keys\[0\]: a PEM public key that parses/);
+  });
+
+  it('lists every problem, the first ten in the message', () => {
+    const many: ManifestBundle = { version: 1, projects: Array.from({ length: 12 }, (_, i) => project({ name: `p${String(i).padStart(2, '0')}`, destinations: ['127.0.0.1:5001/staging'] })) };
+    try {
+      parseManifestBundle(many);
+      throw new Error('accepted');
+    } catch (err) {
+      expect((err as ManifestBundleError).problems.length).toBeGreaterThanOrEqual(12);
+      expect((err as Error).message).toMatch(/; and \d+ more$/);
+    }
   });
 });
 

@@ -3,7 +3,7 @@
 import { cp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { countProject, loadThinManifests, type LoadResult, type Project } from '../../../lib/manifests';
+import { canonicalJson, countProject, loadThinManifests, parseManifestBundle, type LoadResult, type Project } from '../../../lib/manifests';
 import { findings, tempDir } from './helpers';
 
 const CORPUS = path.resolve(import.meta.dirname, '../../fixtures/k8s-thin-manifests');
@@ -83,6 +83,10 @@ describe('k8s thin-manifest corpus', () => {
     expect(b.projects).toHaveLength(59);
     expect(b.projects.map((p) => p.name)).toEqual([...stats.keys()].filter((n) => n !== BAD_PROJECT));
     expect(valid.counts).toEqual({ projects: 59, images: 201, digests: 2565, tagPairs: 2598, uniqueEdges: 57963 });
+  });
+
+  it('its bundle reads back through parseManifestBundle unchanged (the worker\'s check of what it loads)', () => {
+    expect(parseManifestBundle(canonicalJson(valid.bundle!))).toEqual(valid.bundle);
   });
 
   it('matches every per-project figure of STATS.md', () => {

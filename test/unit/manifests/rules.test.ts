@@ -67,6 +67,26 @@ const cases: Case[] = [
     head: `${HEAD}signatures:\n  identities:\n  - issuer: https://accounts.google.com\n    subjectRegExp: "(unclosed" ${MARK}\n`,
   },
   {
+    name: 'subjectRegExp not anchored (it would accept a lookalike that merely contains it)',
+    rule: 'identity-regexp-anchored',
+    head: `${HEAD}signatures:\n  identities:\n  - issuer: https://accounts.google.com\n    subjectRegExp: krel-trust@k8s-releng-prod\\.iam\\.gserviceaccount\\.com ${MARK}\n`,
+  },
+  {
+    name: 'subjectRegExp anchored at the start only',
+    rule: 'identity-regexp-anchored',
+    head: `${HEAD}provenance:\n  identities:\n  - issuer: https://accounts.google.com\n    subjectRegExp: "^krel-trust@" ${MARK}\n`,
+  },
+  {
+    name: 'subjectRegExp with a top-level alternative',
+    rule: 'identity-regexp-anchored',
+    head: `${HEAD}signatures:\n  identities:\n  - issuer: https://accounts.google.com\n    subjectRegExp: "^a@x\\\\.com|b@x\\\\.com$" ${MARK}\n`,
+  },
+  {
+    name: 'subjectRegExp that RE2 cannot run (a lookahead)',
+    rule: 'identity-regexp',
+    head: `${HEAD}signatures:\n  identities:\n  - issuer: https://accounts.google.com\n    subjectRegExp: "^(?=krel)krel@x\\\\.com$" ${MARK}\n`,
+  },
+  {
     name: 'identity without issuer',
     rule: 'missing-key',
     head: `${HEAD}signatures:\n  identities:\n  - subject: a@b.c ${MARK}\n`,
@@ -77,6 +97,20 @@ const cases: Case[] = [
     rule: 'key-format',
     head: `${HEAD}provenance:\n  keys:\n  - keys/notes.txt ${MARK}\n`,
     extra: { 'keys/notes.txt': 'just some notes\n' },
+  },
+  { name: 'absolute key path', rule: 'key-path-outside', head: `${HEAD}signatures:\n  keys:\n  - /etc/ssl/certs/release.pub ${MARK}\n` },
+  { name: 'key path that climbs out of the manifest tree', rule: 'key-path-outside', head: `${HEAD}provenance:\n  keys:\n  - keys/../../../../release.pub ${MARK}\n` },
+  {
+    name: 'key path that is a folder',
+    rule: 'key-file-type',
+    head: `${HEAD}signatures:\n  keys:\n  - keys ${MARK}\n`,
+    extra: { 'keys/a.pub': 'x\n' },
+  },
+  {
+    name: 'key file over 64 KiB',
+    rule: 'key-file-too-large',
+    head: `${HEAD}signatures:\n  keys:\n  - keys/big.pub ${MARK}\n`,
+    extra: { 'keys/big.pub': 'x'.repeat(64 * 1024 + 1) },
   },
   {
     name: 'inline PEM that does not parse',

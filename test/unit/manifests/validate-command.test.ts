@@ -1,4 +1,6 @@
 // `promoter validate`: output a user reads and exit codes a script checks.
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateCommand } from '../../../client/commands/validate';
@@ -68,6 +70,21 @@ describe('validateCommand', () => {
     const ok = await run({ manifest: GOOD, json: true });
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.out)).toEqual({ valid: true, errors: [], warnings: [], counts: { projects: 1, images: 3, digests: 4, tagPairs: 4, uniqueEdges: 15 } });
+  });
+
+  it('refuses an unanchored identity pattern, naming file, line and rule', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'validate-identity-'));
+    const file = path.join(dir, 'promoter.yaml');
+    const text = (await readFile(GOOD, 'utf8')).replace('subjectRegExp: ^https://github\\.com/example/.+$', 'subjectRegExp: https://github\\.com/example/');
+    expect(text).toContain('subjectRegExp: https://github\\.com/example/\n');
+    await writeFile(file, text);
+    await cp(path.join(FIXTURES, 'manifests/plain/keys'), path.join(dir, 'keys'), { recursive: true });
+    const line = text.split('\n').findIndex((l) => l.includes('subjectRegExp')) + 1;
+    const r = await run({ manifest: file });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `${file}:${line}: identity-regexp-anchored: subjectRegExp "https://github\\\\.com/example/" is not anchored: write it as ^…$ so it must match the whole value (an unanchored pattern accepts any value that merely contains a match)\n`,
+    );
   });
 
   it('exits 2 on bad usage and on a missing file', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatReference, isLoopbackHost, parseReference } from '../../../lib/oci/reference';
+import { formatReference, isLoopbackHost, normalizeHost, normalizeRegistry, parseReference } from '../../../lib/oci/reference';
 
 const D = `sha256:${'ab'.repeat(32)}`;
 
@@ -41,5 +41,33 @@ describe('isLoopbackHost', () => {
     expect(isLoopbackHost('128.0.0.1')).toBe(false);
     expect(isLoopbackHost('127.0.0.1.evil.com')).toBe(false);
     expect(isLoopbackHost('registry.k8s.io')).toBe(false);
+  });
+});
+
+describe('normalizeHost, normalizeRegistry: one spelling per registry', () => {
+  it.each([
+    ['Reg.Example.com', 'reg.example.com'],
+    ['reg.example.com:443', 'reg.example.com'],
+    ['REG.EXAMPLE.COM:0443', 'reg.example.com'],
+    ['reg.example.com:05000', 'reg.example.com:5000'],
+    ['reg.example.com:80', 'reg.example.com:80'],
+    ['127.0.0.1:5002', '127.0.0.1:5002'],
+    ['LocalHost:5000', 'localhost:5000'],
+    ['[::1]:443', '[::1]'],
+    ['[FE80::1]:5000', '[fe80::1]:5000'],
+    ['[::443]', '[::443]'],
+    ['index.docker.io', 'docker.io'],
+    ['registry-1.docker.io:443', 'docker.io'],
+    ['Docker.IO', 'docker.io'],
+    ['index.docker.io:5000', 'index.docker.io:5000'],
+  ])('%s -> %s', (host, want) => {
+    expect(normalizeHost(host)).toBe(want);
+    expect(normalizeHost(want)).toBe(want);
+  });
+
+  it('keeps the path of a registry name as written (its grammar is lower case already)', () => {
+    expect(normalizeRegistry('US-Central1-Docker.pkg.dev:443/k8s-artifacts-prod/images')).toBe('us-central1-docker.pkg.dev/k8s-artifacts-prod/images');
+    expect(normalizeRegistry('gcr.io')).toBe('gcr.io');
+    expect(normalizeRegistry('127.0.0.1:5001/staging')).toBe('127.0.0.1:5001/staging');
   });
 });

@@ -28,7 +28,7 @@ describe('verifyBundle, keyless', () => {
   });
 
   it('matches subject and issuer regular expressions, and tries each identity', () => {
-    expect(verifyBundle(bundle, { keyless: { ...trust(), identities: [{ subjectRegExp: '^release@k8s\\.example$', issuerRegExp: '^https://oidc\\.k8s\\.' }] } }).ok).toBe(true);
+    expect(verifyBundle(bundle, { keyless: { ...trust(), identities: [{ subjectRegExp: '^release@k8s\\.example$', issuerRegExp: '^https://oidc\\.k8s\\.[a-z]+$' }] } }).ok).toBe(true);
     expect(verifyBundle(bundle, { keyless: { ...trust(), identities: [{ subject: 'other@x', issuer: IDENTITY.issuer }, { subject: IDENTITY.email, issuer: IDENTITY.issuer }] } }).ok).toBe(true);
   });
 
@@ -38,6 +38,22 @@ describe('verifyBundle, keyless', () => {
     expect(verifyBundle(bundle, { keyless: { ...trust(), identities: [{ issuer: 'https://accounts.evil.example', subject: IDENTITY.email }] } }).ok).toBe(false);
     expect(verifyBundle(bundle, { keyless: { ...trust(), identities: [{ issuerRegExp: '^https://evil', subject: IDENTITY.email }] } }).ok).toBe(false);
     expect(verifyBundle(bundle, { keyless: trust(), expectedDigest: DIGEST_B }).ok).toBe(false);
+  });
+
+  it('a lookalike identity from the same CA does not pass for the real one, whatever the library does with a policy string', async () => {
+    const real = 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com';
+    const lookalike = makeKeylessPki({ email: 'krel-trust@k8s-releng-prodXiam.gserviceaccount.com.attacker.example', issuer: IDENTITY.issuer });
+    const signed = await buildDsseBundle(certificateSigner(lookalike), [timestampWitness(lookalike)], cosignSignStatement(DIGEST_A));
+    const policy = (identity: object) => ({ trustedRoot: lookalike.trustedRoot, identities: [identity], ctlogThreshold: 0, tlogThreshold: 0 });
+    const exact = verifyBundle(signed, { keyless: policy({ issuer: IDENTITY.issuer, subject: real }) });
+    expect(exact.ok).toBe(false);
+    expect(exact.errors.join()).toContain('krel-trust@k8s-releng-prodXiam.gserviceaccount.com.attacker.example');
+    // An unanchored pattern is refused outright, before it could match a part of the SAN.
+    const unanchored = verifyBundle(signed, { keyless: policy({ issuer: IDENTITY.issuer, subjectRegExp: 'krel-trust@k8s-releng-prod' }) });
+    expect(unanchored.ok).toBe(false);
+    expect(unanchored.errors.join()).toMatch(/not anchored/);
+    // The certificate itself is sound: its own identity passes.
+    expect(verifyBundle(signed, { keyless: policy({ issuer: IDENTITY.issuer, subject: 'krel-trust@k8s-releng-prodXiam.gserviceaccount.com.attacker.example' }) }).ok).toBe(true);
   });
 
   it('rejects a certificate from a CA the trusted root does not hold', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   SLSA_PROVENANCE_V1, inTotoStatement, loadSigningKey, loadVerificationKeys, parseSlsaProvenance, parseStatement,
-  signDsseBundle, verifySlsaProvenance,
+  signDsseBundle, sourceUnderPrefix, verifySlsaProvenance,
 } from '../../../lib/signing';
 import { DIGEST_A, fixture, fixtureDigest, p256Pair } from './helpers';
 
@@ -96,7 +96,60 @@ describe('verifySlsaProvenance on our own bundles', () => {
     expect(verifySlsaProvenance(bundle, { digest: DIGEST_A, keys, builders: [], sources: [SOURCE] }).ok).toBe(false);
   });
 
+  it('a source prefix without a trailing slash names one repository: repo-evil is not under repo', async () => {
+    const p = structuredClone(predicate);
+    p.buildDefinition.externalParameters = { source: 'git+https://github.com/kubernetes/kubernetes-evil@refs/heads/main' };
+    const bundle = await signDsseBundle(key, inTotoStatement([{ digest: { sha256: 'a'.repeat(64) } }], SLSA_PROVENANCE_V1, p));
+    const v = verifySlsaProvenance(bundle, { digest: DIGEST_A, keys, builders: [], sources: ['git+https://github.com/kubernetes/kubernetes'] });
+    expect(v.ok).toBe(false);
+    expect(v.reason).toMatch(/kubernetes-evil@refs\/heads\/main is not under an allowed prefix/);
+    expect(verifySlsaProvenance(bundle, { digest: DIGEST_A, keys, builders: [], sources: ['git+https://github.com/kubernetes/'] }).ok).toBe(true);
+  });
+
   it('parseStatement refuses non in-toto documents', () => {
     expect(() => parseStatement('{"_type":"x","subject":[],"predicateType":"p"}')).toThrow(/_type/);
+  });
+});
+
+describe('sourceUnderPrefix: allowed sources match at a path boundary', () => {
+  const REPO = 'git+https://github.com/kubernetes/release';
+  it.each([
+    // The forms builders write: GitHub Actions, Cloud Build, with .git, with a subdirectory.
+    [REPO, REPO],
+    [REPO, `${REPO}@refs/heads/main`],
+    [REPO, `${REPO}@refs/tags/v0.18.0`],
+    [REPO, `${REPO}.git`],
+    [REPO, `${REPO}.git@refs/heads/main`],
+    [REPO, `${REPO}#images/build`],
+    [REPO, `${REPO}?ref=main`],
+    [REPO, `${REPO}/sub/dir`],
+    ['https://github.com/kubernetes/release', 'https://github.com/kubernetes/release'],
+    ['git+https://github.com/kubernetes/', `${REPO}@refs/heads/main`],
+    [`${REPO}@refs/heads/main`, `${REPO}@refs/heads/main`],
+    [`${REPO}@refs/heads/main`, `${REPO}@refs/heads/main#sub`],
+    ['git+ssh://git@github.com/kubernetes/release', 'git+ssh://git@github.com/kubernetes/release@refs/heads/main'],
+  ])('%s admits %s', (prefix, uri) => {
+    expect(sourceUnderPrefix(uri, prefix)).toBe(true);
+  });
+
+  it.each([
+    [REPO, `${REPO}-evil`],
+    [REPO, `${REPO}-evil@refs/heads/main`],
+    [REPO, `${REPO}evil`],
+    [REPO, `${REPO}.github.io`],
+    [REPO, `${REPO}.gitx`],
+    [REPO, `${REPO}.git-evil`],
+    [REPO, `${REPO}_evil`],
+    [REPO, `${REPO}/../../attacker/release`],
+    [REPO, `${REPO}/./x`],
+    ['git+https://github.com/kubernetes/', 'git+https://github.com/kubernetes/../attacker/release'],
+    ['git+https://github.com/kubernetes/', 'git+https://github.com/kubernetes-sigs/x'],
+    ['git+https://github.com/kubernetes', 'git+https://github.com/kubernetes-attacker/x'],
+    [`${REPO}@refs/heads/main`, `${REPO}@refs/heads/main-evil`],
+    [`${REPO}@refs/heads/main`, `${REPO}@refs/heads/main/evil`],
+    [REPO, 'git+https://github.com/attacker/release'],
+    ['', REPO],
+  ])('%s does not admit %s', (prefix, uri) => {
+    expect(sourceUnderPrefix(uri, prefix)).toBe(false);
   });
 });
