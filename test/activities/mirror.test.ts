@@ -93,6 +93,28 @@ describe('mirror-signatures', () => {
     expect(world.registry.writes.length).toBe(writes);
   });
 
+  it('signs an image never signed only once its project\'s policies pass: one somebody else put in place unverified stays unsigned', async () => {
+    const world = new World();
+    const r = world.registry;
+    const release = loadSigningKey({ pem: p256Pair().privatePem });
+    const d = Object.fromEntries(['vetted', 'byhand'].map((n) => [n, r.putImage(staging(n), n)]));
+    await signInStaging(r, staging('vetted'), d.vetted!, release, 'both');
+    for (const name of ['vetted', 'byhand']) {
+      for (const dest of everywhere(name)) await r.copy({ project: 'x', image: name, destinationIndex: 0, source: staging(name), destination: dest, digest: d[name]!, tags: ['v1'], edges: 1 });
+    }
+    const images = ['vetted', 'byhand'].map((n) => ({ name: n, dmap: { [d[n]!]: ['v1'] } }));
+    // The promotion's Sign could not archive `vetted`'s signatures (so signed nothing), and Validate blocked `byhand`.
+    world.store.refuseWrites('signatures/', new Error('S3: 503 Service Unavailable'), 1);
+    const run = await world.run(world.input([project({ images, signatures: { mode: 'require', keys: [release.publicKeyPem] } })])).through('report');
+    expect(run.validate).toMatchObject({ passed: 1, blocked: 1 });
+
+    const report = await world.mirror({ confirm: true });
+    expect(report).toMatchObject({ status: 'failed', digests: 2, signedNow: 1, mirrored: 3 });
+    expect(report.failures).toEqual([{ edge: `prod.example/p/byhand@${d.byhand}`, error: 'BLOCKED: not signed: MISSING demo: no signature found' }]);
+    for (const dest of everywhere('vetted')) expect(await formatsAt(world, dest, d.vetted!)).toEqual(['legacy', 'bundle']);
+    for (const dest of everywhere('byhand')) expect(await formatsAt(world, dest, d.byhand!)).toEqual([]);
+  });
+
   it('--verify finds a signature replaced behind the record (the tags and record say in sync) and writes ours there', async () => {
     const { world, d } = await promotedAndSigned();
     const tool = mirrorB('tool');

@@ -1,7 +1,7 @@
 // Provenance on the fake registry, with SLSA provenance v1 attestations DSSE-signed by lib/signing:
 // each project's policy mode decides its own digests (require blocks, warn reports, off never
-// looks), only digests with something left to promote are checked, and what is blocked is not
-// promoted.
+// looks), digests with something left to promote and digests in place that the promoter never
+// signed are checked, and what is blocked is neither promoted nor signed.
 import { describe, expect, it } from 'vitest';
 import type { VerificationDocument } from '../../lib/run/documents';
 import { phaseResultKey } from '../../lib/run/storage-keys';
@@ -15,7 +15,7 @@ const strangerKey = loadSigningKey({ pem: p256Pair().privatePem });
 const SOURCES = ['git+https://github.com/kubernetes/'];
 
 describe('provenance', () => {
-  it('require blocks missing and failing provenance, warn only reports it, off never looks; what is in place is not checked', async () => {
+  it('require blocks missing and failing provenance, warn only reports it, off never looks', async () => {
     const world = new World();
     const r = world.registry;
     const d: Record<string, string> = {};
@@ -27,7 +27,7 @@ describe('provenance', () => {
     await attachProvenance(r, staging('warn-good'), d['warn-good']!, releaseKey);
     await attachProvenance(r, staging('warn-forged'), d['warn-forged']!, strangerKey);
     await attachProvenance(r, staging('off-forged'), d['off-forged']!, strangerKey);
-    // `placed` is at every destination already, with no provenance at all: nothing left to check.
+    // `placed` is at every destination already, put there by somebody else, with no provenance at all.
     for (const dest of everywhere('placed')) await r.copy({ project: 'x', image: 'placed', destinationIndex: 0, source: staging('placed'), destination: dest, digest: d.placed!, tags: ['v1'], edges: 1 });
 
     const images = (names: string[]) => names.map((name) => ({ name, dmap: { [d[name]!]: ['v1'] } }));
@@ -41,12 +41,14 @@ describe('provenance', () => {
     const from = r.requests.length;
     const summary = (run.provenance = await run.exec(run.worker.provenance, [run.planRef]));
 
-    expect(summary).toMatchObject({ mode: 'mixed', checked: 8, passed: 2, failed: 4, missing: 2, warnings: 2, blocked: 4, failureCount: 4 });
+    expect(summary).toMatchObject({ mode: 'mixed', checked: 9, passed: 2, failed: 4, missing: 3, warnings: 2, blocked: 5, failureCount: 5 });
     const doc = world.doc<VerificationDocument>(phaseResultKey(run.ids.workflowId, run.ids.runId, 'provenance'));
     expect(doc.summary).toEqual(summary);
     const byImage = (fs: VerificationDocument['failures']) => Object.fromEntries(fs.map((f) => [f.edge.split('/').at(-1)!.split('@')[0], `${f.code}: ${f.error}`]));
     expect(byImage(doc.failures)).toEqual({
       none: 'MISSING: strict: no provenance found',
+      // In place but never signed by the promoter: Sign would sign it, so it is checked like the rest.
+      placed: 'MISSING: strict: no provenance found',
       forged: expect.stringMatching(/^VERIFICATION_FAILED: strict: referrer sha256:[0-9a-f]{64}: .*/),
       builder: expect.stringContaining('builder https://ci.example/untrusted is not allowed'),
       source: expect.stringMatching(/VERIFICATION_FAILED: strict: .*git\+https:\/\/github\.com\/evil\/kubernetes is not under an allowed prefix/),
@@ -55,11 +57,9 @@ describe('provenance', () => {
       'warn-none': 'MISSING: lenient: no provenance found',
       'warn-forged': expect.stringMatching(/^VERIFICATION_FAILED: lenient: /),
     });
-    expect(doc.blockedDigests).toEqual([d.none, d.forged, d.builder, d.source].sort());
-    // Off and in-place digests: not one request about them.
-    const about = r.requests.slice(from).map((q) => q.where);
-    expect(about).not.toContain(`staging.example/s/off-forged`);
-    expect(about).not.toContain(`staging.example/s/placed`);
+    expect(doc.blockedDigests).toEqual([d.none, d.forged, d.builder, d.source, d.placed].sort());
+    // Off: not one request about it.
+    expect(r.requests.slice(from).map((q) => q.where)).not.toContain(`staging.example/s/off-forged`);
 
     // What require blocked is never copied; everything else is promoted, warnings included.
     const copiesBefore = r.copies.length;
@@ -67,6 +67,10 @@ describe('provenance', () => {
     const copied = new Set(r.copies.slice(copiesBefore).map((c) => c.task.image));
     expect([...copied].sort()).toEqual(['good', 'off-forged', 'warn-forged', 'warn-good', 'warn-none']);
     for (const name of ['none', 'forged', 'builder', 'source']) for (const dest of everywhere(name)) expect(r.has(dest, d[name]!), name).toBe(false);
+    // And nothing blocked is signed, also where somebody else put it.
+    await run.through('attest');
+    for (const dest of everywhere('placed')) expect((await r.verifySignatures({ ...dest, digest: d.placed! }, world.trust)).formats).toEqual([]);
+    for (const dest of everywhere('good')) expect((await r.verifySignatures({ ...dest, digest: d.good! }, world.trust)).formats).toEqual(['legacy', 'bundle']);
   });
 
   it('provenance found under a policy that names no key to verify it with fails, and a registry error is a failure, not a pass', async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { VerificationDocument } from '../../lib/run/documents';
 import { loadSigningKey } from '../../lib/signing';
 import { p256Pair } from '../unit/signing/helpers';
+import { referrersFallbackTag, signatureTag } from '../../lib/signing';
 import { everywhere, project, staging, World } from '../support/activity-world';
 import { attachProvenance, signInStaging } from '../support/staging-evidence';
 
@@ -71,6 +72,36 @@ describe('validate', () => {
     expect(doc.failures).toEqual([expect.objectContaining({ code: 'VERIFICATION_FAILED', error: 'keyless: signed, but the policy names no keys or identities to verify with' })]);
     expect(doc.blockedDigests).toEqual([d.signed]);
     expect(world.registry.requests.slice(from).map((q) => q.where)).not.toContain('staging.example/s/stranger');
+  });
+
+  it('a digest somebody else put in place is verified before the promoter signs it; one it promoted and signed earlier is not checked again', async () => {
+    const { world, d, images } = await arrange({ ours: 'both', byhand: 'none', vetted: 'both' });
+    const r = world.registry;
+    const policy = { mode: 'require' as const, keys: [releaseKey.publicKeyPem] };
+    await world.run(world.input([project({ images: images(['ours']), signatures: policy })])).through('report');
+    // Then: `byhand` and `vetted` copied to every destination outside the promoter, and `ours`'s
+    // staging signature removed (staging is cleaned up after a release).
+    for (const name of ['byhand', 'vetted']) {
+      for (const dest of everywhere(name)) await r.copy({ project: 'x', image: name, destinationIndex: 0, source: staging(name), destination: dest, digest: d[name]!, tags: ['v1'], edges: 1 });
+    }
+    r.deleteTag(staging('ours'), signatureTag(d.ours!));
+    r.deleteTag(staging('ours'), referrersFallbackTag(d.ours!));
+
+    const run = world.run(world.input([project({ images: images(['ours', 'byhand', 'vetted']), signatures: policy })]));
+    await run.through('plan');
+    expect(run.plan!.counts).toMatchObject({ present: 9, promote: 0 });
+    const from = r.requests.length;
+    await run.through('report');
+    expect(run.validate).toMatchObject({ checked: 2, passed: 1, missing: 1, blocked: 1 });
+    expect(r.requests.slice(from).filter((q) => q.where === 'staging.example/s/ours')).toEqual([]);
+    expect(run.sign).toMatchObject({ signed: 1, alreadySigned: 1, mirrored: 2 });
+    for (const dest of everywhere('byhand')) expect((await r.verifySignatures({ ...dest, digest: d.byhand! }, world.trust)).formats).toEqual([]);
+    for (const dest of everywhere('vetted')) expect((await r.verifySignatures({ ...dest, digest: d.vetted! }, world.trust)).valid).toBe(true);
+    expect(run.report!.status).toBe('failed');
+    expect(run.report!.failures.map((f) => `${f.phase} ${f.code} ${f.edge}`)).toEqual([
+      `validate MISSING staging.example/s/byhand@${d.byhand}`,
+      `sign BLOCKED prod.example/p/byhand@${d.byhand}`,
+    ]);
   });
 
   it('a dry run ends after Validate: its verdicts are in the report and no destination holds anything', async () => {
