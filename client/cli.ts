@@ -14,6 +14,7 @@ import { scheduleCommand } from './commands/schedule';
 import { deploymentCommand } from './commands/deployment';
 import { snapshotCommand } from './commands/snapshot';
 import { processOutput as out } from './output';
+import { startupMessage } from '../worker/startup-errors';
 
 const positiveInt = (v: string): number => {
   const n = Number(v);
@@ -109,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`promoter: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`promoter: ${(err as Error).message}\n`);
+    process.stderr.write(`promoter: ${startupMessage(err) ?? (err as Error).message}\n`);
     return 1;
   }
 }

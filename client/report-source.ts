@@ -35,13 +35,19 @@ export async function storedReport(client: Client, config: PromoterConfig, workf
   try {
     desc = await handle.describe();
   } catch (err) {
-    throw new UsageError(`no run with id ${workflowId}: ${(err as Error).message}`);
+    throw noSuchRun(workflowId, err);
   }
   if (desc.status.name === 'RUNNING') return 'running';
   const store = new AuditStore(config.store);
   const report = await store.getJsonIfExists<RunReport>(reportKey(workflowId, desc.runId));
   if (report) return report;
   throw new UsageError(`run ${workflowId} ended ${desc.status.name} without a report`, 1);
+}
+
+/** A describe that failed: the native connection's "not found" carries no message of its own. */
+export function noSuchRun(workflowId: string, err: unknown): UsageError {
+  const message = (err as Error).message;
+  return new UsageError(`no run with id ${workflowId}${message ? `: ${message}` : ''}`);
 }
 
 /** Exit code of a report: 0 succeeded (or a clean dry run), 1 otherwise. */

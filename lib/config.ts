@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAllowedRegistries } from './oci/allowed-hosts';
 import { OCI_DEFAULTS } from './oci/defaults';
 import { auditStoreConfigFromEnv, type AuditStoreConfig } from './storage/audit-store';
 
@@ -11,11 +12,23 @@ const DURATION = /^\d+(\.\d+)?(ms|s|m|h)$/;
 const unsetWhenEmpty = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === '' ? undefined : v), t);
 
 const EnvSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
+  // Where Temporal is and how to reach it (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key,
+  // profiles) is read by worker/connection.ts, like any Temporal application does.
   PROMOTER_TASK_QUEUE: z.string().default('promoter'),
   PROMOTER_TEMPORAL_UI: z.string().default('http://127.0.0.1:8233'),
   PROMOTER_INSECURE_REGISTRIES: z.string().default(''),
+  // Host globs the worker may speak to (registries, their token realms and redirect targets);
+  // unset: any host but loopback, link-local and cloud-metadata addresses (lib/oci/allowed-hosts.ts).
+  PROMOTER_ALLOWED_REGISTRIES: z.string().default('').refine((v) => {
+    try {
+      parseAllowedRegistries(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'comma-separated host globs (host[:port], "*" as a wildcard, IPv6 in brackets)'),
+  // The longest Retry-After honoured, in seconds (a host is paused at most this long).
+  PROMOTER_MAX_RETRY_AFTER: z.coerce.number().positive().default(OCI_DEFAULTS.retry.maxRetryAfterMs / 1000),
   PROMOTER_SIGNING_KEY: z.string().optional(),
   PROMOTER_SIGNING_KEY_PASSWORD: z.string().optional(),
   PROMOTER_PUBLIC_KEY: z.string().optional(),
@@ -70,9 +83,13 @@ export const WORKER_ENV_VARIABLES: readonly string[] = [
 ];
 
 export interface PromoterConfig {
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  temporal: { taskQueue: string; uiUrl: string };
   store: AuditStoreConfig;
   insecureRegistries: string[];
+  /** Host globs the worker may speak to; empty: the default (any host but loopback, link-local and cloud metadata). */
+  allowedRegistries: string[];
+  /** The longest Retry-After honoured, in ms. */
+  maxRetryAfterMs: number;
   signing: {
     keyPath?: string;
     /** Secret: stays in the worker's memory, never logged or passed on. */
@@ -110,9 +127,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
   }
   const e = parsed.data;
   return {
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.PROMOTER_TASK_QUEUE, uiUrl: e.PROMOTER_TEMPORAL_UI },
+    temporal: { taskQueue: e.PROMOTER_TASK_QUEUE, uiUrl: e.PROMOTER_TEMPORAL_UI },
     store: auditStoreConfigFromEnv(env),
     insecureRegistries: e.PROMOTER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
+    allowedRegistries: parseAllowedRegistries(e.PROMOTER_ALLOWED_REGISTRIES),
+    maxRetryAfterMs: Math.round(e.PROMOTER_MAX_RETRY_AFTER * 1000),
     signing: {
       keyPath: e.PROMOTER_SIGNING_KEY,
       keyPassword: e.PROMOTER_SIGNING_KEY_PASSWORD,
@@ -139,6 +158,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
 }
 
 /** The UI link of a workflow, for humans. */
-export function workflowUrl(config: PromoterConfig, workflowId: string): string {
-  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+export function workflowUrl(config: PromoterConfig, namespace: string, workflowId: string): string {
+  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

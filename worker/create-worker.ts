@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { msToNumber } from '@temporalio/common/lib/time.js';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { createMetrics } from '../activities/shared/metrics';
@@ -14,6 +14,7 @@ import type { PromoterConfig } from '../lib/config';
 import { AuditStore } from '../lib/storage/audit-store';
 import { shareRegistryBudget } from './budget-share';
 import { buildIdentity, type BuildIdentity } from './build-identity';
+import { connectToTemporal, loadTemporalSettings, type TemporalSettings } from './connection';
 import { installRuntime } from './runtime';
 import { handOverOnShutdown, SHUTDOWN_FORCE_MARGIN_MS } from './shutdown';
 import { setUpTracing, type Tracing } from './tracing';
@@ -30,9 +31,18 @@ export interface CreatedWorker {
   version: BuildIdentity & { versioning: boolean };
   workflowOrigin: WorkflowSource['origin'];
   tracing: Tracing;
+  /** Where the worker polls (names no secret: describeTemporal prints it). */
+  temporal: TemporalSettings;
 }
 
-export async function createWorker(config: PromoterConfig, log: Logger, opts: { taskQueue?: string } = {}): Promise<CreatedWorker> {
+export interface CreateWorkerOptions {
+  taskQueue?: string;
+  /** Temporal connection settings; default: read from the environment (worker/connection.ts). */
+  temporal?: TemporalSettings;
+}
+
+export async function createWorker(config: PromoterConfig, log: Logger, opts: CreateWorkerOptions = {}): Promise<CreatedWorker> {
+  const temporal = opts.temporal ?? loadTemporalSettings();
   const meter = installRuntime(log, config.metricsAddress);
   const store = new AuditStore(config.store);
   const { port, telemetry } = createRegistry(config);
@@ -42,11 +52,14 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: { 
   const version = { ...identity, versioning: config.deployment.versioning };
   const source = workflowSource();
   const tracing = setUpTracing(config, telemetry, { version: version.buildId, instance: `${process.pid}@${hostname()}` });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  // Checked before the worker polls: without S3 credentials every phase would fail, and bad TLS
+  // material, API key or namespace stop it here, in seconds, not at its first task.
+  await store.checkCredentials();
+  const connection = await connectToTemporal(temporal);
   const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
   const worker = await Worker.create({
     connection,
-    namespace: config.temporal.namespace,
+    namespace: temporal.namespace,
     taskQueue,
     ...(source.workflowBundle ? { workflowBundle: source.workflowBundle } : { workflowsPath: source.workflowsPath, bundlerOptions: source.bundlerOptions }),
     activities,
@@ -72,6 +85,6 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: { 
     maxConcurrentActivityTaskExecutions: 8,
   });
   // Runs while the worker does: its polls are what the other workers count.
-  const stopSharing = shareRegistryBudget(connection, config.temporal.namespace, taskQueue, telemetry, log);
-  return { worker, connection, telemetry, stopSharing, version, workflowOrigin: source.origin, tracing };
+  const stopSharing = shareRegistryBudget(connection, temporal.namespace, taskQueue, telemetry, log);
+  return { worker, connection, telemetry, stopSharing, version, workflowOrigin: source.origin, tracing, temporal };
 }

@@ -5,17 +5,19 @@
  */
 import { loadConfig } from '../lib/config';
 import { createLogger } from './logger';
+import { describeTemporal } from './connection';
 import { createWorker } from './create-worker';
 import { describeDeployment } from './deployment-state';
+import { startupMessage } from './startup-errors';
 
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'promoter-worker');
-  const { worker, connection, stopSharing, version, workflowOrigin, tracing } = await createWorker(config, log);
+  const { worker, connection, stopSharing, version, workflowOrigin, tracing, temporal } = await createWorker(config, log);
   log.info(
     {
       taskQueue: config.temporal.taskQueue,
-      temporal: config.temporal.address,
+      temporal: describeTemporal(temporal),
       deployment: version.deploymentName,
       buildId: version.buildId,
       versioning: version.versioning ? 'on' : 'off',
@@ -30,7 +32,7 @@ export async function runWorker(): Promise<void> {
   if (version.versioning) {
     // The version exists once this worker has polled; say so when it is not the one new runs go to.
     setTimeout(() => {
-      describeDeployment(connection.workflowService, config.temporal.namespace, version.deploymentName)
+      describeDeployment(connection.workflowService, temporal.namespace, version.deploymentName)
         .then((d) => {
           if (d?.current === version.buildId) return;
           const current = d?.current ?? 'unversioned workers';
@@ -54,7 +56,8 @@ export async function runWorker(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   runWorker().catch((err) => {
-    console.error(err);
+    const line = startupMessage(err);
+    console.error(line !== undefined ? `promoter worker: ${line}` : err);
     process.exit(1);
   });
 }

@@ -1,8 +1,8 @@
 /** Setup: check options, the audit bucket, every registry (reachable, credentials accepted) and the trust material. */
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
-import type { ManifestBundle } from '../../lib/manifests';
-import { isOciError } from '../../lib/oci';
+import { disallowedRegistries, formatFinding, type ManifestBundle } from '../../lib/manifests';
+import { AllowedHosts, isOciError } from '../../lib/oci';
 import { repoFor } from '../../lib/run/plan';
 import type { PromotionInput } from '../../lib/run/input';
 import { mapPool } from '../../lib/util/pool';
@@ -34,6 +34,9 @@ export function createSetup(deps: ActivityDeps) {
       throw err.retryable === false ? ApplicationFailure.nonRetryable(err.message, err.name) : err;
     });
     const bundle = await loadBundle(deps.store, input);
+    // The operator decides which hosts the worker speaks to: a manifest naming another is refused before any request.
+    const refused = disallowedRegistries(bundle.projects, (h) => new AllowedHosts(deps.config.allowedRegistries).refusal(h));
+    if (refused.length > 0) throw ApplicationFailure.nonRetryable(`registries not allowed: ${refused.map(formatFinding).join('; ')}`, 'RegistryNotAllowed');
     const hosts = registryHosts(bundle);
     const failures: string[] = [];
     let certificateRefused = false;

@@ -29,6 +29,8 @@ export interface Registry {
 export function createRegistry(config: PromoterConfig): Registry {
   const client = RegistryClient.fromDockerConfig({
     insecureRegistries: config.insecureRegistries,
+    allowedRegistries: config.allowedRegistries,
+    retry: { maxRetryAfterMs: config.maxRetryAfterMs },
     limits: { default: { requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst, concurrency: config.limits.concurrency } },
   });
   const blobCache = new BlobCache();

@@ -29,10 +29,9 @@ export async function deploymentCommand(action: string, opts: DeploymentOptions,
   const config = loadConfig();
   // Defaults: this build (dist/build-info.json, or the checkout's commit) and PROMOTER_DEPLOYMENT_NAME.
   const me = buildIdentity({ deploymentName: opts.deploymentName ?? config.deployment.name, buildId: opts.buildId ?? config.deployment.buildId });
-  const { client, close } = await connectClient(config);
+  const { client, namespace, close } = await connectClient();
   try {
     const service = client.workflowService;
-    const namespace = config.temporal.namespace;
     if (action === 'set-current') {
       const before = await describeDeployment(service, namespace, me.deploymentName);
       const known = before?.versions.some((v) => v.buildId === me.buildId);

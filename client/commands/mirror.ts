@@ -19,13 +19,13 @@ export async function mirrorCommand(opts: ManifestSource & { confirm?: boolean; 
     }
     bundleKey = (await storeBundle(config, result.bundle)).key;
   }
-  const { client, close } = await connectClient(config);
+  const { client, namespace, close } = await connectClient();
   try {
     const input: MirrorInput = { confirm: !!opts.confirm, ...(opts.verify ? { verify: true } : {}), ...(bundleKey ? { bundleKey } : {}) };
     const workflowId = `mirror-signatures-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     const handle = await client.workflow.start(signatureMirrorWorkflow, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
     out.info(`signature mirroring ${workflowId}${input.confirm ? '' : ' (dry run)'}`);
-    out.info(`Temporal UI: ${workflowUrl(config, workflowId)}`);
+    out.info(`Temporal UI: ${workflowUrl(config, namespace, workflowId)}`);
     if (!opts.wait) {
       if (opts.json) out.json({ workflowId, runId: handle.firstExecutionRunId });
       return 0;

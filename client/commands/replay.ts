@@ -4,16 +4,14 @@
  * proof that today's code explains that run.
  */
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { loadConfig } from '../../lib/config';
 import { replayOptions } from '../../worker/workflow-source';
 import { connectClient } from '../connect';
 import type { Output } from '../output';
 
 export async function replayCommand(id: string, opts: { runId?: string }, out: Output): Promise<number> {
-  const config = loadConfig();
   // The replay's verdict is the output: the SDK's own worker chatter stays out of it.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const { client, close } = await connectClient(config);
+  const { client, close } = await connectClient();
   try {
     const history = await client.workflow.getHandle(id, opts.runId).fetchHistory();
     try {

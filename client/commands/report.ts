@@ -7,7 +7,7 @@ import { exitCodeOf, storedReport } from '../report-source';
 
 export async function reportCommand(id: string, opts: { json?: boolean; runId?: string }, out: Output): Promise<number> {
   const config = loadConfig();
-  const { client, close } = await connectClient(config);
+  const { client, close } = await connectClient();
   try {
     const report = await storedReport(client, config, id, opts.runId);
     if (report === 'running') throw new UsageError(`run ${id} is still running; see \`promoter status ${id}\``, 1);

@@ -45,7 +45,7 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
     origin,
   };
   const workflowId = promotionWorkflowId(sha, input.confirm);
-  const { client, close } = await connectClient(config);
+  const { client, namespace, close } = await connectClient();
   try {
     // Same manifests while a run is going on: attach to it rather than start a second one.
     const handle = await client.workflow.start(promotionWorkflow, {
@@ -66,7 +66,7 @@ export async function runCommand(opts: RunOptions, out: Output): Promise<number>
         `- manifest bundle \`${key}\``,
       ].join('\n'),
     });
-    const url = workflowUrl(config, workflowId);
+    const url = workflowUrl(config, namespace, workflowId);
     out.info(`${input.confirm ? 'promotion' : 'dry run'} ${workflowId} (run ${handle.firstExecutionRunId})`);
     out.info(`Temporal UI: ${url}`);
     if (!opts.wait) {

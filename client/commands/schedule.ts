@@ -11,7 +11,7 @@ export const DEFAULT_CRON = '0 2 * * *';
 
 export async function scheduleCommand(action: string, opts: { cron?: string; timezone?: string; json?: boolean }, out: Output): Promise<number> {
   const config = loadConfig();
-  const { client, close } = await connectClient(config);
+  const { client, close } = await connectClient();
   const cron = opts.cron ?? DEFAULT_CRON;
   const timezone = opts.timezone ?? 'UTC';
   const input: MirrorInput = { confirm: true };

@@ -31,7 +31,12 @@ export async function snapshotCommand(registry: string, opts: SnapshotOptions, o
   if (bad !== undefined) throw new UsageError(`--repository ${JSON.stringify(bad)} is not an image name (the repository below ${registry})`);
   const trust = opts.signatures ? await evidenceTrust(opts, env) : undefined;
   const config = loadConfig(env);
-  const client = RegistryClient.fromDockerConfig({ insecureRegistries: config.insecureRegistries, limits: { default: config.limits } });
+  const client = RegistryClient.fromDockerConfig({
+    insecureRegistries: config.insecureRegistries,
+    allowedRegistries: config.allowedRegistries,
+    retry: { maxRetryAfterMs: config.maxRetryAfterMs },
+    limits: { default: config.limits },
+  });
 
   let snapshot;
   try {

@@ -3,10 +3,10 @@ import type { WorkflowExecutionDescription } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { loadConfig } from '../../lib/config';
 import { progressQuery } from '../../workflows/promotion';
-import { connectClient, UsageError } from '../connect';
+import { connectClient } from '../connect';
 import { formatProgress, formatReport } from '../format';
 import type { Output } from '../output';
-import { exitCodeOf, storedReport } from '../report-source';
+import { exitCodeOf, noSuchRun, storedReport } from '../report-source';
 
 const { temporal } = proto;
 
@@ -33,11 +33,11 @@ const versionLine = (v: RunVersion | undefined): string =>
 
 export async function statusCommand(id: string, opts: { json?: boolean }, out: Output): Promise<number> {
   const config = loadConfig();
-  const { client, close } = await connectClient(config);
+  const { client, close } = await connectClient();
   try {
     const handle = client.workflow.getHandle(id);
     const desc = await handle.describe().catch((err: Error) => {
-      throw new UsageError(`no run with id ${id}: ${err.message}`);
+      throw noSuchRun(id, err);
     });
     const version = runVersion(desc);
     if (desc.status.name === 'RUNNING') {

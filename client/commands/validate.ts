@@ -1,7 +1,8 @@
 // `promoter validate (--manifest FILE | --thin-manifest-dir DIR) [--json]`:
 // an offline check of manifests. Touches no registry and no Temporal server.
 import path from 'node:path';
-import { loadPlainManifest, loadThinManifests, type LoadResult, type ManifestError } from '../../lib/manifests';
+import { disallowedRegistries, loadPlainManifest, loadThinManifests, type LoadResult, type ManifestError } from '../../lib/manifests';
+import { ALLOWED_REGISTRIES_ENV, AllowedHosts } from '../../lib/oci/allowed-hosts';
 
 export interface ValidateOptions {
   manifest?: string;
@@ -24,6 +25,21 @@ export async function validateCommand(opts: ValidateOptions, out: Sink = process
     return EXIT_INVALID;
   }
   const result: LoadResult = opts.manifest ? await loadPlainManifest(opts.manifest) : await loadThinManifests(opts.thinManifestDir!);
+  // With PROMOTER_ALLOWED_REGISTRIES set, the registries a worker with that setting would refuse (as Setup does).
+  if (process.env[ALLOWED_REGISTRIES_ENV]?.trim() && result.bundle) {
+    let hosts: AllowedHosts;
+    try {
+      hosts = AllowedHosts.fromEnv();
+    } catch (e) {
+      err.write(`promoter validate: ${(e as Error).message}\n`);
+      return EXIT_INVALID;
+    }
+    const refused = disallowedRegistries(result.bundle.projects, (h) => hosts.refusal(h));
+    if (refused.length > 0) {
+      result.errors.push(...refused);
+      delete result.bundle;
+    }
+  }
   // Findings are relative to the loaded root; show them as paths the user can open.
   const root = opts.manifest ? path.dirname(opts.manifest) : opts.thinManifestDir!;
   const shown = (e: ManifestError): ManifestError => ({ ...e, file: e.file === '.' ? root : path.join(root, e.file) });

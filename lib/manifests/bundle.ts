@@ -52,6 +52,12 @@ export interface Project {
   source: string;
   /** Destination registry names, de-duplicated, in file order. */
   destinations: string[];
+  /**
+   * Where `file` names the source and each destination (1-based lines, `destinations` in the same
+   * order), so the worker can point at the line of a registry it refuses. Not part of the
+   * bundle's hash (bundleSha256), and optional: bundles stored before it existed load as they did.
+   */
+  registryLines?: { source: number; destinations: number[] };
   images: BundleImage[];
   signatures: SignaturePolicy;
   provenance: ProvenancePolicy;
@@ -109,6 +115,7 @@ export const ManifestBundleSchema = z.strictObject({
       file: z.string().min(1),
       source: RegistryName,
       destinations: z.array(RegistryName).min(1),
+      registryLines: z.strictObject({ source: z.number().int().min(0), destinations: z.array(z.number().int().min(0)) }).optional(),
       images: z.array(
         z.strictObject({
           name: z.string().regex(IMAGE_NAME_RE),
@@ -174,7 +181,16 @@ function write(value: unknown, out: string[]): void {
   out.push('}');
 }
 
-/** Lowercase hex sha256 of canonicalJson(bundle): the bundle's identity. */
+/**
+ * Lowercase hex sha256 of canonicalJson(bundle) without the registry lines: the bundle's identity.
+ * Where a registry is written is not what is promoted: the same manifests with a comment added
+ * are the same promotion (and hash as they did before lines were carried).
+ */
 export function bundleSha256(bundle: ManifestBundle): string {
-  return createHash('sha256').update(canonicalJson(bundle), 'utf8').digest('hex');
+  return createHash('sha256').update(canonicalJson(withoutLocations(bundle)), 'utf8').digest('hex');
+}
+
+function withoutLocations(bundle: ManifestBundle): ManifestBundle {
+  if (!bundle.projects?.some((p) => p.registryLines !== undefined)) return bundle;
+  return { ...bundle, projects: bundle.projects.map(({ registryLines: _lines, ...p }) => p) };
 }

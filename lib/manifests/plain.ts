@@ -42,6 +42,7 @@ export async function loadPlainManifest(file: string): Promise<LoadResult> {
     file: rel,
     source: head.source,
     destinations: head.destinations,
+    registryLines: head.lines,
     images: images.map((r) => r.image),
     signatures: head.signatures,
     provenance: head.provenance,

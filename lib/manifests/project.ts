@@ -29,6 +29,8 @@ export interface Findings {
 export interface ManifestHead {
   source: string;
   destinations: string[];
+  /** The line of each registry's name (see Project.registryLines). */
+  lines: { source: number; destinations: number[] };
   signatures: SignaturePolicy;
   provenance: ProvenancePolicy;
 }
@@ -55,6 +57,7 @@ export async function readHead(src: YamlSource, data: unknown, keyDirs: KeyDirs,
   const sources: number[] = [];
   let destinationEntries = 0;
   const destinations: string[] = [];
+  const lines = { source: 0, destinations: [] as number[] };
   const firstSeen = new Map<string, number>();
   regs.forEach((entry, i) => {
     if (!isObject(entry)) return;
@@ -78,6 +81,7 @@ export async function readHead(src: YamlSource, data: unknown, keyDirs: KeyDirs,
     }
     firstSeen.set(name, i);
     destinations.push(name);
+    lines.destinations.push(src.locate(['registries', i, 'name']).line);
   });
 
   let source = '';
@@ -96,6 +100,7 @@ export async function readHead(src: YamlSource, data: unknown, keyDirs: KeyDirs,
     const first = sources[0] === undefined ? undefined : regs[sources[0]];
     if (isObject(first) && typeof first.name === 'string') {
       source = isRegistryName(first.name) ? normalizeRegistry(first.name) : first.name;
+      lines.source = src.locate(['registries', sources[0]!, 'name']).line;
       const same = firstSeen.get(source);
       if (same !== undefined) {
         out.errors.push(src.error(['registries', same, 'name'], 'source-is-destination', `registry ${source} is both the source and a destination`));
@@ -105,7 +110,7 @@ export async function readHead(src: YamlSource, data: unknown, keyDirs: KeyDirs,
 
   const signatures = await readPolicy(src, doc.signatures, 'signatures', SignaturePolicySchema, DEFAULT_SIGNATURE_POLICY, keyDirs, out);
   const provenance = await readPolicy(src, doc.provenance, 'provenance', ProvenancePolicySchema, DEFAULT_PROVENANCE_POLICY, keyDirs, out);
-  return { source, destinations, signatures, provenance };
+  return { source, destinations, lines, signatures, provenance };
 }
 
 async function readPolicy<P extends { mode: string; keys: string[] }>(

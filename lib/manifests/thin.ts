@@ -196,6 +196,7 @@ async function loadProject(root: string, p: string): Promise<LoadedProject> {
     file: manifestRel,
     source: head.source,
     destinations: head.destinations,
+    registryLines: head.lines,
     images: images.map((r) => r.image),
     signatures: head.signatures,
     provenance: head.provenance,

@@ -1,7 +1,12 @@
 // Registry authentication: Basic, or Bearer tokens from the realm a 401
 // challenge names (distribution's token auth). Tokens are cached per
-// (host, service, scope set) until shortly before they expire.
+// (host, service, scope set) until shortly before they expire, then dropped;
+// the caches are bounded. Only the transport calls onUnauthorized, and only for
+// a 401 from the registry's own host: nothing another host answers changes how
+// this host is authenticated.
+import { LRUCache } from 'lru-cache';
 import type { Credential, CredentialStore } from './credentials';
+import { OCI_DEFAULTS } from './defaults';
 import { OciError } from './errors';
 import type { Challenge } from './headers';
 
@@ -37,8 +42,14 @@ export interface TokenResponse {
   expiresAt: number;
 }
 
-/** Fetch used for token requests: no registry auth, but the caller's budget and stats. */
-export type TokenFetch = (url: string, init: RequestInit) => Promise<{ status: number; body: string }>;
+export interface TokenRequestInit {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** Fetch used for token requests: the transport's (allowed hosts, budget, retries, size limit, stats), no registry auth. */
+export type TokenFetch = (url: URL, init: TokenRequestInit, registry: string) => Promise<{ status: number; body: string }>;
 
 export interface AuthenticatorOptions {
   credentials: CredentialStore;
@@ -47,19 +58,32 @@ export interface AuthenticatorOptions {
   allowHttp: (hostPort: string) => boolean;
   userAgent: string;
   now?: () => number;
+  maxTokens?: number;
+  maxChallenges?: number;
 }
 
 const EXPIRY_MARGIN_MS = 10_000;
 const DEFAULT_TOKEN_LIFETIME_S = 60;
 
 export class Authenticator {
-  private readonly challenges = new Map<string, Challenge>();
-  private readonly tokens = new Map<string, TokenResponse>();
+  private readonly challenges: LRUCache<string, Challenge>;
+  /** Each token lives until shortly before it expires (its TTL), and the least recently used go past the bound. */
+  private readonly tokens: LRUCache<string, TokenResponse>;
   private readonly pending = new Map<string, Promise<TokenResponse>>();
   private readonly now: () => number;
 
   constructor(private readonly opts: AuthenticatorOptions) {
     this.now = opts.now ?? Date.now;
+    this.challenges = new LRUCache({ max: opts.maxChallenges ?? OCI_DEFAULTS.auth.maxChallenges });
+    const now = this.now;
+    // lru-cache reads its clock through `perf`; ours is the transport's (tests move it).
+    this.tokens = new LRUCache({ max: opts.maxTokens ?? OCI_DEFAULTS.auth.maxTokens, ttlAutopurge: false, ttlResolution: 0, perf: { now } });
+  }
+
+  /** Tokens held now (expired ones are not). */
+  get tokenCount(): number {
+    this.tokens.purgeStale();
+    return this.tokens.size;
   }
 
   knowsChallenge(host: string): boolean {
@@ -106,7 +130,8 @@ export class Authenticator {
     if (!p) {
       p = this.fetchToken(host, ch, scopes).then(
         (t) => {
-          this.tokens.set(key, t);
+          const ttl = t.expiresAt - EXPIRY_MARGIN_MS - this.now();
+          if (ttl > 0) this.tokens.set(key, t, { ttl });
           this.pending.delete(key);
           return t;
         },
@@ -135,7 +160,7 @@ export class Authenticator {
     const scopeList = normaliseScopes(scopes.length ? scopes : ch.params.scope ? [ch.params.scope] : []);
     const cred: Credential | undefined = await this.opts.credentials.get(host);
     const headers: Record<string, string> = { 'User-Agent': this.opts.userAgent, Accept: 'application/json' };
-    let init: RequestInit;
+    let init: TokenRequestInit;
     if (cred?.identityToken) {
       // OAuth2 refresh-token grant, as docker does with an identity token.
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, client_id: 'promoter' });
@@ -152,7 +177,7 @@ export class Authenticator {
       init = { method: 'GET', headers };
     }
     const started = this.now();
-    const res = await this.opts.tokenFetch(url.toString(), init);
+    const res = await this.opts.tokenFetch(url, init, host);
     if (res.status !== 200) {
       const code = res.status === 401 ? 'UNAUTHORIZED' : res.status === 403 ? 'DENIED' : res.status === 429 ? 'TOOMANYREQUESTS' : 'SERVER_ERROR';
       throw new OciError({ code, status: res.status, registry: host, message: `token request to ${url.origin}${url.pathname} for ${host} (${scopeList.join(' ') || 'no scope'}) failed with HTTP ${res.status}` });
@@ -166,7 +191,8 @@ export class Authenticator {
     const token = body.token || body.access_token;
     if (!token) throw new OciError({ code: 'INVALID_RESPONSE', registry: host, message: `token server ${url.origin} for ${host} returned no token` });
     const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_LIFETIME_S;
-    // Our own clock from before the request, not issued_at: token servers' clocks drift.
-    return { token, expiresAt: started + lifetime * 1000 };
+    // Our own clock from before the request, not issued_at: token servers' clocks drift. A server's
+    // "forever" is held for a day at most.
+    return { token, expiresAt: started + Math.min(lifetime * 1000, OCI_DEFAULTS.auth.maxTokenLifetimeMs) };
   }
 }

@@ -1,7 +1,10 @@
 // Which repositories on a registry host are known to hold which blobs, so a
 // layer promoted to many repositories is uploaded once and mounted after.
-// Lives as long as its owner (one per worker); correctness never depends on
-// it: a stale entry costs a HEAD or a declined mount, nothing more.
+// Lives as long as its owner (one per worker), bounded in memory: the least
+// recently used blobs are forgotten first. Correctness never depends on it: a
+// stale or forgotten entry costs a HEAD or a declined mount, nothing more.
+import { LRUCache } from 'lru-cache';
+import { OCI_DEFAULTS } from './defaults';
 import { OCI_EMPTY_DIGEST } from './media-types';
 
 /** Who holds one blob on one host. */
@@ -10,11 +13,17 @@ interface Holders {
   recent: string[];
   /** Every repository seen with it, for blobs every repository gets (see `everywhere`). */
   all?: Set<string>;
+  /** Approximate bytes this entry holds (names and bookkeeping). */
+  bytes: number;
 }
 
+/** Per entry and per repository name held: what a Map slot, a string and an array slot cost, roughly. */
+const ENTRY_OVERHEAD = 200;
+const NAME_OVERHEAD = 50;
+
 export class BlobCache {
-  /** host -> digest -> holders */
-  private readonly hosts = new Map<string, Map<string, Holders>>();
+  /** "host|digest" -> holders */
+  private readonly entries: LRUCache<string, Holders>;
   private readonly inflight = new Map<string, Promise<void>>();
 
   constructor(
@@ -25,37 +34,53 @@ export class BlobCache {
      * answered for every repository, else each signature mounts it again.
      */
     private readonly everywhere: ReadonlySet<string> = new Set([OCI_EMPTY_DIGEST]),
-  ) {}
+    /** Roughly how much memory the cache may take. */
+    maxBytes: number = OCI_DEFAULTS.caches.blobLocationBytes,
+  ) {
+    this.entries = new LRUCache({ maxSize: maxBytes, sizeCalculation: (h) => h.bytes });
+  }
+
+  /** Blobs (per host) remembered now. */
+  get size(): number {
+    return this.entries.size;
+  }
 
   has(host: string, repository: string, digest: string): boolean {
-    const h = this.hosts.get(host)?.get(digest);
+    const h = this.entries.get(`${host}|${digest}`);
     if (!h) return false;
     return h.all ? h.all.has(repository) : h.recent.includes(repository);
   }
 
   add(host: string, repository: string, digest: string): void {
-    let byDigest = this.hosts.get(host);
-    if (!byDigest) this.hosts.set(host, (byDigest = new Map()));
-    let h = byDigest.get(digest);
-    if (!h) byDigest.set(digest, (h = { recent: [], ...(this.everywhere.has(digest) ? { all: new Set<string>() } : {}) }));
-    if (this.has(host, repository, digest)) return;
-    h.all?.add(repository);
+    const key = `${host}|${digest}`;
+    let h = this.entries.get(key);
+    if (h && (h.all ? h.all.has(repository) : h.recent.includes(repository))) return;
+    h ??= { recent: [], ...(this.everywhere.has(digest) ? { all: new Set<string>() } : {}), bytes: ENTRY_OVERHEAD + key.length };
+    if (h.all && !h.all.has(repository)) {
+      h.all.add(repository);
+      h.bytes += repository.length + NAME_OVERHEAD;
+    }
     h.recent.push(repository);
+    h.bytes += repository.length + NAME_OVERHEAD;
     // Keep a bounded list: a few mount sources are all a copy needs.
-    if (h.recent.length > this.maxReposPerDigest) h.recent.shift();
+    if (h.recent.length > this.maxReposPerDigest) h.bytes -= h.recent.shift()!.length + NAME_OVERHEAD;
+    this.entries.set(key, h); // again, so the cache counts its new size
   }
 
   forget(host: string, repository: string, digest: string): void {
-    const h = this.hosts.get(host)?.get(digest);
+    const h = this.entries.get(`${host}|${digest}`);
     if (!h) return;
-    h.all?.delete(repository);
+    if (h.all?.delete(repository)) h.bytes -= repository.length + NAME_OVERHEAD;
     const i = h.recent.indexOf(repository);
-    if (i >= 0) h.recent.splice(i, 1);
+    if (i >= 0) {
+      h.recent.splice(i, 1);
+      h.bytes -= repository.length + NAME_OVERHEAD;
+    }
   }
 
   /** Repositories on `host` known to hold `digest`, most recently seen first (a few). */
   reposWith(host: string, digest: string): string[] {
-    return [...(this.hosts.get(host)?.get(digest)?.recent ?? [])].reverse();
+    return [...(this.entries.get(`${host}|${digest}`)?.recent ?? [])].reverse();
   }
 
   /**

@@ -65,7 +65,28 @@ function blobRead(host: string, repository: string, digest: string, method: 'HEA
 }
 
 function digestMismatch(ref: ImageRef, what: string): OciError {
-  return new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: ref.host, repository: ref.repository, message: `${formatReference(ref)}: ${what}` });
+  return new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: ref.host, repository: ref.repository,
+    message: `${formatReference(ref)}: ${what}` });
+}
+
+function tagListTooLarge(host: string, repository: string, what: string): OciError {
+  return new OciError({ code: 'TOO_LARGE', retryable: false, registry: host, repository,
+    message: `list tags on ${host}/${repository}: ${what}, past the client's limit; refused` });
+}
+
+function parseTagPage(body: Uint8Array, host: string, repository: string): string[] {
+  let page: { tags?: unknown };
+  try {
+    page = JSON.parse(new TextDecoder().decode(body)) as { tags?: unknown };
+  } catch {
+    throw new OciError({ code: 'INVALID_RESPONSE', registry: host, repository, message: `list tags on ${host}/${repository}: the answer is not JSON` });
+  }
+  const tags = page?.tags ?? [];
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
+    throw new OciError({ code: 'INVALID_RESPONSE', registry: host, repository,
+      message: `list tags on ${host}/${repository}: "tags" is not a list of strings` });
+  }
+  return tags as string[];
 }
 
 /** Sends of one manifest PUT that a registry refused as damaged (DIGEST_INVALID). */
@@ -86,13 +107,9 @@ export class RegistryClient {
     return new RegistryClient({ ...rest, credentials: new DockerConfigCredentialStore(configPath ? { path: configPath } : {}) });
   }
 
-  /** Requests sent per host and method since construction (or resetStats). */
+  /** Requests sent per host and method since construction. */
   stats(): RequestStats {
     return this.transport.stats();
-  }
-
-  resetStats(): void {
-    this.transport.resetStats();
   }
 
   /** GET /v2/ with auth: proves the registry speaks the API and our credentials work. */
@@ -184,24 +201,32 @@ export class RegistryClient {
     return res.status !== 404;
   }
 
-  /** All tags of a repository, following Link pagination; [] when the repository does not exist. */
+  /**
+   * All tags of a repository, following Link pagination; [] when the repository does not exist.
+   * Bounded: at most readLimits.tagPages pages and readLimits.tagListBytes bytes in all (TOO_LARGE past either).
+   */
   async listTags(host: string, repository: string, opts: { pageSize?: number } = {}): Promise<string[]> {
     const pageSize = opts.pageSize ?? OCI_DEFAULTS.tagsPageSize;
+    const { tagPages, tagListBytes } = this.transport.readLimits;
     let path: string | undefined = `/v2/${repository}/tags/list?n=${pageSize}`;
     const tags: string[] = [];
     const seen = new Set<string>();
+    let bytes = 0;
     while (path) {
       if (seen.has(path)) break; // a registry repeating a link must not loop us forever
+      if (seen.size >= tagPages) throw tagListTooLarge(host, repository, `more than ${tagPages} pages`);
       seen.add(path);
       let res;
       try {
-        res = await this.transport.request({ host, method: 'GET', path, scopes: [pullScope(repository)], repository, operation: 'list tags' });
+        const maxBodyBytes = tagListBytes - bytes;
+        res = await this.transport.request({ host, method: 'GET', path, scopes: [pullScope(repository)], repository, operation: 'list tags', maxBodyBytes });
       } catch (e) {
         if (isOciError(e, 'NAME_UNKNOWN')) return [];
+        if (isOciError(e, 'TOO_LARGE') && seen.size > 1) throw tagListTooLarge(host, repository, `more than ${tagListBytes} bytes over ${seen.size} pages`);
         throw e;
       }
-      const page = JSON.parse(new TextDecoder().decode(res.body)) as { tags?: string[] | null };
-      tags.push(...(page.tags ?? []));
+      bytes += res.body.length;
+      tags.push(...parseTagPage(res.body, host, repository));
       path = parseNextLink(res.headers.get('link'), res.url);
     }
     return tags;
@@ -221,11 +246,13 @@ export class RegistryClient {
     return { stream: res.stream, size: len === null ? undefined : Number(len) };
   }
 
-  /** A small blob (config, signature payload) read whole and verified. */
-  async getBlob(host: string, repository: string, digest: string): Promise<Uint8Array> {
-    const res = await this.transport.request(blobRead(host, repository, digest, 'GET'));
+  /** A small blob (config, signature payload) read whole (at most `maxBytes`, default readLimits.blobBytes) and verified. */
+  async getBlob(host: string, repository: string, digest: string, opts: { maxBytes?: number } = {}): Promise<Uint8Array> {
+    const maxBodyBytes = opts.maxBytes ?? this.transport.readLimits.blobBytes;
+    const res = await this.transport.request({ ...blobRead(host, repository, digest, 'GET'), maxBodyBytes });
     const got = sha256Digest(res.body);
-    if (got !== digest) throw new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: host, repository, message: `blob ${digest} from ${host}/${repository} hashes to ${got}` });
+    if (got !== digest) throw new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: host, repository,
+      message: `blob ${digest} from ${host}/${repository} hashes to ${got}` });
     return res.body;
   }
 

@@ -23,6 +23,12 @@ export type OciErrorCode =
   | 'INSECURE'
   /** A certificate the client refuses (untrusted issuer, wrong host name, expired): never retried. */
   | 'TLS'
+  /** A host the operator does not allow (PROMOTER_ALLOWED_REGISTRIES, or a refused kind of address): never retried. */
+  | 'HOST_NOT_ALLOWED'
+  /** An answer over one of the client's read limits: never retried. */
+  | 'TOO_LARGE'
+  /** A redirect the client does not follow (a write, a downgrade to plain HTTP, too many hops). */
+  | 'REDIRECT_REFUSED'
   | 'SERVER_ERROR'
   | 'INVALID_RESPONSE'
   | 'UNKNOWN';

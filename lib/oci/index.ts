@@ -7,6 +7,7 @@ export * from './credentials';
 export * from './headers';
 export { Authenticator, normaliseScopes, pullScope, pushScope } from './auth';
 export * from './ratelimit';
+export * from './allowed-hosts';
 export * from './transport';
 export * from './upload';
 export * from './client';

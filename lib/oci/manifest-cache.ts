@@ -1,27 +1,26 @@
 // Manifests read by digest, kept for a while: a digest copied to twenty destinations is read from
 // its source once, not twenty times. Content-addressed (the client verified each against its
-// digest), so an entry can never be stale; a small LRU bounds the memory.
+// digest), so an entry can never be stale; an LRU bounded by bytes caps the memory.
+import { LRUCache } from 'lru-cache';
 import type { Manifest } from './client';
+import { OCI_DEFAULTS } from './defaults';
 
 export class ManifestCache {
-  private readonly entries = new Map<string, Manifest>();
+  private readonly entries: LRUCache<string, Manifest>;
 
-  constructor(private readonly maxEntries = 1024) {}
+  constructor(maxBytes: number = OCI_DEFAULTS.caches.manifestBytes) {
+    this.entries = new LRUCache({ maxSize: maxBytes, sizeCalculation: (m, key) => m.bytes.length + key.length + 100 });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
 
   get(host: string, repository: string, digest: string): Manifest | undefined {
-    const key = `${host}/${repository}@${digest}`;
-    const m = this.entries.get(key);
-    if (m) {
-      this.entries.delete(key); // most recently used last
-      this.entries.set(key, m);
-    }
-    return m;
+    return this.entries.get(`${host}/${repository}@${digest}`);
   }
 
   set(host: string, repository: string, m: Manifest): void {
-    const key = `${host}/${repository}@${m.digest}`;
-    this.entries.delete(key);
-    this.entries.set(key, m);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(`${host}/${repository}@${m.digest}`, m);
   }
 }

@@ -2,6 +2,7 @@
 // Retry-After can pause, plus a cap on requests in flight. Each host has its
 // own budget, so a 429 from one registry does not slow the others.
 import { OCI_DEFAULTS } from './defaults';
+import { sleep } from './timers';
 
 export interface Clock {
   now(): number;
@@ -10,7 +11,7 @@ export interface Clock {
 
 export const realClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms))),
+  sleep,
 };
 
 export class TokenBucket {

@@ -7,28 +7,15 @@ import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
-
-export interface HttpResponse {
-  status: number;
-  headers: Headers;
-  url: string;
-  body: ReadableStream<Uint8Array> | null;
-  arrayBuffer(): Promise<ArrayBuffer>;
-}
+import { collectUpTo, toHeaders, type HttpResponse } from './http-response';
 
 export async function streamRequest(
   url: URL,
-  init: {
-    method: string;
-    headers: Record<string, string>;
-    body: ReadableStream<Uint8Array>;
-    signal: AbortSignal;
-    agents: { http: http.Agent; https: https.Agent };
-  },
+  // The agent is the host's own (lib/oci/connections.ts): its TLS trust, its client certificate.
+  init: { method: string; headers: Record<string, string>; body: ReadableStream<Uint8Array>; signal: AbortSignal; agent: http.Agent | https.Agent },
 ): Promise<HttpResponse> {
   const mod = url.protocol === 'https:' ? https : http;
-  // The caller's pools: its https agent carries the host's TLS trust (certs.d CAs, client certificate).
-  const agent = url.protocol === 'https:' ? init.agents.https : init.agents.http;
+  const agent = init.agent;
   const req = mod.request(url, { method: init.method, headers: init.headers, signal: init.signal, agent });
   const responded = new Promise<http.IncomingMessage>((resolve, reject) => {
     req.once('response', resolve);
@@ -63,23 +50,21 @@ export async function streamRequest(
     await pump;
     throw e;
   }
-  const headers = new Headers();
-  for (const [k, v] of Object.entries(incoming.headers)) {
-    if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
-    else if (v !== undefined) headers.set(k, v);
-  }
+  const headers = toHeaders(incoming.headers);
   const status = incoming.statusCode ?? 0;
   const noBody = status === 204 || status === 205 || status === 304 || init.method === 'HEAD';
-  const body = noBody ? null : (Readable.toWeb(incoming) as ReadableStream<Uint8Array>);
   if (noBody) incoming.resume();
+  let web: ReadableStream<Uint8Array> | undefined;
   return {
     status,
     headers,
     url: url.toString(),
-    body,
-    async arrayBuffer() {
-      if (!body) return new ArrayBuffer(0);
-      return new Response(body).arrayBuffer();
+    get body() {
+      if (noBody) return null;
+      web ??= Readable.toWeb(incoming) as ReadableStream<Uint8Array>;
+      return web;
     },
+    readUpTo: async (limit) => (noBody ? { bytes: new Uint8Array(0), over: false } : collectUpTo(incoming, limit, () => incoming.destroy())),
+    discard: () => incoming.destroy(),
   };
 }

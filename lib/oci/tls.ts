@@ -5,6 +5,7 @@
 // Folders come from PROMOTER_REGISTRY_CERTS_DIR (':'-separated), else /etc/containers/certs.d
 // and /etc/docker/certs.d. Verification is always on: there is no "skip verify" here.
 import { readdirSync, readFileSync } from 'node:fs';
+import type { LookupFunction } from 'node:net';
 import { connect as tlsConnect, rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { OciError } from './errors';
@@ -143,7 +144,7 @@ export function certificateError(e: unknown, host: string, tls?: HostTls): OciEr
  * server does not speak TLS; a refused certificate throws a TLS OciError, anything else (refused
  * connection, timeout) throws the socket error for the caller to treat as a network error.
  */
-export function probeTls(host: string, tls: HostTls, timeoutMs: number): Promise<'tls' | 'plain'> {
+export function probeTls(host: string, tls: HostTls, timeoutMs: number, lookup?: LookupFunction): Promise<'tls' | 'plain'> {
   const name = hostname(host);
   const port = Number(host.slice(host.lastIndexOf(':') + 1)) || 443;
   return new Promise((resolve, reject) => {
@@ -154,6 +155,7 @@ export function probeTls(host: string, tls: HostTls, timeoutMs: number): Promise
       ...(tls.ca ? { ca: tls.ca } : {}),
       ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
       ALPNProtocols: ['http/1.1'],
+      ...(lookup ? { lookup } : {}),
     });
     const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`TLS handshake with ${host} timed out`), { code: 'ETIMEDOUT' })), timeoutMs);
     timer.unref();

@@ -102,6 +102,24 @@ export class AuditStoreUnavailable extends Error {
   }
 }
 
+/**
+ * No credentials for S3 (the AWS SDK's chain found none): nothing will work until they are set.
+ * The SDK's own words ("Could not load credentials from any providers") name no setting.
+ */
+export class AuditStoreCredentialsMissing extends Error {
+  override name = 'AuditStoreCredentialsMissing';
+  constructor(where: string, cause: unknown) {
+    super(
+      `no S3 credentials for the audit bucket ${where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), ` +
+        'and PROMOTER_S3_ENDPOINT for an S3 other than AWS',
+      { cause },
+    );
+  }
+}
+
+const credentialsMissing = (err: unknown) =>
+  (err as Error)?.name === 'CredentialsProviderError' || /Could not load credentials/i.test((err as Error)?.message ?? '');
+
 const httpStatusOf = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 
 const NETWORK_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout', 'AbortError']);
@@ -151,11 +169,17 @@ export class AuditStore implements DocumentStore {
     });
   }
 
+  /** "promoter-audit" at http://…, for messages. */
+  private get where(): string {
+    return `"${this.bucket}" at ${this.config.endpoint ?? 'AWS S3'}`;
+  }
+
   /** Runs one S3 call; an unreachable or failing server becomes a retryable AuditStoreUnavailable. */
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
+      if (credentialsMissing(err)) throw new AuditStoreCredentialsMissing(this.where, err);
       if (isUnavailable(err)) throw new AuditStoreUnavailable(what, err);
       throw err;
     }
@@ -165,11 +189,24 @@ export class AuditStore implements DocumentStore {
     return this.config.bucket;
   }
 
+  /**
+   * Resolves the credentials (environment, profile, instance role: the AWS SDK's chain) without a
+   * request to S3, so a process can say at start that they are missing.
+   */
+  async checkCredentials(): Promise<void> {
+    try {
+      await this.s3.config.credentials();
+    } catch (err) {
+      throw new AuditStoreCredentialsMissing(this.where, err);
+    }
+  }
+
   /** Throws a clear error when the bucket is missing or unreachable. */
   async checkBucket(): Promise<void> {
     try {
       await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (err) {
+      if (credentialsMissing(err)) throw new AuditStoreCredentialsMissing(this.where, err);
       const status = httpStatusOf(err);
       const where = this.config.endpoint ?? 'AWS S3';
       if (status === 404) throw new Error(`audit bucket "${this.bucket}" does not exist at ${where}`);

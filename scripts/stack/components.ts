@@ -26,6 +26,8 @@ export interface Component {
   afterReady?(): Promise<void>;
   /** Also run afterReady when the component was already up (state it keeps may have been lost). */
   afterReadyAlways?: boolean;
+  /** The signal that shuts it down cleanly (default SIGTERM). */
+  stopSignal?: NodeJS.Signals;
 }
 
 function need(path: string | undefined, what: string): string {

@@ -27,12 +27,12 @@ function writeSecret(path: string, content: string) {
 }
 
 /** Reads a generated secret, creating it with `make` the first time. */
-function secretOnce(path: string, make: () => string): string {
+export function secretOnce(path: string, make: () => string): string {
   if (!existsSync(path)) writeSecret(path, make());
   return readFileSync(path, 'utf8').trim();
 }
 
-const randomPassword = () => randomBytes(24).toString('base64url');
+export const randomPassword = () => randomBytes(24).toString('base64url');
 
 export interface Credentials {
   production: { username: string; password: string };

@@ -11,6 +11,9 @@ export function stackEnv(): Record<string, string> {
     PROMOTER_STAGING_REGISTRY: `${HOST}:${ports.staging}`,
     PROMOTER_PRODUCTION_REGISTRY: `${HOST}:${ports.production}`,
     PROMOTER_MIRROR_REGISTRIES: `${HOST}:${ports.mirrorA},${HOST}:${ports.mirrorB}`,
+    // Every registry of the stack, the benchmarks' and the tests' own is on loopback, which a worker
+    // speaks to only when named: any port of both loopback names (the token realm is localhost).
+    PROMOTER_ALLOWED_REGISTRIES: `${HOST}:*,localhost:*`,
     PROMOTER_S3_ENDPOINT: `http://${HOST}:${ports.s3}`,
     PROMOTER_S3_BUCKET: S3_BUCKET,
     AWS_ACCESS_KEY_ID: S3_ACCESS_KEY,

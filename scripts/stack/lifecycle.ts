@@ -1,22 +1,24 @@
 // up / down / status of the whole dev stack.
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
-import { components } from './components';
-import type { Component } from './components';
+import { components, type Component } from './components';
 import { ensureCredentials } from './credentials';
 import { stackPaths } from './paths';
-import { portOpen } from './probes';
-import { logFile, logTail, runningPid, startDetached, stopProcess } from './processes';
+import { ensureComponent } from './ensure';
+import { postgres } from './postgres';
+import { clusterComponents, ensureCluster } from './temporal-cluster';
+import { runningPid, stopProcess } from './processes';
 import { writeRegistryConfigs } from './registry-config';
 import { removeSigstoreNetwork } from './netns';
 import { sigstoreNotes } from './sigstore';
 import { ensureTlsMaterial } from './tls';
-import { HOST } from './topology';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface UpOptions {
   /** Progress lines go here (default: nowhere). */
   log?: (line: string) => void;
+  /** Also the real Temporal cluster (PostgreSQL, four server services, TLS; see temporal-cluster.ts). */
+  cluster?: boolean;
 }
 
 export interface UpResult {
@@ -78,45 +80,6 @@ async function withUpLock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function waitReady(component: Component, pid: number): Promise<void> {
-  const deadline = Date.now() + component.startTimeoutMs;
-  for (;;) {
-    if (await component.ready()) return;
-    if (runningPid(component.name) !== pid) {
-      throw new Error(`${component.name} exited during start-up; last log lines (${logFile(component.name)}):\n${logTail(component.name)}`);
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${component.name} did not answer within ${component.startTimeoutMs / 1000}s; last log lines (${logFile(component.name)}):\n${logTail(component.name)}`);
-    }
-    await sleep(100);
-  }
-}
-
-async function ensureComponent(component: Component, log: (line: string) => void): Promise<'started' | 'running'> {
-  let pid = runningPid(component.name);
-  if (pid !== undefined && (await component.ready())) {
-    if (component.afterReadyAlways) await component.afterReady?.();
-    return 'running';
-  }
-  if (pid === undefined) {
-    for (const port of component.ports) {
-      if (await portOpen(HOST, port)) {
-        throw new Error(
-          `${component.name}: port ${HOST}:${port} is already in use by a process this stack did not start ` +
-            `(another checkout's stack? run "npm run stack -- down" there)`,
-        );
-      }
-    }
-    pid = startDetached(component.spec());
-    log(`  starting ${component.name} (pid ${pid})`);
-  } else {
-    log(`  waiting for ${component.name} (pid ${pid})`);
-  }
-  await waitReady(component, pid);
-  await component.afterReady?.();
-  return 'started';
-}
-
 /** Brings every component up (idempotent: running ones are only checked). Throws with log excerpts on failure. */
 export async function stackUp(options: UpOptions = {}): Promise<UpResult> {
   const log = options.log ?? (() => {});
@@ -126,18 +89,25 @@ export async function stackUp(options: UpOptions = {}): Promise<UpResult> {
     ensureTlsMaterial();
     writeRegistryConfigs();
     for (const note of sigstoreNotes()) log(note);
+    const cluster = options.cluster ? ensureCluster(log) : Promise.resolve([]);
     const outcomes = await Promise.allSettled(components.map((c) => ensureComponent(c, log)));
-    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
+    const clusterOutcome = (await Promise.allSettled([cluster]))[0]!;
+    const failures = [...outcomes, clusterOutcome].flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
     if (failures.length > 0) throw new Error(`stack up failed:\n${failures.join('\n\n')}`);
-    const started = components.filter((_, i) => (outcomes[i] as PromiseFulfilledResult<string>).value === 'started').map((c) => c.name);
-    const alreadyRunning = components.filter((c) => !started.includes(c.name)).map((c) => c.name);
+    const clusterStarted = clusterOutcome.status === 'fulfilled' ? clusterOutcome.value : [];
+    const started = [...components.filter((_, i) => (outcomes[i] as PromiseFulfilledResult<string>).value === 'started').map((c) => c.name), ...clusterStarted];
+    const all = [...components.map((c) => c.name), ...(options.cluster ? clusterComponents.map((c) => c.name) : [])];
+    const alreadyRunning = all.filter((name) => !started.includes(name));
     return { started, alreadyRunning, durationMs: Date.now() - began };
   });
 }
 
 /** Stops every component: SIGTERM, SIGKILL after `graceMs`. Returns the names that were running. */
 export async function stackDown(options: { graceMs?: number } = {}): Promise<string[]> {
-  const stopped = await Promise.all(components.map(async (c) => ((await stopProcess(c.name, options.graceMs)) ? c.name : undefined)));
+  // The cluster's services before its database, so none of them spends its shutdown on reconnecting.
+  const stop = (list: Component[]) => Promise.all(list.map(async (c) => ((await stopProcess(c.name, options.graceMs, c.stopSignal)) ? c.name : undefined)));
+  const clusterStopped = [...(await stop(clusterComponents.filter((c) => c !== postgres))), ...(await stop([postgres]))];
+  const stopped = [...(await stop(components)), ...clusterStopped];
   if (await removeSigstoreNetwork()) stopped.push('sigstore network namespace');
   return stopped.filter((name): name is string => name !== undefined);
 }
@@ -149,9 +119,11 @@ export interface ComponentStatus {
   ports: number[];
 }
 
-export async function stackStatus(): Promise<ComponentStatus[]> {
+/** Every dev-stack component, and the cluster's when any of them runs (or `cluster` asks for them). */
+export async function stackStatus(options: { cluster?: boolean } = {}): Promise<ComponentStatus[]> {
+  const withCluster = options.cluster || clusterComponents.some((c) => runningPid(c.name) !== undefined);
   return Promise.all(
-    components.map(async (c) => {
+    [...components, ...(withCluster ? clusterComponents : [])].map(async (c) => {
       const pid = runningPid(c.name);
       if (pid === undefined) return { name: c.name, state: 'down' as const, ports: c.ports };
       return { name: c.name, state: (await c.ready()) ? ('up' as const) : ('unhealthy' as const), pid, ports: c.ports };

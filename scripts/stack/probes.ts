@@ -1,6 +1,6 @@
 // Cheap readiness checks: each answers "does this component serve requests right now?".
 import { connect as connectHttp2 } from 'node:http2';
-import { createConnection, createServer } from 'node:net';
+import { createConnection, createServer, isIP } from 'node:net';
 import { Agent, fetch } from 'undici';
 
 /** One pool per extra CA (the stack has one), so repeated probes reuse their connection. */
@@ -38,14 +38,21 @@ export function portOpen(host: string, port: number, timeoutMs = 1_000): Promise
 
 const WORKFLOW_SERVICE = 'temporal.api.workflowservice.v1.WorkflowService';
 
+/** TLS for a health check: the CA to trust and the client certificate to present (PEM). */
+export interface ProbeTls {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
 /**
- * Standard gRPC health check (grpc.health.v1.Health/Check) of Temporal's frontend over raw HTTP/2,
- * asking about the WorkflowService specifically. Hand-encoded protobuf keeps this to a few
- * milliseconds without loading the Temporal SDK, which keeps a warm `stack up` fast.
+ * Standard gRPC health check (grpc.health.v1.Health/Check) of a Temporal service over raw HTTP/2,
+ * asking about one service (the frontend's WorkflowService by default). Hand-encoded protobuf keeps
+ * this to a few milliseconds without loading the Temporal SDK, which keeps a warm `stack up` fast.
  */
-export function temporalServing(host: string, port: number, timeoutMs = 2_000): Promise<boolean> {
+export function temporalServing(host: string, port: number, timeoutMs = 2_000, service = WORKFLOW_SERVICE, tls?: ProbeTls): Promise<boolean> {
   return new Promise((resolve) => {
-    const session = connectHttp2(`http://${host}:${port}`);
+    const session = tls ? connectHttp2(`https://${host}:${port}`, { ...tls, ...(isIP(host) ? {} : { servername: host }) }) : connectHttp2(`http://${host}:${port}`);
     let settled = false;
     const done = (ok: boolean) => {
       if (settled) return;
@@ -56,8 +63,8 @@ export function temporalServing(host: string, port: number, timeoutMs = 2_000): 
     };
     const timer = setTimeout(() => done(false), timeoutMs);
     session.on('error', () => done(false));
-    const service = Buffer.from(WORKFLOW_SERVICE);
-    const message = Buffer.concat([Buffer.from([0x0a, service.length]), service]); // field 1 (service), string
+    const name = Buffer.from(service);
+    const message = Buffer.concat([Buffer.from([0x0a, name.length]), name]); // field 1 (service), string
     const frame = Buffer.alloc(5 + message.length);
     frame.writeUInt32BE(message.length, 1); // byte 0: not compressed
     message.copy(frame, 5);

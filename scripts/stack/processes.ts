@@ -13,6 +13,8 @@ export interface ProcessSpec {
   cwd?: string;
   /** A prefix that execs `command` in place, e.g. `ip netns exec NAME`: the pid stays the command's. */
   launcher?: string[];
+  /** Variables of this process's environment that the child must not inherit. */
+  dropEnv?: RegExp;
 }
 
 interface PidRecord {
@@ -63,6 +65,8 @@ export function runningPid(name: string): number | undefined {
   return record.pid;
 }
 
+const inherited = (drop: RegExp | undefined) => (drop ? Object.fromEntries(Object.entries(process.env).filter(([name]) => !drop.test(name))) : process.env);
+
 /** Starts a process detached in its own process group, output appended to .stack/logs/<name>.log. */
 export function startDetached(spec: ProcessSpec): number {
   mkdirSync(stackPaths.logs, { recursive: true });
@@ -73,7 +77,7 @@ export function startDetached(spec: ProcessSpec): number {
     const [launcher, ...launcherArgs] = spec.launcher ?? [];
     const child = spawn(launcher ?? spec.command, launcher ? [...launcherArgs, spec.command, ...spec.args] : spec.args, {
       cwd: spec.cwd ?? stackPaths.root,
-      env: { ...process.env, ...spec.env },
+      env: { ...inherited(spec.dropEnv), ...spec.env },
       detached: true,
       stdio: ['ignore', fd, fd],
     });
@@ -101,14 +105,17 @@ function signalGroup(pid: number, signal: NodeJS.Signals) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Returns whether it was running. */
-export async function stopProcess(name: string, graceMs = 10_000): Promise<boolean> {
+/**
+ * SIGTERM (or `signal`, a process's own "shut down cleanly now"), then SIGKILL after `graceMs`;
+ * resolves once the process is gone. Returns whether it was running.
+ */
+export async function stopProcess(name: string, graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
   const pid = runningPid(name);
   if (pid === undefined) {
     rmSync(pidFile(name), { force: true });
     return false;
   }
-  signalGroup(pid, 'SIGTERM');
+  signalGroup(pid, signal);
   const deadline = Date.now() + graceMs;
   while (pidAlive(pid) && Date.now() < deadline) await sleep(50);
   if (pidAlive(pid)) {

@@ -86,7 +86,7 @@ export function issueServerCertificate(opts: IssueOptions): void {
 }
 
 /** Still valid for at least `days`, and signed by the CA at `caPath`. */
-function certificateUsable(certPath: string, caPath: string, days: number): boolean {
+export function certificateUsable(certPath: string, caPath: string, days: number): boolean {
   try {
     const cert = new X509Certificate(readFileSync(certPath));
     const ca = new X509Certificate(readFileSync(caPath));

@@ -20,7 +20,13 @@ export type Fault =
   | { kind: 'corrupt'; offset?: number }
   | { kind: 'delay'; ms: number }
   /** Read the request body at this rate: a slow destination, so a client that ignores backpressure piles up data. */
-  | { kind: 'slow-upload'; bytesPerSecond: number };
+  | { kind: 'slow-upload'; bytesPerSecond: number }
+  /** Answer with a redirect instead of forwarding (a hostile registry pointing the client elsewhere). */
+  | { kind: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string }
+  /** Answer 200 with `bytes` bytes of junk, declaring the length or not (chunked). */
+  | { kind: 'huge'; bytes: number; declareLength: boolean; contentType?: string }
+  /** Forward, and add this Link header to the answer (a tag page pointing at another host). */
+  | { kind: 'link'; link: string };
 
 export interface FaultRule {
   method?: string;
@@ -43,6 +49,10 @@ export interface RecordedRequest {
   status?: number;
   /** Date.now() when the response headers went out. */
   respondedAt?: number;
+  /** The Authorization header the client sent, if any. */
+  authorization?: string;
+  /** For a 'huge' answer: how many bytes went out before the client stopped reading. */
+  bytesSent?: number;
 }
 
 interface ActiveRule extends FaultRule {
@@ -134,7 +144,7 @@ export class FaultProxy {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
-    const rec: RecordedRequest = { at: Date.now(), method, path };
+    const rec: RecordedRequest = { at: Date.now(), method, path, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
     this.requests.push(rec);
     const fault = this.pick(method, path);
     if (fault) rec.fault = fault.kind;
@@ -155,12 +165,28 @@ export class FaultProxy {
       res.end(body);
       return;
     }
+    if (fault?.kind === 'redirect') {
+      req.resume();
+      rec.status = fault.status;
+      rec.respondedAt = Date.now();
+      res.writeHead(fault.status, { Location: fault.location, 'Content-Length': '0' });
+      res.end();
+      return;
+    }
+    if (fault?.kind === 'huge') {
+      req.resume();
+      rec.status = 200;
+      rec.respondedAt = Date.now();
+      pourJunk(res, fault, (n) => (rec.bytesSent = n));
+      return;
+    }
     const tagList = /^\/v2\/(.+)\/tags\/list(\?.*)?$/.exec(path);
     if (!fault && this.emulateTagPagination && method === 'GET' && tagList) {
       this.paginateTags(req, res, rec, tagList[1]!, new URLSearchParams(tagList[2]?.slice(1) ?? ''));
       return;
     }
-    const forward = () => this.forward(req, res, rec, fault?.kind === 'corrupt' ? (fault.offset ?? -1) : undefined, fault?.kind === 'slow-upload' ? fault.bytesPerSecond : undefined);
+    const forward = () =>
+      this.forward(req, res, rec, fault?.kind === 'corrupt' ? (fault.offset ?? -1) : undefined, fault?.kind === 'slow-upload' ? fault.bytesPerSecond : undefined, fault?.kind === 'link' ? fault.link : undefined);
     if (fault?.kind === 'delay') setTimeout(forward, fault.ms);
     else forward();
   }
@@ -194,12 +220,12 @@ export class FaultProxy {
     upstream.end();
   }
 
-  private forward(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest, corruptAt: number | undefined, bytesPerSecond?: number): void {
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest, corruptAt: number | undefined, bytesPerSecond?: number, link?: string): void {
     const [hostname, port] = [this.target.slice(0, this.target.lastIndexOf(':')), Number(this.target.slice(this.target.lastIndexOf(':') + 1))];
     const upstream = this.upstream({ hostname, port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       rec.status = up.statusCode;
       rec.respondedAt = Date.now();
-      res.writeHead(up.statusCode ?? 502, up.headers);
+      res.writeHead(up.statusCode ?? 502, link ? { ...up.headers, link } : up.headers);
       if (corruptAt === undefined) {
         up.pipe(res);
         return;
@@ -231,4 +257,21 @@ export class FaultProxy {
     });
     req.on('end', () => upstream.end());
   }
+}
+
+/** Writes junk as fast as the client reads it; reports how much went out when the connection ends. */
+function pourJunk(res: http.ServerResponse, fault: { bytes: number; declareLength: boolean; contentType?: string }, done: (sent: number) => void): void {
+  res.writeHead(200, { 'Content-Type': fault.contentType ?? 'application/vnd.oci.image.manifest.v1+json', ...(fault.declareLength ? { 'Content-Length': String(fault.bytes) } : {}) });
+  const piece = Buffer.alloc(64 * 1024, 0x20);
+  let sent = 0;
+  res.on('close', () => done(sent));
+  const write = () => {
+    while (sent < fault.bytes && !res.destroyed) {
+      const n = Math.min(piece.length, fault.bytes - sent);
+      sent += n;
+      if (!res.write(piece.subarray(0, n))) return void res.once('drain', write);
+    }
+    res.end();
+  };
+  write();
 }

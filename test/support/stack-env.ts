@@ -25,6 +25,8 @@ export interface StackEndpoints {
   publicKeyPath: string;
   /** Absolute path of cosign, or undefined when it is not installed. */
   cosignPath: string | undefined;
+  /** The host globs a worker on the stack may speak to (PROMOTER_ALLOWED_REGISTRIES). */
+  allowedRegistries: string[];
 }
 
 export function stack(): StackEndpoints {
@@ -59,6 +61,7 @@ export function stack(): StackEndpoints {
     signingKeyPath: get('PROMOTER_SIGNING_KEY'),
     publicKeyPath: get('PROMOTER_PUBLIC_KEY'),
     cosignPath: process.env.PROMOTER_COSIGN ?? defaults.PROMOTER_COSIGN,
+    allowedRegistries: get('PROMOTER_ALLOWED_REGISTRIES').split(',').map((g) => g.trim()).filter(Boolean),
   };
 }
 

@@ -17,7 +17,7 @@ export interface WorkerProcess {
  * `compiled`: the built artifact (`promoter worker`, dist/ and its prebuilt workflow bundle) instead
  * of the TypeScript sources through tsx; its pid is then the worker's own (Temporal identity pid@host).
  */
-export async function startWorkerProcess(taskQueue: string, env: Record<string, string> = {}, opts: { compiled?: boolean } = {}): Promise<WorkerProcess> {
+export async function startWorkerProcess(taskQueue: string, env: Record<string, string | undefined> = {}, opts: { compiled?: boolean } = {}): Promise<WorkerProcess> {
   const [command, args] = opts.compiled ? [process.execPath, [`${ROOT}bin/promoter.js`, 'worker']] : [`${ROOT}node_modules/.bin/tsx`, ['worker/main.ts']];
   const child = spawn(command, args, {
     cwd: ROOT,

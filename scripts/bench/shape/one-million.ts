@@ -9,7 +9,6 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectClient } from '../../../client/connect';
-import { loadConfig } from '../../../lib/config';
 import { RegistryClient } from '../../../lib/oci';
 import { stackEnv, stackPaths } from '../../stack';
 import { AccessLog } from './access-log';
@@ -94,7 +93,7 @@ export async function runOneMillion(o: OneMillionOptions): Promise<OneMillionRes
     o.log(`1m shape: ${projects.length} projects, ${imageNames} images, ${o.groups} groups x ${o.registries} registries = ${o.groups * o.registries} edges; ${sample.length} sample images seeded in ${(seedMs / 1000).toFixed(1)} s`);
 
     worker = await startWorkerProcess(workerEnv, join(runDir, 'worker.log'));
-    const { client: temporal, close } = await connectClient(loadConfig());
+    const { client: temporal, close } = await connectClient();
     try {
       const runner = new StepRunner(regs, log, worker, temporal, performance.now() + o.timeLimitMs);
       await runner.idle();

@@ -11,7 +11,6 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { connectClient } from '../../../client/connect';
-import { loadConfig } from '../../../lib/config';
 import { RegistryClient } from '../../../lib/oci';
 import { stackEnv, stackPaths, toolPaths } from '../../stack';
 import { AccessLog, type Role } from './access-log';
@@ -111,7 +110,7 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
     const workers = o.workers ?? 1;
     const logFile = (generation: string) => (i: number) => join(runDir, `worker${generation}${workers > 1 ? `-${i + 1}` : ''}.log`);
     worker = await startWorkerGroup(workers, workerEnv, logFile(''));
-    const { client: temporal, close } = await connectClient(loadConfig());
+    const { client: temporal, close } = await connectClient();
     const steps: StepRecord[] = [];
     const result: ShapeResult = {
       prefix,

@@ -6,7 +6,7 @@ import { BlobCache, copyImage, Referrers, sha256Digest, type RegistryClient } fr
 import { makeLayer, pushRandomImage } from '../../../scripts/seed-images';
 import { FaultProxy } from '../../support/fault-proxy';
 import { stack, uniqueName } from '../../support/stack-env';
-import { skopeoPullAndVerify, skopeoRawDigest, stackClient, writes } from './helpers';
+import { skopeoPullAndVerify, skopeoRawDigest, stackClient, statsSince, writes } from './helpers';
 
 let client: RegistryClient;
 let staging: string, production: string, mirrorA: string, mirrorB: string;
@@ -41,9 +41,9 @@ describe('registry read side', () => {
     for (const t of tags) await client.putManifest({ host: staging, repository: repo, tag: t }, m.bytes, m.mediaType);
 
     // distribution 2.8 ignores n on tags/list: everything in one answer, no Link.
-    client.resetStats();
+    const before0 = client.stats();
     expect((await client.listTags(staging, repo, { pageSize: 2 })).sort()).toEqual(tags);
-    expect(client.stats()[staging]?.byMethod.GET).toBe(1);
+    expect(statsSince(client, before0)[staging]?.byMethod.GET).toBe(1);
 
     // Through a proxy serving spec-conformant pages of the same real list: three pages, 2 + 2 + 1.
     const proxy = await FaultProxy.start(staging);
@@ -75,21 +75,21 @@ describe('copyImage', () => {
   it('copies a single-arch image to production (basic auth) byte for byte, tags it, and a rerun only HEADs', async () => {
     const repo = uniqueName('oci/single');
     const img = await pushRandomImage(client, staging, repo, { tag: 'src', layers: 3, layerSize: 300_000 });
-    client.resetStats();
+    const before1 = client.stats();
     const r = await copyImage(client, { host: staging, repository: repo, digest: img.digest }, { host: production, repository: repo }, { tags: ['v1', 'latest'] });
     expect(r).toMatchObject({ digest: img.digest, manifests: 1, blobsUploaded: 4, blobsMounted: 0, tagsWritten: ['v1', 'latest'] });
     expect(r.bytesUploaded).toBeGreaterThan(900_000);
     // PATCH chunks were used for the 300 kB layers (128 KiB chunks)
-    expect(client.stats()[production]?.byMethod.PATCH).toBeGreaterThanOrEqual(9);
+    expect(statsSince(client, before1)[production]?.byMethod.PATCH).toBeGreaterThanOrEqual(9);
 
     expect(await skopeoRawDigest(`${production}/${repo}@${img.digest}`)).toBe(img.digest);
     expect(await skopeoRawDigest(`${production}/${repo}:v1`)).toBe(img.digest);
     await skopeoPullAndVerify(`${production}/${repo}:latest`, join(tmp, 'single'));
 
-    client.resetStats();
+    const before2 = client.stats();
     const again = await copyImage(client, { host: staging, repository: repo, digest: img.digest }, { host: production, repository: repo }, { tags: ['v1', 'latest'] });
     expect(again).toMatchObject({ manifests: 0, manifestsPresent: 1, blobsUploaded: 0, tagsWritten: [], tagsPresent: ['v1', 'latest'] });
-    const stats = client.stats();
+    const stats = statsSince(client, before2);
     expect(writes(stats, production)).toBe(0);
     expect(Object.keys(stats[production]!.byMethod)).toEqual(['HEAD']);
     expect(stats[staging]).toBeUndefined();
@@ -104,12 +104,12 @@ describe('copyImage', () => {
     for (const child of img.children) expect(await skopeoRawDigest(`${mirrorB}/${repo}@${child.digest}`)).toBe(child.digest);
     await skopeoPullAndVerify(`${mirrorB}/${repo}:1.0`, join(tmp, 'multi'));
 
-    client.resetStats();
+    const before3 = client.stats();
     await copyImage(client, { host: staging, repository: repo, digest: img.digest }, { host: mirrorB, repository: repo }, { tags: ['1.0'] });
-    expect(writes(client.stats(), mirrorB)).toBe(0);
-    expect(client.stats()[mirrorB]?.byMethod).toEqual({ HEAD: 2 });
+    expect(writes(statsSince(client, before3), mirrorB)).toBe(0);
+    expect(statsSince(client, before3)[mirrorB]?.byMethod).toEqual({ HEAD: 2 });
     // the pull,push token from the first copy is still cached: no request to the token server, none to staging
-    expect(Object.keys(client.stats())).toEqual([mirrorB]);
+    expect(Object.keys(statsSince(client, before3))).toEqual([mirrorB]);
   });
 
   it('mounts a shared layer into a second repository on the same host instead of uploading it', async () => {
@@ -121,12 +121,12 @@ describe('copyImage', () => {
     const cache = new BlobCache();
     const ra = await copyImage(client, { host: staging, repository: repoA, digest: a.digest }, { host: production, repository: repoA }, { blobCache: cache });
     expect(ra).toMatchObject({ blobsUploaded: 3, blobsMounted: 0 });
-    client.resetStats();
+    const before4 = client.stats();
     const rb = await copyImage(client, { host: staging, repository: repoB, digest: b.digest }, { host: production, repository: repoB }, { blobCache: cache, tags: ['v1'] });
     expect(rb).toMatchObject({ blobsUploaded: 2, blobsMounted: 1 });
     expect(rb.bytesUploaded).toBeLessThan(base.length);
     // the shared layer was never read from staging for the second copy
-    expect(client.stats()[staging]?.byMethod.GET).toBe(3); // manifest + config + own layer
+    expect(statsSince(client, before4)[staging]?.byMethod.GET).toBe(3); // manifest + config + own layer
     expect(await skopeoRawDigest(`${production}/${repoB}:v1`)).toBe(b.digest);
     await skopeoPullAndVerify(`${production}/${repoB}:v1`, join(tmp, 'mount-b'));
     expect(await client.headBlob(production, repoB, sha256Digest(base))).toBe(base.length);

@@ -39,3 +39,18 @@ export function writes(stats: ReturnType<RegistryClient['stats']>, host: string)
   const m = stats[host]?.byMethod ?? {};
   return (m.PUT ?? 0) + (m.POST ?? 0) + (m.PATCH ?? 0) + (m.DELETE ?? 0);
 }
+
+type Stats = ReturnType<RegistryClient['stats']>;
+
+/** What a client sent after `before` (an earlier `stats()`): hosts and methods with nothing new are left out. */
+export function statsSince(client: RegistryClient, before: Stats): Stats {
+  const out: Stats = {};
+  for (const [host, now] of Object.entries(client.stats())) {
+    const was = before[host];
+    const byMethod: Record<string, number> = {};
+    for (const [m, n] of Object.entries(now.byMethod)) if (n - (was?.byMethod[m] ?? 0) > 0) byMethod[m] = n - (was?.byMethod[m] ?? 0);
+    const total = now.total - (was?.total ?? 0);
+    if (total > 0) out[host] = { total, byMethod, retries: now.retries - (was?.retries ?? 0), throttled: now.throttled - (was?.throttled ?? 0) };
+  }
+  return out;
+}

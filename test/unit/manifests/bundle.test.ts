@@ -72,6 +72,22 @@ describe('canonicalJson and bundleSha256', () => {
   });
 });
 
+describe('registry lines in the bundle', () => {
+  it('a bundle stored before they existed parses and hashes as it did; the lines are not part of the identity', () => {
+    const old: ManifestBundle = { version: 1, projects: [project()] };
+    const stored = canonicalJson(old);
+    expect(stored).not.toContain('registryLines');
+    const back = ManifestBundleSchema.parse(JSON.parse(stored));
+    expect(back).toEqual(old);
+    expect(bundleSha256(back)).toBe(bundleSha256(old));
+    const located: ManifestBundle = { version: 1, projects: [project({ registryLines: { source: 3, destinations: [5, 6] } })] };
+    expect(ManifestBundleSchema.parse(JSON.parse(canonicalJson(located)))).toEqual(located);
+    // The same manifests with a line added above the registries are the same promotion.
+    expect(bundleSha256(located)).toBe(bundleSha256(old));
+    expect(canonicalJson(located)).toContain('"registryLines"');
+  });
+});
+
 describe('ManifestBundleSchema', () => {
   it('accepts a bundle and refuses unknown keys, bad digests and a missing version', () => {
     const bundle: ManifestBundle = { version: 1, projects: [project()] };

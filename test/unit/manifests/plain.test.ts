@@ -22,6 +22,8 @@ describe('plain manifest', () => {
       file: 'good.yaml',
       source: '127.0.0.1:5001/staging',
       destinations: ['127.0.0.1:5002/prod', '127.0.0.1:5003/mirror', '127.0.0.1:5004/mirror'],
+      // The line naming each registry, for findings the worker makes later (Setup's allowed hosts).
+      registryLines: { source: 4, destinations: [6, 8, 9] },
       images: [
         {
           name: 'foo',

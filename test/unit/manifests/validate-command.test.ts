@@ -2,7 +2,7 @@
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateCommand } from '../../../client/commands/validate';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures');
@@ -17,6 +17,18 @@ class Capture {
     return true;
   }
 }
+
+// The checks below see no PROMOTER_ALLOWED_REGISTRIES unless they set it (a shell with the dev
+// stack's environment has it set, and validate then checks the registries too).
+let savedAllowed: string | undefined;
+beforeEach(() => {
+  savedAllowed = process.env.PROMOTER_ALLOWED_REGISTRIES;
+  delete process.env.PROMOTER_ALLOWED_REGISTRIES;
+});
+afterEach(() => {
+  if (savedAllowed === undefined) delete process.env.PROMOTER_ALLOWED_REGISTRIES;
+  else process.env.PROMOTER_ALLOWED_REGISTRIES = savedAllowed;
+});
 
 async function run(opts: Parameters<typeof validateCommand>[0]) {
   const out = new Capture();
@@ -101,5 +113,36 @@ describe('validateCommand', () => {
     const noDir = await run({ thinManifestDir: path.join(FIXTURES, 'nope') });
     expect(noDir.code).toBe(2);
     expect(noDir.err).toBe(`${path.join(FIXTURES, 'nope')}: thin-layout: ${path.join(FIXTURES, 'nope')} does not exist\n`);
+  });
+});
+
+describe('validateCommand with PROMOTER_ALLOWED_REGISTRIES', () => {
+  async function withAllowed(value: string, opts: Parameters<typeof validateCommand>[0]) {
+    process.env.PROMOTER_ALLOWED_REGISTRIES = value;
+    return run(opts);
+  }
+
+  it('reports each registry a worker with that setting would refuse, at its line, as Setup does', async () => {
+    const r = await withAllowed('127.0.0.1:5001,127.0.0.1:5002', { manifest: GOOD });
+    expect(r.code).toBe(2);
+    expect(r.err.trimEnd().split('\n')).toEqual([
+      `${GOOD}:8: registry-not-allowed: destination registry 127.0.0.1:5003/mirror: 127.0.0.1:5003 is not allowed by PROMOTER_ALLOWED_REGISTRIES=127.0.0.1:5001,127.0.0.1:5002`,
+      `${GOOD}:9: registry-not-allowed: destination registry 127.0.0.1:5004/mirror: 127.0.0.1:5004 is not allowed by PROMOTER_ALLOWED_REGISTRIES=127.0.0.1:5001,127.0.0.1:5002`,
+    ]);
+    expect(r.out).toMatch(/^invalid: 2 errors/);
+  });
+
+  it('refuses loopback matched only by a wildcard: it must be named', async () => {
+    const r = await withAllowed('*:*', { manifest: GOOD });
+    expect(r.code).toBe(2);
+    const lines = r.err.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe(`${GOOD}:4: registry-not-allowed: source registry 127.0.0.1:5001/staging: 127.0.0.1:5001 is a loopback address, allowed only when PROMOTER_ALLOWED_REGISTRIES names it (e.g. 127.0.0.1:*)`);
+  });
+
+  it('accepts the manifest when every host is allowed, and says so for a bad glob', async () => {
+    expect((await withAllowed('127.0.0.1:*', { manifest: GOOD })).code).toBe(0);
+    const bad = await withAllowed('reg istry', { manifest: GOOD });
+    expect(bad).toMatchObject({ code: 2, err: 'promoter validate: PROMOTER_ALLOWED_REGISTRIES: "reg istry" is not a host glob (host[:port], "*" as a wildcard, IPv6 in brackets)\n' });
   });
 });

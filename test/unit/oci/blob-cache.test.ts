@@ -27,3 +27,25 @@ describe('BlobCache', () => {
     expect(cache.has('h', 'repo-7', OCI_EMPTY_DIGEST)).toBe(false);
   });
 });
+
+describe('BlobCache memory bound', () => {
+  it('forgets the least recently used blobs past its size, keeping the ones in use', () => {
+    const cache = new BlobCache(16, new Set([OCI_EMPTY_DIGEST]), 64 * 1024);
+    const digest = (i: number) => `sha256:${i.toString(16).padStart(64, '0')}`;
+    cache.add('h', 'hot', digest(0));
+    for (let i = 1; i <= 5000; i++) {
+      cache.add('h', `repo-${i}`, digest(i));
+      if (i % 100 === 0) expect(cache.has('h', 'hot', digest(0))).toBe(true); // used, so kept
+    }
+    expect(cache.size).toBeLessThan(300);
+    expect(cache.has('h', 'repo-1', digest(1))).toBe(false);
+    expect(cache.has('h', 'repo-5000', digest(5000))).toBe(true);
+  });
+
+  it('counts the repositories an everywhere-blob collects against the bound', () => {
+    const cache = new BlobCache(3, new Set([OCI_EMPTY_DIGEST]), 64 * 1024);
+    for (let i = 0; i < 10_000; i++) cache.add('h', `repository-number-${i}`, OCI_EMPTY_DIGEST);
+    // One entry holding 10,000 names is over 64 KiB: it is dropped rather than kept unbounded.
+    expect(cache.has('h', 'repository-number-9999', OCI_EMPTY_DIGEST) && cache.has('h', 'repository-number-0', OCI_EMPTY_DIGEST)).toBe(false);
+  });
+});

@@ -110,7 +110,7 @@ describe('docker-compose.yml against the dev stack topology', () => {
     const worker = (await compose()).worker!;
     expect(worker.network_mode).toBe('host');
     const env = stackEnv();
-    for (const name of ['TEMPORAL_ADDRESS', 'PROMOTER_STAGING_REGISTRY', 'PROMOTER_PRODUCTION_REGISTRY', 'PROMOTER_MIRROR_REGISTRIES', 'PROMOTER_S3_ENDPOINT', 'PROMOTER_S3_BUCKET', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) {
+    for (const name of ['TEMPORAL_ADDRESS', 'PROMOTER_STAGING_REGISTRY', 'PROMOTER_PRODUCTION_REGISTRY', 'PROMOTER_MIRROR_REGISTRIES', 'PROMOTER_S3_ENDPOINT', 'PROMOTER_S3_BUCKET', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'PROMOTER_ALLOWED_REGISTRIES']) {
       expect(worker.environment?.[name], name).toBe(env[name]);
     }
     expect(worker.environment?.AWS_REGION).toBe(S3_REGION);
