@@ -34,6 +34,16 @@ describe('setup', () => {
     expect(world.registry.requests).toEqual([]);
   });
 
+  it('a manifest naming a registry the worker may not speak to is refused before any request, naming the host', async () => {
+    const world = new World({ env: { PROMOTER_ALLOWED_REGISTRIES: 'staging.example,prod.example,mirror-a.example' } });
+    const run = world.run(world.input([project({ images: [IMAGE] })]));
+    const err = await failure(run.exec(run.worker.setup, [run.input]));
+    expect(err).toMatchObject({ type: 'RegistryNotAllowed', nonRetryable: true });
+    expect(err.message).toBe('registries not allowed: manifests/demo/promoter-manifest.yaml: registry-not-allowed: destination registry mirror-b.example/p: '
+      + 'mirror-b.example is not allowed by PROMOTER_ALLOWED_REGISTRIES=staging.example,prod.example,mirror-a.example');
+    expect(world.registry.requests).toEqual([]);
+  });
+
   it('refuses a bundle whose stored bytes do not hash to the input hash', async () => {
     const world = new World();
     const run = world.run(world.input([project({ images: [IMAGE] })]));
