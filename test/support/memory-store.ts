@@ -1,16 +1,30 @@
 // The audit store's document surface in memory, with its write-once rule, for activity tests that
-// run without the dev stack (the S3 store itself is tested against the real versitygw).
+// run without the dev stack (the S3 store itself is tested against the real versitygw). Writes
+// under a key prefix can be refused, as an S3 outage would refuse them.
 import { createHash } from 'node:crypto';
 import { AuditObjectChanged, AuditObjectConflict, type DocumentStore, type StoredObject, type VersionedObject } from '../../lib/storage/audit-store';
 
 export class MemoryStore implements DocumentStore {
   readonly bucket = 'memory';
   readonly docs = new Map<string, string>();
+  private readonly refusals: { prefix: string; error: Error; left: number }[] = [];
 
   async checkBucket(): Promise<void> {}
 
   /** The map refuses a second write-once write by construction. */
   async checkWriteOnce(): Promise<void> {}
+
+  /** The next `times` writes of keys under `prefix` fail with `error` (nothing is stored). */
+  refuseWrites(prefix: string, error: Error, times = Infinity): void {
+    this.refusals.push({ prefix, error, left: times });
+  }
+
+  private writing(key: string): void {
+    const r = this.refusals.find((x) => x.left > 0 && key.startsWith(x.prefix));
+    if (!r) return;
+    r.left--;
+    throw r.error;
+  }
 
   private stored(key: string, body: string): StoredObject & { etag: string } {
     const sha256 = createHash('sha256').update(body).digest('hex');
@@ -18,6 +32,7 @@ export class MemoryStore implements DocumentStore {
   }
 
   async writeOnceJson(key: string, value: unknown): Promise<StoredObject> {
+    this.writing(key);
     const body = JSON.stringify(value);
     const existing = this.docs.get(key);
     if (existing !== undefined && existing !== body) throw new AuditObjectConflict(this.bucket, key, this.stored(key, existing).sha256, this.stored(key, body).sha256);
@@ -26,6 +41,7 @@ export class MemoryStore implements DocumentStore {
   }
 
   async overwriteJson(key: string, value: unknown): Promise<StoredObject> {
+    this.writing(key);
     const body = JSON.stringify(value);
     this.docs.set(key, body);
     return this.stored(key, body);
@@ -53,6 +69,7 @@ export class MemoryStore implements DocumentStore {
   }
 
   async replaceJsonIfUnchanged(key: string, value: unknown, etag: string | undefined): Promise<StoredObject & { etag: string }> {
+    this.writing(key);
     const existing = this.docs.get(key);
     const current = existing === undefined ? undefined : this.stored(key, existing).etag;
     if (current !== etag) throw new AuditObjectChanged(this.bucket, key, etag);

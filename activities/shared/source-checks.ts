@@ -1,0 +1,54 @@
+/**
+ * What Provenance and Validate check of one source digest under a project's policy. Shared with
+ * the nightly re-mirroring, which checks the same before it signs an image never signed before:
+ * the promoter signs nothing that no policy passed.
+ */
+import type { Project, ProvenancePolicy, SignaturePolicy } from '../../lib/manifests';
+import type { RepositoryRef } from '../../lib/oci/reference';
+import type { Failure } from '../../lib/run/outcomes';
+import { COSIGN_SIGN_PREDICATE_TYPE } from '../../lib/signing';
+import type { ActivityDeps } from './deps';
+import { judge, type VerificationSpec } from './verification';
+
+/** SLSA provenance v1 against the project's `provenance:` policy (builders, sources, keys or identities). */
+export const PROVENANCE_CHECK: VerificationSpec<ProvenancePolicy> = {
+  phase: 'provenance',
+  policyOf: (p) => p.provenance,
+  async check(deps, source, digest, policy) {
+    const target = { ...source, digest };
+    const found = await deps.registry.findSignatures(target);
+    const candidates = await deps.registry.findProvenance(target, found);
+    if (candidates.length === 0) return { status: 'missing' };
+    const trust = await deps.trust.forPolicy(policy);
+    if (trust.keys.length === 0 && !trust.keyless) return { status: 'failed', reason: 'provenance found, but the policy names no keys or identities to verify it with' };
+    const v = await deps.registry.verifyProvenance(target, { ...trust, builders: policy.builders, sources: policy.sources }, found);
+    return v.ok ? { status: 'passed', detail: v.source } : { status: 'failed', reason: v.reason };
+  },
+};
+
+/** Source signatures (`.sig` or bundle referrers; a provenance attestation is not one) against the project's `signatures:` policy. */
+export const SIGNATURE_CHECK: VerificationSpec<SignaturePolicy> = {
+  phase: 'validate',
+  policyOf: (p) => p.signatures,
+  async check(deps, source, digest, policy) {
+    const target = { ...source, digest };
+    const found = await deps.registry.findSignatures(target);
+    const signatureBundles = found.bundles.filter((b) => b.predicateType === undefined || b.predicateType === COSIGN_SIGN_PREDICATE_TYPE);
+    if (!found.signature && signatureBundles.length === 0) return { status: 'missing' };
+    const trust = await deps.trust.forPolicy(policy);
+    if (trust.keys.length === 0 && !trust.keyless) return { status: 'failed', reason: 'signed, but the policy names no keys or identities to verify with' };
+    const v = await deps.registry.verifySignatures(target, trust, found);
+    return v.valid ? { status: 'passed', detail: v.formats.join('+') } : { status: 'failed', reason: v.errors.join('; ') || 'no valid signature' };
+  },
+};
+
+/** Why `project`'s policies keep `digest` from being signed (both checks, as the phases judge them); empty: it may be. */
+export async function policyFailures(deps: ActivityDeps, project: Project, source: RepositoryRef, digest: string): Promise<Failure[]> {
+  const one = async <P extends { mode: string }>(spec: VerificationSpec<P>): Promise<Failure[]> => {
+    const policy = spec.policyOf(project);
+    if (policy.mode === 'off') return [];
+    const j = await judge(deps, spec, { source, digest, policy, project: project.name });
+    return j.blocks ? [j.failure!] : [];
+  };
+  return [...(await one(PROVENANCE_CHECK)), ...(await one(SIGNATURE_CHECK))];
+}
