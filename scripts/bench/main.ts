@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stackStatus } from '../dev/stack';
 import { checkPeers, PeerMissing } from './common/peers';
-import { benchDir } from './common/session';
+import { benchDir } from './common/harness';
 import { oneMillionFigures, printOneMillion, runOneMillion, type OneMillionResult } from './shape/one-million';
 import { runShapeBench, type ShapeResult } from './shape/run';
 import { printShapeFigures, shapeFigures, shapeTargetsMet } from './shape/targets';

@@ -14,7 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stackEnv } from '../dev/stack';
-import { benchDir } from './common/session';
+import { benchDir } from './common/harness';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const IDLE_MS = 5_000;

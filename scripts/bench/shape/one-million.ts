@@ -6,7 +6,7 @@
  * phase's time and requests, the worker's peak RSS, the plan document and the histories.
  */
 import { createHash } from 'node:crypto';
-import { BenchSession } from '../common/session';
+import { BenchHarness } from '../common/harness';
 import type { StepRecord } from '../common/steps';
 import { stepFigures } from '../common/figures';
 import { printStep } from '../common/print';
@@ -46,9 +46,9 @@ const SAMPLE_EVERY = 100;
 
 export async function runOneMillion(o: OneMillionOptions): Promise<OneMillionResult> {
   const startedAt = new Date().toISOString();
-  const session = await BenchSession.start({ kind: 'shape1m', hosts: o.hosts, rttMs: o.rttMs, rps: o.rps, timeLimitMs: o.timeLimitMs, log: o.log });
-  const { prefix, regs } = session;
-  session.useRoles((repo) => (repo.includes('/staging/') ? 'staging' : repo.includes('/region-00/') ? 'primary' : 'mirror'), new Map());
+  const harness = await BenchHarness.start({ kind: 'shape1m', hosts: o.hosts, rttMs: o.rttMs, rps: o.rps, timeLimitMs: o.timeLimitMs, log: o.log });
+  const { prefix, regs } = harness;
+  harness.useRoles((repo) => (repo.includes('/staging/') ? 'staging' : repo.includes('/region-00/') ? 'primary' : 'mirror'), new Map());
   try {
     const projects: BenchProject[] = [];
     const images = new Map<string, BenchImage>();
@@ -75,17 +75,17 @@ export async function runOneMillion(o: OneMillionOptions): Promise<OneMillionRes
       img.dmap.push([digest, [`v1.${g % DIGESTS_PER_IMAGE}.0`]]);
     }
     const seedStarted = performance.now();
-    await seedWorkload(session.registryClient, sample, images);
+    await seedWorkload(harness.registryClient, sample, images);
     const seedMs = performance.now() - seedStarted;
-    const manifestsDir = join(session.runDir, 'manifests');
+    const manifestsDir = join(harness.runDir, 'manifests');
     await writeThinManifests(manifestsDir, projects);
     const imageNames = projects.reduce((n, p) => n + p.images.length, 0);
     const edges = o.groups * o.registries;
     o.log(`1m shape: ${projects.length} projects, ${imageNames} images, ${o.groups} groups x ${o.registries} registries = ${edges} edges; ${sample.length} sample images seeded in ${(seedMs / 1000).toFixed(1)} s`);
 
-    const runner = await session.startWorkers(1);
+    const runner = await harness.startWorkers(1);
     o.log('dry run (setup, plan, provenance, validate)');
-    const step = await session.step(runner.promotion('dry-run', manifestsDir, { confirm: false, work: { copyTasks: edges, anyIndex: false, maxTags: 1, signatureFormat: 'both' } }));
+    const step = await harness.step(runner.promotion('dry-run', manifestsDir, { confirm: false, work: { copyTasks: edges, anyIndex: false, maxTags: 1, signatureFormat: 'both' } }));
     return {
       kind: '1m',
       prefix,
@@ -102,7 +102,7 @@ export async function runOneMillion(o: OneMillionOptions): Promise<OneMillionRes
       step,
     };
   } finally {
-    await session.stop();
+    await harness.stop();
   }
 }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stackEnv, toolPaths } from '../../dev/stack';
 import type { PeerTools } from '../common/peers';
 import { copyConfig, REGSYNC_PARALLEL, runRegsync, signatureConfig } from '../common/regsync';
-import { BenchSession } from '../common/session';
+import { BenchHarness } from '../common/harness';
 import type { StepRecord } from '../common/steps';
 import { fullPromotion, seedWorkload, writeThinManifests, type Workload } from '../common/workload';
 import { readCorpus, selectCorpus, type Selection } from './corpus';
@@ -72,24 +72,24 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
   if (!o.skipRegsync && !regsync) throw new Error('regsync not found: run `bash scripts/setup.sh`, or pass --skip-regsync');
 
   const { hosts, rttMs, rps, timeLimitMs, stepLimitMs, keep, log } = o;
-  const session = await BenchSession.start({ kind: 'shape', hosts, rttMs, rps, timeLimitMs, stepLimitMs, keep, log });
-  const { prefix, runDir, regs, steps } = session;
+  const harness = await BenchHarness.start({ kind: 'shape', hosts, rttMs, rps, timeLimitMs, stepLimitMs, keep, log });
+  const { prefix, runDir, regs, steps } = harness;
   const skipped: string[] = [];
   try {
-    const w = shapeWorkload(corpus, { prefix, staging: regs.staging.address, hosts: session.destinations, layerSize: o.layerSize });
-    session.useWorkload(w);
+    const w = shapeWorkload(corpus, { prefix, staging: regs.staging.address, hosts: harness.destinations, layerSize: o.layerSize });
+    harness.useWorkload(w);
     const c = w.counts;
     o.log(`workload: ${c.projects} projects, ${c.imageNames} images, ${c.digests} digests (${c.multiArch} multi-arch), ${c.edges} edges over ${c.destinationRegistries} destination registries on ${o.hosts} hosts`);
-    const { seedMs, manifestsDir } = await session.seed(w);
-    const runner = await session.startWorkers(o.workers ?? 1);
-    const client = session.registryClient;
+    const { seedMs, manifestsDir } = await harness.seed(w);
+    const runner = await harness.startWorkers(o.workers ?? 1);
+    const client = harness.registryClient;
     const result: ShapeResult = {
       kind: 'k8s',
       prefix,
       startedAt,
       options: { ...o, log: undefined } as unknown as ShapeResult['options'],
       machine: { cpus: availableParallelism() },
-      workload: { ...c, hosts: session.destinations, staging: regs.staging.address, rttMs: o.rttMs },
+      workload: { ...c, hosts: harness.destinations, staging: regs.staging.address, rttMs: o.rttMs },
       seedMs,
       steps,
       workerPeakRssBytes: 0,
@@ -107,13 +107,13 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
     if (o.onlyRegsync) skipped.push('promoter steps 1-4 (--only-regsync)');
     else {
       o.log('1. promotion with Sign and Attest (both signature formats)');
-      const first = await session.step(runner.promotion('promotion', manifestsDir, { confirm: true, work: fullPromotion(w) }));
-      if (first.partial) await session.restartWorkers();
+      const first = await harness.step(runner.promotion('promotion', manifestsDir, { confirm: true, work: fullPromotion(w) }));
+      if (first.partial) await harness.restartWorkers();
     }
     const nothingToDo = { ...fullPromotion(w), copyTasks: 0 };
     if (!o.onlyRegsync && timeLeft('no-op rerun')) {
       o.log('2. no-op rerun');
-      await session.step(runner.promotion('rerun', manifestsDir, { confirm: true, work: nothingToDo }));
+      await harness.step(runner.promotion('rerun', manifestsDir, { confirm: true, work: nothingToDo }));
     }
     if (!o.onlyRegsync && timeLeft('daily case')) {
       const daily = withDailyDigest(w, w.projects[0]!.name, o.layerSize);
@@ -123,10 +123,10 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
       await writeThinManifests(dailyDir, daily.projects);
       const dailyTasks = new Set(daily.projects.find((p) => p.name === daily.added.project)!.destinations).size;
       o.log(`3. daily case: ${daily.added.image}@${daily.added.digest} -> ${daily.added.tag} in ${daily.added.project}`);
-      await session.step(runner.promotion('daily', dailyDir, { confirm: true, work: { ...nothingToDo, copyTasks: dailyTasks, anyIndex: false, maxTags: 1 } }));
+      await harness.step(runner.promotion('daily', dailyDir, { confirm: true, work: { ...nothingToDo, copyTasks: dailyTasks, anyIndex: false, maxTags: 1 } }));
       if (timeLeft('mirror-signatures')) {
         o.log('4a. mirror-signatures, everything in sync');
-        await session.step(runner.mirror('mirror-in-sync', dailyDir));
+        await harness.step(runner.mirror('mirror-in-sync', dailyDir));
         const mirrorIndex = 1;
         const damaged = pickDamage(daily.projects, w.images, mirrorIndex, 0.01);
         const deleted = await deleteSignatures(client, damaged);
@@ -134,7 +134,7 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
         await runner.idle(); // the deletions above are not part of any step
         if (timeLeft('mirror-signatures repair')) {
           o.log(`4b. mirror-signatures after deleting the signatures of ${damaged.length} image digests (${deleted} manifests) on mirror #${mirrorIndex}`);
-          await session.step(runner.mirror('mirror-repair', dailyDir));
+          await harness.step(runner.mirror('mirror-repair', dailyDir));
           result.repair = await checkRepaired(client, damaged);
           const cosign = toolPaths().cosign;
           if (cosign && o.cosignSample > 0) result.cosign = await cosignVerifySample(cosign, stackEnv().PROMOTER_PUBLIC_KEY!, damaged, o.cosignSample, stackEnv());
@@ -147,7 +147,7 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
       const hosts = regs.all.map((r) => r.address);
       const cfg = copyConfig(w, hosts);
       o.log(`5a. regsync once: ${cfg.entries} image entries, parallel ${REGSYNC_PARALLEL}`);
-      await session.step(
+      await harness.step(
         runner.measure('regsync-copy', async (rec) => {
           rec.regsync = await runRegsync(regsync, join(runDir, 'regsync-copy.yml'), cfg.yaml, cfg.entries, join(runDir, 'regsync-copy.log'), runner.remainingMs());
           if (rec.regsync.timedOut) rec.partial = 'time limit reached; regsync stopped';
@@ -156,7 +156,7 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
       if (!o.onlyRegsync && timeLeft('regsync signature copy')) {
         const sig = signatureConfig(w, hosts);
         o.log(`5b. regsync once: signatures from the promoter's primary to regsync's mirrors, ${sig.entries} entries (digestTags, referrers)`);
-        await session.step(
+        await harness.step(
           runner.measure('regsync-signatures', async (rec) => {
             rec.regsync = await runRegsync(regsync, join(runDir, 'regsync-signatures.yml'), sig.yaml, sig.entries, join(runDir, 'regsync-signatures.log'), runner.remainingMs());
             if (rec.regsync.timedOut) rec.partial = 'time limit reached; regsync stopped';
@@ -164,10 +164,10 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
         );
       }
     }
-    result.workerPeakRssBytes = session.workerPeakRssBytes();
-    result.accessLog = { rows: session.log.size, unparsed: session.log.unparsed };
+    result.workerPeakRssBytes = harness.workerPeakRssBytes();
+    result.accessLog = { rows: harness.log.size, unparsed: harness.log.unparsed };
     return result;
   } finally {
-    await session.stop();
+    await harness.stop();
   }
 }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { childrenCpuSeconds } from '../../dev/proc';
 import type { PeerTools } from '../common/peers';
 import { copyConfig, REGSYNC_PARALLEL, runRegsync } from '../common/regsync';
-import { BenchSession } from '../common/session';
+import { BenchHarness } from '../common/harness';
 import type { StepRecord } from '../common/steps';
 import { fullPromotion, peerDestination, type Workload } from '../common/workload';
 import { runSkopeoCopies, skopeoDigest, type SkopeoCopy } from './copies';
@@ -83,20 +83,20 @@ function copiesFor(w: Workload, tool: 'promoter' | 'skopeo' | 'regsync'): (Skope
 export async function runDefaultBench(o: DefaultOptions): Promise<DefaultResult> {
   const startedAt = new Date().toISOString();
   const load: Record<string, number[]> = { start: loadavg() };
-  const session = await BenchSession.start({ kind: 'bench', hosts: DESTINATIONS, rttMs: o.rttMs, rps: o.rps, timeLimitMs: 24 * 3_600_000, keep: o.keep, log: o.log });
-  const { prefix, runDir, regs, steps } = session;
+  const harness = await BenchHarness.start({ kind: 'bench', hosts: DESTINATIONS, rttMs: o.rttMs, rps: o.rps, timeLimitMs: 24 * 3_600_000, keep: o.keep, log: o.log });
+  const { prefix, runDir, regs, steps } = harness;
   const skipped: string[] = [];
   try {
-    const w = generatedWorkload({ prefix, images: o.images, repos: o.repos, layerSize: o.layerSize, bases: 5, multiArchEvery: 10, staging: regs.staging.address, destinations: session.destinations });
-    session.useWorkload(w);
+    const w = generatedWorkload({ prefix, images: o.images, repos: o.repos, layerSize: o.layerSize, bases: 5, multiArchEvery: 10, staging: regs.staging.address, destinations: harness.destinations });
+    harness.useWorkload(w);
     const c = w.counts;
     o.log(`workload: ${c.digests} images (${c.multiArch} multi-arch) in ${c.imageNames} repositories -> ${DESTINATIONS} destinations = ${c.edges} edges; ${c.distinctBlobs} distinct blobs`);
-    const { seedMs, manifestsDir } = await session.seed(w);
-    const runner = await session.startWorkers(1);
+    const { seedMs, manifestsDir } = await harness.seed(w);
+    const runner = await harness.startWorkers(1);
 
     o.log('1. promotion with Sign and Attest (both signature formats)');
     load.beforePromoter = loadavg();
-    await session.step(runner.promotion('promotion', manifestsDir, { confirm: true, work: fullPromotion(w) }));
+    await harness.step(runner.promotion('promotion', manifestsDir, { confirm: true, work: fullPromotion(w) }));
 
     const skopeo = o.peers.skopeo?.bin;
     if (o.skipSkopeo || !skopeo) skipped.push('skopeo (--skip-skopeo)');
@@ -104,7 +104,7 @@ export async function runDefaultBench(o: DefaultOptions): Promise<DefaultResult>
       const copies = copiesFor(w, 'skopeo');
       o.log(`2. skopeo: ${copies.length} x skopeo copy --all --preserve-digests, ${o.parallel} at a time`);
       load.beforeSkopeo = loadavg();
-      await session.step(
+      await harness.step(
         runner.measure('skopeo-copy', async (rec) => {
           const cpu0 = childrenCpuSeconds();
           const run = await runSkopeoCopies(skopeo, copies, o.parallel, (n) => n % 250 === 0 && o.log(`  skopeo ${n}/${copies.length}`));
@@ -119,7 +119,7 @@ export async function runDefaultBench(o: DefaultOptions): Promise<DefaultResult>
       const cfg = copyConfig(w, regs.all.map((r) => r.address));
       o.log(`3. regsync once: ${cfg.entries} image entries, parallel ${REGSYNC_PARALLEL}`);
       load.beforeRegsync = loadavg();
-      await session.step(
+      await harness.step(
         runner.measure('regsync-copy', async (rec) => {
           rec.regsync = await runRegsync(regsync, join(runDir, 'regsync-copy.yml'), cfg.yaml, cfg.entries, join(runDir, 'regsync-copy.log'), runner.remainingMs());
         }),
@@ -129,9 +129,9 @@ export async function runDefaultBench(o: DefaultOptions): Promise<DefaultResult>
     const nothingToDo = { ...fullPromotion(w), copyTasks: 0 };
     o.log('4a. no-op rerun of the same manifests (trusting the tag record of earlier runs)');
     load.beforeRerun = loadavg();
-    await session.step(runner.promotion('rerun', manifestsDir, { confirm: true, work: nothingToDo }));
+    await harness.step(runner.promotion('rerun', manifestsDir, { confirm: true, work: nothingToDo }));
     o.log('4b. no-op rerun with --verify-tags (HEAD on every destination tag)');
-    await session.step(runner.promotion('rerun-verify-tags', manifestsDir, { confirm: true, verifyTags: true, work: nothingToDo }));
+    await harness.step(runner.promotion('rerun-verify-tags', manifestsDir, { confirm: true, verifyTags: true, work: nothingToDo }));
 
     const checks: SpotCheck[] = [];
     const inspector = o.peers.skopeo?.bin;
@@ -155,16 +155,16 @@ export async function runDefaultBench(o: DefaultOptions): Promise<DefaultResult>
       startedAt,
       options: { ...o, log: undefined } as unknown as DefaultResult['options'],
       machine: { cpus: availableParallelism(), loadavg: load },
-      workload: { ...c, hosts: session.destinations, staging: regs.staging.address, rttMs: o.rttMs, layerSize: o.layerSize },
+      workload: { ...c, hosts: harness.destinations, staging: regs.staging.address, rttMs: o.rttMs, layerSize: o.layerSize },
       seedMs,
       steps,
       checks,
-      workerPeakRssBytes: session.workerPeakRssBytes(),
+      workerPeakRssBytes: harness.workerPeakRssBytes(),
       skipped,
-      accessLog: { rows: session.log.size, unparsed: session.log.unparsed },
+      accessLog: { rows: harness.log.size, unparsed: harness.log.unparsed },
       peers: o.peers,
     };
   } finally {
-    await session.stop();
+    await harness.stop();
   }
 }

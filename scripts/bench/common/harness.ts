@@ -14,7 +14,7 @@ import { removeTree, startBenchRegistries, type BenchRegistries } from './regist
 import { StepRunner, type StepRecord } from './steps';
 import { roleClassifier, seedWorkload, writeThinManifests, type Workload } from './workload';
 
-export interface SessionOptions {
+export interface HarnessOptions {
   /** Run ids start with it: "bench", "shape", "shape1m". */
   kind: string;
   /** Destination registry hosts. */
@@ -34,7 +34,7 @@ export interface SessionOptions {
 
 export const benchDir = (): string => join(stackPaths.root, '.bench');
 
-export class BenchSession {
+export class BenchHarness {
   readonly steps: StepRecord[] = [];
   readonly registryClient = RegistryClient.fromDockerConfig({ limits: { default: { requestsPerSecond: 2000, burst: 2000, concurrency: 16 } } });
   worker?: WorkerProcess;
@@ -45,7 +45,7 @@ export class BenchSession {
   private generation = 0;
 
   private constructor(
-    readonly o: SessionOptions,
+    readonly o: HarnessOptions,
     readonly prefix: string,
     readonly runDir: string,
     readonly workerEnv: Record<string, string>,
@@ -53,7 +53,7 @@ export class BenchSession {
     readonly regs: BenchRegistries,
   ) {}
 
-  static async start(o: SessionOptions): Promise<BenchSession> {
+  static async start(o: HarnessOptions): Promise<BenchHarness> {
     const prefix = `${o.kind}-${Date.now().toString(36)}`;
     const runDir = join(benchDir(), prefix);
     await mkdir(runDir, { recursive: true });
@@ -67,12 +67,12 @@ export class BenchSession {
     };
     Object.assign(process.env, workerEnv); // the CLI code in this process starts runs on that queue
     // Roles by repository path: the log exists before the workload does; useWorkload() fills them in.
-    let session: BenchSession | undefined;
-    const log = new AccessLog((r) => session?.classify(r) ?? 'other', new Map(), o.rttMs);
+    let harness: BenchHarness | undefined;
+    const log = new AccessLog((r) => harness?.classify(r) ?? 'other', new Map(), o.rttMs);
     o.log(`starting ${o.hosts} destination registries and a staging registry${o.rttMs ? ` behind ${o.rttMs} ms delay proxies` : ''}`);
     const regs = await startBenchRegistries({ dir: join(runDir, 'registries'), hosts: o.hosts, log });
-    session = new BenchSession(o, prefix, runDir, workerEnv, log, regs);
-    return session;
+    harness = new BenchHarness(o, prefix, runDir, workerEnv, log, regs);
+    return harness;
   }
 
   get destinations(): string[] {
