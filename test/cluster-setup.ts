@@ -1,7 +1,7 @@
 // Vitest global setup of the `cluster` project (after test/global-setup.ts has the dev stack up):
 // brings the stack's Temporal cluster up, or records why it cannot run here so its tests skip
 // with that message. Left running afterwards, like the dev stack (`npm run stack -- down` stops both).
-import { clusterUnavailable, ensureCluster } from '../scripts/stack';
+import { clusterUnavailable, ensureCluster } from '../scripts/dev/stack';
 import { CLUSTER_SKIP_VARIABLE } from './support/cluster';
 
 export default async function setup(): Promise<void> {

@@ -3,7 +3,7 @@
 // CI stops it explicitly (.ci/run), people use `npm run stack -- down`.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { stackEnv, stackUp } from '../scripts/stack';
+import { stackEnv, stackUp } from '../scripts/dev/stack';
 
 export default async function setup(): Promise<void> {
   // The tests drive the built `promoter` command: build dist/ once here if the sources changed,

@@ -1,6 +1,6 @@
 #!/bin/sh
 # TLS material for docker-compose.yml, made once by its tls-init service (the dev stack makes the
-# same with scripts/stack/tls.ts): a local CA, one server certificate for 127.0.0.1 and localhost
+# same with scripts/dev/stack/tls.ts): a local CA, one server certificate for 127.0.0.1 and localhost
 # (and the compose service names), and a certs.d folder (containers/Docker layout) for clients.
 #
 #   sh make-certs.sh OUT_DIR HOST:PORT...     each HOST:PORT gets OUT_DIR/certs.d/HOST:PORT/ca.crt

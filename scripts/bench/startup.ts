@@ -13,7 +13,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stackEnv, stackPaths } from '../stack';
+import { stackEnv } from '../dev/stack';
+import { benchDir } from './common/harness';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const IDLE_MS = 5_000;
@@ -108,7 +109,7 @@ export async function startupMain(argv: string[]): Promise<number> {
     const ms = rs.map((x) => x.startupMs);
     console.log(`  ${name.padEnd(40)} ${(median(ms) / 1000).toFixed(2)} s (min ${(Math.min(...ms) / 1000).toFixed(2)}, max ${(Math.max(...ms) / 1000).toFixed(2)})   ${median(rs.map((x) => x.idleRssMiB)).toFixed(0)} MiB`);
   }
-  const dir = join(stackPaths.stack, 'bench');
+  const dir = benchDir();
   await mkdir(dir, { recursive: true });
   const file = join(dir, `startup-${Date.now().toString(36)}.json`);
   await writeFile(file, `${JSON.stringify({ runs, idleMs: IDLE_MS, results }, null, 2)}\n`);

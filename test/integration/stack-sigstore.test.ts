@@ -3,7 +3,7 @@
 // discovery and keys consistent with the token it hands out, and trust files that name them.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { portOpen } from '../../scripts/stack/probes';
+import { portOpen } from '../../scripts/dev/stack/probes';
 import { keylessStack } from '../support/keyless';
 
 const keyless = keylessStack();

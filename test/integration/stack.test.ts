@@ -13,7 +13,7 @@ import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, fetch } from 'undici';
-import { skopeoTlsFlags, tlsFiles } from '../../scripts/stack';
+import { skopeoTlsFlags, tlsFiles } from '../../scripts/dev/stack';
 import { stack, uniqueName } from '../support/stack-env';
 
 const run = promisify(execFile);

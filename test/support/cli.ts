@@ -1,6 +1,6 @@
 // Runs the real `promoter` command as a user would, in a child process.
 import { fileURLToPath } from 'node:url';
-import { runProcess, type ProcessResult } from './run-process';
+import { runProcess, type ProcessResult } from '../../scripts/dev/run-process';
 
 export const PROMOTER_BIN = fileURLToPath(new URL('../../bin/promoter.js', import.meta.url));
 

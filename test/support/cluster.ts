@@ -4,9 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { connectClient, type ConnectedClient } from '../../client/connect';
-import { clusterEnv, clusterPaths, ensureCluster } from '../../scripts/stack';
-import { clusterComponents } from '../../scripts/stack/temporal-cluster';
-import { runningPid, stopProcess } from '../../scripts/stack/processes';
+import { clusterEnv, clusterPaths, ensureCluster } from '../../scripts/dev/stack';
+import { clusterComponents } from '../../scripts/dev/stack/temporal-cluster';
+import { runningPid, stopProcess } from '../../scripts/dev/stack/processes';
 import type { WorkerProcess } from './worker-process';
 
 /** Set by test/cluster-setup.ts when the cluster cannot run here: the tests skip and say why. */

@@ -3,8 +3,8 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cosignRegistryFlags } from '../../scripts/stack';
-import { runProcess } from './run-process';
+import { cosignRegistryFlags } from '../../scripts/dev/stack';
+import { runProcess } from '../../scripts/dev/run-process';
 
 const PROJECT_COSIGN = fileURLToPath(new URL('../../.tools/bin/cosign', import.meta.url));
 

@@ -11,7 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { stackPaths, tlsFiles } from '../../scripts/stack';
+import { stackPaths, tlsFiles } from '../../scripts/dev/stack';
 import { probeTls } from '../../lib/oci/tls';
 
 export type Fault =

@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { stackPaths, tlsFiles } from '../../scripts/stack';
+import { stackPaths, tlsFiles } from '../../scripts/dev/stack';
 
 export interface HostileRequest {
   method: string;

@@ -1,7 +1,7 @@
 // N small generated images in staging under a fresh prefix and the plain manifest that promotes
 // them to production and both mirrors: a Promote of some seconds, for tests that act in its middle.
 import { RegistryClient } from '../../lib/oci';
-import { makeLayer, pushRandomImage } from '../../scripts/seed-images';
+import { makeLayer, pushRandomImage } from '../../scripts/dev/seed-images';
 import { mapPool } from '../../lib/util/pool';
 import { writePlainManifest } from './plain-manifest';
 import { stack, uniqueName } from './stack-env';

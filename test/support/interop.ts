@@ -5,8 +5,8 @@ import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tlsFiles } from '../../scripts/stack';
-import { runProcess, type ProcessResult } from './run-process';
+import { tlsFiles } from '../../scripts/dev/stack';
+import { runProcess, type ProcessResult } from '../../scripts/dev/run-process';
 import { stack } from './stack-env';
 
 export type InteropTool = 'helm' | 'oras' | 'regctl' | 'crane';

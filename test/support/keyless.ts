@@ -4,8 +4,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { keylessConfigFromSigningConfig, type KeylessConfig, type KeylessTrust } from '../../lib/signing';
-import { loadIssuerKey, mintIdToken, type IdTokenClaims } from '../../scripts/oidc-issuer';
-import { sigstoreFiles, stackEnv } from '../../scripts/stack';
+import { loadIssuerKey, mintIdToken, type IdTokenClaims } from '../../scripts/dev/oidc-issuer';
+import { sigstoreFiles, stackEnv } from '../../scripts/dev/stack';
 
 export interface KeylessStack {
   fulcioURL: string;

@@ -5,9 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toolPaths } from '../../scripts/stack';
-import { freePort } from '../../scripts/stack/probes';
-import { ensureBucket, s3Answers, versitygwSpec } from '../../scripts/stack/s3';
+import { toolPaths } from '../../scripts/dev/stack';
+import { freePort } from '../../scripts/dev/stack/probes';
+import { ensureBucket, s3Answers, versitygwSpec } from '../../scripts/dev/stack/s3';
 import { stopProcess, waitServing } from './child-process';
 
 export class OwnS3 {

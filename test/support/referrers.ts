@@ -2,7 +2,7 @@
 // signature bundle): a manifest with a `subject`, pushed by the referrers API or into the fallback
 // index, whichever the registry speaks.
 import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST, Referrers, sha256Digest, type RegistryClient, type RepositoryRef } from '../../lib/oci';
-import type { SeededImage } from '../../scripts/seed-images';
+import type { SeededImage } from '../../scripts/dev/seed-images';
 
 /** Attach an artifact of `artifactType` to `image` in `repo`; returns the referrer's digest. */
 export async function attach(client: RegistryClient, repo: RepositoryRef, image: SeededImage, artifactType: string, body: string): Promise<string> {

@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyImage, RegistryClient } from '../../lib/oci';
-import { pushRandomImage } from '../../scripts/seed-images';
+import { pushRandomImage } from '../../scripts/dev/seed-images';
 import { stack, uniqueName } from './stack-env';
 
 export const LOST_DIGEST = `sha256:${'de'.repeat(32)}`;

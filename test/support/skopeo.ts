@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { skopeoTlsFlags } from '../../scripts/stack';
+import { skopeoTlsFlags } from '../../scripts/dev/stack';
 import { stack } from './stack-env';
 
 const run = promisify(execFile);

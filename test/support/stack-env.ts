@@ -2,7 +2,7 @@
 // Reads the variables test/global-setup.ts exported, falling back to the stack's own defaults
 // so a test file also works when run outside vitest's global setup.
 import { randomBytes } from 'node:crypto';
-import { stackEnv } from '../../scripts/stack';
+import { stackEnv } from '../../scripts/dev/stack';
 
 export interface StackRegistries {
   staging: string;

@@ -6,7 +6,7 @@ import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isOciError, RegistryClient } from '../../lib/oci';
-import { pushRandomImage } from '../../scripts/seed-images';
+import { pushRandomImage } from '../../scripts/dev/seed-images';
 import type { RunReport } from '../../lib/run/report';
 import { parseJsonOutput, runCli } from './cli';
 import { COSIGN_OFFLINE, runCosign, type CosignResult } from './cosign';

@@ -6,10 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort, portOpen } from '../../scripts/stack/probes';
+import { freePort, portOpen } from '../../scripts/dev/stack/probes';
 import { stopProcess, waitServing } from './child-process';
-import { createCa, issueServerCertificate, tlsFiles } from '../../scripts/stack/tls';
-import { stackPaths, toolPaths } from '../../scripts/stack';
+import { createCa, issueServerCertificate, tlsFiles } from '../../scripts/dev/stack/tls';
+import { stackPaths, toolPaths } from '../../scripts/dev/stack';
 
 export type CertificateFault = 'untrusted' | 'wrong-host' | 'expired';
 

@@ -13,7 +13,7 @@ import type { AfterPromoteArgs, PromoteBatchArgs, PromotionInput, RunOptions } f
 import type { ReportInput, RunReport } from '../../lib/run/report';
 import { emptyTransfer } from '../../lib/run/counts';
 import { PHASES } from '../../lib/run/outcomes';
-import { toolPaths } from '../../scripts/stack/paths';
+import { toolPaths } from '../../scripts/dev/stack/paths';
 import { WORKFLOWS_PATH } from '../../workflows/location';
 import { promotionWorkflow } from '../../workflows/promotion';
 import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';

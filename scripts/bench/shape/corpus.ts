@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { splitRegistry } from '../common/workload';
 
 export const CORPUS_DIR = fileURLToPath(new URL('../../../test/fixtures/k8s-thin-manifests', import.meta.url));
 /** Refused by the promoter's validation (a 63-hex digest, see the corpus STATS.md): left out. */
@@ -64,18 +65,14 @@ export function selectCorpus(all: CorpusProject[], s: Selection): CorpusProject[
   if (scale < 1) {
     out = out.map((p) => {
       const images = p.images.map((img) => ({ ...img, dmap: img.dmap.slice(0, Math.round(img.dmap.length * scale)) }));
-      // Every project stays, with at least its first digest: the registry counts are the shape too.
-      if (images.every((img) => img.dmap.length === 0)) images[0] = { ...p.images[0]!, dmap: p.images[0]!.dmap.slice(0, 1) };
+      // Every project that lists a digest stays, with at least its first one: the registry counts are the shape too.
+      // (A project may list no image at all, or images without digests.)
+      const first = p.images.findIndex((img) => img.dmap.length > 0);
+      if (first >= 0 && images.every((img) => img.dmap.length === 0)) images[first] = { ...p.images[first]!, dmap: p.images[first]!.dmap.slice(0, 1) };
       return { ...p, images: images.filter((img) => img.dmap.length > 0) };
     });
   }
   return out.filter((p) => p.images.length > 0);
-}
-
-/** "asia-east1-docker.pkg.dev/k8s-artifacts-prod/images/charts" -> host and the path after it. */
-export function splitRegistry(name: string): { host: string; path: string } {
-  const i = name.indexOf('/');
-  return i < 0 ? { host: name, path: '' } : { host: name.slice(0, i), path: name.slice(i + 1) };
 }
 
 /** Every real destination host of the corpus, numbered in order of first appearance (region-00, ...). */

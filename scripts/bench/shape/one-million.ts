@@ -5,17 +5,14 @@
  * of real images (the other digests are LOST, which costs Plan the same HEAD). Measured: the Plan
  * phase's time and requests, the worker's peak RSS, the plan document and the histories.
  */
-import { randomBytes, createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { BenchHarness } from '../common/harness';
+import type { StepRecord } from '../common/steps';
+import { stepFigures } from '../common/figures';
+import { printStep } from '../common/print';
+import { seedWorkload, writeThinManifests, type BenchImage, type BenchProject } from '../common/workload';
 import { join } from 'node:path';
-import { connectClient } from '../../../client/connect';
-import { RegistryClient } from '../../../lib/oci';
-import { stackEnv, stackPaths } from '../../stack';
-import { AccessLog } from './access-log';
-import { removeTree, startBenchRegistries } from './registries';
-import { StepRunner, type StepRecord } from './steps';
-import { startWorkerProcess } from './worker';
-import { buildShapeImage, seedShape, writeThinManifests, type ShapeImage, type ShapeProject } from './workload';
+import { corpusImage } from './regions';
 
 export interface OneMillionOptions {
   groups: number;
@@ -28,6 +25,7 @@ export interface OneMillionOptions {
 }
 
 export interface OneMillionResult {
+  kind?: '1m';
   prefix: string;
   startedAt: string;
   options: Omit<OneMillionOptions, 'log'>;
@@ -48,20 +46,13 @@ const SAMPLE_EVERY = 100;
 
 export async function runOneMillion(o: OneMillionOptions): Promise<OneMillionResult> {
   const startedAt = new Date().toISOString();
-  const prefix = `shape1m-${Date.now().toString(36)}`;
-  const runDir = join(stackPaths.root, '.bench', prefix);
-  await mkdir(runDir, { recursive: true });
-  const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
-  const workerEnv = { ...stackEnv(), PROMOTER_TASK_QUEUE: taskQueue, PROMOTER_REGISTRY_RPS: String(o.rps), PROMOTER_REGISTRY_BURST: String(Math.max(o.rps, 100)) };
-  Object.assign(process.env, workerEnv);
-
-  const log = new AccessLog((repo) => (repo.includes('/staging/') ? 'staging' : repo.includes('/region-00/') ? 'primary' : 'mirror'), new Map());
-  const regs = await startBenchRegistries({ dir: join(runDir, 'registries'), hosts: o.hosts, rttMs: o.rttMs, log });
-  let worker;
+  const harness = await BenchHarness.start({ kind: 'shape1m', hosts: o.hosts, rttMs: o.rttMs, rps: o.rps, timeLimitMs: o.timeLimitMs, log: o.log });
+  const { prefix, regs } = harness;
+  harness.useRoles((repo) => (repo.includes('/staging/') ? 'staging' : repo.includes('/region-00/') ? 'primary' : 'mirror'), new Map());
   try {
-    const projects: ShapeProject[] = [];
-    const images = new Map<string, ShapeImage>();
-    const sample: ShapeProject[] = [];
+    const projects: BenchProject[] = [];
+    const images = new Map<string, BenchImage>();
+    const sample: BenchProject[] = [];
     for (let g = 0; g < o.groups; g++) {
       const i = Math.floor(g / DIGESTS_PER_IMAGE);
       const p = Math.floor(i / IMAGES_PER_PROJECT);
@@ -69,58 +60,49 @@ export async function runOneMillion(o: OneMillionOptions): Promise<OneMillionRes
       if (!project) {
         const name = `project-${String(p).padStart(4, '0')}`;
         const dests = Array.from({ length: o.registries }, (_, r) => `${regs.destinations[r % o.hosts]!.address}/${prefix}/region-${String(r).padStart(2, '0')}/${name}`);
-        projects[p] = project = { name, source: `${regs.staging.address}/${prefix}/staging/${name}`, destinations: dests, regsyncDestinations: [], images: [] };
+        projects[p] = project = { name, source: `${regs.staging.address}/${prefix}/staging/${name}`, destinations: dests, images: [] };
       }
       const imageName = `image-${String(i).padStart(5, '0')}`;
       let img = project.images.find((x) => x.name === imageName);
       if (!img) project.images.push((img = { name: imageName, dmap: [] }));
       let digest = `sha256:${createHash('sha256').update(`${prefix}/${g}`).digest('hex')}`;
       if (g % SAMPLE_EVERY === 0) {
-        const built = buildShapeImage(prefix, digest, false, 512, () => []);
+        const built = corpusImage(prefix, digest, false, 512, () => []);
         images.set(built.digest, built);
         digest = built.digest;
         sample.push({ ...project, images: [{ name: imageName, dmap: [[digest, []]] }] });
       }
       img.dmap.push([digest, [`v1.${g % DIGESTS_PER_IMAGE}.0`]]);
     }
-    const client = RegistryClient.fromDockerConfig({ limits: { default: { requestsPerSecond: 2000, burst: 2000, concurrency: 16 } } });
     const seedStarted = performance.now();
-    await seedShape(client, sample, images);
+    await seedWorkload(harness.registryClient, sample, images);
     const seedMs = performance.now() - seedStarted;
-    const manifestsDir = join(runDir, 'manifests');
+    const manifestsDir = join(harness.runDir, 'manifests');
     await writeThinManifests(manifestsDir, projects);
     const imageNames = projects.reduce((n, p) => n + p.images.length, 0);
-    o.log(`1m shape: ${projects.length} projects, ${imageNames} images, ${o.groups} groups x ${o.registries} registries = ${o.groups * o.registries} edges; ${sample.length} sample images seeded in ${(seedMs / 1000).toFixed(1)} s`);
+    const edges = o.groups * o.registries;
+    o.log(`1m shape: ${projects.length} projects, ${imageNames} images, ${o.groups} groups x ${o.registries} registries = ${edges} edges; ${sample.length} sample images seeded in ${(seedMs / 1000).toFixed(1)} s`);
 
-    worker = await startWorkerProcess(workerEnv, join(runDir, 'worker.log'));
-    const { client: temporal, close } = await connectClient();
-    try {
-      const runner = new StepRunner(regs, log, worker, temporal, performance.now() + o.timeLimitMs);
-      await runner.idle();
-      o.log('dry run (setup, plan, provenance, validate)');
-      const step = await runner.promotion('dry-run', manifestsDir, { confirm: false });
-      o.log(`dry run: ${(step.wallMs / 1000).toFixed(1)} s, ${step.tally.requests} requests${step.partial ? ` (PARTIAL: ${step.partial})` : ''}`);
-      return {
-        prefix,
-        startedAt,
-        options: { ...o, log: undefined } as unknown as OneMillionResult['options'],
-        groups: o.groups,
-        edges: o.groups * o.registries,
-        projects: projects.length,
-        imageNames,
-        destinationRepositories: imageNames * o.registries,
-        sourceRepositories: imageNames,
-        seeded: sample.length,
-        seedMs,
-        step,
-      };
-    } finally {
-      await close();
-    }
+    const runner = await harness.startWorkers(1);
+    o.log('dry run (setup, plan, provenance, validate)');
+    const step = await harness.step(runner.promotion('dry-run', manifestsDir, { confirm: false, work: { copyTasks: edges, anyIndex: false, maxTags: 1, signatureFormat: 'both' } }));
+    return {
+      kind: '1m',
+      prefix,
+      startedAt,
+      options: { ...o, log: undefined } as unknown as OneMillionResult['options'],
+      groups: o.groups,
+      edges,
+      projects: projects.length,
+      imageNames,
+      destinationRepositories: imageNames * o.registries,
+      sourceRepositories: imageNames,
+      seeded: sample.length,
+      seedMs,
+      step,
+    };
   } finally {
-    await worker?.stop();
-    await regs.stop();
-    await removeTree(join(runDir, 'registries'));
+    await harness.stop();
   }
 }
 
@@ -137,7 +119,8 @@ export function oneMillionFigures(r: OneMillionResult) {
     wallSeconds: Math.round(s.wallMs / 100) / 10,
     partial: s.partial,
     status: s.report?.status,
-    phases: Object.fromEntries(Object.entries(s.phases ?? {}).map(([p, f]) => [p, { seconds: Math.round(f.ms / 10) / 100, requests: f.tally.requests, byKind: f.tally.byKind, throttled429: f.tally.throttled }])),
+    /** The dry run as a step of the other benches: per phase its requests, in flight and floor. */
+    step: stepFigures(s, r.edges, r.options.rttMs ?? 0),
     plan: plan ? { seconds: Math.round(plan.ms / 10) / 100, requests: plan.tally.requests, perRepository: Math.round((plan.tally.requests / repositories) * 1000) / 1000, perEdge: Math.round((plan.tally.requests / r.edges) * 1000) / 1000, byKind: plan.tally.byKind } : undefined,
     requests: s.tally.requests,
     edges: s.report?.edges,
@@ -156,8 +139,7 @@ export function printOneMillion(f: ReturnType<typeof oneMillionFigures>): void {
   line();
   line(`== 1m-shape dry run ${f.prefix} (${f.startedAt})`);
   line(`shape: ${f.shape.projects} projects, ${f.shape.imageNames} images, ${f.shape.groups} image groups -> ${f.shape.edges} edges; ${f.shape.destinationRepositories} destination + ${f.shape.sourceRepositories} source repositories; ${f.shape.seededSample} sample images in staging`);
-  line(`dry run: ${f.status ?? ''} in ${f.wallSeconds} s${f.partial ? ` -- PARTIAL: ${f.partial}` : ''}; ${f.requests} requests`);
-  for (const [p, x] of Object.entries(f.phases)) line(`  ${p.padEnd(10)} ${String(x.seconds).padStart(8)} s ${String(x.requests).padStart(8)} req  ${x.throttled429} x 429  ${JSON.stringify(x.byKind)}`);
+  printStep(f.step, line);
   if (f.plan) line(`plan: ${f.plan.seconds} s, ${f.plan.requests} requests = ${f.plan.perRepository} per repository, ${f.plan.perEdge} per edge`);
   line(`worker peak RSS ${f.workerPeakRssMiB} MiB, CPU ${f.workerCpuSeconds} s; plan document ${f.planBytes ?? '-'} B; largest history ${f.histories?.maxEvents ?? '-'} events, largest payload ${f.histories?.largestPayloadBytes ?? '-'} B`);
   if (f.failures) line(`predicted failures ${f.failures.count} (the unseeded digests are LOST)`);

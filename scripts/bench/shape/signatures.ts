@@ -2,12 +2,12 @@
 // `.sig` manifests, the referrers fallback index and the referrer manifests it lists), then check
 // that `promoter mirror-signatures` put back exactly what the primary holds, and let the real
 // cosign verify a sample there.
-import { spawn } from 'node:child_process';
 import { signatureTag, referrersFallbackTag } from '../../../lib/signing';
 import type { RegistryClient } from '../../../lib/oci';
 import { repoFor } from '../../../lib/run/plan';
 import type { RepositoryRef } from '../../../lib/oci';
-import type { ShapeImage, ShapeProject } from './workload';
+import { runProcess } from '../../dev/run-process';
+import type { BenchImage, BenchProject } from '../common/workload';
 
 export interface DamagedImage {
   primary: RepositoryRef;
@@ -18,7 +18,7 @@ export interface DamagedImage {
 }
 
 /** Every `fraction`-th image digest of the projects that have a mirror at `mirrorIndex`, at least one. */
-export function pickDamage(projects: ShapeProject[], images: ReadonlyMap<string, ShapeImage>, mirrorIndex: number, fraction: number): DamagedImage[] {
+export function pickDamage(projects: BenchProject[], images: ReadonlyMap<string, BenchImage>, mirrorIndex: number, fraction: number): DamagedImage[] {
   const all: DamagedImage[] = [];
   for (const p of projects) {
     const mirror = p.destinations[mirrorIndex];
@@ -88,18 +88,14 @@ export interface CosignCheck {
 /** Flags that make cosign v3 verify offline against a plain-HTTP registry with a key (as in the tests). */
 const COSIGN_VERIFY_OFFLINE = ['--insecure-ignore-tlog=true', '--allow-http-registry'];
 
-function cosign(bin: string, args: string[], env: Record<string, string>): Promise<CosignCheck> {
-  return new Promise((resolve) => {
-    const child = spawn(bin, args, { env: { ...process.env, ...env, COSIGN_YES: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ command: `cosign ${args.join(' ')}`, ok: code === 0, output: output.trim().slice(-600) });
-    });
-  });
+async function cosign(bin: string, args: string[], env: Record<string, string>): Promise<CosignCheck> {
+  const command = `cosign ${args.join(' ')}`;
+  try {
+    const r = await runProcess(bin, args, { ...env, COSIGN_YES: 'true' }, 120_000);
+    return { command, ok: r.code === 0, output: `${r.stdout}${r.stderr}`.trim().slice(-600) };
+  } catch (err) {
+    return { command, ok: false, output: (err as Error).message };
+  }
 }
 
 /** Both signature formats and the promotion attestation of up to `sample` repaired images, on the mirror. */

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MirrorReport } from '../../../lib/run/mirror-types';
 import type { RunReport } from '../../../lib/run/report';
 import { OCI_EMPTY } from '../../../lib/oci';
-import { randomBytes } from '../../../scripts/seed-images';
+import { randomBytes } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { findCosign } from '../../support/cosign';
 import { missingTools, registryFlags, runToolOk } from '../../support/interop';

@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
-import { clusterPaths } from '../../../scripts/stack';
+import { clusterPaths } from '../../../scripts/dev/stack';
 import type { RunReport } from '../../../lib/run/report';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { clusterClientEnv, clusterSkipReason, clusterTaskQueue, useCluster } from '../../support/cluster';
 import { writePlainManifest } from '../../support/plain-manifest';
-import { runProcess } from '../../support/run-process';
+import { runProcess } from '../../../scripts/dev/run-process';
 import { stack, uniqueName } from '../../support/stack-env';
 import { startWorkerProcess } from '../../support/worker-process';
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import type { RunProgress, RunReport } from '../../../lib/run/report';
 import { mapPool } from '../../../lib/util/pool';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { progressQuery } from '../../../workflows/promotion';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import {

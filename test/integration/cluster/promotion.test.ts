@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import type { RunReport } from '../../../lib/run/report';
 import { PROMOTION_PREDICATE_TYPE } from '../../../lib/signing';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { clusterClientEnv, clusterSkipReason, clusterTaskQueue, useCluster } from '../../support/cluster';
 import { COSIGN_OFFLINE, findCosign, runCosign } from '../../support/cosign';

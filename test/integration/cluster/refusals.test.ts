@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCa, issueServerCertificate } from '../../../scripts/stack/tls';
+import { createCa, issueServerCertificate } from '../../../scripts/dev/stack/tls';
 import { runCli } from '../../support/cli';
 import { clusterClientEnv, clusterSkipReason, clusterTaskQueue } from '../../support/cluster';
-import { runProcess, type ProcessResult } from '../../support/run-process';
+import { runProcess, type ProcessResult } from '../../../scripts/dev/run-process';
 
 const skip = clusterSkipReason();
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { clusterPaths, clusterPorts, searchAttributes, stackPaths, toolPaths } from '../../../scripts/stack';
+import { clusterPaths, clusterPorts, searchAttributes, stackPaths, toolPaths } from '../../../scripts/dev/stack';
 import { clusterPid, clusterSkipReason } from '../../support/cluster';
 
 const run = promisify(execFile);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../../lib/run/report';
-import { freePort } from '../../../scripts/stack/probes';
+import { freePort } from '../../../scripts/dev/stack/probes';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';
 import { seedImageSet } from '../../support/image-set';

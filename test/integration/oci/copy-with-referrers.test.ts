@@ -4,7 +4,7 @@
 // writes nothing, and a tag that points elsewhere stays where it is.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BlobCache, copyWithReferrers, Referrers, type RegistryClient } from '../../../lib/oci';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { attach } from '../../support/referrers';
 import { stack, uniqueName } from '../../support/stack-env';
 import { stackClient, statsSince, writes } from './helpers';

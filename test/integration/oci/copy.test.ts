@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobCache, copyImage, Referrers, sha256Digest, type RegistryClient } from '../../../lib/oci';
-import { makeLayer, pushRandomImage } from '../../../scripts/seed-images';
+import { makeLayer, pushRandomImage } from '../../../scripts/dev/seed-images';
 import { FaultProxy } from '../../support/fault-proxy';
 import { stack, uniqueName } from '../../support/stack-env';
 import { skopeoPullAndVerify, skopeoRawDigest, stackClient, statsSince, writes } from './helpers';

@@ -3,7 +3,7 @@
 // under load, and records when each request arrived.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { copyImage, isOciError, type RegistryClient } from '../../../lib/oci';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { FaultProxy, type RecordedRequest } from '../../support/fault-proxy';
 import { stack, uniqueName } from '../../support/stack-env';
 import { skopeoRawDigest, stackClient, statsSince } from './helpers';

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { RegistryClient, type RegistryClientOptions } from '../../../lib/oci';
-import { skopeoTlsFlags } from '../../../scripts/stack';
+import { skopeoTlsFlags } from '../../../scripts/dev/stack';
 import { stack } from '../../support/stack-env';
 
 const run = promisify(execFile);

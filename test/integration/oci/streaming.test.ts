@@ -4,7 +4,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, expect, it } from 'vitest';
 import { copyImage } from '../../../lib/oci';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { FaultProxy } from '../../support/fault-proxy';
 import { stack, uniqueName } from '../../support/stack-env';
 import { skopeoRawDigest, stackClient } from './helpers';

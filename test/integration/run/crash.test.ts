@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
-import { pushRandomImage, makeLayer } from '../../../scripts/seed-images';
+import { pushRandomImage, makeLayer } from '../../../scripts/dev/seed-images';
 import type { RunProgress, RunReport } from '../../../lib/run/report';
 import { mapPool } from '../../../lib/util/pool';
 import { progressQuery, type promotionWorkflow } from '../../../workflows/promotion';

@@ -3,7 +3,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import type { RunReport } from '../../../lib/run/report';
 import { mapPool } from '../../../lib/util/pool';
 import { parseJsonOutput, runCli } from '../../support/cli';

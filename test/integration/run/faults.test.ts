@@ -4,7 +4,7 @@
 // request again before the registry's Retry-After has passed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import type { RunReport } from '../../../lib/run/report';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';

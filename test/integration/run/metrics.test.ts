@@ -2,7 +2,7 @@
 // promoter's, whose counters must tell the same story as the run's report.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../../lib/run/report';
-import { freePort } from '../../../scripts/stack/probes';
+import { freePort } from '../../../scripts/dev/stack/probes';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { buildScenario, type Scenario } from '../../support/scenario';
 import { startTestWorker, type TestWorker } from '../../support/worker';

@@ -3,7 +3,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyImage } from '../../../lib/oci';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import type { MirrorReport } from '../../../lib/run/mirror-types';
 import type { RunReport } from '../../../lib/run/report';
 import { loadSigningKey, mergeSignatureArtifact, signatureLayer, signatureTag } from '../../../lib/signing';

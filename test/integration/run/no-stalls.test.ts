@@ -9,7 +9,7 @@ import { temporal } from '@temporalio/proto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/oci';
 import type { RunReport } from '../../../lib/run/report';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';
 import { stack, uniqueName } from '../../support/stack-env';

@@ -10,7 +10,7 @@ import { RegistryClient } from '../../../lib/oci';
 import { attestationKey } from '../../../lib/run/storage-keys';
 import type { RunReport } from '../../../lib/run/report';
 import { AuditStore } from '../../../lib/storage/audit-store';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';
 import { OwnS3 } from '../../support/own-s3';

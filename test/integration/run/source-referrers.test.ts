@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Referrers, RegistryClient } from '../../../lib/oci';
 import type { RunReport } from '../../../lib/run/report';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { attach } from '../../support/referrers';
 import { writePlainManifest } from '../../support/plain-manifest';

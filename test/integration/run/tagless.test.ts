@@ -9,7 +9,7 @@ import { RegistryClient, type RequestEvent } from '../../../lib/oci';
 import type { MirrorReport } from '../../../lib/run/mirror-types';
 import type { RunReport } from '../../../lib/run/report';
 import { PROMOTION_PREDICATE_TYPE, signatureTag } from '../../../lib/signing';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { COSIGN_OFFLINE, findCosign, runCosign } from '../../support/cosign';
 import { skopeoDigest } from '../../support/skopeo';

@@ -16,7 +16,7 @@ import { DEFAULT_RUN_OPTIONS } from '../../../lib/run/input';
 import type { RunReport } from '../../../lib/run/report';
 import { signatureTag } from '../../../lib/signing';
 import { AuditStore } from '../../../lib/storage/audit-store';
-import { cosignRegistryFlags } from '../../../scripts/stack';
+import { cosignRegistryFlags } from '../../../scripts/dev/stack';
 import { promotionWorkflow } from '../../../workflows/promotion';
 import { findCosign, runCosign } from '../../support/cosign';
 import { cosignKeylessVerifyFlags, keylessStack, mintToken } from '../../support/keyless';

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, sha256Digest } from '../../../lib/oci';
-import { issueServerCertificate, tlsFiles } from '../../../scripts/stack/tls';
+import { issueServerCertificate, tlsFiles } from '../../../scripts/dev/stack/tls';
 import { FaultProxy } from '../../support/fault-proxy';
 import { dockerConfigWithAliases, HostileRegistry, json, stackBasicAuthorization } from '../../support/hostile-registry';
 import { stack, uniqueName } from '../../support/stack-env';

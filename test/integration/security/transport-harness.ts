@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { digestTag, RegistryClient } from '../../../lib/oci';
 import type { RunReport } from '../../../lib/run/report';
-import { pushRandomImage, type SeededImage } from '../../../scripts/seed-images';
+import { pushRandomImage, type SeededImage } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli, type CliResult } from '../../support/cli';
 import { writePlainManifest } from '../../support/plain-manifest';
 import { stack } from '../../support/stack-env';

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, copyImage, type DigestRef } from '../../../lib/oci';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import {
   KeySigner, PROMOTION_PREDICATE_TYPE, SLSA_PROVENANCE_V1, buildDsseBundle,
   cosignSignStatement, loadSigningKey, loadVerificationKeys, promotionStatement, signDsseBundle,
   type SigningKey, type VerificationKey,
 } from '../../../lib/signing';
-import { cosignRegistryFlags } from '../../../scripts/stack';
+import { cosignRegistryFlags } from '../../../scripts/dev/stack';
 import { COSIGN_OFFLINE, findCosign, runCosign } from '../../support/cosign';
 import { signatureKit } from '../../support/signatures';
 import { stack, uniqueName } from '../../support/stack-env';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, type DigestRef } from '../../../lib/oci';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import {
   COSIGN_SIGN_PREDICATE_TYPE, PROMOTION_PREDICATE_TYPE, signatureSetOf,
   parseBundle, promotionStatement, signImageKeyless, signStatementKeyless, verifyBundle,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../../lib/run/report';
 import { PROMOTION_PREDICATE_TYPE, signatureTag } from '../../../lib/signing';
-import { cosignRegistryFlags } from '../../../scripts/stack';
+import { cosignRegistryFlags } from '../../../scripts/dev/stack';
 import { progressQuery, type promotionWorkflow } from '../../../workflows/promotion';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { findCosign, runCosign } from '../../support/cosign';

@@ -10,7 +10,7 @@ import { listRepositories, RegistryClient } from '../../../lib/oci';
 import type { RunReport } from '../../../lib/run/report';
 import { loadSigningKey, mergeSignatureArtifact, signatureLayer, signatureTag } from '../../../lib/signing';
 import type { SnapshotWithEvidence } from '../../../lib/snapshot';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { keylessStack } from '../../support/keyless';
 import { writePlainManifest } from '../../support/plain-manifest';

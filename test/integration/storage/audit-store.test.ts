@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stackPaths } from '../../../scripts/stack';
+import { stackPaths } from '../../../scripts/dev/stack';
 import { AuditObjectChanged, AuditObjectConflict, AuditStore, AuditStoreUnavailable, sha256Hex } from '../../../lib/storage/audit-store';
 import { OwnS3 } from '../../support/own-s3';
 import { stack, uniqueName } from '../../support/stack-env';

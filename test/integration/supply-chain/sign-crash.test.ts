@@ -1,9 +1,7 @@
 // A worker killed with SIGKILL in the middle of Sign: the activity is retried on a new worker
 // process after the heartbeat timeout, resumes from its checkpoint, and every digest ends with
 // exactly one signature by our key, in each format, at production and both mirrors.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +10,9 @@ import { LONG } from '../../../workflows/activity-options';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { findCosign } from '../../support/cosign';
 import { stack, uniqueName } from '../../support/stack-env';
+import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process';
 import { countSignatures, cosignVerify, registryClient, seedImages, writeManifest, type StagedImage } from '../../support/supply-chain';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const TSX = fileURLToPath(new URL('../../../node_modules/tsx/dist/cli.mjs', import.meta.url));
 const IMAGES = 30;
 
 const s = stack();
@@ -26,46 +23,6 @@ const prefix = uniqueName('sc-crash');
 const taskQueue = uniqueName('sc-crash-q');
 const ours = readFileSync(s.publicKeyPath, 'utf8');
 const heartbeatTimeoutMs = msToNumber(LONG.heartbeatTimeout!);
-
-interface WorkerProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** `tsx worker/main.ts` as its own process group, as an operator would run it; resolves once it polls. */
-async function startWorkerProcess(): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [TSX, 'worker/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PROMOTER_TASK_QUEUE: taskQueue, PROMOTER_LOG_LEVEL: 'info' },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 90_000;
-  while (!out.includes('worker started')) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      throw new Error(`worker did not start (exit ${child.exitCode}, signal ${child.signalCode}):\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { child, output: () => out, exited };
-}
-
-/** SIGKILL the worker's whole process group (tsx and the node process it runs). */
-async function killWorker(w: WorkerProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  if (w.child.exitCode !== null) return;
-  try {
-    process.kill(-w.child.pid!, signal);
-  } catch {
-    /* already gone */
-  }
-  await w.exited;
-}
 
 const ONE_PART = ['--parallel-batches', '1'];
 
@@ -82,7 +39,7 @@ describe('SIGKILL of the worker during Sign', () => {
   beforeAll(async () => {
     const names = Array.from({ length: IMAGES }, (_, i) => `img${String(i).padStart(2, '0')}`);
     let staged: Record<string, StagedImage>;
-    [first, staged] = await Promise.all([startWorkerProcess(), seedImages(client, prefix, names, { layerSize: 512, concurrency: 6 })]);
+    [first, staged] = await Promise.all([startWorkerProcess(taskQueue), seedImages(client, prefix, names, { layerSize: 512, concurrency: 6 })]);
     imgs = names.map((n) => staged[n]!);
     manifest = await writeManifest({
       prefix,
@@ -92,7 +49,7 @@ describe('SIGKILL of the worker during Sign', () => {
     });
   }, 180_000);
   afterAll(async () => {
-    for (const w of [first, second]) if (w) await killWorker(w, 'SIGTERM').catch(() => undefined);
+    for (const w of [first, second]) if (w) await w.stop().catch(() => undefined);
   }, 30_000);
 
   it('the run survives the kill and signs every digest exactly once', async () => {
@@ -114,11 +71,11 @@ describe('SIGKILL of the worker during Sign', () => {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    await killWorker(first!);
+    await first!.kill();
     expect(phaseAtKill, `worker output:\n${first!.output()}`).toBe('sign');
     const signedAtKill = (await Promise.all(imgs.map((i) => countSignatures(client, production, i.repository, i.digest, ours)))).filter((c) => c.sigLayersByKey > 0).length;
 
-    second = await startWorkerProcess();
+    second = await startWorkerProcess(taskQueue);
     // `run` with the same manifests attaches to the running workflow and waits for its report.
     const waited = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json', ...ONE_PART], env, heartbeatTimeoutMs + 180_000);
     if (waited.code !== 0 && !waited.stdout.trim().startsWith('{')) {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyImage } from '../../../lib/oci';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import type { RunReport } from '../../../lib/run/report';
 import { findCosign } from '../../support/cosign';
 import { skopeoDigest } from '../../support/skopeo';

@@ -6,7 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushRandomImage } from '../../../scripts/seed-images';
+import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import type { RunReport } from '../../../lib/run/report';
 import { findCosign } from '../../support/cosign';
 import { skopeoDigest } from '../../support/skopeo';

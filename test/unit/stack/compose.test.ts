@@ -1,13 +1,13 @@
-// docker-compose.yml must describe the same stack as `npm run stack -- up` (scripts/stack/topology.ts):
+// docker-compose.yml must describe the same stack as `npm run stack -- up` (scripts/dev/stack/topology.ts):
 // Docker cannot run here, so this reads the file the way compose would and compares.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
-import { HOST, ports, registries, S3_ACCESS_KEY, S3_BUCKET, S3_REGION, S3_SECRET_KEY, TOKEN_ISSUER, TOKEN_REALM, TOKEN_SERVICE, tlsHosts } from '../../../scripts/stack/topology';
-import { searchAttributes } from '../../../scripts/stack';
-import { stackEnv } from '../../../scripts/stack/env';
+import { HOST, ports, registries, S3_ACCESS_KEY, S3_BUCKET, S3_REGION, S3_SECRET_KEY, TOKEN_ISSUER, TOKEN_REALM, TOKEN_SERVICE, tlsHosts } from '../../../scripts/dev/stack/topology';
+import { searchAttributes } from '../../../scripts/dev/stack';
+import { stackEnv } from '../../../scripts/dev/stack/env';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
@@ -88,6 +88,11 @@ describe('docker-compose.yml against the dev stack topology', () => {
     expect(init.command?.slice(0, 3)).toEqual(['sh', '/deploy/tls/make-certs.sh', '/tls']);
     expect(init.command?.slice(3).sort()).toEqual([...tlsHosts].sort());
     const token = services['token-server']!;
+    // The container runs the stack's own token server from the mounted scripts folder.
+    const script = token.command!.at(-1)!;
+    expect(script).toBe('scripts/dev/token-server.ts');
+    await expect(readFile(join(root, script), 'utf8')).resolves.toContain('export function ensureTokenKeyPair');
+    expect(token.volumes).toContain('./scripts:/app/scripts:ro');
     expect(token.environment).toMatchObject({
       PROMOTER_TOKEN_PORT: String(ports.tokenServer),
       PROMOTER_TOKEN_SERVICE: TOKEN_SERVICE,
