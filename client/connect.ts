@@ -1,5 +1,5 @@
 import { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import { connectToTemporal, loadTemporalSettings, type TemporalSettings } from '../worker/connection';
 
 export interface ConnectedClient {
@@ -17,10 +17,21 @@ export interface ConnectedClient {
  * refused client certificate) where the other one only reports a missed deadline.
  */
 export async function connectClient(env: Record<string, string | undefined> = process.env): Promise<ConnectedClient> {
+  routeSdkLogsToStderr();
   const settings = loadTemporalSettings(env);
   const connection: NativeConnection = await connectToTemporal(settings);
   const client = new Client({ connection, namespace: settings.namespace });
   return { client, namespace: settings.namespace, settings, close: () => connection.close() };
+}
+
+/**
+ * The SDK's native client logs ("start_workflow_execution retried 5 times" while the cluster
+ * recovers) would otherwise go to stdout, into the middle of a `--json` document: forward them to
+ * the TS logger, which writes to stderr. The runtime is the process's own; the first install wins.
+ */
+export function routeSdkLogsToStderr(level: LogLevel = 'WARN'): void {
+  if (Runtime._instance) return;
+  Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level }) } } });
 }
 
 /** An error the CLI prints as one line and exits with `exitCode` (2: bad input or usage). */

@@ -3,14 +3,14 @@
  * build (the prebuilt bundle; the sources in development). Exit 0 when deterministic: the audit
  * proof that today's code explains that run.
  */
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { replayOptions } from '../../worker/workflow-source';
-import { connectClient } from '../connect';
+import { connectClient, routeSdkLogsToStderr } from '../connect';
 import type { Output } from '../output';
 
 export async function replayCommand(id: string, opts: { runId?: string }, out: Output): Promise<number> {
   // The replay's verdict is the output: the SDK's own worker chatter stays out of it.
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  routeSdkLogsToStderr('ERROR');
   const { client, close } = await connectClient();
   try {
     const history = await client.workflow.getHandle(id, opts.runId).fetchHistory();

@@ -65,7 +65,7 @@ describe.skipIf(skip)(`the stack's Temporal cluster${skip ? ` (skipped: ${skip})
 
   it('`stack env --cluster` points TEMPORAL_* at the frontend with mTLS; `stack env` takes the client certificate away again', async () => {
     const tsx = join(stackPaths.root, 'node_modules', '.bin', 'tsx');
-    const script = join(stackPaths.root, 'scripts', 'stack.ts');
+    const script = join(stackPaths.root, 'scripts', 'dev', 'stack.ts');
     const cluster = (await run(tsx, [script, 'env', '--cluster'])).stdout;
     expect(cluster).toContain(`export TEMPORAL_ADDRESS=127.0.0.1:${clusterPorts.frontend}`);
     for (const name of ['TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH']) expect(cluster).toMatch(new RegExp(`^export ${name}=/`, 'm'));
