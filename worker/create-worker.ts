@@ -25,8 +25,8 @@ export interface CreatedWorker {
   connection: NativeConnection;
   /** The registry telemetry of the worker (tests and the bench read its request counts). */
   telemetry: RegistryTelemetry;
-  /** Stops adjusting the registry budget share (call when the worker stops). */
-  stopSharing: () => void;
+  /** Stops leasing the registry budget share and gives it back (call when the worker stops). */
+  stopSharing: () => Promise<void>;
   /** The deployment version this worker reports (and, with versioning on, is routed by). */
   version: BuildIdentity & { versioning: boolean };
   workflowOrigin: WorkflowSource['origin'];
@@ -84,7 +84,11 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: Cr
     // Phases are I/O bound and each one already fans out inside; a few at once is plenty.
     maxConcurrentActivityTaskExecutions: 8,
   });
-  // Runs while the worker does: its polls are what the other workers count.
-  const stopSharing = shareRegistryBudget(connection, temporal.namespace, taskQueue, telemetry, log);
-  return { worker, connection, telemetry, stopSharing, version, workflowOrigin: source.origin, tracing, temporal };
+  // Leased while the worker runs: busy while it runs an activity, so idle workers leave theirs to busy ones.
+  const sharing = shareRegistryBudget(
+    { connection, namespace: temporal.namespace, taskQueue, worker: worker.options.identity, busy: () => worker.getStatus().numInFlightActivities > 0 },
+    telemetry,
+    log,
+  );
+  return { worker, connection, telemetry, stopSharing: sharing.stop, version, workflowOrigin: source.origin, tracing, temporal };
 }

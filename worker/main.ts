@@ -47,7 +47,7 @@ export async function runWorker(): Promise<void> {
   try {
     await worker.run(); // resolves after SIGINT/SIGTERM once in-flight tasks are done or handed over
   } finally {
-    stopSharing();
+    await stopSharing();
     await connection.close();
     await tracing.shutdown();
     log.info('worker stopped');

@@ -77,7 +77,7 @@ async function main(): Promise<number> {
   } finally {
     worker.shutdown();
     await running;
-    stopSharing();
+    await stopSharing();
     await connection.close();
   }
 }

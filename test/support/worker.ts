@@ -28,7 +28,7 @@ export async function startTestWorker(prefix = 'test', env: Record<string, strin
     async stop() {
       worker.shutdown();
       await running;
-      stopSharing();
+      await stopSharing();
       await connection.close();
     },
   };
