@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ArchivedSignatures } from '../../lib/run/documents';
 import { signatureArchiveKey, tagRecordKey } from '../../lib/run/storage-keys';
 import type { TagRecord } from '../../lib/run/tag-record';
-import { loadSigningKey, PROMOTION_PREDICATE_TYPE, referrersFallbackTag, signatureTag } from '../../lib/signing';
+import { loadSigningKey, PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, referrersFallbackTag, signatureTag } from '../../lib/signing';
 import { p256Pair } from '../unit/signing/helpers';
 import { everywhere, mirrorB, project, staging, World } from '../support/activity-world';
 import { signInStaging } from '../support/staging-evidence';
@@ -60,9 +60,9 @@ describe('mirror-signatures', () => {
     expect(new Set(world.registry.writes.slice(writes).map((w) => key(w.repo)))).toEqual(new Set([key(tool)]));
     expect(await world.registry.manifestDigest(tool, signatureTag(d.tool!))).toBe(primarySig);
     expect(await formatsAt(world, tool, d.tool!)).toEqual(['legacy', 'bundle']);
-    // The promotion attestation shares the fallback index: it is back too.
+    // The promotion attestation and the verification summary share the fallback index: they are back too.
     const found = await world.registry.findSignatures({ ...tool, digest: d.tool! });
-    expect(found.bundles.map((b) => b.predicateType).sort()).toEqual([PROMOTION_PREDICATE_TYPE, 'https://sigstore.dev/cosign/sign/v1']);
+    expect(found.bundles.map((b) => b.predicateType).sort()).toEqual([PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, 'https://sigstore.dev/cosign/sign/v1'].sort());
     expect(await world.mirror({ confirm: true })).toMatchObject({ alreadyInSync: 2, mirrored: 0 });
   });
 
