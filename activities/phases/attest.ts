@@ -29,7 +29,9 @@ import { imagesInPlace } from '../shared/in-place';
 import type { InPlaceImage } from '../shared/images';
 import { planKnowledge, type RepoKnowledge } from '../shared/repo-knowledge';
 import { imageSubject } from '../shared/sign-image';
+import { updateTagRecords } from '../shared/tag-records';
 import { writeOnce } from '../shared/write-once';
+import { attestationId } from '../../lib/run/tag-record';
 import type { RepositoryRef } from '../../lib/oci';
 
 export function createAttest(deps: ActivityDeps) {
@@ -44,7 +46,9 @@ export function createAttest(deps: ActivityDeps) {
     const knowledge = await planKnowledge(deps, plan, promoted, true);
     const facts = promoted.length > 0 ? await summaryFacts(deps, await loadBundle(deps.store, args.input), args.input.bundleKey, workflowId, runId) : undefined;
     if (promoted.length > 0 && !facts) deps.log.warn({ workflowId }, 'the verification results of this run predate verification summaries: none written');
-    const { counts, failures } = await forEachImage(hb, promoted, (img) => attestImage(deps, signer, img, knowledge, facts, workflowId, runId));
+    const { counts, failures, signed: attested } = await forEachImage(hb, promoted, (img) => attestImage(deps, signer, img, knowledge, facts, workflowId, runId));
+    // Which of the promoter's attestations each destination now holds: the nightly repair compares them.
+    await updateTagRecords(deps.store, attested.map((a) => ({ ref: a.repo, attested: { [a.digest]: statementIds(deps, workflowId, runId, promoted, a, facts) } })));
     const summary: AttestSummary = {
       written: counts.written ?? 0,
       alreadyPresent: counts.alreadyPresent ?? 0,
@@ -96,6 +100,14 @@ function promotionOf(deps: ActivityDeps, img: InPlaceImage, workflowId: string, 
   };
 }
 
+/** The record ids of the statements Attest wrote at `at` (the summary only where the image has one). */
+function statementIds(deps: ActivityDeps, workflowId: string, runId: string, images: InPlaceImage[], at: { repo: RepositoryRef; digest: string }, facts: SummaryFacts | undefined): string[] {
+  const img = images.find((i) => i.digest === at.digest && i.destinations.some((d) => repositoryKey(d.ref) === repositoryKey(at.repo)))!;
+  const ids = [attestationId(attestationKey(workflowId, runId, img.image, img.digest))];
+  if (facts && summaryStatement(deps, facts, img, new Date())) ids.push(attestationId(verificationSummaryKey(workflowId, runId, img.image, img.digest)));
+  return ids;
+}
+
 /** Notes the archive among the image's attestations (the nightly repair reads the list). */
 async function listAttestation(deps: ActivityDeps, img: InPlaceImage, key: string): Promise<void> {
   const listKey = attestationListKey(img.image, img.digest);
@@ -135,14 +147,17 @@ async function attestImage(
   const stamp = (a: ArchivedAttestation) => ({ bundle: a.bundle, created: a.created ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
   // Both statements in one write per destination: where there is no referrers API, the fallback index is written once.
   const attestations = [stamp(attestation), ...(vsa ? [stamp(vsa.attestation)] : [])];
-  await mapPool(img.destinations, img.destinations.length, async (d) => {
+  const written = await mapPool(img.destinations, img.destinations.length, async (d) => {
     try {
       await deps.registry.writeSignatures(d.ref, { subject, attestations, indexBase }, knowledge(d.ref).listed);
+      return true;
     } catch (err) {
       fail(d.ref, err);
+      return false;
     }
   });
   const counts: Record<string, number> = fresh ? { written: 1 } : { alreadyPresent: 1 };
   if (vsa) counts[vsa.fresh ? 'vsaWritten' : 'vsaAlreadyPresent'] = 1;
-  return { counts, failures };
+  // (The loop's "signedAt": here, where the attestations were written.)
+  return { counts, failures, signedAt: img.destinations.flatMap((_, i) => (written[i] ? [i] : [])) };
 }

@@ -76,7 +76,7 @@ describe('verification summaries', () => {
         first ??= found[0]!.statement;
         expect(found[0]!.statement, 'every destination carries the same summary').toEqual(first);
       }
-      const s = first as Statement<VerificationSummaryPredicate>;
+      const s = first as unknown as Statement<VerificationSummaryPredicate>;
       expect(s.subject).toEqual([{ name: key(primary), digest: { sha256: d[name]!.slice(7) } }]);
       const records = docs.map((doc) => doc.records![`${key(staging(name))}@${d[name]}`]!);
       expect(s.predicate).toEqual({
