@@ -3,14 +3,18 @@
 // both mirrors under `require`, then the real cosign verifies the SLSA VSA at every destination
 // with the worker's key. Its fields are checked against the run's report, the archived manifests
 // and the staging evidence; a digest blocked by its policy, though somebody put it in production,
-// gets none.
+// gets none. The nightly re-mirroring puts back a summary a mirror lacks.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestBundle } from '../../../lib/manifests';
 import { copyImage } from '../../../lib/oci';
+import type { MirrorReport } from '../../../lib/run/mirror-types';
 import type { RunReport } from '../../../lib/run/report';
+import { tagRecordKey } from '../../../lib/run/storage-keys';
+import type { TagRecord } from '../../../lib/run/tag-record';
+import { parseJsonOutput, runCli } from '../../support/cli';
 import { policyDigest, type VerificationSummaryPredicate } from '../../../lib/run/vsa';
 import { PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, type Statement } from '../../../lib/signing';
 import { AuditStore } from '../../../lib/storage/audit-store';
@@ -34,6 +38,7 @@ let worker: TestWorker;
 let release: CosignKeyPair;
 let imgs: Record<string, StagedImage>;
 let report: RunReport;
+let policy: string;
 
 /** Each referrer of the image at `host` (API or fallback index) with the predicate type its manifest names. */
 async function predicateTypes(host: string, img: StagedImage): Promise<{ digest: string; type?: string }[]> {
@@ -63,7 +68,7 @@ describe.skipIf(!findCosign())('verification summaries (SLSA VSA v1)', () => {
     await cosignSign(release, imgs.unproven!.ref);
     // Somebody else put the unproven image in production: it is there, but its policy blocks it.
     await copyImage(client, { host: staging, repository: imgs.unproven!.repository, digest: imgs.unproven!.digest }, { host: production, repository: imgs.unproven!.repository });
-    const policy = ['signatures:', '  mode: require', '  keys: [release.pub]', 'provenance:', '  mode: require', `  builders: ["${BUILDER}"]`, '  keys: [release.pub]'].join('\n');
+    policy = ['signatures:', '  mode: require', '  keys: [release.pub]', 'provenance:', '  mode: require', `  builders: ["${BUILDER}"]`, '  keys: [release.pub]'].join('\n');
     const manifest = await writeManifest({ prefix, destinations, files: { 'release.pub': release.pub }, policy, images: Object.values(imgs).map((i) => ({ name: i.name, digest: i.digest })) });
     ({ report } = await promote(manifest, worker.taskQueue, { timeoutMs: 240_000 }));
   }, 400_000);
@@ -120,4 +125,35 @@ describe.skipIf(!findCosign())('verification summaries (SLSA VSA v1)', () => {
     const referrers = await predicateTypes(production, img);
     expect(referrers.filter((x) => x.type === VSA_PREDICATE_TYPE)).toEqual([]);
   });
+
+  it('the nightly re-mirroring reports a summary a mirror lacks and puts it back there', async () => {
+    const img = imgs.bundled!;
+    const atMirror = `${mirrorA}/${img.repository}@${img.digest}`;
+    const before = await verifiedStatement<VerificationSummaryPredicate>(atMirror, VSA_PREDICATE_TYPE);
+    // What Attest failing at mirror-a leaves: no promotion attestation or summary there, and a tag record that notes none.
+    for (const r of await predicateTypes(mirrorA, img)) {
+      if (r.type === VSA_PREDICATE_TYPE || r.type === PROMOTION_PREDICATE_TYPE) expect(await client.deleteManifest({ host: mirrorA, repository: img.repository, digest: r.digest })).toBe(true);
+    }
+    const store = new AuditStore(worker.config.store);
+    const recordKey = tagRecordKey(mirrorA, img.repository);
+    const record = await store.getJson<TagRecord>(recordKey);
+    expect(record.attested?.[img.digest], 'Attest noted both statements').toHaveLength(2);
+    delete record.attested![img.digest];
+    await store.overwriteJson(recordKey, record);
+    expect((await cosignVerifyAttestation(s.publicKeyPath, atMirror, VSA_PREDICATE_TYPE)).code).not.toBe(0);
+
+    // The promoted images only (the blocked one would be refused again, which is not what this checks).
+    const manifest = await writeManifest({ prefix, destinations, files: { 'release.pub': release.pub }, policy, images: [imgs.bundled!, imgs.legacy!].map((i) => ({ name: i.name, digest: i.digest })) });
+    const env = { PROMOTER_TASK_QUEUE: worker.taskQueue };
+    const check = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--manifest', manifest, '--wait', '--json'], env));
+    expect(check.status).toBe('failed');
+    expect(check.failures.map((f) => `${f.error.split(':')[0]} ${f.edge}`)).toEqual([`ATTESTATION_OUT_OF_SYNC ${atMirror}`]);
+    const fixed = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--manifest', manifest, '--confirm', '--wait', '--json'], env));
+    expect(fixed).toMatchObject({ status: 'succeeded', attestationsRepaired: 1, mirrored: 0, signedNow: 0, failures: [] });
+    const after = await verifiedStatement<VerificationSummaryPredicate>(atMirror, VSA_PREDICATE_TYPE);
+    expect(after, 'the archived summary, not a new one').toEqual(before);
+    await verifiedStatement(atMirror, PROMOTION_PREDICATE_TYPE);
+    const again = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--manifest', manifest, '--confirm', '--wait', '--json'], env));
+    expect(again).toMatchObject({ status: 'succeeded', attestationsRepaired: 0, alreadyInSync: 2 });
+  }, 240_000);
 });
