@@ -19,6 +19,8 @@ export interface SummaryFacts {
   bundleKey: string;
   provenance: VerificationDocument;
   validate: VerificationDocument;
+  /** Source digests either phase blocked. */
+  blocked: ReadonlySet<string>;
 }
 
 /**
@@ -28,12 +30,12 @@ export interface SummaryFacts {
 export async function summaryFacts(deps: ActivityDeps, bundle: ManifestBundle, bundleKey: string, workflowId: string, runId: string): Promise<SummaryFacts | undefined> {
   const [provenance, validate] = await deps.documents.verificationDocuments([phaseResultKey(workflowId, runId, 'provenance'), phaseResultKey(workflowId, runId, 'validate')]);
   if (!provenance?.records || !validate?.records) return undefined;
-  return { bundle, bundleKey, provenance, validate };
+  return { bundle, bundleKey, provenance, validate, blocked: new Set([...provenance.blockedDigests, ...validate.blockedDigests]) };
 }
 
 /** The summary statement of `img` (unsigned), or undefined for a digest its policy blocked (it gets none). */
 export function summaryStatement(deps: ActivityDeps, facts: SummaryFacts, img: InPlaceImage, now: Date): Statement<VerificationSummaryPredicate> | undefined {
-  if (facts.provenance.blockedDigests.includes(img.digest) || facts.validate.blockedDigests.includes(img.digest)) return undefined;
+  if (facts.blocked.has(img.digest)) return undefined;
   const sourceKey = `${repositoryKey(img.source)}@${img.digest}`;
   const provenance = facts.provenance.records![sourceKey];
   const signatures = facts.validate.records![sourceKey];
