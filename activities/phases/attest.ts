@@ -13,6 +13,7 @@
 import type { ArchivedAttestation, ArchivedSignatures, AttestationList } from '../../lib/run/documents';
 import { repositoryKey } from '../../lib/oci/reference';
 import { shardedName } from '../../lib/run/shard';
+import { attestationId } from '../../lib/run/tag-record';
 import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey, verificationSummaryKey } from '../../lib/run/storage-keys';
 import type { AfterPromoteArgs } from '../../lib/run/input';
 import type { AttestSummary, Failure } from '../../lib/run/outcomes';
@@ -31,7 +32,6 @@ import { planKnowledge, type RepoKnowledge } from '../shared/repo-knowledge';
 import { imageSubject } from '../shared/sign-image';
 import { updateTagRecords } from '../shared/tag-records';
 import { writeOnce } from '../shared/write-once';
-import { attestationId } from '../../lib/run/tag-record';
 import type { RepositoryRef } from '../../lib/oci';
 
 export function createAttest(deps: ActivityDeps) {
