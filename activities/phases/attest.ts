@@ -3,20 +3,25 @@
  * digest, run, builder, time), DSSE-signed into a sigstore bundle by the worker's signer, attached
  * as an OCI 1.1 referrer at the primary destination and every mirror (the fallback index where a
  * registry has no referrers API, written once with Sign's entry for the image too) and archived in
- * S3 next to the run report.
+ * S3 next to the run report. Beside it goes the digest's SLSA verification summary (what
+ * Provenance and Validate decided, ../shared/verification-summary.ts), signed, archived and
+ * attached the same way, in the same write; a digest its policy blocked gets none.
  *
  * The S3 archive is written first and reused on retry, so a retried activity attaches the same
- * statement, never a second attestation with a new timestamp.
+ * statements, never a second attestation with a new timestamp.
  */
 import type { ArchivedAttestation, ArchivedSignatures, AttestationList } from '../../lib/run/documents';
 import { repositoryKey } from '../../lib/oci/reference';
 import { shardedName } from '../../lib/run/shard';
-import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey } from '../../lib/run/storage-keys';
+import { attestationId } from '../../lib/run/tag-record';
+import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey, verificationSummaryKey } from '../../lib/run/storage-keys';
 import type { AfterPromoteArgs } from '../../lib/run/input';
 import type { AttestSummary, Failure } from '../../lib/run/outcomes';
-import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../../lib/signing';
+import { bundleReferrerDescriptor, promotionStatement, type ImageSigner, type Statement } from '../../lib/signing';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
+import { loadBundle } from '../shared/documents';
+import { summaryFacts, summaryStatement, type SummaryFacts } from '../shared/verification-summary';
 import { failureOf } from '../shared/failures';
 import type { Heartbeat } from '../shared/heartbeat';
 import { earlierResult, writeResult } from '../shared/results';
@@ -25,6 +30,7 @@ import { imagesInPlace } from '../shared/in-place';
 import type { InPlaceImage } from '../shared/images';
 import { planKnowledge, type RepoKnowledge } from '../shared/repo-knowledge';
 import { imageSubject } from '../shared/sign-image';
+import { updateTagRecords } from '../shared/tag-records';
 import { writeOnce } from '../shared/write-once';
 import type { RepositoryRef } from '../../lib/oci';
 
@@ -38,10 +44,16 @@ export function createAttest(deps: ActivityDeps) {
     const plan = await deps.documents.plan(args.plan);
     const promoted = (await imagesInPlace(deps, args)).filter((img) => img.destinations.some((d) => d.promotedNow));
     const knowledge = await planKnowledge(deps, plan, promoted, true);
-    const { counts, failures } = await forEachImage(hb, promoted, (img) => attestImage(deps, signer, img, knowledge, workflowId, runId));
+    const facts = promoted.length > 0 ? await summaryFacts(deps, await loadBundle(deps.store, args.input), args.input.bundleKey, workflowId, runId) : undefined;
+    if (promoted.length > 0 && !facts) deps.log.warn({ workflowId }, 'the verification results of this run predate verification summaries: none written');
+    const { counts, failures, signed: attested } = await forEachImage(hb, promoted, (img) => attestImage(deps, signer, img, knowledge, facts, workflowId, runId));
+    // Which of the promoter's attestations each destination now holds: the nightly repair compares them.
+    await updateTagRecords(deps.store, attested.map((a) => ({ ref: a.repo, attested: { [a.digest]: statementIds(deps, workflowId, runId, promoted, a, facts) } })));
     const summary: AttestSummary = {
       written: counts.written ?? 0,
       alreadyPresent: counts.alreadyPresent ?? 0,
+      vsaWritten: counts.vsaWritten ?? 0,
+      vsaAlreadyPresent: counts.vsaAlreadyPresent ?? 0,
       resultKey,
       failureCount: failures.length,
     };
@@ -50,30 +62,50 @@ export function createAttest(deps: ActivityDeps) {
   };
 }
 
-/** The statement for `img`, signed and archived once: a retry gets the very same bundle back. */
-async function archivedAttestation(deps: ActivityDeps, signer: ImageSigner, img: InPlaceImage, workflowId: string, runId: string): Promise<{ attestation: ArchivedAttestation; fresh: boolean }> {
-  const key = attestationKey(workflowId, runId, img.image, img.digest);
+/** A statement for `img`, signed and archived once at `key`: a retry gets the very same bundle back. */
+async function archivedStatement(
+  deps: ActivityDeps,
+  signer: ImageSigner,
+  img: InPlaceImage,
+  key: string,
+  make: (now: Date) => Statement<unknown>,
+): Promise<{ attestation: ArchivedAttestation; fresh: boolean }> {
   const existing = await deps.store.getJsonIfExists<ArchivedAttestation>(key);
   if (existing) {
     await listAttestation(deps, img, key); // an earlier attempt may have stopped before listing it
     return { attestation: existing, fresh: false };
   }
-  const [primary] = img.destinations;
   const now = new Date();
-  const statement = promotionStatement({
-    subjectName: repositoryKey(primary!.ref),
-    digest: img.digest,
-    sourceRef: `${repositoryKey(img.source)}@${img.digest}`,
-    destinationRefs: img.destinations.flatMap((d) => [`${repositoryKey(d.ref)}@${img.digest}`, ...d.tags.map((t) => `${repositoryKey(d.ref)}:${t}`)]),
-    runId: `${workflowId}/${runId}`,
-    builderId: deps.config.signing.builderId,
-    time: now,
-  });
+  const statement = make(now);
   const attestation: ArchivedAttestation = { statement, bundle: await signer.signStatement(statement), created: now.toISOString().replace(/\.\d{3}Z$/, 'Z') };
   const stands = await writeOnce(deps.store, key, attestation);
   if (!stands.ours) return { attestation: stands.value, fresh: false };
   await listAttestation(deps, img, key);
   return { attestation, fresh: true };
+}
+
+/** The promotion statement of `img`: source, destinations, digest, run, builder, time. */
+function promotionOf(deps: ActivityDeps, img: InPlaceImage, workflowId: string, runId: string) {
+  return (now: Date) => {
+    const [primary] = img.destinations;
+    return promotionStatement({
+      subjectName: repositoryKey(primary!.ref),
+      digest: img.digest,
+      sourceRef: `${repositoryKey(img.source)}@${img.digest}`,
+      destinationRefs: img.destinations.flatMap((d) => [`${repositoryKey(d.ref)}@${img.digest}`, ...d.tags.map((t) => `${repositoryKey(d.ref)}:${t}`)]),
+      runId: `${workflowId}/${runId}`,
+      builderId: deps.config.signing.builderId,
+      time: now,
+    });
+  };
+}
+
+/** The record ids of the statements Attest wrote at `at` (the summary only where the image has one). */
+function statementIds(deps: ActivityDeps, workflowId: string, runId: string, images: InPlaceImage[], at: { repo: RepositoryRef; digest: string }, facts: SummaryFacts | undefined): string[] {
+  const img = images.find((i) => i.digest === at.digest && i.destinations.some((d) => repositoryKey(d.ref) === repositoryKey(at.repo)))!;
+  const ids = [attestationId(attestationKey(workflowId, runId, img.image, img.digest))];
+  if (facts && summaryStatement(deps, facts, img, new Date())) ids.push(attestationId(verificationSummaryKey(workflowId, runId, img.image, img.digest)));
+  return ids;
 }
 
 /** Notes the archive among the image's attestations (the nightly repair reads the list). */
@@ -88,6 +120,7 @@ async function attestImage(
   signer: ImageSigner,
   img: InPlaceImage,
   knowledge: (repo: RepositoryRef) => RepoKnowledge,
+  facts: SummaryFacts | undefined,
   workflowId: string,
   runId: string,
 ): Promise<ImageOutcome> {
@@ -96,9 +129,12 @@ async function attestImage(
   const fail = (repo: RepositoryRef, err: unknown) => failures.push(failureOf(`${repositoryKey(repo)}@${img.digest}`, 'attest', err, 'ATTEST_FAILED'));
   let attestation: ArchivedAttestation;
   let fresh: boolean;
+  let vsa: { attestation: ArchivedAttestation; fresh: boolean } | undefined;
   let signatures: ArchivedSignatures | undefined;
   try {
-    ({ attestation, fresh } = await archivedAttestation(deps, signer, img, workflowId, runId));
+    ({ attestation, fresh } = await archivedStatement(deps, signer, img, attestationKey(workflowId, runId, img.image, img.digest), promotionOf(deps, img, workflowId, runId)));
+    const vsaStatement = facts && summaryStatement(deps, facts, img, new Date());
+    if (vsaStatement) vsa = await archivedStatement(deps, signer, img, verificationSummaryKey(workflowId, runId, img.image, img.digest), () => vsaStatement);
     signatures = await deps.store.getJsonIfExists<ArchivedSignatures>(signatureArchiveKey(img.digest, signer.mark));
   } catch (err) {
     fail(primary, err);
@@ -108,13 +144,20 @@ async function attestImage(
   // Sign left the image's own fallback-index entry to this step: the index gets both at once.
   const signed = signatures?.manifests.find((m) => m.subject.digest === img.digest)?.set.bundle;
   const indexBase = signed ? [bundleReferrerDescriptor(signed.bundle, subject, signed.created)] : [];
-  const created = attestation.created ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  await mapPool(img.destinations, img.destinations.length, async (d) => {
+  const stamp = (a: ArchivedAttestation) => ({ bundle: a.bundle, created: a.created ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
+  // Both statements in one write per destination: where there is no referrers API, the fallback index is written once.
+  const attestations = [stamp(attestation), ...(vsa ? [stamp(vsa.attestation)] : [])];
+  const written = await mapPool(img.destinations, img.destinations.length, async (d) => {
     try {
-      await deps.registry.writeSignatures(d.ref, { subject, attestations: [{ bundle: attestation.bundle, created }], indexBase }, knowledge(d.ref).listed);
+      await deps.registry.writeSignatures(d.ref, { subject, attestations, indexBase }, knowledge(d.ref).listed);
+      return true;
     } catch (err) {
       fail(d.ref, err);
+      return false;
     }
   });
-  return { counts: fresh ? { written: 1 } : { alreadyPresent: 1 }, failures };
+  const counts: Record<string, number> = fresh ? { written: 1 } : { alreadyPresent: 1 };
+  if (vsa) counts[vsa.fresh ? 'vsaWritten' : 'vsaAlreadyPresent'] = 1;
+  // (The loop's "signedAt": here, where the attestations were written.)
+  return { counts, failures, signedAt: img.destinations.flatMap((_, i) => (written[i] ? [i] : [])) };
 }

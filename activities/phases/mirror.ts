@@ -9,13 +9,20 @@
  * signature (referrers API, fallback index, `.sig`), which catches one replaced behind the record.
  * An image never signed is signed only once its project's policies pass, as Provenance and
  * Validate would judge it: somebody else may have put it there.
+ *
+ * Attestations (promotion statements and verification summaries) go back with the signatures they
+ * share a fallback index with. Where the signatures are in place but the tag record shows that a
+ * destination lacks an attestation another destination of the image holds (Attest failed there),
+ * the archived attestations it lacks are written there alone, still without a request per digest
+ * for what is in sync.
  */
 import type { ManifestBundle } from '../../lib/manifests';
 import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
 import { repoFor } from '../../lib/run/plan';
 import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
+import type { ArchivedSignatures } from '../../lib/run/documents';
 import { LATEST_BUNDLE_KEY, mirrorReportKey, signatureArchiveKey, tagRecordKey } from '../../lib/run/storage-keys';
-import { recordedDigests, type TagRecord } from '../../lib/run/tag-record';
+import { attestationId, recordedDigests, type TagRecord } from '../../lib/run/tag-record';
 import type { Failure } from '../../lib/run/outcomes';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
@@ -24,7 +31,8 @@ import type { Heartbeat } from '../shared/heartbeat';
 import { forEachImage, type ImageOutcome } from '../shared/image-work';
 import type { InPlaceImage } from '../shared/images';
 import { referrersApiHosts, signedThere, type RepoKnowledge } from '../shared/repo-knowledge';
-import { archivedAttestations, recordSigned, signaturesFor, writeSignatures } from '../shared/sign-image';
+import { archivedAttestations, imageSubject, recordSigned, signaturesFor, writeSignatures } from '../shared/sign-image';
+import { updateTagRecords } from '../shared/tag-records';
 import { policyFailures } from '../shared/source-checks';
 import { writeOnce } from '../shared/write-once';
 
@@ -49,7 +57,7 @@ export function createMirror(deps: ActivityDeps) {
       deps.log.info({ workflowId, ...stands, failures: stands.failures.length }, 'signature mirroring done');
       return stands;
     };
-    if (!bundleKey) return finish({ status: input.confirm ? 'succeeded' : 'dry-run', bundleKey: '', digests: 0, signedNow: 0, mirrored: 0, alreadyInSync: 0, failures: [], reportKey });
+    if (!bundleKey) return finish({ status: input.confirm ? 'succeeded' : 'dry-run', bundleKey: '', digests: 0, signedNow: 0, mirrored: 0, alreadyInSync: 0, attestationsRepaired: 0, failures: [], reportKey });
 
     const format = deps.config.signing.format;
     const signer = await deps.trust.imageSigner();
@@ -64,6 +72,7 @@ export function createMirror(deps: ActivityDeps) {
       return { listed: d.listed, signed: d.record?.signed ?? {}, api: apiHosts.has(repo.host) };
     };
     const ownTrust = input.verify ? await deps.trust.ownTrust() : undefined;
+    const attested: { repo: RepositoryRef; digest: string; ids: string[] }[] = [];
 
     const { counts, failures, signed } = await forEachImage(hb, images, async (img): Promise<ImageOutcome> => {
       let targets = img.destinations.flatMap((d, i) => (signedThere(knowledge(d.ref), img.digest, signer.mark, format) ? [] : [i]));
@@ -76,9 +85,18 @@ export function createMirror(deps: ActivityDeps) {
         });
         targets = img.destinations.flatMap((_, i) => (targets.includes(i) || invalid[i] ? [i] : []));
       }
-      if (targets.length === 0) return { counts: { inSync: 1 }, failures: [] };
+      const lacking = lackingAttestations(img, destinations).filter((i) => !targets.includes(i));
+      if (targets.length === 0 && lacking.length === 0) return { counts: { inSync: 1 }, failures: [] };
       if (!input.confirm) {
-        return { counts: { outOfSync: 1 }, failures: targets.map((i) => outOfSync(img, img.destinations[i]!.ref, i === 0)) };
+        const missing = [...targets.map((i) => outOfSync(img, img.destinations[i]!.ref, i === 0)), ...lacking.map((i) => attestationOutOfSync(img, img.destinations[i]!.ref))];
+        return { counts: { outOfSync: 1 }, failures: missing };
+      }
+      if (targets.length === 0) {
+        try {
+          return await repairAttestations(deps, img, lacking, destinations, knowledge, signer.mark, attested);
+        } catch (err) {
+          return { counts: {}, failures: [failureOf(`${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`, 'attest', err, 'ATTEST_FAILED')] };
+        }
       }
       try {
         if (!(await deps.store.getJsonIfExists(signatureArchiveKey(img.digest, signer.mark)))) {
@@ -89,12 +107,23 @@ export function createMirror(deps: ActivityDeps) {
         // The promotion attestations go back with the signatures: they share the fallback index.
         const imageAttestations = await archivedAttestations(deps, img.image, img.digest);
         const o = await writeSignatures(deps, img, archived, targets, knowledge, { deferImageIndex: false, phase: 'mirror', imageAttestations });
-        return { ...o, counts: { signedNow: fresh ? 1 : 0, mirrored: o.signedAt?.length ?? 0 } };
+        const ids = imageAttestations.map((a) => attestationId(a.key));
+        if (ids.length > 0) for (const i of o.signedAt ?? []) attested.push({ repo: img.destinations[i]!.ref, digest: img.digest, ids });
+        // A destination whose signatures were in place but an attestation was not gets those alone.
+        const repaired = lacking.length > 0 ? await repairAttestations(deps, img, lacking, destinations, knowledge, signer.mark, attested) : undefined;
+        return {
+          ...o,
+          failures: [...o.failures, ...(repaired?.failures ?? [])],
+          counts: { signedNow: fresh ? 1 : 0, mirrored: o.signedAt?.length ?? 0, attestationsRepaired: repaired?.counts.attestationsRepaired ?? 0 },
+        };
       } catch (err) {
         return { counts: {}, failures: [failureOf(`${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`, 'sign', err, 'SIGN_FAILED')] };
       }
     });
-    if (input.confirm) await recordSigned(deps, signed, signer.mark);
+    if (input.confirm) {
+      await recordSigned(deps, signed, signer.mark);
+      await updateTagRecords(deps.store, attested.map((a) => ({ ref: a.repo, attested: { [a.digest]: a.ids } })));
+    }
     return finish({
       // A report-only run that finds something out of sync fails too, so it can alert.
       status: failures.length > 0 ? 'failed' : input.confirm ? 'succeeded' : 'dry-run',
@@ -103,6 +132,7 @@ export function createMirror(deps: ActivityDeps) {
       signedNow: counts.signedNow ?? 0,
       mirrored: counts.mirrored ?? 0,
       alreadyInSync: counts.inSync ?? 0,
+      attestationsRepaired: counts.attestationsRepaired ?? 0,
       failures: failures.map((f) => ({ edge: f.edge, error: `${f.code}: ${f.error}` })),
       reportKey,
     });
@@ -112,6 +142,52 @@ export function createMirror(deps: ActivityDeps) {
 function blockedByPolicy(img: InPlaceImage, refused: Failure[]): Failure {
   const edge = `${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`;
   return { edge, phase: 'sign', code: 'BLOCKED', error: `not signed: ${refused.map((f) => `${f.code} ${f.error}`).join('; ')}` };
+}
+
+/**
+ * Destinations (indices) whose tag record lacks an attestation of the image that another of its
+ * destinations records: Attest wrote it there and failed here. Images attested before the records
+ * noted attestations have none recorded anywhere, and count as in sync.
+ */
+function lackingAttestations(img: InPlaceImage, destinations: Map<string, Destination>): number[] {
+  const held = img.destinations.map((d) => new Set(destinations.get(repositoryKey(d.ref))!.record?.attested?.[img.digest] ?? []));
+  const all = new Set(held.flatMap((h) => [...h]));
+  return img.destinations.flatMap((_, i) => ([...all].some((id) => !held[i]!.has(id)) ? [i] : []));
+}
+
+/** Writes the archived attestations each of `lacking` does not record (their signatures are in place there). */
+async function repairAttestations(
+  deps: ActivityDeps,
+  img: InPlaceImage,
+  lacking: number[],
+  destinations: Map<string, Destination>,
+  knowledge: (repo: RepositoryRef) => RepoKnowledge,
+  mark: string,
+  attested: { repo: RepositoryRef; digest: string; ids: string[] }[],
+): Promise<ImageOutcome> {
+  const archived = await archivedAttestations(deps, img.image, img.digest);
+  const signatures = await deps.store.getJsonIfExists<ArchivedSignatures>(signatureArchiveKey(img.digest, mark));
+  const subject = signatures ? imageSubject(signatures) : (await deps.registry.manifestTree({ ...img.destinations[0]!.ref, digest: img.digest })).image;
+  const failures: Failure[] = [];
+  let repaired = 0;
+  await mapPool(lacking, lacking.length, async (i) => {
+    const ref = img.destinations[i]!.ref;
+    const held = new Set(destinations.get(repositoryKey(ref))!.record?.attested?.[img.digest] ?? []);
+    const missing = archived.filter((a) => !held.has(attestationId(a.key)));
+    if (missing.length === 0) return;
+    try {
+      await deps.registry.writeSignatures(ref, { subject, attestations: missing }, knowledge(ref).listed);
+      attested.push({ repo: ref, digest: img.digest, ids: missing.map((a) => attestationId(a.key)) });
+      repaired++;
+    } catch (err) {
+      failures.push(failureOf(`${repositoryKey(ref)}@${img.digest}`, 'attest', err, 'ATTEST_FAILED'));
+    }
+  });
+  return { counts: { attestationsRepaired: repaired }, failures };
+}
+
+function attestationOutOfSync(img: InPlaceImage, repo: RepositoryRef): Failure {
+  return { edge: `${repositoryKey(repo)}@${img.digest}`, phase: 'attest', code: 'ATTESTATION_OUT_OF_SYNC', error: "the promoter's attestations are missing here (another destination of the image holds them)" };
 }
 
 function outOfSync(img: InPlaceImage, repo: RepositoryRef, primary: boolean): Failure {

@@ -90,7 +90,12 @@ export function createReport(deps: ActivityDeps) {
       provenance: r.provenance && stripKeys(r.provenance),
       signaturesVerified: r.validate && stripKeys(r.validate),
       signatures: { signed: r.sign?.signed ?? 0, alreadySigned: r.sign?.alreadySigned ?? 0, mirrored: r.sign?.mirrored ?? 0, manifestsSigned: r.sign?.manifestsSigned ?? 0 },
-      attestations: { written: r.attest?.written ?? 0, alreadyPresent: r.attest?.alreadyPresent ?? 0 },
+      attestations: {
+        written: r.attest?.written ?? 0,
+        alreadyPresent: r.attest?.alreadyPresent ?? 0,
+        vsaWritten: r.attest?.vsaWritten ?? 0,
+        vsaAlreadyPresent: r.attest?.vsaAlreadyPresent ?? 0,
+      },
       audit: { bucket: deps.store.bucket, bundleKey: r.input.bundleKey, planKey: r.plan?.plan.key, reportKey: key, resultKeys },
       failures,
       failureCount: failures.length,

@@ -1,7 +1,7 @@
 /** Reading the run's inputs back from the audit store, verified against the hashes the workflow holds. */
 import { ApplicationFailure } from '@temporalio/activity';
 import { bundleSha256, type ManifestBundle } from '../../lib/manifests';
-import type { ResultDocument } from '../../lib/run/documents';
+import type { ResultDocument, VerificationDocument } from '../../lib/run/documents';
 import { copyTasks, type CopyTask } from '../../lib/run/plan';
 import type { Plan } from '../../lib/run/plan-format';
 import type { PromotionInput, StoredRef } from '../../lib/run/input';
@@ -49,6 +49,7 @@ export class RunDocuments {
   private readonly plans = new LatestOnly<Plan>();
   private readonly tasks = new LatestOnly<CopyTask[]>();
   private readonly inPlace = new LatestOnly<InPlaceImage[]>();
+  private readonly verifications = new LatestOnly<(VerificationDocument | undefined)[]>();
 
   constructor(private readonly store: DocumentStore) {}
 
@@ -68,6 +69,11 @@ export class RunDocuments {
   /** What Sign and Attest work from (./in-place.ts): read once per worker for all their parts. */
   imagesInPlace(id: string, load: () => Promise<InPlaceImage[]>): Promise<InPlaceImage[]> {
     return this.inPlace.get(id, load);
+  }
+
+  /** Provenance's and Validate's result documents (undefined where absent), read once per worker for every Attest part. */
+  verificationDocuments(keys: string[]): Promise<(VerificationDocument | undefined)[]> {
+    return this.verifications.get(keys.join('|'), () => Promise.all(keys.map((k) => this.store.getJsonIfExists<VerificationDocument>(k))));
   }
 
   /** Digests that Provenance or Validate blocked under a `require` policy. */

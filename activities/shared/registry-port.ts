@@ -49,6 +49,8 @@ export interface RegistryCopy {
 export interface ProvenanceCandidate {
   /** Where it was found (a referrer digest, a `.att` layer). */
   source: string;
+  /** The digest of the manifest that carries it (the referrer, the `.att` manifest). */
+  manifest: string;
   document: Buffer;
 }
 
@@ -59,7 +61,7 @@ export interface RegistrySignatures {
   findSignatures(target: DigestRef): Promise<FoundSignatures>;
   findProvenance(target: DigestRef, found?: FoundSignatures): Promise<ProvenanceCandidate[]>;
   verifySignatures(target: DigestRef, trust: SignatureTrust, found?: FoundSignatures): Promise<ImageSignatureVerification>;
-  verifyProvenance(target: DigestRef, policy: Omit<ProvenancePolicy, 'digest'>, found?: FoundSignatures): Promise<ProvenanceVerdict & { source?: string }>;
+  verifyProvenance(target: DigestRef, policy: Omit<ProvenancePolicy, 'digest'>, found?: FoundSignatures): Promise<ProvenanceVerdict & { source?: string; manifest?: string }>;
   /** Write signatures and attestations the promoter made into a repository (lib/signing/signature-writer.ts). */
   writeSignatures(repo: RepositoryRef, req: WriteRequest, listed: RepoListing): Promise<WriteOutcome>;
 }

@@ -98,14 +98,14 @@ export async function recordSigned(deps: ActivityDeps, signed: { repo: Repositor
   await updateTagRecords(deps.store, signed.map((s) => ({ ref: s.repo, signed: { [s.digest]: mark } })));
 }
 
-/** The promotion attestations archived for an image, as the writer attaches them. */
-export async function archivedAttestations(deps: ActivityDeps, image: string, digest: string): Promise<{ bundle: SerializedBundle; created: string }[]> {
+/** The promotion attestations and verification summaries archived for an image, as the writer attaches them, with their archive keys. */
+export async function archivedAttestations(deps: ActivityDeps, image: string, digest: string): Promise<{ key: string; bundle: SerializedBundle; created: string }[]> {
   const lists = await Promise.all([attestationListKey(image, digest), legacyAttestationListKey(digest)].map((k) => deps.store.getJsonIfExists<AttestationList>(k)));
   const keys = new Set(lists.flatMap((l) => l?.keys ?? []));
-  const out: { bundle: SerializedBundle; created: string }[] = [];
+  const out: { key: string; bundle: SerializedBundle; created: string }[] = [];
   for (const key of keys) {
     const a = await deps.store.getJsonIfExists<ArchivedAttestation>(key);
-    if (a?.created) out.push({ bundle: a.bundle, created: a.created });
+    if (a?.created) out.push({ key, bundle: a.bundle, created: a.created });
   }
   return out;
 }

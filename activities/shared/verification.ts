@@ -10,6 +10,7 @@
  */
 import type { ManifestBundle, Project } from '../../lib/manifests';
 import type { VerificationDocument } from '../../lib/run/documents';
+import type { CheckRecord } from '../../lib/run/vsa';
 import { phaseResultKey } from '../../lib/run/storage-keys';
 import { planEdges, repoFor } from '../../lib/run/plan';
 import type { Plan } from '../../lib/run/plan-format';
@@ -22,7 +23,8 @@ import type { Heartbeat } from './heartbeat';
 import { earlierResult, writeResult } from './results';
 import { loadBundle } from './documents';
 
-export type CheckResult = { status: 'passed'; detail?: string } | { status: 'missing' } | { status: 'failed'; reason: string };
+/** `inputs`: digests of the manifests whose evidence verified (a verification summary names them). */
+export type CheckResult = { status: 'passed'; detail?: string; inputs?: string[] } | { status: 'missing' } | { status: 'failed'; reason: string };
 export type Mode = 'require' | 'if-present' | 'warn' | 'off';
 
 export interface VerificationSpec<P extends { mode: string }> {
@@ -56,10 +58,13 @@ export async function runVerification<P extends { mode: string }>(
   const failures: Failure[] = [];
   const warnings: Failure[] = [];
   const blocked = new Set<string>();
+  const records: Record<string, CheckRecord> = {};
   const counts = { checked: 0, passed: 0, failed: 0, missing: 0, warnings: 0 };
   let done = 0;
   await hb.during(() => ({ done, of: subjects.length }), () => mapPool(subjects, 16, async (s) => {
     const j = await judge(deps, spec, s);
+    const inputs = j.result.status === 'passed' ? j.result.inputs ?? [] : [];
+    records[`${repositoryKey(s.source)}@${s.digest}`] = { project: s.project, status: j.result.status, ...(inputs.length ? { inputs } : {}), at: new Date().toISOString() };
     counts.checked++;
     if (j.result.status === 'passed') counts.passed++;
     else if (j.result.status === 'missing') counts.missing++;
@@ -81,7 +86,7 @@ export async function runVerification<P extends { mode: string }>(
     resultKey: phaseResultKey(workflowId, runId, spec.phase),
     failureCount: failures.length,
   };
-  const doc: VerificationDocument = { summary, failures, warnings, blockedDigests: [...blocked].sort() };
+  const doc: VerificationDocument = { summary, failures, warnings, blockedDigests: [...blocked].sort(), records };
   return writeResult(deps, summary.resultKey, doc);
 }
 

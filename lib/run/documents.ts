@@ -7,6 +7,7 @@ import type { Descriptor } from '../oci/media-types';
 import type { SignatureSet } from '../signing/image-signer';
 import type { RepositoryRef } from '../oci/reference';
 import type { Failure, PromoteBatchSummary, VerificationSummary } from './outcomes';
+import type { CheckRecord } from './vsa';
 
 /** What every phase's result document holds beyond its summary. */
 export interface ResultDocument<S> {
@@ -20,6 +21,12 @@ export interface ResultDocument<S> {
 export interface VerificationDocument extends ResultDocument<VerificationSummary> {
   warnings: Failure[];
   blockedDigests: string[];
+  /**
+   * What was found for each source digest checked (`host/repo@sha256:…`), with the evidence that
+   * verified: Attest writes the verification summaries from these. Absent in documents of earlier
+   * versions (their digests get no summary).
+   */
+  records?: Record<string, CheckRecord>;
 }
 
 /** Each digest a Promote batch left in place, where, and whether this run put it there. */
@@ -65,7 +72,7 @@ export interface ArchivedSignatures {
   manifests: { subject: SignedSubject; set: SignatureSet }[];
 }
 
-/** The archive keys of every promotion attestation made for an image (mutable: one more per promotion). */
+/** The archive keys of every promotion attestation and verification summary made for an image (mutable: more per promotion). */
 export interface AttestationList {
   keys: string[];
 }

@@ -19,6 +19,8 @@ export interface MirrorReport {
   signedNow: number;
   mirrored: number;
   alreadyInSync: number;
+  /** Destinations that lacked promotion attestations or verification summaries another destination of the image holds, and got them back (absent in reports of earlier versions). */
+  attestationsRepaired?: number;
   failures: { edge: string; error: string }[];
   reportKey: string;
 }

@@ -105,6 +105,9 @@ export interface SignSummary extends PhaseOutcome {
 export interface AttestSummary extends PhaseOutcome {
   written: number;
   alreadyPresent: number;
+  /** Verification summaries (SLSA VSA) signed now, and found archived by an earlier attempt (absent from summaries of earlier versions). */
+  vsaWritten?: number;
+  vsaAlreadyPresent?: number;
 }
 
 export function edgeName(e: { destination: RepositoryRef; tag: string | null; digest: string }): string {

@@ -30,7 +30,8 @@ export interface RunReport {
   provenance?: Omit<VerificationSummary, 'resultKey' | 'failureCount'>;
   signaturesVerified?: Omit<VerificationSummary, 'resultKey' | 'failureCount'>;
   signatures: { signed: number; alreadySigned: number; mirrored: number; manifestsSigned: number };
-  attestations: { written: number; alreadyPresent: number };
+  /** Promotion attestations, and verification summaries (SLSA VSA, `vsa…`), one of each per promoted digest. */
+  attestations: { written: number; alreadyPresent: number; vsaWritten: number; vsaAlreadyPresent: number };
   audit: { bucket: string; bundleKey: string; planKey?: string; reportKey?: string; resultKeys: string[] };
   failures: Failure[];
   /** How many failures exist in total (the list above may be capped). */

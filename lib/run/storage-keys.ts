@@ -9,6 +9,8 @@ export const planInventoryChunkKey = (wf: string, run: string, n: number): strin
 export const phaseResultKey = (wf: string, run: string, phase: string): string => `${runPrefix(wf, run)}/${phase}.json`;
 export const promoteBatchKey = (wf: string, run: string, batch: number): string => `${runPrefix(wf, run)}/promote/batch-${String(batch).padStart(6, '0')}.json`;
 export const attestationKey = (wf: string, run: string, image: string, digest: string): string => `${runPrefix(wf, run)}/attestations/${image}/${digestTag(digest)}.json`;
+/** A verification summary (SLSA VSA) as archived before it is attached, beside the promotion attestation. */
+export const verificationSummaryKey = (wf: string, run: string, image: string, digest: string): string => `${runPrefix(wf, run)}/verification-summaries/${image}/${digestTag(digest)}.json`;
 export const reportKey = (wf: string, run: string): string => `${runPrefix(wf, run)}/report.json`;
 /** What the promoter last verified a destination repository's tags to point at. */
 export const tagRecordKey = (host: string, repository: string): string => `inventory/${host}/${repository}/tags.json`;
@@ -21,7 +23,7 @@ export const mirrorReportKey = (wf: string, run: string): string => `mirror/${wf
  */
 export const signatureArchiveKey = (imageDigest: string, mark: string): string => `signatures/${digestTag(imageDigest)}/${createHash('sha256').update(mark).digest('hex').slice(0, 24)}.json`;
 /**
- * The promotion attestations made for an image (their archive keys): the nightly repair puts them
+ * The promotion attestations and verification summaries made for an image (their archive keys): the nightly repair puts them
  * back too. One list per image name and digest, so that only one activity ever writes it (a digest
  * promoted under two names is attested by both, maybe at once).
  */

@@ -33,6 +33,8 @@ export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 /** The promoter's own attestation: one per promoted digest. */
 export const PROMOTION_PREDICATE_TYPE = 'https://promoter.k8s.io/promotion/v1';
+/** SLSA Verification Summary v1: what the promoter verified of a digest before promoting it. */
+export const VSA_PREDICATE_TYPE = 'https://slsa.dev/verification_summary/v1';
 
 export { assertDigest };
 

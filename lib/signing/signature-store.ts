@@ -47,6 +47,8 @@ export interface ImageSignatureVerification {
   /** Which forms carried a valid signature. */
   formats: ('legacy' | 'bundle')[];
   signers: (LegacySigner | { keyHint?: string; subjectAlternativeName?: string; issuer?: string; referrer: string })[];
+  /** Digests of the manifests whose signature verified (the `.sig` manifest, bundle referrers): what a verification summary names as its inputs. */
+  verified: string[];
   errors: string[];
 }
 
@@ -114,10 +116,13 @@ export class SignatureStore {
    */
   async verifyImageSignatures(target: DigestRef, trust: { keys?: VerificationKey[]; keyless?: KeylessTrust }, found?: FoundSignatures): Promise<ImageSignatureVerification> {
     const f = found ?? (await this.findSignatures(target));
-    const result: ImageSignatureVerification = { valid: false, formats: [], signers: [], errors: [] };
+    const result: ImageSignatureVerification = { valid: false, formats: [], signers: [], verified: [], errors: [] };
     if (f.signature && (trust.keys?.length || trust.keyless)) {
       const v = await verifyCosignSignature(f.signature.bytes, this.blobGetter(target), { digest: target.digest, keys: trust.keys, keyless: trust.keyless });
-      if (v.valid) result.formats.push('legacy');
+      if (v.valid) {
+        result.formats.push('legacy');
+        result.verified.push(f.signature.digest);
+      }
       result.signers.push(...v.signers);
       result.errors.push(...v.errors.map((e) => `.sig: ${e}`));
     }
@@ -127,6 +132,7 @@ export class SignatureStore {
       if (v.ok && v.signer) {
         bundleOk = true;
         result.signers.push({ ...v.signer, referrer: b.referrer.digest });
+        result.verified.push(b.referrer.digest);
       } else {
         result.errors.push(...v.errors.map((e) => `bundle ${b.referrer.digest}: ${e}`));
       }
@@ -137,32 +143,35 @@ export class SignatureStore {
     return result;
   }
 
-  /** SLSA provenance candidates: bundle referrers and legacy `.att` layers with the SLSA v1 predicate type. */
-  async findProvenance(target: DigestRef, found?: FoundSignatures): Promise<{ source: string; document: Buffer }[]> {
+  /**
+   * SLSA provenance candidates: bundle referrers and legacy `.att` layers with the SLSA v1 predicate
+   * type, each with the digest of the manifest that carries it (a summary names it as an input).
+   */
+  async findProvenance(target: DigestRef, found?: FoundSignatures): Promise<{ source: string; manifest: string; document: Buffer }[]> {
     const f = found ?? (await this.findSignatures(target));
-    const out: { source: string; document: Buffer }[] = [];
+    const out: { source: string; manifest: string; document: Buffer }[] = [];
     for (const b of f.bundles) {
-      if (b.predicateType === SLSA_PROVENANCE_V1) out.push({ source: `referrer ${b.referrer.digest}`, document: b.bundle });
+      if (b.predicateType === SLSA_PROVENANCE_V1) out.push({ source: `referrer ${b.referrer.digest}`, manifest: b.referrer.digest, document: b.bundle });
     }
     if (f.attestation) {
       const m = parseSignatureManifest(f.attestation.bytes);
       for (const layer of m.layers) {
         if (layer.mediaType !== DSSE_ENVELOPE_MEDIA_TYPE) continue;
         if (layer.annotations?.[PREDICATE_TYPE_ANNOTATION] !== SLSA_PROVENANCE_V1) continue;
-        out.push({ source: `${attestationTag(target.digest)} layer ${layer.digest}`, document: toBuffer(await this.client.getBlob(target.host, target.repository, layer.digest)) });
+        out.push({ source: `${attestationTag(target.digest)} layer ${layer.digest}`, manifest: f.attestation.digest, document: toBuffer(await this.client.getBlob(target.host, target.repository, layer.digest)) });
       }
     }
     return out;
   }
 
   /** Checks the digest's SLSA provenance against a policy; ok when any candidate passes. */
-  async verifyImageProvenance(target: DigestRef, policy: Omit<ProvenancePolicy, 'digest'>, found?: FoundSignatures): Promise<ProvenanceVerdict & { source?: string }> {
+  async verifyImageProvenance(target: DigestRef, policy: Omit<ProvenancePolicy, 'digest'>, found?: FoundSignatures): Promise<ProvenanceVerdict & { source?: string; manifest?: string }> {
     const candidates = await this.findProvenance(target, found);
     if (candidates.length === 0) return { ok: false, reason: 'no SLSA provenance v1 attestation found' };
     const reasons: string[] = [];
     for (const c of candidates) {
       const v = verifySlsaProvenance(c.document, { ...policy, digest: target.digest });
-      if (v.ok) return { ...v, source: c.source };
+      if (v.ok) return { ...v, source: c.source, manifest: c.manifest };
       reasons.push(`${c.source}: ${v.reason}`);
     }
     return { ok: false, reason: reasons.join('; ') };

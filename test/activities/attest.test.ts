@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ArchivedAttestation, AttestationList, ResultDocument } from '../../lib/run/documents';
 import type { AttestSummary } from '../../lib/run/outcomes';
-import { attestationKey, attestationListKey } from '../../lib/run/storage-keys';
+import { attestationKey, attestationListKey, verificationSummaryKey } from '../../lib/run/storage-keys';
 import { PROMOTION_PREDICATE_TYPE, referrersFallbackTag, verifyBundle, type PromotionPredicate, type Statement } from '../../lib/signing';
 import { everywhere, mirrorB, prod, project, staging, World } from '../support/activity-world';
 
@@ -44,15 +44,16 @@ describe('attest', () => {
       builder: { id: 'https://github.com/promoter/promoter/worker@v1' },
     });
     expect(statement.predicate.destinations.map((x) => x.ref)).toEqual(everywhere('app').flatMap((r) => [`${key(r)}@${d.app}`, `${key(r)}:v1`, `${key(r)}:stable`]));
-    expect(world.doc<AttestationList>(attestationListKey('app', d.app!))).toEqual({ keys: [archiveKey] });
+    // The verification summary is archived and listed beside it (the nightly repair reads the list).
+    expect(world.doc<AttestationList>(attestationListKey('app', d.app!))).toEqual({ keys: [archiveKey, verificationSummaryKey(run.ids.workflowId, run.ids.runId, 'app', d.app!)] });
 
     for (const dest of everywhere('app')) {
       const found = await attestations(world, dest, d.app!);
       expect(found.map((v) => v.ok), key(dest)).toEqual([true]);
       expect(found[0]!.statement).toEqual(statement);
     }
-    // Where there is no referrers API, the fallback index lists the signature and the attestation.
-    for (const dest of [prod('app'), mirrorB('app')]) expect(world.registry.referrersOf(dest, d.app!), key(dest)).toHaveLength(2);
+    // Where there is no referrers API, the fallback index lists the signature, the attestation and the summary.
+    for (const dest of [prod('app'), mirrorB('app')]) expect(world.registry.referrersOf(dest, d.app!), key(dest)).toHaveLength(3);
     expect(referrersFallbackTag(d.app!) in world.registry.tagsOf(prod('app'))).toBe(true);
   });
 
@@ -70,7 +71,7 @@ describe('attest', () => {
     // (another time, another ECDSA signature) and show up as a second attestation.
     const summary = await run.exec(world.worker().attest, [run.afterPromote()], { attempt: 2, heartbeat: one.checkpoint });
     // The statement counts as found archived, made by the attempt before: not a second one.
-    expect(summary).toMatchObject({ written: 0, alreadyPresent: 1, failureCount: 0 });
+    expect(summary).toMatchObject({ written: 0, alreadyPresent: 1, vsaWritten: 0, vsaAlreadyPresent: 1, failureCount: 0 });
     expect(world.store.docs.get(archiveKey)).toBe(archived);
     const statement = JSON.parse(archived!).statement as unknown;
     for (const dest of everywhere('app')) {
@@ -78,7 +79,7 @@ describe('attest', () => {
       expect(found.map((v) => v.ok), key(dest)).toEqual([true]);
       expect(found[0]!.statement).toEqual(statement);
     }
-    expect(world.doc<AttestationList>(attestationListKey('app', d.app!))).toEqual({ keys: [archiveKey] });
+    expect(world.doc<AttestationList>(attestationListKey('app', d.app!))).toEqual({ keys: [archiveKey, verificationSummaryKey(run.ids.workflowId, run.ids.runId, 'app', d.app!)] });
   });
 
   it('nothing is attached that was not archived first: S3 refusing the archive fails the image, no destination gets a statement', async () => {

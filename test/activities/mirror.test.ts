@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import type { ArchivedSignatures } from '../../lib/run/documents';
 import { signatureArchiveKey, tagRecordKey } from '../../lib/run/storage-keys';
 import type { TagRecord } from '../../lib/run/tag-record';
-import { loadSigningKey, PROMOTION_PREDICATE_TYPE, referrersFallbackTag, signatureTag } from '../../lib/signing';
+import { loadSigningKey, PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, referrersFallbackTag, signatureTag } from '../../lib/signing';
 import { p256Pair } from '../unit/signing/helpers';
-import { everywhere, mirrorB, project, staging, World } from '../support/activity-world';
+import { everywhere, mirrorA, mirrorB, project, staging, World } from '../support/activity-world';
 import { signInStaging } from '../support/staging-evidence';
 
 const key = (r: { host: string; repository: string }) => `${r.host}/${r.repository}`;
@@ -60,10 +60,41 @@ describe('mirror-signatures', () => {
     expect(new Set(world.registry.writes.slice(writes).map((w) => key(w.repo)))).toEqual(new Set([key(tool)]));
     expect(await world.registry.manifestDigest(tool, signatureTag(d.tool!))).toBe(primarySig);
     expect(await formatsAt(world, tool, d.tool!)).toEqual(['legacy', 'bundle']);
-    // The promotion attestation shares the fallback index: it is back too.
+    // The promotion attestation and the verification summary share the fallback index: they are back too.
     const found = await world.registry.findSignatures({ ...tool, digest: d.tool! });
-    expect(found.bundles.map((b) => b.predicateType).sort()).toEqual([PROMOTION_PREDICATE_TYPE, 'https://sigstore.dev/cosign/sign/v1']);
+    expect(found.bundles.map((b) => b.predicateType).sort()).toEqual([PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, 'https://sigstore.dev/cosign/sign/v1'].sort());
     expect(await world.mirror({ confirm: true })).toMatchObject({ alreadyInSync: 2, mirrored: 0 });
+  });
+
+  it('a verification summary and attestation that Attest failed to write on a referrers-API mirror: reported, then put back there alone', async () => {
+    const world = new World();
+    const d = Object.fromEntries(['app', 'tool'].map((n) => [n, world.registry.putImage(staging(n), n)]));
+    const run = await world.run(world.input([project({ images: ['app', 'tool'].map((n) => ({ name: n, dmap: { [d[n]!]: ['v1'] } })) })])).through('sign');
+    // Sign wrote the signatures everywhere; Attest cannot write at mirror-a (the referrers API: no fallback index that Sign left to Attest, so its signatures are complete).
+    world.registry.inject({ op: 'writeSignatures', where: key(mirrorA('tool')), fault: new Error('mirror-a: 503') });
+    await run.through('attest');
+    expect(run.attest).toMatchObject({ vsaWritten: 2, failureCount: 1 });
+    await run.exec(run.worker.writeReport, [run.reportInput()]);
+    const summaries = async (repo: { host: string; repository: string }) =>
+      (await world.registry.findSignatures({ ...repo, digest: d.tool! })).bundles.filter((b) => b.predicateType === VSA_PREDICATE_TYPE).length;
+    expect(await summaries(mirrorA('tool'))).toBe(0);
+    expect(await formatsAt(world, mirrorA('tool'), d.tool!)).toEqual(['legacy', 'bundle']);
+
+    const writes = world.registry.writes.length;
+    const check = await world.mirror({ confirm: false });
+    expect(check).toMatchObject({ status: 'failed', alreadyInSync: 1 });
+    expect(check.failures).toEqual([{ edge: `${key(mirrorA('tool'))}@${d.tool}`, error: expect.stringMatching(/^ATTESTATION_OUT_OF_SYNC: /) }]);
+    expect(world.registry.writes.length).toBe(writes);
+
+    const repair = await world.mirror({ confirm: true });
+    expect(repair).toMatchObject({ status: 'succeeded', alreadyInSync: 1, mirrored: 0, attestationsRepaired: 1, failures: [] });
+    expect(new Set(world.registry.writes.slice(writes).map((w) => key(w.repo)))).toEqual(new Set([key(mirrorA('tool'))]));
+    for (const dest of everywhere('tool')) expect(await summaries(dest), key(dest)).toBe(1);
+    const found = await world.registry.findSignatures({ ...mirrorA('tool'), digest: d.tool! });
+    expect(found.bundles.map((b) => b.predicateType).sort()).toEqual([PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, 'https://sigstore.dev/cosign/sign/v1'].sort());
+    const after = world.registry.writes.length;
+    expect(await world.mirror({ confirm: true })).toMatchObject({ alreadyInSync: 2, attestationsRepaired: 0 });
+    expect(world.registry.writes.length).toBe(after);
   });
 
   it('an image promoted but never signed is signed now, archived first, at every destination', async () => {

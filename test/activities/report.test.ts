@@ -45,7 +45,7 @@ describe('report', () => {
     expect(report.provenance).toMatchObject({ mode: 'warn', checked: 4, missing: 4, warnings: 4, blocked: 0 });
     // ok (not on mirror-a), moved (where it was placed), and present (in place, never signed by the promoter).
     expect(report.signatures).toEqual({ signed: 3, alreadySigned: 0, mirrored: 3, manifestsSigned: 3 });
-    expect(report.attestations).toEqual({ written: 2, alreadyPresent: 0 });
+    expect(report.attestations).toEqual({ written: 2, alreadyPresent: 0, vsaWritten: 2, vsaAlreadyPresent: 0 });
     expect(report.transfer).toMatchObject({ blobsUploaded: 8, manifestsWritten: 4 }); // four copies that reported, two blobs each
     const byCode = (code: string) => report.failures.filter((f) => f.code === code).map((f) => `${f.phase} ${f.edge}`).sort();
     expect(byCode('LOST')).toEqual(everywhere('lost').map((x) => `plan ${x.host}/${x.repository}:v1@${LOST}`).sort());

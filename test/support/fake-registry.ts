@@ -228,21 +228,25 @@ export class FakeRegistry implements RegistryPort {
   async findProvenance(target: DigestRef, found?: FoundSignatures): Promise<ProvenanceCandidate[]> {
     const f = found ?? (await this.findSignatures(target));
     await this.enter('findProvenance', repositoryKey(target));
-    return f.bundles.filter((b) => b.predicateType === SLSA_PROVENANCE_V1).map((b) => ({ source: `referrer ${b.referrer.digest}`, document: b.bundle }));
+    return f.bundles.filter((b) => b.predicateType === SLSA_PROVENANCE_V1).map((b) => ({ source: `referrer ${b.referrer.digest}`, manifest: b.referrer.digest, document: b.bundle }));
   }
 
   async verifySignatures(target: DigestRef, trust: SignatureTrust, found?: FoundSignatures): Promise<ImageSignatureVerification> {
     const f = found ?? (await this.findSignatures(target));
     await this.enter('verifySignatures', repositoryKey(target));
-    const out: ImageSignatureVerification = { valid: false, formats: [], signers: [], errors: [] };
+    const out: ImageSignatureVerification = { valid: false, formats: [], signers: [], verified: [], errors: [] };
     if (f.signature) {
       const v = await verifyCosignSignature(f.signature.bytes, async (d) => this.blob(target, d), { digest: target.digest, ...trust });
-      if (v.valid) out.formats.push('legacy');
+      if (v.valid) {
+        out.formats.push('legacy');
+        out.verified.push(f.signature.digest);
+      }
       out.errors.push(...v.errors);
     }
     const signatures = f.bundles.filter((b) => b.predicateType === undefined || b.predicateType === COSIGN_SIGN_PREDICATE_TYPE);
     const verdicts = signatures.map((b) => verifyBundle(b.bundle, { ...trust, expectedDigest: target.digest, predicateType: COSIGN_SIGN_PREDICATE_TYPE }));
     if (verdicts.some((v) => v.ok)) out.formats.push('bundle');
+    for (const [i, b] of signatures.entries()) if (verdicts[i]!.ok) out.verified.push(b.referrer.digest);
     out.errors.push(...verdicts.flatMap((v) => v.errors));
     out.valid = out.formats.length > 0;
     return out;
@@ -253,7 +257,7 @@ export class FakeRegistry implements RegistryPort {
     await this.enter('verifyProvenance', repositoryKey(target));
     const reasons = candidates.map((c) => ({ c, v: verifySlsaProvenance(c.document, { ...policy, digest: target.digest }) }));
     const passed = reasons.find((r) => r.v.ok);
-    if (passed) return { ...passed.v, source: passed.c.source };
+    if (passed) return { ...passed.v, source: passed.c.source, manifest: passed.c.manifest };
     if (candidates.length === 0) return { ok: false, reason: 'no SLSA provenance v1 attestation found' };
     return { ok: false, reason: reasons.map((r) => `${r.c.source}: ${r.v.reason}`).join('; ') };
   }

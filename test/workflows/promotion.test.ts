@@ -100,7 +100,7 @@ const mocked = {
       edges: { total: 0, promoted: r.promote?.promotedEdges ?? 0, alreadyPresent: 0, failed: r.promote?.failedBatches?.length ?? 0, lost: 0, tagMoves: 0, overlaps: 0, toPromote: 0 },
       transfer: emptyTransfer(),
       signatures: { signed: 0, alreadySigned: 0, mirrored: 0, manifestsSigned: 0 },
-      attestations: { written: 0, alreadyPresent: 0 },
+      attestations: { written: 0, alreadyPresent: 0, vsaWritten: 0, vsaAlreadyPresent: 0 },
       audit: { bucket: 'b', bundleKey: r.input.bundleKey, resultKeys: [] },
       failures: [],
       failureCount: failed ? 1 : 0,

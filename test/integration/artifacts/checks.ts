@@ -3,7 +3,7 @@
 // and lists its referrers (the promoter's signature and attestation bundles among them).
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
-import { BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, PROMOTION_PREDICATE_TYPE, SIGSTORE_BUNDLE_V03 } from '../../../lib/signing';
+import { BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, PROMOTION_PREDICATE_TYPE, SIGSTORE_BUNDLE_V03, VSA_PREDICATE_TYPE } from '../../../lib/signing';
 import { COSIGN_OFFLINE, runCosign } from '../../support/cosign';
 import { runToolOk } from '../../support/interop';
 import { stack } from '../../support/stack-env';
@@ -45,8 +45,8 @@ export async function regctlReferrers(ref: string): Promise<ReferrerEntry[]> {
   return (JSON.parse(out || '[]') ?? []) as ReferrerEntry[];
 }
 
-/** The promoter's signature and its promotion attestation are among the referrers regctl lists. */
+/** The promoter's signature, promotion attestation and verification summary are the bundle referrers regctl lists. */
 export function expectPromoterReferrers(referrers: ReferrerEntry[], where: string): void {
   const types = referrers.filter((r) => r.artifactType === SIGSTORE_BUNDLE_V03).map((b) => b.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION]);
-  expect(types.sort(), `${where}: ${JSON.stringify(referrers)}`).toEqual([COSIGN_SIGN_PREDICATE_TYPE, PROMOTION_PREDICATE_TYPE].sort());
+  expect(types.sort(), `${where}: ${JSON.stringify(referrers)}`).toEqual([COSIGN_SIGN_PREDICATE_TYPE, PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE].sort());
 }

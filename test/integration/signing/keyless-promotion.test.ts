@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../../lib/run/report';
-import { PROMOTION_PREDICATE_TYPE, signatureTag } from '../../../lib/signing';
+import { PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, signatureTag } from '../../../lib/signing';
 import { cosignRegistryFlags } from '../../../scripts/dev/stack';
 import { progressQuery, type promotionWorkflow } from '../../../workflows/promotion';
 import { parseJsonOutput, runCli } from '../../support/cli';
@@ -51,7 +51,7 @@ describe.skipIf(!k || !cosign)('a promotion signed keyless', () => {
     expect(report.failures).toEqual([]);
     expect(report.status).toBe('succeeded');
     expect(report.signatures).toMatchObject({ signed: 1, manifestsSigned: 1 });
-    expect(report.attestations.written).toBe(1);
+    expect(report.attestations).toMatchObject({ written: 1, vsaWritten: 1 });
     for (const host of destinations) {
       const ref = `${host}/${img.repository}@${img.digest}`;
       const bundle = await verify(ref);
@@ -66,6 +66,14 @@ describe.skipIf(!k || !cosign)('a promotion signed keyless', () => {
       expect(att.code, `${ref} attestation: ${att.stderr}`).toBe(0);
       const statement = JSON.parse(Buffer.from(JSON.parse(att.stdout.trim().split('\n')[0]!).payload, 'base64').toString());
       expect(statement.predicate.run.id).toContain(report.workflowId);
+      // The verification summary, signed keyless like the promotion attestation: both policies off, so nothing verified, level 0.
+      const vsa = await runCosign(['verify-attestation', '--type', VSA_PREDICATE_TYPE, ...cosignKeylessVerifyFlags(k!), ...cosignRegistryFlags(), ref], cosignEnv());
+      expect(vsa.code, `${ref} verification summary: ${vsa.stderr}`).toBe(0);
+      const summary = JSON.parse(Buffer.from(JSON.parse(vsa.stdout.trim().split('\n')[0]!).payload, 'base64').toString());
+      expect(summary.predicate).toMatchObject({ resourceUri: `${production}/${img.repository}@${img.digest}`, verificationResult: 'PASSED', verifiedLevels: ['SLSA_BUILD_LEVEL_0'], inputAttestations: [] });
+      expect(summary.predicate.verifier.id).toBe(statement.predicate.builder.id);
+      const other = await runCosign(['verify-attestation', '--type', VSA_PREDICATE_TYPE, ...cosignKeylessVerifyFlags(k!, OTHER), ...cosignRegistryFlags(), ref], cosignEnv());
+      expect(other.code, `${ref} verification summary as another identity`).not.toBe(0);
     }
   }, 300_000);
 

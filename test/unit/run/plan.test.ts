@@ -99,6 +99,12 @@ describe('mergeTagRecord', () => {
     expect(mergeTagRecord({ tags: {}, digests: [D2, D3] }, { digests: [D3] })).toBeUndefined();
     expect(mergeTagRecord({ tags: {}, digests: [D3] }, { digests: [D2], tags: { v1: D1 } })).toEqual({ tags: { v1: D1 }, digests: [D2, D3] });
   });
+
+  it('adds the attestations written there to those recorded, as a sorted set per digest', () => {
+    const old = { tags: { v1: D1 }, attested: { [D1]: ['b'] } };
+    expect(mergeTagRecord(old, { attested: { [D1]: ['c', 'a'], [D2]: ['x'] } })).toEqual({ tags: { v1: D1 }, attested: { [D1]: ['a', 'b', 'c'], [D2]: ['x'] } });
+    expect(mergeTagRecord(old, { attested: { [D1]: ['b'] } })).toBeUndefined();
+  });
 });
 
 describe('recordedDigests', () => {
