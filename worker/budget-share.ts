@@ -1,8 +1,8 @@
 /**
  * One registry budget for all workers, not one per process. Every worker leases its part of each
  * registry host's budget (PROMOTER_REGISTRY_RPS, _BURST, _CONCURRENCY) from the task queue's budget
- * coordinator (workflows/budget-coordinator.ts), renewing every 2 s a lease that lives 6 s, and
- * says whether it runs an activity. So a worker that died stops counting within 8 s, an idle worker
+ * coordinator (workflows/budget-coordinator.ts), renewing every second a lease that lives 3 s, and
+ * says whether it runs an activity. So a worker that died stops counting within 4 s, an idle worker
  * leaves its part to the busy ones, and the live grants never sum past the budget
  * (lib/budget/leases.ts says how).
  *
@@ -65,7 +65,7 @@ export async function liveWorkers(connection: NativeConnection, namespace: strin
 
 /** Keeps this worker's part of the registry budget leased from the coordinator while the worker runs. */
 export function shareRegistryBudget(target: BudgetShareTarget, telemetry: ShareSink, log: Logger, opts: BudgetShareOptions = {}): BudgetSharing {
-  const renewEveryMs = opts.renewEveryMs ?? 2_000;
+  const renewEveryMs = opts.renewEveryMs ?? 1_000;
   const ttlMs = opts.ttlMs ?? 3 * renewEveryMs;
   const client = new Client({ connection: target.connection, namespace: target.namespace });
   const workflowId = budgetCoordinatorId(target.taskQueue);
@@ -90,7 +90,7 @@ export function shareRegistryBudget(target: BudgetShareTarget, telemetry: ShareS
   };
 
   const lease = (): Promise<LeaseGrant> =>
-    client.withDeadline(Date.now() + renewEveryMs, () =>
+    client.withDeadline(Date.now() + ttlMs, () =>
       client.workflow.executeUpdateWithStart(leaseUpdate, {
         args: [{ worker: target.worker, busy: target.busy(), ttlMs }],
         startWorkflowOperation: new WithStartWorkflowOperation(budgetCoordinatorWorkflow, {
