@@ -23,7 +23,6 @@ import { earlierResult, writeResult } from '../shared/results';
 import { forEachImage, type ImageOutcome } from '../shared/image-work';
 import { imagesInPlace } from '../shared/in-place';
 import type { InPlaceImage } from '../shared/images';
-import { planKnowledge, type RepoKnowledge } from '../shared/repo-knowledge';
 import { imageSubject } from '../shared/sign-image';
 import { writeOnce } from '../shared/write-once';
 import type { RepositoryRef } from '../../lib/oci';
@@ -35,10 +34,8 @@ export function createAttest(deps: ActivityDeps) {
     const earlier = await earlierResult<AttestSummary>(deps, resultKey);
     if (earlier) return earlier;
     const signer = await deps.trust.imageSigner();
-    const plan = await deps.documents.plan(args.plan);
     const promoted = (await imagesInPlace(deps, args)).filter((img) => img.destinations.some((d) => d.promotedNow));
-    const knowledge = await planKnowledge(deps, plan, promoted, true);
-    const { counts, failures } = await forEachImage(hb, promoted, (img) => attestImage(deps, signer, img, knowledge, workflowId, runId));
+    const { counts, failures } = await forEachImage(hb, promoted, (img) => attestImage(deps, signer, img, workflowId, runId));
     const summary: AttestSummary = {
       written: counts.written ?? 0,
       alreadyPresent: counts.alreadyPresent ?? 0,
@@ -87,7 +84,6 @@ async function attestImage(
   deps: ActivityDeps,
   signer: ImageSigner,
   img: InPlaceImage,
-  knowledge: (repo: RepositoryRef) => RepoKnowledge,
   workflowId: string,
   runId: string,
 ): Promise<ImageOutcome> {
@@ -111,7 +107,7 @@ async function attestImage(
   const created = attestation.created ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   await mapPool(img.destinations, img.destinations.length, async (d) => {
     try {
-      await deps.registry.writeSignatures(d.ref, { subject, attestations: [{ bundle: attestation.bundle, created }], indexBase }, knowledge(d.ref).listed);
+      await deps.registry.writeSignatures(d.ref, { subject, attestations: [{ bundle: attestation.bundle, created }], indexBase });
     } catch (err) {
       fail(d.ref, err);
     }

@@ -88,7 +88,7 @@ export function createMirror(deps: ActivityDeps) {
         const { archived, fresh } = await signaturesFor(deps, signer, img);
         // The promotion attestations go back with the signatures: they share the fallback index.
         const imageAttestations = await archivedAttestations(deps, img.image, img.digest);
-        const o = await writeSignatures(deps, img, archived, targets, knowledge, { deferImageIndex: false, phase: 'mirror', imageAttestations });
+        const o = await writeSignatures(deps, img, archived, targets, { deferImageIndex: false, phase: 'mirror', imageAttestations });
         return { ...o, counts: { signedNow: fresh ? 1 : 0, mirrored: o.signedAt?.length ?? 0 } };
       } catch (err) {
         return { counts: {}, failures: [failureOf(`${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`, 'sign', err, 'SIGN_FAILED')] };
