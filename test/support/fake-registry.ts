@@ -8,7 +8,8 @@
 // invisible there). It records every call, what was copied and written, and injects errors, 429s,
 // hangs (before or after the call did its work) and tag moves. The tags writers share (`.sig`, the
 // fallback index) are updated by lib/oci/shared-tag.ts as the real writer updates them, and another
-// writer can be made to act between its read and its write, or between its write and its read-back.
+// writer can be made to act between its read and its write, or between its write and its read-back;
+// a host honours conditional writes unless it is listed in `unconditionalHosts`.
 import {
   OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, OciError, fallbackIndexUpdate, referrerDescriptor, repositoryKey, sha256Digest, updateSharedTag, withReferrers,
   type Descriptor, type DigestRef, type RepositoryRef, type SharedTag, type TagOutcome,
@@ -70,6 +71,11 @@ export class FakeRegistry implements RegistryPort {
   private readonly interlopers: (Interloper & { left: number })[] = [];
   /** Hosts that serve the referrers API; the others get the `sha256-<hex>` fallback index. */
   readonly apiHosts = new Set<string>();
+  /**
+   * Hosts that ignore If-Match / If-None-Match on a manifest PUT, as distribution 2.8 and olareg do;
+   * the others refuse a write to a tag changed since it was read (412), as a registry honouring them.
+   */
+  readonly unconditionalHosts = new Set<string>();
   /** Every copy asked for, in order. */
   readonly copies: { task: CopyTask; assumeAbsent: boolean }[] = [];
   /** Every signature write asked for, in order. */
@@ -355,8 +361,11 @@ export class FakeRegistry implements RegistryPort {
       where: `${repositoryKey(repo)}:${tag}`,
       read: async () => this.resolve(repo, tag),
       digest: async () => this.resolve(repo, tag)?.digest,
-      write: async (content) => {
+      write: async (content, readAt) => {
         interlope('before-write');
+        if (!this.unconditionalHosts.has(repo.host) && this.resolve(repo, tag)?.digest !== readAt) {
+          throw new OciError({ code: 'PRECONDITION_FAILED', status: 412, registry: repo.host, repository: repo.repository, message: `${repositoryKey(repo)}:${tag} changed since it was read` });
+        }
         this.store(repo, { manifest: Buffer.from(content.bytes), mediaType: content.mediaType, digest: content.digest, blobs: blobs() }, tag);
         interlope('after-write');
       },
