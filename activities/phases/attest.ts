@@ -15,6 +15,7 @@ import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey
 import type { AfterPromoteArgs } from '../../lib/run/input';
 import type { AttestSummary, Failure } from '../../lib/run/outcomes';
 import { bundleReferrerDescriptor, promotionStatement, type ImageSigner } from '../../lib/signing';
+import { mergeSharedDocument } from '../../lib/storage/shared-document';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import { failureOf } from '../shared/failures';
@@ -75,9 +76,9 @@ async function archivedAttestation(deps: ActivityDeps, signer: ImageSigner, img:
 
 /** Notes the archive among the image's attestations (the nightly repair reads the list). */
 async function listAttestation(deps: ActivityDeps, img: InPlaceImage, key: string): Promise<void> {
-  const listKey = attestationListKey(img.image, img.digest);
-  const list = (await deps.store.getJsonIfExists<AttestationList>(listKey)) ?? { keys: [] };
-  if (!list.keys.includes(key)) await deps.store.overwriteJson(listKey, { keys: [...list.keys, key] });
+  // Runs promoting the same image add to one list: a conditional replace keeps every run's key.
+  await mergeSharedDocument<AttestationList>(deps.store, attestationListKey(img.image, img.digest), (list) =>
+    list?.keys.includes(key) ? undefined : { keys: [...(list?.keys ?? []), key] });
 }
 
 async function attestImage(
