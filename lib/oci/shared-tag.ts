@@ -9,9 +9,10 @@
 //  4. read it back (HEAD): our digest there means the write stands; otherwise read it whole and, when
 //     an entry of ours vanished (a writer who did not merge came after us), start again from 2.
 // Rounds are bounded and spaced with jitter, so writers that collide do not collide again in step.
-// Distribution 2.8 and olareg ignore the conditions: on them step 4 is the guard (a writer who
-// does not merge, between our read and our write, can still lose its entry to us; one that merges,
-// as every promoter does, finds out in its own step 4 and writes it again).
+// Distribution 2.8 and olareg ignore the conditions (a PUT with a wrong If-Match is stored): on
+// them step 4 is the guard. Another promoter that loses its entry to us finds out in its own step 4
+// and writes it again; a writer that does not read back (cosign) can still lose what it writes in
+// the instant between our read and our write.
 import type { RegistryClient } from './client';
 import { OciError, isOciError } from './errors';
 import type { RepositoryRef } from './reference';
