@@ -173,4 +173,16 @@ describe('sign', () => {
     expect(listed.map((r) => r.digest)).toContain(sbom);
     expect(listed).toHaveLength(3);
   });
+
+  it("another run noting a signed digest in the tag record while this one notes its own: the record keeps both", async () => {
+    const { world, d, run } = await promoted({ names: ['single'] });
+    const recordKey = tagRecordKey(prod('single').host, prod('single').repository);
+    const other = `sha256:${'e'.repeat(64)}`;
+    world.store.interleave(recordKey, (docs) => {
+      const record = JSON.parse(docs.get(recordKey)!) as TagRecord;
+      docs.set(recordKey, JSON.stringify({ ...record, signed: { ...record.signed, [other]: 'both:other' } }));
+    });
+    await run.exec(run.worker.sign, [run.afterPromote()]);
+    expect(world.doc<TagRecord>(recordKey).signed).toEqual({ [other]: 'both:other', [d.single!]: `both:${world.signingKey.keyHint}` });
+  });
 });
