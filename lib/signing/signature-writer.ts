@@ -62,7 +62,13 @@ export class SignatureWriter {
       const tag = registryTag(this.client, repo, signatureTag(digest));
       const result = await updateSharedTag(tag, {
         merge: async (current) => {
-          const merged = mergeSignatureArtifact(current ? Buffer.from(current.bytes) : undefined, layer);
+          let merged;
+          try {
+            merged = mergeSignatureArtifact(current ? Buffer.from(current.bytes) : undefined, layer);
+          } catch (err) {
+            // Somebody else's `.sig` we cannot add to: refused, not overwritten.
+            throw new Error(`${tag.where}: ${(err as Error).message}; not overwritten`);
+          }
           if (!merged.changed) return undefined;
           // The new config and our payload (layers already there keep their blobs).
           for (const b of merged.artifact.blobs) await placeBlob(this.client, this.blobs, repo, b.bytes, b.digest);
