@@ -18,6 +18,7 @@ import { attestationKey, attestationListKey, phaseResultKey, signatureArchiveKey
 import type { AfterPromoteArgs } from '../../lib/run/input';
 import type { AttestSummary, Failure } from '../../lib/run/outcomes';
 import { bundleReferrerDescriptor, promotionStatement, type ImageSigner, type Statement } from '../../lib/signing';
+import { mergeSharedDocument } from '../../lib/storage/shared-document';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import { loadBundle } from '../shared/documents';
@@ -28,7 +29,6 @@ import { earlierResult, writeResult } from '../shared/results';
 import { forEachImage, type ImageOutcome } from '../shared/image-work';
 import { imagesInPlace } from '../shared/in-place';
 import type { InPlaceImage } from '../shared/images';
-import { planKnowledge, type RepoKnowledge } from '../shared/repo-knowledge';
 import { imageSubject } from '../shared/sign-image';
 import { updateTagRecords } from '../shared/tag-records';
 import { writeOnce } from '../shared/write-once';
@@ -41,12 +41,10 @@ export function createAttest(deps: ActivityDeps) {
     const earlier = await earlierResult<AttestSummary>(deps, resultKey);
     if (earlier) return earlier;
     const signer = await deps.trust.imageSigner();
-    const plan = await deps.documents.plan(args.plan);
     const promoted = (await imagesInPlace(deps, args)).filter((img) => img.destinations.some((d) => d.promotedNow));
-    const knowledge = await planKnowledge(deps, plan, promoted, true);
     const facts = promoted.length > 0 ? await summaryFacts(deps, await loadBundle(deps.store, args.input), args.input.bundleKey, workflowId, runId) : undefined;
     if (promoted.length > 0 && !facts) deps.log.warn({ workflowId }, 'the verification results of this run predate verification summaries: none written');
-    const { counts, failures, signed: attested } = await forEachImage(hb, promoted, (img) => attestImage(deps, signer, img, knowledge, facts, workflowId, runId));
+    const { counts, failures, signed: attested } = await forEachImage(hb, promoted, (img) => attestImage(deps, signer, img, facts, workflowId, runId));
     // Which of the promoter's attestations each destination now holds: the nightly repair compares them.
     await updateTagRecords(deps.store, attested.map((a) => ({ ref: a.repo, attested: { [a.digest]: statementIds(deps, workflowId, runId, promoted, a, facts) } })));
     const summary: AttestSummary = {
@@ -110,16 +108,15 @@ function statementIds(deps: ActivityDeps, workflowId: string, runId: string, ima
 
 /** Notes the archive among the image's attestations (the nightly repair reads the list). */
 async function listAttestation(deps: ActivityDeps, img: InPlaceImage, key: string): Promise<void> {
-  const listKey = attestationListKey(img.image, img.digest);
-  const list = (await deps.store.getJsonIfExists<AttestationList>(listKey)) ?? { keys: [] };
-  if (!list.keys.includes(key)) await deps.store.overwriteJson(listKey, { keys: [...list.keys, key] });
+  // Runs promoting the same image add to one list: a conditional replace keeps every run's key.
+  await mergeSharedDocument<AttestationList>(deps.store, attestationListKey(img.image, img.digest), (list) =>
+    list?.keys.includes(key) ? undefined : { keys: [...(list?.keys ?? []), key] });
 }
 
 async function attestImage(
   deps: ActivityDeps,
   signer: ImageSigner,
   img: InPlaceImage,
-  knowledge: (repo: RepositoryRef) => RepoKnowledge,
   facts: SummaryFacts | undefined,
   workflowId: string,
   runId: string,
@@ -149,7 +146,7 @@ async function attestImage(
   const attestations = [stamp(attestation), ...(vsa ? [stamp(vsa.attestation)] : [])];
   const written = await mapPool(img.destinations, img.destinations.length, async (d) => {
     try {
-      await deps.registry.writeSignatures(d.ref, { subject, attestations, indexBase }, knowledge(d.ref).listed);
+      await deps.registry.writeSignatures(d.ref, { subject, attestations, indexBase });
       return true;
     } catch (err) {
       fail(d.ref, err);

@@ -93,7 +93,7 @@ export function createMirror(deps: ActivityDeps) {
       }
       if (targets.length === 0) {
         try {
-          return await repairAttestations(deps, img, lacking, destinations, knowledge, signer.mark, attested);
+          return await repairAttestations(deps, img, lacking, destinations, signer.mark, attested);
         } catch (err) {
           return { counts: {}, failures: [failureOf(`${repositoryKey(img.destinations[0]!.ref)}@${img.digest}`, 'attest', err, 'ATTEST_FAILED')] };
         }
@@ -106,11 +106,11 @@ export function createMirror(deps: ActivityDeps) {
         const { archived, fresh } = await signaturesFor(deps, signer, img);
         // The promotion attestations go back with the signatures: they share the fallback index.
         const imageAttestations = await archivedAttestations(deps, img.image, img.digest);
-        const o = await writeSignatures(deps, img, archived, targets, knowledge, { deferImageIndex: false, phase: 'mirror', imageAttestations });
+        const o = await writeSignatures(deps, img, archived, targets, { deferImageIndex: false, phase: 'mirror', imageAttestations });
         const ids = imageAttestations.map((a) => attestationId(a.key));
         if (ids.length > 0) for (const i of o.signedAt ?? []) attested.push({ repo: img.destinations[i]!.ref, digest: img.digest, ids });
         // A destination whose signatures were in place but an attestation was not gets those alone.
-        const repaired = lacking.length > 0 ? await repairAttestations(deps, img, lacking, destinations, knowledge, signer.mark, attested) : undefined;
+        const repaired = lacking.length > 0 ? await repairAttestations(deps, img, lacking, destinations, signer.mark, attested) : undefined;
         return {
           ...o,
           failures: [...o.failures, ...(repaired?.failures ?? [])],
@@ -161,7 +161,6 @@ async function repairAttestations(
   img: InPlaceImage,
   lacking: number[],
   destinations: Map<string, Destination>,
-  knowledge: (repo: RepositoryRef) => RepoKnowledge,
   mark: string,
   attested: { repo: RepositoryRef; digest: string; ids: string[] }[],
 ): Promise<ImageOutcome> {
@@ -176,7 +175,7 @@ async function repairAttestations(
     const missing = archived.filter((a) => !held.has(attestationId(a.key)));
     if (missing.length === 0) return;
     try {
-      await deps.registry.writeSignatures(ref, { subject, attestations: missing }, knowledge(ref).listed);
+      await deps.registry.writeSignatures(ref, { subject, attestations: missing });
       attested.push({ repo: ref, digest: img.digest, ids: missing.map((a) => attestationId(a.key)) });
       repaired++;
     } catch (err) {

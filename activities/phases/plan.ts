@@ -201,7 +201,8 @@ async function readDestination(
   const key = repositoryKey(d.ref);
   const listed = await deps.registry.listTags(d.ref);
   const recordKey = tagRecordKey(d.ref.host, d.ref.repository);
-  const record = listed.length > 0 ? await deps.store.getJsonIfExists<TagRecord>(recordKey) : undefined;
+  const read = listed.length > 0 ? await deps.store.readJsonVersioned<TagRecord>(recordKey) : undefined;
+  const record = read?.value;
 
   const tagMap = new Map<string, string>();
   const verified: Record<string, string> = {};
@@ -236,7 +237,7 @@ async function readDestination(
   });
 
   // An empty listing read no record: nothing to merge into (and the record is not trusted there anyway).
-  if (listed.length > 0) await updateTagRecord(deps.store, d.ref, { tags: verified, digests: verifiedDigests }, { record });
+  if (listed.length > 0) await updateTagRecord(deps.store, d.ref, { tags: verified, digests: verifiedDigests }, { record, etag: read?.stored.etag });
   return {
     key,
     tags: [...tagMap],

@@ -51,7 +51,7 @@ export function createSign(deps: ActivityDeps) {
       }
       // Attest follows for an image promoted now: it writes the image's fallback index once, with both entries.
       const deferImageIndex = img.destinations.some((d) => d.promotedNow);
-      return writeSignatures(deps, img, archived, targets, knowledge, { deferImageIndex, phase: 'sign' });
+      return writeSignatures(deps, img, archived, targets, { deferImageIndex, phase: 'sign' });
     });
     await recordSigned(deps, signed, signer.mark);
     const summary: SignSummary = {

@@ -68,7 +68,7 @@ export function createRegistry(config: PromoterConfig): Registry {
     findProvenance: (target, found) => signatures.findProvenance(target, found),
     verifySignatures: (target, trust, found) => signatures.verifyImageSignatures(target, trust, found),
     verifyProvenance: (target, policy, found) => signatures.verifyImageProvenance(target, policy, found),
-    writeSignatures: (repo, req, listed) => writer.write(repo, req, listed),
+    writeSignatures: (repo, req) => writer.write(repo, req),
   };
   const telemetry: RegistryTelemetry = {
     stats: () => client.stats(),

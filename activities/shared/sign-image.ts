@@ -4,7 +4,7 @@
  * An image is signed once per signer (key or keyless identity): its manifests (an index's children
  * first, the index last) are signed, the signatures archived in the audit bucket, and only then
  * written to the destinations that lack them: the primary and every mirror get the same bytes,
- * written directly (nothing is read back from the primary), and a retried or resumed activity, or
+ * merged into whatever the tags they share with other writers hold then (nothing is copied from the primary), and a retried or resumed activity, or
  * a later run, writes the archived signatures again instead of signing anew.
  */
 import type { SerializedBundle } from '@sigstore/bundle';
@@ -18,7 +18,6 @@ import type { ActivityDeps } from './deps';
 import { failureOf } from './failures';
 import type { ImageOutcome } from './image-work';
 import type { InPlaceImage } from './images';
-import type { RepoKnowledge } from './repo-knowledge';
 import { updateTagRecords } from './tag-records';
 import { writeOnce } from './write-once';
 
@@ -56,13 +55,11 @@ export async function writeSignatures(
   img: InPlaceImage,
   archived: ArchivedSignatures,
   targets: number[],
-  knowledge: (repo: RepositoryRef) => RepoKnowledge,
   opts: { deferImageIndex: boolean; phase: 'sign' | 'mirror'; imageAttestations?: { bundle: SerializedBundle; created: string }[] },
 ): Promise<ImageOutcome> {
   const failures: Failure[] = [];
   const written = await mapPool(targets, targets.length, async (d) => {
     const dest = img.destinations[d]!.ref;
-    const listed = knowledge(dest).listed;
     for (const m of archived.manifests) {
       try {
         const image = m.subject.digest === img.digest;
@@ -71,7 +68,7 @@ export async function writeSignatures(
           set: m.set,
           deferIndex: opts.deferImageIndex && image,
           ...(image && opts.imageAttestations?.length ? { attestations: opts.imageAttestations } : {}),
-        }, listed);
+        });
       } catch (err) {
         failures.push(failureOf(`${repositoryKey(dest)}@${m.subject.digest}`, 'sign', err, 'SIGN_FAILED'));
         return false; // the index is not signed there without its children

@@ -28,6 +28,9 @@ export interface Manifest {
   bytes: Uint8Array;
 }
 
+/** A manifest PUT that applies only to the tag as it was read: at this digest, or absent. */
+export type ManifestCondition = { ifMatch: string } | { ifNoneMatch: '*' };
+
 function toRef(ref: ImageRef | string): ImageRef {
   return typeof ref === 'string' ? parseReference(ref) : ref;
 }
@@ -148,21 +151,34 @@ export class RegistryClient {
     return (await this.putManifestDetailed(refIn, bytes, mediaType)).digest;
   }
 
-  async putManifestDetailed(refIn: ImageRef | string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; headers: Headers }> {
+  /**
+   * `condition`: a conditional write of a tag (If-Match: the digest it was read at; If-None-Match: *
+   * when it was absent). A registry that honours it answers 412 when another writer got there
+   * first: a PRECONDITION_FAILED error, nothing written. One that ignores it just writes.
+   */
+  async putManifestDetailed(refIn: ImageRef | string, bytes: Uint8Array, mediaType: string, condition?: ManifestCondition): Promise<{ digest: string; headers: Headers }> {
     const ref = toRef(refIn);
     const digest = sha256Digest(bytes);
     if (ref.digest && ref.digest !== digest) throw digestMismatch(ref, `manifest bytes hash to ${digest}`);
-    const put = () =>
-      this.transport.request({
+    const conditional: Record<string, string> = !condition ? {} : 'ifMatch' in condition ? { 'If-Match': `"${condition.ifMatch}"` } : { 'If-None-Match': '*' };
+    const put = async () => {
+      const res = await this.transport.request({
         host: ref.host,
         method: 'PUT',
         path: `/v2/${ref.repository}/manifests/${ref.tag && !ref.digest ? ref.tag : digest}`,
-        headers: { 'Content-Type': mediaType },
+        headers: { 'Content-Type': mediaType, ...conditional },
         body: bytes,
         scopes: [pushScope(ref.repository)],
         repository: ref.repository,
         operation: 'PUT manifest',
+        ...(condition ? { accept: [412] } : {}),
       });
+      if (res.status === 412) {
+        const where = `${ref.host}/${ref.repository}:${ref.tag ?? digest}`;
+        throw new OciError({ code: 'PRECONDITION_FAILED', status: 412, retryable: true, registry: ref.host, repository: ref.repository, message: `${where} changed since it was read: nothing written` });
+      }
+      return res;
+    };
     // The bytes hash to the digest (checked above): a registry that says they do not got them
     // damaged on the way (seen under heavy load). Sending them again is safe: a manifest is
     // stored under its digest, whole or not at all.

@@ -2,15 +2,15 @@
 // signatures) go with the image to every destination, in the scheme the destination supports: where the registry
 // serves the OCI 1.1 referrers API, writing each referrer manifest (it carries its `subject`) is
 // enough; elsewhere the `sha256-<hex>` fallback index gets their entries, merged with what it
-// already lists. Whatever scheme the source used: the list comes from Referrers.list.
+// already lists (./shared-tag.ts). Whatever scheme the source used: the list comes from Referrers.list.
 import type { BlobBytes } from './blob-bytes';
 import type { BlobCache } from './blob-cache';
 import type { RegistryClient } from './client';
 import { copyImage } from './copy';
 import type { ManifestCache } from './manifest-cache';
-import { OCI_INDEX, type Descriptor } from './media-types';
+import type { Descriptor } from './media-types';
 import { digestTag, type DigestRef, type RepositoryRef } from './reference';
-import { withReferrers, type Referrers } from './referrers';
+import type { Referrers } from './referrers';
 
 export interface CopyReferrersOptions {
   blobCache?: BlobCache;
@@ -52,13 +52,8 @@ export async function copyReferrers(
   }
   if (await referrers.hasApi(dst)) return out;
   // Entries as the source listed them (artifactType and annotations included), merged into the
-  // index the destination may hold already; nothing is written when it lists them all.
-  const next = withReferrers(await referrers.fallbackIndex(dst, src.digest), found);
-  const tag = digestTag(src.digest);
-  if (next) {
-    await client.putManifest({ host: dst.host, repository: dst.repository, tag }, new TextEncoder().encode(JSON.stringify(next)), OCI_INDEX);
-    out.manifestsWritten++;
-  }
-  out.fallbackTag = tag;
+  // index the destination holds when written (others' entries kept); nothing is written when it lists them all.
+  if ((await referrers.addToFallbackIndex(dst, src.digest, found)) === 'written') out.manifestsWritten++;
+  out.fallbackTag = digestTag(src.digest);
   return out;
 }

@@ -29,6 +29,8 @@ export type OciErrorCode =
   | 'TOO_LARGE'
   /** A redirect the client does not follow (a write, a downgrade to plain HTTP, too many hops). */
   | 'REDIRECT_REFUSED'
+  /** A conditional write (If-Match / If-None-Match) found the tag changed since it was read: nothing was written. */
+  | 'PRECONDITION_FAILED'
   | 'SERVER_ERROR'
   | 'INVALID_RESPONSE'
   | 'UNKNOWN';

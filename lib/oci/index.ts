@@ -11,6 +11,7 @@ export * from './allowed-hosts';
 export * from './transport';
 export * from './upload';
 export * from './client';
+export * from './shared-tag';
 export * from './referrers';
 export * from './blob-cache';
 export * from './copy';

@@ -7,6 +7,7 @@ import { sha256Digest } from './digest';
 import { OciError, isOciError } from './errors';
 import { OCI_INDEX, type Descriptor, type ImageIndex } from './media-types';
 import { digestTag, type RepositoryRef } from './reference';
+import { registryTag, updateSharedTag, type SharedTagOptions, type SharedTagResult, type SharedTagUpdate } from './shared-tag';
 
 function parseIndex(bytes: Uint8Array, where: string): ImageIndex {
   try {
@@ -44,7 +45,21 @@ export function withReferrers(current: ImageIndex | undefined, added: Descriptor
   return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...(current?.manifests ?? []), ...missing] };
 }
 
-const MAX_FALLBACK_ROUNDS = 5;
+/**
+ * Our entries for a fallback index that others update too (./shared-tag.ts): merged into what the
+ * tag holds when it is read, every entry already there kept, none listed twice.
+ */
+export function fallbackIndexUpdate(entries: Descriptor[], where: string): SharedTagUpdate {
+  return {
+    merge(current) {
+      const next = withReferrers(current && parseIndex(current.bytes, where), entries);
+      if (!next) return undefined;
+      const bytes = new TextEncoder().encode(JSON.stringify(next));
+      return { bytes, digest: sha256Digest(bytes), mediaType: OCI_INDEX };
+    },
+  };
+}
+
 const PROBE_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 export class Referrers {
@@ -99,15 +114,17 @@ export class Referrers {
     if ((await this.viaApi(repo, subject.digest)) !== undefined) return { digest };
 
     const tag = digestTag(subject.digest);
-    // Read-modify-write without conditional requests (distribution has none):
-    // re-read after writing and repeat if a concurrent writer dropped our entry.
-    for (let round = 0; round < MAX_FALLBACK_ROUNDS; round++) {
-      const next = withReferrers(await this.readFallbackIndex(repo, subject.digest), [descriptor]);
-      if (!next) return { digest, fallbackTag: tag };
-      await this.client.putManifest({ host: repo.host, repository: repo.repository, tag }, new TextEncoder().encode(JSON.stringify(next)), OCI_INDEX);
-    }
-    if (!withReferrers(await this.readFallbackIndex(repo, subject.digest), [descriptor])) return { digest, fallbackTag: tag };
-    throw new OciError({ code: 'SERVER_ERROR', retryable: true, registry: repo.host, repository: repo.repository, message: `could not record referrer ${digest} in tag ${tag} on ${repo.host}/${repo.repository}: concurrent updates` });
+    await this.addToFallbackIndex(repo, subject.digest, [descriptor]);
+    return { digest, fallbackTag: tag };
+  }
+
+  /**
+   * Lists `entries` in the fallback index of `subjectDigest`, keeping every entry somebody else
+   * put there, even between our read and our write (./shared-tag.ts).
+   */
+  addToFallbackIndex(repo: RepositoryRef, subjectDigest: string, entries: Descriptor[], opts?: SharedTagOptions): Promise<SharedTagResult> {
+    const tag = registryTag(this.client, repo, digestTag(subjectDigest));
+    return updateSharedTag(tag, fallbackIndexUpdate(entries, `referrers tag ${tag.where}`), opts);
   }
 
   /** Asks the referrers API. Returns undefined when the registry has none (404 without an OCI index body). */

@@ -1,18 +1,21 @@
 // Writing signatures and attestations the promoter already made (and archived) into a repository,
 // with the requests a registry cannot do without and no more:
-//  - nothing is read back: the bytes are ours, and what the repository held is what its tags/list
-//    said (a `.sig` or fallback index tag that was listed is read once to merge into; a new one is
-//    written whole);
+//  - the tags other writers share (`.sig`, the fallback index `sha256-<hex>`) are read right before
+//    they are written and merged into, then read back (lib/oci/shared-tag.ts): whatever another run
+//    or cosign added since the Plan listed the repository stays, and so does ours;
 //  - blobs go by mount wherever another repository on the same host holds them (placeBlob);
 //  - referrer manifests are written by digest; on a registry with the referrers API that is all,
-//    elsewhere the fallback index `sha256-<hex>` gets them, in one PUT for all referrers a step writes
-//    (and Sign may leave its entry to Attest, which writes the index once with both).
-// Every byte written is fixed by the archived inputs, so a retried write repeats itself exactly.
+//    elsewhere the fallback index `sha256-<hex>` gets them, in one update for all referrers a step
+//    writes (and Sign may leave its entry to Attest, which writes the index once with both).
+// Every byte of ours is fixed by the archived inputs, so a retried write repeats itself exactly.
 import type { SerializedBundle } from '@sigstore/bundle';
-import { placeBlob, referrerDescriptor, withReferrers, type BlobCache, type Descriptor, type ImageIndex, type Referrers, type RegistryClient, type RepositoryRef } from '../oci';
+import {
+  placeBlob, referrerDescriptor, registryTag, updateSharedTag, type BlobCache, type Descriptor, type Referrers, type RegistryClient, type RepositoryRef, type SharedTagOptions,
+} from '../oci';
 import { buildBundleReferrer } from './bundle';
 import { legacyLayerOf, type SignatureSet } from './image-signer';
-import { OCI_INDEX, SIGSTORE_BUNDLE_V03, referrersFallbackTag, signatureTag } from './media-types';
+import { sha256Digest } from './oci-artifact';
+import { SIGSTORE_BUNDLE_V03, signatureTag } from './media-types';
 import { mergeSignatureArtifact } from './simple-signing';
 
 export interface WriteRequest {
@@ -36,11 +39,6 @@ export interface WriteOutcome {
   pendingIndex?: Descriptor[];
 }
 
-/** What the repository held when it was listed (tags/list): which signature tags exist. */
-export interface RepoListing {
-  has(tag: string): boolean;
-}
-
 /** The fallback-index entry of a bundle's referrer manifest, as SignatureWriter writes it (the bytes are fixed by its inputs). */
 export function bundleReferrerDescriptor(bundle: SerializedBundle, subject: WriteRequest['subject'], created: string): Descriptor {
   const referrer = buildBundleReferrer(bundle, subject, SIGSTORE_BUNDLE_V03, { created: new Date(created) });
@@ -52,22 +50,32 @@ export class SignatureWriter {
     private readonly client: RegistryClient,
     private readonly referrers: Referrers,
     private readonly blobs: BlobCache,
+    /** Rounds and pauses of the shared-tag updates (tests make them instant). */
+    private readonly sharedTags: SharedTagOptions = {},
   ) {}
 
-  async write(repo: RepositoryRef, req: WriteRequest, listed: RepoListing): Promise<WriteOutcome> {
+  async write(repo: RepositoryRef, req: WriteRequest): Promise<WriteOutcome> {
     const out: WriteOutcome = { referrers: [], index: 'none' };
     const { digest } = req.subject;
     const layer = req.set && legacyLayerOf(req.set);
     if (layer) {
-      const tag = signatureTag(digest);
-      const existing = listed.has(tag) ? (await this.client.getManifest({ host: repo.host, repository: repo.repository, tag })).bytes : undefined;
-      const merged = mergeSignatureArtifact(existing ? Buffer.from(existing) : undefined, layer);
-      if (merged.changed) {
-        // The new config and our payload (layers already there keep their blobs).
-        for (const b of merged.artifact.blobs) await placeBlob(this.client, this.blobs, repo, b.bytes, b.digest);
-        await this.client.putManifest({ host: repo.host, repository: repo.repository, tag }, merged.artifact.manifest, merged.artifact.mediaType);
-      }
-      out.legacy = merged.changed ? 'written' : 'present';
+      const tag = registryTag(this.client, repo, signatureTag(digest));
+      const result = await updateSharedTag(tag, {
+        merge: async (current) => {
+          let merged;
+          try {
+            merged = mergeSignatureArtifact(current ? Buffer.from(current.bytes) : undefined, layer);
+          } catch (err) {
+            // Somebody else's `.sig` we cannot add to: refused, not overwritten.
+            throw new Error(`${tag.where}: ${(err as Error).message}; not overwritten`);
+          }
+          if (!merged.changed) return undefined;
+          // The new config and our payload (layers already there keep their blobs).
+          for (const b of merged.artifact.blobs) await placeBlob(this.client, this.blobs, repo, b.bytes, b.digest);
+          return { bytes: merged.artifact.manifest, digest: sha256Digest(merged.artifact.manifest), mediaType: merged.artifact.mediaType };
+        },
+      }, this.sharedTags);
+      out.legacy = result === 'written' ? 'written' : 'present';
     }
 
     const bundles = [
@@ -94,15 +102,7 @@ export class SignatureWriter {
       out.pendingIndex = entries;
       return out;
     }
-    const tag = referrersFallbackTag(digest);
-    const current: ImageIndex | undefined = listed.has(tag) ? await this.referrers.fallbackIndex(repo, digest) : undefined;
-    const next = withReferrers(current, entries);
-    if (!next) {
-      out.index = 'unchanged';
-      return out;
-    }
-    await this.client.putManifest({ host: repo.host, repository: repo.repository, tag }, Buffer.from(JSON.stringify(next)), OCI_INDEX);
-    out.index = 'written';
+    out.index = await this.referrers.addToFallbackIndex(repo, digest, entries, this.sharedTags);
     return out;
   }
 }

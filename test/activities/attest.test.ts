@@ -113,4 +113,14 @@ describe('attest', () => {
     expect(await attestations(world, prod('app'), d.app!)).toHaveLength(1);
     expect(await attestations(world, mirrorB('app'), d.app!)).toHaveLength(1);
   });
+
+  it("another run listing its attestation of the same image while this one lists its own: the list keeps both", async () => {
+    const { world, d, run } = await signed(['app']);
+    const listKey = attestationListKey('app', d.app!);
+    const theirs = 'runs/other-workflow/other-run/attestations/app/x.json';
+    world.store.interleave(listKey, (docs) => docs.set(listKey, JSON.stringify({ keys: [...(JSON.parse(docs.get(listKey) ?? '{"keys":[]}') as AttestationList).keys, theirs] })));
+    await run.exec(run.worker.attest, [run.afterPromote()]);
+    const ours = attestationKey(run.ids.workflowId, run.ids.runId, 'app', d.app!);
+    expect(world.doc<AttestationList>(listKey).keys.sort()).toEqual([ours, theirs].sort());
+  });
 });

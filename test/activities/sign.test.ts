@@ -8,8 +8,9 @@ import type { ArchivedSignatures, ResultDocument } from '../../lib/run/documents
 import type { Failure, SignSummary } from '../../lib/run/outcomes';
 import { signatureArchiveKey, tagRecordKey } from '../../lib/run/storage-keys';
 import type { TagRecord } from '../../lib/run/tag-record';
-import { referrersFallbackTag, signatureTag, type SignatureFormat } from '../../lib/signing';
-import { everywhere, mirrorB, project, staging, World } from '../support/activity-world';
+import { KeySigner, legacyLayerOf, loadSigningKey, loadVerificationKeys, referrersFallbackTag, signatureTag, type SignatureFormat } from '../../lib/signing';
+import { everywhere, mirrorA, mirrorB, prod, project, staging, World } from '../support/activity-world';
+import { p256Pair } from '../unit/signing/helpers';
 
 const key = (r: { host: string; repository: string }) => `${r.host}/${r.repository}`;
 
@@ -148,5 +149,40 @@ describe('sign', () => {
       expect(found.bundles.filter((b) => b.predicateType === 'https://sigstore.dev/cosign/sign/v1'), key(dest)).toHaveLength(1);
       expect(await formatsAt(world, dest, d.c!)).toEqual(['legacy', 'bundle']);
     }
+  });
+
+  it("keeps what somebody else added after the Plan: another key's `.sig` layer and a foreign referrer survive Sign and Attest", async () => {
+    const { world, d, run } = await promoted({ names: ['single'] });
+    const digest = d.single!;
+    // After the Plan listed the destinations (no signature tags then), cosign signs with its own
+    // key at production and mirror-a, and a build attaches an SBOM in production's fallback index.
+    const theirs = p256Pair();
+    const theirSet = await new KeySigner(loadSigningKey({ pem: theirs.privatePem }), 'legacy').signImage({ dockerReference: 'prod.example/p/single', digest });
+    for (const dest of [prod('single'), mirrorA('single')]) world.registry.appendSignature(dest, digest, legacyLayerOf(theirSet)!);
+    const sbom = world.registry.attach(prod('single'), digest, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}');
+
+    await run.through('attest');
+    const theirTrust = { keys: loadVerificationKeys([theirs.publicPem]) };
+    for (const dest of [prod('single'), mirrorA('single')]) {
+      expect(world.registry.signatureLayersOf(dest, digest), key(dest)).toHaveLength(2);
+      expect((await world.registry.verifySignatures({ ...dest, digest }, theirTrust)).formats, key(dest)).toEqual(['legacy']);
+      expect(await formatsAt(world, dest, digest), key(dest)).toEqual(['legacy', 'bundle']);
+    }
+    // Production's fallback index: the SBOM, our signature bundle and our promotion attestation.
+    const listed = world.registry.referrersOf(prod('single'), digest);
+    expect(listed.map((r) => r.digest)).toContain(sbom);
+    expect(listed).toHaveLength(3);
+  });
+
+  it("another run noting a signed digest in the tag record while this one notes its own: the record keeps both", async () => {
+    const { world, d, run } = await promoted({ names: ['single'] });
+    const recordKey = tagRecordKey(prod('single').host, prod('single').repository);
+    const other = `sha256:${'e'.repeat(64)}`;
+    world.store.interleave(recordKey, (docs) => {
+      const record = JSON.parse(docs.get(recordKey)!) as TagRecord;
+      docs.set(recordKey, JSON.stringify({ ...record, signed: { ...record.signed, [other]: 'both:other' } }));
+    });
+    await run.exec(run.worker.sign, [run.afterPromote()]);
+    expect(world.doc<TagRecord>(recordKey).signed).toEqual({ [other]: 'both:other', [d.single!]: `both:${world.signingKey.keyHint}` });
   });
 });

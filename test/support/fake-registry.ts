@@ -6,16 +6,19 @@
 // verifiers. Referrers are listed as a client sees them: by subject where the host serves the
 // referrers API, else from the `sha256-<hex>` fallback index alone (a referrer no index lists is
 // invisible there). It records every call, what was copied and written, and injects errors, 429s,
-// hangs (before or after the call did its work) and tag moves.
+// hangs (before or after the call did its work) and tag moves. The tags writers share (`.sig`, the
+// fallback index) are updated by lib/oci/shared-tag.ts as the real writer updates them, and another
+// writer can be made to act between its read and its write, or between its write and its read-back;
+// a host honours conditional writes unless it is listed in `unconditionalHosts`.
 import {
-  OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, OciError, referrerDescriptor, repositoryKey, sha256Digest, withReferrers,
-  type Descriptor, type DigestRef, type RepositoryRef, type TagOutcome,
+  OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, OciError, fallbackIndexUpdate, referrerDescriptor, repositoryKey, sha256Digest, updateSharedTag, withReferrers,
+  type Descriptor, type DigestRef, type RepositoryRef, type SharedTag, type TagOutcome,
 } from '../../lib/oci';
 import type { CopyTask } from '../../lib/run/plan';
 import {
   BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, SIGSTORE_BUNDLE_V03, SLSA_PROVENANCE_V1, attestationTag, buildBundleReferrer,
   isBundleReferrer, legacyLayerOf, mergeSignatureArtifact, referrersFallbackTag, signatureTag, verifyBundle, verifyCosignSignature, verifySlsaProvenance,
-  withoutSignatures, type FoundSignatures, type ImageSignatureVerification, type OciArtifact, type RepoListing, type StoredManifest,
+  withoutSignatures, type FoundSignatures, type ImageSignatureVerification, type OciArtifact, type SignatureLayer, type StoredManifest,
   type WriteOutcome, type WriteRequest,
 } from '../../lib/signing';
 import type { CopyOutcome, ManifestTree, ProvenanceCandidate, RegistryPort, SignatureTrust } from '../../activities/shared/registry-port';
@@ -42,6 +45,21 @@ export interface Fault {
   times?: number;
 }
 
+/**
+ * Another writer acting on a shared tag while writeSignatures updates it: `before-write` runs right
+ * after the writer read the tag and before it writes (a concurrent merge it must not overwrite),
+ * `after-write` right after its write and before it reads back (a writer that replaced the tag
+ * without merging).
+ */
+export interface Interloper {
+  repo: RepositoryRef;
+  tag: string;
+  when: 'before-write' | 'after-write';
+  act: (fake: FakeRegistry) => void;
+  /** How many writes of the tag meet it (default 1). */
+  times?: number;
+}
+
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 const never = (): Promise<never> => new Promise<never>(() => {});
 const parse = <T>(m: StoredManifest): T => JSON.parse(m.bytes.toString('utf8')) as T;
@@ -50,8 +68,14 @@ const descriptorOf = (m: StoredManifest) => ({ digest: m.digest, mediaType: m.me
 export class FakeRegistry implements RegistryPort {
   private readonly repos = new Map<string, Repo>();
   private readonly faults: (Fault & { left: number })[] = [];
+  private readonly interlopers: (Interloper & { left: number })[] = [];
   /** Hosts that serve the referrers API; the others get the `sha256-<hex>` fallback index. */
   readonly apiHosts = new Set<string>();
+  /**
+   * Hosts that ignore If-Match / If-None-Match on a manifest PUT, as distribution 2.8 and olareg do;
+   * the others refuse a write to a tag changed since it was read (412), as a registry honouring them.
+   */
+  readonly unconditionalHosts = new Set<string>();
   /** Every copy asked for, in order. */
   readonly copies: { task: CopyTask; assumeAbsent: boolean }[] = [];
   /** Every signature write asked for, in order. */
@@ -65,6 +89,29 @@ export class FakeRegistry implements RegistryPort {
 
   inject(f: Fault): void {
     this.faults.push({ ...f, left: f.times ?? 1 });
+  }
+
+  /** Another writer acts on a shared tag in the middle of the next writeSignatures update of it. */
+  interleave(i: Interloper): void {
+    this.interlopers.push({ ...i, left: i.times ?? 1 });
+  }
+
+  /** Somebody else appends a signature layer to `digest`'s `.sig`, as cosign does (reading it, merging, writing). */
+  appendSignature(repo: RepositoryRef, digest: string, layer: SignatureLayer): void {
+    const tag = signatureTag(digest);
+    const merged = mergeSignatureArtifact(this.resolve(repo, tag)?.bytes, layer);
+    if (merged.changed) this.store(repo, merged.artifact, tag);
+  }
+
+  /** Somebody else replaces `digest`'s `.sig` with one of its own layer alone (a writer that does not merge). */
+  replaceSignature(repo: RepositoryRef, digest: string, layer: SignatureLayer): void {
+    this.store(repo, mergeSignatureArtifact(undefined, layer).artifact, signatureTag(digest));
+  }
+
+  /** The layers of `digest`'s `.sig` manifest (none when absent). */
+  signatureLayersOf(repo: RepositoryRef, digest: string): Descriptor[] {
+    const m = this.resolve(repo, signatureTag(digest));
+    return m ? parse<{ layers: Descriptor[] }>(m).layers : [];
   }
 
   /** Puts a manifest (and the blobs it names, when given) into a repository; returns its digest. */
@@ -262,25 +309,32 @@ export class FakeRegistry implements RegistryPort {
     return { ok: false, reason: reasons.map((r) => `${r.c.source}: ${r.v.reason}`).join('; ') };
   }
 
-  async writeSignatures(repo: RepositoryRef, req: WriteRequest, listed: RepoListing): Promise<WriteOutcome> {
+  async writeSignatures(repo: RepositoryRef, req: WriteRequest): Promise<WriteOutcome> {
     this.writes.push({ repo, req });
     const hangAfter = await this.enter('writeSignatures', repositoryKey(repo));
     const out: WriteOutcome = { referrers: [], index: 'none' };
     const { digest } = req.subject;
     const layer = req.set && legacyLayerOf(req.set);
     if (layer) {
-      // As the real writer: what the listing did not show is written whole, not merged.
+      // As the real writer: merged into the `.sig` as it is when written (lib/oci/shared-tag.ts).
       const tag = signatureTag(digest);
-      const merged = mergeSignatureArtifact(listed.has(tag) ? this.resolve(repo, tag)?.bytes : undefined, layer);
-      if (merged.changed) this.store(repo, merged.artifact, tag);
-      out.legacy = merged.changed ? 'written' : 'present';
+      let blobs: OciArtifact['blobs'] = [];
+      const result = await updateSharedTag(this.sharedTag(repo, tag, () => blobs), {
+        merge: (current) => {
+          const merged = mergeSignatureArtifact(current ? Buffer.from(current.bytes) : undefined, layer);
+          if (!merged.changed) return undefined;
+          blobs = merged.artifact.blobs;
+          return { bytes: merged.artifact.manifest, digest: merged.artifact.digest, mediaType: merged.artifact.mediaType };
+        },
+      }, { sleep: async () => {} });
+      out.legacy = result === 'written' ? 'written' : 'present';
     }
     for (const b of [...(req.set?.bundle ? [req.set.bundle] : []), ...(req.attestations ?? [])]) {
       const referrer = buildBundleReferrer(b.bundle, req.subject, SIGSTORE_BUNDLE_V03, { created: new Date(b.created) });
       this.store(repo, referrer);
       out.referrers.push(referrerDescriptor(referrer.manifest, referrer.mediaType).descriptor);
     }
-    const result = this.placeIndex(repo, req, listed, out);
+    const result = await this.placeIndex(repo, req, out);
     if (hangAfter) await never();
     return result;
   }
@@ -288,15 +342,38 @@ export class FakeRegistry implements RegistryPort {
   // ---- inside --------------------------------------------------------------------------------
 
   /** The referrers a write made, in the fallback index unless the host serves the API or the index is left to a later step. */
-  private placeIndex(repo: RepositoryRef, req: WriteRequest, listed: RepoListing, out: WriteOutcome): WriteOutcome {
+  private async placeIndex(repo: RepositoryRef, req: WriteRequest, out: WriteOutcome): Promise<WriteOutcome> {
     const { digest } = req.subject;
     const entries = [...(req.indexBase ?? []), ...out.referrers];
     if (entries.length === 0) return out;
     if (this.apiHosts.has(repo.host)) return { ...out, index: 'api' };
     if (req.deferIndex) return { ...out, index: 'deferred', pendingIndex: entries };
-    const before = this.resolve(repo, referrersFallbackTag(digest))?.digest;
-    this.addToFallbackIndex(repo, digest, entries, listed.has(referrersFallbackTag(digest)));
-    return { ...out, index: this.resolve(repo, referrersFallbackTag(digest))?.digest === before ? 'unchanged' : 'written' };
+    const tag = this.sharedTag(repo, referrersFallbackTag(digest), () => []);
+    return { ...out, index: await updateSharedTag(tag, fallbackIndexUpdate(entries, tag.where), { sleep: async () => {} }) };
+  }
+
+  /** A shared tag in memory, where interlopers act between the writer's steps; `blobs`: what a write stores with the manifest. */
+  private sharedTag(repo: RepositoryRef, tag: string, blobs: () => OciArtifact['blobs']): SharedTag {
+    const interlope = (when: Interloper['when']) => {
+      for (const i of this.interlopers) {
+        if (i.left <= 0 || i.when !== when || i.tag !== tag || repositoryKey(i.repo) !== repositoryKey(repo)) continue;
+        i.left--;
+        i.act(this);
+      }
+    };
+    return {
+      where: `${repositoryKey(repo)}:${tag}`,
+      read: async () => this.resolve(repo, tag),
+      digest: async () => this.resolve(repo, tag)?.digest,
+      write: async (content, readAt) => {
+        interlope('before-write');
+        if (!this.unconditionalHosts.has(repo.host) && this.resolve(repo, tag)?.digest !== readAt) {
+          throw new OciError({ code: 'PRECONDITION_FAILED', status: 412, registry: repo.host, repository: repo.repository, message: `${repositoryKey(repo)}:${tag} changed since it was read` });
+        }
+        this.store(repo, { manifest: Buffer.from(content.bytes), mediaType: content.mediaType, digest: content.digest, blobs: blobs() }, tag);
+        interlope('after-write');
+      },
+    };
   }
 
   /** Counts the call and lets the first matching fault happen; true: hang once the call has done its work. */

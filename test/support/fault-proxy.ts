@@ -1,6 +1,6 @@
 // An HTTP proxy in front of a real registry that injects scripted faults a
 // real server will not produce on demand: 429/503 with Retry-After, a reset
-// connection, a response body with one byte flipped, a delay. It records when
+// connection, a response body with one byte flipped, a delay, a hold until the test lets go. It records when
 // each request arrived so tests can assert on timing. The Host header passes
 // through unchanged, so the registry's Location URLs point back at the proxy.
 // In front of an HTTPS registry the proxy speaks HTTPS too (the stack's server
@@ -19,6 +19,8 @@ export type Fault =
   | { kind: 'reset' }
   | { kind: 'corrupt'; offset?: number }
   | { kind: 'delay'; ms: number }
+  /** Forward only once `until` settles: the test decides when the client gets its answer (a run held mid-phase). */
+  | { kind: 'hold'; until: Promise<unknown> }
   /** Read the request body at this rate: a slow destination, so a client that ignores backpressure piles up data. */
   | { kind: 'slow-upload'; bytesPerSecond: number }
   /** Answer with a redirect instead of forwarding (a hostile registry pointing the client elsewhere). */
@@ -188,6 +190,7 @@ export class FaultProxy {
     const forward = () =>
       this.forward(req, res, rec, fault?.kind === 'corrupt' ? (fault.offset ?? -1) : undefined, fault?.kind === 'slow-upload' ? fault.bytesPerSecond : undefined, fault?.kind === 'link' ? fault.link : undefined);
     if (fault?.kind === 'delay') setTimeout(forward, fault.ms);
+    else if (fault?.kind === 'hold') void fault.until.then(forward, forward);
     else forward();
   }
 

@@ -1,6 +1,7 @@
 // The audit store's document surface in memory, with its write-once rule, for activity tests that
 // run without the dev stack (the S3 store itself is tested against the real versitygw). Writes
-// under a key prefix can be refused, as an S3 outage would refuse them.
+// under a key prefix can be refused, as an S3 outage would refuse them, and another run can be made
+// to write a key right before this one's next write of it (after its read).
 import { createHash } from 'node:crypto';
 import { AuditObjectChanged, AuditObjectConflict, type DocumentStore, type StoredObject, type VersionedObject } from '../../lib/storage/audit-store';
 
@@ -8,6 +9,7 @@ export class MemoryStore implements DocumentStore {
   readonly bucket = 'memory';
   readonly docs = new Map<string, string>();
   private readonly refusals: { prefix: string; error: Error; left: number }[] = [];
+  private readonly interlopers: { key: string; act: (docs: Map<string, string>) => void; left: number }[] = [];
 
   async checkBucket(): Promise<void> {}
 
@@ -19,7 +21,17 @@ export class MemoryStore implements DocumentStore {
     this.refusals.push({ prefix, error, left: times });
   }
 
+  /** Another run changes `key` right before the next `times` writes of it (overwrite or conditional replace). */
+  interleave(key: string, act: (docs: Map<string, string>) => void, times = 1): void {
+    this.interlopers.push({ key, act, left: times });
+  }
+
   private writing(key: string): void {
+    for (const i of this.interlopers) {
+      if (i.key !== key || i.left <= 0) continue;
+      i.left--;
+      i.act(this.docs);
+    }
     const r = this.refusals.find((x) => x.left > 0 && key.startsWith(x.prefix));
     if (!r) return;
     r.left--;

@@ -23,7 +23,6 @@ export function signatureKit(client: RegistryClient): SignatureKit {
     if (!head) throw new Error(`${img.host}/${img.repository}@${img.digest} not found`);
     return { digest: img.digest, mediaType: head.mediaType, size: head.size };
   };
-  const listed = async (img: DigestRef) => new Set(await client.listTags(img.host, img.repository));
   const kit: SignatureKit = {
     store,
     async sign(signer, img) {
@@ -31,10 +30,10 @@ export function signatureKit(client: RegistryClient): SignatureKit {
       return { set, outcome: await kit.write(set, img) };
     },
     async write(set, img) {
-      return writer.write(img, { subject: await subjectOf(img), set }, await listed(img));
+      return writer.write(img, { subject: await subjectOf(img), set });
     },
     async attest(bundle, img, created = new Date()) {
-      return writer.write(img, { subject: await subjectOf(img), attestations: [{ bundle, created: created.toISOString().replace(/\.\d{3}Z$/, 'Z') }] }, await listed(img));
+      return writer.write(img, { subject: await subjectOf(img), attestations: [{ bundle, created: created.toISOString().replace(/\.\d{3}Z$/, 'Z') }] });
     },
   };
   return kit;

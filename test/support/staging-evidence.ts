@@ -11,12 +11,6 @@ export const BUILDER = 'https://github.com/actions/runner';
 export const SOURCE_REPO = 'git+https://github.com/kubernetes/kubernetes@refs/heads/main';
 const CREATED = '2026-01-01T00:00:00Z';
 
-/** What tags/list shows now: the writer merges into the `.sig` and fallback index listed there. */
-const listing = (registry: FakeRegistry, repo: RepositoryRef) => {
-  const tags = registry.tagsOf(repo);
-  return { has: (tag: string) => tag in tags };
-};
-
 async function subjectOf(registry: FakeRegistry, repo: RepositoryRef, digest: string) {
   return (await registry.manifestTree({ ...repo, digest })).image;
 }
@@ -24,7 +18,7 @@ async function subjectOf(registry: FakeRegistry, repo: RepositoryRef, digest: st
 /** The image signed by `key` in `format`, as `cosign sign` would leave it. */
 export async function signInStaging(registry: FakeRegistry, repo: RepositoryRef, digest: string, key: SigningKey, format: SignatureFormat): Promise<void> {
   const set = await new KeySigner(key, format).signImage({ dockerReference: `${repo.host}/${repo.repository}`, digest });
-  await registry.writeSignatures(repo, { subject: await subjectOf(registry, repo, digest), set }, listing(registry, repo));
+  await registry.writeSignatures(repo, { subject: await subjectOf(registry, repo, digest), set });
 }
 
 /** A SLSA provenance v1 statement about the image, DSSE-signed by `key`, attached as a bundle referrer. */
@@ -42,5 +36,5 @@ export async function attachProvenance(
   };
   const statement = inTotoStatement([{ name: `${repo.host}/${repo.repository}`, digest: { sha256: digest.slice('sha256:'.length) } }], SLSA_PROVENANCE_V1, predicate);
   const bundle = await signDsseBundle(key, statement);
-  await registry.writeSignatures(repo, { subject: await subjectOf(registry, repo, digest), attestations: [{ bundle, created: CREATED }] }, listing(registry, repo));
+  await registry.writeSignatures(repo, { subject: await subjectOf(registry, repo, digest), attestations: [{ bundle, created: CREATED }] });
 }

@@ -3,7 +3,7 @@
 // referrers there, tags never move, what is written as signatures verifies with the real
 // verifiers, and the faults it injects come out as the client's errors would.
 import { describe, expect, it } from 'vitest';
-import { KeySigner, loadSigningKey, loadVerificationKeys, promotionStatement, referrersFallbackTag, signatureTag } from '../../../lib/signing';
+import { KeySigner, legacyLayerOf, loadSigningKey, loadVerificationKeys, promotionStatement, referrersFallbackTag, signatureTag } from '../../../lib/signing';
 import type { CopyTask } from '../../../lib/run/plan';
 import { FakeRegistry } from '../../support/fake-registry';
 import { p256Pair } from '../signing/helpers';
@@ -13,8 +13,6 @@ const prod = { host: 'prod.example', repository: 'p/app' };
 const mirror = { host: 'mirror.example', repository: 'p/app' };
 const task = (digest: string, destination = prod, tags = ['v1']): CopyTask =>
   ({ project: 'p', image: 'app', destinationIndex: 0, source: staging, destination, digest, tags, edges: tags.length || 1 });
-const nothingListed = { has: () => false };
-const listedIn = (fake: FakeRegistry, repo: typeof prod) => new Set(Object.keys(fake.tagsOf(repo)));
 
 describe('FakeRegistry copies', () => {
   it('puts an index with its children and blobs at the destination, tags last, and a second copy writes nothing', async () => {
@@ -80,7 +78,7 @@ describe('FakeRegistry signatures', () => {
     const { image: subject } = await fake.manifestTree({ ...prod, digest: image });
     const set = await new KeySigner(key, 'both').signImage({ dockerReference: `${prod.host}/${prod.repository}`, digest: image });
 
-    const out = await fake.writeSignatures(prod, { subject, set }, nothingListed);
+    const out = await fake.writeSignatures(prod, { subject, set });
     expect(out).toMatchObject({ legacy: 'written', index: 'written' });
     expect(await fake.listTags(prod)).toEqual(expect.arrayContaining([signatureTag(image), referrersFallbackTag(image)]));
 
@@ -91,8 +89,8 @@ describe('FakeRegistry signatures', () => {
     expect((await fake.verifySignatures({ ...prod, digest: image }, { keys: otherKeys })).valid).toBe(false);
     expect(fake.writes).toHaveLength(1);
 
-    // Written again as Sign's retry would, with the listing that shows them: nothing changes.
-    expect(await fake.writeSignatures(prod, { subject, set }, listedIn(fake, prod))).toMatchObject({ legacy: 'present', index: 'unchanged' });
+    // Written again as Sign's retry would: nothing changes.
+    expect(await fake.writeSignatures(prod, { subject, set })).toMatchObject({ legacy: 'present', index: 'unchanged' });
   });
 
   it('an attestation joins the fallback index next to the signature; on a referrers-API host no index is written', async () => {
@@ -109,15 +107,15 @@ describe('FakeRegistry signatures', () => {
     });
     const attestation = { bundle: await signer.signStatement(statement), created: '2026-01-01T00:00:00Z' };
 
-    const deferred = await fake.writeSignatures(prod, { subject, set, deferIndex: true }, nothingListed);
+    const deferred = await fake.writeSignatures(prod, { subject, set, deferIndex: true });
     expect(deferred).toMatchObject({ index: 'deferred' });
     expect(await fake.manifestDigest(prod, referrersFallbackTag(image))).toBeUndefined();
-    await fake.writeSignatures(prod, { subject, attestations: [attestation], indexBase: deferred.pendingIndex! }, nothingListed);
+    await fake.writeSignatures(prod, { subject, attestations: [attestation], indexBase: deferred.pendingIndex! });
     expect(fake.referrersOf(prod, image)).toHaveLength(2);
     const predicateTypes = (await fake.findSignatures({ ...prod, digest: image })).bundles.map((b) => b.predicateType).sort();
     expect(predicateTypes).toEqual(['https://promoter.k8s.io/promotion/v1', 'https://sigstore.dev/cosign/sign/v1']);
 
-    expect(await fake.writeSignatures(mirror, { subject, set, attestations: [attestation] }, nothingListed)).toMatchObject({ index: 'api' });
+    expect(await fake.writeSignatures(mirror, { subject, set, attestations: [attestation] })).toMatchObject({ index: 'api' });
     expect(Object.keys(fake.tagsOf(mirror))).toEqual(['v1']);
     expect((await fake.verifySignatures({ ...mirror, digest: image }, { keys })).formats).toEqual(['bundle']);
   });
@@ -150,5 +148,72 @@ describe('FakeRegistry faults', () => {
     const fake = new FakeRegistry();
     await expect(fake.copy(task(`sha256:${'0'.repeat(64)}`))).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
     expect(fake.tagsOf(prod)).toEqual({});
+  });
+
+  describe('another writer in the middle of an update of a shared tag', () => {
+    const pair = p256Pair();
+    const key = loadSigningKey({ pem: pair.privatePem });
+    const keys = loadVerificationKeys([pair.publicPem]);
+    const theirs = p256Pair();
+    const theirKeys = loadVerificationKeys([theirs.publicPem]);
+    async function setUp() {
+      const fake = new FakeRegistry();
+      const image = fake.putImage(staging, 'shared');
+      await fake.copy(task(image, prod));
+      const { image: subject } = await fake.manifestTree({ ...prod, digest: image });
+      const ours = await new KeySigner(key, 'both').signImage({ dockerReference: `${prod.host}/${prod.repository}`, digest: image });
+      const theirSet = await new KeySigner(loadSigningKey({ pem: theirs.privatePem }), 'legacy').signImage({ dockerReference: `${prod.host}/${prod.repository}`, digest: image });
+      return { fake, image, subject, ours, their: legacyLayerOf(theirSet)! };
+    }
+    const verified = async (fake: FakeRegistry, image: string, trust: { keys: typeof keys }) => (await fake.verifySignatures({ ...prod, digest: image }, trust)).formats;
+
+    it("a signature layer cosign adds between the writer's read and its write survives, and so does ours", async () => {
+      const { fake, image, subject, ours, their } = await setUp();
+      fake.interleave({ repo: prod, tag: signatureTag(image), when: 'before-write', act: (f) => f.appendSignature(prod, image, their) });
+      expect(await fake.writeSignatures(prod, { subject, set: ours })).toMatchObject({ legacy: 'written' });
+      expect(fake.signatureLayersOf(prod, image)).toHaveLength(2);
+      expect(await verified(fake, image, { keys: theirKeys })).toEqual(['legacy']);
+      expect(await verified(fake, image, { keys })).toContain('legacy');
+    });
+
+    it('a writer that replaces the `.sig` right after our write, without merging, does not make ours vanish: the read-back writes it again', async () => {
+      const { fake, image, subject, ours, their } = await setUp();
+      fake.unconditionalHosts.add(prod.host); // as distribution 2.8: the read-back is the guard
+      fake.interleave({ repo: prod, tag: signatureTag(image), when: 'after-write', act: (f) => f.replaceSignature(prod, image, their) });
+      await fake.writeSignatures(prod, { subject, set: ours });
+      expect(fake.signatureLayersOf(prod, image)).toHaveLength(2);
+      expect(await verified(fake, image, { keys: theirKeys })).toEqual(['legacy']);
+      expect(await verified(fake, image, { keys })).toContain('legacy');
+    });
+
+    it("a referrer listed in the fallback index between the writer's read and its write stays listed next to ours", async () => {
+      const { fake, image, subject, ours } = await setUp();
+      let sbom = '';
+      fake.interleave({ repo: prod, tag: referrersFallbackTag(image), when: 'before-write', act: (f) => (sbom = f.attach(prod, image, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}')) });
+      expect(await fake.writeSignatures(prod, { subject, set: ours })).toMatchObject({ index: 'written' });
+      const listed = fake.referrersOf(prod, image).map((r) => r.digest);
+      expect(sbom).not.toBe('');
+      expect(listed).toContain(sbom);
+      expect(listed).toHaveLength(2);
+      expect(await verified(fake, image, { keys })).toEqual(['legacy', 'bundle']);
+    });
+
+    it('an index rewritten without our entry right after our write gets it back, and keeps the other entry', async () => {
+      const { fake, image, subject, ours } = await setUp();
+      fake.unconditionalHosts.add(prod.host);
+      let sbom = '';
+      fake.interleave({
+        repo: prod, tag: referrersFallbackTag(image), when: 'after-write',
+        act: (f) => {
+          f.deleteTag(prod, referrersFallbackTag(image)); // a writer that starts the index afresh
+          sbom = f.attach(prod, image, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}');
+        },
+      });
+      await fake.writeSignatures(prod, { subject, set: ours });
+      const listed = fake.referrersOf(prod, image).map((r) => r.digest);
+      expect(listed).toContain(sbom);
+      expect(listed).toHaveLength(2);
+      expect(await verified(fake, image, { keys })).toEqual(['legacy', 'bundle']);
+    });
   });
 });
