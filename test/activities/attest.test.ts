@@ -120,7 +120,8 @@ describe('attest', () => {
     const theirs = 'runs/other-workflow/other-run/attestations/app/x.json';
     world.store.interleave(listKey, (docs) => docs.set(listKey, JSON.stringify({ keys: [...(JSON.parse(docs.get(listKey) ?? '{"keys":[]}') as AttestationList).keys, theirs] })));
     await run.exec(run.worker.attest, [run.afterPromote()]);
-    const ours = attestationKey(run.ids.workflowId, run.ids.runId, 'app', d.app!);
-    expect(world.doc<AttestationList>(listKey).keys.sort()).toEqual([ours, theirs].sort());
+    // Ours are the promotion attestation and the verification summary.
+    const ours = [attestationKey(run.ids.workflowId, run.ids.runId, 'app', d.app!), verificationSummaryKey(run.ids.workflowId, run.ids.runId, 'app', d.app!)];
+    expect(world.doc<AttestationList>(listKey).keys.sort()).toEqual([...ours, theirs].sort());
   });
 });

@@ -168,10 +168,10 @@ describe('sign', () => {
       expect((await world.registry.verifySignatures({ ...dest, digest }, theirTrust)).formats, key(dest)).toEqual(['legacy']);
       expect(await formatsAt(world, dest, digest), key(dest)).toEqual(['legacy', 'bundle']);
     }
-    // Production's fallback index: the SBOM, our signature bundle and our promotion attestation.
+    // Production's fallback index: the SBOM, our signature bundle, promotion attestation and verification summary.
     const listed = world.registry.referrersOf(prod('single'), digest);
     expect(listed.map((r) => r.digest)).toContain(sbom);
-    expect(listed).toHaveLength(3);
+    expect(listed).toHaveLength(4);
   });
 
   it("another run noting a signed digest in the tag record while this one notes its own: the record keeps both", async () => {
