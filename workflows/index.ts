@@ -2,3 +2,4 @@
 export { promotionWorkflow, progressQuery } from './promotion';
 export { promoteRangeWorkflow } from './promote-range';
 export { signatureMirrorWorkflow } from './signature-mirror';
+export { laneWorkflow } from './lane';
