@@ -35,7 +35,7 @@ export class Lanes {
    * told whether another run held one of the lanes since then (its plan may be out of date).
    */
   async holding<T>(hosts: readonly string[], plannedAt: number, body: (contended: boolean) => Promise<T>): Promise<T> {
-    const { workflowId, runId } = workflowInfo();
+    const { workflowId, runId, taskQueue } = workflowInfo();
     const asked: string[] = [];
     try {
       for (const host of laneHosts(hosts)) {
@@ -50,7 +50,7 @@ export class Lanes {
     } finally {
       this.waiting = undefined;
       // Also when Promote failed or the run is cancelled: the next run must not wait for a lease check.
-      await CancellationScope.nonCancellable(() => Promise.all(asked.map((host) => release(host, workflowId, runId))));
+      await CancellationScope.nonCancellable(() => Promise.all(asked.map((host) => release(laneWorkflowId(taskQueue, host), workflowId, runId))));
       if (asked.length > 0) setCurrentDetails('');
     }
   }
@@ -62,9 +62,9 @@ export class Lanes {
   }
 }
 
-async function release(host: string, workflowId: string, runId: string): Promise<void> {
+async function release(lane: string, workflowId: string, runId: string): Promise<void> {
   try {
-    await getExternalWorkflowHandle(laneWorkflowId(host)).signal(laneReleaseSignal, { workflowId, runId });
+    await getExternalWorkflowHandle(lane).signal(laneReleaseSignal, { workflowId, runId });
   } catch {
     // No such lane (an operator ended it): nothing to give back.
   }

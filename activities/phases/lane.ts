@@ -14,7 +14,7 @@ export function createRequestLane() {
   return async function requestLane(_hb: Heartbeat, host: string, request: LaneRequest): Promise<void> {
     const ctx = Context.current();
     await ctx.client.workflow.signalWithStart<typeof laneWorkflow, [LaneRequest]>('laneWorkflow', {
-      workflowId: laneWorkflowId(host),
+      workflowId: laneWorkflowId(ctx.info.taskQueue, host),
       taskQueue: ctx.info.taskQueue,
       args: [{ host }],
       signal: laneRequestSignal,

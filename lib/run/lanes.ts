@@ -72,9 +72,13 @@ export const LEASE_CHECK_MS = 60_000;
  */
 export const CLOCK_MARGIN_MS = 60_000;
 
-/** The lane's workflow id: one lane per registry host, whatever the case of its name. */
-export function laneWorkflowId(host: string): string {
-  return `promoter-lane-${host.toLowerCase()}`;
+/**
+ * The lane's workflow id: one lane per registry host (whatever the case of its name) and task
+ * queue. The lane runs on the queue of the run that started it, so it must be one that workers of
+ * every run it serves poll: the promoter's queue, which all workers of a deployment share.
+ */
+export function laneWorkflowId(taskQueue: string, host: string): string {
+  return `promoter-lane-${taskQueue}-${host.toLowerCase()}`;
 }
 
 /** The lanes a run takes, in the one order every run takes them in (so no two runs deadlock). */

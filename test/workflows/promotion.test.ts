@@ -283,7 +283,7 @@ describe('PromotionWorkflow: promotion lanes', () => {
     expect(await waitingOf(b)).toMatchObject({ host, heldBy: a.id });
     expect(await currentDetails(b)).toBe(`waiting for lane ${host} held by ${a.id}`);
     expect((await b.handle.query(progressQuery)).currentPhase).toBe('promote');
-    expect(await env.client.workflow.getHandle(laneWorkflowId(host)).query(laneStateQuery)).toMatchObject({ holder: a.id, waiting: [b.id, c.id] });
+    expect(await env.client.workflow.getHandle(laneWorkflowId(taskQueue, host)).query(laneStateQuery)).toMatchObject({ holder: a.id, waiting: [b.id, c.id] });
     expect([batchesStarted(b), batchesStarted(c)]).toEqual([0, 0]);
 
     gates[0]!.open = true;
@@ -316,15 +316,15 @@ describe('PromotionWorkflow: promotion lanes', () => {
   it('a terminated holder loses its lane at the next lease check, and the waiting run goes on', async () => {
     const host = laneHost('terminated');
     // The lane checks its holder every 300 ms while others wait (default: a minute).
-    await env.client.workflow.start(laneWorkflow, { taskQueue, workflowId: laneWorkflowId(host), args: [{ host, leaseCheckMs: 300 }] });
+    await env.client.workflow.start(laneWorkflow, { taskQueue, workflowId: laneWorkflowId(taskQueue, host), args: [{ host, leaseCheckMs: 300 }] });
     const a = await start({ copyTasks: 1, hosts: [host], gate: new Gate() }, { confirm: true });
     await until('a promotes', () => batchesStarted(a) === 1);
     const b = await start({ copyTasks: 1, hosts: [host] }, { confirm: true });
     await until('b waits behind a', async () => (await waitingOf(b))?.heldBy === a.id);
     await a.handle.terminate('operator ended it');
     expect((await b.handle.result()).status).toBe('succeeded');
-    expect(await env.client.workflow.getHandle(laneWorkflowId(host)).query(laneStateQuery)).toMatchObject({ waiting: [] });
-    expect((await env.client.workflow.getHandle(laneWorkflowId(host)).query(laneStateQuery)).holder).toBeUndefined();
+    expect(await env.client.workflow.getHandle(laneWorkflowId(taskQueue, host)).query(laneStateQuery)).toMatchObject({ waiting: [] });
+    expect((await env.client.workflow.getHandle(laneWorkflowId(taskQueue, host)).query(laneStateQuery)).holder).toBeUndefined();
   });
 
   it('a cancelled holder gives its lane back at once, without waiting for a lease check', async () => {
