@@ -4,10 +4,10 @@
  * A holder releases it after Promote, also when it fails or is cancelled; a holder that can no
  * longer release (terminated, timed out) loses it at the next lease check, which runs only while
  * others wait: a signal to a closed run fails. Lives for as long as the host is promoted to,
- * continuing as new between grants when its history grows.
+ * continuing as new between grants when its history grows, and ends once idle for an hour.
  */
 import { condition, continueAsNew, getExternalWorkflowHandle, setHandler, setWorkflowOptions, workflowInfo, type SignalDefinition } from '@temporalio/workflow';
-import { LEASE_CHECK_MS, releasedSincePlan, sameRun, type LaneInput, type LaneRequest } from '../lib/run/lanes';
+import { IDLE_MS, LEASE_CHECK_MS, releasedSincePlan, sameRun, type LaneInput, type LaneRequest } from '../lib/run/lanes';
 import { laneGrantedSignal, laneHolderSignal, laneLeaseCheckSignal, laneReleaseSignal, laneRequestSignal, laneStateQuery } from './lane-signals';
 import { onVersionedWorkers } from './versioning';
 
@@ -17,6 +17,7 @@ const MAX_HISTORY = 2_000;
 export async function laneWorkflow(input: LaneInput): Promise<void> {
   const { host } = input;
   const leaseCheckMs = input.leaseCheckMs ?? LEASE_CHECK_MS;
+  const idleMs = input.idleMs ?? IDLE_MS;
   const queue: LaneRequest[] = [...(input.queue ?? [])];
   let lastReleasedAt = input.lastReleasedAt;
   let holder: LaneRequest | undefined;
@@ -35,7 +36,9 @@ export async function laneWorkflow(input: LaneInput): Promise<void> {
   setHandler(laneStateQuery, () => ({ host, holder: holder?.workflowId, waiting: queue.map((q) => q.workflowId), lastReleasedAt }));
 
   while (workflowInfo().historyLength < MAX_HISTORY && !workflowInfo().continueAsNewSuggested) {
-    await condition(() => queue.length > 0);
+    // Idle for long: end. A request that lands meanwhile is seen first (a workflow cannot complete
+    // over a signal it has not handled), so none is lost.
+    if (!(await condition(() => queue.length > 0, idleMs))) return;
     const next = queue.shift()!;
     holder = next;
     released = false;
@@ -49,7 +52,7 @@ export async function laneWorkflow(input: LaneInput): Promise<void> {
     }
     holder = undefined;
   }
-  await continueAsNew<typeof laneWorkflow>({ host, leaseCheckMs, queue, ...(lastReleasedAt !== undefined ? { lastReleasedAt } : {}) });
+  await continueAsNew<typeof laneWorkflow>({ host, leaseCheckMs, idleMs, queue, ...(lastReleasedAt !== undefined ? { lastReleasedAt } : {}) });
 }
 
 /** Signals one run of a promotion; false when that run no longer runs. */

@@ -59,9 +59,17 @@ export interface LaneInput {
   host: string;
   /** While others wait, how often the lane checks that its holder still runs (default LEASE_CHECK_MS). */
   leaseCheckMs?: number;
+  /** A lane nobody holds or waits for ends after this long (default IDLE_MS). */
+  idleMs?: number;
   queue?: LaneRequest[];
   lastReleasedAt?: number;
 }
+
+/**
+ * An idle lane ends after this long, so that lanes of hosts (or task queues) no longer promoted to
+ * do not linger. Its successor starts knowing when it ended (activities/phases/lane.ts).
+ */
+export const IDLE_MS = 60 * 60_000;
 
 /** A terminated or crashed holder blocks the others for at most about this long. */
 export const LEASE_CHECK_MS = 60_000;

@@ -327,6 +327,16 @@ describe('PromotionWorkflow: promotion lanes', () => {
     expect((await env.client.workflow.getHandle(laneWorkflowId(taskQueue, host)).query(laneStateQuery)).holder).toBeUndefined();
   });
 
+  it('an idle lane ends; the run that starts it again is told the lane was held since its plan', async () => {
+    const host = laneHost('idle');
+    const lane = await env.client.workflow.start(laneWorkflow, { taskQueue, workflowId: laneWorkflowId(taskQueue, host), args: [{ host, idleMs: 200 }] });
+    await lane.result();
+    // Nothing records what a lane that ended had granted: its end stands for its last release.
+    const r = await run({ copyTasks: 1, hosts: [host] }, { confirm: true });
+    expect(r.result!.status).toBe('succeeded');
+    expect((r.calls.find((x) => x.activity === 'promoteBatch')!.args as PromoteBatchArgs).laneContended).toBe(true);
+  });
+
   it('a cancelled holder gives its lane back at once, without waiting for a lease check', async () => {
     const host = laneHost('cancelled');
     const a = await start({ copyTasks: 1, hosts: [host], gate: new Gate() }, { confirm: true });
