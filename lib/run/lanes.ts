@@ -41,9 +41,12 @@ export interface LaneWait {
   since: string;
 }
 
-/** "waiting for lane HOST held by WORKFLOW-ID": `promoter status` and the Temporal UI's current details. */
+/**
+ * "waiting for lane HOST held by WORKFLOW-ID" (`promoter status`, the Temporal UI's current
+ * details); "asking for lane HOST" until the lane has answered (a free lane answers with the grant).
+ */
 export function describeWait(w: LaneWait): string {
-  return `waiting for lane ${w.host}${w.heldBy ? ` held by ${w.heldBy}` : ''}`;
+  return w.heldBy ? `waiting for lane ${w.host} held by ${w.heldBy}` : `asking for lane ${w.host}`;
 }
 
 /** What the lane answers to its query. */
