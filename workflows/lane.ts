@@ -35,6 +35,16 @@ export async function laneWorkflow(input: LaneInput): Promise<void> {
   });
   setHandler(laneStateQuery, () => ({ host, holder: holder?.workflowId, waiting: queue.map((q) => q.workflowId), lastReleasedAt }));
 
+  /** Until the holder releases; while others wait, checking every leaseCheckMs that it still runs. */
+  async function holdUntilReleased(run: LaneRequest): Promise<void> {
+    for (;;) {
+      // Nobody waits: no timer (a long Promote would fill the history with them).
+      await condition(() => released || queue.length > 0);
+      if (released || (await condition(() => released, leaseCheckMs))) return;
+      if (queue.length > 0 && !(await tell(run, laneLeaseCheckSignal, { host }))) return; // the holder is gone: its lease ends
+    }
+  }
+
   while (workflowInfo().historyLength < MAX_HISTORY && !workflowInfo().continueAsNewSuggested) {
     // Idle for long: end. A request that lands meanwhile is seen first (a workflow cannot complete
     // over a signal it has not handled), so none is lost.
@@ -45,9 +55,7 @@ export async function laneWorkflow(input: LaneInput): Promise<void> {
     // A run that is gone before its turn gets nothing: the next one goes.
     if (await tell(next, laneGrantedSignal, { host, contended: releasedSincePlan(lastReleasedAt, next.plannedAt) })) {
       for (const w of queue) void tell(w, laneHolderSignal, { host, heldBy: next.workflowId });
-      while (!(await condition(() => released, leaseCheckMs))) {
-        if (queue.length > 0 && !(await tell(next, laneLeaseCheckSignal, { host }))) break; // the holder is gone: its lease ends
-      }
+      await holdUntilReleased(next);
       lastReleasedAt = Date.now();
     }
     holder = undefined;
