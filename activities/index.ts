@@ -1,8 +1,8 @@
 /**
  * The activities. phases/ holds one file per activity the workflows call: the seven phases of a
- * promotion, and the two other steps a workflow runs as an activity of its own, the report (the
- * promotion's last step, run whatever failed before it) and the nightly signature re-mirroring
- * (the whole of SignatureMirrorWorkflow). They sit with the phases because they are read the same
+ * promotion, and the other steps a workflow runs as an activity of its own: the report (the
+ * promotion's last step, run whatever failed before it), the nightly signature re-mirroring
+ * (the whole of SignatureMirrorWorkflow) and asking for a promotion lane (a signal-with-start). They sit with the phases because they are read the same
  * way: one step of a workflow, its input, its output, its S3 documents; and like the phases they
  * import nothing from each other. shared/ holds what they share (the registry port, heartbeats,
  * the run documents, the images in place, signing, verification, write-once documents).
@@ -25,6 +25,7 @@ import { createSign } from './phases/sign';
 import { createAttest } from './phases/attest';
 import { createReport } from './phases/report';
 import { createMirror } from './phases/mirror';
+import { createRequestLane } from './phases/lane';
 
 export function createActivities(worker: WorkerDeps) {
   const deps: ActivityDeps = {
@@ -44,6 +45,7 @@ export function createActivities(worker: WorkerDeps) {
     attest: keepBeating(createAttest(deps)),
     writeReport: keepBeating(createReport(deps)),
     mirrorSignatures: keepBeating(createMirror(deps)),
+    requestLane: keepBeating(createRequestLane()),
   };
 }
 

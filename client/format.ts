@@ -1,6 +1,7 @@
 /** Human output of reports and progress. `--json` prints the objects as they are instead. */
 import type { RunProgress, RunReport } from '../lib/run/report';
 import { PHASES } from '../lib/run/outcomes';
+import { describeWait } from '../lib/run/lanes';
 
 const duration = (ms?: number): string => (ms === undefined ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 const bytes = (n: number): string => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
@@ -40,5 +41,6 @@ export function formatProgress(p: RunProgress): string {
   }
   if (p.edges) lines.push(`edges: ${p.edges.total} total, ${p.edges.promote} to promote, ${p.edges.present} present, ${p.edges.lost} lost, ${p.edges.tagMoves} tag moves`);
   if (p.batchesTotal > 0) lines.push(`promote batches: ${p.batchesDone}/${p.batchesTotal}`);
+  if (p.waitingForLane) lines.push(`${describeWait(p.waitingForLane)} (since ${p.waitingForLane.since})`);
   return lines.join('\n');
 }

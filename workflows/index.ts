@@ -3,3 +3,4 @@ export { promotionWorkflow, progressQuery } from './promotion';
 export { promoteRangeWorkflow } from './promote-range';
 export { signatureMirrorWorkflow } from './signature-mirror';
 export { budgetCoordinatorWorkflow } from './budget-coordinator';
+export { laneWorkflow } from './lane';

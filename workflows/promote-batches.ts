@@ -50,13 +50,14 @@ export async function runBatches(
 }
 
 export function emptySummary(): PromoteSummary {
-  return { batches: 0, promotedEdges: 0, failedEdges: 0, tagMoves: 0, lost: 0, failureCount: 0, transfer: emptyTransfer(), resultKeys: [] };
+  return { batches: 0, promotedEdges: 0, alreadyPresent: 0, failedEdges: 0, tagMoves: 0, lost: 0, failureCount: 0, transfer: emptyTransfer(), resultKeys: [] };
 }
 
 function fromBatch(b: PromoteBatchSummary): PromoteSummary {
   return {
     batches: 1,
     promotedEdges: b.promotedEdges,
+    alreadyPresent: b.alreadyPresent ?? 0,
     failedEdges: b.failedEdges,
     tagMoves: b.tagMoves,
     lost: b.lost,
@@ -67,7 +68,7 @@ function fromBatch(b: PromoteBatchSummary): PromoteSummary {
 }
 
 export function mergeSummaries(a: PromoteSummary, b: PromoteSummary): PromoteSummary {
-  const counts = (s: PromoteSummary) => ({ batches: s.batches, promotedEdges: s.promotedEdges, failedEdges: s.failedEdges, tagMoves: s.tagMoves, lost: s.lost, failureCount: s.failureCount });
+  const counts = (s: PromoteSummary) => ({ batches: s.batches, promotedEdges: s.promotedEdges, alreadyPresent: s.alreadyPresent ?? 0, failedEdges: s.failedEdges, tagMoves: s.tagMoves, lost: s.lost, failureCount: s.failureCount });
   const failedBatches = [...(a.failedBatches ?? []), ...(b.failedBatches ?? [])];
   return {
     ...sumCounts(counts(a), counts(b)),

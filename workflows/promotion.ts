@@ -3,6 +3,9 @@
  * (Promote: one activity per batch) that Temporal retries and resumes; this file holds no I/O.
  *
  *   setup -> plan -> provenance -> validate -> [a dry run ends here] -> promote -> sign -> attest
+ *
+ * A confirmed run promotes holding the lanes of the hosts it writes to (./lanes.ts), so runs whose
+ * destinations overlap never run Promote at the same time.
  */
 import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -10,6 +13,7 @@ import type { AfterPromoteArgs, PromotionInput } from '../lib/run/input';
 import { PHASES, type PhaseName, type PhaseOutcome, type PromoteSummary } from '../lib/run/outcomes';
 import type { ReportInput, RunProgress, RunReport, RunStatus } from '../lib/run/report';
 import { LONG, QUICK } from './activity-options';
+import { Lanes } from './lanes';
 import { PhaseTracker, rootMessage } from './phase-tracker';
 import { promoteAllBatches } from './promote';
 import type { BatchProgress } from './promote-batches';
@@ -49,12 +53,15 @@ function callInParts<R extends PhaseOutcome>(step: 'sign' | 'attest', fn: Activi
 
 // Runs started before Sign and Attest ran in parts replay as one activity each.
 const SIGN_IN_PARTS = 'sign-attest-in-parts';
+// Runs started before lanes promote without them.
+const PROMOTION_LANES = 'promotion-lanes';
 
 export async function promotionWorkflow(input: PromotionInput): Promise<RunReport> {
   const { workflowId, runId } = workflowInfo();
   const startedAt = new Date(Date.now()).toISOString();
   const phases = new PhaseTracker();
   const batches: BatchProgress = { done: 0, total: 0 };
+  const lanes = new Lanes((host, request) => quick.requestLane.executeWithOptions({ ...QUICK, summary: `Lane: ask for ${host}` }, [host, request]));
   const draft: ReportInput = { input, workflowId, runId, startedAt, phases: phases.phases };
 
   const progress = (status: RunStatus): RunProgress => ({
@@ -65,12 +72,14 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
     edges: draft.plan?.counts,
     batchesDone: batches.done,
     batchesTotal: batches.total,
+    ...(lanes.waiting ? { waitingForLane: lanes.waiting } : {}),
   });
   setHandler(progressQuery, () => progress('running'));
 
   try {
     await phases.run('setup', () => call('setup', quick.setup, QUICK, input), (s) => `${s.registries.length} registries reachable`);
 
+    const plannedAt = Date.now();
     draft.plan = await phases.run('plan', () => call('plan', long.plan, LONG, input), (p) => `${p.counts.total} edges, ${p.counts.promote} to promote`);
     upsertSearchAttributes([{ key: EDGES_TOTAL_KEY, value: draft.plan.counts.total }]);
     const planRef = { input, plan: draft.plan.plan };
@@ -86,9 +95,13 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
       for (const p of ['promote', 'sign', 'attest'] as const) phases.skip(p, 'dry run');
     } else {
       const verificationKeys = [draft.provenance.resultKey, draft.validate.resultKey];
+      const plan = draft.plan;
+      const promote = (laneContended: boolean) =>
+        promoteAllBatches(long, { ...planRef, verificationKeys, ...(laneContended ? { laneContended } : {}) }, plan.copyTasks, input.options, batches, onBatchDone);
       draft.promote = await phases.run(
         'promote',
-        () => promoteAllBatches(long, { ...planRef, verificationKeys }, draft.plan!.copyTasks, input.options, batches, onBatchDone),
+        // A plan of an older release names no promote hosts: all of its registries then.
+        () => (patched(PROMOTION_LANES) && plan.copyTasks > 0 ? lanes.holding(plan.promoteHosts ?? plan.registries, plannedAt, promote) : promote(false)),
         (p) => `${p.promotedEdges} promoted, ${p.failedEdges} failed`,
       );
       const after = { ...planRef, promoteResultKeys: draft.promote.resultKeys };

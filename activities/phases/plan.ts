@@ -78,15 +78,21 @@ export function createPlan(deps: ActivityDeps) {
 function summaryOf(plan: Plan, stored: StoredObject): PlanSummary {
   const sources = new Set<string>();
   for (const p of plan.projects) for (const img of p.images) for (const d of img.digests) sources.add(`${repositoryKey(repoFor(p.source, img.name))}@${d.digest}`);
-  return { plan: { key: stored.key, sha256: stored.sha256 }, counts: plan.counts, copyTasks: countCopyTasks(plan), sourceDigests: sources.size, registries: plan.registries };
+  const writes = copyTasksOf(plan);
+  return { plan: { key: stored.key, sha256: stored.sha256 }, counts: plan.counts, copyTasks: writes.tasks, sourceDigests: sources.size, registries: plan.registries, promoteHosts: writes.hosts };
 }
 
-/** copyTasks(plan).length without building the tasks. */
-function countCopyTasks(plan: Plan): number {
-  if (plan.counts.promote === 0) return 0;
+/** copyTasks(plan).length without building the tasks, and the hosts they write to (the run's lanes). */
+function copyTasksOf(plan: Plan): { tasks: number; hosts: string[] } {
+  if (plan.counts.promote === 0) return { tasks: 0, hosts: [] };
   const tasks = new Set<string>();
-  for (const e of planEdges(plan)) if (e.verdict === 'promote') tasks.add(`${repositoryKey(e.destination)}@${e.digest}`);
-  return tasks.size;
+  const hosts = new Set<string>();
+  for (const e of planEdges(plan)) {
+    if (e.verdict !== 'promote') continue;
+    tasks.add(`${repositoryKey(e.destination)}@${e.digest}`);
+    hosts.add(e.destination.host);
+  }
+  return { tasks: tasks.size, hosts: [...hosts].sort() };
 }
 
 /**

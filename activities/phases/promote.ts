@@ -27,6 +27,8 @@ const TASK_CONCURRENCY = 16;
 interface TaskRecord {
   index: number;
   promoted: number;
+  /** Edges another run put in place at this digest since the plan (see PromoteBatchArgs.laneContended). */
+  present: number;
   tagMoves: number;
   failed: number;
   transfer: TransferCounts;
@@ -57,13 +59,17 @@ export function createPromote(deps: ActivityDeps) {
 
     const pending = tasks.map((t, i) => ({ t, i })).filter(({ i }) => !records.has(i));
     // Repositories the plan found empty need no existence checks, but only on a first attempt:
-    // a retry (crash, timeout) must look, since the attempt before it may have written.
-    const fresh = attempt === 1 && !resumed ? new Set(plan.newRepositories ?? []) : new Set<string>();
+    // a retry (crash, timeout) must look, since the attempt before it may have written; and only
+    // when no other run held a lane since the plan: it may have written there.
+    const firstLook = attempt === 1 && !resumed;
+    const fresh = firstLook && !args.laneContended ? new Set(plan.newRepositories ?? []) : new Set<string>();
+    // Found in place on a first look after another run held the lane: that run put it there.
+    const othersWrote = firstLook && !!args.laneContended;
     const checkpoint = (): BatchCheckpoint => ({ records: [...records.values()] });
     const requestsBefore = deps.requestsSent();
     await hb.during(checkpoint, () =>
       mapPool(pending, TASK_CONCURRENCY, async ({ t, i }) => {
-        records.set(i, await runTask(deps, t, i, fresh.has(`${t.destination.host}/${t.destination.repository}`)));
+        records.set(i, await runTask(deps, t, i, fresh.has(`${t.destination.host}/${t.destination.repository}`), othersWrote));
         hb.beat(checkpoint());
       }),
     );
@@ -75,6 +81,7 @@ export function createPromote(deps: ActivityDeps) {
       batch: args.batch,
       resultKey: promoteBatchKey(workflowId, runId, args.batch),
       promotedEdges: sum(ordered, (r) => r.promoted),
+      alreadyPresent: sum(ordered, (r) => r.present),
       failedEdges: sum(ordered, (r) => r.failed),
       tagMoves: sum(ordered, (r) => r.tagMoves),
       lost: 0,
@@ -119,14 +126,14 @@ async function recordPlacedTags(deps: ActivityDeps, placed: PlacedImage[]): Prom
   );
 }
 
-async function runTask(deps: ActivityDeps, task: CopyTask, index: number, assumeAbsent: boolean): Promise<TaskRecord> {
-  const rec = await copyTask(deps, task, index, assumeAbsent);
+async function runTask(deps: ActivityDeps, task: CopyTask, index: number, assumeAbsent: boolean, othersWrote: boolean): Promise<TaskRecord> {
+  const rec = await copyTask(deps, task, index, assumeAbsent, othersWrote);
   deps.metrics.copied(task.destination.host, { promoted: rec.promoted, failed: rec.failed, bytesUploaded: rec.transfer.bytesUploaded });
   return rec;
 }
 
-async function copyTask(deps: ActivityDeps, task: CopyTask, index: number, assumeAbsent: boolean): Promise<TaskRecord> {
-  const rec: TaskRecord = { index, promoted: 0, tagMoves: 0, failed: 0, transfer: emptyTransfer(), failures: [], placedTags: [], placed: false };
+async function copyTask(deps: ActivityDeps, task: CopyTask, index: number, assumeAbsent: boolean, othersWrote: boolean): Promise<TaskRecord> {
+  const rec: TaskRecord = { index, promoted: 0, present: 0, tagMoves: 0, failed: 0, transfer: emptyTransfer(), failures: [], placedTags: [], placed: false };
   let outcome: CopyOutcome;
   try {
     outcome = await deps.registry.copy(task, { assumeAbsent });
@@ -142,11 +149,16 @@ async function copyTask(deps: ActivityDeps, task: CopyTask, index: number, assum
   rec.placed = true;
   if (outcome.fallbackTag) rec.fallbackTag = outcome.fallbackTag;
   // The plan saw these edges absent, so in place now means this run put them there, even when an
-  // earlier attempt of this activity (a crashed worker) made the write and this one only finds it.
-  if (task.tags.length === 0) rec.promoted = 1;
+  // earlier attempt of this activity (a crashed worker) made the write and this one only finds it;
+  // unless another run held the lane since the plan and this is a first look (othersWrote).
+  if (task.tags.length === 0) {
+    if (othersWrote && outcome.transfer.manifestsWritten === 0) rec.present = 1;
+    else rec.promoted = 1;
+  }
   for (const t of outcome.tags) {
     if (t.result === 'written' || t.result === 'present') {
-      rec.promoted++;
+      if (t.result === 'present' && othersWrote) rec.present++;
+      else rec.promoted++;
       rec.placedTags.push(t.tag);
     } else {
       rec.tagMoves++;

@@ -79,7 +79,8 @@ export function createReport(deps: ActivityDeps) {
       edges: {
         total: plan?.total ?? 0,
         promoted: promote?.promotedEdges ?? 0,
-        alreadyPresent: plan?.present ?? 0,
+        // Found in place by Promote too: another run put them there after this one's plan (lanes).
+        alreadyPresent: (plan?.present ?? 0) + (promote?.alreadyPresent ?? 0),
         failed: failedEdges,
         lost: plan?.lost ?? 0,
         tagMoves: (plan?.tagMoves ?? 0) + (promote?.tagMoves ?? 0),

@@ -52,6 +52,12 @@ export interface PromoteBatchArgs extends PlanRef {
   batch: number;
   /** Result keys of Provenance and Validate, whose blocked digests are not promoted. */
   verificationKeys: string[];
+  /**
+   * Another run held one of this run's lanes after its plan was made (lib/run/lanes.ts): what the
+   * plan saw may have changed, so every tag is looked at before it is written, and one found in
+   * place at the right digest counts as already present, not promoted.
+   */
+  laneContended?: boolean;
 }
 
 export interface AfterPromoteArgs extends PlanRef {

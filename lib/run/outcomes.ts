@@ -27,6 +27,8 @@ export interface PlanSummary {
   /** Distinct source digests (Provenance and Validate work on these). */
   sourceDigests: number;
   registries: string[];
+  /** Hosts Promote writes to (edges with verdict promote): the lanes a confirmed run takes. Absent in plans of older releases. */
+  promoteHosts?: string[];
 }
 
 export interface Failure {
@@ -71,6 +73,8 @@ export interface VerificationSummary extends PhaseOutcome {
 export interface PromoteBatchSummary extends PhaseOutcome {
   batch: number;
   promotedEdges: number;
+  /** Edges the plan saw absent that another run put in place, at the same digest, before this one held the lane. */
+  alreadyPresent?: number;
   failedEdges: number;
   tagMoves: number;
   lost: number;
@@ -80,6 +84,8 @@ export interface PromoteBatchSummary extends PhaseOutcome {
 export interface PromoteSummary {
   batches: number;
   promotedEdges: number;
+  /** See PromoteBatchSummary.alreadyPresent (absent: none, or a release before lanes). */
+  alreadyPresent?: number;
   failedEdges: number;
   tagMoves: number;
   lost: number;

@@ -1,6 +1,7 @@
 /** The report contract (README, "Report") and the progress the workflow answers while it runs. */
 import type { PromotionInput } from './input';
 import type { Failure, PhaseName, PhaseResult, PlanSummary, PromoteSummary, SignSummary, AttestSummary, TransferCounts, VerificationSummary } from './outcomes';
+import type { LaneWait } from './lanes';
 import type { EdgeCounts } from './plan-format';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'dry-run';
@@ -47,6 +48,8 @@ export interface RunProgress {
   edges?: EdgeCounts;
   batchesDone: number;
   batchesTotal: number;
+  /** A confirmed run waiting before Promote for another run to finish with a destination host. */
+  waitingForLane?: LaneWait;
 }
 
 /** Failures the report as returned to the workflow lists (the stored report has all of them). */

@@ -8,6 +8,7 @@ import type { PromoteBatchDocument } from '../../lib/run/documents';
 import type { PromoteBatchSummary } from '../../lib/run/outcomes';
 import { tagRecordKey } from '../../lib/run/storage-keys';
 import type { TagRecord } from '../../lib/run/tag-record';
+import { emptySummary, mergeSummaries } from '../../workflows/promote-batches';
 import { everywhere, mirrorB, prod, project, staging, World, type Run } from '../support/activity-world';
 
 const APPS = ['app1', 'app2', 'app3', 'app4'];
@@ -146,6 +147,36 @@ describe('promote: the paths of a copy task', () => {
     expect(world.registry.copies.slice(copiesBefore).map((c) => key(c.task.destination))).toEqual([key(mirrorB('app1'))]);
     expect(next.promote).toMatchObject({ promotedEdges: 1, failedEdges: 0 });
     expect(world.registry.tagsOf(mirrorB('app1'))).toEqual({ v1: d.app1 });
+  });
+});
+
+describe('promote: after waiting for a lane', () => {
+  it('a run planned before another one promoted to the same new repository looks at every tag: one at another digest is a TAG_MOVE, one at its own digest already present', async () => {
+    const world = new World();
+    const [mine, theirs] = ['mine', 'theirs'].map((seed) => world.registry.putImage(staging('app'), seed));
+    const base = world.registry.putImage(staging('base'), 'base');
+    const bundle = (name: string, app: string) =>
+      world.input([project({ name, destinations: ['prod.example/p'], images: [{ name: 'app', dmap: { [app]: ['v1'] } }, { name: 'base', dmap: { [base]: ['stable'] } }] })]);
+    // Both plans see prod.example/p/app and base empty.
+    const first = await world.run(bundle('first', theirs!)).through('validate');
+    const second = await world.run(bundle('second', mine!)).through('validate');
+    expect(second.plan!.counts).toMatchObject({ promote: 2, present: 0 });
+
+    // The first holds the lanes and promotes; the second gets them afterwards, told so by its grant.
+    await first.through('promote');
+    expect(first.promote).toMatchObject({ promotedEdges: 2, failedEdges: 0 });
+    const copiesBefore = world.registry.copies.length;
+    const b = await second.exec(second.worker.promoteBatch, [{ ...second.batchArgs(0), laneContended: true }]);
+    expect(world.registry.copies.slice(copiesBefore).every((c) => !c.assumeAbsent)).toBe(true);
+    // Never moved: v1 stays where the first run put it.
+    expect(world.registry.tagsOf(prod('app'))).toEqual({ v1: theirs });
+    expect(world.registry.tagsOf(prod('base'))).toEqual({ stable: base });
+    expect(b).toMatchObject({ promotedEdges: 0, alreadyPresent: 1, tagMoves: 1, failedEdges: 1 });
+    expect(doc(second, b).failures).toEqual([expect.objectContaining({ edge: `prod.example/p/app:v1@${mine}`, code: 'TAG_MOVE' })]);
+
+    second.promote = mergeSummaries(emptySummary(), { ...b, batches: 1, resultKeys: [b.resultKey] });
+    await second.through('report');
+    expect(second.report).toMatchObject({ status: 'failed', edges: { total: 2, promoted: 0, alreadyPresent: 1, tagMoves: 1, failed: 1 } });
   });
 });
 

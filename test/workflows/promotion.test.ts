@@ -1,10 +1,12 @@
 // PromotionWorkflow against a real Temporal server (the CLI's dev server, started in-process by
 // @temporalio/testing) with mocked activities: the phase order, the dry run, a fatal Setup, the
-// fan-out to child workflows and a failing batch. The activities here only record what the
-// workflow asked of them and answer with canned summaries; the real ones have their own tests.
+// fan-out to child workflows, a failing batch, and the promotion lanes (real LaneWorkflows: FIFO
+// grants, runs on other hosts not held up, a terminated holder losing its lane). The activities
+// here only record what the workflow asked of them and answer with canned summaries (but for
+// requestLane, the real one); the real ones have their own tests.
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,14 +17,29 @@ import { emptyTransfer } from '../../lib/run/counts';
 import { PHASES } from '../../lib/run/outcomes';
 import { toolPaths } from '../../scripts/dev/stack/paths';
 import { WORKFLOWS_PATH } from '../../workflows/location';
-import { promotionWorkflow } from '../../workflows/promotion';
+import { progressQuery, promotionWorkflow } from '../../workflows/promotion';
+import { laneWorkflow } from '../../workflows/lane';
+import { laneStateQuery } from '../../workflows/lane-signals';
 import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';
+import { createRequestLane } from '../../activities/phases/lane';
+import { keepBeating } from '../../activities/shared/heartbeat';
+import { laneWorkflowId, type LaneRequest } from '../../lib/run/lanes';
+
+const askForLane = keepBeating(createRequestLane());
 
 /** What one test wants the mocked activities to do, keyed by the workflow id the test starts. */
 interface Script {
   copyTasks: number;
   failSetup?: boolean;
   failBatches?: number[];
+  /** The hosts Promote writes to (default: one of the run's own, so runs share no lane). */
+  hosts?: string[];
+  /** Promote batches wait for this gate to open (heartbeating, as the real ones do). */
+  gate?: Gate;
+}
+
+class Gate {
+  open = false;
 }
 
 interface Call {
@@ -56,7 +73,9 @@ const mocked = {
   },
   async plan(input: PromotionInput) {
     const s = record('plan', input);
+    const hosts = s.hosts ?? [`${runOf()}.example`];
     return {
+      promoteHosts: hosts,
       plan: { key: 'runs/plan.json', sha256: 'f'.repeat(64) },
       counts: { total: s.copyTasks, promote: s.copyTasks, present: 0, tagMoves: 0, lost: 0, overlaps: 0 },
       copyTasks: s.copyTasks,
@@ -74,6 +93,12 @@ const mocked = {
   },
   async promoteBatch(args: PromoteBatchArgs) {
     const s = record('promoteBatch', args);
+    const ctx = Context.current();
+    while (s.gate && !s.gate.open && !ctx.cancellationSignal.aborted) {
+      ctx.heartbeat();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
     if (s.failBatches?.includes(args.batch)) throw ApplicationFailure.nonRetryable(`batch ${args.batch}: registry refused`, 'Broken');
     return { batch: args.batch, resultKey: `promote/batch-${args.batch}.json`, promotedEdges: 1, failedEdges: 0, tagMoves: 0, lost: 0, transfer: emptyTransfer(), failureCount: 0 };
   },
@@ -109,6 +134,10 @@ const mocked = {
   async mirrorSignatures() {
     throw new Error('not used here');
   },
+  async requestLane(host: string, request: LaneRequest) {
+    record('requestLane', { host, request });
+    return askForLane(host, request);
+  },
 } satisfies Record<keyof Activities, unknown>;
 
 let env: TestWorkflowEnvironment;
@@ -134,16 +163,21 @@ afterAll(async () => {
 
 const options = (over: Partial<RunOptions> = {}): RunOptions => ({ batchSize: 1, parallelBatches: 2, batchesPerWorkflow: 250, ...over });
 
-async function run(script: Script, input: { confirm: boolean; options?: Partial<RunOptions> }): Promise<{ id: string; result?: RunReport; error?: unknown; calls: Call[] }> {
+async function start(script: Script, input: { confirm: boolean; options?: Partial<RunOptions> }): Promise<{ id: string; handle: WorkflowHandle<typeof promotionWorkflow>; calls: Call[] }> {
   const id = `wf-${randomBytes(5).toString('hex')}`;
   scripts.set(id, script);
   calls.set(id, []);
   const args: PromotionInput = { bundleKey: 'inputs/x.json', bundleSha256: 'a'.repeat(64), confirm: input.confirm, options: options(input.options), origin: 'test' };
+  const handle = await env.client.workflow.start(promotionWorkflow, { taskQueue, workflowId: id, args: [args] });
+  return { id, handle, calls: calls.get(id)! };
+}
+
+async function run(script: Script, input: { confirm: boolean; options?: Partial<RunOptions> }): Promise<{ id: string; result?: RunReport; error?: unknown; calls: Call[] }> {
+  const { id, handle, calls } = await start(script, input);
   try {
-    const result = await env.client.workflow.execute(promotionWorkflow, { taskQueue, workflowId: id, args: [args] });
-    return { id, result, calls: calls.get(id)! };
+    return { id, result: await handle.result(), calls };
   } catch (error) {
-    return { id, error, calls: calls.get(id)! };
+    return { id, error, calls };
   }
 }
 
@@ -155,14 +189,14 @@ describe('PromotionWorkflow', () => {
     const r = await run({ copyTasks: 3 }, { confirm: true });
     expect(r.error).toBeUndefined();
     // Sign and Attest run in as many parts as batches run at once (2 here), each part once.
-    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'sign', 'attest', 'attest', 'writeReport']);
+    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'requestLane', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'sign', 'attest', 'attest', 'writeReport']);
     expect((r.calls.filter((c) => c.activity === 'promoteBatch').map((c) => (c.args as PromoteBatchArgs).batch)).sort()).toEqual([0, 1, 2]);
     for (const phase of ['sign', 'attest']) {
       const shards = r.calls.filter((c) => c.activity === phase).map((c) => (c.args as AfterPromoteArgs).shard);
       expect(shards.sort((a, b) => a!.index - b!.index)).toEqual([{ index: 0, of: 2 }, { index: 1, of: 2 }]);
     }
     // Promote skips what Provenance and Validate blocked: it is handed their result keys
-    expect((r.calls[4]!.args as PromoteBatchArgs).verificationKeys).toEqual(['provenance.json', 'validate.json']);
+    expect((r.calls[5]!.args as PromoteBatchArgs).verificationKeys).toEqual(['provenance.json', 'validate.json']);
     expect((r.calls.find((c) => c.activity === 'sign')!.args as AfterPromoteArgs).promoteResultKeys).toEqual(['promote/batch-0.json', 'promote/batch-1.json', 'promote/batch-2.json']);
     const report = reportInput(r.calls);
     for (const p of PHASES) expect(report.phases[p].status, p).toBe('succeeded');
@@ -210,7 +244,7 @@ describe('PromotionWorkflow', () => {
 
   it('a batch that fails for good marks only its own edges: the other batches, Sign and Attest go on', async () => {
     const r = await run({ copyTasks: 3, failBatches: [1] }, { confirm: true });
-    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'sign', 'attest', 'attest', 'writeReport']);
+    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'requestLane', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'sign', 'attest', 'attest', 'writeReport']);
     const report = reportInput(r.calls);
     expect(report.fatal).toBeUndefined();
     expect(report.phases.promote.status).toBe('succeeded');
@@ -218,5 +252,101 @@ describe('PromotionWorkflow', () => {
     expect(report.promote!.failedBatches![0]!.error).toContain('registry refused');
     expect((r.calls.find((c) => c.activity === 'sign')!.args as AfterPromoteArgs).promoteResultKeys).toEqual(['promote/batch-0.json', 'promote/batch-2.json']);
     expect(r.error).toBeInstanceOf(WorkflowFailedError); // the run reports the failed edges and ends failed
+  });
+});
+
+/** Polls until `check` holds (the lanes answer by signal, a moment later). */
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const batchesStarted = (r: { calls: Call[] }) => r.calls.filter((c) => c.activity === 'promoteBatch').length;
+const waitingOf = async (r: { handle: WorkflowHandle<typeof promotionWorkflow> }) => (await r.handle.query(progressQuery)).waitingForLane;
+/** What the Temporal UI shows as the run's current details. */
+const currentDetails = async (r: { handle: WorkflowHandle<typeof promotionWorkflow> }) => ((await r.handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '');
+const laneHost = (name: string) => `${name}-${randomBytes(4).toString('hex')}.example`;
+
+describe('PromotionWorkflow: promotion lanes', () => {
+  it('runs that write to one host promote one at a time, in the order they asked; a waiting run says for which lane and behind whom', async () => {
+    const host = laneHost('fifo');
+    const gates = [new Gate(), new Gate(), new Gate()];
+    const a = await start({ copyTasks: 1, hosts: [host], gate: gates[0] }, { confirm: true });
+    await until('a promotes', () => batchesStarted(a) === 1);
+    const b = await start({ copyTasks: 1, hosts: [host], gate: gates[1] }, { confirm: true });
+    await until('b waits behind a', async () => (await waitingOf(b))?.heldBy === a.id);
+    const c = await start({ copyTasks: 1, hosts: [host], gate: gates[2] }, { confirm: true });
+    await until('c waits behind a', async () => (await waitingOf(c))?.heldBy === a.id);
+    expect(await waitingOf(b)).toMatchObject({ host, heldBy: a.id });
+    expect(await currentDetails(b)).toBe(`waiting for lane ${host} held by ${a.id}`);
+    expect((await b.handle.query(progressQuery)).currentPhase).toBe('promote');
+    expect(await env.client.workflow.getHandle(laneWorkflowId(taskQueue, host)).query(laneStateQuery)).toMatchObject({ holder: a.id, waiting: [b.id, c.id] });
+    expect([batchesStarted(b), batchesStarted(c)]).toEqual([0, 0]);
+
+    gates[0]!.open = true;
+    await until('b promotes', () => batchesStarted(b) === 1);
+    await until('c waits behind b', async () => (await waitingOf(c))?.heldBy === b.id);
+    expect(batchesStarted(c)).toBe(0);
+    gates[1]!.open = true;
+    await until('c promotes', () => batchesStarted(c) === 1);
+    gates[2]!.open = true;
+    for (const r of [a, b, c]) expect((await r.handle.result()).status).toBe('succeeded');
+    expect(await waitingOf(c)).toBeUndefined();
+    // The first found the lane free since its plan; the others were planned before a holder wrote.
+    const contended = (r: { calls: Call[] }) => (r.calls.find((x) => x.activity === 'promoteBatch')!.args as PromoteBatchArgs).laneContended;
+    expect([contended(a), contended(b), contended(c)]).toEqual([undefined, true, true]);
+  });
+
+  it('runs that write to different hosts are not held up by each other', async () => {
+    const gate = new Gate();
+    const a = await start({ copyTasks: 1, hosts: [laneHost('own-a')], gate }, { confirm: true });
+    await until('a promotes', () => batchesStarted(a) === 1);
+    // b shares no host with a: it runs to its end while a is still in Promote.
+    const b = await run({ copyTasks: 2, hosts: [laneHost('own-b'), laneHost('own-c')] }, { confirm: true });
+    expect(b.result!.status).toBe('succeeded');
+    expect(names(b.calls).filter((n) => n === 'requestLane')).toHaveLength(2);
+    expect((await a.handle.query(progressQuery)).currentPhase).toBe('promote');
+    gate.open = true;
+    expect((await a.handle.result()).status).toBe('succeeded');
+  });
+
+  it('a terminated holder loses its lane at the next lease check, and the waiting run goes on', async () => {
+    const host = laneHost('terminated');
+    // The lane checks its holder every 300 ms while others wait (default: a minute).
+    await env.client.workflow.start(laneWorkflow, { taskQueue, workflowId: laneWorkflowId(taskQueue, host), args: [{ host, leaseCheckMs: 300 }] });
+    const a = await start({ copyTasks: 1, hosts: [host], gate: new Gate() }, { confirm: true });
+    await until('a promotes', () => batchesStarted(a) === 1);
+    const b = await start({ copyTasks: 1, hosts: [host] }, { confirm: true });
+    await until('b waits behind a', async () => (await waitingOf(b))?.heldBy === a.id);
+    await a.handle.terminate('operator ended it');
+    expect((await b.handle.result()).status).toBe('succeeded');
+    expect(await env.client.workflow.getHandle(laneWorkflowId(taskQueue, host)).query(laneStateQuery)).toMatchObject({ waiting: [] });
+    expect((await env.client.workflow.getHandle(laneWorkflowId(taskQueue, host)).query(laneStateQuery)).holder).toBeUndefined();
+  });
+
+  it('an idle lane ends; the run that starts it again is told the lane was held since its plan', async () => {
+    const host = laneHost('idle');
+    const lane = await env.client.workflow.start(laneWorkflow, { taskQueue, workflowId: laneWorkflowId(taskQueue, host), args: [{ host, idleMs: 200 }] });
+    await lane.result();
+    // Nothing records what a lane that ended had granted: its end stands for its last release.
+    const r = await run({ copyTasks: 1, hosts: [host] }, { confirm: true });
+    expect(r.result!.status).toBe('succeeded');
+    expect((r.calls.find((x) => x.activity === 'promoteBatch')!.args as PromoteBatchArgs).laneContended).toBe(true);
+  });
+
+  it('a cancelled holder gives its lane back at once, without waiting for a lease check', async () => {
+    const host = laneHost('cancelled');
+    const a = await start({ copyTasks: 1, hosts: [host], gate: new Gate() }, { confirm: true });
+    await until('a promotes', () => batchesStarted(a) === 1);
+    const b = await start({ copyTasks: 1, hosts: [host] }, { confirm: true });
+    await until('b waits behind a', async () => (await waitingOf(b))?.heldBy === a.id);
+    const cancelledAt = Date.now();
+    await a.handle.cancel();
+    expect((await b.handle.result()).status).toBe('succeeded');
+    // The lease check (a minute by default) played no part.
+    expect(Date.now() - cancelledAt).toBeLessThan(30_000);
   });
 });
