@@ -25,7 +25,8 @@ import { forEachImage, type ImageOutcome } from '../shared/image-work';
 import type { InPlaceImage } from '../shared/images';
 import { referrersApiHosts, signedThere, type RepoKnowledge } from '../shared/repo-knowledge';
 import { archivedAttestations, recordSigned, signaturesFor, writeSignatures } from '../shared/sign-image';
-import { policyFailures } from '../shared/source-checks';
+import { policyFailures, type Naming } from '../shared/source-checks';
+import { sharedChecks } from '../shared/verification';
 import { writeOnce } from '../shared/write-once';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
@@ -55,7 +56,8 @@ export function createMirror(deps: ActivityDeps) {
     const signer = await deps.trust.imageSigner();
     const bundle = await deps.store.getJson<ManifestBundle>(bundleKey);
     const candidates = imagesOf(bundle);
-    const projects = new Map(bundle.projects.map((p) => [p.name, p]));
+    const naming = namingProjects(bundle);
+    const check = sharedChecks(deps);
     const destinations = await readDestinations(deps, hb, candidates);
     const images = await inPlace(deps, candidates, destinations);
     const apiHosts = format === 'legacy' ? new Set<string>() : await referrersApiHosts(deps, images);
@@ -82,7 +84,7 @@ export function createMirror(deps: ActivityDeps) {
       }
       try {
         if (!(await deps.store.getJsonIfExists(signatureArchiveKey(img.digest, signer.mark)))) {
-          const refused = await policyFailures(deps, projects.get(img.project)!, img.source, img.digest);
+          const refused = await policyFailures(deps, naming.get(img.digest) ?? [], img.digest, check);
           if (refused.length > 0) return { counts: {}, failures: [blockedByPolicy(img, refused)] };
         }
         const { archived, fresh } = await signaturesFor(deps, signer, img);
@@ -119,6 +121,25 @@ function outOfSync(img: InPlaceImage, repo: RepositoryRef, primary: boolean): Fa
   return primary
     ? { edge, phase: 'sign', code: 'UNSIGNED', error: "the promoter's signature is missing at the primary destination" }
     : { edge, phase: 'sign', code: 'SIGNATURE_OUT_OF_SYNC', error: "the promoter's signature is missing on this mirror" };
+}
+
+/**
+ * Every project that lists each digest, with the source it lists it from: a signature is per
+ * digest, so all their policies decide whether an image never signed may be signed now.
+ */
+function namingProjects(bundle: ManifestBundle): Map<string, Naming[]> {
+  const out = new Map<string, Naming[]>();
+  for (const project of bundle.projects) {
+    for (const img of project.images) {
+      const source = repoFor(project.source, img.name);
+      for (const digest of Object.keys(img.dmap)) {
+        let list = out.get(digest);
+        if (!list) out.set(digest, (list = []));
+        list.push({ project, source });
+      }
+    }
+  }
+  return out;
 }
 
 /** Every image digest of the bundle with all its destinations (the first is the primary). */

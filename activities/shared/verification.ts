@@ -8,7 +8,7 @@
  *   warn       warning                   warning             (provenance)
  *   off        not checked               not checked
  */
-import type { ManifestBundle, Project } from '../../lib/manifests';
+import { canonicalJson, type ManifestBundle, type Project } from '../../lib/manifests';
 import type { VerificationDocument } from '../../lib/run/documents';
 import { phaseResultKey } from '../../lib/run/storage-keys';
 import { planEdges, repoFor } from '../../lib/run/plan';
@@ -50,7 +50,10 @@ export async function runVerification<P extends { mode: string }>(
   const bundle = await loadBundle(deps.store, args.input);
   const plan = await deps.documents.plan(args.plan);
   const pending = toVerify(plan);
+  // Every project naming a digest is judged by its own policy: one project's `off` says nothing
+  // about another's edges.
   const subjects = subjectsOf(bundle, spec.policyOf).filter((s) => s.policy.mode !== 'off' && pending.has(`${repositoryKey(s.source)}@${s.digest}`));
+  const check = sharedChecks(deps);
   const modes = new Set(bundle.projects.map((p) => spec.policyOf(p).mode));
 
   const failures: Failure[] = [];
@@ -59,12 +62,16 @@ export async function runVerification<P extends { mode: string }>(
   const counts = { checked: 0, passed: 0, failed: 0, missing: 0, warnings: 0 };
   let done = 0;
   await hb.during(() => ({ done, of: subjects.length }), () => mapPool(subjects, 16, async (s) => {
-    const j = await judge(deps, spec, s);
+    const j = await judge(deps, spec, s, check);
     counts.checked++;
     if (j.result.status === 'passed') counts.passed++;
     else if (j.result.status === 'missing') counts.missing++;
     else counts.failed++;
     if (j.blocks) {
+      // Blocked per digest, not per project: a signature is made for a digest at a destination,
+      // and the one image at a destination is every project's that names it there, so the edges
+      // of a project whose policy is off cannot be signed (or promoted to be signed) without
+      // signing what another project's policy refused.
       blocked.add(s.digest);
       failures.push(j.failure!);
     } else if (j.failure) {
@@ -107,11 +114,29 @@ export interface Judgement {
   blocks: boolean;
 }
 
+/** Runs a source check; the same subject and policy may be asked for more than once. */
+export type Checker = <P extends { mode: string }>(spec: VerificationSpec<P>, s: Subject<P>) => Promise<CheckResult>;
+
+/**
+ * One check per (phase, source repository, digest, policy): projects that name one digest under
+ * identical policies share it, so a digest many projects list costs the requests of one check.
+ * Held for one activity call: it is what the registry answered during this check, not a cache.
+ */
+export function sharedChecks(deps: ActivityDeps): Checker {
+  const seen = new Map<string, Promise<CheckResult>>();
+  return (spec, s) => {
+    const key = `${spec.phase}|${repositoryKey(s.source)}@${s.digest}|${canonicalJson(s.policy)}`;
+    let result = seen.get(key);
+    if (!result) seen.set(key, (result = spec.check(deps, s.source, s.digest, s.policy)));
+    return result;
+  };
+}
+
 /** One subject checked and judged by its policy's mode (see the table above). */
-export async function judge<P extends { mode: string }>(deps: ActivityDeps, spec: VerificationSpec<P>, s: Subject<P>): Promise<Judgement> {
+export async function judge<P extends { mode: string }>(deps: ActivityDeps, spec: VerificationSpec<P>, s: Subject<P>, check: Checker = sharedChecks(deps)): Promise<Judgement> {
   let result: CheckResult;
   try {
-    result = await spec.check(deps, s.source, s.digest, s.policy);
+    result = await check(spec, s);
   } catch (err) {
     result = { status: 'failed', reason: `could not verify: ${(err as Error).message}` };
   }
@@ -132,17 +157,18 @@ export async function blockedInRun(deps: ActivityDeps, workflowId: string, runId
   return deps.documents.blockedDigests([phaseResultKey(workflowId, runId, 'provenance'), phaseResultKey(workflowId, runId, 'validate')]);
 }
 
-/** Each distinct (source repository, digest) with the policy of the project naming it. */
+/**
+ * Each (project, source repository, digest) the bundle names, with that project's policy: a digest
+ * several projects list is judged once per project (the check itself is shared, see sharedChecks).
+ */
 function subjectsOf<P>(bundle: ManifestBundle, policyOf: (p: Project) => P): Subject<P>[] {
-  const seen = new Map<string, Subject<P>>();
+  const out: Subject<P>[] = [];
   for (const p of bundle.projects) {
+    const policy = policyOf(p);
     for (const img of p.images) {
       const source = repoFor(p.source, img.name);
-      for (const digest of Object.keys(img.dmap)) {
-        const key = `${repositoryKey(source)}@${digest}`;
-        if (!seen.has(key)) seen.set(key, { source, digest, policy: policyOf(p), project: p.name });
-      }
+      for (const digest of Object.keys(img.dmap)) out.push({ source, digest, policy, project: p.name });
     }
   }
-  return [...seen.values()];
+  return out;
 }
