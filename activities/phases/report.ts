@@ -5,12 +5,13 @@
  */
 import type { ResultDocument } from '../../lib/run/documents';
 import { planEdges } from '../../lib/run/plan';
-import { LATEST_BUNDLE_KEY, reportKey } from '../../lib/run/storage-keys';
+import { reportKey } from '../../lib/run/storage-keys';
 import { edgeName, type Failure, type PhaseOutcome } from '../../lib/run/outcomes';
 import { MAX_FAILURES_IN_REPORT, type ReportInput, type RunReport, type RunStatus } from '../../lib/run/report';
 import { emptyTransfer } from '../../lib/run/counts';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
+import { advanceLatestBundle } from '../shared/latest-bundle';
 import { writeOnce } from '../shared/write-once';
 
 /** The report as the workflow gets it: the failure list capped (the stored report has all). */
@@ -21,7 +22,11 @@ export function createReport(deps: ActivityDeps) {
     const { workflowId, runId } = runIds();
     // Written once: an earlier attempt that finished (its worker died before Temporal heard) stands.
     const earlier = await deps.store.getJsonIfExists<RunReport>(reportKey(workflowId, runId));
-    if (earlier) return capped(earlier);
+    if (earlier) {
+      // The attempt that wrote it may have died before it moved the pointer.
+      await followLatest(deps, r, earlier);
+      return capped(earlier);
+    }
     const failures: Failure[] = [];
     let blockedEdges = 0;
     let batchFailedEdges = 0;
@@ -98,12 +103,23 @@ export function createReport(deps: ActivityDeps) {
     // Another attempt may have written it first: that one stands.
     const stands = (await writeOnce(deps.store, key, report)).value;
     deps.metrics.phases(r.phases);
-    if (r.input.confirm && r.plan) {
-      await deps.store.overwriteJson(LATEST_BUNDLE_KEY, { bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, at: report.finishedAt });
-    }
+    await followLatest(deps, r, stands);
     deps.log.info({ workflowId, status, edges: report.edges, failures: failures.length, reportKey: key }, 'report written');
     return capped(stands);
   };
+}
+
+/**
+ * The nightly re-mirroring follows the last confirmed run that succeeded, never a failed or
+ * partial one, and never back to an older run that finished later (../shared/latest-bundle.ts).
+ */
+async function followLatest(deps: ActivityDeps, r: ReportInput, report: RunReport): Promise<void> {
+  if (report.status !== 'succeeded' || !r.input.confirm || !r.plan) return;
+  const { workflowId, runId } = report;
+  const moved = await advanceLatestBundle(deps.store, {
+    bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, startedAt: r.startedAt, at: report.finishedAt ?? new Date().toISOString(),
+  });
+  if (!moved) deps.log.info({ workflowId, runId }, 'latest-bundle pointer left alone: it names this run or a newer one');
 }
 
 function stripKeys<T extends { resultKey: string; failureCount: number }>(v: T): Omit<T, 'resultKey' | 'failureCount'> {
