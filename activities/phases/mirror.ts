@@ -10,7 +10,8 @@
  * An image never signed is signed only once its project's policies pass, as Provenance and
  * Validate would judge it: somebody else may have put it there.
  */
-import type { ManifestBundle } from '../../lib/manifests';
+import { ApplicationFailure } from '@temporalio/activity';
+import { bundleSha256, type ManifestBundle } from '../../lib/manifests';
 import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
 import { repoFor } from '../../lib/run/plan';
 import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
@@ -28,6 +29,8 @@ import { archivedAttestations, recordSigned, signaturesFor, writeSignatures } fr
 import { policyFailures, type Naming } from '../shared/source-checks';
 import { sharedChecks } from '../shared/verification';
 import { writeOnce } from '../shared/write-once';
+import { loadBundleByKey } from '../shared/documents';
+import type { LatestBundlePointer } from '../shared/latest-bundle';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
 const REPO_CONCURRENCY = 32;
@@ -43,7 +46,8 @@ export function createMirror(deps: ActivityDeps) {
   return async function mirrorSignatures(hb: Heartbeat, input: MirrorInput): Promise<MirrorReport> {
     const { workflowId, runId } = runIds();
     const reportKey = mirrorReportKey(workflowId, runId);
-    const bundleKey = input.bundleKey ?? (await deps.store.getJsonIfExists<{ bundleKey: string }>(LATEST_BUNDLE_KEY))?.bundleKey;
+    const latest = input.bundleKey ? undefined : await deps.store.getJsonIfExists<Partial<LatestBundlePointer>>(LATEST_BUNDLE_KEY);
+    const bundleKey = input.bundleKey ?? latest?.bundleKey;
     const finish = async (report: MirrorReport): Promise<MirrorReport> => {
       // A retry after an attempt that wrote its report (and died before Temporal heard) returns that one.
       const stands = (await writeOnce(deps.store, reportKey, report)).value;
@@ -54,7 +58,12 @@ export function createMirror(deps: ActivityDeps) {
 
     const format = deps.config.signing.format;
     const signer = await deps.trust.imageSigner();
-    const bundle = await deps.store.getJson<ManifestBundle>(bundleKey);
+    // By its content address, checked as a run's bundle is (its identity hash, the CLI's schema and
+    // rules), and against the hash the pointer names where it names one.
+    const bundle = await loadBundleByKey(deps.store, bundleKey);
+    if (latest?.bundleSha256 && bundleSha256(bundle) !== latest.bundleSha256) {
+      throw ApplicationFailure.nonRetryable(`${LATEST_BUNDLE_KEY} names ${bundleKey} with sha256 ${latest.bundleSha256}, which it does not have`, 'InvalidInput');
+    }
     const candidates = imagesOf(bundle);
     const naming = namingProjects(bundle);
     const check = sharedChecks(deps);

@@ -7,11 +7,14 @@ import type { ResultDocument } from '../../lib/run/documents';
 import { planEdges } from '../../lib/run/plan';
 import { reportKey } from '../../lib/run/storage-keys';
 import { edgeName, type Failure, type PhaseOutcome } from '../../lib/run/outcomes';
+import type { ResultRef } from '../../lib/run/input';
 import { MAX_FAILURES_IN_REPORT, type ReportInput, type RunReport, type RunStatus } from '../../lib/run/report';
 import { emptyTransfer } from '../../lib/run/counts';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
+import { readResult } from '../shared/documents';
 import { advanceLatestBundle } from '../shared/latest-bundle';
+import { verificationRefs } from '../shared/verification';
 import { writeOnce } from '../shared/write-once';
 
 /** The report as the workflow gets it: the failure list capped (the stored report has all). */
@@ -37,8 +40,7 @@ export function createReport(deps: ActivityDeps) {
         if (e.verdict === 'lost') failures.push({ edge: edgeName(e), phase: 'plan', code: 'LOST', error: `source ${e.source.host}/${e.source.repository}@${e.digest} not found` });
         if (e.verdict === 'tag-move') failures.push({ edge: edgeName(e), phase: 'plan', code: 'TAG_MOVE', error: `tag ${e.tag} points at ${e.currentDigest}; the promoter never moves a tag` });
       }
-      const verificationKeys = [r.provenance?.resultKey, r.validate?.resultKey].filter((k): k is string => !!k);
-      const tasks = await deps.documents.copyTasks(r.plan.plan, verificationKeys);
+      const tasks = await deps.documents.copyTasks(r.plan.plan, verificationRefs(r.provenance, r.validate));
       blockedEdges = plan.counts.promote - tasks.reduce((n, t) => n + t.edges, 0);
       // A batch whose activity failed for good wrote no result: every edge it held failed.
       const size = r.input.options.batchSize;
@@ -51,9 +53,9 @@ export function createReport(deps: ActivityDeps) {
         }
       }
     }
-    const resultKeys = [r.provenance?.resultKey, r.validate?.resultKey, ...(r.promote?.resultKeys ?? []), ...phaseKeys(r.sign), ...phaseKeys(r.attest)].filter((k): k is string => !!k);
-    for (const key of resultKeys) {
-      const doc = await deps.store.getJson<ResultDocument<unknown>>(key);
+    const results: ResultRef[] = [...verificationRefs(r.provenance, r.validate), ...(r.promote?.resultKeys ?? []), ...phaseKeys(r.sign), ...phaseKeys(r.attest)].filter((k) => !!k);
+    for (const ref of results) {
+      const doc = await readResult<ResultDocument<unknown>>(deps.store, ref);
       failures.push(...doc.failures);
     }
 
@@ -96,7 +98,7 @@ export function createReport(deps: ActivityDeps) {
       signaturesVerified: r.validate && stripKeys(r.validate),
       signatures: { signed: r.sign?.signed ?? 0, alreadySigned: r.sign?.alreadySigned ?? 0, mirrored: r.sign?.mirrored ?? 0, manifestsSigned: r.sign?.manifestsSigned ?? 0 },
       attestations: { written: r.attest?.written ?? 0, alreadyPresent: r.attest?.alreadyPresent ?? 0 },
-      audit: { bucket: deps.store.bucket, bundleKey: r.input.bundleKey, planKey: r.plan?.plan.key, reportKey: key, resultKeys },
+      audit: { bucket: deps.store.bucket, bundleKey: r.input.bundleKey, planKey: r.plan?.plan.key, reportKey: key, resultKeys: results.map((ref) => (typeof ref === 'string' ? ref : ref.key)) },
       failures,
       failureCount: failures.length,
     };
@@ -122,8 +124,8 @@ async function followLatest(deps: ActivityDeps, r: ReportInput, report: RunRepor
   if (!moved) deps.log.info({ workflowId, runId }, 'latest-bundle pointer left alone: it names this run or a newer one');
 }
 
-function stripKeys<T extends { resultKey: string; failureCount: number }>(v: T): Omit<T, 'resultKey' | 'failureCount'> {
-  const { resultKey: _k, failureCount: _f, ...rest } = v;
+function stripKeys<T extends { resultKey: string; failureCount: number; resultSha256?: string }>(v: T): Omit<T, 'resultKey' | 'failureCount' | 'resultSha256'> {
+  const { resultKey: _k, failureCount: _f, resultSha256: _s, ...rest } = v;
   return rest;
 }
 

@@ -15,11 +15,11 @@ import { planEdges, repoFor } from '../../lib/run/plan';
 import type { Plan } from '../../lib/run/plan-format';
 import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
 import type { Failure, VerificationSummary } from '../../lib/run/outcomes';
-import type { PlanRef } from '../../lib/run/input';
+import type { PlanRef, ResultRef, StoredRef } from '../../lib/run/input';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from './deps';
 import type { Heartbeat } from './heartbeat';
-import { earlierResult, writeResult } from './results';
+import { writeOnce } from './write-once';
 import { loadBundle } from './documents';
 
 export type CheckResult = { status: 'passed'; detail?: string } | { status: 'missing' } | { status: 'failed'; reason: string };
@@ -45,8 +45,10 @@ export async function runVerification<P extends { mode: string }>(
   spec: VerificationSpec<P>,
 ): Promise<VerificationSummary> {
   const { workflowId, runId } = runIds();
-  const earlier = await earlierResult<VerificationSummary>(deps, phaseResultKey(workflowId, runId, spec.phase));
-  if (earlier) return earlier;
+  const key = phaseResultKey(workflowId, runId, spec.phase);
+  // An earlier attempt's result stands (./results.ts), returned with the hash of what is stored.
+  const earlier = await deps.store.readJsonIfExists<VerificationDocument>(key);
+  if (earlier) return { ...earlier.value.summary, resultSha256: earlier.stored.sha256 };
   const bundle = await loadBundle(deps.store, args.input);
   const plan = await deps.documents.plan(args.plan);
   const pending = toVerify(plan);
@@ -85,11 +87,13 @@ export async function runVerification<P extends { mode: string }>(
     mode: modes.size === 1 ? [...modes][0]! : 'mixed',
     ...counts,
     blocked: blocked.size,
-    resultKey: phaseResultKey(workflowId, runId, spec.phase),
+    resultKey: key,
     failureCount: failures.length,
   };
   const doc: VerificationDocument = { summary, failures, warnings, blockedDigests: [...blocked].sort() };
-  return writeResult(deps, summary.resultKey, doc);
+  const stands = await writeOnce(deps.store, key, doc);
+  if (!stands.ours) deps.log.warn({ key }, 'another attempt of this activity wrote its result first; keeping that one');
+  return { ...stands.value.summary, resultSha256: stands.stored.sha256 };
 }
 
 /**
@@ -152,9 +156,18 @@ export async function judge<P extends { mode: string }>(deps: ActivityDeps, spec
   return { result, failure, blocks: mode !== 'warn' };
 }
 
-/** The source digests this run's Provenance and Validate blocked: Sign signs none of them anywhere. */
-export async function blockedInRun(deps: ActivityDeps, workflowId: string, runId: string): Promise<Set<string>> {
-  return deps.documents.blockedDigests([phaseResultKey(workflowId, runId, 'provenance'), phaseResultKey(workflowId, runId, 'validate')]);
+/**
+ * The source digests this run's Provenance and Validate blocked: Sign signs none of them anywhere.
+ * Read checked against the hashes the workflow holds; a run that began before it held them names
+ * no hashes, and its results are found by key.
+ */
+export async function blockedInRun(deps: ActivityDeps, workflowId: string, runId: string, verification?: StoredRef[]): Promise<Set<string>> {
+  return deps.documents.blockedDigests(verification ?? [phaseResultKey(workflowId, runId, 'provenance'), phaseResultKey(workflowId, runId, 'validate')]);
+}
+
+/** Provenance's and Validate's results as the workflow hands them on: with their hashes where the summaries carry them. */
+export function verificationRefs(...summaries: (VerificationSummary | undefined)[]): ResultRef[] {
+  return summaries.flatMap((v): ResultRef[] => (!v ? [] : v.resultSha256 ? [{ key: v.resultKey, sha256: v.resultSha256 }] : [v.resultKey]));
 }
 
 /**

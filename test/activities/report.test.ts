@@ -100,7 +100,7 @@ describe('report', () => {
   it('returns at most 500 failures; the stored report has every one', async () => {
     const world = new World();
     // 167 digests staging never had, to three destinations: 501 LOST edges.
-    const dmap = Object.fromEntries(Array.from({ length: 167 }, (_, i) => [`sha256:${i.toString(16).padStart(64, '0')}`, ['v1']]));
+    const dmap = Object.fromEntries(Array.from({ length: 167 }, (_, i) => [`sha256:${i.toString(16).padStart(64, '0')}`, [`v${i}`]]));
     const run = await world.run(world.input([project({ images: [{ name: 'gone', dmap }] })], { confirm: false })).through('report');
     expect(run.report!.failures).toHaveLength(500);
     expect(run.report!.failureCount).toBe(501);
