@@ -78,7 +78,7 @@ describe('setup', () => {
     const run = world.run(world.input([project({ name: 'broken', images: [IMAGE], signatures: { mode: 'require', keys: [bad] } })]));
     const err = await failure(run.exec(run.worker.setup, [run.input]));
     expect(err).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
-    expect(err.message).toBe(`manifest bundle ${run.input.bundleKey}: invalid manifest bundle: projects[0].signatures.keys[0]: a PEM public key that parses, normalized as the loader writes it`);
+    expect(err.message).toBe(`manifest bundle ${run.input.bundleKey}: invalid manifest bundle: manifests/broken/promoter-manifest.yaml: projects[0].signatures.keys[0]: a PEM public key that parses, normalized as the loader writes it`);
     expect(world.registry.requests).toEqual([]);
   });
 
