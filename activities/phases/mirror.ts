@@ -11,11 +11,11 @@
  * Validate would judge it: somebody else may have put it there.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { bundleSha256, type ManifestBundle } from '../../lib/manifests';
+import type { ManifestBundle } from '../../lib/manifests';
 import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
 import { repoFor } from '../../lib/run/plan';
 import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
-import { LATEST_BUNDLE_KEY, mirrorReportKey, signatureArchiveKey, tagRecordKey } from '../../lib/run/storage-keys';
+import { bundleShaOfKey, LATEST_BUNDLE_KEY, mirrorReportKey, signatureArchiveKey, tagRecordKey } from '../../lib/run/storage-keys';
 import { recordedDigests, type TagRecord } from '../../lib/run/tag-record';
 import type { Failure } from '../../lib/run/outcomes';
 import { mapPool } from '../../lib/util/pool';
@@ -58,12 +58,12 @@ export function createMirror(deps: ActivityDeps) {
 
     const format = deps.config.signing.format;
     const signer = await deps.trust.imageSigner();
-    // By its content address, checked as a run's bundle is (its identity hash, the CLI's schema and
-    // rules), and against the hash the pointer names where it names one.
-    const bundle = await loadBundleByKey(deps.store, bundleKey);
-    if (latest?.bundleSha256 && bundleSha256(bundle) !== latest.bundleSha256) {
+    // The pointer names the bundle's hash too: its key must be that bundle's content address.
+    if (latest?.bundleSha256 && bundleShaOfKey(bundleKey) !== latest.bundleSha256) {
       throw ApplicationFailure.nonRetryable(`${LATEST_BUNDLE_KEY} names ${bundleKey} with sha256 ${latest.bundleSha256}, which it does not have`, 'InvalidInput');
     }
+    // By its content address, checked as a run's bundle is (its identity hash, the CLI's schema and rules).
+    const bundle = await loadBundleByKey(deps.store, bundleKey);
     const candidates = imagesOf(bundle);
     const naming = namingProjects(bundle);
     const check = sharedChecks(deps);

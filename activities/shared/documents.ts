@@ -5,6 +5,7 @@ import type { ResultDocument } from '../../lib/run/documents';
 import { copyTasks, type CopyTask } from '../../lib/run/plan';
 import type { Plan } from '../../lib/run/plan-format';
 import type { PromotionInput, ResultRef, StoredRef } from '../../lib/run/input';
+import { bundleShaOfKey } from '../../lib/run/storage-keys';
 import type { DocumentStore } from '../../lib/storage/audit-store';
 import type { InPlaceImage } from './images';
 
@@ -39,7 +40,7 @@ export function loadBundle(store: DocumentStore, input: PromotionInput): Promise
  * bundle's identity (the nightly re-mirroring reads bundles by key alone).
  */
 export function loadBundleByKey(store: DocumentStore, key: string): Promise<ManifestBundle> {
-  const sha = /^inputs\/([0-9a-f]{64})\.json$/.exec(key)?.[1];
+  const sha = bundleShaOfKey(key);
   if (!sha) throw ApplicationFailure.nonRetryable(`manifest bundle ${key}: not a bundle's content address (inputs/<sha256>.json)`, 'InvalidInput');
   return loadBundleAt(store, key, sha);
 }

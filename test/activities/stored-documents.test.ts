@@ -102,6 +102,11 @@ describe('documents read back by hash', () => {
     expect(err).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
     expect(err.message).toContain(`manifest bundle ${input.bundleKey}: content hashes to`);
 
+    const other = 'f'.repeat(64);
+    world.store.docs.set(LATEST_BUNDLE_KEY, JSON.stringify({ ...world.doc<object>(LATEST_BUNDLE_KEY), bundleSha256: other }));
+    const pointer = await failure(world.mirror({ confirm: true }));
+    expect(pointer.message).toBe(`${LATEST_BUNDLE_KEY} names ${input.bundleKey} with sha256 ${other}, which it does not have`);
+
     world.store.docs.set('inputs/hand-written.json', world.store.docs.get(input.bundleKey)!);
     const named = await failure(world.mirror({ confirm: true, bundleKey: 'inputs/hand-written.json' }));
     expect(named.message).toBe("manifest bundle inputs/hand-written.json: not a bundle's content address (inputs/<sha256>.json)");
