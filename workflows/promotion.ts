@@ -9,8 +9,8 @@
  */
 import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { AfterPromoteArgs, PromotionInput } from '../lib/run/input';
-import { PHASES, type PhaseName, type PhaseOutcome, type PromoteSummary } from '../lib/run/outcomes';
+import type { AfterPromoteArgs, PromotionInput, StoredRef } from '../lib/run/input';
+import { PHASES, type PhaseName, type PhaseOutcome, type PromoteSummary, type VerificationSummary } from '../lib/run/outcomes';
 import type { ReportInput, RunProgress, RunReport, RunStatus } from '../lib/run/report';
 import { LONG, QUICK } from './activity-options';
 import { Lanes } from './lanes';
@@ -95,16 +95,26 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
       for (const p of ['promote', 'sign', 'attest'] as const) phases.skip(p, 'dry run');
     } else {
       const verificationKeys = [draft.provenance.resultKey, draft.validate.resultKey];
+      // With their hashes, Promote and Sign read what verification blocked checked against them.
+      // Only activity arguments change: a history recorded before replays as it ran.
+      const verification = resultRefs(draft.provenance, draft.validate);
       const plan = draft.plan;
       const promote = (laneContended: boolean) =>
-        promoteAllBatches(long, { ...planRef, verificationKeys, ...(laneContended ? { laneContended } : {}) }, plan.copyTasks, input.options, batches, onBatchDone);
+        promoteAllBatches(
+          long,
+          { ...planRef, verificationKeys, ...(verification ? { verification } : {}), ...(laneContended ? { laneContended } : {}) },
+          plan.copyTasks,
+          input.options,
+          batches,
+          onBatchDone,
+        );
       draft.promote = await phases.run(
         'promote',
         // A plan of an older release names no promote hosts: all of its registries then.
         () => (patched(PROMOTION_LANES) && plan.copyTasks > 0 ? lanes.holding(plan.promoteHosts ?? plan.registries, plannedAt, promote) : promote(false)),
         (p) => `${p.promotedEdges} promoted, ${p.failedEdges} failed`,
       );
-      const after = { ...planRef, promoteResultKeys: draft.promote.resultKeys };
+      const after = { ...planRef, promoteResultKeys: draft.promote.resultKeys, ...(verification ? { verification } : {}) };
       const parts = patched(SIGN_IN_PARTS) ? Math.max(1, input.options.parallelBatches ?? 1) : 1;
       draft.sign = await phases.run('sign', () => callInParts('sign', long.sign, after, parts), (s) => `${s.signed} signed, ${s.mirrored} mirrored`);
       draft.attest = await phases.run('attest', () => callInParts('attest', long.attest, after, parts), (a) => `${a.written} attestations written`);
@@ -140,6 +150,12 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
 // With versioned workers, a promotion finishes on the code it started with; the next version
 // gets the runs started after it became current (README, "Upgrades").
 setWorkflowOptions(onVersionedWorkers('PINNED'), promotionWorkflow);
+
+/** Both verification results with their hashes; none when a summary carries no hash (recorded before they did). */
+function resultRefs(...summaries: VerificationSummary[]): StoredRef[] | undefined {
+  const refs = summaries.map((v) => (v.resultSha256 ? { key: v.resultKey, sha256: v.resultSha256 } : undefined));
+  return refs.every((r) => r !== undefined) ? (refs as StoredRef[]) : undefined;
+}
 
 function failureHeadline(r: RunReport): string {
   const status: RunStatus = r.status;

@@ -16,12 +16,13 @@
  * the archived attestations it lacks are written there alone, still without a request per digest
  * for what is in sync.
  */
+import { ApplicationFailure } from '@temporalio/activity';
 import type { ManifestBundle } from '../../lib/manifests';
 import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
 import { repoFor } from '../../lib/run/plan';
 import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
 import type { ArchivedSignatures } from '../../lib/run/documents';
-import { LATEST_BUNDLE_KEY, mirrorReportKey, signatureArchiveKey, tagRecordKey } from '../../lib/run/storage-keys';
+import { bundleShaOfKey, LATEST_BUNDLE_KEY, mirrorReportKey, signatureArchiveKey, tagRecordKey } from '../../lib/run/storage-keys';
 import { attestationId, recordedDigests, type TagRecord } from '../../lib/run/tag-record';
 import type { Failure } from '../../lib/run/outcomes';
 import { mapPool } from '../../lib/util/pool';
@@ -33,8 +34,11 @@ import type { InPlaceImage } from '../shared/images';
 import { referrersApiHosts, signedThere, type RepoKnowledge } from '../shared/repo-knowledge';
 import { archivedAttestations, imageSubject, recordSigned, signaturesFor, writeSignatures } from '../shared/sign-image';
 import { updateTagRecords } from '../shared/tag-records';
-import { policyFailures } from '../shared/source-checks';
+import { policyFailures, type Naming } from '../shared/source-checks';
+import { sharedChecks } from '../shared/verification';
 import { writeOnce } from '../shared/write-once';
+import { loadBundleByKey } from '../shared/documents';
+import type { LatestBundlePointer } from '../shared/latest-bundle';
 
 /** Repositories read at once; the registry client's per-host budget applies beneath this. */
 const REPO_CONCURRENCY = 32;
@@ -50,7 +54,8 @@ export function createMirror(deps: ActivityDeps) {
   return async function mirrorSignatures(hb: Heartbeat, input: MirrorInput): Promise<MirrorReport> {
     const { workflowId, runId } = runIds();
     const reportKey = mirrorReportKey(workflowId, runId);
-    const bundleKey = input.bundleKey ?? (await deps.store.getJsonIfExists<{ bundleKey: string }>(LATEST_BUNDLE_KEY))?.bundleKey;
+    const latest = input.bundleKey ? undefined : await deps.store.getJsonIfExists<Partial<LatestBundlePointer>>(LATEST_BUNDLE_KEY);
+    const bundleKey = input.bundleKey ?? latest?.bundleKey;
     const finish = async (report: MirrorReport): Promise<MirrorReport> => {
       // A retry after an attempt that wrote its report (and died before Temporal heard) returns that one.
       const stands = (await writeOnce(deps.store, reportKey, report)).value;
@@ -61,9 +66,15 @@ export function createMirror(deps: ActivityDeps) {
 
     const format = deps.config.signing.format;
     const signer = await deps.trust.imageSigner();
-    const bundle = await deps.store.getJson<ManifestBundle>(bundleKey);
+    // The pointer names the bundle's hash too: its key must be that bundle's content address.
+    if (latest?.bundleSha256 && bundleShaOfKey(bundleKey) !== latest.bundleSha256) {
+      throw ApplicationFailure.nonRetryable(`${LATEST_BUNDLE_KEY} names ${bundleKey} with sha256 ${latest.bundleSha256}, which it does not have`, 'InvalidInput');
+    }
+    // By its content address, checked as a run's bundle is (its identity hash, the CLI's schema and rules).
+    const bundle = await loadBundleByKey(deps.store, bundleKey);
     const candidates = imagesOf(bundle);
-    const projects = new Map(bundle.projects.map((p) => [p.name, p]));
+    const naming = namingProjects(bundle);
+    const check = sharedChecks(deps);
     const destinations = await readDestinations(deps, hb, candidates);
     const images = await inPlace(deps, candidates, destinations);
     const apiHosts = format === 'legacy' ? new Set<string>() : await referrersApiHosts(deps, images);
@@ -100,7 +111,7 @@ export function createMirror(deps: ActivityDeps) {
       }
       try {
         if (!(await deps.store.getJsonIfExists(signatureArchiveKey(img.digest, signer.mark)))) {
-          const refused = await policyFailures(deps, projects.get(img.project)!, img.source, img.digest);
+          const refused = await policyFailures(deps, naming.get(img.digest) ?? [], img.digest, check);
           if (refused.length > 0) return { counts: {}, failures: [blockedByPolicy(img, refused)] };
         }
         const { archived, fresh } = await signaturesFor(deps, signer, img);
@@ -194,6 +205,25 @@ function outOfSync(img: InPlaceImage, repo: RepositoryRef, primary: boolean): Fa
   return primary
     ? { edge, phase: 'sign', code: 'UNSIGNED', error: "the promoter's signature is missing at the primary destination" }
     : { edge, phase: 'sign', code: 'SIGNATURE_OUT_OF_SYNC', error: "the promoter's signature is missing on this mirror" };
+}
+
+/**
+ * Every project that lists each digest, with the source it lists it from: a signature is per
+ * digest, so all their policies decide whether an image never signed may be signed now.
+ */
+function namingProjects(bundle: ManifestBundle): Map<string, Naming[]> {
+  const out = new Map<string, Naming[]>();
+  for (const project of bundle.projects) {
+    for (const img of project.images) {
+      const source = repoFor(project.source, img.name);
+      for (const digest of Object.keys(img.dmap)) {
+        let list = out.get(digest);
+        if (!list) out.set(digest, (list = []));
+        list.push({ project, source });
+      }
+    }
+  }
+  return out;
 }
 
 /** Every image digest of the bundle with all its destinations (the first is the primary). */

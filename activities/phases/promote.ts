@@ -50,7 +50,7 @@ export function createPromote(deps: ActivityDeps) {
     const earlier = await earlierResult<PromoteBatchSummary>(deps, promoteBatchKey(workflowId, runId, args.batch));
     if (earlier) return earlier;
     const plan = await deps.documents.plan(args.plan);
-    const all = await deps.documents.copyTasks(args.plan, args.verificationKeys);
+    const all = await deps.documents.copyTasks(args.plan, args.verification ?? args.verificationKeys);
     const tasks = all.slice(args.batch * args.input.options.batchSize, (args.batch + 1) * args.input.options.batchSize);
 
     const resumed = hb.resumed<BatchCheckpoint>();

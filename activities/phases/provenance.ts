@@ -1,4 +1,4 @@
-/** Provenance: verify the SLSA provenance v1 of each distinct source digest against the project's `provenance:` policy. */
+/** Provenance: verify the SLSA provenance v1 of each source digest against the `provenance:` policy of every project naming it. */
 import type { PlanRef } from '../../lib/run/input';
 import type { VerificationSummary } from '../../lib/run/outcomes';
 import type { ActivityDeps } from '../shared/deps';

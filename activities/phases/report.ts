@@ -5,12 +5,16 @@
  */
 import type { ResultDocument } from '../../lib/run/documents';
 import { planEdges } from '../../lib/run/plan';
-import { LATEST_BUNDLE_KEY, reportKey } from '../../lib/run/storage-keys';
+import { reportKey } from '../../lib/run/storage-keys';
 import { edgeName, type Failure, type PhaseOutcome } from '../../lib/run/outcomes';
+import type { ResultRef } from '../../lib/run/input';
 import { MAX_FAILURES_IN_REPORT, type ReportInput, type RunReport, type RunStatus } from '../../lib/run/report';
 import { emptyTransfer } from '../../lib/run/counts';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
+import { readResult } from '../shared/documents';
+import { advanceLatestBundle } from '../shared/latest-bundle';
+import { verificationRefs } from '../shared/verification';
 import { writeOnce } from '../shared/write-once';
 
 /** The report as the workflow gets it: the failure list capped (the stored report has all). */
@@ -21,7 +25,11 @@ export function createReport(deps: ActivityDeps) {
     const { workflowId, runId } = runIds();
     // Written once: an earlier attempt that finished (its worker died before Temporal heard) stands.
     const earlier = await deps.store.getJsonIfExists<RunReport>(reportKey(workflowId, runId));
-    if (earlier) return capped(earlier);
+    if (earlier) {
+      // The attempt that wrote it may have died before it moved the pointer.
+      await followLatest(deps, r, earlier);
+      return capped(earlier);
+    }
     const failures: Failure[] = [];
     let blockedEdges = 0;
     let batchFailedEdges = 0;
@@ -32,8 +40,7 @@ export function createReport(deps: ActivityDeps) {
         if (e.verdict === 'lost') failures.push({ edge: edgeName(e), phase: 'plan', code: 'LOST', error: `source ${e.source.host}/${e.source.repository}@${e.digest} not found` });
         if (e.verdict === 'tag-move') failures.push({ edge: edgeName(e), phase: 'plan', code: 'TAG_MOVE', error: `tag ${e.tag} points at ${e.currentDigest}; the promoter never moves a tag` });
       }
-      const verificationKeys = [r.provenance?.resultKey, r.validate?.resultKey].filter((k): k is string => !!k);
-      const tasks = await deps.documents.copyTasks(r.plan.plan, verificationKeys);
+      const tasks = await deps.documents.copyTasks(r.plan.plan, verificationRefs(r.provenance, r.validate));
       blockedEdges = plan.counts.promote - tasks.reduce((n, t) => n + t.edges, 0);
       // A batch whose activity failed for good wrote no result: every edge it held failed.
       const size = r.input.options.batchSize;
@@ -46,9 +53,9 @@ export function createReport(deps: ActivityDeps) {
         }
       }
     }
-    const resultKeys = [r.provenance?.resultKey, r.validate?.resultKey, ...(r.promote?.resultKeys ?? []), ...phaseKeys(r.sign), ...phaseKeys(r.attest)].filter((k): k is string => !!k);
-    for (const key of resultKeys) {
-      const doc = await deps.store.getJson<ResultDocument<unknown>>(key);
+    const results: ResultRef[] = [...verificationRefs(r.provenance, r.validate), ...(r.promote?.resultKeys ?? []), ...phaseKeys(r.sign), ...phaseKeys(r.attest)].filter((k) => !!k);
+    for (const ref of results) {
+      const doc = await readResult<ResultDocument<unknown>>(deps.store, ref);
       failures.push(...doc.failures);
     }
 
@@ -97,23 +104,34 @@ export function createReport(deps: ActivityDeps) {
         vsaWritten: r.attest?.vsaWritten ?? 0,
         vsaAlreadyPresent: r.attest?.vsaAlreadyPresent ?? 0,
       },
-      audit: { bucket: deps.store.bucket, bundleKey: r.input.bundleKey, planKey: r.plan?.plan.key, reportKey: key, resultKeys },
+      audit: { bucket: deps.store.bucket, bundleKey: r.input.bundleKey, planKey: r.plan?.plan.key, reportKey: key, resultKeys: results.map((ref) => (typeof ref === 'string' ? ref : ref.key)) },
       failures,
       failureCount: failures.length,
     };
     // Another attempt may have written it first: that one stands.
     const stands = (await writeOnce(deps.store, key, report)).value;
     deps.metrics.phases(r.phases);
-    if (r.input.confirm && r.plan) {
-      await deps.store.overwriteJson(LATEST_BUNDLE_KEY, { bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, at: report.finishedAt });
-    }
+    await followLatest(deps, r, stands);
     deps.log.info({ workflowId, status, edges: report.edges, failures: failures.length, reportKey: key }, 'report written');
     return capped(stands);
   };
 }
 
-function stripKeys<T extends { resultKey: string; failureCount: number }>(v: T): Omit<T, 'resultKey' | 'failureCount'> {
-  const { resultKey: _k, failureCount: _f, ...rest } = v;
+/**
+ * The nightly re-mirroring follows the last confirmed run that succeeded, never a failed or
+ * partial one, and never back to an older run that finished later (../shared/latest-bundle.ts).
+ */
+async function followLatest(deps: ActivityDeps, r: ReportInput, report: RunReport): Promise<void> {
+  if (report.status !== 'succeeded' || !r.input.confirm || !r.plan) return;
+  const { workflowId, runId } = report;
+  const moved = await advanceLatestBundle(deps.store, {
+    bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, startedAt: r.startedAt, at: report.finishedAt ?? new Date().toISOString(),
+  });
+  if (!moved) deps.log.info({ workflowId, runId }, 'latest-bundle pointer left alone: it names this run or a newer one');
+}
+
+function stripKeys<T extends { resultKey: string; failureCount: number; resultSha256?: string }>(v: T): Omit<T, 'resultKey' | 'failureCount' | 'resultSha256'> {
+  const { resultKey: _k, failureCount: _f, resultSha256: _s, ...rest } = v;
   return rest;
 }
 

@@ -37,7 +37,7 @@ export function createSign(deps: ActivityDeps) {
     const plan = await deps.documents.plan(args.plan);
     const images = await imagesInPlace(deps, args);
     const knowledge = await planKnowledge(deps, plan, images, format !== 'legacy');
-    const blocked = await blockedInRun(deps, workflowId, runId);
+    const blocked = await blockedInRun(deps, workflowId, runId, args.verification);
     const { counts, failures, signed } = await forEachImage(hb, images, async (img) => {
       if (blocked.has(img.digest)) return { counts: {}, failures: [notSigned(img)] };
       const targets = img.destinations.flatMap((d, i) => (d.promotedNow || !signedThere(knowledge(d.ref), img.digest, signer.mark, format) ? [i] : []));

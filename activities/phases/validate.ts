@@ -1,4 +1,4 @@
-/** Validate: verify the signatures of each distinct source digest against the project's `signatures:` policy. */
+/** Validate: verify the signatures of each source digest against the `signatures:` policy of every project naming it. */
 import type { PlanRef } from '../../lib/run/input';
 import type { VerificationSummary } from '../../lib/run/outcomes';
 import type { ActivityDeps } from '../shared/deps';

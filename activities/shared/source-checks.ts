@@ -8,7 +8,7 @@ import type { RepositoryRef } from '../../lib/oci/reference';
 import type { Failure } from '../../lib/run/outcomes';
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../../lib/signing';
 import type { ActivityDeps } from './deps';
-import { judge, type VerificationSpec } from './verification';
+import { judge, sharedChecks, type Checker, type VerificationSpec } from './verification';
 
 /** SLSA provenance v1 against the project's `provenance:` policy (builders, sources, keys or identities). */
 export const PROVENANCE_CHECK: VerificationSpec<ProvenancePolicy> = {
@@ -42,13 +42,25 @@ export const SIGNATURE_CHECK: VerificationSpec<SignaturePolicy> = {
   },
 };
 
-/** Why `project`'s policies keep `digest` from being signed (both checks, as the phases judge them); empty: it may be. */
-export async function policyFailures(deps: ActivityDeps, project: Project, source: RepositoryRef, digest: string): Promise<Failure[]> {
-  const one = async <P extends { mode: string }>(spec: VerificationSpec<P>): Promise<Failure[]> => {
-    const policy = spec.policyOf(project);
+/** A project that lists a digest, and the source repository it lists it from. */
+export interface Naming {
+  project: Project;
+  source: RepositoryRef;
+}
+
+/**
+ * Why the policies of the projects naming `digest` keep it from being signed (both checks, as the
+ * phases judge them); empty: it may be. Every project naming it must be satisfied, as in
+ * Provenance and Validate: one project's `off` does not sign what another's `require` refuses.
+ */
+export async function policyFailures(deps: ActivityDeps, naming: Naming[], digest: string, check: Checker = sharedChecks(deps)): Promise<Failure[]> {
+  const one = async <P extends { mode: string }>(spec: VerificationSpec<P>, n: Naming): Promise<Failure[]> => {
+    const policy = spec.policyOf(n.project);
     if (policy.mode === 'off') return [];
-    const j = await judge(deps, spec, { source, digest, policy, project: project.name });
+    const j = await judge(deps, spec, { source: n.source, digest, policy, project: n.project.name }, check);
     return j.blocks ? [j.failure!] : [];
   };
-  return [...(await one(PROVENANCE_CHECK)), ...(await one(SIGNATURE_CHECK))];
+  const out: Failure[] = [];
+  for (const n of naming) out.push(...(await one(PROVENANCE_CHECK, n)), ...(await one(SIGNATURE_CHECK, n)));
+  return out;
 }

@@ -29,11 +29,18 @@ export function parseManifestBundle(json: string | Uint8Array | unknown): Manife
   }
   const parsed = ManifestBundleSchema.safeParse(value);
   if (!parsed.success) {
-    throw new ManifestBundleError(parsed.error.issues.map((i) => `${pathText(i.path as (string | number)[]) || '(top)'}: ${i.message}`));
+    throw new ManifestBundleError(parsed.error.issues.map((i) => `${manifestFileOf(value, i.path)}${pathText(i.path as (string | number)[]) || '(top)'}: ${i.message}`));
   }
   const problems = bundleRuleProblems(parsed.data);
   if (problems.length > 0) throw new ManifestBundleError(problems);
   return parsed.data;
+}
+
+/** `file: ` of the project a schema issue is in, when the bundle names it: where its reviewers look. */
+function manifestFileOf(value: unknown, path: PropertyKey[]): string {
+  if (path[0] !== 'projects' || typeof path[1] !== 'number') return '';
+  const file = (value as { projects?: { file?: unknown }[] })?.projects?.[path[1]]?.file;
+  return typeof file === 'string' && file.length > 0 && file.length <= 1024 ? `${file}: ` : '';
 }
 
 /** The loader's rules that span fields: the same ones a manifest is held to (see project.ts, conflicts.ts). */

@@ -43,6 +43,12 @@ export interface StoredRef {
 }
 
 /** Arguments of the phase activities after Plan: where the plan is and what to skip. */
+/**
+ * A phase's result document: its key and hash as the workflow holds them, or the key alone (runs
+ * that began before the phases returned their result's hash).
+ */
+export type ResultRef = StoredRef | string;
+
 export interface PlanRef {
   input: PromotionInput;
   plan: StoredRef;
@@ -58,10 +64,14 @@ export interface PromoteBatchArgs extends PlanRef {
    * place at the right digest counts as already present, not promoted.
    */
   laneContended?: boolean;
+  /** The same results with their hashes, read checked (absent in runs that began before them). */
+  verification?: StoredRef[];
 }
 
 export interface AfterPromoteArgs extends PlanRef {
   promoteResultKeys: string[];
+  /** Provenance's and Validate's results with their hashes: what Sign signs nowhere (absent in runs that began before them). */
+  verification?: StoredRef[];
   /** This activity's part of the images in place (absent: all of them). */
   shard?: Shard;
 }

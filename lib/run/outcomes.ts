@@ -68,6 +68,11 @@ export interface VerificationSummary extends PhaseOutcome {
   missing: number;
   /** Source digests whose edges must not be promoted (policy `require` and verification failed). */
   blocked: number;
+  /**
+   * sha256 of the stored result document, as returned to the workflow (the document cannot hold
+   * its own hash): Promote and Sign read the blocked digests checked against it.
+   */
+  resultSha256?: string;
 }
 
 export interface PromoteBatchSummary extends PhaseOutcome {

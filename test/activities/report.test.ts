@@ -62,7 +62,8 @@ describe('report', () => {
     // last three batches are empty; the fourth wrote nothing), Sign, Attest.
     expect(report.audit.resultKeys).toHaveLength(2 + 7 + 1 + 1);
     expect(world.doc<RunReport>(report.audit.reportKey!)).toEqual(report);
-    expect(world.doc<{ bundleKey: string; runId: string }>(LATEST_BUNDLE_KEY)).toMatchObject({ bundleKey: input.bundleKey, runId: run.ids.runId });
+    // A failed run leaves the nightly re-mirroring on the last one that succeeded (here: none).
+    expect(world.store.docs.has(LATEST_BUNDLE_KEY)).toBe(false);
   });
 
   it('a run where everything went well succeeds; the retried report returns the stored one unchanged', async () => {
@@ -99,12 +100,69 @@ describe('report', () => {
   it('returns at most 500 failures; the stored report has every one', async () => {
     const world = new World();
     // 167 digests staging never had, to three destinations: 501 LOST edges.
-    const dmap = Object.fromEntries(Array.from({ length: 167 }, (_, i) => [`sha256:${i.toString(16).padStart(64, '0')}`, ['v1']]));
+    const dmap = Object.fromEntries(Array.from({ length: 167 }, (_, i) => [`sha256:${i.toString(16).padStart(64, '0')}`, [`v${i}`]]));
     const run = await world.run(world.input([project({ images: [{ name: 'gone', dmap }] })], { confirm: false })).through('report');
     expect(run.report!.failures).toHaveLength(500);
     expect(run.report!.failureCount).toBe(501);
     const stored = world.doc<RunReport>(run.report!.audit.reportKey!);
     expect(stored.failures).toHaveLength(501);
     expect(stored.edges).toMatchObject({ total: 501, lost: 501, failed: 501 });
+  });
+
+  describe('the latest-bundle pointer', () => {
+    type Pointer = { bundleKey: string; runId: string; startedAt: string };
+    /** A confirmed run of its own manifests (one image each) through Attest, and its report written as started at `startedAt`. */
+    async function confirmed(world: World, name: string, startedAt: string, opts: { fail?: boolean } = {}) {
+      const digest = world.registry.putImage(staging(name), name);
+      const signatures = opts.fail ? { mode: 'require' as const, keys: [releaseKey.publicKeyPem] } : {};
+      const run = await world.run(world.input([project({ name, images: [{ name, dmap: { [digest]: ['v1'] } }], signatures })])).through('attest');
+      return { run, report: () => run.exec(run.worker.writeReport, [run.reportInput({ startedAt })]) };
+    }
+    const pointer = (world: World) => world.doc<Pointer>(LATEST_BUNDLE_KEY);
+
+    it('moves forward only: a run started earlier that finishes later leaves it on the newer one', async () => {
+      const world = new World();
+      const older = await confirmed(world, 'older', '2026-01-01T00:00:00Z');
+      const newer = await confirmed(world, 'newer', '2026-01-01T00:05:00Z');
+      expect((await newer.report()).status).toBe('succeeded');
+      expect(pointer(world)).toMatchObject({ bundleKey: newer.run.input.bundleKey, runId: newer.run.ids.runId, startedAt: '2026-01-01T00:05:00Z' });
+      expect((await older.report()).status).toBe('succeeded');
+      expect(pointer(world)).toMatchObject({ runId: newer.run.ids.runId });
+      const later = await confirmed(world, 'later', '2026-01-01T00:10:00Z');
+      await later.report();
+      expect(pointer(world)).toMatchObject({ bundleKey: later.run.input.bundleKey, runId: later.run.ids.runId });
+    });
+
+    it('a failed confirmed run, however new, and a dry run never move it', async () => {
+      const world = new World();
+      const good = await confirmed(world, 'good', '2026-01-01T00:00:00Z');
+      await good.report();
+      const bad = await confirmed(world, 'bad', '2026-01-02T00:00:00Z', { fail: true });
+      expect((await bad.report()).status).toBe('failed');
+      const digest = world.registry.putImage(staging('dry'), 'dry');
+      const dry = await world.run(world.input([project({ name: 'dry', images: [{ name: 'dry', dmap: { [digest]: ['v1'] } }] })], { confirm: false })).through('validate');
+      expect((await dry.exec(dry.worker.writeReport, [dry.reportInput({ startedAt: '2026-01-03T00:00:00Z' })])).status).toBe('dry-run');
+      expect(pointer(world)).toMatchObject({ bundleKey: good.run.input.bundleKey, runId: good.run.ids.runId });
+    });
+
+    it('a newer run that moves it between our read and our write wins: the replace is conditional, and the re-read sees it', async () => {
+      const world = new World();
+      const older = await confirmed(world, 'older', '2026-01-01T00:00:00Z');
+      const newer = await confirmed(world, 'newer', '2026-01-01T00:05:00Z');
+      const store = world.store;
+      const read = store.readJsonVersioned.bind(store);
+      let raced = false;
+      store.readJsonVersioned = async <T>(key: string) => {
+        const got = await read<T>(key);
+        if (key === LATEST_BUNDLE_KEY && !raced) {
+          raced = true;
+          await newer.report();
+        }
+        return got;
+      };
+      await older.report();
+      expect(raced).toBe(true);
+      expect(pointer(world)).toMatchObject({ runId: newer.run.ids.runId });
+    });
   });
 });

@@ -72,13 +72,14 @@ describe('setup', () => {
     }
   });
 
-  it('a policy key that does not load fails Setup naming the manifest, not Validate later', async () => {
+  it('a policy key that does not load fails Setup, not Validate later: the bundle is refused naming the project and the key, before any request', async () => {
     const world = new World();
     const bad = '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n';
     const run = world.run(world.input([project({ name: 'broken', images: [IMAGE], signatures: { mode: 'require', keys: [bad] } })]));
     const err = await failure(run.exec(run.worker.setup, [run.input]));
     expect(err).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
-    expect(err.message).toMatch(/^manifests\/broken\/promoter-manifest\.yaml: a verification key does not load/);
+    expect(err.message).toBe(`manifest bundle ${run.input.bundleKey}: invalid manifest bundle: manifests/broken/promoter-manifest.yaml: projects[0].signatures.keys[0]: a PEM public key that parses, normalized as the loader writes it`);
+    expect(world.registry.requests).toEqual([]);
   });
 
   it('a confirmed run needs the signing key; a dry run does not', async () => {
