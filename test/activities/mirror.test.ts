@@ -80,20 +80,21 @@ describe('mirror-signatures', () => {
     expect(await summaries(mirrorA('tool'))).toBe(0);
     expect(await formatsAt(world, mirrorA('tool'), d.tool!)).toEqual(['legacy', 'bundle']);
 
+    // The run failed (Attest, at mirror-a), so the latest-bundle pointer stayed: its bundle is named.
     const writes = world.registry.writes.length;
-    const check = await world.mirror({ confirm: false });
+    const check = await world.mirror({ confirm: false, bundleKey: run.input.bundleKey });
     expect(check).toMatchObject({ status: 'failed', alreadyInSync: 1 });
     expect(check.failures).toEqual([{ edge: `${key(mirrorA('tool'))}@${d.tool}`, error: expect.stringMatching(/^ATTESTATION_OUT_OF_SYNC: /) }]);
     expect(world.registry.writes.length).toBe(writes);
 
-    const repair = await world.mirror({ confirm: true });
+    const repair = await world.mirror({ confirm: true, bundleKey: run.input.bundleKey });
     expect(repair).toMatchObject({ status: 'succeeded', alreadyInSync: 1, mirrored: 0, attestationsRepaired: 1, failures: [] });
     expect(new Set(world.registry.writes.slice(writes).map((w) => key(w.repo)))).toEqual(new Set([key(mirrorA('tool'))]));
     for (const dest of everywhere('tool')) expect(await summaries(dest), key(dest)).toBe(1);
     const found = await world.registry.findSignatures({ ...mirrorA('tool'), digest: d.tool! });
     expect(found.bundles.map((b) => b.predicateType).sort()).toEqual([PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, 'https://sigstore.dev/cosign/sign/v1'].sort());
     const after = world.registry.writes.length;
-    expect(await world.mirror({ confirm: true })).toMatchObject({ alreadyInSync: 2, attestationsRepaired: 0 });
+    expect(await world.mirror({ confirm: true, bundleKey: run.input.bundleKey })).toMatchObject({ alreadyInSync: 2, attestationsRepaired: 0 });
     expect(world.registry.writes.length).toBe(after);
   });
 
