@@ -92,7 +92,7 @@ export class AllowedHosts {
   /** `globs` undefined or empty: any host, but none of the special addresses. */
   constructor(
     globs?: readonly string[],
-    private readonly resolver: Resolver = dnsLookup as unknown as Resolver,
+    private readonly resolver: Resolver = dnsLookup,
   ) {
     const given = (globs ?? []).map((g) => g.trim()).filter(Boolean);
     this.globs = given.length > 0 ? given.map(parseGlob) : [parseGlob('*:*')];

@@ -99,7 +99,7 @@ export class FulcioChains {
  * v0.3 carries the leaf alone in `certificate`, as DSSE bundles and cosign do.
  */
 function v03(bundle: SerializedBundle): SerializedBundle {
-  const { x509CertificateChain, ...material } = bundle.verificationMaterial as SerializedBundle['verificationMaterial'] & { x509CertificateChain?: { certificates: { rawBytes: string }[] } };
+  const { x509CertificateChain, ...material } = bundle.verificationMaterial;
   const leaf = x509CertificateChain?.certificates[0];
   if (!leaf) return bundle;
   return { ...bundle, mediaType: SIGSTORE_BUNDLE_V03, verificationMaterial: { ...material, certificate: leaf } } as SerializedBundle;

@@ -182,7 +182,7 @@ export type Step = (typeof STEPS)[number];
 export class Run {
   /** The worker the next activity runs on (replace it to let "another worker" take over). */
   worker: Activities;
-  readonly phases = Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' } as PhaseResult])) as Record<PhaseName, PhaseResult>;
+  readonly phases = Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' }])) as Record<PhaseName, PhaseResult>;
   setupDone = false;
   plan?: PlanSummary;
   provenance?: VerificationSummary;

@@ -119,7 +119,7 @@ export type PhaseFigures = NonNullable<StepFigures['phases']>[string];
 
 /** The sum of `f` over the named phases of a step (0 for a phase the step did not run). */
 export const phaseSum = (s: StepFigures | undefined, phases: string[], f: (p: PhaseFigures) => number): number =>
-  phases.reduce((n, p) => n + (s?.phases?.[p] ? f(s.phases[p]!) : 0), 0);
+  phases.reduce((n, p) => n + (s?.phases?.[p] ? f(s.phases[p]) : 0), 0);
 
 /** A step that ran to its end (not cut by a time limit). */
 export const complete = (s: StepFigures | undefined): s is StepFigures => !!s && !s.partial;

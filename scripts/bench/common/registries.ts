@@ -83,7 +83,7 @@ export async function startBenchRegistries(opts: { dir: string; hosts: number; l
       const child = spawn(registry, ['serve', file], { stdio: ['ignore', 'ignore', 'pipe'] });
       const other = createWriteStream(join(opts.dir, `${name}.log`));
       const direct = `127.0.0.1:${port}`;
-      const lines = createInterface({ input: child.stderr! });
+      const lines = createInterface({ input: child.stderr });
       lines.on('line', (line) => (isRequestLine(line) ? opts.log.add(name, line) : other.write(`${line}\n`)));
       child.once('close', () => other.end());
       const r: BenchRegistry = { name, direct, address: direct, process: child };
