@@ -158,7 +158,7 @@ function write(value: unknown, out: string[]): void {
     out.push('[');
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out.push(',');
-      const v = value[i];
+      const v: unknown = value[i];
       if (v === undefined || typeof v === 'function') out.push('null');
       else write(v, out);
     }

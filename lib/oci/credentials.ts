@@ -19,8 +19,8 @@ export interface CredentialStore {
 }
 
 export class AnonymousCredentialStore implements CredentialStore {
-  async get(): Promise<undefined> {
-    return undefined;
+  get(): Promise<undefined> {
+    return Promise.resolve(undefined);
   }
 }
 

@@ -112,7 +112,8 @@ export function isNotTlsError(e: unknown): boolean {
   if (code !== undefined && NOT_TLS.has(code)) {
     // EPROTO is generic: accept it only with OpenSSL's "wrong version number" text.
     if (code !== 'EPROTO') return true;
-    const message = String((e as { cause?: { message?: unknown } }).cause?.message ?? (e as Error).message);
+    const causeMessage = (e as { cause?: { message?: unknown } }).cause?.message;
+    const message = typeof causeMessage === 'string' ? causeMessage : String((e as Error).message);
     return /wrong version number|packet length too long|http request/i.test(message);
   }
   return false;
@@ -164,7 +165,7 @@ export function probeTls(host: string, tls: HostTls, timeoutMs: number, lookup?:
       socket.end();
       resolve('tls');
     });
-    socket.once('error', (err) => {
+    socket.once('error', (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
       if (isNotTlsError(err)) resolve('plain');

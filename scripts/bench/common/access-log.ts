@@ -279,7 +279,7 @@ export class AccessLog {
       if (WRITE_KIND.test(kind)) t.writes++;
       repos.add(this.repo.data[i]!);
       let seconds = perSecond.get(host);
-      if (!seconds) perSecond.set(host, (seconds = new Map()));
+      if (!seconds) perSecond.set(host, (seconds = new Map<number, number>()));
       const second = Math.floor(at[i]! / 1000);
       seconds.set(second, (seconds.get(second) ?? 0) + 1);
     }

@@ -37,7 +37,7 @@ export interface BenchRegistries {
 
 /** `rm -rf`: registry storage is hundreds of thousands of small files, which Node's fs.rm removes slowly. */
 export function removeTree(dir: string): Promise<void> {
-  return new Promise((resolve, reject) => execFile('rm', ['-rf', '--', dir], (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) => execFile('rm', ['-rf', '--', dir], (err: Error | null) => (err ? reject(err) : resolve())));
 }
 
 
