@@ -16,7 +16,7 @@ const { temporal } = proto;
 /** A poller not seen for this long is a worker gone. */
 const POLLER_STALE_MS = 90_000;
 
-export async function liveWorkers(connection: NativeConnection, namespace: string, taskQueue: string): Promise<number> {
+async function liveWorkers(connection: NativeConnection, namespace: string, taskQueue: string): Promise<number> {
   const res = await connection.workflowService.describeTaskQueue({
     namespace,
     taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },

@@ -22,8 +22,8 @@ import type { Heartbeat } from './heartbeat';
 import { earlierResult, writeResult } from './results';
 import { loadBundle } from './documents';
 
-export type CheckResult = { status: 'passed'; detail?: string } | { status: 'missing' } | { status: 'failed'; reason: string };
-export type Mode = 'require' | 'if-present' | 'warn' | 'off';
+type CheckResult = { status: 'passed'; detail?: string } | { status: 'missing' } | { status: 'failed'; reason: string };
+type Mode = 'require' | 'if-present' | 'warn' | 'off';
 
 export interface VerificationSpec<P extends { mode: string }> {
   phase: 'provenance' | 'validate';

@@ -9,8 +9,8 @@ import { checkPublicKeyPem } from './public-keys';
 
 export const SIGNATURE_MODES = ['require', 'if-present', 'off'] as const;
 export const PROVENANCE_MODES = ['require', 'warn', 'off'] as const;
-export type SignatureMode = (typeof SIGNATURE_MODES)[number];
-export type ProvenanceMode = (typeof PROVENANCE_MODES)[number];
+type SignatureMode = (typeof SIGNATURE_MODES)[number];
+type ProvenanceMode = (typeof PROVENANCE_MODES)[number];
 
 /** A keyless signer: an OIDC issuer plus exactly one of subject / subjectRegExp. */
 export interface Identity {

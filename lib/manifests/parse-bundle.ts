@@ -37,7 +37,7 @@ export function parseManifestBundle(json: unknown): ManifestBundle {
 }
 
 /** The loader's rules that span fields: the same ones a manifest is held to (see project.ts, conflicts.ts). */
-export function bundleRuleProblems(bundle: ManifestBundle): string[] {
+function bundleRuleProblems(bundle: ManifestBundle): string[] {
   const problems: string[] = [];
   // destination repository -> tag -> [digest, project]
   const claims = new Map<string, Map<string, [string, string]>>();

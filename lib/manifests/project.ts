@@ -36,7 +36,7 @@ export interface ManifestHead {
 }
 
 /** Where a tag of an image was written, for tag-conflict findings. */
-export interface TagSite {
+interface TagSite {
   digest: string;
   src: YamlSource;
   path: PathSegment[];

@@ -36,7 +36,7 @@ function parseGlob(raw: string): HostGlob {
 }
 
 /** "host[:port]" -> lower-case host name (brackets off IPv6) and port ('' when none). */
-export function splitHost(hostPort: string): { name: string; port: string } {
+function splitHost(hostPort: string): { name: string; port: string } {
   const h = hostPort.trim().toLowerCase();
   if (h.startsWith('[')) {
     const end = h.indexOf(']');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { OciError } from './errors';
 import { hostname } from './reference';
 
-export const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', '/etc/docker/certs.d'] as const;
+const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', '/etc/docker/certs.d'] as const;
 
 export function certsDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   const value = env.PROMOTER_REGISTRY_CERTS_DIR;

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { digestTag } from '../oci/reference';
 export const bundleKey = (bundleSha256: string): string => `inputs/${bundleSha256}.json`;
-export const runPrefix = (workflowId: string, runId: string): string => `runs/${workflowId}/${runId}`;
+const runPrefix = (workflowId: string, runId: string): string => `runs/${workflowId}/${runId}`;
 export const planKey = (wf: string, run: string): string => `${runPrefix(wf, run)}/plan.json`;
 /** What Plan has read so far, chunk by chunk: a retried Plan resumes from them. */
 export const planInventoryChunkKey = (wf: string, run: string, n: number): string => `${runPrefix(wf, run)}/plan-inventory/${String(n).padStart(6, '0')}.json`;

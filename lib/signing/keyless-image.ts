@@ -36,7 +36,7 @@ export interface KeylessImageTarget {
   annotations?: Record<string, string>;
 }
 
-export interface KeylessLegacySignature {
+interface KeylessLegacySignature {
   layer: SignatureLayer;
   /** The message-signature bundle the layer was made from (certificate, Rekor entry, timestamp). */
   bundle: SerializedBundle;
@@ -106,7 +106,7 @@ function v03(bundle: SerializedBundle): SerializedBundle {
 }
 
 /** The `.sig` layer of a keyless signature: payload, signature, certificate, chain, timestamp. */
-export async function signLegacyKeyless(
+async function signLegacyKeyless(
   config: KeylessConfig,
   target: KeylessImageTarget,
   chains: FulcioChains = new FulcioChains(),

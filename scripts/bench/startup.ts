@@ -30,7 +30,7 @@ const MODES: Mode[] = [
   { name: 'built (dist/, prebuilt bundle)', command: process.execPath, args: ['bin/promoter.js', 'worker'] },
 ];
 
-export interface StartupRun {
+interface StartupRun {
   startupMs: number;
   idleRssMiB: number;
 }

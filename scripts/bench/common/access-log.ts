@@ -78,7 +78,7 @@ export function requestKind(method: string, uri: string, status: number): string
 }
 
 /** The repository a /v2/ path names ("" for ping and catalog). */
-export function repositoryOf(uri: string): string {
+function repositoryOf(uri: string): string {
   const path = uri.split('?')[0]!;
   const m = /^\/v2\/(.+?)\/(manifests|blobs|tags|referrers)\//.exec(path);
   return m ? m[1]! : '';

@@ -9,11 +9,11 @@ import type { StepRecord } from './steps';
 export const round = (x: number, digits = 2): number => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
 export const MiB = 2 ** 20;
 
-export function sortDesc(c: Record<string, number>): Record<string, number> {
+function sortDesc(c: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(c).sort(([, a], [, b]) => b - a));
 }
 
-export function tallyFigures(t: Tally, edges: number) {
+function tallyFigures(t: Tally, edges: number) {
   return {
     requests: t.requests,
     perEdge: round(t.requests / edges, 3),

@@ -2,7 +2,7 @@
 // every step with its phases, the bench's own comparison lines, then the targets.
 import type { StepFigures, Target } from './figures';
 
-export const top = (c: Record<string, number>, n = 12): string =>
+const top = (c: Record<string, number>, n = 12): string =>
   Object.entries(c)
     .slice(0, n)
     .map(([k, v]) => `${k} ${v}`)

@@ -13,7 +13,7 @@ import { cpuSecondsOf } from '../../dev/proc';
 import { isRequestLine, type AccessLog } from './access-log';
 import { DelayProxy } from './delay-proxy';
 
-export interface BenchRegistry {
+interface BenchRegistry {
   /** "staging", "dest-1", ... */
   name: string;
   /** host:port the registry itself listens on (markers go here, never through the proxy). */
