@@ -10,6 +10,5 @@ export interface BuildInfo {
 }
 export function hasSources(root: string): boolean;
 export function sourceHash(root: string): string;
-export function readBuildInfo(root: string): BuildInfo | undefined;
 export function buildIsFresh(root: string): boolean;
 export function withBuildLock<T>(root: string, fn: () => Promise<T>): Promise<T>;

@@ -39,7 +39,7 @@ export function sourceHash(root) {
 }
 
 /** dist/build-info.json, or undefined when there is no complete build. */
-export function readBuildInfo(root) {
+function readBuildInfo(root) {
   try {
     return JSON.parse(readFileSync(join(root, 'dist', 'build-info.json'), 'utf8'));
   } catch {

@@ -36,7 +36,7 @@ export function buildCli(setExit: (code: number) => void): Command {
 
   manifestOptions(program.command('validate').description('check manifests offline; touches no registry'))
     .option('--json', 'machine-readable output')
-    .action(async (o) => setExit(await validateCommand(o)));
+    .action(async (o: Parameters<typeof validateCommand>[0]) => setExit(await validateCommand(o)));
 
   manifestOptions(program.command('run').description('start a promotion (a dry run unless --confirm)'))
     .option('--confirm', 'really promote, sign and attest (default: dry run, stops after Validate)')
@@ -46,11 +46,11 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--parallel-batches <n>', 'Promote activities in flight at once', positiveInt)
     .option('--batches-per-workflow <n>', 'past this many batches Promote fans out to child workflows', positiveInt)
     .option('--verify-tags', "HEAD every destination tag instead of trusting the promoter's record of tags it verified or wrote")
-    .action(async (o) => setExit(await runCommand(o, out)));
+    .action(async (o: Parameters<typeof runCommand>[0]) => setExit(await runCommand(o, out)));
 
-  program.command('status <id>').description('progress of a run').option('--json').action(async (id, o) => setExit(await statusCommand(id, o, out)));
-  program.command('report <id>').description('report of a finished run').option('--json').option('--run-id <runId>').action(async (id, o) => setExit(await reportCommand(id, o, out)));
-  program.command('replay <id>').description("replay a run's history against this code; exit 0 when deterministic").option('--run-id <runId>').action(async (id, o) => setExit(await replayCommand(id, o, out)));
+  program.command('status <id>').description('progress of a run').option('--json').action(async (id: string, o: Parameters<typeof statusCommand>[1]) => setExit(await statusCommand(id, o, out)));
+  program.command('report <id>').description('report of a finished run').option('--json').option('--run-id <runId>').action(async (id: string, o: Parameters<typeof reportCommand>[1]) => setExit(await reportCommand(id, o, out)));
+  program.command('replay <id>').description("replay a run's history against this code; exit 0 when deterministic").option('--run-id <runId>').action(async (id: string, o: Parameters<typeof replayCommand>[1]) => setExit(await replayCommand(id, o, out)));
 
   manifestOptions(program.command('mirror-signatures'))
     .description('copy missing or different signatures to every mirror, sign promoted digests that have none (default: the manifests of the last confirmed promotion)')
@@ -58,7 +58,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--verify', 'also read and verify every signature at every destination (finds one replaced behind the record; a request or more per digest)')
     .option('--wait')
     .option('--json')
-    .action(async (o) => setExit(await mirrorCommand(o, out)));
+    .action(async (o: Parameters<typeof mirrorCommand>[0]) => setExit(await mirrorCommand(o, out)));
 
   program
     .command('schedule <action>')
@@ -66,7 +66,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--cron <expr>', 'cron expression (default "0 2 * * *")')
     .option('--timezone <tz>', 'time zone (default UTC)')
     .option('--json')
-    .action(async (action, o) => setExit(await scheduleCommand(action, o, out)));
+    .action(async (action: string, o: Parameters<typeof scheduleCommand>[1]) => setExit(await scheduleCommand(action, o, out)));
 
   program
     .command('snapshot <registry>')
@@ -78,7 +78,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--key <file>', "the promoter's public key for --signatures (default $PROMOTER_PUBLIC_KEY)")
     .option('--certificate-identity <id>', 'the keyless identity for --signatures (default $PROMOTER_KEYLESS_IDENTITY)')
     .option('--certificate-oidc-issuer <url>', 'its OIDC issuer (default $PROMOTER_KEYLESS_ISSUER)')
-    .action(async (registry, o) => setExit(await snapshotCommand(registry, o, out)));
+    .action(async (registry: string, o: Parameters<typeof snapshotCommand>[1]) => setExit(await snapshotCommand(registry, o, out)));
 
   program
     .command('deployment <action>')
@@ -86,7 +86,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--build-id <id>', 'the version (default: this build, PROMOTER_BUILD_ID or dist/build-info.json)')
     .option('--deployment-name <name>', 'default PROMOTER_DEPLOYMENT_NAME, else "promoter"')
     .option('--json')
-    .action(async (action, o) => setExit(await deploymentCommand(action, o, out)));
+    .action(async (action: string, o: Parameters<typeof deploymentCommand>[1]) => setExit(await deploymentCommand(action, o, out)));
 
   program
     .command('worker')
@@ -116,5 +116,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv).then((code) => process.exit(code));
+  // main turns every error into an exit code: the promise cannot reject, so nothing awaits it.
+  void main(process.argv).then((code) => process.exit(code));
 }

@@ -9,7 +9,7 @@ import type { promotionWorkflow } from '../workflows/promotion';
 import { UsageError } from './connect';
 
 /** The report a failed run carries as its failure details, if any. */
-export function reportFromFailure(err: unknown): RunReport | undefined {
+function reportFromFailure(err: unknown): RunReport | undefined {
   if (!(err instanceof WorkflowFailedError)) return undefined;
   const cause = err.cause;
   if (cause instanceof ApplicationFailure && cause.type === 'PromotionFailed') return cause.details?.[0] as RunReport | undefined;

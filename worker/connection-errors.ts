@@ -99,6 +99,7 @@ function errorText(err: unknown): string {
   let current: unknown = err;
   for (let depth = 0; current && depth < 5; depth++) {
     const e = current as { name?: unknown; message?: unknown; code?: unknown; details?: unknown; cause?: unknown };
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- text to match against: whatever a field holds is stringified as is
     parts.push(String(e.name ?? ''), String(e.message ?? current), e.code !== undefined ? `code: ${String(e.code)}` : '', String(e.details ?? ''));
     current = e.cause;
   }

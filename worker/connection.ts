@@ -14,13 +14,13 @@ import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile, typ
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { explainTemporalFailure } from './connection-errors';
 
-export { describeTemporal, explainTemporalFailure, TemporalUnavailable } from './connection-errors';
+export { describeTemporal, explainTemporalFailure } from './connection-errors';
 
 /** Where the dev stack's server listens; also what the `temporal` CLI would try first. */
-export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
-export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
+const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+const DEFAULT_TEMPORAL_NAMESPACE = 'default';
 /** A Temporal that does not answer the first call within this is reported, not waited for. */
-export const CONNECT_CHECK_MS = 10_000;
+const CONNECT_CHECK_MS = 10_000;
 
 export interface TemporalSettings {
   address: string;
@@ -132,7 +132,7 @@ interface CheckableConnection {
  * One real call (DescribeNamespace) under a deadline: TLS, the API key and the namespace are all
  * exercised, so a process that passes this will not fail on its first poll or start.
  */
-export async function checkTemporal(connection: CheckableConnection, settings: TemporalSettings, timeoutMs = CONNECT_CHECK_MS): Promise<void> {
+async function checkTemporal(connection: CheckableConnection, settings: TemporalSettings, timeoutMs = CONNECT_CHECK_MS): Promise<void> {
   try {
     await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.describeNamespace({ namespace: settings.namespace }));
   } catch (err) {

@@ -47,7 +47,7 @@ export async function createWorker(config: PromoterConfig, log: Logger, opts: Cr
   const store = new AuditStore(config.store);
   const { port, telemetry } = createRegistry(config);
   const metrics = meter ? createMetrics(meter, telemetry) : undefined;
-  const activities = createActivities({ config, store, registry: port, log, requestsSent: telemetry.totalRequests, ...(metrics ? { metrics } : {}) });
+  const activities = createActivities({ config, store, registry: port, log, requestsSent: () => telemetry.totalRequests(), ...(metrics ? { metrics } : {}) });
   const identity = buildIdentity({ deploymentName: config.deployment.name, buildId: config.deployment.buildId });
   const version = { ...identity, versioning: config.deployment.versioning };
   const source = workflowSource();

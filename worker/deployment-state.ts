@@ -10,7 +10,7 @@ const { temporal } = proto;
 type DescribeResponse = api.api.workflowservice.v1.IDescribeWorkerDeploymentResponse;
 type WorkflowService = { describeWorkerDeployment(req: { namespace: string; deploymentName: string }): Promise<DescribeResponse> };
 
-export interface VersionState {
+interface VersionState {
   buildId: string;
   /** current | ramping | draining | drained | inactive | unspecified */
   status: string;

@@ -9,14 +9,17 @@
  * the next attempt, as after a crash.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure, type Duration } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, ActivityInterceptors, Next } from '@temporalio/worker';
 
 /** The SDK's reason for cancelling activities of a worker that shuts down. */
 const WORKER_SHUTDOWN = 'WORKER_SHUTDOWN';
 
-/** How soon the server retries a handed-over activity (instead of the retry policy's back-off). */
-const HANDOVER_RETRY_DELAY: Duration = '1s';
+/**
+ * How soon the server retries a handed-over activity (instead of the retry policy's back-off). Not
+ * annotated as the SDK's Duration: that type comes from `ms`, whose exports carry no types, so it is any.
+ */
+const HANDOVER_RETRY_DELAY = '1s';
 
 const HANDOVER = Symbol('handover');
 

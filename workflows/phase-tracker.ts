@@ -7,7 +7,7 @@ import { PHASE_KEY } from './search-attributes';
  * Date.now() inside a workflow is Temporal's deterministic workflow clock.
  */
 export class PhaseTracker {
-  readonly phases = Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' } as PhaseResult])) as Record<PhaseName, PhaseResult>;
+  readonly phases = Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' }])) as Record<PhaseName, PhaseResult>;
   current: PhaseName | 'done' = 'setup';
 
   async run<T>(phase: PhaseName, body: () => Promise<T>, summarize?: (r: T) => string): Promise<T> {
@@ -38,6 +38,6 @@ export class PhaseTracker {
 
 export function rootMessage(err: unknown): string {
   let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e?.cause) e = e.cause as typeof e;
+  while (e?.cause) e = e.cause;
   return e?.message ?? String(err);
 }

@@ -61,7 +61,7 @@ export function createSetup(deps: ActivityDeps) {
   };
 }
 
-export function registryHosts(bundle: ManifestBundle): string[] {
+function registryHosts(bundle: ManifestBundle): string[] {
   const hosts = new Set<string>();
   for (const p of bundle.projects) {
     hosts.add(repoFor(p.source, 'x').host);

@@ -19,7 +19,7 @@ export interface ManifestTree {
 }
 
 /** What registries hold: Setup, Plan and the nightly check read them; Sign and Attest name subjects. */
-export interface RegistryInventory {
+interface RegistryInventory {
   /** The registry answers and takes the worker's credentials. */
   ping(host: string): Promise<void>;
   listTags(repo: RepositoryRef): Promise<string[]>;
@@ -38,7 +38,7 @@ export interface CopyOutcome {
 }
 
 /** Promote's one operation. */
-export interface RegistryCopy {
+interface RegistryCopy {
   /**
    * Copy one image by digest with the referrers the source holds (not its signatures), then set its
    * tags; never moves a tag. `assumeAbsent`: the plan found the repository empty (first attempt only).
@@ -57,7 +57,7 @@ export interface ProvenanceCandidate {
 export type SignatureTrust = { keys?: VerificationKey[]; keyless?: KeylessTrust };
 
 /** Signatures and attestations: found and verified (Provenance, Validate, the nightly check), written (Sign, Attest, the mirror). */
-export interface RegistrySignatures {
+interface RegistrySignatures {
   findSignatures(target: DigestRef): Promise<FoundSignatures>;
   findProvenance(target: DigestRef, found?: FoundSignatures): Promise<ProvenanceCandidate[]>;
   verifySignatures(target: DigestRef, trust: SignatureTrust, found?: FoundSignatures): Promise<ImageSignatureVerification>;

@@ -7,7 +7,7 @@ import { connectClient, UsageError } from '../connect';
 import type { Output } from '../output';
 
 export const SCHEDULE_ID = 'mirror-signatures';
-export const DEFAULT_CRON = '0 2 * * *';
+const DEFAULT_CRON = '0 2 * * *';
 
 export async function scheduleCommand(action: string, opts: { cron?: string; timezone?: string; json?: boolean }, out: Output): Promise<number> {
   const config = loadConfig();

@@ -11,14 +11,14 @@ import { exitCodeOf, noSuchRun, storedReport } from '../report-source';
 const { temporal } = proto;
 
 /** The Worker Deployment version a run is on (its workflow tasks go to), when versioned workers ran it. */
-export interface RunVersion {
+interface RunVersion {
   deploymentName: string;
   buildId: string;
   /** pinned: stays on this version to the end; auto_upgrade: moves to the current version. */
   behavior: string;
 }
 
-export function runVersion(desc: WorkflowExecutionDescription): RunVersion | undefined {
+function runVersion(desc: WorkflowExecutionDescription): RunVersion | undefined {
   const v = desc.raw.workflowExecutionInfo?.versioningInfo;
   const dv = v?.deploymentVersion;
   if (!dv?.buildId) return undefined;

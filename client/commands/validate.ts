@@ -14,8 +14,8 @@ interface Sink {
   write(chunk: string): unknown;
 }
 
-export const EXIT_VALID = 0;
-export const EXIT_INVALID = 2;
+const EXIT_VALID = 0;
+const EXIT_INVALID = 2;
 
 /** Returns the exit code: 0 valid, 2 invalid manifests or bad usage. */
 export async function validateCommand(opts: ValidateOptions, out: Sink = process.stdout, err: Sink = process.stderr): Promise<number> {

@@ -4,7 +4,7 @@
 import type { Project } from './bundle';
 import type { ManifestError } from './types';
 
-export const REGISTRY_NOT_ALLOWED = 'registry-not-allowed';
+const REGISTRY_NOT_ALLOWED = 'registry-not-allowed';
 
 /** The host of a registry name ("host[:port]/path"). */
 function hostOf(registry: string): string {

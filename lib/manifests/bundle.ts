@@ -9,8 +9,8 @@ import { checkPublicKeyPem } from './public-keys';
 
 export const SIGNATURE_MODES = ['require', 'if-present', 'off'] as const;
 export const PROVENANCE_MODES = ['require', 'warn', 'off'] as const;
-export type SignatureMode = (typeof SIGNATURE_MODES)[number];
-export type ProvenanceMode = (typeof PROVENANCE_MODES)[number];
+type SignatureMode = (typeof SIGNATURE_MODES)[number];
+type ProvenanceMode = (typeof PROVENANCE_MODES)[number];
 
 /** A keyless signer: an OIDC issuer plus exactly one of subject / subjectRegExp. */
 export interface Identity {
@@ -158,7 +158,7 @@ function write(value: unknown, out: string[]): void {
     out.push('[');
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out.push(',');
-      const v = value[i];
+      const v: unknown = value[i];
       if (v === undefined || typeof v === 'function') out.push('null');
       else write(v, out);
     }

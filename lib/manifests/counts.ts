@@ -3,7 +3,7 @@ import type { BundleImage, ManifestBundle, Project } from './bundle';
 import type { BundleCounts, ProjectCounts } from './types';
 
 /** Distinct (destination repository, digest, tag) across `projects`; a tagless digest counts once. */
-export function countUniqueEdges(projects: readonly Project[]): number {
+function countUniqueEdges(projects: readonly Project[]): number {
   // Keyed by the full destination repository, so two projects (or two registry
   // prefixes) that land in one repository are counted once per edge. The first
   // claim is kept by reference; a set is built only when a repository is shared.

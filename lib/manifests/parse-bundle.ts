@@ -18,7 +18,7 @@ export class ManifestBundleError extends Error {
 const MAX_PROBLEMS_SHOWN = 10;
 
 /** Parses and checks a bundle (JSON text, bytes, or an already parsed value); throws ManifestBundleError. */
-export function parseManifestBundle(json: string | Uint8Array | unknown): ManifestBundle {
+export function parseManifestBundle(json: unknown): ManifestBundle {
   let value = json;
   if (typeof json === 'string' || json instanceof Uint8Array) {
     try {
@@ -44,7 +44,7 @@ function manifestFileOf(value: unknown, path: PropertyKey[]): string {
 }
 
 /** The loader's rules that span fields: the same ones a manifest is held to (see project.ts, conflicts.ts). */
-export function bundleRuleProblems(bundle: ManifestBundle): string[] {
+function bundleRuleProblems(bundle: ManifestBundle): string[] {
   const problems: string[] = [];
   // destination repository -> tag -> [digest, project]
   const claims = new Map<string, Map<string, [string, string]>>();
@@ -70,7 +70,7 @@ export function bundleRuleProblems(bundle: ManifestBundle): string[] {
       for (const dest of p.destinations) {
         const repo = `${dest}/${img.name}`;
         let repoClaims = claims.get(repo);
-        if (!repoClaims) claims.set(repo, (repoClaims = new Map()));
+        if (!repoClaims) claims.set(repo, (repoClaims = new Map<string, [string, string]>()));
         for (const [tag, digest] of tags) {
           const claim = repoClaims.get(tag);
           if (claim && claim[0] !== digest) {

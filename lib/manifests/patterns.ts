@@ -16,7 +16,7 @@ const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
 const HOST = `(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])`;
 
 /** A registry name: host[:port][/path], path components in repository grammar. */
-export const REGISTRY_NAME_RE = new RegExp(`^${HOST}(?::(?<port>[0-9]{1,5}))?(?:/${COMPONENT})*$`);
+const REGISTRY_NAME_RE = new RegExp(`^${HOST}(?::(?<port>[0-9]{1,5}))?(?:/${COMPONENT})*$`);
 
 /** True when `name` is a registry name with a port in range (the regex cannot say that). */
 export function isRegistryName(name: string): boolean {

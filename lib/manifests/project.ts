@@ -36,7 +36,7 @@ export interface ManifestHead {
 }
 
 /** Where a tag of an image was written, for tag-conflict findings. */
-export interface TagSite {
+interface TagSite {
   digest: string;
   src: YamlSource;
   path: PathSegment[];
@@ -53,7 +53,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 /** Registry roles (exactly one source, at least one destination) and both policy blocks. */
 export async function readHead(src: YamlSource, data: unknown, keyDirs: KeyDirs, out: Findings): Promise<ManifestHead> {
   const doc = isObject(data) ? data : {};
-  const regs = Array.isArray(doc.registries) ? doc.registries : [];
+  const regs: unknown[] = Array.isArray(doc.registries) ? doc.registries : [];
   const sources: number[] = [];
   let destinationEntries = 0;
   const destinations: string[] = [];

@@ -20,22 +20,22 @@ function checkedString(rule: string, noun: string, what: string, test: (s: strin
     .refine(test, { error: (iss) => r(rule, `${JSON.stringify(iss.input)} is not ${what}`) });
 }
 
-export const RegistryNameSchema = checkedString('registry-name', 'registry name', 'a registry name (host[:port][/path])', isRegistryName);
-export const ImageNameSchema = checkedString('image-name', 'image name', 'an image name (OCI repository name grammar)', (s) =>
+const RegistryNameSchema = checkedString('registry-name', 'registry name', 'a registry name (host[:port][/path])', isRegistryName);
+const ImageNameSchema = checkedString('image-name', 'image name', 'an image name (OCI repository name grammar)', (s) =>
   IMAGE_NAME_RE.test(s),
 );
-export const DigestSchema = checkedString('digest-format', 'digest', 'a digest (sha256:<64 lowercase hex>)', (s) =>
+const DigestSchema = checkedString('digest-format', 'digest', 'a digest (sha256:<64 lowercase hex>)', (s) =>
   DIGEST_RE.test(s),
 );
-export const TagSchema = checkedString('tag-format', 'tag', 'a tag (^\\w[\\w.-]{0,127}$)', (s) => TAG_RE.test(s));
+const TagSchema = checkedString('tag-format', 'tag', 'a tag (^\\w[\\w.-]{0,127}$)', (s) => TAG_RE.test(s));
 
-export const RegistrySchema = z.strictObject({
+const RegistrySchema = z.strictObject({
   name: RegistryNameSchema,
   src: z.boolean().optional(),
   'service-account': z.string().min(1).optional(),
 });
 
-export const ImageSchema = z.strictObject({
+const ImageSchema = z.strictObject({
   name: ImageNameSchema,
   dmap: z
     .record(DigestSchema, z.array(TagSchema))
@@ -47,7 +47,7 @@ export const ImagesFileSchema = z.array(ImageSchema);
 
 const nonEmpty = (what: string) => z.string().min(1, { error: r('empty-value', `${what} must not be empty`) });
 
-export const IdentitySchema = z
+const IdentitySchema = z
   .strictObject({
     issuer: nonEmpty('issuer'),
     subject: nonEmpty('subject').optional(),
@@ -102,9 +102,3 @@ export const ThinManifestSchema = z.strictObject({
   ...policyBlocks,
 });
 
-export type RegistryEntry = z.infer<typeof RegistrySchema>;
-export type ImageEntry = z.infer<typeof ImageSchema>;
-export type PlainManifest = z.infer<typeof PlainManifestSchema>;
-export type ThinManifest = z.infer<typeof ThinManifestSchema>;
-export type SignaturePolicyInput = z.infer<typeof SignaturePolicySchema>;
-export type ProvenancePolicyInput = z.infer<typeof ProvenancePolicySchema>;

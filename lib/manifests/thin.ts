@@ -15,8 +15,8 @@ import { ImagesFileSchema, ThinManifestSchema } from './schemas';
 import type { LoadResult } from './types';
 import { loadYaml } from './yaml-source';
 
-export const THIN_MANIFEST_FILE = 'promoter-manifest.yaml';
-export const THIN_IMAGES_FILE = 'images.yaml';
+const THIN_MANIFEST_FILE = 'promoter-manifest.yaml';
+const THIN_IMAGES_FILE = 'images.yaml';
 
 const YAML_NAME_RE = /\.ya?ml$/i;
 const READ_CONCURRENCY = 16;

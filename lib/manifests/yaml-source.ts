@@ -15,7 +15,7 @@ export const MAX_YAML_DEPTH = 64;
 
 export type PathSegment = string | number;
 
-export interface Position {
+interface Position {
   line: number;
   column: number;
 }

@@ -36,7 +36,7 @@ function parseGlob(raw: string): HostGlob {
 }
 
 /** "host[:port]" -> lower-case host name (brackets off IPv6) and port ('' when none). */
-export function splitHost(hostPort: string): { name: string; port: string } {
+function splitHost(hostPort: string): { name: string; port: string } {
   const h = hostPort.trim().toLowerCase();
   if (h.startsWith('[')) {
     const end = h.indexOf(']');
@@ -92,7 +92,7 @@ export class AllowedHosts {
   /** `globs` undefined or empty: any host, but none of the special addresses. */
   constructor(
     globs?: readonly string[],
-    private readonly resolver: Resolver = dnsLookup as unknown as Resolver,
+    private readonly resolver: Resolver = dnsLookup,
   ) {
     const given = (globs ?? []).map((g) => g.trim()).filter(Boolean);
     this.globs = given.length > 0 ? given.map(parseGlob) : [parseGlob('*:*')];

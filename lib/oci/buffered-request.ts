@@ -13,7 +13,7 @@ export async function bufferedRequest(
   const res = await dispatcher.request({
     origin: url.origin,
     path: `${url.pathname}${url.search}`,
-    method: init.method as Dispatcher.HttpMethod,
+    method: init.method,
     headers: init.headers,
     ...(init.body !== undefined ? { body: init.body } : {}),
     signal: init.signal,

@@ -89,7 +89,7 @@ function parseTagPage(body: Uint8Array, host: string, repository: string): strin
     throw new OciError({ code: 'INVALID_RESPONSE', registry: host, repository,
       message: `list tags on ${host}/${repository}: "tags" is not a list of strings` });
   }
-  return tags as string[];
+  return tags;
 }
 
 /** Sends of one manifest PUT that a registry refused as damaged (DIGEST_INVALID). */

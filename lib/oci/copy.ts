@@ -12,7 +12,7 @@ import { OciError, isOciError } from './errors';
 import { isImageManifestMediaType, isIndexMediaType, type Descriptor, type ImageIndex, type ImageManifest } from './media-types';
 import type { DigestRef, RepositoryRef } from './reference';
 
-export type CopyProgress =
+type CopyProgress =
   | { kind: 'blob'; digest: string; size: number; action: 'skipped' | 'mounted' | 'uploaded'; from?: string }
   | { kind: 'manifest'; digest: string; action: 'written' | 'present' }
   | { kind: 'tag'; tag: string; action: 'written' | 'present' | 'refused' };
@@ -55,7 +55,7 @@ export interface CopyResult {
   tagMoves: TagMove[];
 }
 
-export interface TagMove {
+interface TagMove {
   tag: string;
   currentDigest: string;
 }

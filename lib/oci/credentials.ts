@@ -19,8 +19,8 @@ export interface CredentialStore {
 }
 
 export class AnonymousCredentialStore implements CredentialStore {
-  async get(): Promise<undefined> {
-    return undefined;
+  get(): Promise<undefined> {
+    return Promise.resolve(undefined);
   }
 }
 
@@ -40,7 +40,7 @@ export function normaliseServer(server: string): string {
   return s;
 }
 
-export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   const dir = env.DOCKER_CONFIG || join(homedir(), '.docker');
   return join(dir, 'config.json');
 }

@@ -5,7 +5,6 @@ export * from './digest';
 export * from './errors';
 export * from './credentials';
 export * from './headers';
-export { Authenticator, normaliseScopes, pullScope, pushScope } from './auth';
 export * from './ratelimit';
 export * from './allowed-hosts';
 export * from './transport';

@@ -3,7 +3,7 @@
 // each auth round, each redirect hop and each token request.
 import { parseRetryAfter } from './ratelimit';
 
-export interface HostStats {
+interface HostStats {
   total: number;
   byMethod: Record<string, number>;
   retries: number;

@@ -120,7 +120,7 @@ export interface HostLimits {
   concurrency: number;
 }
 
-export const DEFAULT_HOST_LIMITS: HostLimits = OCI_DEFAULTS.hostLimits;
+const DEFAULT_HOST_LIMITS: HostLimits = OCI_DEFAULTS.hostLimits;
 
 export interface RateLimitOptions {
   default?: Partial<HostLimits>;

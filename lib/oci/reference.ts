@@ -43,7 +43,7 @@ export const repositoryKey = (r: RepositoryRef): string => `${r.host}/${r.reposi
 // alphanumerics joined by separators.
 const REPO_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
-export const DOCKER_HUB = 'docker.io';
+const DOCKER_HUB = 'docker.io';
 /** Other names of Docker Hub: one registry, spelled `docker.io` everywhere. */
 const DOCKER_HUB_ALIASES = new Set(['index.docker.io', 'registry-1.docker.io']);
 
@@ -70,7 +70,7 @@ export function normalizeRegistry(name: string): string {
   return slash < 0 ? normalizeHost(name) : `${normalizeHost(name.slice(0, slash))}${name.slice(slash)}`;
 }
 
-export class ImageReferenceError extends Error {
+class ImageReferenceError extends Error {
   override name = 'ImageReferenceError';
 }
 

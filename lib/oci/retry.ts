@@ -17,9 +17,9 @@ export interface RetryOptions {
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryOptions = OCI_DEFAULTS.retry;
+const DEFAULT_RETRY: RetryOptions = OCI_DEFAULTS.retry;
 
-export const MAX_RETRY_AFTER_ENV = 'PROMOTER_MAX_RETRY_AFTER';
+const MAX_RETRY_AFTER_ENV = 'PROMOTER_MAX_RETRY_AFTER';
 
 /** PROMOTER_MAX_RETRY_AFTER (seconds) as milliseconds; undefined when unset. */
 export function maxRetryAfterFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
@@ -31,7 +31,7 @@ export function maxRetryAfterFromEnv(env: NodeJS.ProcessEnv = process.env): numb
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
-export function isRetryableStatus(status: number): boolean {
+function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUS.has(status);
 }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { OciError } from './errors';
 import { hostname } from './reference';
 
-export const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', '/etc/docker/certs.d'] as const;
+const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', '/etc/docker/certs.d'] as const;
 
 export function certsDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   const value = env.PROMOTER_REGISTRY_CERTS_DIR;
@@ -112,7 +112,8 @@ export function isNotTlsError(e: unknown): boolean {
   if (code !== undefined && NOT_TLS.has(code)) {
     // EPROTO is generic: accept it only with OpenSSL's "wrong version number" text.
     if (code !== 'EPROTO') return true;
-    const message = String((e as { cause?: { message?: unknown } }).cause?.message ?? (e as Error).message);
+    const causeMessage = (e as { cause?: { message?: unknown } }).cause?.message;
+    const message = typeof causeMessage === 'string' ? causeMessage : String((e as Error).message);
     return /wrong version number|packet length too long|http request/i.test(message);
   }
   return false;
@@ -164,7 +165,7 @@ export function probeTls(host: string, tls: HostTls, timeoutMs: number, lookup?:
       socket.end();
       resolve('tls');
     });
-    socket.once('error', (err) => {
+    socket.once('error', (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
       if (isNotTlsError(err)) resolve('plain');

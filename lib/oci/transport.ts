@@ -21,9 +21,7 @@ import { repoOf, type BufferedResponse, type RequestSpec, type StreamResponse, t
 import { maxRetryAfterFromEnv, RetryPolicy } from './retry';
 import { certsDirsFromEnv } from './tls';
 
-export type { RequestBody } from './exchange';
-export type { HostStats, RequestEvent, RequestListener, RequestStats } from './observe';
-export { DEFAULT_RETRY, type RetryOptions } from './retry';
+export type { RequestEvent, RequestListener, RequestStats } from './observe';
 export type { BufferedResponse, RequestSpec, StreamResponse, TransportOptions } from './request';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version?: string };

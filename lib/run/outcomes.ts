@@ -10,7 +10,7 @@ import type { EdgeCounts } from './plan-format';
 export const PHASES = ['setup', 'plan', 'provenance', 'validate', 'promote', 'sign', 'attest'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
-export type PhaseStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+type PhaseStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
 
 export interface PhaseResult {
   status: PhaseStatus;

@@ -85,7 +85,7 @@ export function sourcesToCheck(projects: PlanInputProject[], inv: Omit<Inventory
   return out;
 }
 
-export function verdictFor(inv: Inventory, src: RepositoryRef, dst: RepositoryRef, digest: string, tag: string | null): { verdict: EdgeVerdict; currentDigest?: string } {
+function verdictFor(inv: Inventory, src: RepositoryRef, dst: RepositoryRef, digest: string, tag: string | null): { verdict: EdgeVerdict; currentDigest?: string } {
   if (!inv.sourceDigests.has(`${repositoryKey(src)}@${digest}`)) {
     // Already in place is fine even when staging lost it; otherwise the image is LOST.
     if (tag === null && inv.destinationDigests.has(`${repositoryKey(dst)}@${digest}`)) return { verdict: 'present' };

@@ -29,6 +29,7 @@ export type { SerializedBundle };
 /** Adapts a SigningKey to sigstore-js: the public key travels only as a hint, like cosign. */
 export function localKeySigner(key: SigningKey): Signer {
   return {
+    // eslint-disable-next-line @typescript-eslint/require-await -- sigstore-js's Signer is async; async keeps a failing key.sign a rejection, as a remote signer's would be
     sign: async (data: Buffer) => ({
       signature: key.sign(data),
       key: { $case: 'publicKey', publicKey: key.publicKeyPem, hint: key.keyHint },

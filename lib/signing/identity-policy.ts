@@ -25,7 +25,7 @@ export interface KeylessIdentity {
 }
 
 /** What a certificate says about its holder. */
-export interface CertificateIdentity {
+interface CertificateIdentity {
   subjectAlternativeName?: string;
   issuer?: string;
 }
@@ -49,7 +49,7 @@ export class IdentityPolicyError extends Error {
 }
 
 /** Longer patterns are refused: no honest identity pattern needs more. */
-export const MAX_IDENTITY_PATTERN_LENGTH = 1024;
+const MAX_IDENTITY_PATTERN_LENGTH = 1024;
 
 /**
  * Why `pattern` cannot be used as an identity pattern, or undefined when it can: it must compile

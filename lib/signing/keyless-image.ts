@@ -36,7 +36,7 @@ export interface KeylessImageTarget {
   annotations?: Record<string, string>;
 }
 
-export interface KeylessLegacySignature {
+interface KeylessLegacySignature {
   layer: SignatureLayer;
   /** The message-signature bundle the layer was made from (certificate, Rekor entry, timestamp). */
   bundle: SerializedBundle;
@@ -99,14 +99,14 @@ export class FulcioChains {
  * v0.3 carries the leaf alone in `certificate`, as DSSE bundles and cosign do.
  */
 function v03(bundle: SerializedBundle): SerializedBundle {
-  const { x509CertificateChain, ...material } = bundle.verificationMaterial as SerializedBundle['verificationMaterial'] & { x509CertificateChain?: { certificates: { rawBytes: string }[] } };
+  const { x509CertificateChain, ...material } = bundle.verificationMaterial;
   const leaf = x509CertificateChain?.certificates[0];
   if (!leaf) return bundle;
   return { ...bundle, mediaType: SIGSTORE_BUNDLE_V03, verificationMaterial: { ...material, certificate: leaf } } as SerializedBundle;
 }
 
 /** The `.sig` layer of a keyless signature: payload, signature, certificate, chain, timestamp. */
-export async function signLegacyKeyless(
+async function signLegacyKeyless(
   config: KeylessConfig,
   target: KeylessImageTarget,
   chains: FulcioChains = new FulcioChains(),

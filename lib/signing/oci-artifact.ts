@@ -1,12 +1,11 @@
 // Plain-bytes OCI artifacts: what the signing library produces so that any
 // registry client can push it (blobs first, then the manifest).
 import { sha256Digest } from '../oci/digest';
-import type { Descriptor, ImageIndex, ImageManifest } from '../oci/media-types';
+import type { Descriptor, ImageManifest } from '../oci/media-types';
 
 // The OCI shapes are the registry client's; the names below are what this library has used.
 export type { Descriptor };
 export type ImageManifestJson = ImageManifest;
-export type IndexJson = ImageIndex;
 export { sha256Digest };
 
 export interface OciBlob {

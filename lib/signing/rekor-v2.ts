@@ -9,7 +9,7 @@ import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { RekorWitness, type RekorWitnessOptions, type SignatureBundle, type Witness } from '@sigstore/sign';
 
 /** The hashedrekord form of a signature: a DSSE envelope becomes (sha256(PAE), signature). */
-export function asHashedRekord(content: SignatureBundle): SignatureBundle {
+function asHashedRekord(content: SignatureBundle): SignatureBundle {
   if (content.$case !== 'dsseEnvelope') return content;
   const env = content.dsseEnvelope;
   const signature = env.signatures[0]?.sig;

@@ -27,7 +27,7 @@ export interface StoredManifest {
   bytes: Buffer;
 }
 
-export interface FoundBundle {
+interface FoundBundle {
   /** The referrer manifest that carries the bundle. */
   referrer: StoredManifest;
   bundle: Buffer;

@@ -121,7 +121,7 @@ export function parseSlsaProvenance(statement: Statement): SlsaProvenanceV1 {
   if (typeof buildType !== 'string') throw new Error('provenance: buildDefinition.buildType missing');
   const externalParameters = (p.buildDefinition?.externalParameters ?? {}) as Record<string, unknown>;
   const deps = Array.isArray(p.buildDefinition?.resolvedDependencies)
-    ? (p.buildDefinition!.resolvedDependencies as ResourceDescriptor[])
+    ? (p.buildDefinition.resolvedDependencies as ResourceDescriptor[])
     : [];
   // The source is what the build was asked to build: the source parameters; failing those, the first
   // resolved dependency (where builders that record no parameter put the source). Never the other

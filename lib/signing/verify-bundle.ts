@@ -67,7 +67,7 @@ function withoutWitnesses(bundle: Bundle): Bundle {
       tlogEntries: [],
       timestampVerificationData: { rfc3161Timestamps: [] },
     },
-  } as Bundle;
+  };
 }
 
 function verifyWithKeys(bundle: Bundle, keys: VerificationKey[], artifact: Buffer | undefined, errors: string[]): BundleSigner | undefined {

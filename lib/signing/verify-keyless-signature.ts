@@ -28,7 +28,7 @@ function timestampOf(annotation: string | undefined): string | undefined {
 }
 
 /** The message-signature bundle a legacy keyless layer amounts to. */
-export function legacyLayerBundle(annotations: Record<string, string>, payload: Buffer): SerializedBundle | undefined {
+function legacyLayerBundle(annotations: Record<string, string>, payload: Buffer): SerializedBundle | undefined {
   const certificate = annotations[CERTIFICATE_ANNOTATION];
   const signature = annotations[SIGNATURE_ANNOTATION];
   if (!certificate || !signature) return undefined;

@@ -7,7 +7,7 @@ import { mapPool } from '../util/pool';
 import { splitRegistry, type Snapshot, type SnapshotImage } from './read';
 
 /** verified: present and valid; unverified: present, but not by this key or identity (or damaged); missing: none. */
-export type EvidenceStatus = 'verified' | 'unverified' | 'missing';
+type EvidenceStatus = 'verified' | 'unverified' | 'missing';
 
 export interface DigestEvidence {
   signature: EvidenceStatus;

@@ -32,7 +32,7 @@ export interface SnapshotLimits {
   concurrency: number;
 }
 
-export const SNAPSHOT_DEFAULTS: SnapshotLimits = { maxRepositories: 10_000, maxTagsPerRepository: 10_000, concurrency: 8 };
+const SNAPSHOT_DEFAULTS: SnapshotLimits = { maxRepositories: 10_000, maxTagsPerRepository: 10_000, concurrency: 8 };
 
 export interface SnapshotImage {
   /** The repository below the prefix. */
@@ -57,7 +57,7 @@ export class SnapshotError extends Error {
  * Signature, attestation and referrers-fallback tags (`sha256-<hex>`, `sha256-<hex>.sig`, …):
  * they belong to the digest they name, not to the images list.
  */
-export const DIGEST_TAG_RE = /^sha256-[0-9a-f]{64}(?:\.[A-Za-z0-9]+)?$/;
+const DIGEST_TAG_RE = /^sha256-[0-9a-f]{64}(?:\.[A-Za-z0-9]+)?$/;
 
 /** "host/prefix" -> host and prefix ("" for a whole registry). */
 export function splitRegistry(registry: string): { host: string; prefix: string } {

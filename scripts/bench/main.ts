@@ -130,7 +130,7 @@ async function run(values: Values): Promise<number> {
   }
   // Before any work: a peer that cannot run would only show after the whole promotion.
   const peers = await checkPeers({ regsync: kind !== '1m' && !values['skip-regsync'], skopeo: kind === 'default' && !values['skip-skopeo'] });
-  for (const [name, p] of Object.entries(peers)) log(`peer ${name}: ${p.version} (${p.bin})`);
+  for (const [name, p] of [['regsync', peers.regsync], ['skopeo', peers.skopeo]] as const) if (p) log(`peer ${name}: ${p.version} (${p.bin})`);
 
   if (kind === '1m') {
     const r = await runOneMillion({ groups: num('groups', values.groups, 46_000), registries: num('registries', values.registries, 22), hosts, rttMs, rps, timeLimitMs, log });

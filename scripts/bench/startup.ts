@@ -30,7 +30,7 @@ const MODES: Mode[] = [
   { name: 'built (dist/, prebuilt bundle)', command: process.execPath, args: ['bin/promoter.js', 'worker'] },
 ];
 
-export interface StartupRun {
+interface StartupRun {
   startupMs: number;
   idleRssMiB: number;
 }
@@ -61,8 +61,8 @@ async function once(mode: Mode, env: NodeJS.ProcessEnv): Promise<StartupRun> {
     detached: true,
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const startupMs = await new Promise<number>((resolve, reject) => {
     const timer = setInterval(() => {

@@ -19,12 +19,12 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 
-export const SIGSTORE_AUDIENCE = 'sigstore';
-export const DISCOVERY_PATH = '/.well-known/openid-configuration';
-export const JWKS_PATH = '/.well-known/jwks.json';
+const SIGSTORE_AUDIENCE = 'sigstore';
+const DISCOVERY_PATH = '/.well-known/openid-configuration';
+const JWKS_PATH = '/.well-known/jwks.json';
 
 /** Creates the issuer's RSA 2048 signing key (PKCS#8 PEM, 0600) once. */
-export function ensureIssuerKey(path: string): void {
+function ensureIssuerKey(path: string): void {
   if (existsSync(path)) return;
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('rsa', {
@@ -86,7 +86,7 @@ export function mintIdToken(issuerKey: IssuerKey, claims: IdTokenClaims): string
 }
 
 /** Request handler for discovery and JWKS; returns false for any other path (the caller answers 404). */
-export function oidcIssuerHandler(issuer: string, issuerKey: IssuerKey): (req: IncomingMessage, res: ServerResponse) => boolean {
+function oidcIssuerHandler(issuer: string, issuerKey: IssuerKey): (req: IncomingMessage, res: ServerResponse) => boolean {
   const discovery = JSON.stringify({
     issuer,
     jwks_uri: `${issuer}${JWKS_PATH}`,
@@ -118,7 +118,7 @@ function writeTokenFile(path: string, token: string): void {
  * Keeps `path` holding a fresh token, rewritten every `refreshSeconds` (well inside its lifetime,
  * as the kubelet refreshes projected service-account tokens). Returns a stop function.
  */
-export function startTokenFile(path: string, mint: () => string, refreshSeconds: number): () => void {
+function startTokenFile(path: string, mint: () => string, refreshSeconds: number): () => void {
   writeTokenFile(path, mint());
   const timer = setInterval(() => {
     try {

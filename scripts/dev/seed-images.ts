@@ -32,7 +32,7 @@ function octal(n: number, width: number): string {
 }
 
 /** A one-file tar archive (ustar): the simplest valid image layer. */
-export function tarLayer(fileName: string, content: Uint8Array): Uint8Array {
+function tarLayer(fileName: string, content: Uint8Array): Uint8Array {
   const header = Buffer.alloc(512);
   header.write(fileName.slice(0, 99), 0, 'utf8');
   header.write(octal(0o644, 8), 100);

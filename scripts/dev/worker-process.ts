@@ -59,7 +59,7 @@ export async function startWorkerProcess(o: WorkerOptions = {}): Promise<WorkerP
   }
   // With a log file only the start is held here (the line that says the worker polls); without one, all of it.
   const keep = (d: Buffer): void => {
-    if (!file || out.length < 100_000) out += d;
+    if (!file || out.length < 100_000) out += d.toString();
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);

@@ -31,13 +31,13 @@ import { FakeRegistry } from './fake-registry';
 import { MemoryStore } from './memory-store';
 import { p256Pair } from '../unit/signing/helpers';
 
-export const STAGING = 'staging.example/s';
-export const PROD = 'prod.example/p';
+const STAGING = 'staging.example/s';
+const PROD = 'prod.example/p';
 /** A mirror whose registry serves the OCI 1.1 referrers API. */
-export const MIRROR_A = 'mirror-a.example/p';
+const MIRROR_A = 'mirror-a.example/p';
 /** A mirror without the referrers API: bundles go into the `sha256-<hex>` fallback index. */
-export const MIRROR_B = 'mirror-b.example/p';
-export const DESTINATIONS = [PROD, MIRROR_A, MIRROR_B];
+const MIRROR_B = 'mirror-b.example/p';
+const DESTINATIONS = [PROD, MIRROR_A, MIRROR_B];
 
 export const staging = (image: string): RepositoryRef => repoFor(STAGING, image);
 export const prod = (image: string): RepositoryRef => repoFor(PROD, image);
@@ -182,7 +182,7 @@ export type Step = (typeof STEPS)[number];
 export class Run {
   /** The worker the next activity runs on (replace it to let "another worker" take over). */
   worker: Activities;
-  readonly phases = Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' } as PhaseResult])) as Record<PhaseName, PhaseResult>;
+  readonly phases = Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' }])) as Record<PhaseName, PhaseResult>;
   setupDone = false;
   plan?: PlanSummary;
   provenance?: VerificationSummary;

@@ -384,7 +384,7 @@ export class FakeRegistry implements RegistryPort {
     if (!f) return false;
     f.left--;
     if (f.fault === 'hang-after') return true;
-    if (f.fault === 'hang') await never();
+    if (f.fault === 'hang') return never();
     const registry = where.split('/')[0];
     if (f.fault === 'throttle') throw new OciError({ code: 'TOOMANYREQUESTS', status: 429, registry, message: `${op} ${where}: 429 Too Many Requests` });
     throw f.fault;

@@ -88,7 +88,6 @@ export class FaultProxy {
   static async start(target: string): Promise<FaultProxy> {
     const ca = readFileSync(tlsFiles.caCert, 'utf8');
     const tls = (await probeTls(target, { ca: [ca], sources: [] }, 5_000)) === 'tls';
-    let proxy!: FaultProxy;
     const listener = (req: http.IncomingMessage, res: http.ServerResponse) => proxy.handle(req, res);
     const server = tls
       ? https.createServer({ cert: readFileSync(tlsFiles.serverCert), key: readFileSync(tlsFiles.serverKey) }, listener)
@@ -97,7 +96,7 @@ export class FaultProxy {
     server.keepAliveTimeout = 1000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    proxy = new FaultProxy(server, `127.0.0.1:${port}`, target, tls ? ca : undefined);
+    const proxy = new FaultProxy(server, `127.0.0.1:${port}`, target, tls ? ca : undefined);
     if (tls) {
       mkdirSync(proxy.certsEntry, { recursive: true });
       writeFileSync(join(proxy.certsEntry, 'ca.crt'), ca);

@@ -42,7 +42,6 @@ export class HostileRegistry {
   ) {}
 
   static async start(opts: HostileOptions = {}): Promise<HostileRegistry> {
-    let self!: HostileRegistry;
     const listener = (req: http.IncomingMessage, res: http.ServerResponse) => self.handle(req, res);
     const server = opts.tls
       ? https.createServer({ cert: readFileSync(tlsFiles.serverCert), key: readFileSync(tlsFiles.serverKey), requestCert: !!opts.requestCert, rejectUnauthorized: false }, listener)
@@ -55,7 +54,7 @@ export class HostileRegistry {
       mkdirSync(e, { recursive: true });
       writeFileSync(join(e, 'ca.crt'), readFileSync(tlsFiles.caCert));
     }
-    self = new HostileRegistry(server, host, opts.tls ? 'https' : 'http', entries);
+    const self = new HostileRegistry(server, host, opts.tls ? 'https' : 'http', entries);
     return self;
   }
 

@@ -23,7 +23,7 @@ function executable(path: string | undefined): path is string {
   }
 }
 
-export function findTool(name: InteropTool): string | undefined {
+function findTool(name: InteropTool): string | undefined {
   const fromEnv = process.env[`PROMOTER_${name.toUpperCase()}`];
   if (executable(fromEnv)) return fromEnv;
   if (executable(join(TOOLS_BIN, name))) return join(TOOLS_BIN, name);
@@ -44,7 +44,7 @@ export function missingTools(...names: InteropTool[]): string | undefined {
 }
 
 /** Whether the dev stack serves this registry host over TLS (it has a certs.d entry). */
-export function speaksTls(host: string): boolean {
+function speaksTls(host: string): boolean {
   try {
     accessSync(join(stack().registryCertsDir, host, 'ca.crt'), constants.R_OK);
     return true;
@@ -79,7 +79,7 @@ function toolEnv(): Record<string, string> {
   return { HOME: home, DOCKER_CONFIG: s.dockerConfigDir, SSL_CERT_FILE: tlsFiles.caCert, REGCTL_CONFIG: join(home, 'regctl.json'), NO_COLOR: '1' };
 }
 
-export async function runTool(name: InteropTool, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ToolResult> {
+async function runTool(name: InteropTool, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ToolResult> {
   const bin = findTool(name);
   if (!bin) throw new Error(`${name} not found: run scripts/setup.sh or set PROMOTER_${name.toUpperCase()}`);
   const r = await runProcess(bin, args, toolEnv(), opts.timeoutMs ?? 120_000, opts.cwd);

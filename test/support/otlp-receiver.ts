@@ -31,7 +31,6 @@ export class OtlpReceiver {
   private constructor(private readonly server: http.Server, readonly endpoint: string) {}
 
   static async start(): Promise<OtlpReceiver> {
-    let receiver!: OtlpReceiver;
     const server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -45,7 +44,7 @@ export class OtlpReceiver {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    receiver = new OtlpReceiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const receiver = new OtlpReceiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return receiver;
   }
 

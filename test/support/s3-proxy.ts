@@ -111,6 +111,6 @@ export class S3Proxy {
       headers: rest,
       body,
     });
-    return signed.headers as Record<string, string>;
+    return signed.headers;
   }
 }

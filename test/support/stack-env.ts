@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { stackEnv } from '../../scripts/dev/stack';
 
-export interface StackRegistries {
+interface StackRegistries {
   staging: string;
   production: string;
   mirrors: string[];

@@ -8,7 +8,7 @@ import {
 import type { FakeRegistry } from './fake-registry';
 
 export const BUILDER = 'https://github.com/actions/runner';
-export const SOURCE_REPO = 'git+https://github.com/kubernetes/kubernetes@refs/heads/main';
+const SOURCE_REPO = 'git+https://github.com/kubernetes/kubernetes@refs/heads/main';
 const CREATED = '2026-01-01T00:00:00Z';
 
 async function subjectOf(registry: FakeRegistry, repo: RepositoryRef, digest: string) {

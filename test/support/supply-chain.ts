@@ -13,8 +13,7 @@ import { COSIGN_OFFLINE, runCosign, type CosignResult } from './cosign';
 import { stack } from './stack-env';
 import { writePlainManifest } from './plain-manifest';
 
-export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
-export const SLSA_V1 = 'https://slsa.dev/provenance/v1';
+const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 export const PROMOTION_PREDICATE = 'https://promoter.k8s.io/promotion/v1';
 const SIG_ANNOTATION = 'dev.cosignproject.cosign/signature';
 const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';

@@ -78,7 +78,7 @@ export function requestKind(method: string, uri: string, status: number): string
 }
 
 /** The repository a /v2/ path names ("" for ping and catalog). */
-export function repositoryOf(uri: string): string {
+function repositoryOf(uri: string): string {
   const path = uri.split('?')[0]!;
   const m = /^\/v2\/(.+?)\/(manifests|blobs|tags|referrers)\//.exec(path);
   return m ? m[1]! : '';
@@ -279,7 +279,7 @@ export class AccessLog {
       if (WRITE_KIND.test(kind)) t.writes++;
       repos.add(this.repo.data[i]!);
       let seconds = perSecond.get(host);
-      if (!seconds) perSecond.set(host, (seconds = new Map()));
+      if (!seconds) perSecond.set(host, (seconds = new Map<number, number>()));
       const second = Math.floor(at[i]! / 1000);
       seconds.set(second, (seconds.get(second) ?? 0) + 1);
     }

@@ -9,11 +9,11 @@ import type { StepRecord } from './steps';
 export const round = (x: number, digits = 2): number => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
 export const MiB = 2 ** 20;
 
-export function sortDesc(c: Record<string, number>): Record<string, number> {
+function sortDesc(c: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(c).sort(([, a], [, b]) => b - a));
 }
 
-export function tallyFigures(t: Tally, edges: number) {
+function tallyFigures(t: Tally, edges: number) {
   return {
     requests: t.requests,
     perEdge: round(t.requests / edges, 3),
@@ -119,7 +119,7 @@ export type PhaseFigures = NonNullable<StepFigures['phases']>[string];
 
 /** The sum of `f` over the named phases of a step (0 for a phase the step did not run). */
 export const phaseSum = (s: StepFigures | undefined, phases: string[], f: (p: PhaseFigures) => number): number =>
-  phases.reduce((n, p) => n + (s?.phases?.[p] ? f(s.phases[p]!) : 0), 0);
+  phases.reduce((n, p) => n + (s?.phases?.[p] ? f(s.phases[p]) : 0), 0);
 
 /** A step that ran to its end (not cut by a time limit). */
 export const complete = (s: StepFigures | undefined): s is StepFigures => !!s && !s.partial;

@@ -67,6 +67,7 @@ export class BenchHarness {
     };
     Object.assign(process.env, workerEnv); // the CLI code in this process starts runs on that queue
     // Roles by repository path: the log exists before the workload does; useWorkload() fills them in.
+    // eslint-disable-next-line prefer-const -- the log exists first and may classify a request before this is set: a const would throw there
     let harness: BenchHarness | undefined;
     const log = new AccessLog((r) => harness?.classify(r) ?? 'other', new Map(), o.rttMs);
     o.log(`starting ${o.hosts} destination registries and a staging registry${o.rttMs ? ` behind ${o.rttMs} ms delay proxies` : ''}`);

@@ -6,7 +6,7 @@ import proto from '@temporalio/proto';
 
 const { temporal } = proto;
 
-export interface HistoryStats {
+interface HistoryStats {
   workflowId: string;
   runId: string;
   events: number;

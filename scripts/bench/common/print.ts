@@ -2,17 +2,18 @@
 // every step with its phases, the bench's own comparison lines, then the targets.
 import type { StepFigures, Target } from './figures';
 
-export const top = (c: Record<string, number>, n = 12): string =>
+const top = (c: Record<string, number>, n = 12): string =>
   Object.entries(c)
     .slice(0, n)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
 export const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
-const pad = (v: unknown, n: number): string => String(v ?? '-').padStart(n);
+type Cell = string | number | undefined;
+const pad = (v: Cell, n: number): string => String(v ?? '-').padStart(n);
 
 function printPhases(s: StepFigures, line: (t?: string) => void): void {
   if (!s.phases) return;
-  const row = (cells: unknown[], rest: string): string => `  ${String(cells[0]).padEnd(10)} ${cells.slice(1).map((c, i) => pad(c, [9, 9, 7, 9, 5, 12, 8][i]!)).join(' ')}  ${rest}`;
+  const row = (cells: Cell[], rest: string): string => `  ${String(cells[0]).padEnd(10)} ${cells.slice(1).map((c, i) => pad(c, [9, 9, 7, 9, 5, 12, 8][i]!)).join(' ')}  ${rest}`;
   line(row(['phase', 'seconds', 'requests', '/edge', 'in flight', 'peak', 'floor', 'x floor'], '429s, requests by kind'));
   for (const [p, f] of Object.entries(s.phases)) {
     const floor = f.floor ? `${f.floor.roundTrips} RTT ${f.floor.ms ? `${f.floor.ms} ms` : ''}`.trim() : '-';

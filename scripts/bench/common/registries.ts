@@ -13,7 +13,7 @@ import { cpuSecondsOf } from '../../dev/proc';
 import { isRequestLine, type AccessLog } from './access-log';
 import { DelayProxy } from './delay-proxy';
 
-export interface BenchRegistry {
+interface BenchRegistry {
   /** "staging", "dest-1", ... */
   name: string;
   /** host:port the registry itself listens on (markers go here, never through the proxy). */
@@ -37,7 +37,7 @@ export interface BenchRegistries {
 
 /** `rm -rf`: registry storage is hundreds of thousands of small files, which Node's fs.rm removes slowly. */
 export function removeTree(dir: string): Promise<void> {
-  return new Promise((resolve, reject) => execFile('rm', ['-rf', '--', dir], (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) => execFile('rm', ['-rf', '--', dir], (err: Error | null) => (err ? reject(err) : resolve())));
 }
 
 
@@ -83,7 +83,7 @@ export async function startBenchRegistries(opts: { dir: string; hosts: number; l
       const child = spawn(registry, ['serve', file], { stdio: ['ignore', 'ignore', 'pipe'] });
       const other = createWriteStream(join(opts.dir, `${name}.log`));
       const direct = `127.0.0.1:${port}`;
-      const lines = createInterface({ input: child.stderr! });
+      const lines = createInterface({ input: child.stderr });
       lines.on('line', (line) => (isRequestLine(line) ? opts.log.add(name, line) : other.write(`${line}\n`)));
       child.once('close', () => other.end());
       const r: BenchRegistry = { name, direct, address: direct, process: child };

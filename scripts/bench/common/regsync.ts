@@ -105,10 +105,10 @@ export async function runRegsync(regsync: string, configFile: string, yaml: stri
       }
     }
   };
-  child.stdout!.on('data', scan);
-  child.stderr!.on('data', scan);
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout.on('data', scan);
+  child.stderr.on('data', scan);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

@@ -23,7 +23,7 @@ import { runHistories, type RunHistories } from './histories';
 import type { BenchRegistries } from './registries';
 import type { RegsyncRun } from './regsync';
 
-export interface PhaseRecord {
+interface PhaseRecord {
   ms: number;
   tally: Tally;
   inFlight: InFlight;
@@ -210,9 +210,9 @@ export class StepRunner {
   }
 }
 
-export const round1 = (x: number): number => Math.round(x * 10) / 10;
+const round1 = (x: number): number => Math.round(x * 10) / 10;
 
-export async function raceDeadline<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+async function raceDeadline<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, ms))));
   try {
@@ -223,7 +223,7 @@ export async function raceDeadline<T>(p: Promise<T>, ms: number): Promise<T | 't
 }
 
 /** Size of an object in the audit bucket (the plan document). */
-export async function objectSize(key: string): Promise<number | undefined> {
+async function objectSize(key: string): Promise<number | undefined> {
   const cfg = auditStoreConfigFromEnv();
   const s3 = new S3Client({ region: cfg.region, endpoint: cfg.endpoint, forcePathStyle: cfg.forcePathStyle });
   try {

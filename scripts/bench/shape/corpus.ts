@@ -8,11 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { splitRegistry } from '../common/workload';
 
-export const CORPUS_DIR = fileURLToPath(new URL('../../../test/fixtures/k8s-thin-manifests', import.meta.url));
+const CORPUS_DIR = fileURLToPath(new URL('../../../test/fixtures/k8s-thin-manifests', import.meta.url));
 /** Refused by the promoter's validation (a 63-hex digest, see the corpus STATS.md): left out. */
-export const INVALID_PROJECTS = ['k8s-staging-ingress-nginx'];
+const INVALID_PROJECTS = ['k8s-staging-ingress-nginx'];
 
-export interface CorpusImage {
+interface CorpusImage {
   name: string;
   /** [corpus digest, tags] in file order */
   dmap: [string, string[]][];

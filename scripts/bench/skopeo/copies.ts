@@ -15,7 +15,7 @@ export interface SkopeoCopy {
   dst: string;
 }
 
-export function skopeoCopyArgs(c: SkopeoCopy): string[] {
+function skopeoCopyArgs(c: SkopeoCopy): string[] {
   return ['copy', '--quiet', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${c.src}`, `docker://${c.dst}`];
 }
 

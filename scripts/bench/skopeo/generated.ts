@@ -23,7 +23,7 @@ export interface GeneratedOptions {
 const PLATFORMS = ['linux/amd64', 'linux/arm64'];
 
 /** "app-007" for repository 7 of 100. */
-export function repoName(i: number, repos: number): string {
+function repoName(i: number, repos: number): string {
   return `app-${String(i).padStart(Math.max(3, String(repos - 1).length), '0')}`;
 }
 

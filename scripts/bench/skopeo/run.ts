@@ -38,7 +38,7 @@ export interface DefaultOptions {
   log: (line: string) => void;
 }
 
-export interface SpotCheck {
+interface SpotCheck {
   ref: string;
   expected: string;
   got: string;

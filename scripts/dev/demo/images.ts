@@ -6,7 +6,7 @@
 import { type RegistryClient } from '../../../lib/oci';
 import { makeLayer, pushRandomImage, type SeedOptions } from '../seed-images';
 
-export interface DemoImage {
+interface DemoImage {
   name: string;
   tags: string[];
   opts: SeedOptions;
@@ -14,7 +14,7 @@ export interface DemoImage {
 
 const base = (): Uint8Array[] => [makeLayer('demo/base-os', 256 * 1024)];
 
-export const DEMO_IMAGES: DemoImage[] = [
+const DEMO_IMAGES: DemoImage[] = [
   { name: 'hello', tags: ['v1.0.0'], opts: { seed: 'demo/hello:v1.0.0', layers: 2, layerSize: 128 * 1024 } },
   { name: 'hello', tags: ['v1.1.0', 'stable'], opts: { seed: 'demo/hello:v1.1.0', layers: 2, layerSize: 128 * 1024 } },
   { name: 'multiarch', tags: ['v2.0.0'], opts: { seed: 'demo/multiarch:v2.0.0', layers: 1, layerSize: 96 * 1024, platforms: ['linux/amd64', 'linux/arm64'] } },

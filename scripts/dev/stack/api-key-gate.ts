@@ -71,7 +71,7 @@ http {
 }
 
 /** The config, the runtime folders and the key map; rewritten only when they change. */
-export function ensureGateConfig(): void {
+function ensureGateConfig(): void {
   mkdirSync(clusterPaths.nginxRuntime, { recursive: true });
   const map = `"Bearer ${clusterApiKey()}" 1;\n`;
   if (!existsSync(keyMap) || readFileSync(keyMap, 'utf8') !== map) writeFileSync(keyMap, map, { mode: 0o600 });

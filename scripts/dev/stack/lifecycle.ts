@@ -91,7 +91,7 @@ export async function stackUp(options: UpOptions = {}): Promise<UpResult> {
     for (const note of sigstoreNotes()) log(note);
     const cluster = options.cluster ? ensureCluster(log) : Promise.resolve([]);
     const outcomes = await Promise.allSettled(components.map((c) => ensureComponent(c, log)));
-    const clusterOutcome = (await Promise.allSettled([cluster]))[0]!;
+    const clusterOutcome = (await Promise.allSettled([cluster]))[0];
     const failures = [...outcomes, clusterOutcome].flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
     if (failures.length > 0) throw new Error(`stack up failed:\n${failures.join('\n\n')}`);
     const clusterStarted = clusterOutcome.status === 'fulfilled' ? clusterOutcome.value : [];

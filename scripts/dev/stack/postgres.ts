@@ -26,7 +26,7 @@ function bin(name: string): string {
 }
 
 /** `unshare` so that root runs PostgreSQL under the postgres account's uid; nothing when not root. */
-export function asPostgresUser(): string[] {
+function asPostgresUser(): string[] {
   if (process.getuid?.() !== 0) return [];
   const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
   const [, , uid, gid] = passwd?.split(':') ?? [];

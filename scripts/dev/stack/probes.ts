@@ -1,5 +1,5 @@
 // Cheap readiness checks: each answers "does this component serve requests right now?".
-import { connect as connectHttp2 } from 'node:http2';
+import { connect as connectHttp2, type IncomingHttpHeaders } from 'node:http2';
 import { createConnection, createServer, isIP } from 'node:net';
 import { Agent, fetch } from 'undici';
 
@@ -79,7 +79,7 @@ export function temporalServing(host: string, port: number, timeoutMs = 2_000, s
     req.on('response', (headers) => {
       if (headers['grpc-status'] !== undefined) grpcStatus = String(headers['grpc-status']);
     });
-    req.on('trailers', (trailers) => {
+    req.on('trailers', (trailers: IncomingHttpHeaders) => {
       grpcStatus = String(trailers['grpc-status']);
     });
     req.on('data', (chunk: Buffer) => chunks.push(chunk));

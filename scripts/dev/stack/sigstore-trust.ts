@@ -33,7 +33,7 @@ const subjectOf = (cert: X509Certificate) => {
   return { organization: field('O') ?? OPERATOR, commonName: field('CN') ?? '' };
 };
 
-export function trustedRootJson(urls: SigstoreUrls): Record<string, unknown> {
+function trustedRootJson(urls: SigstoreUrls): Record<string, unknown> {
   const [fulcioRoot] = certificates(sigstoreFiles.fulcioCert);
   const tsaChain = certificates(sigstoreFiles.tsaChain);
   if (!fulcioRoot || tsaChain.length < 2) throw new Error('Sigstore key material incomplete; remove .stack/sigstore and run stack up again');
@@ -65,7 +65,7 @@ export function trustedRootJson(urls: SigstoreUrls): Record<string, unknown> {
   };
 }
 
-export function signingConfigJson(urls: SigstoreUrls): Record<string, unknown> {
+function signingConfigJson(urls: SigstoreUrls): Record<string, unknown> {
   const [fulcioRoot] = certificates(sigstoreFiles.fulcioCert);
   const validFor = since(fulcioRoot!);
   const service = (url: string, majorApiVersion: number) => ({ url, majorApiVersion, validFor, operator: OPERATOR });

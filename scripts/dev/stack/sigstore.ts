@@ -27,7 +27,7 @@ export { sigstoreFiles } from './sigstore-pki';
 /** The identity the stack's token carries: an email, as a Google service account's is. */
 export const KEYLESS_IDENTITY = 'promoter@promoter-dev.iam.example.com';
 
-export const sigstorePorts = {
+const sigstorePorts = {
   oidcIssuer: 5006,
   fulcio: 5555,
   fulcioGrpc: 5554,
@@ -54,7 +54,7 @@ const binaries = {
 };
 
 /** Why the Sigstore services cannot run here, or undefined when they can. */
-export function sigstoreUnavailable(): string | undefined {
+function sigstoreUnavailable(): string | undefined {
   if (!isRoot()) return 'not root: no network namespace can be made';
   const missing = Object.values(binaries).filter((b) => !existsSync(b));
   if (missing.length > 0) return `${missing.map((m) => m.slice(stackPaths.toolsBin.length + 1)).join(', ')} not built (bash scripts/setup/sigstore.sh)`;

@@ -22,7 +22,7 @@ import { HOST, TEMPORAL_NAMESPACE, searchAttributes } from './topology';
 
 const run = promisify(execFile);
 
-export const clusterTools = () => ({
+const clusterTools = () => ({
   server: existsSync(join(stackPaths.toolsBin, 'temporal-server')) ? join(stackPaths.toolsBin, 'temporal-server') : undefined,
   sqlTool: existsSync(join(stackPaths.toolsBin, 'temporal-sql-tool')) ? join(stackPaths.toolsBin, 'temporal-sql-tool') : undefined,
 });
@@ -203,7 +203,7 @@ function serviceComponent(service: ClusterService): Component {
   };
 }
 
-export const clusterServices: Component[] = CLUSTER_SERVICES.map(serviceComponent);
+const clusterServices: Component[] = CLUSTER_SERVICES.map(serviceComponent);
 
 /** Every process of the cluster, for status and down. */
 export const clusterComponents: Component[] = [postgres, ...clusterServices, apiKeyGate];

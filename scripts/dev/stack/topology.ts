@@ -31,9 +31,9 @@ export const TEMPORAL_NAMESPACE = 'default';
 export { SEARCH_ATTRIBUTES as searchAttributes } from '../../../workflows/search-attributes';
 
 export type RegistryName = 'staging' | 'production' | 'mirror-a' | 'mirror-b';
-export type RegistryAuth = 'none' | 'htpasswd' | 'token';
+type RegistryAuth = 'none' | 'htpasswd' | 'token';
 /** distribution 2.8 (referrers by the `sha256-<hex>` tag fallback) or olareg (the OCI 1.1 referrers API). */
-export type RegistryServer = 'distribution' | 'olareg';
+type RegistryServer = 'distribution' | 'olareg';
 
 export interface RegistryTopology {
   name: RegistryName;

@@ -30,11 +30,6 @@ export async function skopeoPullAndVerify(ref: string, dir: string): Promise<voi
   await run('skopeo', ['copy', '--all', ...skopeoTlsFlags(ref.split('/')[0]!, 'src'), '--src-authfile', stack().dockerConfigFile, `docker://${ref}`, `dir:${dir}`], { maxBuffer: 16 << 20 });
 }
 
-export async function skopeoTags(ref: string): Promise<string[]> {
-  const { stdout } = await run('skopeo', ['list-tags', ...skopeoTlsFlags(ref.split('/')[0]!), '--authfile', stack().dockerConfigFile, `docker://${ref}`]);
-  return (JSON.parse(stdout) as { Tags: string[] }).Tags;
-}
-
 export function writes(stats: ReturnType<RegistryClient['stats']>, host: string): number {
   const m = stats[host]?.byMethod ?? {};
   return (m.PUT ?? 0) + (m.POST ?? 0) + (m.PATCH ?? 0) + (m.DELETE ?? 0);

@@ -73,7 +73,7 @@ describe('audit store on the dev stack S3', () => {
     const results = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => store.replaceJsonIfUnchanged(key, { writer: i }, base.etag)));
     const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
     expect(won).toHaveLength(1);
-    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof AuditObjectChanged)).toBe(true);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r).reason instanceof AuditObjectChanged)).toBe(true);
     expect(await store.getJson(key)).toEqual({ writer: won[0] });
   });
 

@@ -22,7 +22,7 @@ const client = registryClient();
 const prefix = uniqueName('sc-crash');
 const taskQueue = uniqueName('sc-crash-q');
 const ours = readFileSync(s.publicKeyPath, 'utf8');
-const heartbeatTimeoutMs = msToNumber(LONG.heartbeatTimeout!);
+const heartbeatTimeoutMs = msToNumber(LONG.heartbeatTimeout);
 
 const ONE_PART = ['--parallel-batches', '1'];
 

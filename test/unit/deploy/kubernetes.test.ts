@@ -106,9 +106,9 @@ describe.each(['deploy/kubernetes/base', 'deploy/kubernetes/overlays/temporal-cl
     expect(annotations['prometheus.io/port']).toBe(r.literal.PROMOTER_METRICS_ADDRESS!.split(':')[1]);
     expect(r.worker.ports).toContainEqual({ name: 'metrics', containerPort: Number(annotations['prometheus.io/port']) });
     const graceMs = r.pod.terminationGracePeriodSeconds * 1000;
-    expect(graceMs).toBeGreaterThan(msToNumber(LONG.heartbeatTimeout!));
-    expect(graceMs).toBeGreaterThan(msToNumber(QUICK.heartbeatTimeout!));
-    expect(graceMs).toBeGreaterThan(msToNumber(r.literal.PROMOTER_SHUTDOWN_GRACE_TIME as '30s') + SHUTDOWN_FORCE_MARGIN_MS);
+    expect(graceMs).toBeGreaterThan(msToNumber(LONG.heartbeatTimeout));
+    expect(graceMs).toBeGreaterThan(msToNumber(QUICK.heartbeatTimeout));
+    expect(graceMs).toBeGreaterThan(msToNumber(r.literal.PROMOTER_SHUTDOWN_GRACE_TIME) + SHUTDOWN_FORCE_MARGIN_MS);
     // Room for the measured peak of a full-corpus promotion (about 1 GiB).
     expect(r.worker.resources.limits.memory).toBe('1536Mi');
   });

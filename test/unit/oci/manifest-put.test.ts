@@ -32,7 +32,7 @@ async function registry(refusals: number): Promise<{ host: string; puts: () => n
     });
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return { host: `127.0.0.1:${(server!.address() as AddressInfo).port}`, puts: () => puts };
+  return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, puts: () => puts };
 }
 
 const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: {}, layers: [] }));

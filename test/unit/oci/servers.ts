@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface Seen {
+interface Seen {
   method: string;
   path: string;
   authorization?: string;
@@ -21,7 +21,6 @@ const open: Server[] = [];
 
 export async function serve(handler: Handler): Promise<TestServer> {
   const seen: Seen[] = [];
-  let self!: TestServer;
   const server = createServer((req, res) => {
     seen.push({ method: req.method ?? '', path: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
     handler(req, res, self);
@@ -29,7 +28,7 @@ export async function serve(handler: Handler): Promise<TestServer> {
   server.keepAliveTimeout = 500;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   open.push(server);
-  self = {
+  const self: TestServer = {
     host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
     close: () => new Promise<void>((resolve) => {

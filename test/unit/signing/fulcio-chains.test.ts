@@ -5,13 +5,14 @@ import { FulcioChains, keylessConfig } from '../../../lib/signing';
 
 const config = (fulcioURL: string) => keylessConfig({ fulcioURL, rekorURL: 'http://rekor.example', oidcTokenSource: 'env:UNUSED' });
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+const urlOf = (input: string | URL | Request): string => (input instanceof Request ? input.url : input.toString());
 
 describe('FulcioChains', () => {
   it('asks each Fulcio once, and again only after an empty or failed answer', async () => {
     const asked: string[] = [];
     let answer: 'chain' | 'empty' | 'down' = 'empty';
     const chains = new FulcioChains(async (input) => {
-      asked.push(String(input));
+      asked.push(urlOf(input));
       if (answer === 'down') throw new Error('ECONNREFUSED');
       return Response.json(answer === 'chain' ? { chains: [{ certificates: [PEM, `${PEM}\n`] }] } : {});
     });
@@ -26,7 +27,7 @@ describe('FulcioChains', () => {
     const bundleOf = (host: string) => `http://${host}/api/v2/trustBundle`;
     expect(asked).toEqual([bundleOf('fulcio-a.example'), bundleOf('fulcio-a.example'), bundleOf('fulcio-a.example'), bundleOf('fulcio-b.example')]);
     // Another holder (another worker) keeps its own.
-    await new FulcioChains(async (input) => (asked.push(String(input)), Response.json({}))).of(a);
+    await new FulcioChains(async (input) => (asked.push(urlOf(input)), Response.json({}))).of(a);
     expect(asked).toHaveLength(5);
   });
 });

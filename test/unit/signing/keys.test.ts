@@ -63,6 +63,7 @@ describe('loadSigningKey', () => {
     const { privatePem } = p256Pair();
     const key = loadSigningKey({ pem: privatePem });
     const body = privatePem.split('\n')[1]!.slice(0, 20);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string, @typescript-eslint/restrict-template-expressions -- String(key) and `${key}` are the point: what a careless log line would print
     for (const text of [JSON.stringify(key), inspect(key, { showHidden: true, depth: 5 }), String(key), `${key}`, JSON.stringify({ key })]) {
       expect(text).not.toContain(body);
       expect(text).not.toMatch(/PRIVATE/);
