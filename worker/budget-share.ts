@@ -48,7 +48,7 @@ export interface BudgetShareTarget {
   busy: () => boolean;
 }
 
-export async function liveWorkers(connection: NativeConnection, namespace: string, taskQueue: string): Promise<number> {
+async function liveWorkers(connection: NativeConnection, namespace: string, taskQueue: string): Promise<number> {
   const res = await connection.workflowService.describeTaskQueue({
     namespace,
     taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },

@@ -154,7 +154,7 @@ setWorkflowOptions(onVersionedWorkers('PINNED'), promotionWorkflow);
 /** Both verification results with their hashes; none when a summary carries no hash (recorded before they did). */
 function resultRefs(...summaries: VerificationSummary[]): StoredRef[] | undefined {
   const refs = summaries.map((v) => (v.resultSha256 ? { key: v.resultKey, sha256: v.resultSha256 } : undefined));
-  return refs.every((r) => r !== undefined) ? (refs as StoredRef[]) : undefined;
+  return refs.every((r) => r !== undefined) ? (refs) : undefined;
 }
 
 function failureHeadline(r: RunReport): string {

@@ -14,7 +14,7 @@ import type { InPlaceImage } from './images';
  * read fails for good (InvalidInput): what is stored will not change by asking again, and a
  * document altered in the bucket must not steer a phase.
  */
-export async function readByHash<T>(store: DocumentStore, ref: StoredRef): Promise<T> {
+async function readByHash<T>(store: DocumentStore, ref: StoredRef): Promise<T> {
   try {
     return await store.getJson<T>(ref.key, ref.sha256);
   } catch (err) {

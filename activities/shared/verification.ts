@@ -24,8 +24,8 @@ import { writeOnce } from './write-once';
 import { loadBundle } from './documents';
 
 /** `inputs`: digests of the manifests whose evidence verified (a verification summary names them). */
-export type CheckResult = { status: 'passed'; detail?: string; inputs?: string[] } | { status: 'missing' } | { status: 'failed'; reason: string };
-export type Mode = 'require' | 'if-present' | 'warn' | 'off';
+type CheckResult = { status: 'passed'; detail?: string; inputs?: string[] } | { status: 'missing' } | { status: 'failed'; reason: string };
+type Mode = 'require' | 'if-present' | 'warn' | 'off';
 
 export interface VerificationSpec<P extends { mode: string }> {
   phase: 'provenance' | 'validate';

@@ -19,7 +19,7 @@ export const IDLE_SHARE = 0.05;
 /** The smallest part ever granted: a worker whose fair part is still held elsewhere waits on this. */
 export const MIN_SHARE = 0.001;
 
-export interface Lease {
+interface Lease {
   worker: string;
   busy: boolean;
   /** The part of the budget granted at the last renewal (0 < share <= 1). */
@@ -56,7 +56,7 @@ export function live(table: LeaseTable, now: number): LeaseTable {
 }
 
 /** The fair part of the budget for a worker in this state, given who else holds a live lease. */
-export function fairShare(busy: boolean, others: readonly Lease[]): number {
+function fairShare(busy: boolean, others: readonly Lease[]): number {
   const busyOthers = others.filter((l) => l.busy).length;
   const idleOthers = others.length - busyOthers;
   if (!busy) {

@@ -24,7 +24,7 @@ export interface TagContent {
 }
 
 /** What a writer puts under the tag. */
-export interface TagWrite extends TagContent {
+interface TagWrite extends TagContent {
   mediaType: string;
 }
 

@@ -81,7 +81,7 @@ export const LEASE_CHECK_MS = 60_000;
  * Workflow clocks of two executions are the server's, not one clock: a release this close before
  * a plan started still counts as after it. Erring this way only costs a HEAD per tag.
  */
-export const CLOCK_MARGIN_MS = 60_000;
+const CLOCK_MARGIN_MS = 60_000;
 
 /**
  * The lane's workflow id: one lane per registry host (whatever the case of its name) and task

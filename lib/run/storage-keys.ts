@@ -4,7 +4,7 @@ import { digestTag } from '../oci/reference';
 export const bundleKey = (bundleSha256: string): string => `inputs/${bundleSha256}.json`;
 /** The bundle hash a bundle key names (the inverse of bundleKey); undefined for any other key. */
 export const bundleShaOfKey = (key: string): string | undefined => /^inputs\/([0-9a-f]{64})\.json$/.exec(key)?.[1];
-export const runPrefix = (workflowId: string, runId: string): string => `runs/${workflowId}/${runId}`;
+const runPrefix = (workflowId: string, runId: string): string => `runs/${workflowId}/${runId}`;
 export const planKey = (wf: string, run: string): string => `${runPrefix(wf, run)}/plan.json`;
 /** What Plan has read so far, chunk by chunk: a retried Plan resumes from them. */
 export const planInventoryChunkKey = (wf: string, run: string, n: number): string => `${runPrefix(wf, run)}/plan-inventory/${String(n).padStart(6, '0')}.json`;

@@ -59,7 +59,7 @@ export interface VsaInput {
 }
 
 /** The policy document a summary names: both verification blocks of the project, as the bundle holds them. */
-export function policyDocument(provenance: ProvenancePolicy, signatures: SignaturePolicy): { provenance: ProvenancePolicy; signatures: SignaturePolicy } {
+function policyDocument(provenance: ProvenancePolicy, signatures: SignaturePolicy): { provenance: ProvenancePolicy; signatures: SignaturePolicy } {
   return { provenance, signatures };
 }
 
@@ -75,7 +75,7 @@ export function policyPasses(mode: string, status: CheckStatus | undefined): boo
 }
 
 /** The highest SLSA build level verified, or FAILED when the policy refused the digest. */
-export function verifiedLevels(input: Pick<VsaInput, 'policy' | 'provenance' | 'signatures'>): string[] {
+function verifiedLevels(input: Pick<VsaInput, 'policy' | 'provenance' | 'signatures'>): string[] {
   if (!passes(input)) return ['FAILED'];
   if (input.provenance?.status !== 'passed') return ['SLSA_BUILD_LEVEL_0'];
   return [input.policy.provenance.builders.length > 0 ? 'SLSA_BUILD_LEVEL_2' : 'SLSA_BUILD_LEVEL_1'];

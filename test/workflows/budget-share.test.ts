@@ -58,9 +58,9 @@ function startLessee(id: string, busy: boolean): Lessee {
     id,
     child,
     shares: [],
-    setBusy: (b) => child.stdin!.write(b ? 'busy\n' : 'idle\n'),
+    setBusy: (b) => child.stdin.write(b ? 'busy\n' : 'idle\n'),
   };
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     const { share, at } = JSON.parse(line) as { share: number; at: number };
     l.shares.push({ share, at });
   });

@@ -119,15 +119,15 @@ describe('promotion lanes', () => {
     // Two proxies in front of mirror-a: two hosts, two lanes.
     const [p1, p2] = [await slowProxy(prefix), await slowProxy(prefix)];
     const manifests = await Promise.all([
-      writePlainManifest(`${s.registries.staging}/${prefix}`, [`${p1!.host}/${prefix}`], [{ name: 'one', digest: one!.digest }]),
-      writePlainManifest(`${s.registries.staging}/${prefix}`, [`${p2!.host}/${prefix}`], [{ name: 'two', digest: two!.digest }]),
+      writePlainManifest(`${s.registries.staging}/${prefix}`, [`${p1.host}/${prefix}`], [{ name: 'one', digest: one!.digest }]),
+      writePlainManifest(`${s.registries.staging}/${prefix}`, [`${p2.host}/${prefix}`], [{ name: 'two', digest: two!.digest }]),
     ]);
     const ids = await Promise.all(manifests.map(startRun));
     const waits = await Promise.all(ids.map(watch));
     for (const r of await Promise.all(ids.map(report))) expect(r.edges).toMatchObject({ promoted: 1, failed: 0 });
     expect(waits).toEqual([[], []]);
     // Each tag write took TAG_WRITE_DELAY_MS at its proxy; the two were held at the same time.
-    const [w1, w2] = [tagWrites(p1!, `/v2/${prefix}/one/manifests/v1`), tagWrites(p2!, `/v2/${prefix}/two/manifests/v1`)];
+    const [w1, w2] = [tagWrites(p1, `/v2/${prefix}/one/manifests/v1`), tagWrites(p2, `/v2/${prefix}/two/manifests/v1`)];
     expect([w1.length, w2.length]).toEqual([1, 1]);
     expect(w1[0]!.at).toBeLessThan(w2[0]!.respondedAt!);
     expect(w2[0]!.at).toBeLessThan(w1[0]!.respondedAt!);

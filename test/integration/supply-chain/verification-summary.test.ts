@@ -45,7 +45,7 @@ async function predicateTypes(host: string, img: StagedImage): Promise<{ digest:
   const out: { digest: string; type?: string }[] = [];
   for (const r of await referrersOf(client, host, img.repository, img.digest)) {
     const m = await getManifestJson(client, host, img.repository, { digest: r.digest });
-    out.push({ digest: r.digest, type: (m?.json as { annotations?: Record<string, string> } | undefined)?.annotations?.['dev.sigstore.bundle.predicateType'] });
+    out.push({ digest: r.digest, type: (m?.json)?.annotations?.['dev.sigstore.bundle.predicateType'] });
   }
   return out;
 }
