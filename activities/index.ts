@@ -2,7 +2,7 @@
  * The activities. phases/ holds one file per activity the workflows call: the seven phases of a
  * promotion, and the two other steps a workflow runs as an activity of its own, the report (the
  * promotion's last step, run whatever failed before it) and the nightly signature re-mirroring
- * (the whole of SignatureMirrorWorkflow). They sit with the phases because they are read the same
+ * (the whole of SignatureMirrorWorkflow), and the audit (AuditWorkflow, AuditEventsWorkflow). They sit with the phases because they are read the same
  * way: one step of a workflow, its input, its output, its S3 documents; and like the phases they
  * import nothing from each other. shared/ holds what they share (the registry port, heartbeats,
  * the run documents, the images in place, signing, verification, write-once documents).
@@ -25,6 +25,7 @@ import { createSign } from './phases/sign';
 import { createAttest } from './phases/attest';
 import { createReport } from './phases/report';
 import { createMirror } from './phases/mirror';
+import { createAudit } from './phases/audit';
 
 export function createActivities(worker: WorkerDeps) {
   const deps: ActivityDeps = {
@@ -34,6 +35,7 @@ export function createActivities(worker: WorkerDeps) {
     documents: new RunDocuments(worker.store),
     trust: new TrustMaterial(worker.config.signing),
   };
+  const audit = createAudit(deps);
   return {
     setup: keepBeating(createSetup(deps)),
     plan: keepBeating(createPlan(deps)),
@@ -44,6 +46,8 @@ export function createActivities(worker: WorkerDeps) {
     attest: keepBeating(createAttest(deps)),
     writeReport: keepBeating(createReport(deps)),
     mirrorSignatures: keepBeating(createMirror(deps)),
+    auditRegistries: keepBeating(audit.auditRegistries),
+    auditPushes: keepBeating(audit.auditPushes),
   };
 }
 

@@ -2,4 +2,5 @@
 export { promotionWorkflow, progressQuery } from './promotion';
 export { promoteRangeWorkflow } from './promote-range';
 export { signatureMirrorWorkflow } from './signature-mirror';
+export { auditWorkflow, auditEventsWorkflow, pushedSignal, auditStateQuery } from './audit';
 export { budgetCoordinatorWorkflow } from './budget-coordinator';

@@ -22,12 +22,12 @@ export interface RepoAnswer {
   isNew: boolean;
 }
 
-/** `listed`: the whole tags/list answer (the answer keeps only what the plan needs). */
+/** `listed`: the whole tags/list answer, `record`: the tag record as read (the answer keeps only what the plan needs). */
 export async function readDestination(
   deps: ActivityDeps,
   d: { ref: RepositoryRef; tags: Map<string, string>; taglessDigests: Set<string> },
   verifyTags: boolean,
-): Promise<{ answer: RepoAnswer; listed: string[] }> {
+): Promise<{ answer: RepoAnswer; listed: string[]; record: TagRecord | undefined }> {
   const key = repositoryKey(d.ref);
   const listed = await deps.registry.listTags(d.ref);
   const recordKey = tagRecordKey(d.ref.host, d.ref.repository);
@@ -75,5 +75,5 @@ export async function readDestination(
     ...(record?.signed ? { signed: record.signed } : {}),
     isNew: listed.length === 0,
   };
-  return { answer, listed };
+  return { answer, listed, record };
 }

@@ -109,6 +109,12 @@ const mocked = {
   async mirrorSignatures() {
     throw new Error('not used here');
   },
+  async auditRegistries() {
+    throw new Error('not used here');
+  },
+  async auditPushes() {
+    throw new Error('not used here');
+  },
 } satisfies Record<keyof Activities, unknown>;
 
 let env: TestWorkflowEnvironment;
