@@ -12,6 +12,7 @@ import { replayCommand } from './commands/replay';
 import { mirrorCommand } from './commands/mirror';
 import { scheduleCommand } from './commands/schedule';
 import { auditCommand } from './commands/audit';
+import { auditReceiverCommand } from './commands/audit-receiver';
 import { deploymentCommand } from './commands/deployment';
 import { snapshotCommand } from './commands/snapshot';
 import { processOutput as out } from './output';
@@ -67,6 +68,12 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--wait', 'wait for the audit and print its report')
     .option('--json')
     .action(async (o) => setExit(await auditCommand(o, out)));
+
+  program
+    .command('audit-receiver')
+    .description("receive distribution's push notifications and pass every tag push to the audit (needs PROMOTER_AUDIT_WEBHOOK_SECRET); runs until SIGINT/SIGTERM")
+    .option('--listen <host:port>', 'default $PROMOTER_AUDIT_RECEIVER_ADDRESS, else 127.0.0.1:5010')
+    .action(async (o) => setExit(await auditReceiverCommand(o, out)));
 
   program
     .command('schedule <action>')
