@@ -13,7 +13,6 @@ import type { Activities } from '../activities';
 import {
   countFindings, describeCounts, type AuditEventsInput, type AuditEventsState, type AuditFinding, type AuditInput, type AuditReport, type PushEvent,
 } from '../lib/run/audit';
-import { auditEventsReportKey } from '../lib/run/storage-keys';
 import { LONG, QUICK } from './activity-options';
 import { onVersionedWorkers } from './versioning';
 
@@ -53,7 +52,6 @@ export async function auditEventsWorkflow(input: AuditEventsInput = {}): Promise
   const state: AuditEventsState = input.state ?? { events: 0, flagged: 0, recent: [] };
   setHandler(pushedSignal, (e) => void pending.push(e));
   setHandler(auditStateQuery, () => state);
-  const { workflowId, runId } = workflowInfo();
   let batch = 0;
   let judged = 0;
   const flag = (findings: AuditFinding[]) => {
@@ -64,11 +62,11 @@ export async function auditEventsWorkflow(input: AuditEventsInput = {}): Promise
     await condition(() => pending.length > 0);
     const events = pending.splice(0, BATCH);
     const bundle = input.bundleKey ? { bundleKey: input.bundleKey } : {};
-    const first = await quick.auditPushes({ events, ...bundle, final: false, reportKey: auditEventsReportKey(workflowId, runId, batch++) });
+    const first = await quick.auditPushes({ events, ...bundle, final: false, batch: batch++ });
     flag(first.findings);
     if (first.suspects.length > 0) {
       await sleep(SECOND_LOOK);
-      const second = await quick.auditPushes({ events: first.suspects, ...bundle, final: true, reportKey: auditEventsReportKey(workflowId, runId, batch++) });
+      const second = await quick.auditPushes({ events: first.suspects, ...bundle, final: true, batch: batch++ });
       flag(second.findings);
     }
     state.events += events.length;

@@ -16,7 +16,7 @@ import {
 } from '../../lib/run/audit';
 import { inventoryQueries } from '../../lib/run/plan';
 import { repositoryKey } from '../../lib/oci/reference';
-import { auditReportKey, LATEST_BUNDLE_KEY, tagRecordKey } from '../../lib/run/storage-keys';
+import { auditEventsReportKey, auditReportKey, LATEST_BUNDLE_KEY, tagRecordKey } from '../../lib/run/storage-keys';
 import type { TagRecord } from '../../lib/run/tag-record';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
@@ -157,9 +157,11 @@ export function createAudit(deps: ActivityDeps) {
     // Counted at the batch's last look, and whenever a look flagged something.
     if (input.final || suspects.length === 0 || findings.length > 0) deps.metrics.audited('events', countFindings(findings));
     if (findings.length === 0) return { findings, suspects, ignored };
-    const stands = (await writeOnce(deps.store, input.reportKey, { bundleKey: found?.key ?? '', events: [...pushes.values()], findings, at: new Date().toISOString() })).value;
-    deps.log.warn({ findings: stands.findings.length, reportKey: input.reportKey }, `audit of pushes: ${describeCounts(countFindings(stands.findings))}`);
-    return { findings: stands.findings, suspects, ignored, reportKey: input.reportKey };
+    const { workflowId, runId } = runIds();
+    const reportKey = auditEventsReportKey(workflowId, runId, input.batch);
+    const stands = (await writeOnce(deps.store, reportKey, { bundleKey: found?.key ?? '', events: [...pushes.values()], findings, at: new Date().toISOString() })).value;
+    deps.log.warn({ findings: stands.findings.length, reportKey }, `audit of pushes: ${describeCounts(countFindings(stands.findings))}`);
+    return { findings: stands.findings, suspects, ignored, reportKey };
   }
 
   return { auditRegistries, auditPushes };

@@ -45,8 +45,8 @@ export interface AuditPushesInput {
    * written. The second look, a little later, flags what is still unexplained.
    */
   final: boolean;
-  /** Where this batch's report goes when something is flagged (write-once). */
-  reportKey: string;
+  /** This look's number in its run: its report (written when something is flagged) is audits/<workflow>/<run>/events-<batch>.json. */
+  batch: number;
 }
 
 export interface AuditPushesResult {

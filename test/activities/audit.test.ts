@@ -19,8 +19,8 @@ async function promoted() {
 let n = 0;
 const audit = (world: World, input: { verify?: boolean } = {}): Promise<AuditReport> =>
   new Attempt(world.worker().auditRegistries, [input], { workflowId: 'audit', runId: `audit-${++n}` }).done;
-const pushes = (world: World, input: Omit<AuditPushesInput, 'reportKey'>) =>
-  new Attempt(world.worker().auditPushes, [{ ...input, reportKey: `audits/audit-events/r/events-${++n}.json` }], { workflowId: 'audit-events', runId: 'r' }).done;
+const pushes = (world: World, input: Omit<AuditPushesInput, 'batch'>) =>
+  new Attempt(world.worker().auditPushes, [{ ...input, batch: ++n }], { workflowId: 'audit-events', runId: 'r' }).done;
 
 describe('audit', () => {
   it('clean after its own promotion: nothing flagged, one tags/list per repository and nothing per digest', async () => {
@@ -38,12 +38,13 @@ describe('audit', () => {
     const { world, d } = await promoted();
     const rogue = world.registry.putImage(prod('app'), 'intruder', { tag: 'rogue' });
     world.registry.deleteTag(mirrorA('tool'), signatureTag(d.tool!));
+    world.registry.putImage(prod('tool'), 'intruder');
     world.registry.moveTag(prod('tool'), 'v1', rogue);
     const cheap = await audit(world);
     expect(cheap.status).toBe('flagged');
     expect(cheap.findings.map((f) => `${f.kind} ${f.repository}${f.tag ? `:${f.tag}` : ''}@${f.digest}`)).toEqual([
-      `rogue-tag ${key(prod('app'))}:rogue@${rogue}`,
       `unsigned ${key(mirrorA('tool'))}@${d.tool}`,
+      `rogue-tag ${key(prod('app'))}:rogue@${rogue}`,
     ]);
     const verified = await audit(world, { verify: true });
     expect(verified.findings.filter((f) => f.kind === 'moved-tag')).toEqual([
@@ -55,6 +56,7 @@ describe('audit', () => {
   it('judges pushed tags: a move at once, an unknown tag on its second look, its own tags and signatures never', async () => {
     const { world, d } = await promoted();
     const rogue = world.registry.putImage(prod('app'), 'intruder', { tag: 'rogue' });
+    world.registry.putImage(prod('tool'), 'intruder');
     world.registry.moveTag(prod('tool'), 'v1', rogue);
     const at = (repo: { host: string; repository: string }, tag: string, digest: string) => ({ host: repo.host, repository: repo.repository, tag, digest });
     const events = [at(prod('app'), 'rogue', rogue), at(prod('tool'), 'v1', rogue), at(prod('app'), 'v1', d.app!), at(prod('app'), signatureTag(d.app!), d.app!)];
