@@ -14,6 +14,7 @@ import type { AuditEventsState, AuditFinding, AuditReport } from '../../../lib/r
 import type { RunReport } from '../../../lib/run/report';
 import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { skopeoTlsFlags } from '../../../scripts/dev/stack';
+import { freePort } from '../../../scripts/dev/stack/probes';
 import { AUDIT_RECEIVER_PORT } from '../../../scripts/dev/stack/topology';
 import { auditStateQuery } from '../../../workflows/audit';
 import { stopProcess, waitServing } from '../../support/child-process';
@@ -31,6 +32,7 @@ let manifest: string;
 let prefix: string;
 let digests: { x: string; y: string };
 let promotedAt: number;
+let metricsAddress: string;
 const s = stack();
 const production = s.registries.production;
 
@@ -49,6 +51,19 @@ async function flaggedByEvents(match: (f: AuditFinding) => boolean, from: number
   }
 }
 
+/** A Prometheus counter's value, summed over the series matching `labels`. */
+async function counter(name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? ([-+\d.eE]+)$/.exec(line.trim());
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
 async function skopeoCopy(from: string, to: string): Promise<void> {
   const host = to.split('/')[0]!;
   await run('skopeo', ['copy', '--all', '--quiet', '--preserve-digests', '--authfile', s.dockerConfigFile, ...skopeoTlsFlags(from.split('/')[0]!, 'src'), ...skopeoTlsFlags(host, 'dest'), `docker://${from}`, `docker://${to}`]);
@@ -60,7 +75,8 @@ async function audit(args: string[] = []): Promise<{ code: number; report: Audit
 }
 
 beforeAll(async () => {
-  worker = await startTestWorker('audit');
+  metricsAddress = `127.0.0.1:${await freePort()}`;
+  worker = await startTestWorker('audit', { PROMOTER_METRICS_ADDRESS: metricsAddress });
   env = { PROMOTER_TASK_QUEUE: worker.taskQueue };
   prefix = uniqueName('audit');
   const client = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
@@ -177,4 +193,16 @@ describe('audit', () => {
     // ...and what it saw goes into the record, so from now on the cheap audit flags it too.
     expect((await audit()).report.findings.filter((f) => f.kind === 'moved-tag').map((f) => f.tag)).toEqual(['latest']);
   }, 180_000);
+
+  it('counts its audits and findings in Prometheus', async () => {
+    // Scheduled and manual audits above: 1 clean, then 5 flagged with 5 rogue tags and 2 moved tags.
+    const poll = { timeout: 30_000, interval: 500 };
+    await expect.poll(() => counter('promoter_audit_findings_total', { trigger: 'schedule', kind: 'rogue-tag' }), poll).toBe(5);
+    expect(await counter('promoter_audit_findings_total', { trigger: 'schedule', kind: 'moved-tag' })).toBe(2);
+    expect(await counter('promoter_audit_runs_total', { trigger: 'schedule', result: 'clean' })).toBe(1);
+    expect(await counter('promoter_audit_runs_total', { trigger: 'schedule', result: 'flagged' })).toBe(5);
+    // The webhook path: at least this file's rogue push and moved tag (other files' pushes may add).
+    expect(await counter('promoter_audit_findings_total', { trigger: 'events', kind: 'rogue-tag' })).toBeGreaterThanOrEqual(1);
+    expect(await counter('promoter_audit_findings_total', { trigger: 'events', kind: 'moved-tag' })).toBeGreaterThanOrEqual(1);
+  }, 60_000);
 });
