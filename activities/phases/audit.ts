@@ -2,7 +2,7 @@
  * The audit (AuditWorkflow, AuditEventsWorkflow): nothing reaches production or a mirror that no
  * manifest asked for. Against the manifests of the last confirmed promotion (or given ones) it flags
  * tags no manifest lists (a rogue push), wanted tags that carry another digest (a moved tag) and
- * listed digests in place without the promoter's signature.
+ * listed digests in place without the promoter's signature (and, verifying, its promotion attestation).
  *
  * auditRegistries reads every destination repository the way the Plan does (one tags/list, the tag
  * record, a HEAD only where the record does not vouch), so a clean set costs about one request per
@@ -11,10 +11,11 @@
  */
 import type { ManifestBundle } from '../../lib/manifests';
 import {
-  countFindings, describeCounts, isSignatureTag, movedTag, movedTags, rogueTag, unlistedTags, unsigned,
+  countFindings, describeCounts, isSignatureTag, movedTag, movedTags, rogueTag, unattested, unlistedTags, unsigned,
   type AuditFinding, type AuditInput, type AuditPushesInput, type AuditPushesResult, type AuditReport, type WantedRepository,
 } from '../../lib/run/audit';
 import { inventoryQueries } from '../../lib/run/plan';
+import { PROMOTION_PREDICATE_TYPE, verifyBundle } from '../../lib/signing';
 import { repositoryKey } from '../../lib/oci/reference';
 import { auditEventsReportKey, auditReportKey, LATEST_BUNDLE_KEY, tagRecordKey } from '../../lib/run/storage-keys';
 import type { TagRecord } from '../../lib/run/tag-record';
@@ -79,9 +80,14 @@ export function createAudit(deps: ActivityDeps) {
         }
         // Every configured format must carry a valid signature of ours, as the mirror's --verify demands.
         const wantedFormats = format === 'both' ? ['legacy', 'bundle'] : [format];
-        const v = await deps.registry.verifySignatures({ ...want.ref, digest }, ownTrust);
+        const target = { ...want.ref, digest };
+        const found = await deps.registry.findSignatures(target);
+        const v = await deps.registry.verifySignatures(target, ownTrust, found);
         const missing = wantedFormats.filter((f) => !v.formats.includes(f as 'legacy' | 'bundle'));
         if (missing.length > 0) findings.push(unsigned(repo, digest, `no valid ${missing.join(' and ')} signature of the promoter${v.errors.length > 0 ? ` (${v.errors.slice(0, 3).join('; ')})` : ''}`));
+        // The promotion attestation, checked as `promoter snapshot --signatures` does.
+        const attested = found.bundles.some((b) => b.predicateType === PROMOTION_PREDICATE_TYPE && verifyBundle(b.bundle, { ...ownTrust, expectedDigest: digest, predicateType: PROMOTION_PREDICATE_TYPE }).ok);
+        if (!attested) findings.push(unattested(repo, digest));
       });
       if (++done % 50 === 0) hb.beat();
     });

@@ -5,8 +5,8 @@
  */
 import type { RepositoryRef } from '../oci/reference';
 
-export type FindingKind = 'rogue-tag' | 'moved-tag' | 'unsigned';
-export const FINDING_KINDS: readonly FindingKind[] = ['rogue-tag', 'moved-tag', 'unsigned'];
+export type FindingKind = 'rogue-tag' | 'moved-tag' | 'unsigned' | 'unattested';
+export const FINDING_KINDS: readonly FindingKind[] = ['rogue-tag', 'moved-tag', 'unsigned', 'unattested'];
 
 export interface AuditFinding {
   kind: FindingKind;
@@ -104,7 +104,7 @@ export function isSignatureTag(tag: string): boolean {
 }
 
 export function emptyCounts(): FindingCounts {
-  return { 'rogue-tag': 0, 'moved-tag': 0, unsigned: 0 };
+  return { 'rogue-tag': 0, 'moved-tag': 0, unsigned: 0, unattested: 0 };
 }
 
 export function countFindings(findings: AuditFinding[]): FindingCounts {
@@ -128,6 +128,10 @@ export function movedTag(repository: string, tag: string, digest: string, expect
 
 export function unsigned(repository: string, digest: string, why: string): AuditFinding {
   return { kind: 'unsigned', repository, digest, detail: `${repository}@${digest}: ${why}` };
+}
+
+export function unattested(repository: string, digest: string): AuditFinding {
+  return { kind: 'unattested', repository, digest, detail: `${repository}@${digest}: no promotion attestation that verifies with the promoter's trust` };
 }
 
 /** Moved tags among what the inventory read: every wanted tag that exists and carries another digest. */

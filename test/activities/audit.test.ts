@@ -8,10 +8,10 @@ import { Attempt, everywhere, mirrorA, prod, project, staging, World } from '../
 
 const key = (r: { host: string; repository: string }) => `${r.host}/${r.repository}`;
 
-async function promoted() {
+async function promoted(through: 'attest' | 'sign' = 'attest') {
   const world = new World();
   const d = Object.fromEntries(['app', 'tool'].map((n) => [n, world.registry.putImage(staging(n), n)]));
-  const run = await world.run(world.input([project({ images: ['app', 'tool'].map((n) => ({ name: n, dmap: { [d[n]!]: ['v1'] } })) })])).through('attest');
+  const run = await world.run(world.input([project({ images: ['app', 'tool'].map((n) => ({ name: n, dmap: { [d[n]!]: ['v1'] } })) })])).through(through);
   await run.exec(run.worker.writeReport, [run.reportInput()]);
   return { world, d };
 }
@@ -50,7 +50,14 @@ describe('audit', () => {
     expect(verified.findings.filter((f) => f.kind === 'moved-tag')).toEqual([
       expect.objectContaining({ repository: key(prod('tool')), tag: 'v1', digest: rogue, expected: d.tool }),
     ]);
-    expect(verified.counts).toEqual({ 'rogue-tag': 1, 'moved-tag': 1, unsigned: 1 });
+    expect(verified.counts).toEqual({ 'rogue-tag': 1, 'moved-tag': 1, unsigned: 1, unattested: 0 });
+  });
+
+  it('verifying, flags a digest signed but never attested, at every destination', async () => {
+    const { world, d } = await promoted('sign');
+    const verified = await audit(world, { verify: true });
+    expect(verified.counts.unattested).toBe(6);
+    expect(verified.findings.filter((f) => f.kind === 'unattested' && f.repository === key(prod('app'))).map((f) => f.digest)).toEqual([d.app]);
   });
 
   it('judges pushed tags: a move at once, an unknown tag on its second look, its own tags and signatures never', async () => {

@@ -172,7 +172,7 @@ describe('audit', () => {
     }
     const { code, report } = await audit();
     expect(code).toBe(1);
-    expect(report.counts).toEqual({ 'rogue-tag': 1, 'moved-tag': 0, unsigned: 0 });
+    expect(report.counts).toEqual({ 'rogue-tag': 1, 'moved-tag': 0, unsigned: 0, unattested: 0 });
   }, 180_000);
 
   it('flags a tag moved by hand', async () => {
