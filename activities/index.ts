@@ -1,8 +1,9 @@
 /**
  * The activities. phases/ holds one file per activity the workflows call: the seven phases of a
  * promotion, and the other steps a workflow runs as an activity of its own: the report (the
- * promotion's last step, run whatever failed before it), the nightly signature re-mirroring
- * (the whole of SignatureMirrorWorkflow) and asking for a promotion lane (a signal-with-start). They sit with the phases because they are read the same
+ * promotion's last step, run whatever failed before it), the nightly signature re-mirroring (the
+ * whole of SignatureMirrorWorkflow), the audit (AuditWorkflow, AuditEventsWorkflow) and asking for
+ * a promotion lane (a signal-with-start). They sit with the phases because they are read the same
  * way: one step of a workflow, its input, its output, its S3 documents; and like the phases they
  * import nothing from each other. shared/ holds what they share (the registry port, heartbeats,
  * the run documents, the images in place, signing, verification, write-once documents).
@@ -26,6 +27,7 @@ import { createAttest } from './phases/attest';
 import { createReport } from './phases/report';
 import { createMirror } from './phases/mirror';
 import { createRequestLane } from './phases/lane';
+import { createAudit } from './phases/audit';
 
 export function createActivities(worker: WorkerDeps) {
   const deps: ActivityDeps = {
@@ -35,6 +37,7 @@ export function createActivities(worker: WorkerDeps) {
     documents: new RunDocuments(worker.store),
     trust: new TrustMaterial(worker.config.signing),
   };
+  const audit = createAudit(deps);
   return {
     setup: keepBeating(createSetup(deps)),
     plan: keepBeating(createPlan(deps)),
@@ -46,6 +49,8 @@ export function createActivities(worker: WorkerDeps) {
     writeReport: keepBeating(createReport(deps)),
     mirrorSignatures: keepBeating(createMirror(deps)),
     requestLane: keepBeating(createRequestLane()),
+    auditRegistries: keepBeating(audit.auditRegistries),
+    auditPushes: keepBeating(audit.auditPushes),
   };
 }
 

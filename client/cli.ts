@@ -11,6 +11,8 @@ import { reportCommand } from './commands/report';
 import { replayCommand } from './commands/replay';
 import { mirrorCommand } from './commands/mirror';
 import { scheduleCommand } from './commands/schedule';
+import { auditCommand } from './commands/audit';
+import { auditReceiverCommand } from './commands/audit-receiver';
 import { deploymentCommand } from './commands/deployment';
 import { snapshotCommand } from './commands/snapshot';
 import { processOutput as out } from './output';
@@ -60,9 +62,23 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--json')
     .action(async (o: Parameters<typeof mirrorCommand>[0]) => setExit(await mirrorCommand(o, out)));
 
+  manifestOptions(program.command('audit'))
+    .description('flag tags no manifest lists, moved tags and unsigned digests at every destination (default: the manifests of the last confirmed promotion); exit 1 when anything is flagged')
+    .option('--verify', "HEAD every wanted tag and verify every signature instead of trusting the promoter's records (a request or more per tag and digest)")
+    .option('--wait', 'wait for the audit and print its report')
+    .option('--json')
+    .action(async (o) => setExit(await auditCommand(o, out)));
+
+  program
+    .command('audit-receiver')
+    .description("receive distribution's push notifications and pass every tag push to the audit (needs PROMOTER_AUDIT_WEBHOOK_SECRET); runs until SIGINT/SIGTERM")
+    .option('--listen <host:port>', 'default $PROMOTER_AUDIT_RECEIVER_ADDRESS, else 127.0.0.1:5010')
+    .action(async (o) => setExit(await auditReceiverCommand(o, out)));
+
   program
     .command('schedule <action>')
-    .description('the nightly re-mirroring schedule: create|update|describe|delete|trigger')
+    .description('the nightly re-mirroring schedule (--audit: the audit schedule): create|update|describe|delete|trigger')
+    .option('--audit', 'the audit schedule instead (default cron "30 * * * *", hourly)')
     .option('--cron <expr>', 'cron expression (default "0 2 * * *")')
     .option('--timezone <tz>', 'time zone (default UTC)')
     .option('--json')

@@ -14,9 +14,8 @@
 import {
   computePlan, inventoryQueries, planEdges, repoFor, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject,
 } from '../../lib/run/plan';
-import { repositoryKey, type RepositoryRef } from '../../lib/oci/reference';
-import { planInventoryChunkKey, planKey, tagRecordKey } from '../../lib/run/storage-keys';
-import { recordedDigests, type TagRecord } from '../../lib/run/tag-record';
+import { repositoryKey } from '../../lib/oci/reference';
+import { planInventoryChunkKey, planKey } from '../../lib/run/storage-keys';
 import type { Plan } from '../../lib/run/plan-format';
 import type { PlanSummary } from '../../lib/run/outcomes';
 import type { PromotionInput } from '../../lib/run/input';
@@ -24,7 +23,7 @@ import type { StoredObject } from '../../lib/storage/audit-store';
 import { mapPool } from '../../lib/util/pool';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
-import { updateTagRecord } from '../shared/tag-records';
+import { readDestination, type RepoAnswer } from '../shared/destination-inventory';
 import { writeOnce } from '../shared/write-once';
 import { loadBundle } from '../shared/documents';
 
@@ -33,18 +32,6 @@ const REPO_CONCURRENCY = 32;
 /** A chunk is written once this many repositories (or source digests) are read, or this long has passed. */
 const CHUNK_ITEMS = 500;
 const CHUNK_MS = 5_000;
-
-/** What one destination repository answered, as a chunk records it. */
-interface RepoAnswer {
-  key: string;
-  /** Asked-for tags that exist there, with the digest each carries. */
-  tags: [string, string][];
-  /** Tagless digests asked for that exist there. */
-  digests: string[];
-  signatureTags: string[];
-  signed?: Record<string, string>;
-  isNew: boolean;
-}
 
 interface InventoryChunk {
   destinations?: RepoAnswer[];
@@ -175,7 +162,7 @@ async function readInventory(deps: ActivityDeps, projects: PlanInputProject[], q
   try {
     const destinations = [...q.destinations.values()].filter((d) => !inv.destinationTags.has(repositoryKey(d.ref)));
     await mapPool(destinations, REPO_CONCURRENCY, async (d) => {
-      const answer = await readDestination(deps, d, verifyTags);
+      const { answer } = await readDestination(deps, d, verifyTags);
       applyAnswer(inv, answer);
       chunks.add({ destination: answer });
     });
@@ -197,59 +184,4 @@ async function readInventory(deps: ActivityDeps, projects: PlanInputProject[], q
     clearInterval(keepAlive);
   }
   return { ...inv, sourceDigests: present };
-}
-
-async function readDestination(
-  deps: ActivityDeps,
-  d: { ref: RepositoryRef; tags: Map<string, string>; taglessDigests: Set<string> },
-  verifyTags: boolean,
-): Promise<RepoAnswer> {
-  const key = repositoryKey(d.ref);
-  const listed = await deps.registry.listTags(d.ref);
-  const recordKey = tagRecordKey(d.ref.host, d.ref.repository);
-  const read = listed.length > 0 ? await deps.store.readJsonVersioned<TagRecord>(recordKey) : undefined;
-  const record = read?.value;
-
-  const tagMap = new Map<string, string>();
-  const verified: Record<string, string> = {};
-  const listedSet = new Set(listed);
-  const toHead: string[] = [];
-  for (const [tag, wanted] of d.tags) {
-    if (!listedSet.has(tag)) continue; // absent: to promote
-    if (!verifyTags && record?.tags[tag] === wanted) tagMap.set(tag, wanted); // verified earlier, never moved by us
-    else toHead.push(tag); // unknown or recorded elsewhere: look (a tag move must be seen, not assumed)
-  }
-  await mapPool(toHead, 8, async (tag) => {
-    const digest = await deps.registry.manifestDigest(d.ref, tag);
-    if (digest) {
-      tagMap.set(tag, digest);
-      verified[tag] = digest;
-    }
-  });
-  const known = new Set(tagMap.values());
-  const recorded = verifyTags ? new Set<string>() : recordedDigests(record, listed.length);
-  const digests: string[] = [];
-  const verifiedDigests: string[] = [];
-  const unknownTagless: string[] = [];
-  for (const digest of d.taglessDigests) {
-    if (known.has(digest)) continue;
-    if (recorded.has(digest)) digests.push(digest); // placed or verified earlier: no HEAD
-    else unknownTagless.push(digest);
-  }
-  await mapPool(unknownTagless, 8, async (digest) => {
-    if ((await deps.registry.manifestDigest(d.ref, digest)) !== digest) return;
-    digests.push(digest);
-    verifiedDigests.push(digest);
-  });
-
-  // An empty listing read no record: nothing to merge into (and the record is not trusted there anyway).
-  if (listed.length > 0) await updateTagRecord(deps.store, d.ref, { tags: verified, digests: verifiedDigests }, { record, etag: read?.stored.etag });
-  return {
-    key,
-    tags: [...tagMap],
-    digests,
-    signatureTags: listed.filter((t) => t.startsWith('sha256-')),
-    ...(record?.signed ? { signed: record.signed } : {}),
-    isNew: listed.length === 0,
-  };
 }

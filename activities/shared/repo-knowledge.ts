@@ -55,8 +55,13 @@ export async function planKnowledge(deps: ActivityDeps, plan: Plan, images: InPl
 
 /** Destination hosts that serve the referrers API (one probe per host and worker). */
 export async function referrersApiHosts(deps: ActivityDeps, images: InPlaceImage[]): Promise<Set<string>> {
+  return referrersApiHostsOf(deps, images.flatMap((img) => img.destinations.map((d) => d.ref)));
+}
+
+/** The same, for any repositories. */
+export async function referrersApiHostsOf(deps: ActivityDeps, repos: RepositoryRef[]): Promise<Set<string>> {
   const byHost = new Map<string, RepositoryRef>();
-  for (const img of images) for (const d of img.destinations) if (!byHost.has(d.ref.host)) byHost.set(d.ref.host, d.ref);
+  for (const ref of repos) if (!byHost.has(ref.host)) byHost.set(ref.host, ref);
   const withApi = new Set<string>();
   await mapPool([...byHost.values()], 8, async (repo) => {
     if (await deps.registry.servesReferrersApi(repo)) withApi.add(repo.host);

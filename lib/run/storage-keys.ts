@@ -19,6 +19,9 @@ export const tagRecordKey = (host: string, repository: string): string => `inven
 /** Pointer to the bundle of the last confirmed promotion: what the nightly re-mirroring checks. */
 export const LATEST_BUNDLE_KEY = 'state/latest-promoted-bundle.json';
 export const mirrorReportKey = (wf: string, run: string): string => `mirror/${wf}/${run}/report.json`;
+/** The audit's reports: one per scheduled run, one per batch of pushes that flagged something. */
+export const auditReportKey = (wf: string, run: string): string => `audits/${wf}/${run}/report.json`;
+export const auditEventsReportKey = (wf: string, run: string, batch: number): string => `audits/${wf}/${run}/events-${String(batch).padStart(6, '0')}.json`;
 /**
  * What the promoter signed for an image (its manifests, children first) with one signer: written
  * once, before any of it is attached, and attached from here everywhere, by every later run too.

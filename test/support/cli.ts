@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { runProcess, type ProcessResult } from '../../scripts/dev/run-process';
 
-const PROMOTER_BIN = fileURLToPath(new URL('../../bin/promoter.js', import.meta.url));
+export const PROMOTER_BIN = fileURLToPath(new URL('../../bin/promoter.js', import.meta.url));
 
 export type CliResult = ProcessResult;
 

@@ -138,6 +138,12 @@ const mocked = {
     record('requestLane', { host, request });
     return askForLane(host, request);
   },
+  async auditRegistries() {
+    throw new Error('not used here');
+  },
+  async auditPushes() {
+    throw new Error('not used here');
+  },
 } satisfies Record<keyof Activities, unknown>;
 
 let env: TestWorkflowEnvironment;

@@ -19,6 +19,8 @@ export const secretFiles = {
   tokenKey: join(stackPaths.secrets, 'token-signing.key'),
   tokenCert: join(stackPaths.secrets, 'token-signing.crt'),
   httpSecret: join(stackPaths.secrets, 'registry-http.secret'),
+  /** The header production's notifications carry, which `promoter audit-receiver` checks. */
+  auditWebhook: join(stackPaths.secrets, 'audit-webhook.secret'),
 } as const;
 
 function writeSecret(path: string, content: string) {
@@ -48,6 +50,7 @@ export function ensureCredentials(): Credentials {
   const mirrorB = { username: STACK_USER, password: secretOnce(secretFiles.tokenPassword, randomPassword) };
 
   secretOnce(secretFiles.httpSecret, randomPassword);
+  secretOnce(secretFiles.auditWebhook, randomPassword);
   if (!existsSync(secretFiles.productionHtpasswd)) {
     writeSecret(secretFiles.productionHtpasswd, bcryptHtpasswd(production.username, production.password));
   }

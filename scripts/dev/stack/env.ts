@@ -1,4 +1,5 @@
 // The environment a client of the dev stack needs: endpoints, credentials location, keys.
+import { secretFiles } from './credentials';
 import { stackPaths, toolPaths } from './paths';
 import { sigstoreEnv } from './sigstore';
 import { HOST, S3_ACCESS_KEY, S3_BUCKET, S3_REGION, S3_SECRET_KEY, ports } from './topology';
@@ -24,6 +25,7 @@ export function stackEnv(): Record<string, string> {
     PROMOTER_REGISTRY_CERTS_DIR: stackPaths.certsDir,
     PROMOTER_SIGNING_KEY: stackPaths.signingKey,
     PROMOTER_PUBLIC_KEY: stackPaths.publicKey,
+    PROMOTER_AUDIT_WEBHOOK_SECRET_FILE: secretFiles.auditWebhook,
     ...sigstoreEnv(),
   };
   const cosign = toolPaths().cosign;

@@ -15,6 +15,9 @@ export const ports = {
   workerMetrics: 9464,
 } as const;
 
+/** Where production's push notifications go: `promoter audit-receiver` listens here when someone runs it (not a stack process). */
+export const AUDIT_RECEIVER_PORT = 5010;
+
 export const TOKEN_SERVICE = 'promoter-dev';
 export const TOKEN_ISSUER = 'promoter-dev-token-issuer';
 // A host name, not 127.0.0.1: cosign's registry library (go-containerregistry) refuses a token
