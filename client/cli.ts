@@ -34,7 +34,9 @@ export function buildCli(setExit: (code: number) => void): Command {
     .showHelpAfterError();
 
   const manifestOptions = (c: Command): Command =>
-    c.option('--manifest <file>', 'a plain promoter manifest (registries + images in one file)').option('--thin-manifest-dir <dir>', 'a thin layout: manifests/<p>/promoter-manifest.yaml + images/<p>/images.yaml');
+    c
+      .option('--manifest <file>', 'a plain promoter manifest (registries + images in one file)')
+      .option('--thin-manifest-dir <dir>', 'a thin layout: manifests/<p>/promoter-manifest.yaml + images/<p>/images.yaml');
 
   manifestOptions(program.command('validate').description('check manifests offline; touches no registry'))
     .option('--json', 'machine-readable output')
@@ -50,12 +52,27 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--verify-tags', "HEAD every destination tag instead of trusting the promoter's record of tags it verified or wrote")
     .action(async (o: Parameters<typeof runCommand>[0]) => setExit(await runCommand(o, out)));
 
-  program.command('status <id>').description('progress of a run').option('--json').action(async (id: string, o: Parameters<typeof statusCommand>[1]) => setExit(await statusCommand(id, o, out)));
-  program.command('report <id>').description('report of a finished run').option('--json').option('--run-id <runId>').action(async (id: string, o: Parameters<typeof reportCommand>[1]) => setExit(await reportCommand(id, o, out)));
-  program.command('replay <id>').description("replay a run's history against this code; exit 0 when deterministic").option('--run-id <runId>').action(async (id: string, o: Parameters<typeof replayCommand>[1]) => setExit(await replayCommand(id, o, out)));
+  program
+    .command('status <id>')
+    .description('progress of a run')
+    .option('--json')
+    .action(async (id: string, o: Parameters<typeof statusCommand>[1]) => setExit(await statusCommand(id, o, out)));
+  program
+    .command('report <id>')
+    .description('report of a finished run')
+    .option('--json')
+    .option('--run-id <runId>')
+    .action(async (id: string, o: Parameters<typeof reportCommand>[1]) => setExit(await reportCommand(id, o, out)));
+  program
+    .command('replay <id>')
+    .description("replay a run's history against this code; exit 0 when deterministic")
+    .option('--run-id <runId>')
+    .action(async (id: string, o: Parameters<typeof replayCommand>[1]) => setExit(await replayCommand(id, o, out)));
 
   manifestOptions(program.command('mirror-signatures'))
-    .description('copy missing or different signatures to every mirror, sign promoted digests that have none (default: the manifests of the last confirmed promotion)')
+    .description(
+      'copy missing or different signatures to every mirror, sign promoted digests that have none (default: the manifests of the last confirmed promotion)',
+    )
     .option('--confirm', 'write (default: report only)')
     .option('--verify', 'also read and verify every signature at every destination (finds one replaced behind the record; a request or more per digest)')
     .option('--wait')
@@ -63,7 +80,9 @@ export function buildCli(setExit: (code: number) => void): Command {
     .action(async (o: Parameters<typeof mirrorCommand>[0]) => setExit(await mirrorCommand(o, out)));
 
   manifestOptions(program.command('audit'))
-    .description('flag tags no manifest lists, moved tags and unsigned digests at every destination (default: the manifests of the last confirmed promotion); exit 1 when anything is flagged')
+    .description(
+      'flag tags no manifest lists, moved tags and unsigned digests at every destination (default: the manifests of the last confirmed promotion); exit 1 when anything is flagged',
+    )
     .option('--verify', "HEAD every wanted tag and verify every signature instead of trusting the promoter's records (a request or more per tag and digest)")
     .option('--wait', 'wait for the audit and print its report')
     .option('--json')
@@ -71,7 +90,9 @@ export function buildCli(setExit: (code: number) => void): Command {
 
   program
     .command('audit-receiver')
-    .description("receive distribution's push notifications and pass every tag push to the audit (needs PROMOTER_AUDIT_WEBHOOK_SECRET); runs until SIGINT/SIGTERM")
+    .description(
+      "receive distribution's push notifications and pass every tag push to the audit (needs PROMOTER_AUDIT_WEBHOOK_SECRET); runs until SIGINT/SIGTERM",
+    )
     .option('--listen <host:port>', 'default $PROMOTER_AUDIT_RECEIVER_ADDRESS, else 127.0.0.1:5010')
     .action(async (o) => setExit(await auditReceiverCommand(o, out)));
 

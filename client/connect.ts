@@ -36,7 +36,10 @@ export function routeSdkLogsToStderr(level: LogLevel = 'WARN'): void {
 
 /** An error the CLI prints as one line and exits with `exitCode` (2: bad input or usage). */
 export class UsageError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
   }
 }

@@ -15,14 +15,26 @@ export function formatReport(r: RunReport, maxFailures = 20): string {
     lines.push(`  ${p.padEnd(11)} ${ph.status.padEnd(9)} ${duration(ph.durationMs).padStart(9)}  ${ph.summary ?? ''}`.trimEnd());
   }
   const e = r.edges;
-  lines.push(`edges: ${e.total} total, ${e.toPromote} to promote, ${e.promoted} promoted, ${e.alreadyPresent} already present, ${e.failed} failed (${e.lost} lost, ${e.tagMoves} tag moves), ${e.overlaps} overlapping`);
+  lines.push(
+    `edges: ${e.total} total, ${e.toPromote} to promote, ${e.promoted} promoted, ${e.alreadyPresent} already present, ${e.failed} failed (${e.lost} lost, ${e.tagMoves} tag moves), ${e.overlaps} overlapping`,
+  );
   const t = r.transfer;
   if (!r.dryRun) {
-    lines.push(`transfer: ${t.blobsUploaded} blobs uploaded (${bytes(t.bytesUploaded)}), ${t.blobsMounted} mounted, ${t.blobsSkipped} already there, ${t.manifestsWritten} manifests written, ${t.requests} requests`);
-    lines.push(`signatures: ${r.signatures.signed} images signed (${r.signatures.manifestsSigned} manifests), ${r.signatures.alreadySigned} already signed, ${r.signatures.mirrored} copies to mirrors; attestations: ${r.attestations.written} written`);
+    lines.push(
+      `transfer: ${t.blobsUploaded} blobs uploaded (${bytes(t.bytesUploaded)}), ${t.blobsMounted} mounted, ${t.blobsSkipped} already there, ${t.manifestsWritten} manifests written, ${t.requests} requests`,
+    );
+    lines.push(
+      `signatures: ${r.signatures.signed} images signed (${r.signatures.manifestsSigned} manifests), ${r.signatures.alreadySigned} already signed, ${r.signatures.mirrored} copies to mirrors; attestations: ${r.attestations.written} written`,
+    );
   }
-  for (const [name, v] of [['provenance', r.provenance], ['signatures verified', r.signaturesVerified]] as const) {
-    if (v) lines.push(`${name}: mode ${v.mode}, ${v.checked} checked, ${v.passed} passed, ${v.failed} failed, ${v.missing} missing, ${v.warnings} warnings, ${v.blocked} blocked`);
+  for (const [name, v] of [
+    ['provenance', r.provenance],
+    ['signatures verified', r.signaturesVerified],
+  ] as const) {
+    if (v)
+      lines.push(
+        `${name}: mode ${v.mode}, ${v.checked} checked, ${v.passed} passed, ${v.failed} failed, ${v.missing} missing, ${v.warnings} warnings, ${v.blocked} blocked`,
+      );
   }
   lines.push(`audit: s3://${r.audit.bucket}/${r.audit.reportKey ?? ''}`);
   if (r.failureCount > 0) {
@@ -39,7 +51,8 @@ export function formatProgress(p: RunProgress): string {
     const ph = p.phases[name];
     lines.push(`  ${name.padEnd(11)} ${ph.status.padEnd(9)} ${duration(ph.durationMs).padStart(9)}  ${ph.summary ?? ''}`.trimEnd());
   }
-  if (p.edges) lines.push(`edges: ${p.edges.total} total, ${p.edges.promote} to promote, ${p.edges.present} present, ${p.edges.lost} lost, ${p.edges.tagMoves} tag moves`);
+  if (p.edges)
+    lines.push(`edges: ${p.edges.total} total, ${p.edges.promote} to promote, ${p.edges.present} present, ${p.edges.lost} lost, ${p.edges.tagMoves} tag moves`);
   if (p.batchesTotal > 0) lines.push(`promote batches: ${p.batchesDone}/${p.batchesTotal}`);
   if (p.waitingForLane) lines.push(`${describeWait(p.waitingForLane)} (since ${p.waitingForLane.since})`);
   return lines.join('\n');

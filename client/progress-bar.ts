@@ -9,7 +9,10 @@ import { PHASES } from '../lib/run/outcomes';
 
 export function showProgress(handle: WorkflowHandle): () => void {
   if (!process.stderr.isTTY) return () => {};
-  const bar = new SingleBar({ format: ' {phase} |{bar}| {value}/{total} {unit}', stream: process.stderr, hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: ' {phase} |{bar}| {value}/{total} {unit}', stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    Presets.shades_classic,
+  );
   bar.start(PHASES.length, 0, { phase: 'starting'.padEnd(10), unit: 'phases' });
   let stopped = false;
   const tick = async (): Promise<void> => {

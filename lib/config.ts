@@ -19,16 +19,22 @@ const EnvSchema = z.object({
   PROMOTER_INSECURE_REGISTRIES: z.string().default(''),
   // Host globs the worker may speak to (registries, their token realms and redirect targets);
   // unset: any host but loopback, link-local and cloud-metadata addresses (lib/oci/allowed-hosts.ts).
-  PROMOTER_ALLOWED_REGISTRIES: z.string().default('').refine((v) => {
-    try {
-      parseAllowedRegistries(v);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'comma-separated host globs (host[:port], "*" as a wildcard, IPv6 in brackets)'),
+  PROMOTER_ALLOWED_REGISTRIES: z
+    .string()
+    .default('')
+    .refine((v) => {
+      try {
+        parseAllowedRegistries(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'comma-separated host globs (host[:port], "*" as a wildcard, IPv6 in brackets)'),
   // The longest Retry-After honoured, in seconds (a host is paused at most this long).
-  PROMOTER_MAX_RETRY_AFTER: z.coerce.number().positive().default(OCI_DEFAULTS.retry.maxRetryAfterMs / 1000),
+  PROMOTER_MAX_RETRY_AFTER: z.coerce
+    .number()
+    .positive()
+    .default(OCI_DEFAULTS.retry.maxRetryAfterMs / 1000),
   PROMOTER_SIGNING_KEY: z.string().optional(),
   PROMOTER_SIGNING_KEY_PASSWORD: z.string().optional(),
   PROMOTER_PUBLIC_KEY: z.string().optional(),
@@ -129,7 +135,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
   return {
     temporal: { taskQueue: e.PROMOTER_TASK_QUEUE, uiUrl: e.PROMOTER_TEMPORAL_UI },
     store: auditStoreConfigFromEnv(env),
-    insecureRegistries: e.PROMOTER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
+    insecureRegistries: e.PROMOTER_INSECURE_REGISTRIES.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     allowedRegistries: parseAllowedRegistries(e.PROMOTER_ALLOWED_REGISTRIES),
     maxRetryAfterMs: Math.round(e.PROMOTER_MAX_RETRY_AFTER * 1000),
     signing: {
@@ -145,7 +153,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PromoterConfig
         fulcioURL: e.PROMOTER_FULCIO_URL,
         rekorURL: e.PROMOTER_REKOR_URL,
         tsaURL: e.PROMOTER_TSA_URL,
-        tokenSource: e.PROMOTER_IDENTITY_TOKEN_ENV ? `env:${e.PROMOTER_IDENTITY_TOKEN_ENV}` : e.PROMOTER_IDENTITY_TOKEN_FILE ? `file:${e.PROMOTER_IDENTITY_TOKEN_FILE}` : undefined,
+        tokenSource: e.PROMOTER_IDENTITY_TOKEN_ENV
+          ? `env:${e.PROMOTER_IDENTITY_TOKEN_ENV}`
+          : e.PROMOTER_IDENTITY_TOKEN_FILE
+            ? `file:${e.PROMOTER_IDENTITY_TOKEN_FILE}`
+            : undefined,
       },
     },
     limits: { requestsPerSecond: e.PROMOTER_REGISTRY_RPS, burst: e.PROMOTER_REGISTRY_BURST, concurrency: e.PROMOTER_REGISTRY_CONCURRENCY },

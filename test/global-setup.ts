@@ -9,7 +9,10 @@ export default async function setup(): Promise<void> {
   // The tests drive the built `promoter` command: build dist/ once here if the sources changed,
   // rather than in whichever test file calls it first.
   const root = fileURLToPath(new URL('../', import.meta.url));
-  execFileSync(process.execPath, [`${root}node_modules/tsx/dist/cli.mjs`, `${root}scripts/build.ts`, '--if-stale', '--no-check'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [`${root}node_modules/tsx/dist/cli.mjs`, `${root}scripts/build.ts`, '--if-stale', '--no-check'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   const result = await stackUp();
   if (result.started.length > 0) {
     console.log(`dev stack: started ${result.started.join(', ')} in ${(result.durationMs / 1000).toFixed(1)}s`);

@@ -49,8 +49,16 @@ function configFilePath(env: Record<string, string | undefined>): string | undef
 }
 
 /** The variables that override a profile's values, named in messages: a profile seldom explains itself alone. */
-const OVERRIDES = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH',
-  'TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_SERVER_NAME'];
+const OVERRIDES = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_SERVER_NAME',
+];
 function overriding(env: Record<string, string | undefined>): string {
   const set = OVERRIDES.filter((name) => env[name] !== undefined);
   return set.length > 0 ? ` overridden by ${set.join(', ')}` : '';
@@ -208,6 +216,9 @@ function withTimeout<T extends { close(): Promise<void> }>(promise: Promise<T>, 
     }, ms);
   });
   // A connection that completes after the timeout is closed instead of leaking.
-  promise.then((c) => (timedOut ? c.close().catch(() => {}) : undefined), () => {});
+  promise.then(
+    (c) => (timedOut ? c.close().catch(() => {}) : undefined),
+    () => {},
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -9,7 +9,21 @@ export function createLogger(level: string, name = 'promoter'): Logger {
     name,
     level,
     redact: {
-      paths: ['password', '*.password', 'token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'privateKey', '*.privateKey', 'keyPassword', '*.keyPassword', 'identitytoken', '*.identitytoken'],
+      paths: [
+        'password',
+        '*.password',
+        'token',
+        '*.token',
+        'authorization',
+        '*.authorization',
+        'headers.authorization',
+        'privateKey',
+        '*.privateKey',
+        'keyPassword',
+        '*.keyPassword',
+        'identitytoken',
+        '*.identitytoken',
+      ],
       censor: '[redacted]',
     },
   });

@@ -14,7 +14,9 @@ export function startupMessage(err: unknown): string | undefined {
   if (err instanceof TemporalUnavailable || err instanceof TemporalSettingsError) return err.message;
   if (err instanceof AuditStoreCredentialsMissing) return withHint(err.message);
   if (err instanceof AuditStoreUnavailable) {
-    const endpoint = process.env.PROMOTER_S3_ENDPOINT ? `at ${process.env.PROMOTER_S3_ENDPOINT} (PROMOTER_S3_ENDPOINT)` : '(AWS S3: PROMOTER_S3_ENDPOINT is not set)';
+    const endpoint = process.env.PROMOTER_S3_ENDPOINT
+      ? `at ${process.env.PROMOTER_S3_ENDPOINT} (PROMOTER_S3_ENDPOINT)`
+      : '(AWS S3: PROMOTER_S3_ENDPOINT is not set)';
     return withHint(`S3 does not answer ${endpoint}: ${err.message}`);
   }
   return undefined;

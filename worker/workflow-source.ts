@@ -22,7 +22,12 @@ export function workflowSource(): WorkflowSource {
     if (!existsSync(WORKFLOW_BUNDLE_PATH)) throw new Error(`no workflow bundle at ${WORKFLOW_BUNDLE_PATH}: run \`npm run build\``);
     return { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH }, origin: 'prebuilt bundle' };
   }
-  return { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { ignoreModules: [] }, interceptorModules: WORKFLOW_INTERCEPTOR_MODULES, origin: 'bundled from source' };
+  return {
+    workflowsPath: WORKFLOWS_PATH,
+    bundlerOptions: { ignoreModules: [] },
+    interceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    origin: 'bundled from source',
+  };
 }
 
 /**

@@ -7,11 +7,27 @@
  *    within seconds and keeps the latest findings for its query and the UI.
  */
 import {
-  condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setCurrentDetails, setHandler, setWorkflowOptions, sleep, workflowInfo,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  setWorkflowOptions,
+  sleep,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
-  countFindings, describeCounts, type AuditEventsInput, type AuditEventsState, type AuditFinding, type AuditInput, type AuditReport, type PushEvent,
+  countFindings,
+  describeCounts,
+  type AuditEventsInput,
+  type AuditEventsState,
+  type AuditFinding,
+  type AuditInput,
+  type AuditReport,
+  type PushEvent,
 } from '../lib/run/audit';
 import { LONG, QUICK } from './activity-options';
 import { onVersionedWorkers } from './versioning';
@@ -42,7 +58,10 @@ export async function auditWorkflow(input: AuditInput): Promise<AuditReport> {
 }
 
 function summaryOf(r: AuditReport): string {
-  const lines = [`**${r.status}**: ${r.repositories} repositories, ${r.digests} digests in place, ${r.tagsListed} tags listed; ${describeCounts(r.counts)}`, `report: \`${r.reportKey}\``];
+  const lines = [
+    `**${r.status}**: ${r.repositories} repositories, ${r.digests} digests in place, ${r.tagsListed} tags listed; ${describeCounts(r.counts)}`,
+    `report: \`${r.reportKey}\``,
+  ];
   for (const f of r.findings.slice(0, 20)) lines.push(`- ${f.kind}: ${f.detail}`);
   return lines.join('\n');
 }
@@ -72,7 +91,11 @@ export async function auditEventsWorkflow(input: AuditEventsInput = {}): Promise
     state.events += events.length;
     judged += events.length;
     const latest = state.recent.slice(-10).map((f) => `- ${f.kind}: ${f.detail}`);
-    setCurrentDetails([`${state.events} pushes judged, ${state.flagged} flagged; the last ${RECENT} findings: ${describeCounts(countFindings(state.recent))}`, ...latest].join('\n'));
+    setCurrentDetails(
+      [`${state.events} pushes judged, ${state.flagged} flagged; the last ${RECENT} findings: ${describeCounts(countFindings(state.recent))}`, ...latest].join(
+        '\n',
+      ),
+    );
   }
   // Signals that arrived meanwhile go with the next run.
   await continueAsNew<typeof auditEventsWorkflow>({ ...input, state, pending });

@@ -32,7 +32,9 @@ export async function runBatches(
     while (next < to) {
       const batch = next++;
       try {
-        const result = await acts.promoteBatch.executeWithOptions({ ...LONG, summary: `Promote: batch ${batch + 1} of ${progress.total}` }, [{ ...args, batch }]);
+        const result = await acts.promoteBatch.executeWithOptions({ ...LONG, summary: `Promote: batch ${batch + 1} of ${progress.total}` }, [
+          { ...args, batch },
+        ]);
         sofar = mergeSummaries(sofar, fromBatch(result));
       } catch (err) {
         // One bad batch must not block everyone: its edges are marked failed, the others go on.
@@ -68,7 +70,15 @@ function fromBatch(b: PromoteBatchSummary): PromoteSummary {
 }
 
 export function mergeSummaries(a: PromoteSummary, b: PromoteSummary): PromoteSummary {
-  const counts = (s: PromoteSummary) => ({ batches: s.batches, promotedEdges: s.promotedEdges, alreadyPresent: s.alreadyPresent ?? 0, failedEdges: s.failedEdges, tagMoves: s.tagMoves, lost: s.lost, failureCount: s.failureCount });
+  const counts = (s: PromoteSummary) => ({
+    batches: s.batches,
+    promotedEdges: s.promotedEdges,
+    alreadyPresent: s.alreadyPresent ?? 0,
+    failedEdges: s.failedEdges,
+    tagMoves: s.tagMoves,
+    lost: s.lost,
+    failureCount: s.failureCount,
+  });
   const failedBatches = [...(a.failedBatches ?? []), ...(b.failedBatches ?? [])];
   return {
     ...sumCounts(counts(a), counts(b)),

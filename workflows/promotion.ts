@@ -7,7 +7,18 @@
  * A confirmed run promotes holding the lanes of the hosts it writes to (./lanes.ts), so runs whose
  * destinations overlap never run Promote at the same time.
  */
-import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  defineQuery,
+  patched,
+  proxyActivities,
+  setHandler,
+  setWorkflowOptions,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityFunctionWithOptions,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AfterPromoteArgs, PromotionInput, StoredRef } from '../lib/run/input';
 import { PHASES, type PhaseName, type PhaseOutcome, type PromoteSummary, type VerificationSummary } from '../lib/run/outcomes';
@@ -38,12 +49,22 @@ const SUMMARIES = {
 } as const;
 
 /** Calls an activity with its phase's UI summary. */
-function call<A extends unknown[], R>(step: keyof typeof SUMMARIES, fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>, options: ActivityOptions, ...args: A): Promise<R> {
+function call<A extends unknown[], R>(
+  step: keyof typeof SUMMARIES,
+  fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>,
+  options: ActivityOptions,
+  ...args: A
+): Promise<R> {
   return fn.executeWithOptions({ ...options, summary: SUMMARIES[step] }, args);
 }
 
 /** Sign and Attest: one activity per part, as many parts as Promote runs batches at once. */
-function callInParts<R extends PhaseOutcome>(step: 'sign' | 'attest', fn: ActivityFunctionWithOptions<(args: AfterPromoteArgs) => Promise<R>>, args: AfterPromoteArgs, parts: number): Promise<R> {
+function callInParts<R extends PhaseOutcome>(
+  step: 'sign' | 'attest',
+  fn: ActivityFunctionWithOptions<(args: AfterPromoteArgs) => Promise<R>>,
+  args: AfterPromoteArgs,
+  parts: number,
+): Promise<R> {
   return runInParts(parts, (shard) =>
     shard
       ? fn.executeWithOptions({ ...LONG, summary: `${SUMMARIES[step]} (part ${shard.index + 1} of ${shard.of})` }, [{ ...args, shard }])
@@ -77,14 +98,23 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
   setHandler(progressQuery, () => progress('running'));
 
   try {
-    await phases.run('setup', () => call('setup', quick.setup, QUICK, input), (s) => `${s.registries.length} registries reachable`);
+    await phases.run(
+      'setup',
+      () => call('setup', quick.setup, QUICK, input),
+      (s) => `${s.registries.length} registries reachable`,
+    );
 
     const plannedAt = Date.now();
-    draft.plan = await phases.run('plan', () => call('plan', long.plan, LONG, input), (p) => `${p.counts.total} edges, ${p.counts.promote} to promote`);
+    draft.plan = await phases.run(
+      'plan',
+      () => call('plan', long.plan, LONG, input),
+      (p) => `${p.counts.total} edges, ${p.counts.promote} to promote`,
+    );
     upsertSearchAttributes([{ key: EDGES_TOTAL_KEY, value: draft.plan.counts.total }]);
     const planRef = { input, plan: draft.plan.plan };
 
-    const verified = (v: { mode: string; passed: number; checked: number; blocked: number }): string => `${v.mode}: ${v.passed}/${v.checked} verified, ${v.blocked} blocked`;
+    const verified = (v: { mode: string; passed: number; checked: number; blocked: number }): string =>
+      `${v.mode}: ${v.passed}/${v.checked} verified, ${v.blocked} blocked`;
     draft.provenance = await phases.run('provenance', () => call('provenance', long.provenance, LONG, planRef), verified);
     if (draft.provenance.mode === 'off') phases.markSkipped('provenance', 'policy mode off in every project');
 
@@ -116,8 +146,16 @@ export async function promotionWorkflow(input: PromotionInput): Promise<RunRepor
       );
       const after = { ...planRef, promoteResultKeys: draft.promote.resultKeys, ...(verification ? { verification } : {}) };
       const parts = patched(SIGN_IN_PARTS) ? Math.max(1, input.options.parallelBatches ?? 1) : 1;
-      draft.sign = await phases.run('sign', () => callInParts('sign', long.sign, after, parts), (s) => `${s.signed} signed, ${s.mirrored} mirrored`);
-      draft.attest = await phases.run('attest', () => callInParts('attest', long.attest, after, parts), (a) => `${a.written} attestations written`);
+      draft.sign = await phases.run(
+        'sign',
+        () => callInParts('sign', long.sign, after, parts),
+        (s) => `${s.signed} signed, ${s.mirrored} mirrored`,
+      );
+      draft.attest = await phases.run(
+        'attest',
+        () => callInParts('attest', long.attest, after, parts),
+        (a) => `${a.written} attestations written`,
+      );
     }
   } catch (err) {
     const failed = PHASES.find((p) => phases.phases[p].status === 'failed') ?? (phases.current as PhaseName);
@@ -154,7 +192,7 @@ setWorkflowOptions(onVersionedWorkers('PINNED'), promotionWorkflow);
 /** Both verification results with their hashes; none when a summary carries no hash (recorded before they did). */
 function resultRefs(...summaries: VerificationSummary[]): StoredRef[] | undefined {
   const refs = summaries.map((v) => (v.resultSha256 ? { key: v.resultKey, sha256: v.resultSha256 } : undefined));
-  return refs.every((r) => r !== undefined) ? (refs) : undefined;
+  return refs.every((r) => r !== undefined) ? refs : undefined;
 }
 
 function failureHeadline(r: RunReport): string {

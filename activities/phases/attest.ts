@@ -46,7 +46,10 @@ export function createAttest(deps: ActivityDeps) {
     if (promoted.length > 0 && !facts) deps.log.warn({ workflowId }, 'the verification results of this run predate verification summaries: none written');
     const { counts, failures, signed: attested } = await forEachImage(hb, promoted, (img) => attestImage(deps, signer, img, facts, workflowId, runId));
     // Which of the promoter's attestations each destination now holds: the nightly repair compares them.
-    await updateTagRecords(deps.store, attested.map((a) => ({ ref: a.repo, attested: { [a.digest]: statementIds(deps, workflowId, runId, promoted, a, facts) } })));
+    await updateTagRecords(
+      deps.store,
+      attested.map((a) => ({ ref: a.repo, attested: { [a.digest]: statementIds(deps, workflowId, runId, promoted, a, facts) } })),
+    );
     const summary: AttestSummary = {
       written: counts.written ?? 0,
       alreadyPresent: counts.alreadyPresent ?? 0,
@@ -99,7 +102,14 @@ function promotionOf(deps: ActivityDeps, img: InPlaceImage, workflowId: string, 
 }
 
 /** The record ids of the statements Attest wrote at `at` (the summary only where the image has one). */
-function statementIds(deps: ActivityDeps, workflowId: string, runId: string, images: InPlaceImage[], at: { repo: RepositoryRef; digest: string }, facts: SummaryFacts | undefined): string[] {
+function statementIds(
+  deps: ActivityDeps,
+  workflowId: string,
+  runId: string,
+  images: InPlaceImage[],
+  at: { repo: RepositoryRef; digest: string },
+  facts: SummaryFacts | undefined,
+): string[] {
   const img = images.find((i) => i.digest === at.digest && i.destinations.some((d) => repositoryKey(d.ref) === repositoryKey(at.repo)))!;
   const ids = [attestationId(attestationKey(workflowId, runId, img.image, img.digest))];
   if (facts && summaryStatement(deps, facts, img, new Date())) ids.push(attestationId(verificationSummaryKey(workflowId, runId, img.image, img.digest)));
@@ -110,7 +120,8 @@ function statementIds(deps: ActivityDeps, workflowId: string, runId: string, ima
 async function listAttestation(deps: ActivityDeps, img: InPlaceImage, key: string): Promise<void> {
   // Runs promoting the same image add to one list: a conditional replace keeps every run's key.
   await mergeSharedDocument<AttestationList>(deps.store, attestationListKey(img.image, img.digest), (list) =>
-    list?.keys.includes(key) ? undefined : { keys: [...(list?.keys ?? []), key] });
+    list?.keys.includes(key) ? undefined : { keys: [...(list?.keys ?? []), key] },
+  );
 }
 
 async function attestImage(
@@ -129,7 +140,13 @@ async function attestImage(
   let vsa: { attestation: ArchivedAttestation; fresh: boolean } | undefined;
   let signatures: ArchivedSignatures | undefined;
   try {
-    ({ attestation, fresh } = await archivedStatement(deps, signer, img, attestationKey(workflowId, runId, img.image, img.digest), promotionOf(deps, img, workflowId, runId)));
+    ({ attestation, fresh } = await archivedStatement(
+      deps,
+      signer,
+      img,
+      attestationKey(workflowId, runId, img.image, img.digest),
+      promotionOf(deps, img, workflowId, runId),
+    ));
     const vsaStatement = facts && summaryStatement(deps, facts, img, new Date());
     if (vsaStatement) vsa = await archivedStatement(deps, signer, img, verificationSummaryKey(workflowId, runId, img.image, img.digest), () => vsaStatement);
     signatures = await deps.store.getJsonIfExists<ArchivedSignatures>(signatureArchiveKey(img.digest, signer.mark));

@@ -11,8 +11,21 @@
  */
 import type { ManifestBundle } from '../../lib/manifests';
 import {
-  countFindings, describeCounts, isSignatureTag, movedTag, movedTags, rogueTag, unattested, unlistedTags, unsigned,
-  type AuditFinding, type AuditInput, type AuditPushesInput, type AuditPushesResult, type AuditReport, type WantedRepository,
+  countFindings,
+  describeCounts,
+  isSignatureTag,
+  movedTag,
+  movedTags,
+  rogueTag,
+  unattested,
+  unlistedTags,
+  unsigned,
+  type AuditFinding,
+  type AuditInput,
+  type AuditPushesInput,
+  type AuditPushesResult,
+  type AuditReport,
+  type WantedRepository,
 } from '../../lib/run/audit';
 import { inventoryQueries } from '../../lib/run/plan';
 import { PROMOTION_PREDICATE_TYPE, verifyBundle } from '../../lib/signing';
@@ -56,7 +69,13 @@ export function createAudit(deps: ActivityDeps) {
     const format = deps.config.signing.format;
     const signer = await deps.trust.imageSigner();
     const ownTrust = verify ? await deps.trust.ownTrust() : undefined;
-    const apiHosts = format === 'legacy' || verify ? new Set<string>() : await referrersApiHostsOf(deps, wanted.map((w) => w.ref));
+    const apiHosts =
+      format === 'legacy' || verify
+        ? new Set<string>()
+        : await referrersApiHostsOf(
+            deps,
+            wanted.map((w) => w.ref),
+          );
     const findings: AuditFinding[] = [];
     let digests = 0;
     let tagsListed = 0;
@@ -75,7 +94,8 @@ export function createAudit(deps: ActivityDeps) {
       const knowledge = { listed: new Set(listed), signed: record?.signed ?? {}, api: apiHosts.has(want.ref.host) };
       await mapPool([...inPlace], 4, async (digest) => {
         if (!ownTrust) {
-          if (!signedThere(knowledge, digest, signer.mark, format)) findings.push(unsigned(repo, digest, "the promoter's records hold no signature of its key with its signature tags listed"));
+          if (!signedThere(knowledge, digest, signer.mark, format))
+            findings.push(unsigned(repo, digest, "the promoter's records hold no signature of its key with its signature tags listed"));
           return;
         }
         // Every configured format must carry a valid signature of ours, as the mirror's --verify demands.
@@ -84,9 +104,20 @@ export function createAudit(deps: ActivityDeps) {
         const found = await deps.registry.findSignatures(target);
         const v = await deps.registry.verifySignatures(target, ownTrust, found);
         const missing = wantedFormats.filter((f) => !v.formats.includes(f as 'legacy' | 'bundle'));
-        if (missing.length > 0) findings.push(unsigned(repo, digest, `no valid ${missing.join(' and ')} signature of the promoter${v.errors.length > 0 ? ` (${v.errors.slice(0, 3).join('; ')})` : ''}`));
+        if (missing.length > 0)
+          findings.push(
+            unsigned(
+              repo,
+              digest,
+              `no valid ${missing.join(' and ')} signature of the promoter${v.errors.length > 0 ? ` (${v.errors.slice(0, 3).join('; ')})` : ''}`,
+            ),
+          );
         // The promotion attestation, checked as `promoter snapshot --signatures` does.
-        const attested = found.bundles.some((b) => b.predicateType === PROMOTION_PREDICATE_TYPE && verifyBundle(b.bundle, { ...ownTrust, expectedDigest: digest, predicateType: PROMOTION_PREDICATE_TYPE }).ok);
+        const attested = found.bundles.some(
+          (b) =>
+            b.predicateType === PROMOTION_PREDICATE_TYPE &&
+            verifyBundle(b.bundle, { ...ownTrust, expectedDigest: digest, predicateType: PROMOTION_PREDICATE_TYPE }).ok,
+        );
         if (!attested) findings.push(unattested(repo, digest));
       });
       if (++done % 50 === 0) hb.beat();
@@ -110,7 +141,10 @@ export function createAudit(deps: ActivityDeps) {
     };
     const { value, ours } = await writeOnce(deps.store, reportKey, report);
     if (ours) deps.metrics.audited('schedule', counts);
-    deps.log.info({ workflowId, status: value.status, repositories: value.repositories, counts: value.counts, requests: value.requests }, `audit done: ${describeCounts(value.counts)}`);
+    deps.log.info(
+      { workflowId, status: value.status, repositories: value.repositories, counts: value.counts, requests: value.requests },
+      `audit done: ${describeCounts(value.counts)}`,
+    );
     return value;
   }
 
@@ -165,7 +199,9 @@ export function createAudit(deps: ActivityDeps) {
     if (findings.length === 0) return { findings, suspects, ignored };
     const { workflowId, runId } = runIds();
     const reportKey = auditEventsReportKey(workflowId, runId, input.batch);
-    const stands = (await writeOnce(deps.store, reportKey, { bundleKey: found?.key ?? '', events: [...pushes.values()], findings, at: new Date().toISOString() })).value;
+    const stands = (
+      await writeOnce(deps.store, reportKey, { bundleKey: found?.key ?? '', events: [...pushes.values()], findings, at: new Date().toISOString() })
+    ).value;
     deps.log.warn({ findings: stands.findings.length, reportKey }, `audit of pushes: ${describeCounts(countFindings(stands.findings))}`);
     return { findings: stands.findings, suspects, ignored, reportKey };
   }

@@ -62,13 +62,27 @@ export function createMirror(deps: ActivityDeps) {
       deps.log.info({ workflowId, ...stands, failures: stands.failures.length }, 'signature mirroring done');
       return stands;
     };
-    if (!bundleKey) return finish({ status: input.confirm ? 'succeeded' : 'dry-run', bundleKey: '', digests: 0, signedNow: 0, mirrored: 0, alreadyInSync: 0, attestationsRepaired: 0, failures: [], reportKey });
+    if (!bundleKey)
+      return finish({
+        status: input.confirm ? 'succeeded' : 'dry-run',
+        bundleKey: '',
+        digests: 0,
+        signedNow: 0,
+        mirrored: 0,
+        alreadyInSync: 0,
+        attestationsRepaired: 0,
+        failures: [],
+        reportKey,
+      });
 
     const format = deps.config.signing.format;
     const signer = await deps.trust.imageSigner();
     // The pointer names the bundle's hash too: its key must be that bundle's content address.
     if (latest?.bundleSha256 && bundleShaOfKey(bundleKey) !== latest.bundleSha256) {
-      throw ApplicationFailure.nonRetryable(`${LATEST_BUNDLE_KEY} names ${bundleKey} with sha256 ${latest.bundleSha256}, which it does not have`, 'InvalidInput');
+      throw ApplicationFailure.nonRetryable(
+        `${LATEST_BUNDLE_KEY} names ${bundleKey} with sha256 ${latest.bundleSha256}, which it does not have`,
+        'InvalidInput',
+      );
     }
     // By its content address, checked as a run's bundle is (its identity hash, the CLI's schema and rules).
     const bundle = await loadBundleByKey(deps.store, bundleKey);
@@ -99,7 +113,10 @@ export function createMirror(deps: ActivityDeps) {
       const lacking = lackingAttestations(img, destinations).filter((i) => !targets.includes(i));
       if (targets.length === 0 && lacking.length === 0) return { counts: { inSync: 1 }, failures: [] };
       if (!input.confirm) {
-        const missing = [...targets.map((i) => outOfSync(img, img.destinations[i]!.ref, i === 0)), ...lacking.map((i) => attestationOutOfSync(img, img.destinations[i]!.ref))];
+        const missing = [
+          ...targets.map((i) => outOfSync(img, img.destinations[i]!.ref, i === 0)),
+          ...lacking.map((i) => attestationOutOfSync(img, img.destinations[i]!.ref)),
+        ];
         return { counts: { outOfSync: 1 }, failures: missing };
       }
       if (targets.length === 0) {
@@ -133,7 +150,10 @@ export function createMirror(deps: ActivityDeps) {
     });
     if (input.confirm) {
       await recordSigned(deps, signed, signer.mark);
-      await updateTagRecords(deps.store, attested.map((a) => ({ ref: a.repo, attested: { [a.digest]: a.ids } })));
+      await updateTagRecords(
+        deps.store,
+        attested.map((a) => ({ ref: a.repo, attested: { [a.digest]: a.ids } })),
+      );
     }
     return finish({
       // A report-only run that finds something out of sync fails too, so it can alert.
@@ -197,7 +217,12 @@ async function repairAttestations(
 }
 
 function attestationOutOfSync(img: InPlaceImage, repo: RepositoryRef): Failure {
-  return { edge: `${repositoryKey(repo)}@${img.digest}`, phase: 'attest', code: 'ATTESTATION_OUT_OF_SYNC', error: "the promoter's attestations are missing here (another destination of the image holds them)" };
+  return {
+    edge: `${repositoryKey(repo)}@${img.digest}`,
+    phase: 'attest',
+    code: 'ATTESTATION_OUT_OF_SYNC',
+    error: "the promoter's attestations are missing here (another destination of the image holds them)",
+  };
 }
 
 function outOfSync(img: InPlaceImage, repo: RepositoryRef, primary: boolean): Failure {

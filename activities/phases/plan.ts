@@ -12,7 +12,14 @@
  * asks the registries only about the rest. A million edges mean tens of thousands of repositories.
  */
 import {
-  computePlan, inventoryQueries, planEdges, repoFor, sourcesToCheck, type Inventory, type InventoryQueries, type PlanInputProject,
+  computePlan,
+  inventoryQueries,
+  planEdges,
+  repoFor,
+  sourcesToCheck,
+  type Inventory,
+  type InventoryQueries,
+  type PlanInputProject,
 } from '../../lib/run/plan';
 import { repositoryKey } from '../../lib/oci/reference';
 import { planInventoryChunkKey, planKey } from '../../lib/run/storage-keys';
@@ -64,9 +71,17 @@ export function createPlan(deps: ActivityDeps) {
 
 function summaryOf(plan: Plan, stored: StoredObject): PlanSummary {
   const sources = new Set<string>();
-  for (const p of plan.projects) for (const img of p.images) for (const d of img.digests) sources.add(`${repositoryKey(repoFor(p.source, img.name))}@${d.digest}`);
+  for (const p of plan.projects)
+    for (const img of p.images) for (const d of img.digests) sources.add(`${repositoryKey(repoFor(p.source, img.name))}@${d.digest}`);
   const writes = copyTasksOf(plan);
-  return { plan: { key: stored.key, sha256: stored.sha256 }, counts: plan.counts, copyTasks: writes.tasks, sourceDigests: sources.size, registries: plan.registries, promoteHosts: writes.hosts };
+  return {
+    plan: { key: stored.key, sha256: stored.sha256 },
+    counts: plan.counts,
+    copyTasks: writes.tasks,
+    sourceDigests: sources.size,
+    registries: plan.registries,
+    promoteHosts: writes.hosts,
+  };
 }
 
 /** copyTasks(plan).length without building the tasks, and the hosts they write to (the run's lanes). */
@@ -94,7 +109,12 @@ class ChunkLog {
   private lastFlush = Date.now();
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly deps: ActivityDeps, private readonly hb: Heartbeat, private readonly workflowId: string, private readonly runId: string) {}
+  constructor(
+    private readonly deps: ActivityDeps,
+    private readonly hb: Heartbeat,
+    private readonly workflowId: string,
+    private readonly runId: string,
+  ) {}
 
   /** Every chunk an earlier attempt wrote. */
   async resume(): Promise<InventoryChunk[]> {
@@ -151,7 +171,13 @@ function applyAnswer(inv: PartialInventory, a: RepoAnswer): void {
 
 /** Destinations first; then only the source digests that still have something to promote. */
 async function readInventory(deps: ActivityDeps, projects: PlanInputProject[], q: InventoryQueries, verifyTags: boolean, chunks: ChunkLog): Promise<Inventory> {
-  const inv: PartialInventory = { destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map(), signedByPromoter: new Map(), newRepositories: new Set() };
+  const inv: PartialInventory = {
+    destinationTags: new Map(),
+    destinationDigests: new Set(),
+    signatureTags: new Map(),
+    signedByPromoter: new Map(),
+    newRepositories: new Set(),
+  };
   const present = new Set<string>();
   const sourcesDone = new Set<string>();
   for (const chunk of await chunks.resume()) {

@@ -108,7 +108,10 @@ export function createPromote(deps: ActivityDeps) {
     const stands = await writeResult(deps, summary.resultKey, doc);
     await recordPlacedTags(deps, placed);
     // One line per batch: which worker did what (several workers share a run's batches).
-    deps.log.info({ workflowId, batch: args.batch, tasks: tasks.length, promotedEdges: summary.promotedEdges, failedEdges: summary.failedEdges, requests }, 'promote batch done');
+    deps.log.info(
+      { workflowId, batch: args.batch, tasks: tasks.length, promotedEdges: summary.promotedEdges, failedEdges: summary.failedEdges, requests },
+      'promote batch done',
+    );
     return stands;
   };
 }

@@ -37,8 +37,15 @@ export function createReport(deps: ActivityDeps) {
     if (r.plan) {
       const plan = await deps.documents.plan(r.plan.plan);
       for (const e of planEdges(plan)) {
-        if (e.verdict === 'lost') failures.push({ edge: edgeName(e), phase: 'plan', code: 'LOST', error: `source ${e.source.host}/${e.source.repository}@${e.digest} not found` });
-        if (e.verdict === 'tag-move') failures.push({ edge: edgeName(e), phase: 'plan', code: 'TAG_MOVE', error: `tag ${e.tag} points at ${e.currentDigest}; the promoter never moves a tag` });
+        if (e.verdict === 'lost')
+          failures.push({ edge: edgeName(e), phase: 'plan', code: 'LOST', error: `source ${e.source.host}/${e.source.repository}@${e.digest} not found` });
+        if (e.verdict === 'tag-move')
+          failures.push({
+            edge: edgeName(e),
+            phase: 'plan',
+            code: 'TAG_MOVE',
+            error: `tag ${e.tag} points at ${e.currentDigest}; the promoter never moves a tag`,
+          });
       }
       const tasks = await deps.documents.copyTasks(r.plan.plan, verificationRefs(r.provenance, r.validate));
       blockedEdges = plan.counts.promote - tasks.reduce((n, t) => n + t.edges, 0);
@@ -48,12 +55,22 @@ export function createReport(deps: ActivityDeps) {
         for (const t of tasks.slice(batch * size, (batch + 1) * size)) {
           batchFailedEdges += t.edges;
           for (const tag of t.tags.length ? t.tags : [null]) {
-            failures.push({ edge: edgeName({ destination: t.destination, tag, digest: t.digest }), phase: 'promote', code: 'BATCH_FAILED', error: `promote batch ${batch + 1} failed: ${error}` });
+            failures.push({
+              edge: edgeName({ destination: t.destination, tag, digest: t.digest }),
+              phase: 'promote',
+              code: 'BATCH_FAILED',
+              error: `promote batch ${batch + 1} failed: ${error}`,
+            });
           }
         }
       }
     }
-    const results: ResultRef[] = [...verificationRefs(r.provenance, r.validate), ...(r.promote?.resultKeys ?? []), ...phaseKeys(r.sign), ...phaseKeys(r.attest)].filter((k) => !!k);
+    const results: ResultRef[] = [
+      ...verificationRefs(r.provenance, r.validate),
+      ...(r.promote?.resultKeys ?? []),
+      ...phaseKeys(r.sign),
+      ...phaseKeys(r.attest),
+    ].filter((k) => !!k);
     for (const ref of results) {
       const doc = await readResult<ResultDocument<unknown>>(deps.store, ref);
       failures.push(...doc.failures);
@@ -63,13 +80,7 @@ export function createReport(deps: ActivityDeps) {
     const promote = r.promote;
     const signFailures = (r.sign?.failureCount ?? 0) + (r.attest?.failureCount ?? 0);
     const failedEdges = (promote?.failedEdges ?? 0) + batchFailedEdges + (plan?.lost ?? 0) + (plan?.tagMoves ?? 0) + blockedEdges;
-    const status: RunStatus = r.fatal
-      ? 'failed'
-      : !r.input.confirm
-        ? 'dry-run'
-        : failedEdges > 0 || signFailures > 0
-          ? 'failed'
-          : 'succeeded';
+    const status: RunStatus = r.fatal ? 'failed' : !r.input.confirm ? 'dry-run' : failedEdges > 0 || signFailures > 0 ? 'failed' : 'succeeded';
     if (r.fatal) failures.unshift({ edge: '*', phase: r.fatal.phase, code: 'PHASE_FAILED', error: r.fatal.error });
 
     const key = reportKey(workflowId, runId);
@@ -97,14 +108,25 @@ export function createReport(deps: ActivityDeps) {
       transfer: promote?.transfer ?? emptyTransfer(),
       provenance: r.provenance && stripKeys(r.provenance),
       signaturesVerified: r.validate && stripKeys(r.validate),
-      signatures: { signed: r.sign?.signed ?? 0, alreadySigned: r.sign?.alreadySigned ?? 0, mirrored: r.sign?.mirrored ?? 0, manifestsSigned: r.sign?.manifestsSigned ?? 0 },
+      signatures: {
+        signed: r.sign?.signed ?? 0,
+        alreadySigned: r.sign?.alreadySigned ?? 0,
+        mirrored: r.sign?.mirrored ?? 0,
+        manifestsSigned: r.sign?.manifestsSigned ?? 0,
+      },
       attestations: {
         written: r.attest?.written ?? 0,
         alreadyPresent: r.attest?.alreadyPresent ?? 0,
         vsaWritten: r.attest?.vsaWritten ?? 0,
         vsaAlreadyPresent: r.attest?.vsaAlreadyPresent ?? 0,
       },
-      audit: { bucket: deps.store.bucket, bundleKey: r.input.bundleKey, planKey: r.plan?.plan.key, reportKey: key, resultKeys: results.map((ref) => (typeof ref === 'string' ? ref : ref.key)) },
+      audit: {
+        bucket: deps.store.bucket,
+        bundleKey: r.input.bundleKey,
+        planKey: r.plan?.plan.key,
+        reportKey: key,
+        resultKeys: results.map((ref) => (typeof ref === 'string' ? ref : ref.key)),
+      },
       failures,
       failureCount: failures.length,
     };
@@ -125,7 +147,12 @@ async function followLatest(deps: ActivityDeps, r: ReportInput, report: RunRepor
   if (report.status !== 'succeeded' || !r.input.confirm || !r.plan) return;
   const { workflowId, runId } = report;
   const moved = await advanceLatestBundle(deps.store, {
-    bundleKey: r.input.bundleKey, bundleSha256: r.input.bundleSha256, workflowId, runId, startedAt: r.startedAt, at: report.finishedAt ?? new Date().toISOString(),
+    bundleKey: r.input.bundleKey,
+    bundleSha256: r.input.bundleSha256,
+    workflowId,
+    runId,
+    startedAt: r.startedAt,
+    at: report.finishedAt ?? new Date().toISOString(),
   });
   if (!moved) deps.log.info({ workflowId, runId }, 'latest-bundle pointer left alone: it names this run or a newer one');
 }

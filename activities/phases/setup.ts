@@ -10,12 +10,14 @@ import type { ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
 import { loadBundle } from '../shared/documents';
 
-const RunOptionsSchema = z.object({
-  batchSize: z.number().int().min(1).max(10_000),
-  parallelBatches: z.number().int().min(1).max(64),
-  batchesPerWorkflow: z.number().int().min(1).max(2_000),
-  verifyTags: z.boolean().optional(),
-}).strict();
+const RunOptionsSchema = z
+  .object({
+    batchSize: z.number().int().min(1).max(10_000),
+    parallelBatches: z.number().int().min(1).max(64),
+    batchesPerWorkflow: z.number().int().min(1).max(2_000),
+    verifyTags: z.boolean().optional(),
+  })
+  .strict();
 
 export interface SetupResult {
   registries: string[];
@@ -26,7 +28,10 @@ export function createSetup(deps: ActivityDeps) {
   return async function setup(_hb: Heartbeat, input: PromotionInput): Promise<SetupResult> {
     const opts = RunOptionsSchema.safeParse(input.options);
     if (!opts.success) {
-      throw ApplicationFailure.nonRetryable(`invalid run options: ${opts.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'InvalidInput');
+      throw ApplicationFailure.nonRetryable(
+        `invalid run options: ${opts.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        'InvalidInput',
+      );
     }
     await deps.store.checkBucket();
     // A backend that ignores If-None-Match would turn every write-once record into an overwrite.

@@ -69,5 +69,10 @@ export function createSign(deps: ActivityDeps) {
 
 function notSigned(img: InPlaceImage): Failure {
   const primary = img.destinations[0]!.ref;
-  return { edge: `${repositoryKey(primary)}@${img.digest}`, phase: 'sign', code: 'BLOCKED', error: "not signed: this run's source verification blocked the digest" };
+  return {
+    edge: `${repositoryKey(primary)}@${img.digest}`,
+    phase: 'sign',
+    code: 'BLOCKED',
+    error: "not signed: this run's source verification blocked the digest",
+  };
 }

@@ -40,7 +40,8 @@ export async function readDestination(
   const toHead: string[] = [];
   for (const [tag, wanted] of d.tags) {
     if (!listedSet.has(tag)) continue; // absent: to promote
-    if (!verifyTags && record?.tags[tag] === wanted) tagMap.set(tag, wanted); // verified earlier, never moved by us
+    if (!verifyTags && record?.tags[tag] === wanted)
+      tagMap.set(tag, wanted); // verified earlier, never moved by us
     else toHead.push(tag); // unknown or recorded elsewhere: look (a tag move must be seen, not assumed)
   }
   await mapPool(toHead, 8, async (tag) => {
@@ -57,7 +58,8 @@ export async function readDestination(
   const unknownTagless: string[] = [];
   for (const digest of d.taglessDigests) {
     if (known.has(digest)) continue;
-    if (recorded.has(digest)) digests.push(digest); // placed or verified earlier: no HEAD
+    if (recorded.has(digest))
+      digests.push(digest); // placed or verified earlier: no HEAD
     else unknownTagless.push(digest);
   }
   await mapPool(unknownTagless, 8, async (digest) => {

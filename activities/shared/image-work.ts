@@ -81,7 +81,11 @@ export async function forEachImage(
     const img = images[i]!;
     for (const d of at) signed.push({ repo: img.destinations[d]!.ref, digest: img.digest });
   };
-  for (const i of full) add(i, images[i]!.destinations.map((_, d) => d));
+  for (const i of full)
+    add(
+      i,
+      images[i]!.destinations.map((_, d) => d),
+    );
   for (const [i, at] of partial) add(i, at);
   return { counts, failures, signed };
 }

@@ -35,12 +35,19 @@ async function readImagesInPlace(deps: ActivityDeps, args: AfterPromoteArgs): Pr
     } else img.destinations.push(dest);
   };
   for (const e of planEdges(plan)) {
-    if (e.verdict === 'present') add(e.project, e.image, e.digest, e.source, { ref: e.destination, index: e.destinationIndex, tags: e.tag ? [e.tag] : [], promotedNow: false });
+    if (e.verdict === 'present')
+      add(e.project, e.image, e.digest, e.source, { ref: e.destination, index: e.destinationIndex, tags: e.tag ? [e.tag] : [], promotedNow: false });
   }
   for (const key of args.promoteResultKeys) {
     const doc = await deps.store.getJson<PromoteBatchDocument>(key);
     for (const p of doc.placed) {
-      add(p.project, p.image, p.digest, p.source, { ref: p.destination, index: p.destinationIndex, tags: p.tags, promotedNow: p.promotedNow, ...(p.fallbackTag ? { fallbackTag: p.fallbackTag } : {}) });
+      add(p.project, p.image, p.digest, p.source, {
+        ref: p.destination,
+        index: p.destinationIndex,
+        tags: p.tags,
+        promotedNow: p.promotedNow,
+        ...(p.fallbackTag ? { fallbackTag: p.fallbackTag } : {}),
+      });
     }
   }
   const out = [...images.values()];

@@ -28,8 +28,16 @@ export function createMetrics(meter: MetricMeter, registry: RegistryTelemetry): 
   const bytes = meter.createCounter('promoter_bytes_uploaded_total', 'By', 'Blob bytes uploaded, by registry host');
   const requests = meter.createCounter('promoter_registry_requests_total', '', 'HTTP requests to registries, by host and status code (0: no response)');
   const throttled = meter.createCounter('promoter_registry_throttled_total', '', '429 Too Many Requests answers, by host');
-  const retryAfter = meter.createCounter('promoter_registry_retry_after_seconds_total', 's', 'Seconds a host was paused because it asked to wait (Retry-After), by host');
-  const audits = meter.createCounter('promoter_audit_runs_total', '', 'Audits (a scheduled run, a look at a batch of pushes), by trigger (schedule, events) and result (clean, flagged)');
+  const retryAfter = meter.createCounter(
+    'promoter_registry_retry_after_seconds_total',
+    's',
+    'Seconds a host was paused because it asked to wait (Retry-After), by host',
+  );
+  const audits = meter.createCounter(
+    'promoter_audit_runs_total',
+    '',
+    'Audits (a scheduled run, a look at a batch of pushes), by trigger (schedule, events) and result (clean, flagged)',
+  );
   const findings = meter.createCounter('promoter_audit_findings_total', '', 'What the audit flagged, by trigger and kind (rogue-tag, moved-tag, unsigned)');
   const duration = meter.createHistogram('promoter_phase_duration_seconds', 'float', 's', 'Phase wall time, by phase and status');
 

@@ -39,7 +39,10 @@ export function createRegistry(config: PromoterConfig): Registry {
   const signatures = new SignatureStore(client);
   // Signatures share the copies' blob knowledge: what one repository of a host holds, another mounts.
   const writer = new SignatureWriter(client, signatures.referrers, blobCache);
-  const sourceReferrers = new SourceReferrers((src) => signatures.referrers.list(src, src.digest), async (ref) => (await client.getManifest(ref)).bytes);
+  const sourceReferrers = new SourceReferrers(
+    (src) => signatures.referrers.list(src, src.digest),
+    async (ref) => (await client.getManifest(ref)).bytes,
+  );
   const ref = ({ host, repository }: { host: string; repository: string }, reference: string) =>
     reference.startsWith('sha256:') ? { host, repository, digest: reference } : { host, repository, tag: reference };
 

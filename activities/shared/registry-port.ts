@@ -9,7 +9,14 @@ import type { CopyTransfer, DigestRef, RepositoryRef, TagOutcome } from '../../l
 import type { SignedSubject } from '../../lib/run/documents';
 import type { CopyTask } from '../../lib/run/plan';
 import type {
-  FoundSignatures, ImageSignatureVerification, KeylessTrust, ProvenancePolicy, ProvenanceVerdict, VerificationKey, WriteOutcome, WriteRequest,
+  FoundSignatures,
+  ImageSignatureVerification,
+  KeylessTrust,
+  ProvenancePolicy,
+  ProvenanceVerdict,
+  VerificationKey,
+  WriteOutcome,
+  WriteRequest,
 } from '../../lib/signing';
 
 /** An image as it is stored, with an index's children: what signatures name as their subjects. */
@@ -61,7 +68,11 @@ interface RegistrySignatures {
   findSignatures(target: DigestRef): Promise<FoundSignatures>;
   findProvenance(target: DigestRef, found?: FoundSignatures): Promise<ProvenanceCandidate[]>;
   verifySignatures(target: DigestRef, trust: SignatureTrust, found?: FoundSignatures): Promise<ImageSignatureVerification>;
-  verifyProvenance(target: DigestRef, policy: Omit<ProvenancePolicy, 'digest'>, found?: FoundSignatures): Promise<ProvenanceVerdict & { source?: string; manifest?: string }>;
+  verifyProvenance(
+    target: DigestRef,
+    policy: Omit<ProvenancePolicy, 'digest'>,
+    found?: FoundSignatures,
+  ): Promise<ProvenanceVerdict & { source?: string; manifest?: string }>;
   /**
    * Write signatures and attestations the promoter made into a repository (lib/signing/signature-writer.ts),
    * merged into the shared tags as they are at the time of writing.

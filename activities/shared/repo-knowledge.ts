@@ -55,7 +55,10 @@ export async function planKnowledge(deps: ActivityDeps, plan: Plan, images: InPl
 
 /** Destination hosts that serve the referrers API (one probe per host and worker). */
 export async function referrersApiHosts(deps: ActivityDeps, images: InPlaceImage[]): Promise<Set<string>> {
-  return referrersApiHostsOf(deps, images.flatMap((img) => img.destinations.map((d) => d.ref)));
+  return referrersApiHostsOf(
+    deps,
+    images.flatMap((img) => img.destinations.map((d) => d.ref)),
+  );
 }
 
 /** The same, for any repositories. */

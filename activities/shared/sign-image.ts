@@ -92,12 +92,21 @@ export async function writeSignatures(
 
 /** Note in each repository's tag record which digests now carry the signer's signatures. */
 export async function recordSigned(deps: ActivityDeps, signed: { repo: RepositoryRef; digest: string }[], mark: string): Promise<void> {
-  await updateTagRecords(deps.store, signed.map((s) => ({ ref: s.repo, signed: { [s.digest]: mark } })));
+  await updateTagRecords(
+    deps.store,
+    signed.map((s) => ({ ref: s.repo, signed: { [s.digest]: mark } })),
+  );
 }
 
 /** The promotion attestations and verification summaries archived for an image, as the writer attaches them, with their archive keys. */
-export async function archivedAttestations(deps: ActivityDeps, image: string, digest: string): Promise<{ key: string; bundle: SerializedBundle; created: string }[]> {
-  const lists = await Promise.all([attestationListKey(image, digest), legacyAttestationListKey(digest)].map((k) => deps.store.getJsonIfExists<AttestationList>(k)));
+export async function archivedAttestations(
+  deps: ActivityDeps,
+  image: string,
+  digest: string,
+): Promise<{ key: string; bundle: SerializedBundle; created: string }[]> {
+  const lists = await Promise.all(
+    [attestationListKey(image, digest), legacyAttestationListKey(digest)].map((k) => deps.store.getJsonIfExists<AttestationList>(k)),
+  );
   const keys = new Set(lists.flatMap((l) => l?.keys ?? []));
   const out: { key: string; bundle: SerializedBundle; created: string }[] = [];
   for (const key of keys) {

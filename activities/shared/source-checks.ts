@@ -20,7 +20,8 @@ export const PROVENANCE_CHECK: VerificationSpec<ProvenancePolicy> = {
     const candidates = await deps.registry.findProvenance(target, found);
     if (candidates.length === 0) return { status: 'missing' };
     const trust = await deps.trust.forPolicy(policy);
-    if (trust.keys.length === 0 && !trust.keyless) return { status: 'failed', reason: 'provenance found, but the policy names no keys or identities to verify it with' };
+    if (trust.keys.length === 0 && !trust.keyless)
+      return { status: 'failed', reason: 'provenance found, but the policy names no keys or identities to verify it with' };
     const v = await deps.registry.verifyProvenance(target, { ...trust, builders: policy.builders, sources: policy.sources }, found);
     return v.ok ? { status: 'passed', detail: v.source, inputs: v.manifest ? [v.manifest] : [] } : { status: 'failed', reason: v.reason };
   },
@@ -38,7 +39,9 @@ export const SIGNATURE_CHECK: VerificationSpec<SignaturePolicy> = {
     const trust = await deps.trust.forPolicy(policy);
     if (trust.keys.length === 0 && !trust.keyless) return { status: 'failed', reason: 'signed, but the policy names no keys or identities to verify with' };
     const v = await deps.registry.verifySignatures(target, trust, found);
-    return v.valid ? { status: 'passed', detail: v.formats.join('+'), inputs: v.verified } : { status: 'failed', reason: v.errors.join('; ') || 'no valid signature' };
+    return v.valid
+      ? { status: 'passed', detail: v.formats.join('+'), inputs: v.verified }
+      : { status: 'failed', reason: v.errors.join('; ') || 'no valid signature' };
   },
 };
 

@@ -12,7 +12,10 @@ import { mergeSharedDocument } from '../../lib/storage/shared-document';
 import { mapPool } from '../../lib/util/pool';
 
 const isEmpty = (u: TagRecordUpdate): boolean =>
-  Object.keys(u.tags ?? {}).length === 0 && Object.keys(u.signed ?? {}).length === 0 && (u.digests ?? []).length === 0 && Object.keys(u.attested ?? {}).length === 0;
+  Object.keys(u.tags ?? {}).length === 0 &&
+  Object.keys(u.signed ?? {}).length === 0 &&
+  (u.digests ?? []).length === 0 &&
+  Object.keys(u.attested ?? {}).length === 0;
 
 /**
  * Merges `update` into the repository's record. `known`: the record as the caller just read it,
@@ -25,12 +28,20 @@ export async function updateTagRecord(
   known?: { record: TagRecord | undefined; etag: string | undefined },
 ): Promise<void> {
   const key = tagRecordKey(ref.host, ref.repository);
-  await mergeSharedDocument<TagRecord>(store, key, (current) => mergeTagRecord(current, update), known ? { known: { value: known.record, etag: known.etag } } : {});
+  await mergeSharedDocument<TagRecord>(
+    store,
+    key,
+    (current) => mergeTagRecord(current, update),
+    known ? { known: { value: known.record, etag: known.etag } } : {},
+  );
 }
 
 /** Notes every entry in its repository's record: one read and at most one write per repository. */
 export async function updateTagRecords(store: DocumentStore, entries: ({ ref: RepositoryRef } & TagRecordUpdate)[]): Promise<void> {
-  const byRepo = new Map<string, { ref: RepositoryRef; tags: Record<string, string>; digests: string[]; signed: Record<string, string>; attested: Record<string, string[]> }>();
+  const byRepo = new Map<
+    string,
+    { ref: RepositoryRef; tags: Record<string, string>; digests: string[]; signed: Record<string, string>; attested: Record<string, string[]> }
+  >();
   for (const e of entries) {
     const key = repositoryKey(e.ref);
     const entry = byRepo.get(key) ?? { ref: e.ref, tags: {}, digests: [], signed: {}, attested: {} };

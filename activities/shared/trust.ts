@@ -8,9 +8,22 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { PromoterConfig } from '../../lib/config';
 import type { Identity, ManifestBundle } from '../../lib/manifests';
 import {
-  FulcioChains, KeylessSigner, KeySigner, SigningError, checkIdentityToken, identityMatchers, keylessConfig, keylessConfigFromSigningConfig,
-  loadSigningKey, loadVerificationKeys,
-  readIdentityToken, type ImageSigner, type KeylessConfig, type KeylessTrust, type SigningKey, type VerificationKey,
+  FulcioChains,
+  KeylessSigner,
+  KeySigner,
+  SigningError,
+  checkIdentityToken,
+  identityMatchers,
+  keylessConfig,
+  keylessConfigFromSigningConfig,
+  loadSigningKey,
+  loadVerificationKeys,
+  readIdentityToken,
+  type ImageSigner,
+  type KeylessConfig,
+  type KeylessTrust,
+  type SigningKey,
+  type VerificationKey,
 } from '../../lib/signing';
 
 export interface Trust {
@@ -71,7 +84,10 @@ export class TrustMaterial {
     const signer = await this.imageSigner();
     const [, identity] = /^[^:]+:keyless:(.*)$/.exec(signer.mark) ?? [];
     const at = identity?.lastIndexOf('@') ?? -1;
-    return { keys: [], keyless: { trustedRoot: await this.loadTrustedRoot(), identities: [{ issuer: identity!.slice(at + 1), subject: identity!.slice(0, at) }] } };
+    return {
+      keys: [],
+      keyless: { trustedRoot: await this.loadTrustedRoot(), identities: [{ issuer: identity!.slice(at + 1), subject: identity!.slice(0, at) }] },
+    };
   }
 
   /** The keys and keyless identities a policy names, ready for the verifiers. */
@@ -104,7 +120,8 @@ export class TrustMaterial {
       const fail = (why: string) => ApplicationFailure.nonRetryable(`keyless signing: ${why}`, 'ConfigError');
       if (!k.tokenSource) throw fail('set PROMOTER_IDENTITY_TOKEN_FILE (or PROMOTER_IDENTITY_TOKEN_ENV) on the worker');
       try {
-        if (k.signingConfigPath) return keylessConfigFromSigningConfig(JSON.parse(await readFile(k.signingConfigPath, 'utf8')), { oidcTokenSource: k.tokenSource });
+        if (k.signingConfigPath)
+          return keylessConfigFromSigningConfig(JSON.parse(await readFile(k.signingConfigPath, 'utf8')), { oidcTokenSource: k.tokenSource });
         if (!k.fulcioURL) throw fail('set PROMOTER_SIGNING_CONFIG, or PROMOTER_FULCIO_URL with PROMOTER_REKOR_URL and/or PROMOTER_TSA_URL');
         return keylessConfig({ fulcioURL: k.fulcioURL, rekorURL: k.rekorURL, tsaURL: k.tsaURL, oidcTokenSource: k.tokenSource });
       } catch (err) {

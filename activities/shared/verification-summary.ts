@@ -27,8 +27,17 @@ export interface SummaryFacts {
  * The facts of the run, or undefined when a verification document predates summaries (it kept no
  * record of the evidence): a summary must name what was checked, so none is written then.
  */
-export async function summaryFacts(deps: ActivityDeps, bundle: ManifestBundle, bundleKey: string, workflowId: string, runId: string): Promise<SummaryFacts | undefined> {
-  const [provenance, validate] = await deps.documents.verificationDocuments([phaseResultKey(workflowId, runId, 'provenance'), phaseResultKey(workflowId, runId, 'validate')]);
+export async function summaryFacts(
+  deps: ActivityDeps,
+  bundle: ManifestBundle,
+  bundleKey: string,
+  workflowId: string,
+  runId: string,
+): Promise<SummaryFacts | undefined> {
+  const [provenance, validate] = await deps.documents.verificationDocuments([
+    phaseResultKey(workflowId, runId, 'provenance'),
+    phaseResultKey(workflowId, runId, 'validate'),
+  ]);
   if (!provenance?.records || !validate?.records) return undefined;
   return { bundle, bundleKey, provenance, validate, blocked: new Set([...provenance.blockedDigests, ...validate.blockedDigests]) };
 }

@@ -66,31 +66,35 @@ export async function runVerification<P extends { mode: string }>(
   const records: Record<string, CheckRecord> = {};
   const counts = { checked: 0, passed: 0, failed: 0, missing: 0, warnings: 0 };
   let done = 0;
-  await hb.during(() => ({ done, of: subjects.length }), () => mapPool(subjects, 16, async (s) => {
-    const j = await judge(deps, spec, s, check);
-    const inputs = j.result.status === 'passed' ? j.result.inputs ?? [] : [];
-    // Several projects may name the digest: the record keeps the worst verdict (a summary is written only when all passed).
-    const recordKey = `${repositoryKey(s.source)}@${s.digest}`;
-    if (records[recordKey]?.status !== 'failed' && (records[recordKey]?.status !== 'missing' || j.result.status === 'failed')) {
-      records[recordKey] = { project: s.project, status: j.result.status, ...(inputs.length ? { inputs } : {}), at: new Date().toISOString() };
-    }
-    counts.checked++;
-    if (j.result.status === 'passed') counts.passed++;
-    else if (j.result.status === 'missing') counts.missing++;
-    else counts.failed++;
-    if (j.blocks) {
-      // Blocked per digest, not per project: a signature is made for a digest at a destination,
-      // and the one image at a destination is every project's that names it there, so the edges
-      // of a project whose policy is off cannot be signed (or promoted to be signed) without
-      // signing what another project's policy refused.
-      blocked.add(s.digest);
-      failures.push(j.failure!);
-    } else if (j.failure) {
-      counts.warnings++;
-      warnings.push(j.failure);
-    }
-    if (++done % 25 === 0) hb.beat({ done, of: subjects.length });
-  }));
+  await hb.during(
+    () => ({ done, of: subjects.length }),
+    () =>
+      mapPool(subjects, 16, async (s) => {
+        const j = await judge(deps, spec, s, check);
+        const inputs = j.result.status === 'passed' ? (j.result.inputs ?? []) : [];
+        // Several projects may name the digest: the record keeps the worst verdict (a summary is written only when all passed).
+        const recordKey = `${repositoryKey(s.source)}@${s.digest}`;
+        if (records[recordKey]?.status !== 'failed' && (records[recordKey]?.status !== 'missing' || j.result.status === 'failed')) {
+          records[recordKey] = { project: s.project, status: j.result.status, ...(inputs.length ? { inputs } : {}), at: new Date().toISOString() };
+        }
+        counts.checked++;
+        if (j.result.status === 'passed') counts.passed++;
+        else if (j.result.status === 'missing') counts.missing++;
+        else counts.failed++;
+        if (j.blocks) {
+          // Blocked per digest, not per project: a signature is made for a digest at a destination,
+          // and the one image at a destination is every project's that names it there, so the edges
+          // of a project whose policy is off cannot be signed (or promoted to be signed) without
+          // signing what another project's policy refused.
+          blocked.add(s.digest);
+          failures.push(j.failure!);
+        } else if (j.failure) {
+          counts.warnings++;
+          warnings.push(j.failure);
+        }
+        if (++done % 25 === 0) hb.beat({ done, of: subjects.length });
+      }),
+  );
 
   const summary: VerificationSummary = {
     mode: modes.size === 1 ? [...modes][0]! : 'mixed',
@@ -146,7 +150,12 @@ export function sharedChecks(deps: ActivityDeps): Checker {
 }
 
 /** One subject checked and judged by its policy's mode (see the table above). */
-export async function judge<P extends { mode: string }>(deps: ActivityDeps, spec: VerificationSpec<P>, s: Subject<P>, check: Checker = sharedChecks(deps)): Promise<Judgement> {
+export async function judge<P extends { mode: string }>(
+  deps: ActivityDeps,
+  spec: VerificationSpec<P>,
+  s: Subject<P>,
+  check: Checker = sharedChecks(deps),
+): Promise<Judgement> {
   let result: CheckResult;
   try {
     result = await check(spec, s);
@@ -154,7 +163,12 @@ export async function judge<P extends { mode: string }>(deps: ActivityDeps, spec
     result = { status: 'failed', reason: `could not verify: ${(err as Error).message}` };
   }
   const mode = s.policy.mode as Mode;
-  const problem = result.status === 'failed' ? result.reason : result.status === 'missing' ? `no ${spec.phase === 'provenance' ? 'provenance' : 'signature'} found` : undefined;
+  const problem =
+    result.status === 'failed'
+      ? result.reason
+      : result.status === 'missing'
+        ? `no ${spec.phase === 'provenance' ? 'provenance' : 'signature'} found`
+        : undefined;
   if (!problem || mode === 'off' || (mode === 'if-present' && result.status === 'missing')) return { result, blocks: false };
   const failure: Failure = {
     edge: `${repositoryKey(s.source)}@${s.digest}`,

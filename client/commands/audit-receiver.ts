@@ -47,7 +47,10 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 export async function auditReceiverCommand(opts: { listen?: string }, out: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const secret = webhookSecret(env);
-  if (!secret) throw new UsageError('neither PROMOTER_AUDIT_WEBHOOK_SECRET nor PROMOTER_AUDIT_WEBHOOK_SECRET_FILE is set: the receiver refuses to run without the secret the registry sends');
+  if (!secret)
+    throw new UsageError(
+      'neither PROMOTER_AUDIT_WEBHOOK_SECRET nor PROMOTER_AUDIT_WEBHOOK_SECRET_FILE is set: the receiver refuses to run without the secret the registry sends',
+    );
   const listen = opts.listen ?? env.PROMOTER_AUDIT_RECEIVER_ADDRESS ?? DEFAULT_RECEIVER_ADDRESS;
   const colon = listen.lastIndexOf(':');
   const port = Number(listen.slice(colon + 1));
@@ -59,7 +62,14 @@ export async function auditReceiverCommand(opts: { listen?: string }, out: Outpu
   const workflowId = `${AUDIT_EVENTS_WORKFLOW_ID}-${taskQueue}`;
 
   const signal = (e: PushEvent) =>
-    client.workflow.signalWithStart(auditEventsWorkflow, { workflowId, taskQueue, args: [{}], signal: pushedSignal, signalArgs: [e], staticSummary: 'audit of pushes (registry notifications)' });
+    client.workflow.signalWithStart(auditEventsWorkflow, {
+      workflowId,
+      taskQueue,
+      args: [{}],
+      signal: pushedSignal,
+      signalArgs: [e],
+      staticSummary: 'audit of pushes (registry notifications)',
+    });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://receiver');

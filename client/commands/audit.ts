@@ -23,7 +23,12 @@ export async function auditCommand(opts: ManifestSource & { verify?: boolean; wa
   try {
     const input: AuditInput = { ...(opts.verify ? { verify: true } : {}), ...(bundleKey ? { bundleKey } : {}) };
     const workflowId = `audit-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const handle = await client.workflow.start(auditWorkflow, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], staticSummary: `audit${input.verify ? ' (verify)' : ''}` });
+    const handle = await client.workflow.start(auditWorkflow, {
+      taskQueue: config.temporal.taskQueue,
+      workflowId,
+      args: [input],
+      staticSummary: `audit${input.verify ? ' (verify)' : ''}`,
+    });
     out.info(`audit ${workflowId}`);
     out.info(`Temporal UI: ${workflowUrl(config, namespace, workflowId)}`);
     if (!opts.wait) {
@@ -33,7 +38,9 @@ export async function auditCommand(opts: ManifestSource & { verify?: boolean; wa
     const report: AuditReport = await handle.result();
     if (opts.json) out.json(report);
     else {
-      out.print(`${report.status}: ${report.repositories} repositories, ${report.digests} digests in place, ${report.tagsListed} tags listed, ${report.requests} registry requests; ${describeCounts(report.counts)}`);
+      out.print(
+        `${report.status}: ${report.repositories} repositories, ${report.digests} digests in place, ${report.tagsListed} tags listed, ${report.requests} registry requests; ${describeCounts(report.counts)}`,
+      );
       for (const f of report.findings.slice(0, 50)) out.print(`  ${f.kind}: ${f.detail}`);
       if (report.findings.length > 50) out.print(`  ... ${report.findings.length - 50} more in ${report.reportKey}`);
     }

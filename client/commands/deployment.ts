@@ -36,7 +36,10 @@ export async function deploymentCommand(action: string, opts: DeploymentOptions,
       const before = await describeDeployment(service, namespace, me.deploymentName);
       const known = before?.versions.some((v) => v.buildId === me.buildId);
       if (!known) {
-        throw new UsageError(`deployment ${me.deploymentName} has no version ${me.buildId}: start its workers first (a version exists once one of them polls)`, 1);
+        throw new UsageError(
+          `deployment ${me.deploymentName} has no version ${me.buildId}: start its workers first (a version exists once one of them polls)`,
+          1,
+        );
       }
       const identity = `promoter-cli@${process.pid}`;
       await service.setWorkerDeploymentCurrentVersion({ namespace, deploymentName: me.deploymentName, buildId: me.buildId, identity });

@@ -7,7 +7,10 @@ import { loadManifests, type ManifestSource } from '../load-manifests';
 import { printManifestErrors, type Output } from '../output';
 import { storeBundle } from '../store-bundle';
 
-export async function mirrorCommand(opts: ManifestSource & { confirm?: boolean; verify?: boolean; wait?: boolean; json?: boolean }, out: Output): Promise<number> {
+export async function mirrorCommand(
+  opts: ManifestSource & { confirm?: boolean; verify?: boolean; wait?: boolean; json?: boolean },
+  out: Output,
+): Promise<number> {
   const config = loadConfig();
   // Default: the manifests of the last confirmed promotion. Given manifests: exactly those.
   let bundleKey: string | undefined;
@@ -33,7 +36,9 @@ export async function mirrorCommand(opts: ManifestSource & { confirm?: boolean; 
     const report: MirrorReport = await handle.result();
     if (opts.json) out.json(report);
     else {
-      out.print(`${report.status}: ${report.digests} digests checked, ${report.signedNow} signed now, ${report.mirrored} signatures copied, ${report.alreadyInSync} in sync`);
+      out.print(
+        `${report.status}: ${report.digests} digests checked, ${report.signedNow} signed now, ${report.mirrored} signatures copied, ${report.alreadyInSync} in sync`,
+      );
       for (const f of report.failures.slice(0, 20)) out.print(`  ${f.edge}: ${f.error}`);
     }
     return report.status === 'failed' ? 1 : 0;

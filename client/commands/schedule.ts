@@ -14,7 +14,11 @@ export const AUDIT_SCHEDULE_ID = 'audit';
 /** Hourly, off the hour: the webhook receiver sees pushes within seconds; this catches what it missed. */
 export const AUDIT_DEFAULT_CRON = '30 * * * *';
 
-export async function scheduleCommand(action: string, opts: { audit?: boolean; cron?: string; timezone?: string; json?: boolean }, out: Output): Promise<number> {
+export async function scheduleCommand(
+  action: string,
+  opts: { audit?: boolean; cron?: string; timezone?: string; json?: boolean },
+  out: Output,
+): Promise<number> {
   const config = loadConfig();
   const { client, close } = await connectClient();
   const scheduleId = opts.audit ? AUDIT_SCHEDULE_ID : SCHEDULE_ID;
@@ -55,7 +59,10 @@ export async function scheduleCommand(action: string, opts: { audit?: boolean; c
           recentActions: d.info.recentActions.map((a) => ({ at: a.takenAt.toISOString(), workflowId: a.action.workflow.workflowId })),
         };
         if (opts.json) out.json(summary);
-        else out.print(`schedule ${scheduleId} (${summary.timezone ?? 'UTC'}): next run ${summary.nextActionTimes[0] ?? 'never'}${summary.paused ? ' (paused)' : ''}, ${summary.recentActions.length} recent runs`);
+        else
+          out.print(
+            `schedule ${scheduleId} (${summary.timezone ?? 'UTC'}): next run ${summary.nextActionTimes[0] ?? 'never'}${summary.paused ? ' (paused)' : ''}, ${summary.recentActions.length} recent runs`,
+          );
         return 0;
       }
       case 'delete':

@@ -7,7 +7,14 @@ import { IMAGE_NAME_RE, isRegistryName, loadImagesFile } from '../../lib/manifes
 import { RegistryClient, CatalogError } from '../../lib/oci';
 import { loadVerificationKeys, SignatureStore } from '../../lib/signing';
 import {
-  formatSnapshot, readSnapshot, SNAPSHOT_FORMATS, SnapshotError, snapshotRegistryOf, withEvidence, type EvidenceTrust, type SnapshotFormat,
+  formatSnapshot,
+  readSnapshot,
+  SNAPSHOT_FORMATS,
+  SnapshotError,
+  snapshotRegistryOf,
+  withEvidence,
+  type EvidenceTrust,
+  type SnapshotFormat,
 } from '../../lib/snapshot';
 import { UsageError } from '../connect';
 import type { Output } from '../output';

@@ -55,11 +55,7 @@ export async function validateCommand(opts: ValidateOptions, out: Sink = process
   for (const e of errors) err.write(`${location(e)}: ${e.rule}: ${e.message}\n`);
   const c = result.counts;
   const counts = `${c.projects} projects, ${c.images} images, ${c.digests} digests, ${c.uniqueEdges} unique edges`;
-  out.write(
-    valid
-      ? `valid: ${counts}\n`
-      : `invalid: ${errors.length} error${errors.length === 1 ? '' : 's'} (counts of what loaded: ${counts})\n`,
-  );
+  out.write(valid ? `valid: ${counts}\n` : `invalid: ${errors.length} error${errors.length === 1 ? '' : 's'} (counts of what loaded: ${counts})\n`);
   return valid ? EXIT_VALID : EXIT_INVALID;
 }
 

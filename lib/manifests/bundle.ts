@@ -187,7 +187,9 @@ function write(value: unknown, out: string[]): void {
  * are the same promotion (and hash as they did before lines were carried).
  */
 export function bundleSha256(bundle: ManifestBundle): string {
-  return createHash('sha256').update(canonicalJson(withoutLocations(bundle)), 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(withoutLocations(bundle)), 'utf8')
+    .digest('hex');
 }
 
 function withoutLocations(bundle: ManifestBundle): ManifestBundle {

@@ -29,7 +29,9 @@ export function parseManifestBundle(json: unknown): ManifestBundle {
   }
   const parsed = ManifestBundleSchema.safeParse(value);
   if (!parsed.success) {
-    throw new ManifestBundleError(parsed.error.issues.map((i) => `${manifestFileOf(value, i.path)}${pathText(i.path as (string | number)[]) || '(top)'}: ${i.message}`));
+    throw new ManifestBundleError(
+      parsed.error.issues.map((i) => `${manifestFileOf(value, i.path)}${pathText(i.path as (string | number)[]) || '(top)'}: ${i.message}`),
+    );
   }
   const problems = bundleRuleProblems(parsed.data);
   if (problems.length > 0) throw new ManifestBundleError(problems);
@@ -75,7 +77,9 @@ function bundleRuleProblems(bundle: ManifestBundle): string[] {
           const claim = repoClaims.get(tag);
           if (claim && claim[0] !== digest) {
             const [theirs, project] = claim;
-            problems.push(`${at}: tag ${tag} would point ${repo} at ${digest}, but project ${project} promotes ${theirs} with that tag into the same repository`);
+            problems.push(
+              `${at}: tag ${tag} would point ${repo} at ${digest}, but project ${project} promotes ${theirs} with that tag into the same repository`,
+            );
           } else if (!claim) repoClaims.set(tag, [digest, p.name]);
         }
       }

@@ -3,13 +3,7 @@
 // pass that keeps every valid entry so a run reports all errors and best-effort
 // counts even when some entries are bad. Everything here is one linear pass.
 import { z } from 'zod';
-import {
-  DEFAULT_PROVENANCE_POLICY,
-  DEFAULT_SIGNATURE_POLICY,
-  type BundleImage,
-  type ProvenancePolicy,
-  type SignaturePolicy,
-} from './bundle';
+import { DEFAULT_PROVENANCE_POLICY, DEFAULT_SIGNATURE_POLICY, type BundleImage, type ProvenancePolicy, type SignaturePolicy } from './bundle';
 import { normalizeRegistry } from '../oci/reference';
 import { issuesToErrors } from './issues';
 import { loadKeys, type KeyDirs } from './public-keys';
@@ -74,8 +68,11 @@ export async function readHead(src: YamlSource, data: unknown, keyDirs: KeyDirs,
       const at = src.locate(['registries', first, 'name']);
       const as = name === entry.name ? '' : ` (as ${entry.name})`;
       out.warnings.push(
-        src.error(['registries', i, 'name'], 'duplicate-destination',
-          `registry ${name} is listed again${as} (first at line ${at.line}); it is promoted to once`),
+        src.error(
+          ['registries', i, 'name'],
+          'duplicate-destination',
+          `registry ${name} is listed again${as} (first at line ${at.line}); it is promoted to once`,
+        ),
       );
       return;
     }
@@ -91,7 +88,11 @@ export async function readHead(src: YamlSource, data: unknown, keyDirs: KeyDirs,
     }
     for (const extra of sources.slice(1)) {
       out.errors.push(
-        src.error(['registries', extra, 'src'], 'one-source', `a second registry has src: true (first at line ${src.locate(['registries', sources[0]!]).line}); exactly one must`),
+        src.error(
+          ['registries', extra, 'src'],
+          'one-source',
+          `a second registry has src: true (first at line ${src.locate(['registries', sources[0]!]).line}); exactly one must`,
+        ),
       );
     }
     if (destinationEntries === 0) {
@@ -135,7 +136,11 @@ async function readPolicy<P extends { mode: string; keys: string[] }>(
   const policy = { ...parsed.data, keys: pems };
   if (policy.mode === 'require' && policy.keys.length === 0 && ((policy as { identities?: unknown[] }).identities?.length ?? 0) === 0) {
     out.warnings.push(
-      src.error([block, 'mode'], 'policy-no-trust', `${block}: mode require names no keys or identities; only trust material configured on the worker can satisfy it`),
+      src.error(
+        [block, 'mode'],
+        'policy-no-trust',
+        `${block}: mode require names no keys or identities; only trust material configured on the worker can satisfy it`,
+      ),
     );
   }
   return policy;
@@ -156,7 +161,11 @@ export function readImages(src: YamlSource, raw: unknown, prefix: PathSegment[],
     const first = byName.get(name);
     if (first !== undefined) {
       out.errors.push(
-        src.error([...prefix, i, 'name'], 'duplicate-image', `image ${name} is listed again (first at line ${src.locate([...prefix, first, 'name']).line}); merge the two dmaps`),
+        src.error(
+          [...prefix, i, 'name'],
+          'duplicate-image',
+          `image ${name} is listed again (first at line ${src.locate([...prefix, first, 'name']).line}); merge the two dmaps`,
+        ),
       );
       return;
     }

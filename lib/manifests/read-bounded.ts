@@ -64,8 +64,11 @@ export async function readBounded(file: string, maxBytes: number, opts: { noFoll
 export function manifestReadFinding(rel: string, read: Exclude<BoundedRead, { ok: true }>, what = ''): ManifestError {
   switch (read.reason) {
     case 'too-large':
-      return wholeFile(rel, 'manifest-too-large',
-        `is ${sizeText(read.bytes, MAX_MANIFEST_FILE_BYTES)}; a manifest file may be at most ${MAX_MANIFEST_FILE_BYTES / 1024 / 1024} MiB`);
+      return wholeFile(
+        rel,
+        'manifest-too-large',
+        `is ${sizeText(read.bytes, MAX_MANIFEST_FILE_BYTES)}; a manifest file may be at most ${MAX_MANIFEST_FILE_BYTES / 1024 / 1024} MiB`,
+      );
     case 'not-a-file':
       return wholeFile(rel, 'file-read', 'is not a regular file');
     case 'symlink':

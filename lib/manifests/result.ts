@@ -6,9 +6,7 @@ import type { LoadResult, ManifestError } from './types';
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function compareFindings(a: ManifestError, b: ManifestError): number {
-  return (
-    cmp(a.file, b.file) || a.line - b.line || (a.column ?? 0) - (b.column ?? 0) || cmp(a.rule, b.rule) || cmp(a.message, b.message)
-  );
+  return cmp(a.file, b.file) || a.line - b.line || (a.column ?? 0) - (b.column ?? 0) || cmp(a.rule, b.rule) || cmp(a.message, b.message);
 }
 
 export function finish(projects: Project[], errors: ManifestError[], warnings: ManifestError[]): LoadResult {

@@ -21,12 +21,8 @@ function checkedString(rule: string, noun: string, what: string, test: (s: strin
 }
 
 const RegistryNameSchema = checkedString('registry-name', 'registry name', 'a registry name (host[:port][/path])', isRegistryName);
-const ImageNameSchema = checkedString('image-name', 'image name', 'an image name (OCI repository name grammar)', (s) =>
-  IMAGE_NAME_RE.test(s),
-);
-const DigestSchema = checkedString('digest-format', 'digest', 'a digest (sha256:<64 lowercase hex>)', (s) =>
-  DIGEST_RE.test(s),
-);
+const ImageNameSchema = checkedString('image-name', 'image name', 'an image name (OCI repository name grammar)', (s) => IMAGE_NAME_RE.test(s));
+const DigestSchema = checkedString('digest-format', 'digest', 'a digest (sha256:<64 lowercase hex>)', (s) => DIGEST_RE.test(s));
 const TagSchema = checkedString('tag-format', 'tag', 'a tag (^\\w[\\w.-]{0,127}$)', (s) => TAG_RE.test(s));
 
 const RegistrySchema = z.strictObject({
@@ -37,9 +33,7 @@ const RegistrySchema = z.strictObject({
 
 const ImageSchema = z.strictObject({
   name: ImageNameSchema,
-  dmap: z
-    .record(DigestSchema, z.array(TagSchema))
-    .refine((d) => Object.keys(d).length > 0, { error: r('empty-dmap', 'dmap lists no digest') }),
+  dmap: z.record(DigestSchema, z.array(TagSchema)).refine((d) => Object.keys(d).length > 0, { error: r('empty-dmap', 'dmap lists no digest') }),
 });
 
 /** images/<p>/images.yaml; an empty or comment-only file is read as `[]` before this schema. */
@@ -66,17 +60,13 @@ const IdentitySchema = z
 const KeyEntrySchema = nonEmpty('key');
 
 export const SignaturePolicySchema = z.strictObject({
-  mode: z
-    .enum(SIGNATURE_MODES, { error: r('policy-mode', `signatures.mode must be one of ${SIGNATURE_MODES.join(', ')}`) })
-    .default('if-present'),
+  mode: z.enum(SIGNATURE_MODES, { error: r('policy-mode', `signatures.mode must be one of ${SIGNATURE_MODES.join(', ')}`) }).default('if-present'),
   keys: z.array(KeyEntrySchema).default([]),
   identities: z.array(IdentitySchema).default([]),
 });
 
 export const ProvenancePolicySchema = z.strictObject({
-  mode: z
-    .enum(PROVENANCE_MODES, { error: r('policy-mode', `provenance.mode must be one of ${PROVENANCE_MODES.join(', ')}`) })
-    .default('warn'),
+  mode: z.enum(PROVENANCE_MODES, { error: r('policy-mode', `provenance.mode must be one of ${PROVENANCE_MODES.join(', ')}`) }).default('warn'),
   builders: z.array(nonEmpty('builder id')).default([]),
   sources: z.array(nonEmpty('source URI')).default([]),
   keys: z.array(KeyEntrySchema).default([]),
@@ -101,4 +91,3 @@ export const ThinManifestSchema = z.strictObject({
   imagesPath: z.string().optional(),
   ...policyBlocks,
 });
-

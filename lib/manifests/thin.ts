@@ -50,9 +50,7 @@ export async function loadThinManifests(dir: string): Promise<LoadResult> {
     if (!manifests.get(p)) continue; // folder without a usable manifest, already reported
     const has = images.get(p);
     if (has === undefined) {
-      out.errors.push(
-        wholeFile(`manifests/${p}/${THIN_MANIFEST_FILE}`, 'thin-missing-images', `images/${p}/${THIN_IMAGES_FILE} is missing`, 1),
-      );
+      out.errors.push(wholeFile(`manifests/${p}/${THIN_MANIFEST_FILE}`, 'thin-missing-images', `images/${p}/${THIN_IMAGES_FILE} is missing`, 1));
       continue;
     }
     if (has) names.push(p);
@@ -134,7 +132,11 @@ async function scanProjectDir(root: string, relDir: string, expected: string, ou
       else {
         result = false;
         out.errors.push(
-          wholeFile(rel, k === 'symlink' ? 'thin-symlink' : 'thin-unexpected-file', k === 'symlink' ? `${rel} is a symlink; it must be a regular file` : `${rel} is not a regular file`),
+          wholeFile(
+            rel,
+            k === 'symlink' ? 'thin-symlink' : 'thin-unexpected-file',
+            k === 'symlink' ? `${rel} is a symlink; it must be a regular file` : `${rel} is not a regular file`,
+          ),
         );
       }
     } else if (k === 'dir') {

@@ -31,7 +31,12 @@ function parseGlob(raw: string): HostGlob {
   const m = GLOB_RE.exec(text);
   if (!m) throw new Error(`${ALLOWED_REGISTRIES_ENV}: "${raw.trim()}" is not a host glob (host[:port], "*" as a wildcard, IPv6 in brackets)`);
   const name = m[1]!.replace(/^\[|\]$/g, '');
-  const host = new RegExp(`^${name.split('*').map((s) => s.replace(/[.?+^$()|{}\\[\]-]/g, '\\$&')).join('.*')}$`);
+  const host = new RegExp(
+    `^${name
+      .split('*')
+      .map((s) => s.replace(/[.?+^$()|{}\\[\]-]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return { text, host, ...(name.includes('*') ? {} : { literal: name }), ...(m[2] !== undefined ? { port: m[2] } : {}) };
 }
 
@@ -96,9 +101,10 @@ export class AllowedHosts {
   ) {
     const given = (globs ?? []).map((g) => g.trim()).filter(Boolean);
     this.globs = given.length > 0 ? given.map(parseGlob) : [parseGlob('*:*')];
-    this.source = given.length > 0
-      ? `${ALLOWED_REGISTRIES_ENV}=${given.join(',')}`
-      : `the default of ${ALLOWED_REGISTRIES_ENV} (any host but loopback, link-local and cloud-metadata addresses)`;
+    this.source =
+      given.length > 0
+        ? `${ALLOWED_REGISTRIES_ENV}=${given.join(',')}`
+        : `the default of ${ALLOWED_REGISTRIES_ENV} (any host but loopback, link-local and cloud-metadata addresses)`;
   }
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): AllowedHosts {
@@ -155,7 +161,10 @@ export class AllowedHosts {
 
 /** The globs of a PROMOTER_ALLOWED_REGISTRIES value (unset or blank: none, i.e. the default). */
 export function parseAllowedRegistries(value: string | undefined): string[] {
-  const globs = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const globs = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   globs.forEach(parseGlob); // a bad glob fails here, at start-up, not at the first request
   return globs;
 }

@@ -31,9 +31,7 @@ export function normaliseScopes(scopes: readonly string[]): string[] {
       byResource.set(resource, set);
     }
   }
-  return [...byResource.entries()]
-    .map(([r, a]) => (a.size ? `${r}:${[...a].sort().join(',')}` : r))
-    .sort();
+  return [...byResource.entries()].map(([r, a]) => (a.size ? `${r}:${[...a].sort().join(',')}` : r)).sort();
 }
 
 export interface TokenResponse {
@@ -180,7 +178,12 @@ export class Authenticator {
     const res = await this.opts.tokenFetch(url, init, host);
     if (res.status !== 200) {
       const code = res.status === 401 ? 'UNAUTHORIZED' : res.status === 403 ? 'DENIED' : res.status === 429 ? 'TOOMANYREQUESTS' : 'SERVER_ERROR';
-      throw new OciError({ code, status: res.status, registry: host, message: `token request to ${url.origin}${url.pathname} for ${host} (${scopeList.join(' ') || 'no scope'}) failed with HTTP ${res.status}` });
+      throw new OciError({
+        code,
+        status: res.status,
+        registry: host,
+        message: `token request to ${url.origin}${url.pathname} for ${host} (${scopeList.join(' ') || 'no scope'}) failed with HTTP ${res.status}`,
+      });
     }
     let body: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
     try {

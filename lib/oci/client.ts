@@ -68,13 +68,23 @@ function blobRead(host: string, repository: string, digest: string, method: 'HEA
 }
 
 function digestMismatch(ref: ImageRef, what: string): OciError {
-  return new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: ref.host, repository: ref.repository,
-    message: `${formatReference(ref)}: ${what}` });
+  return new OciError({
+    code: 'DIGEST_MISMATCH',
+    retryable: false,
+    registry: ref.host,
+    repository: ref.repository,
+    message: `${formatReference(ref)}: ${what}`,
+  });
 }
 
 function tagListTooLarge(host: string, repository: string, what: string): OciError {
-  return new OciError({ code: 'TOO_LARGE', retryable: false, registry: host, repository,
-    message: `list tags on ${host}/${repository}: ${what}, past the client's limit; refused` });
+  return new OciError({
+    code: 'TOO_LARGE',
+    retryable: false,
+    registry: host,
+    repository,
+    message: `list tags on ${host}/${repository}: ${what}, past the client's limit; refused`,
+  });
 }
 
 function parseTagPage(body: Uint8Array, host: string, repository: string): string[] {
@@ -86,8 +96,12 @@ function parseTagPage(body: Uint8Array, host: string, repository: string): strin
   }
   const tags = page?.tags ?? [];
   if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
-    throw new OciError({ code: 'INVALID_RESPONSE', registry: host, repository,
-      message: `list tags on ${host}/${repository}: "tags" is not a list of strings` });
+    throw new OciError({
+      code: 'INVALID_RESPONSE',
+      registry: host,
+      repository,
+      message: `list tags on ${host}/${repository}: "tags" is not a list of strings`,
+    });
   }
   return tags;
 }
@@ -156,7 +170,12 @@ export class RegistryClient {
    * when it was absent). A registry that honours it answers 412 when another writer got there
    * first: a PRECONDITION_FAILED error, nothing written. One that ignores it just writes.
    */
-  async putManifestDetailed(refIn: ImageRef | string, bytes: Uint8Array, mediaType: string, condition?: ManifestCondition): Promise<{ digest: string; headers: Headers }> {
+  async putManifestDetailed(
+    refIn: ImageRef | string,
+    bytes: Uint8Array,
+    mediaType: string,
+    condition?: ManifestCondition,
+  ): Promise<{ digest: string; headers: Headers }> {
     const ref = toRef(refIn);
     const digest = sha256Digest(bytes);
     if (ref.digest && ref.digest !== digest) throw digestMismatch(ref, `manifest bytes hash to ${digest}`);
@@ -175,7 +194,14 @@ export class RegistryClient {
       });
       if (res.status === 412) {
         const where = `${ref.host}/${ref.repository}:${ref.tag ?? digest}`;
-        throw new OciError({ code: 'PRECONDITION_FAILED', status: 412, retryable: true, registry: ref.host, repository: ref.repository, message: `${where} changed since it was read: nothing written` });
+        throw new OciError({
+          code: 'PRECONDITION_FAILED',
+          status: 412,
+          retryable: true,
+          registry: ref.host,
+          repository: ref.repository,
+          message: `${where} changed since it was read: nothing written`,
+        });
       }
       return res;
     };
@@ -267,13 +293,25 @@ export class RegistryClient {
     const maxBodyBytes = opts.maxBytes ?? this.transport.readLimits.blobBytes;
     const res = await this.transport.request({ ...blobRead(host, repository, digest, 'GET'), maxBodyBytes });
     const got = sha256Digest(res.body);
-    if (got !== digest) throw new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: host, repository,
-      message: `blob ${digest} from ${host}/${repository} hashes to ${got}` });
+    if (got !== digest)
+      throw new OciError({
+        code: 'DIGEST_MISMATCH',
+        retryable: false,
+        registry: host,
+        repository,
+        message: `blob ${digest} from ${host}/${repository} hashes to ${got}`,
+      });
     return res.body;
   }
 
   /** Upload a blob with known digest/size from memory or a stream (skips nothing; see pushBlob). Returns bytes sent. */
-  async uploadBlob(host: string, repository: string, desc: { digest: string; size: number }, source: Uint8Array | ReadableStream<Uint8Array>, location?: string): Promise<number> {
+  async uploadBlob(
+    host: string,
+    repository: string,
+    desc: { digest: string; size: number },
+    source: Uint8Array | ReadableStream<Uint8Array>,
+    location?: string,
+  ): Promise<number> {
     return uploadBlob(this.transport, { host, repository, digest: desc.digest, size: desc.size }, source, this.uploadOptions, location);
   }
 

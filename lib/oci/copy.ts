@@ -93,7 +93,20 @@ class Copier {
     this.cache = opts.blobCache ?? new BlobCache();
     this.concurrency = opts.concurrency ?? OCI_DEFAULTS.copyConcurrency;
     this.blobAttempts = opts.blobAttempts ?? OCI_DEFAULTS.blobAttempts;
-    this.result = { digest: src.digest, mediaType: '', manifests: 0, manifestsWritten: 0, manifestsPresent: 0, blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, bytesUploaded: 0, tagsWritten: [], tagsPresent: [], tagMoves: [] };
+    this.result = {
+      digest: src.digest,
+      mediaType: '',
+      manifests: 0,
+      manifestsWritten: 0,
+      manifestsPresent: 0,
+      blobsUploaded: 0,
+      blobsMounted: 0,
+      blobsSkipped: 0,
+      bytesUploaded: 0,
+      tagsWritten: [],
+      tagsPresent: [],
+      tagMoves: [],
+    };
   }
 
   private progress(e: CopyProgress): void {
@@ -124,7 +137,12 @@ class Copier {
       const blobs = [doc.config!, ...(doc.layers ?? [])].filter((d) => !d.urls?.length); // foreign layers stay where they are
       await pool(dedupe(blobs), this.concurrency, (d) => this.blob(d));
     } else {
-      throw new OciError({ code: 'UNSUPPORTED', registry: src.host, repository: src.repository, message: `cannot copy ${digest}: unsupported manifest type ${mediaType}` });
+      throw new OciError({
+        code: 'UNSUPPORTED',
+        registry: src.host,
+        repository: src.repository,
+        message: `cannot copy ${digest}: unsupported manifest type ${mediaType}`,
+      });
     }
     if (deferPut) return { mediaType, bytes: m.bytes, deferred: doc };
     await this.putManifest(digest, m.bytes, mediaType, doc);

@@ -36,9 +36,21 @@ export type OciErrorCode =
   | 'UNKNOWN';
 
 const KNOWN_CODES = new Set<string>([
-  'MANIFEST_UNKNOWN', 'MANIFEST_INVALID', 'MANIFEST_BLOB_UNKNOWN', 'BLOB_UNKNOWN', 'BLOB_UPLOAD_INVALID',
-  'BLOB_UPLOAD_UNKNOWN', 'DIGEST_INVALID', 'NAME_UNKNOWN', 'NAME_INVALID', 'TAG_INVALID', 'SIZE_INVALID',
-  'DENIED', 'UNAUTHORIZED', 'TOOMANYREQUESTS', 'UNSUPPORTED',
+  'MANIFEST_UNKNOWN',
+  'MANIFEST_INVALID',
+  'MANIFEST_BLOB_UNKNOWN',
+  'BLOB_UNKNOWN',
+  'BLOB_UPLOAD_INVALID',
+  'BLOB_UPLOAD_UNKNOWN',
+  'DIGEST_INVALID',
+  'NAME_UNKNOWN',
+  'NAME_INVALID',
+  'TAG_INVALID',
+  'SIZE_INVALID',
+  'DENIED',
+  'UNAUTHORIZED',
+  'TOOMANYREQUESTS',
+  'UNSUPPORTED',
 ]);
 
 export interface OciErrorInit {
@@ -76,7 +88,16 @@ export class OciError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, message: this.message, status: this.status, retryable: this.retryable, registry: this.registry, repository: this.repository, retryAfterMs: this.retryAfterMs };
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      status: this.status,
+      retryable: this.retryable,
+      registry: this.registry,
+      repository: this.repository,
+      retryAfterMs: this.retryAfterMs,
+    };
   }
 }
 
@@ -102,7 +123,7 @@ export function parseErrorBody(body: string): RegistryErrorEntry[] {
   try {
     const parsed = JSON.parse(body) as unknown;
     if (parsed && typeof parsed === 'object' && Array.isArray((parsed as { errors?: unknown }).errors)) {
-      return ((parsed as { errors: unknown[] }).errors)
+      return (parsed as { errors: unknown[] }).errors
         .filter((e): e is Record<string, unknown> => !!e && typeof e === 'object' && typeof (e as { code?: unknown }).code === 'string')
         .map((e) => {
           const entry: RegistryErrorEntry = { code: String(e.code).toUpperCase() };

@@ -86,7 +86,11 @@ export class Exchange {
         // The slot is freed once headers arrive: a reader that stalls must not hold the host's budget.
         streaming = true;
         timer.touch();
-        const stream = tap(res.body, () => timer.touch(), () => timer.clear());
+        const stream = tap(
+          res.body,
+          () => timer.touch(),
+          () => timer.clear(),
+        );
         return { status: res.status, headers: res.headers, url: res.url, body: new Uint8Array(0), stream };
       }
       if (isRedirect(res.status) || hop.method === 'HEAD') {
@@ -108,8 +112,13 @@ export class Exchange {
   private check(url: URL, ctx: ExchangeContext): void {
     const registryItself = url.host === apiHost(ctx.registry).toLowerCase() && url.host !== ctx.registry.toLowerCase();
     const refused = this.deps.hosts.refusal(registryItself ? ctx.registry : url.host);
-    if (refused) throw new OciError({ code: 'HOST_NOT_ALLOWED', retryable: false, registry: ctx.registry,
-      message: `${ctx.label.operation}: refusing to connect: ${refused}` });
+    if (refused)
+      throw new OciError({
+        code: 'HOST_NOT_ALLOWED',
+        retryable: false,
+        registry: ctx.registry,
+        message: `${ctx.label.operation}: refusing to connect: ${refused}`,
+      });
     if (url.protocol === 'http:' && !this.deps.allowHttp(url.host)) {
       throw new OciError({ code: 'INSECURE', registry: ctx.registry, message: `refusing plain HTTP to ${url.host}: not loopback and not configured insecure` });
     }
@@ -122,7 +131,11 @@ export class Exchange {
     const { url, method, headers } = hop;
     const signal = timer.controller.signal;
     if (hop.body instanceof ReadableStream) {
-      const body = tap(hop.body, () => timer.touch(), () => timer.touch());
+      const body = tap(
+        hop.body,
+        () => timer.touch(),
+        () => timer.touch(),
+      );
       return streamRequest(url, { method, headers, body, signal, agent: url.protocol === 'https:' ? pools.httpsAgent : pools.httpAgent });
     }
     return bufferedRequest(pools.dispatcher, url, { method, headers, ...(hop.body !== undefined ? { body: hop.body } : {}), signal });
@@ -143,14 +156,23 @@ export class Exchange {
   private failure(e: unknown, timedOut: boolean, url: URL, ctx: ExchangeContext): OciError {
     const base = { registry: ctx.registry, ...(ctx.repository ? { repository: ctx.repository } : {}) };
     const { operation } = ctx.label;
-    if (timedOut) return new OciError({ ...base, code: 'TIMEOUT', retryable: true,
-      message: `${operation} on ${url.host} timed out after ${this.deps.timeoutMs} ms without progress` });
+    if (timedOut)
+      return new OciError({
+        ...base,
+        code: 'TIMEOUT',
+        retryable: true,
+        message: `${operation} on ${url.host} timed out after ${this.deps.timeoutMs} ms without progress`,
+      });
     if (e instanceof OciError) return e;
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     const code = cause?.code ?? (e as { code?: string }).code;
     if (code === HOST_NOT_ALLOWED_CODE) {
-      return new OciError({ ...base, code: 'HOST_NOT_ALLOWED', retryable: false,
-        message: `${operation}: refusing to connect: ${cause?.message ?? (e as Error).message}` });
+      return new OciError({
+        ...base,
+        code: 'HOST_NOT_ALLOWED',
+        retryable: false,
+        message: `${operation}: refusing to connect: ${cause?.message ?? (e as Error).message}`,
+      });
     }
     const refused = certificateError(e, url.host, this.deps.connections.tlsOf(url.host));
     if (refused) return refused;

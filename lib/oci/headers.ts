@@ -62,7 +62,15 @@ export function parseWwwAuthenticate(header: string): Challenge[] {
       out.push(current);
       skip(/\s/);
       const t68 = /^[A-Za-z0-9\-._~+/]+=*(?=\s*(,|$))/.exec(header.slice(i));
-      if (t68 && !header.slice(i + t68[0].length).trimStart().startsWith('=') && t68[0].endsWith('=')) i += t68[0].length;
+      if (
+        t68 &&
+        !header
+          .slice(i + t68[0].length)
+          .trimStart()
+          .startsWith('=') &&
+        t68[0].endsWith('=')
+      )
+        i += t68[0].length;
     }
   }
   return out;

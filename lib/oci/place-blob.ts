@@ -10,7 +10,13 @@ import type { RepositoryRef } from './reference';
 
 export type Placement = 'known' | 'mounted' | 'uploaded';
 
-export async function placeBlob(client: RegistryClient, cache: BlobCache, repo: RepositoryRef, bytes: Uint8Array, digest = sha256Digest(bytes)): Promise<Placement> {
+export async function placeBlob(
+  client: RegistryClient,
+  cache: BlobCache,
+  repo: RepositoryRef,
+  bytes: Uint8Array,
+  digest = sha256Digest(bytes),
+): Promise<Placement> {
   const { host, repository } = repo;
   if (cache.has(host, repository, digest)) return 'known';
   // One transfer of a blob to a host at a time: concurrent writers of a shared blob (the empty

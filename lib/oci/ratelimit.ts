@@ -130,7 +130,11 @@ export interface RateLimitOptions {
 export class HostLimiter {
   readonly bucket: TokenBucket;
   readonly slots: Semaphore;
-  constructor(readonly limits: HostLimits, clock: Clock = realClock, share = 1) {
+  constructor(
+    readonly limits: HostLimits,
+    clock: Clock = realClock,
+    share = 1,
+  ) {
     this.bucket = new TokenBucket(limits.requestsPerSecond, limits.burst, clock);
     this.slots = new Semaphore(limits.concurrency);
     if (share !== 1) this.setShare(share);

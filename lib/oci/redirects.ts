@@ -40,8 +40,12 @@ export interface RedirectContext {
 export function nextHop(answer: Answer, state: RedirectState, ctx: RedirectContext): { url: URL; method: string; keepAuthorization: boolean } {
   const from = new URL(answer.url);
   const refuse = (why: string, code: 'REDIRECT_REFUSED' | 'INSECURE' = 'REDIRECT_REFUSED') =>
-    new OciError({ code, retryable: false, registry: ctx.registry,
-      message: `${ctx.operation} on ${ctx.registry}: ${from.host} answered ${answer.status} ${why}` });
+    new OciError({
+      code,
+      retryable: false,
+      registry: ctx.registry,
+      message: `${ctx.operation} on ${ctx.registry}: ${from.host} answered ${answer.status} ${why}`,
+    });
   if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
     throw refuse(`to a ${ctx.method}, a write; writes are never redirected (not followed, nothing was written)`);
   }

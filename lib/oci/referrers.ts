@@ -25,7 +25,12 @@ function isIndexContentType(h: Headers): boolean {
 
 /** The descriptor a referrers listing carries for a manifest: artifactType falls back to the config's media type. */
 export function referrerDescriptor(bytes: Uint8Array, mediaType: string): { descriptor: Descriptor; subject: Descriptor } {
-  const m = JSON.parse(new TextDecoder().decode(bytes)) as { artifactType?: string; config?: Descriptor; subject?: Descriptor; annotations?: Record<string, string> };
+  const m = JSON.parse(new TextDecoder().decode(bytes)) as {
+    artifactType?: string;
+    config?: Descriptor;
+    subject?: Descriptor;
+    annotations?: Record<string, string>;
+  };
   if (!m.subject?.digest) throw new OciError({ code: 'MANIFEST_INVALID', message: 'referrer manifest has no subject' });
   const descriptor: Descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
   const at = m.artifactType ?? m.config?.mediaType;
@@ -108,7 +113,11 @@ export class Referrers {
   /** Put a manifest with a `subject`, keeping the fallback tag index up to date when the registry has no referrers API. */
   async push(repo: RepositoryRef, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; fallbackTag?: string }> {
     const { descriptor, subject } = referrerDescriptor(bytes, mediaType);
-    const { digest, headers } = await this.client.putManifestDetailed({ host: repo.host, repository: repo.repository, digest: descriptor.digest }, bytes, mediaType);
+    const { digest, headers } = await this.client.putManifestDetailed(
+      { host: repo.host, repository: repo.repository, digest: descriptor.digest },
+      bytes,
+      mediaType,
+    );
     // A registry with the referrers API confirms the subject it indexed.
     if (this.noteSubjectHeader(repo.host, headers)) return { digest };
     if ((await this.viaApi(repo, subject.digest)) !== undefined) return { digest };
@@ -149,7 +158,11 @@ export class Referrers {
     this.api.set(host, true);
     if (res.status !== 200) return [];
     const idx = parseIndex(res.body, `referrers of ${digest} on ${host}/${repository}`);
-    const filtered = res.headers.get('oci-filters-applied')?.split(',').map((s) => s.trim()).includes('artifactType');
+    const filtered = res.headers
+      .get('oci-filters-applied')
+      ?.split(',')
+      .map((s) => s.trim())
+      .includes('artifactType');
     return artifactType && !filtered ? idx.manifests.filter((d) => d.artifactType === artifactType) : idx.manifests;
   }
 

@@ -16,7 +16,10 @@ const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', '/etc/docker/certs.d'] as
 export function certsDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   const value = env.PROMOTER_REGISTRY_CERTS_DIR;
   if (value === undefined || value.trim() === '') return [...DEFAULT_CERTS_DIRS];
-  return value.split(':').map((d) => d.trim()).filter(Boolean);
+  return value
+    .split(':')
+    .map((d) => d.trim())
+    .filter(Boolean);
 }
 
 export interface HostTls {

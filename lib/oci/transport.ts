@@ -102,8 +102,8 @@ export class Transport {
   /** A request whose 2xx response body is handed back as a stream (blobs); the idle timeout follows the reading. */
   async requestStream(spec: RequestSpec): Promise<StreamResponse> {
     const a = await this.send(spec, true);
-    if (!a.stream) throw new OciError({ code: 'INVALID_RESPONSE', registry: spec.host,
-      message: `${spec.operation} on ${spec.host} answered ${a.status} without a body` });
+    if (!a.stream)
+      throw new OciError({ code: 'INVALID_RESPONSE', registry: spec.host, message: `${spec.operation} on ${spec.host} answered ${a.status} without a body` });
     return { status: a.status, headers: a.headers, url: a.url, stream: a.stream };
   }
 
@@ -189,8 +189,11 @@ export class Transport {
     const hop = { url, method: init.method, headers: init.headers, ...(init.body !== undefined ? { body: init.body } : {}) };
     const a = await this.retries.run({ limiter: ctx.limiter, replayable: true, describe }, (n) => this.exchange.send(hop, { ...ctx, repeat: n > 1 }));
     if (isRedirect(a.status)) {
-      throw new OciError({ code: 'REDIRECT_REFUSED', registry,
-        message: `token request to ${url.origin}${url.pathname} for ${registry} was redirected (${a.status}); token requests are not redirected` });
+      throw new OciError({
+        code: 'REDIRECT_REFUSED',
+        registry,
+        message: `token request to ${url.origin}${url.pathname} for ${registry} was redirected (${a.status}); token requests are not redirected`,
+      });
     }
     return { status: a.status, body: new TextDecoder().decode(a.body) };
   }

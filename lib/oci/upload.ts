@@ -27,7 +27,12 @@ export interface BlobTarget {
 }
 
 /** Starts an upload session (optionally as a cross-repository mount). */
-export async function startUpload(t: Transport, host: string, repository: string, mount?: { digest: string; from: string }): Promise<{ mounted: true } | { mounted: false; location: string }> {
+export async function startUpload(
+  t: Transport,
+  host: string,
+  repository: string,
+  mount?: { digest: string; from: string },
+): Promise<{ mounted: true } | { mounted: false; location: string }> {
   let path = `/v2/${repository}/blobs/uploads/`;
   const scopes = [pushScope(repository)];
   if (mount) {
@@ -35,11 +40,25 @@ export async function startUpload(t: Transport, host: string, repository: string
     // One token must carry push on the destination AND pull on the source, or the registry quietly declines the mount.
     scopes.push(`repository:${mount.from}:pull`);
   }
-  const res = await t.request({ host, method: 'POST', path, scopes, repository, operation: mount ? 'mount blob' : 'start blob upload', headers: { 'Content-Length': '0' } });
+  const res = await t.request({
+    host,
+    method: 'POST',
+    path,
+    scopes,
+    repository,
+    operation: mount ? 'mount blob' : 'start blob upload',
+    headers: { 'Content-Length': '0' },
+  });
   if (res.status === 201) return { mounted: true };
   const loc = res.headers.get('location');
   if (res.status !== 202 || !loc) {
-    throw new OciError({ code: 'INVALID_RESPONSE', status: res.status, registry: host, repository, message: `blob upload start on ${host}/${repository} answered ${res.status} without an upload location` });
+    throw new OciError({
+      code: 'INVALID_RESPONSE',
+      status: res.status,
+      registry: host,
+      repository,
+      message: `blob upload start on ${host}/${repository} answered ${res.status} without an upload location`,
+    });
   }
   return { mounted: false, location: new URL(loc, res.url).toString() };
 }
@@ -60,7 +79,13 @@ function withDigest(location: string, digest: string): string {
 }
 
 function mismatch(target: BlobTarget, what: string): OciError {
-  return new OciError({ code: 'DIGEST_MISMATCH', retryable: false, registry: target.host, repository: target.repository, message: `blob ${target.digest} for ${target.host}/${target.repository}: ${what}` });
+  return new OciError({
+    code: 'DIGEST_MISMATCH',
+    retryable: false,
+    registry: target.host,
+    repository: target.repository,
+    message: `blob ${target.digest} for ${target.host}/${target.repository}: ${what}`,
+  });
 }
 
 /** Pulls bytes from a stream in pieces of at most `max`, keeping what is left over for the next call. */

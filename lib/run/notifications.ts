@@ -33,7 +33,15 @@ export function pushesOf(body: unknown, registry?: string): { pushes: PushEvent[
       dropped++;
       continue;
     }
-    if (typeof host !== 'string' || !HOST.test(host) || typeof t.repository !== 'string' || t.repository.length > 255 || !REPOSITORY.test(t.repository) || typeof t.digest !== 'string' || !DIGEST.test(t.digest)) {
+    if (
+      typeof host !== 'string' ||
+      !HOST.test(host) ||
+      typeof t.repository !== 'string' ||
+      t.repository.length > 255 ||
+      !REPOSITORY.test(t.repository) ||
+      typeof t.digest !== 'string' ||
+      !DIGEST.test(t.digest)
+    ) {
       dropped++;
       continue;
     }

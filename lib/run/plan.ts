@@ -21,7 +21,6 @@ export function repoFor(registry: string, image: string): RepositoryRef {
   return { host, repository: prefix ? `${prefix}/${image}` : image };
 }
 
-
 /** What the Plan activity must ask the registries. */
 export interface InventoryQueries {
   /** source repo key -> its ref and the digests the manifests name there */
@@ -77,7 +76,9 @@ export function sourcesToCheck(projects: PlanInputProject[], inv: Omit<Inventory
       for (const [digest, tags] of Object.entries(img.dmap)) {
         const key = `${repositoryKey(source)}@${digest}`;
         if (out.has(key)) continue;
-        const pending = p.destinations.some((d) => (tags.length ? tags : [null]).some((t) => verdictFor(assumeAll, source, repoFor(d, img.name), digest, t).verdict !== 'present'));
+        const pending = p.destinations.some((d) =>
+          (tags.length ? tags : [null]).some((t) => verdictFor(assumeAll, source, repoFor(d, img.name), digest, t).verdict !== 'present'),
+        );
         if (pending) out.set(key, { ref: source, digest });
       }
     }
@@ -85,7 +86,13 @@ export function sourcesToCheck(projects: PlanInputProject[], inv: Omit<Inventory
   return out;
 }
 
-function verdictFor(inv: Inventory, src: RepositoryRef, dst: RepositoryRef, digest: string, tag: string | null): { verdict: EdgeVerdict; currentDigest?: string } {
+function verdictFor(
+  inv: Inventory,
+  src: RepositoryRef,
+  dst: RepositoryRef,
+  digest: string,
+  tag: string | null,
+): { verdict: EdgeVerdict; currentDigest?: string } {
   if (!inv.sourceDigests.has(`${repositoryKey(src)}@${digest}`)) {
     // Already in place is fine even when staging lost it; otherwise the image is LOST.
     if (tag === null && inv.destinationDigests.has(`${repositoryKey(dst)}@${digest}`)) return { verdict: 'present' };
@@ -187,7 +194,16 @@ export function* planEdges(plan: Plan): Generator<PlanEdge> {
             const letter = d.verdicts[i++]!;
             if (letter === '-') continue;
             const verdict = VERDICT[letter]!;
-            const edge: PlanEdge = { project: p.name, image: img.name, digest: d.digest, tag, source, destination: destinations[destinationIndex]!, destinationIndex, verdict };
+            const edge: PlanEdge = {
+              project: p.name,
+              image: img.name,
+              digest: d.digest,
+              tag,
+              source,
+              destination: destinations[destinationIndex]!,
+              destinationIndex,
+              verdict,
+            };
             if (verdict === 'tag-move') edge.currentDigest = d.moves?.[`${destinationIndex}:${tag}`];
             yield edge;
           }
@@ -221,7 +237,16 @@ export function copyTasks(plan: Plan, blockedDigests: ReadonlySet<string> = new 
   for (const e of planEdges(plan)) {
     if (e.verdict !== 'promote' || blockedDigests.has(e.digest)) continue;
     const key = `${repositoryKey(e.destination)}@${e.digest}`;
-    const t = getOrAdd(byKey, key, () => ({ project: e.project, image: e.image, destinationIndex: e.destinationIndex, source: e.source, destination: e.destination, digest: e.digest, tags: [], edges: 0 }));
+    const t = getOrAdd(byKey, key, () => ({
+      project: e.project,
+      image: e.image,
+      destinationIndex: e.destinationIndex,
+      source: e.source,
+      destination: e.destination,
+      digest: e.digest,
+      tags: [],
+      edges: 0,
+    }));
     if (e.tag !== null) t.tags.push(e.tag);
     t.edges++;
   }

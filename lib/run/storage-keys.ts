@@ -10,9 +10,11 @@ export const planKey = (wf: string, run: string): string => `${runPrefix(wf, run
 export const planInventoryChunkKey = (wf: string, run: string, n: number): string => `${runPrefix(wf, run)}/plan-inventory/${String(n).padStart(6, '0')}.json`;
 export const phaseResultKey = (wf: string, run: string, phase: string): string => `${runPrefix(wf, run)}/${phase}.json`;
 export const promoteBatchKey = (wf: string, run: string, batch: number): string => `${runPrefix(wf, run)}/promote/batch-${String(batch).padStart(6, '0')}.json`;
-export const attestationKey = (wf: string, run: string, image: string, digest: string): string => `${runPrefix(wf, run)}/attestations/${image}/${digestTag(digest)}.json`;
+export const attestationKey = (wf: string, run: string, image: string, digest: string): string =>
+  `${runPrefix(wf, run)}/attestations/${image}/${digestTag(digest)}.json`;
 /** A verification summary (SLSA VSA) as archived before it is attached, beside the promotion attestation. */
-export const verificationSummaryKey = (wf: string, run: string, image: string, digest: string): string => `${runPrefix(wf, run)}/verification-summaries/${image}/${digestTag(digest)}.json`;
+export const verificationSummaryKey = (wf: string, run: string, image: string, digest: string): string =>
+  `${runPrefix(wf, run)}/verification-summaries/${image}/${digestTag(digest)}.json`;
 export const reportKey = (wf: string, run: string): string => `${runPrefix(wf, run)}/report.json`;
 /** What the promoter last verified a destination repository's tags to point at. */
 export const tagRecordKey = (host: string, repository: string): string => `inventory/${host}/${repository}/tags.json`;
@@ -26,7 +28,8 @@ export const auditEventsReportKey = (wf: string, run: string, batch: number): st
  * What the promoter signed for an image (its manifests, children first) with one signer: written
  * once, before any of it is attached, and attached from here everywhere, by every later run too.
  */
-export const signatureArchiveKey = (imageDigest: string, mark: string): string => `signatures/${digestTag(imageDigest)}/${createHash('sha256').update(mark).digest('hex').slice(0, 24)}.json`;
+export const signatureArchiveKey = (imageDigest: string, mark: string): string =>
+  `signatures/${digestTag(imageDigest)}/${createHash('sha256').update(mark).digest('hex').slice(0, 24)}.json`;
 /**
  * The promotion attestations and verification summaries made for an image (their archive keys): the nightly repair puts them
  * back too. One list per image name and digest, so that only one activity ever writes it (a digest

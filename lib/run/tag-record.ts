@@ -38,7 +38,10 @@ export function mergeTagRecord(old: TagRecord | undefined, update: TagRecordUpda
   const tags = { ...(old?.tags ?? {}) };
   const signed = { ...(old?.signed ?? {}) };
   let changed = false;
-  for (const [target, source] of [[tags, update.tags], [signed, update.signed]] as const) {
+  for (const [target, source] of [
+    [tags, update.tags],
+    [signed, update.signed],
+  ] as const) {
     for (const [k, v] of Object.entries(source ?? {})) {
       if (target[k] !== v) {
         target[k] = v;

@@ -65,7 +65,9 @@ function policyDocument(provenance: ProvenancePolicy, signatures: SignaturePolic
 
 /** sha256 of the policy's canonical JSON: the same policy always has the same digest, key order aside. */
 export function policyDigest(provenance: ProvenancePolicy, signatures: SignaturePolicy): string {
-  return createHash('sha256').update(canonicalJson(policyDocument(provenance, signatures))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(policyDocument(provenance, signatures)))
+    .digest('hex');
 }
 
 /** Whether the policy lets the digest through with this result (the table in activities/shared/verification.ts). */

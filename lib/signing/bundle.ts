@@ -15,13 +15,17 @@ import { bundleFromJSON, bundleToJSON, type Bundle, type SerializedBundle } from
 import { DSSEBundleBuilder, type Signer, type Witness } from '@sigstore/sign';
 import type { SigningKey } from './signing-keys';
 import {
-  BUNDLE_CONTENT_ANNOTATION, BUNDLE_PREDICATE_TYPE_ANNOTATION, CREATED_ANNOTATION, IN_TOTO_PAYLOAD_TYPE,
-  OCI_EMPTY, OCI_EMPTY_BYTES, OCI_MANIFEST, SIGSTORE_BUNDLE_V03, assertDigest,
+  BUNDLE_CONTENT_ANNOTATION,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  CREATED_ANNOTATION,
+  IN_TOTO_PAYLOAD_TYPE,
+  OCI_EMPTY,
+  OCI_EMPTY_BYTES,
+  OCI_MANIFEST,
+  SIGSTORE_BUNDLE_V03,
+  assertDigest,
 } from './media-types';
-import {
-  type ImageManifestJson, type OciArtifact,
-  blobOf, descriptorOf, jsonBytes, parseJson, sha256Digest, sortedRecord,
-} from './oci-artifact';
+import { type ImageManifestJson, type OciArtifact, blobOf, descriptorOf, jsonBytes, parseJson, sha256Digest, sortedRecord } from './oci-artifact';
 import { cosignSignStatement, parseStatement, type Statement } from './statements';
 
 export type { SerializedBundle };
@@ -59,11 +63,7 @@ export async function buildDsseBundle(
 }
 
 /** DSSE-signs an in-toto statement offline (no Fulcio, no Rekor, no TSA) into a v0.3 bundle. */
-export function signDsseBundle(
-  key: SigningKey,
-  statement: Statement<unknown> | Buffer,
-  payloadType: string = IN_TOTO_PAYLOAD_TYPE,
-): Promise<SerializedBundle> {
+export function signDsseBundle(key: SigningKey, statement: Statement<unknown> | Buffer, payloadType: string = IN_TOTO_PAYLOAD_TYPE): Promise<SerializedBundle> {
   return buildDsseBundle(localKeySigner(key), [], statement, payloadType);
 }
 

@@ -23,8 +23,13 @@ function parseDocument(body: Buffer): EncryptedKeyDocument {
   }
   const d = doc as Partial<EncryptedKeyDocument>;
   if (
-    !d?.kdf || d.kdf.name !== 'scrypt' || !d.kdf.params || typeof d.kdf.salt !== 'string' ||
-    !d.cipher || d.cipher.name !== 'nacl/secretbox' || typeof d.cipher.nonce !== 'string' ||
+    !d?.kdf ||
+    d.kdf.name !== 'scrypt' ||
+    !d.kdf.params ||
+    typeof d.kdf.salt !== 'string' ||
+    !d.cipher ||
+    d.cipher.name !== 'nacl/secretbox' ||
+    typeof d.cipher.nonce !== 'string' ||
     typeof d.ciphertext !== 'string'
   ) {
     throw new SigningError('KEY_FORMAT', 'encrypted cosign key: expected scrypt + nacl/secretbox');
@@ -38,7 +43,10 @@ export function decryptCosignKey(body: Buffer, password: string): Buffer {
   const { N, r, p } = doc.kdf.params;
   // scrypt needs 128*N*r bytes; node's default cap (32 MiB) is below cosign's N=65536.
   const derived = scryptSync(Buffer.from(password, 'utf8'), Buffer.from(doc.kdf.salt, 'base64'), 32, {
-    N, r, p, maxmem: 256 * N * r + 1024 * 1024,
+    N,
+    r,
+    p,
+    maxmem: 256 * N * r + 1024 * 1024,
   });
   const nonce = Buffer.from(doc.cipher.nonce, 'base64');
   if (nonce.length !== nacl.secretbox.nonceLength) {

@@ -79,8 +79,10 @@ const LEADING_FLAGS_RE = /^\(\?[imsU-]+\)/;
 
 function anchoringProblem(pattern: string): string | undefined {
   if (!pattern.replace(LEADING_FLAGS_RE, '').startsWith('^') || !endsWithAnchor(pattern)) {
-    return `${JSON.stringify(pattern)} is not anchored: write it as ^…$ so it must match the whole value`
-      + ' (an unanchored pattern accepts any value that merely contains a match)';
+    return (
+      `${JSON.stringify(pattern)} is not anchored: write it as ^…$ so it must match the whole value` +
+      ' (an unanchored pattern accepts any value that merely contains a match)'
+    );
   }
   if (hasTopLevelAlternation(pattern)) {
     return `${JSON.stringify(pattern)} has a top-level |, which leaves each side anchored at one end only: group the alternatives, ^(?:a|b)$`;
@@ -195,7 +197,10 @@ export function identityMatcher(identity: KeylessIdentity): IdentityMatcher {
   };
 }
 
-const matchesWhole = (re: RE2JS): Check => (v) => v !== undefined && re.testExact(v);
+const matchesWhole =
+  (re: RE2JS): Check =>
+  (v) =>
+    v !== undefined && re.testExact(v);
 
 /** Matchers for every identity of a policy; the first identity that cannot be enforced throws. */
 export function identityMatchers(identities: readonly KeylessIdentity[]): IdentityMatcher[] {

@@ -84,7 +84,9 @@ export function checkIdentityToken(token: string, source: string, options: Token
   const audience = options.audience ?? SIGSTORE_AUDIENCE;
   const who = `OIDC token from ${source} (${claims.subject}, issuer ${claims.issuer})`;
   if (claims.expiresAt.getTime() - (options.minValidityMs ?? 10_000) <= now) {
-    throw new SigningError('TOKEN_EXPIRED', `${who} expired at ${claims.expiresAt.toISOString()}; is the token file still being refreshed?`, { retryable: true });
+    throw new SigningError('TOKEN_EXPIRED', `${who} expired at ${claims.expiresAt.toISOString()}; is the token file still being refreshed?`, {
+      retryable: true,
+    });
   }
   if (claims.notBefore && claims.notBefore.getTime() - (options.clockSkewMs ?? 60_000) > now) {
     throw new SigningError('TOKEN_REJECTED', `${who} is not valid before ${claims.notBefore.toISOString()}; check the clock`);

@@ -39,7 +39,12 @@ export function legacyLayerOf(set: SignatureSet): SignatureLayer | undefined {
 }
 
 /** A SignatureSet from what a signer made: the `.sig` layer and/or the bundle, stamped `now`. */
-export function signatureSetOf(digest: string, mark: string, parts: { layer?: SignatureLayer; bundle?: SerializedBundle }, now: Date = new Date()): SignatureSet {
+export function signatureSetOf(
+  digest: string,
+  mark: string,
+  parts: { layer?: SignatureLayer; bundle?: SerializedBundle },
+  now: Date = new Date(),
+): SignatureSet {
   const set: SignatureSet = { digest, mark };
   if (parts.layer) set.legacy = { descriptor: parts.layer.descriptor, payload: parts.layer.payload.toString('base64') };
   // Second precision, like cosign's org.opencontainers.image.created.
@@ -63,10 +68,15 @@ export class KeySigner implements ImageSigner {
 
   async signImage(target: { dockerReference: string; digest: string }): Promise<SignatureSet> {
     const w = wants(this.format);
-    return signatureSetOf(target.digest, this.mark, {
-      ...(w.legacy ? { layer: signatureLayer(this.key, target) } : {}),
-      ...(w.bundle ? { bundle: await signImageBundle(this.key, target.digest) } : {}),
-    }, this.now());
+    return signatureSetOf(
+      target.digest,
+      this.mark,
+      {
+        ...(w.legacy ? { layer: signatureLayer(this.key, target) } : {}),
+        ...(w.bundle ? { bundle: await signImageBundle(this.key, target.digest) } : {}),
+      },
+      this.now(),
+    );
   }
 
   signStatement(statement: Statement<unknown>): Promise<SerializedBundle> {
@@ -91,7 +101,12 @@ export class KeylessSigner implements ImageSigner {
 
   async signImage(target: { dockerReference: string; digest: string }): Promise<SignatureSet> {
     const signed = await signImageKeyless(this.config, target, this.format, this.chains);
-    return signatureSetOf(target.digest, this.mark, { ...(signed.legacy ? { layer: signed.legacy.layer } : {}), ...(signed.bundle ? { bundle: signed.bundle } : {}) }, this.now());
+    return signatureSetOf(
+      target.digest,
+      this.mark,
+      { ...(signed.legacy ? { layer: signed.legacy.layer } : {}), ...(signed.bundle ? { bundle: signed.bundle } : {}) },
+      this.now(),
+    );
   }
 
   signStatement(statement: Statement<unknown>): Promise<SerializedBundle> {

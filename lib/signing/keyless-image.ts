@@ -21,8 +21,13 @@ import { X509Certificate } from 'node:crypto';
 import { buildDsseBundle } from './bundle';
 import { keylessParts, toSigningError, type KeylessConfig } from './keyless';
 import {
-  CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, IN_TOTO_PAYLOAD_TYPE, RFC3161_TIMESTAMP_ANNOTATION, SIGNATURE_ANNOTATION,
-  SIGSTORE_BUNDLE_V03, SIMPLE_SIGNING_MEDIA_TYPE,
+  CERTIFICATE_ANNOTATION,
+  CHAIN_ANNOTATION,
+  IN_TOTO_PAYLOAD_TYPE,
+  RFC3161_TIMESTAMP_ANNOTATION,
+  SIGNATURE_ANNOTATION,
+  SIGSTORE_BUNDLE_V03,
+  SIMPLE_SIGNING_MEDIA_TYPE,
 } from './media-types';
 import { blobOf, descriptorOf } from './oci-artifact';
 import type { SignatureLayer } from './simple-signing';

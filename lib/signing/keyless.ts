@@ -10,22 +10,24 @@ import { rekorV2Witness } from './rekor-v2';
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
-const KeylessConfigSchema = z.strictObject({
-  fulcioURL: httpUrl,
-  rekorURL: httpUrl.optional(),
-  /** Rekor v2 (tiles, the current public log) or v1. */
-  rekorApiVersion: z.union([z.literal(1), z.literal(2)]).default(2),
-  tsaURL: httpUrl.optional(),
-  /** The audience Fulcio expects in the token. */
-  audience: z.string().min(1).default(SIGSTORE_AUDIENCE),
-  /** `env:NAME` (variable holding the token) or `file:PATH` (re-read on every signing: tokens rotate). */
-  oidcTokenSource: z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be env:NAME or file:PATH'),
-  timeoutMs: z.number().int().positive().default(10_000),
-  /** Retries inside sigstore-js per request; activities retry on top. */
-  retries: z.number().int().min(0).max(5).default(0),
-}).refine((c) => c.rekorURL !== undefined || c.tsaURL !== undefined, {
-  message: 'keyless signing needs rekorURL or tsaURL: a Fulcio certificate lives minutes, a verifier needs a trusted time',
-});
+const KeylessConfigSchema = z
+  .strictObject({
+    fulcioURL: httpUrl,
+    rekorURL: httpUrl.optional(),
+    /** Rekor v2 (tiles, the current public log) or v1. */
+    rekorApiVersion: z.union([z.literal(1), z.literal(2)]).default(2),
+    tsaURL: httpUrl.optional(),
+    /** The audience Fulcio expects in the token. */
+    audience: z.string().min(1).default(SIGSTORE_AUDIENCE),
+    /** `env:NAME` (variable holding the token) or `file:PATH` (re-read on every signing: tokens rotate). */
+    oidcTokenSource: z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be env:NAME or file:PATH'),
+    timeoutMs: z.number().int().positive().default(10_000),
+    /** Retries inside sigstore-js per request; activities retry on top. */
+    retries: z.number().int().min(0).max(5).default(0),
+  })
+  .refine((c) => c.rekorURL !== undefined || c.tsaURL !== undefined, {
+    message: 'keyless signing needs rekorURL or tsaURL: a Fulcio certificate lives minutes, a verifier needs a trusted time',
+  });
 
 export type KeylessConfig = z.output<typeof KeylessConfigSchema>;
 export type KeylessConfigInput = z.input<typeof KeylessConfigSchema>;
@@ -53,7 +55,17 @@ export function tokenProvider(source: string, audience: string = SIGSTORE_AUDIEN
   };
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function rootCause(err: unknown): { code?: string; status?: number } {
   let e = err as { code?: unknown; statusCode?: unknown; cause?: unknown } | undefined;
@@ -84,7 +96,10 @@ export function toSigningError(err: unknown, config: KeylessConfig): SigningErro
   // Fulcio answers 400/401/403 when it does not accept the identity token (unknown issuer, bad
   // signature, audience, expiry, unverified email): say so rather than "Fulcio failed".
   if (internal?.code === 'CA_CREATE_SIGNING_CERTIFICATE_ERROR' && (cause.status === 400 || cause.status === 401 || cause.status === 403)) {
-    return new SigningError('TOKEN_REJECTED', `Fulcio at ${config.fulcioURL} refused the OIDC token from ${config.oidcTokenSource} (HTTP ${cause.status}): is its issuer one Fulcio trusts, and its identity verified?`);
+    return new SigningError(
+      'TOKEN_REJECTED',
+      `Fulcio at ${config.fulcioURL} refused the OIDC token from ${config.oidcTokenSource} (HTTP ${cause.status}): is its issuer one Fulcio trusts, and its identity verified?`,
+    );
   }
   const [code, what] = (internal && map[internal.code]) ?? ['SIGNING_FAILED', 'keyless signing'];
   return new SigningError(code, `${what} failed: ${why}`, { retryable });
@@ -93,12 +108,18 @@ export function toSigningError(err: unknown, config: KeylessConfig): SigningErro
 /** A Fulcio signer (a fresh ephemeral key) and the configured witnesses (Rekor, TSA). */
 export function keylessParts(config: KeylessConfig): { signer: FulcioSigner; witnesses: Witness[] } {
   const fetchOptions = { timeout: config.timeoutMs, retry: config.retries };
-  const signer = new FulcioSigner({ fulcioBaseURL: config.fulcioURL, identityProvider: tokenProvider(config.oidcTokenSource, config.audience), ...fetchOptions });
+  const signer = new FulcioSigner({
+    fulcioBaseURL: config.fulcioURL,
+    identityProvider: tokenProvider(config.oidcTokenSource, config.audience),
+    ...fetchOptions,
+  });
   const witnesses: Witness[] = [];
   if (config.rekorURL) {
-    witnesses.push(config.rekorApiVersion === 2
-      ? rekorV2Witness({ rekorBaseURL: config.rekorURL, ...fetchOptions })
-      : new RekorWitness({ rekorBaseURL: config.rekorURL, entryType: 'dsse', ...fetchOptions }));
+    witnesses.push(
+      config.rekorApiVersion === 2
+        ? rekorV2Witness({ rekorBaseURL: config.rekorURL, ...fetchOptions })
+        : new RekorWitness({ rekorBaseURL: config.rekorURL, entryType: 'dsse', ...fetchOptions }),
+    );
   }
   if (config.tsaURL) witnesses.push(new TSAWitness({ tsaBaseURL: config.tsaURL, ...fetchOptions }));
   return { signer, witnesses };

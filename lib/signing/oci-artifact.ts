@@ -25,7 +25,6 @@ export interface OciArtifact {
   tag?: string;
 }
 
-
 export function blobOf(bytes: Buffer, mediaType: string): OciBlob {
   return { digest: sha256Digest(bytes), mediaType, bytes };
 }

@@ -11,8 +11,16 @@ import { isOciError, Referrers, type Descriptor, type DigestRef, type RegistryCl
 import { errorMessage } from './errors';
 import type { VerificationKey } from './signing-keys';
 import {
-  BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, DSSE_ENVELOPE_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION,
-  OCI_EMPTY_BYTES, SIGSTORE_BUNDLE_V03, SLSA_PROVENANCE_V1, assertDigest, attestationTag, signatureTag,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  DSSE_ENVELOPE_MEDIA_TYPE,
+  PREDICATE_TYPE_ANNOTATION,
+  OCI_EMPTY_BYTES,
+  SIGSTORE_BUNDLE_V03,
+  SLSA_PROVENANCE_V1,
+  assertDigest,
+  attestationTag,
+  signatureTag,
 } from './media-types';
 import type { ImageManifestJson } from './oci-artifact';
 import { parseJson, sha256Digest } from './oci-artifact';
@@ -114,7 +122,11 @@ export class SignatureStore {
    * names the digest. (cosign v3 `verify` accepts any DSSE bundle referrer;
    * attestations are deliberately not counted as signatures here.)
    */
-  async verifyImageSignatures(target: DigestRef, trust: { keys?: VerificationKey[]; keyless?: KeylessTrust }, found?: FoundSignatures): Promise<ImageSignatureVerification> {
+  async verifyImageSignatures(
+    target: DigestRef,
+    trust: { keys?: VerificationKey[]; keyless?: KeylessTrust },
+    found?: FoundSignatures,
+  ): Promise<ImageSignatureVerification> {
     const f = found ?? (await this.findSignatures(target));
     const result: ImageSignatureVerification = { valid: false, formats: [], signers: [], verified: [], errors: [] };
     if (f.signature && (trust.keys?.length || trust.keyless)) {
@@ -158,14 +170,22 @@ export class SignatureStore {
       for (const layer of m.layers) {
         if (layer.mediaType !== DSSE_ENVELOPE_MEDIA_TYPE) continue;
         if (layer.annotations?.[PREDICATE_TYPE_ANNOTATION] !== SLSA_PROVENANCE_V1) continue;
-        out.push({ source: `${attestationTag(target.digest)} layer ${layer.digest}`, manifest: f.attestation.digest, document: toBuffer(await this.client.getBlob(target.host, target.repository, layer.digest)) });
+        out.push({
+          source: `${attestationTag(target.digest)} layer ${layer.digest}`,
+          manifest: f.attestation.digest,
+          document: toBuffer(await this.client.getBlob(target.host, target.repository, layer.digest)),
+        });
       }
     }
     return out;
   }
 
   /** Checks the digest's SLSA provenance against a policy; ok when any candidate passes. */
-  async verifyImageProvenance(target: DigestRef, policy: Omit<ProvenancePolicy, 'digest'>, found?: FoundSignatures): Promise<ProvenanceVerdict & { source?: string; manifest?: string }> {
+  async verifyImageProvenance(
+    target: DigestRef,
+    policy: Omit<ProvenancePolicy, 'digest'>,
+    found?: FoundSignatures,
+  ): Promise<ProvenanceVerdict & { source?: string; manifest?: string }> {
     const candidates = await this.findProvenance(target, found);
     if (candidates.length === 0) return { ok: false, reason: 'no SLSA provenance v1 attestation found' };
     const reasons: string[] = [];

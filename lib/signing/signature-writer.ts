@@ -10,7 +10,16 @@
 // Every byte of ours is fixed by the archived inputs, so a retried write repeats itself exactly.
 import type { SerializedBundle } from '@sigstore/bundle';
 import {
-  placeBlob, referrerDescriptor, registryTag, updateSharedTag, type BlobCache, type Descriptor, type Referrers, type RegistryClient, type RepositoryRef, type SharedTagOptions,
+  placeBlob,
+  referrerDescriptor,
+  registryTag,
+  updateSharedTag,
+  type BlobCache,
+  type Descriptor,
+  type Referrers,
+  type RegistryClient,
+  type RepositoryRef,
+  type SharedTagOptions,
 } from '../oci';
 import { buildBundleReferrer } from './bundle';
 import { legacyLayerOf, type SignatureSet } from './image-signer';
@@ -60,34 +69,39 @@ export class SignatureWriter {
     const layer = req.set && legacyLayerOf(req.set);
     if (layer) {
       const tag = registryTag(this.client, repo, signatureTag(digest));
-      const result = await updateSharedTag(tag, {
-        merge: async (current) => {
-          let merged;
-          try {
-            merged = mergeSignatureArtifact(current ? Buffer.from(current.bytes) : undefined, layer);
-          } catch (err) {
-            // Somebody else's `.sig` we cannot add to: refused, not overwritten.
-            throw new Error(`${tag.where}: ${(err as Error).message}; not overwritten`);
-          }
-          if (!merged.changed) return undefined;
-          // The new config and our payload (layers already there keep their blobs).
-          for (const b of merged.artifact.blobs) await placeBlob(this.client, this.blobs, repo, b.bytes, b.digest);
-          return { bytes: merged.artifact.manifest, digest: sha256Digest(merged.artifact.manifest), mediaType: merged.artifact.mediaType };
+      const result = await updateSharedTag(
+        tag,
+        {
+          merge: async (current) => {
+            let merged;
+            try {
+              merged = mergeSignatureArtifact(current ? Buffer.from(current.bytes) : undefined, layer);
+            } catch (err) {
+              // Somebody else's `.sig` we cannot add to: refused, not overwritten.
+              throw new Error(`${tag.where}: ${(err as Error).message}; not overwritten`);
+            }
+            if (!merged.changed) return undefined;
+            // The new config and our payload (layers already there keep their blobs).
+            for (const b of merged.artifact.blobs) await placeBlob(this.client, this.blobs, repo, b.bytes, b.digest);
+            return { bytes: merged.artifact.manifest, digest: sha256Digest(merged.artifact.manifest), mediaType: merged.artifact.mediaType };
+          },
         },
-      }, this.sharedTags);
+        this.sharedTags,
+      );
       out.legacy = result === 'written' ? 'written' : 'present';
     }
 
-    const bundles = [
-      ...(req.set?.bundle ? [req.set.bundle] : []),
-      ...(req.attestations ?? []),
-    ];
+    const bundles = [...(req.set?.bundle ? [req.set.bundle] : []), ...(req.attestations ?? [])];
     let api = false;
     for (const b of bundles) {
       const referrer = buildBundleReferrer(b.bundle, req.subject, SIGSTORE_BUNDLE_V03, { created: new Date(b.created) });
       // (bundleReferrerDescriptor above computes the same entry without writing.)
       for (const blob of referrer.blobs) await placeBlob(this.client, this.blobs, repo, blob.bytes, blob.digest);
-      const { headers } = await this.client.putManifestDetailed({ host: repo.host, repository: repo.repository, digest: referrer.digest }, referrer.manifest, referrer.mediaType);
+      const { headers } = await this.client.putManifestDetailed(
+        { host: repo.host, repository: repo.repository, digest: referrer.digest },
+        referrer.manifest,
+        referrer.mediaType,
+      );
       api ||= this.referrers.noteSubjectHeader(repo.host, headers);
       out.referrers.push(referrerDescriptor(referrer.manifest, referrer.mediaType).descriptor);
     }

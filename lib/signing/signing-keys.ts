@@ -20,7 +20,11 @@ export interface SigningKey extends VerificationKey {
   sign(data: Buffer): Buffer;
 }
 
-interface PemBlock { type: string; body: Buffer; text: string }
+interface PemBlock {
+  type: string;
+  body: Buffer;
+  text: string;
+}
 
 function firstPemBlock(pem: string): PemBlock {
   const m = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/.exec(pem);
@@ -28,7 +32,11 @@ function firstPemBlock(pem: string): PemBlock {
   const type = m[1]!;
   // Encrypted PKCS#8 and SEC1 may carry headers; those are parsed by node, so
   // only the base64 body matters here.
-  const base64 = m[2]!.split('\n').filter((l) => !l.includes(':')).join('').replace(/\s+/g, '');
+  const base64 = m[2]!
+    .split('\n')
+    .filter((l) => !l.includes(':'))
+    .join('')
+    .replace(/\s+/g, '');
   return { type, body: Buffer.from(base64, 'base64'), text: m[0] };
 }
 
@@ -111,8 +119,10 @@ export function loadSigningKey(options: { pem: string; password?: string }): Sig
       privateKey = createPrivateKey({ key: block.text, format: 'pem', passphrase: options.password });
     } catch (err) {
       const needsPassword = block.type === 'ENCRYPTED PRIVATE KEY';
-      throw new SigningError(needsPassword ? 'KEY_PASSWORD' : 'KEY_FORMAT',
-        needsPassword ? 'encrypted private key: wrong or missing password' : `cannot parse ${block.type}: ${errorMessage(err)}`);
+      throw new SigningError(
+        needsPassword ? 'KEY_PASSWORD' : 'KEY_FORMAT',
+        needsPassword ? 'encrypted private key: wrong or missing password' : `cannot parse ${block.type}: ${errorMessage(err)}`,
+      );
     }
   } else {
     throw new SigningError('KEY_FORMAT', `unsupported PEM type for a signing key: ${block.type}`);
@@ -140,10 +150,7 @@ export function verifyWithKey(key: VerificationKey, data: Buffer, signature: Buf
   // digest for P-384/P-521 keys, so accept either.
   const curve = key.publicKey.asymmetricKeyDetails?.namedCurve;
   const algorithms: (string | null)[] =
-    type === 'ed25519' || type === 'ed448' ? [null]
-      : curve === 'secp384r1' ? ['sha256', 'sha384']
-        : curve === 'secp521r1' ? ['sha256', 'sha512']
-          : ['sha256'];
+    type === 'ed25519' || type === 'ed448' ? [null] : curve === 'secp384r1' ? ['sha256', 'sha384'] : curve === 'secp521r1' ? ['sha256', 'sha512'] : ['sha256'];
   return algorithms.some((algorithm) => {
     try {
       return cryptoVerify(algorithm, data, { key: key.publicKey, dsaEncoding: 'der' }, signature);

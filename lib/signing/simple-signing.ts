@@ -6,12 +6,27 @@
 import type { SigningKey, VerificationKey } from './signing-keys';
 import { verifyWithKey } from './signing-keys';
 import {
-  OCI_CONFIG, OCI_EMPTY, OCI_EMPTY_BYTES, OCI_MANIFEST, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SIMPLE_SIGNING_TYPE,
-  assertDigest, signatureTag,
+  OCI_CONFIG,
+  OCI_EMPTY,
+  OCI_EMPTY_BYTES,
+  OCI_MANIFEST,
+  SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  SIMPLE_SIGNING_TYPE,
+  assertDigest,
+  signatureTag,
 } from './media-types';
 import {
-  type Descriptor, type ImageManifestJson, type OciArtifact, type OciBlob,
-  blobOf, descriptorOf, jsonBytes, parseJson, sha256Digest, sortedRecord,
+  type Descriptor,
+  type ImageManifestJson,
+  type OciArtifact,
+  type OciBlob,
+  blobOf,
+  descriptorOf,
+  jsonBytes,
+  parseJson,
+  sha256Digest,
+  sortedRecord,
 } from './oci-artifact';
 
 export interface SimpleSigningPayload {
@@ -157,7 +172,13 @@ export function mergeSignatureArtifact(
   if (duplicate) {
     return {
       changed: false,
-      artifact: { tag: signatureTag(digest), manifest: existingManifest, mediaType: existing.mediaType ?? OCI_MANIFEST, digest: sha256Digest(existingManifest), blobs: [] },
+      artifact: {
+        tag: signatureTag(digest),
+        manifest: existingManifest,
+        mediaType: existing.mediaType ?? OCI_MANIFEST,
+        digest: sha256Digest(existingManifest),
+        blobs: [],
+      },
     };
   }
   const known = [...(options.payloads ?? new Map<string, Buffer>()).entries()]

@@ -1,7 +1,11 @@
 // in-toto Statement v1 builders and SLSA provenance v1 parsing.
 import {
-  COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_STATEMENT_V01, IN_TOTO_STATEMENT_V1, PROMOTION_PREDICATE_TYPE,
-  SLSA_PROVENANCE_V1, assertDigest,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  IN_TOTO_STATEMENT_V01,
+  IN_TOTO_STATEMENT_V1,
+  PROMOTION_PREDICATE_TYPE,
+  SLSA_PROVENANCE_V1,
+  assertDigest,
 } from './media-types';
 
 export interface ResourceDescriptor {
@@ -102,8 +106,7 @@ export interface SlsaProvenanceV1 {
 // trusted as a source, so a free-form parameter cannot satisfy the policy.
 function sourceParameters(params: Record<string, unknown>): string[] {
   const workflow = params.workflow as Record<string, unknown> | undefined;
-  return [params.source, params.repository, params.uri, workflow?.repository]
-    .filter((v): v is string => typeof v === 'string' && v !== '');
+  return [params.source, params.repository, params.uri, workflow?.repository].filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
 /** Reads the fields of a SLSA provenance v1 predicate that a promotion policy checks. */
@@ -120,9 +123,7 @@ export function parseSlsaProvenance(statement: Statement): SlsaProvenanceV1 {
   const buildType = p.buildDefinition?.buildType;
   if (typeof buildType !== 'string') throw new Error('provenance: buildDefinition.buildType missing');
   const externalParameters = (p.buildDefinition?.externalParameters ?? {}) as Record<string, unknown>;
-  const deps = Array.isArray(p.buildDefinition?.resolvedDependencies)
-    ? (p.buildDefinition.resolvedDependencies as ResourceDescriptor[])
-    : [];
+  const deps = Array.isArray(p.buildDefinition?.resolvedDependencies) ? (p.buildDefinition.resolvedDependencies as ResourceDescriptor[]) : [];
   // The source is what the build was asked to build: the source parameters; failing those, the first
   // resolved dependency (where builders that record no parameter put the source). Never the other
   // dependencies: libraries, base images and tools are inputs, not the source.

@@ -56,7 +56,10 @@ export interface VerifyBundleOptions {
 
 const EMPTY_ROOT = TrustedRoot.fromJSON({
   mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-  tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [],
+  tlogs: [],
+  certificateAuthorities: [],
+  ctlogs: [],
+  timestampAuthorities: [],
 });
 
 function withoutWitnesses(bundle: Bundle): Bundle {

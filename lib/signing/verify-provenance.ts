@@ -65,7 +65,8 @@ export function verifySlsaProvenance(envelopeOrBundle: unknown, policy: Provenan
       return {
         ok: false,
         reason: `source ${prov.sourceUris.filter((u) => !allowed(u)).join(', ') || '(none recorded)'} is not under an allowed prefix`,
-        builderId: prov.builderId, sourceUris: prov.sourceUris,
+        builderId: prov.builderId,
+        sourceUris: prov.sourceUris,
       };
     }
     return { ok: true, reason: 'verified', builderId: prov.builderId, sourceUris: prov.sourceUris };

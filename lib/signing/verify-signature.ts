@@ -93,7 +93,12 @@ export async function verifyCosignSignature(
       errors.push(`${where}: missing or different annotations`);
       continue;
     }
-    signers.push({ ...(key ? { keyHint: key.keyHint } : identity), layerDigest: layer.digest, dockerReference: claim.critical.identity['docker-reference'], optional: claim.optional });
+    signers.push({
+      ...(key ? { keyHint: key.keyHint } : identity),
+      layerDigest: layer.digest,
+      dockerReference: claim.critical.identity['docker-reference'],
+      optional: claim.optional,
+    });
   }
   if (layers.length === 0) errors.push('signature manifest has no layers');
   return { valid: signers.length > 0, signers, errors };

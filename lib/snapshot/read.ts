@@ -124,5 +124,9 @@ function imageNamesUnder(repositories: string[], prefix: string, skipped: string
 }
 
 function sortedDmap(dmap: Record<string, string[]>): Record<string, string[]> {
-  return Object.fromEntries(Object.keys(dmap).sort().map((d) => [d, dmap[d]!.sort()]));
+  return Object.fromEntries(
+    Object.keys(dmap)
+      .sort()
+      .map((d) => [d, dmap[d]!.sort()]),
+  );
 }

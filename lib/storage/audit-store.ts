@@ -122,7 +122,19 @@ const credentialsMissing = (err: unknown) =>
 
 const httpStatusOf = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 
-const NETWORK_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout', 'AbortError']);
+const NETWORK_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'TimeoutError',
+  'RequestTimeout',
+  'AbortError',
+]);
 
 /** No HTTP answer at all (connection refused, reset, timeout) or a server-side error. */
 function isUnavailable(err: unknown): boolean {
@@ -160,7 +172,10 @@ export interface DocumentStore {
 export class AuditStore implements DocumentStore {
   private readonly s3: S3Client;
 
-  constructor(readonly config: AuditStoreConfig, clientOverrides: { maxAttempts?: number } = {}) {
+  constructor(
+    readonly config: AuditStoreConfig,
+    clientOverrides: { maxAttempts?: number } = {},
+  ) {
     this.s3 = new S3Client({
       region: config.region,
       endpoint: config.endpoint,
@@ -267,9 +282,19 @@ export class AuditStore implements DocumentStore {
     const sha256 = sha256Hex(bytes);
     const stored = { bucket: this.bucket, key, sha256, bytes: bytes.length };
     try {
-      await this.call(`write s3://${this.bucket}/${key}`, () => this.s3.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ChecksumAlgorithm: 'SHA256', Metadata: { sha256 }, IfNoneMatch: '*' }),
-      ));
+      await this.call(`write s3://${this.bucket}/${key}`, () =>
+        this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: bytes,
+            ContentType: contentType,
+            ChecksumAlgorithm: 'SHA256',
+            Metadata: { sha256 },
+            IfNoneMatch: '*',
+          }),
+        ),
+      );
       return stored;
     } catch (err) {
       // 412: the key exists. 409: another conditional write to it is in flight; read what won.
@@ -289,9 +314,11 @@ export class AuditStore implements DocumentStore {
   async overwrite(key: string, body: Uint8Array | string, contentType: string): Promise<StoredObject> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     const sha256 = sha256Hex(bytes);
-    await this.call(`write s3://${this.bucket}/${key}`, () => this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ChecksumAlgorithm: 'SHA256', Metadata: { sha256 } }),
-    ));
+    await this.call(`write s3://${this.bucket}/${key}`, () =>
+      this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ChecksumAlgorithm: 'SHA256', Metadata: { sha256 } }),
+      ),
+    );
     return { bucket: this.bucket, key, sha256, bytes: bytes.length };
   }
 
@@ -310,7 +337,13 @@ export class AuditStore implements DocumentStore {
     const condition = etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag };
     try {
       const put = new PutObjectCommand({
-        Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ChecksumAlgorithm: 'SHA256', Metadata: { sha256 }, ...condition,
+        Bucket: this.bucket,
+        Key: key,
+        Body: bytes,
+        ContentType: contentType,
+        ChecksumAlgorithm: 'SHA256',
+        Metadata: { sha256 },
+        ...condition,
       });
       const out = await this.call(`write s3://${this.bucket}/${key}`, () => this.s3.send(put));
       if (!out.ETag) throw new Error(`s3://${this.bucket}/${key}: the write returned no ETag`);

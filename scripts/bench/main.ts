@@ -76,7 +76,22 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'
 /** Options that belong to another kind of run are refused rather than silently ignored. */
 const ONLY: Record<string, string[]> = {
   default: ['images', 'repos', 'parallel', 'sample', 'skip-skopeo', 'layer-size', 'rps', 'rtt', 'skip-regsync', 'keep'],
-  k8s: ['scale', 'projects', 'project', 'hosts', 'rtt', 'layer-size', 'rps', 'time-limit', 'step-limit', 'skip-regsync', 'only-regsync', 'cosign-sample', 'workers', 'keep'],
+  k8s: [
+    'scale',
+    'projects',
+    'project',
+    'hosts',
+    'rtt',
+    'layer-size',
+    'rps',
+    'time-limit',
+    'step-limit',
+    'skip-regsync',
+    'only-regsync',
+    'cosign-sample',
+    'workers',
+    'keep',
+  ],
   '1m': ['groups', 'registries', 'hosts', 'rtt', 'rps', 'time-limit'],
 };
 
@@ -115,7 +130,8 @@ async function run(values: Values): Promise<number> {
   const kind = values.shape ?? 'default';
   if (!ONLY[kind]) throw new UsageError('--shape must be k8s or 1m');
   const foreign = Object.keys(values).filter((k) => k !== 'shape' && !ONLY[kind]!.includes(k));
-  if (foreign.length) throw new UsageError(`${foreign.map((k) => `--${k}`).join(', ')}: not an option of ${kind === 'default' ? 'the default bench' : `--shape ${kind}`}`);
+  if (foreign.length)
+    throw new UsageError(`${foreign.map((k) => `--${k}`).join(', ')}: not an option of ${kind === 'default' ? 'the default bench' : `--shape ${kind}`}`);
   const rttMs = num('rtt', values.rtt, 0, (n) => n >= 0);
   const rps = num('rps', values.rps, 1000);
   const hosts = num('hosts', values.hosts, 6);
@@ -130,10 +146,22 @@ async function run(values: Values): Promise<number> {
   }
   // Before any work: a peer that cannot run would only show after the whole promotion.
   const peers = await checkPeers({ regsync: kind !== '1m' && !values['skip-regsync'], skopeo: kind === 'default' && !values['skip-skopeo'] });
-  for (const [name, p] of [['regsync', peers.regsync], ['skopeo', peers.skopeo]] as const) if (p) log(`peer ${name}: ${p.version} (${p.bin})`);
+  for (const [name, p] of [
+    ['regsync', peers.regsync],
+    ['skopeo', peers.skopeo],
+  ] as const)
+    if (p) log(`peer ${name}: ${p.version} (${p.bin})`);
 
   if (kind === '1m') {
-    const r = await runOneMillion({ groups: num('groups', values.groups, 46_000), registries: num('registries', values.registries, 22), hosts, rttMs, rps, timeLimitMs, log });
+    const r = await runOneMillion({
+      groups: num('groups', values.groups, 46_000),
+      registries: num('registries', values.registries, 22),
+      hosts,
+      rttMs,
+      rps,
+      timeLimitMs,
+      log,
+    });
     const { figures, ok } = figuresOf(r);
     await writeFigures(r.prefix, figures, r);
     return ok ? 0 : 1;

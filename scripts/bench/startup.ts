@@ -92,7 +92,10 @@ export async function startupMain(argv: string[]): Promise<number> {
   const env = { ...process.env, ...stackEnv() };
   // The built mode measures a warm start: build now if dist/ is stale, not inside a timed start.
   await new Promise<void>((resolve, reject) => {
-    const b = spawn(process.execPath, [`${ROOT}node_modules/tsx/dist/cli.mjs`, 'scripts/build.ts', '--if-stale', '--no-check'], { cwd: ROOT, stdio: 'inherit' });
+    const b = spawn(process.execPath, [`${ROOT}node_modules/tsx/dist/cli.mjs`, 'scripts/build.ts', '--if-stale', '--no-check'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
     b.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (${code})`))));
   });
   const results: Record<string, StartupRun[]> = {};
@@ -107,7 +110,9 @@ export async function startupMain(argv: string[]): Promise<number> {
   console.log(`\nworker start-up (median of ${runs}; spawn to "worker started") and idle RSS (${IDLE_MS / 1000} s after start, whole process group)`);
   for (const [name, rs] of Object.entries(results)) {
     const ms = rs.map((x) => x.startupMs);
-    console.log(`  ${name.padEnd(40)} ${(median(ms) / 1000).toFixed(2)} s (min ${(Math.min(...ms) / 1000).toFixed(2)}, max ${(Math.max(...ms) / 1000).toFixed(2)})   ${median(rs.map((x) => x.idleRssMiB)).toFixed(0)} MiB`);
+    console.log(
+      `  ${name.padEnd(40)} ${(median(ms) / 1000).toFixed(2)} s (min ${(Math.min(...ms) / 1000).toFixed(2)}, max ${(Math.max(...ms) / 1000).toFixed(2)})   ${median(rs.map((x) => x.idleRssMiB)).toFixed(0)} MiB`,
+    );
   }
   const dir = benchDir();
   await mkdir(dir, { recursive: true });

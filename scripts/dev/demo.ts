@@ -71,8 +71,12 @@ async function main(): Promise<number> {
     console.log(`\nall runs in the Temporal UI: ${ns}/workflows`);
     console.log(`the nightly schedule:         ${ns}/schedules/${SCHEDULE_ID}`);
     if (config.metricsAddress) console.log(`the worker's metrics:         http://${config.metricsAddress}/metrics (while a worker runs)`);
-    console.log(`verify a signature:  DOCKER_CONFIG=.stack/docker cosign verify --key .stack/keys/promoter.pub --insecure-ignore-tlog=true --registry-cacert .stack/tls/ca.crt 127.0.0.1:5002/prod/hello:v1.0.0`);
-    console.log(`inspect with skopeo: skopeo inspect --cert-dir .stack/certs.d/127.0.0.1:5002 --authfile .stack/docker/config.json docker://127.0.0.1:5002/prod/hello:v1.0.0`);
+    console.log(
+      `verify a signature:  DOCKER_CONFIG=.stack/docker cosign verify --key .stack/keys/promoter.pub --insecure-ignore-tlog=true --registry-cacert .stack/tls/ca.crt 127.0.0.1:5002/prod/hello:v1.0.0`,
+    );
+    console.log(
+      `inspect with skopeo: skopeo inspect --cert-dir .stack/certs.d/127.0.0.1:5002 --authfile .stack/docker/config.json docker://127.0.0.1:5002/prod/hello:v1.0.0`,
+    );
     return code;
   } finally {
     worker.shutdown();

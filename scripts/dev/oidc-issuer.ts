@@ -48,7 +48,9 @@ export function loadIssuerKey(pem: string | Buffer): IssuerKey {
   const jwk = key.export({ format: 'jwk' }) as Record<string, string>;
   if (jwk.kty !== 'RSA') throw new Error('the OIDC issuer key must be an RSA key');
   // RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace.
-  const kid = createHash('sha256').update(JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n })).digest('base64url');
+  const kid = createHash('sha256')
+    .update(JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n }))
+    .digest('base64url');
   return { key, kid, publicJwk: { kty: 'RSA', n: jwk.n!, e: jwk.e!, kid, use: 'sig', alg: 'RS256' } };
 }
 

@@ -11,7 +11,13 @@ export interface ProcessResult {
 }
 
 /** Rejects only when the command cannot start at all (ENOENT, EACCES); a non-zero exit is a result. */
-export function runProcess(bin: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 600_000, cwd?: string): Promise<ProcessResult> {
+export function runProcess(
+  bin: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 600_000,
+  cwd?: string,
+): Promise<ProcessResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });

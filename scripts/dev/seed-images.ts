@@ -7,9 +7,15 @@ import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, sha256Digest, type 
 /** sfc32, seeded from SHA-256 of the seed string: fast and reproducible everywhere. */
 export function prng(seed: string): () => number {
   const h = createHash('sha256').update(seed).digest();
-  let a = h.readUInt32LE(0), b = h.readUInt32LE(4), c = h.readUInt32LE(8), d = h.readUInt32LE(12);
+  let a = h.readUInt32LE(0),
+    b = h.readUInt32LE(4),
+    c = h.readUInt32LE(8),
+    d = h.readUInt32LE(12);
   return () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
@@ -90,7 +96,12 @@ export interface BuiltImage {
 }
 
 /** A real OCI image over the given layers: a config whose diff_ids match them, and its manifest. */
-export function imageFromLayers(platform: string, layers: Uint8Array[], labels: Record<string, string>, history: (i: number) => string = () => 'promoter seed'): BuiltImage {
+export function imageFromLayers(
+  platform: string,
+  layers: Uint8Array[],
+  labels: Record<string, string>,
+  history: (i: number) => string = () => 'promoter seed',
+): BuiltImage {
   const [os = 'linux', architecture = 'amd64', variant] = platform.split('/');
   const config = {
     architecture,

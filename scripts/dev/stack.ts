@@ -25,7 +25,10 @@ export { clusterEnv, clusterSettings, clusterUnavailable, ensureCluster } from '
 export { clusterPaths, clusterPorts } from './stack/cluster-topology';
 
 /** After `env --cluster`, `env` must point the shell back at the dev server: no client certificate left set. */
-const unsetClusterEnv = () => `unset ${Object.keys(clusterEnv()).filter((n) => n.startsWith('TEMPORAL_TLS_')).join(' ')}`;
+const unsetClusterEnv = () =>
+  `unset ${Object.keys(clusterEnv())
+    .filter((n) => n.startsWith('TEMPORAL_TLS_'))
+    .join(' ')}`;
 
 const usage = 'usage: npm run stack -- up [--cluster] | down | env [--cluster] | status';
 

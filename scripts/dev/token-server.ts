@@ -38,8 +38,23 @@ export function ensureTokenKeyPair(keyPath: string, certPath: string): void {
   try {
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', keyPath, '-out', certPath, '-days', '3650', '-subj', '/CN=promoter-dev-token-issuer'],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyPath,
+        '-out',
+        certPath,
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=promoter-dev-token-issuer',
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
   } catch (err) {
@@ -76,7 +91,11 @@ export function parseScope(scope: string): Access | undefined {
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
   if (first <= 0 || last <= first) return undefined;
-  const actions = scope.slice(last + 1).split(',').map((a) => a.trim()).filter(Boolean);
+  const actions = scope
+    .slice(last + 1)
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions };
 }
 
@@ -141,9 +160,14 @@ export function createTokenServer(opts: TokenServerOptions): Server {
   }
 
   const unauthorized = (res: ServerResponse) =>
-    send(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'invalid username or password' }] }, {
-      'www-authenticate': `Basic realm="${opts.service}"`,
-    });
+    send(
+      res,
+      401,
+      { errors: [{ code: 'UNAUTHORIZED', message: 'invalid username or password' }] },
+      {
+        'www-authenticate': `Basic realm="${opts.service}"`,
+      },
+    );
 
   function grant(user: string | undefined, scopes: string[]) {
     // Anonymous callers get a valid token that grants nothing; the registry then answers 401.

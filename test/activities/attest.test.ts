@@ -43,13 +43,20 @@ describe('attest', () => {
       run: { id: `${run.ids.workflowId}/${run.ids.runId}` },
       builder: { id: 'https://github.com/promoter/promoter/worker@v1' },
     });
-    expect(statement.predicate.destinations.map((x) => x.ref)).toEqual(everywhere('app').flatMap((r) => [`${key(r)}@${d.app}`, `${key(r)}:v1`, `${key(r)}:stable`]));
+    expect(statement.predicate.destinations.map((x) => x.ref)).toEqual(
+      everywhere('app').flatMap((r) => [`${key(r)}@${d.app}`, `${key(r)}:v1`, `${key(r)}:stable`]),
+    );
     // The verification summary is archived and listed beside it (the nightly repair reads the list).
-    expect(world.doc<AttestationList>(attestationListKey('app', d.app!))).toEqual({ keys: [archiveKey, verificationSummaryKey(run.ids.workflowId, run.ids.runId, 'app', d.app!)] });
+    expect(world.doc<AttestationList>(attestationListKey('app', d.app!))).toEqual({
+      keys: [archiveKey, verificationSummaryKey(run.ids.workflowId, run.ids.runId, 'app', d.app!)],
+    });
 
     for (const dest of everywhere('app')) {
       const found = await attestations(world, dest, d.app!);
-      expect(found.map((v) => v.ok), key(dest)).toEqual([true]);
+      expect(
+        found.map((v) => v.ok),
+        key(dest),
+      ).toEqual([true]);
       expect(found[0]!.statement).toEqual(statement);
     }
     // Where there is no referrers API, the fallback index lists the signature, the attestation and the summary.
@@ -76,10 +83,15 @@ describe('attest', () => {
     const statement = JSON.parse(archived!).statement as unknown;
     for (const dest of everywhere('app')) {
       const found = await attestations(world, dest, d.app!);
-      expect(found.map((v) => v.ok), key(dest)).toEqual([true]);
+      expect(
+        found.map((v) => v.ok),
+        key(dest),
+      ).toEqual([true]);
       expect(found[0]!.statement).toEqual(statement);
     }
-    expect(world.doc<AttestationList>(attestationListKey('app', d.app!))).toEqual({ keys: [archiveKey, verificationSummaryKey(run.ids.workflowId, run.ids.runId, 'app', d.app!)] });
+    expect(world.doc<AttestationList>(attestationListKey('app', d.app!))).toEqual({
+      keys: [archiveKey, verificationSummaryKey(run.ids.workflowId, run.ids.runId, 'app', d.app!)],
+    });
   });
 
   it('nothing is attached that was not archived first: S3 refusing the archive fails the image, no destination gets a statement', async () => {
@@ -114,11 +126,13 @@ describe('attest', () => {
     expect(await attestations(world, mirrorB('app'), d.app!)).toHaveLength(1);
   });
 
-  it("another run listing its attestation of the same image while this one lists its own: the list keeps both", async () => {
+  it('another run listing its attestation of the same image while this one lists its own: the list keeps both', async () => {
     const { world, d, run } = await signed(['app']);
     const listKey = attestationListKey('app', d.app!);
     const theirs = 'runs/other-workflow/other-run/attestations/app/x.json';
-    world.store.interleave(listKey, (docs) => docs.set(listKey, JSON.stringify({ keys: [...(JSON.parse(docs.get(listKey) ?? '{"keys":[]}') as AttestationList).keys, theirs] })));
+    world.store.interleave(listKey, (docs) =>
+      docs.set(listKey, JSON.stringify({ keys: [...(JSON.parse(docs.get(listKey) ?? '{"keys":[]}') as AttestationList).keys, theirs] })),
+    );
     await run.exec(run.worker.attest, [run.afterPromote()]);
     // Ours are the promotion attestation and the verification summary.
     const ours = [attestationKey(run.ids.workflowId, run.ids.runId, 'app', d.app!), verificationSummaryKey(run.ids.workflowId, run.ids.runId, 'app', d.app!)];

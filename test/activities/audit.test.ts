@@ -66,7 +66,12 @@ describe('audit', () => {
     world.registry.putImage(prod('tool'), 'intruder');
     world.registry.moveTag(prod('tool'), 'v1', rogue);
     const at = (repo: { host: string; repository: string }, tag: string, digest: string) => ({ host: repo.host, repository: repo.repository, tag, digest });
-    const events = [at(prod('app'), 'rogue', rogue), at(prod('tool'), 'v1', rogue), at(prod('app'), 'v1', d.app!), at(prod('app'), signatureTag(d.app!), d.app!)];
+    const events = [
+      at(prod('app'), 'rogue', rogue),
+      at(prod('tool'), 'v1', rogue),
+      at(prod('app'), 'v1', d.app!),
+      at(prod('app'), signatureTag(d.app!), d.app!),
+    ];
     const first = await pushes(world, { events, final: false });
     expect(first.findings.map((f) => `${f.kind} ${f.tag}`)).toEqual(['moved-tag v1']);
     expect(first.suspects).toEqual([events[0]]);

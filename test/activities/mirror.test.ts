@@ -62,7 +62,9 @@ describe('mirror-signatures', () => {
     expect(await formatsAt(world, tool, d.tool!)).toEqual(['legacy', 'bundle']);
     // The promotion attestation and the verification summary share the fallback index: they are back too.
     const found = await world.registry.findSignatures({ ...tool, digest: d.tool! });
-    expect(found.bundles.map((b) => b.predicateType).sort()).toEqual([PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, 'https://sigstore.dev/cosign/sign/v1'].sort());
+    expect(found.bundles.map((b) => b.predicateType).sort()).toEqual(
+      [PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, 'https://sigstore.dev/cosign/sign/v1'].sort(),
+    );
     expect(await world.mirror({ confirm: true })).toMatchObject({ alreadyInSync: 2, mirrored: 0 });
   });
 
@@ -92,7 +94,9 @@ describe('mirror-signatures', () => {
     expect(new Set(world.registry.writes.slice(writes).map((w) => key(w.repo)))).toEqual(new Set([key(mirrorA('tool'))]));
     for (const dest of everywhere('tool')) expect(await summaries(dest), key(dest)).toBe(1);
     const found = await world.registry.findSignatures({ ...mirrorA('tool'), digest: d.tool! });
-    expect(found.bundles.map((b) => b.predicateType).sort()).toEqual([PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, 'https://sigstore.dev/cosign/sign/v1'].sort());
+    expect(found.bundles.map((b) => b.predicateType).sort()).toEqual(
+      [PROMOTION_PREDICATE_TYPE, VSA_PREDICATE_TYPE, 'https://sigstore.dev/cosign/sign/v1'].sort(),
+    );
     const after = world.registry.writes.length;
     expect(await world.mirror({ confirm: true, bundleKey: run.input.bundleKey })).toMatchObject({ alreadyInSync: 2, attestationsRepaired: 0 });
     expect(world.registry.writes.length).toBe(after);
@@ -125,14 +129,15 @@ describe('mirror-signatures', () => {
     expect(world.registry.writes.length).toBe(writes);
   });
 
-  it('signs an image never signed only once its project\'s policies pass: one somebody else put in place unverified stays unsigned', async () => {
+  it("signs an image never signed only once its project's policies pass: one somebody else put in place unverified stays unsigned", async () => {
     const world = new World();
     const r = world.registry;
     const release = loadSigningKey({ pem: p256Pair().privatePem });
     const d = Object.fromEntries(['vetted', 'byhand'].map((n) => [n, r.putImage(staging(n), n)]));
     await signInStaging(r, staging('vetted'), d.vetted!, release, 'both');
     for (const name of ['vetted', 'byhand']) {
-      for (const dest of everywhere(name)) await r.copy({ project: 'x', image: name, destinationIndex: 0, source: staging(name), destination: dest, digest: d[name]!, tags: ['v1'], edges: 1 });
+      for (const dest of everywhere(name))
+        await r.copy({ project: 'x', image: name, destinationIndex: 0, source: staging(name), destination: dest, digest: d[name]!, tags: ['v1'], edges: 1 });
     }
     const images = ['vetted', 'byhand'].map((n) => ({ name: n, dmap: { [d[n]!]: ['v1'] } }));
     // The promotion's Sign could not archive `vetted`'s signatures (so signed nothing), and Validate blocked `byhand`.

@@ -13,7 +13,12 @@ import { everywhere, mirrorA, mirrorB, prod, project, staging, World } from '../
 const LOST = `sha256:${'0'.repeat(64)}`;
 
 /** The calls of `op` the fake saw since `from`, by the repository they were about. */
-const asked = (world: World, op: PortOperation, from = 0) => world.registry.requests.slice(from).filter((r) => r.op === op).map((r) => r.where).sort();
+const asked = (world: World, op: PortOperation, from = 0) =>
+  world.registry.requests
+    .slice(from)
+    .filter((r) => r.op === op)
+    .map((r) => r.where)
+    .sort();
 const key = (r: { host: string; repository: string }) => `${r.host}/${r.repository}`;
 
 /** Five kinds of edge: to promote, in place already, a moved tag, lost at the source, tagless. */
@@ -27,8 +32,27 @@ async function arrange(world: World) {
     elsewhere: r.putImage(staging('other'), 'other'),
   };
   // Somebody promoted `present` before (no tag record of ours), and put another image under moved:v1 in production.
-  for (const dest of everywhere('present')) await r.copy({ project: 'x', image: 'present', destinationIndex: 0, source: staging('present'), destination: dest, digest: d.present, tags: ['v1'], edges: 1 });
-  await r.copy({ project: 'x', image: 'other', destinationIndex: 0, source: staging('other'), destination: prod('moved'), digest: d.elsewhere, tags: ['v1'], edges: 1 });
+  for (const dest of everywhere('present'))
+    await r.copy({
+      project: 'x',
+      image: 'present',
+      destinationIndex: 0,
+      source: staging('present'),
+      destination: dest,
+      digest: d.present,
+      tags: ['v1'],
+      edges: 1,
+    });
+  await r.copy({
+    project: 'x',
+    image: 'other',
+    destinationIndex: 0,
+    source: staging('other'),
+    destination: prod('moved'),
+    digest: d.elsewhere,
+    tags: ['v1'],
+    edges: 1,
+  });
   const images = [
     { name: 'fresh', dmap: { [d.fresh]: ['v1', 'latest'] } },
     { name: 'present', dmap: { [d.present]: ['v1'] } },
@@ -52,23 +76,41 @@ describe('plan: verdicts and what it asks', () => {
     expect(plan.counts).toEqual({ total: 18, promote: 11, present: 3, tagMoves: 1, lost: 3, overlaps: 0 });
     expect(summary).toMatchObject({ counts: plan.counts, copyTasks: 8, sourceDigests: 5 });
     const verdicts = new Map<string, string>();
-    for (const e of planEdges(plan)) verdicts.set(`${e.image}:${e.tag ?? '-'}@${e.destinationIndex}`, e.verdict + (e.currentDigest ? ` ${e.currentDigest}` : ''));
+    for (const e of planEdges(plan))
+      verdicts.set(`${e.image}:${e.tag ?? '-'}@${e.destinationIndex}`, e.verdict + (e.currentDigest ? ` ${e.currentDigest}` : ''));
     expect(Object.fromEntries(verdicts)).toEqual({
-      'fresh:v1@0': 'promote', 'fresh:latest@0': 'promote', 'fresh:v1@1': 'promote', 'fresh:latest@1': 'promote', 'fresh:v1@2': 'promote', 'fresh:latest@2': 'promote',
-      'present:v1@0': 'present', 'present:v1@1': 'present', 'present:v1@2': 'present',
-      'moved:v1@0': `tag-move ${d.elsewhere}`, 'moved:v1@1': 'promote', 'moved:v1@2': 'promote',
-      'lost:v1@0': 'lost', 'lost:v1@1': 'lost', 'lost:v1@2': 'lost',
-      'tagless:-@0': 'promote', 'tagless:-@1': 'promote', 'tagless:-@2': 'promote',
+      'fresh:v1@0': 'promote',
+      'fresh:latest@0': 'promote',
+      'fresh:v1@1': 'promote',
+      'fresh:latest@1': 'promote',
+      'fresh:v1@2': 'promote',
+      'fresh:latest@2': 'promote',
+      'present:v1@0': 'present',
+      'present:v1@1': 'present',
+      'present:v1@2': 'present',
+      'moved:v1@0': `tag-move ${d.elsewhere}`,
+      'moved:v1@1': 'promote',
+      'moved:v1@2': 'promote',
+      'lost:v1@0': 'lost',
+      'lost:v1@1': 'lost',
+      'lost:v1@2': 'lost',
+      'tagless:-@0': 'promote',
+      'tagless:-@1': 'promote',
+      'tagless:-@2': 'promote',
     });
 
     // One tags/list per destination repository; a HEAD per listed tag it has no record of, per
     // tagless digest, and per source digest with an edge still to promote (not `present`).
     const repos = ['fresh', 'present', 'moved', 'lost', 'tagless'].flatMap(everywhere).map(key).sort();
     expect(asked(world, 'listTags', from)).toEqual(repos);
-    expect(asked(world, 'manifestDigest', from)).toEqual([
-      ...everywhere('present').map(key), key(prod('moved')), ...everywhere('tagless').map(key),
-      ...['fresh', 'moved', 'lost', 'tagless'].map((i) => key(staging(i))),
-    ].sort());
+    expect(asked(world, 'manifestDigest', from)).toEqual(
+      [
+        ...everywhere('present').map(key),
+        key(prod('moved')),
+        ...everywhere('tagless').map(key),
+        ...['fresh', 'moved', 'lost', 'tagless'].map((i) => key(staging(i))),
+      ].sort(),
+    );
     expect(world.registry.requests.slice(from).every((r) => r.op === 'listTags' || r.op === 'manifestDigest')).toBe(true);
 
     // What it HEADed is recorded, a moved tag at the digest it found; repositories listing nothing get no record.
@@ -82,7 +124,10 @@ describe('plan: verdicts and what it asks', () => {
     const world = new World();
     const fresh = world.registry.putImage(staging('fresh'), 'fresh');
     const tagless = world.registry.putImage(staging('tagless'), 'tagless');
-    const images = [{ name: 'fresh', dmap: { [fresh]: ['v1', 'latest'] } }, { name: 'tagless', dmap: { [tagless]: [] } }];
+    const images = [
+      { name: 'fresh', dmap: { [fresh]: ['v1', 'latest'] } },
+      { name: 'tagless', dmap: { [tagless]: [] } },
+    ];
     const input = world.input([project({ images })]);
     // Signed too: a repository holding only a tagless digest lists its signature tags, and a
     // repository listing nothing at all is one whose record is not trusted (emptied since).
@@ -129,7 +174,8 @@ describe('plan: resumed from its inventory checkpoint', () => {
       images.push({ name, dmap: { [digest]: ['v1'] } });
       if (i % 3 !== 0) continue;
       present.add(name);
-      for (const dest of everywhere(name)) await r.copy({ project: 'x', image: name, destinationIndex: 0, source: staging(name), destination: dest, digest, tags: ['v1'], edges: 1 });
+      for (const dest of everywhere(name))
+        await r.copy({ project: 'x', image: name, destinationIndex: 0, source: staging(name), destination: dest, digest, tags: ['v1'], edges: 1 });
     }
     const input = world.input([project({ images })]);
     const run = world.run(input);
@@ -157,7 +203,11 @@ describe('plan: resumed from its inventory checkpoint', () => {
     const rest = allRepos.filter((k) => !chunked.has(k)).sort();
     expect(asked(world, 'listTags', from)).toEqual(rest);
     // Tags HEADed again only in repositories the chunks did not hold.
-    expect(asked(world, 'manifestDigest', from).filter((w) => !w.startsWith('staging.example/')).every((w) => !chunked.has(w))).toBe(true);
+    expect(
+      asked(world, 'manifestDigest', from)
+        .filter((w) => !w.startsWith('staging.example/'))
+        .every((w) => !chunked.has(w)),
+    ).toBe(true);
     // The verdicts are those of an uninterrupted Plan: the chunks' answers count as if read now.
     expect(summary.counts).toEqual({ total: 690, promote: (230 - present.size) * 3, present: present.size * 3, tagMoves: 0, lost: 0, overlaps: 0 });
     const plan = world.doc<Plan>(summary.plan.key);

@@ -29,7 +29,14 @@ describe('per-project policies on a shared digest', () => {
   it('signatures: aaa off does not switch off zzz require; the digest is promoted and signed nowhere, aaa alone promotes its own', async () => {
     const { world, d } = arrange();
     const input = world.input([
-      project({ name: 'aaa', images: [{ name: 'shared', dmap: { [d.shared]: ['aaa-v1'] } }, { name: 'own', dmap: { [d.own]: ['v1'] } }], signatures: { mode: 'off' } }),
+      project({
+        name: 'aaa',
+        images: [
+          { name: 'shared', dmap: { [d.shared]: ['aaa-v1'] } },
+          { name: 'own', dmap: { [d.own]: ['v1'] } },
+        ],
+        signatures: { mode: 'off' },
+      }),
       project({ name: 'zzz', images: [{ name: 'shared', dmap: { [d.shared]: ['zzz-v1'] } }], signatures: { mode: 'require', keys } }),
     ]);
     const run = await world.run(input).through('report');
@@ -50,7 +57,12 @@ describe('per-project policies on a shared digest', () => {
     const { world, d } = arrange();
     const input = world.input([
       project({ name: 'aaa', images: [{ name: 'shared', dmap: { [d.shared]: ['aaa-v1'] } }], provenance: { mode: 'off' }, signatures: { mode: 'off' } }),
-      project({ name: 'zzz', images: [{ name: 'shared', dmap: { [d.shared]: ['zzz-v1'] } }], provenance: { mode: 'require', keys, builders: [BUILDER], sources: SOURCES }, signatures: { mode: 'off' } }),
+      project({
+        name: 'zzz',
+        images: [{ name: 'shared', dmap: { [d.shared]: ['zzz-v1'] } }],
+        provenance: { mode: 'require', keys, builders: [BUILDER], sources: SOURCES },
+        signatures: { mode: 'off' },
+      }),
     ]);
     const run = await world.run(input).through('report');
     const doc = world.doc<VerificationDocument>(run.provenance!.resultKey);
@@ -66,7 +78,11 @@ describe('per-project policies on a shared digest', () => {
     await attachProvenance(world.registry, staging('shared'), d.shared, releaseKey, { builder: 'https://ci.example/untrusted' });
     const strict = { mode: 'require' as const, keys, builders: [BUILDER], sources: SOURCES };
     const input = world.input([
-      project({ name: 'aaa', images: [{ name: 'shared', dmap: { [d.shared]: ['aaa-v1'] } }], provenance: { ...strict, builders: ['https://ci.example/untrusted'] } }),
+      project({
+        name: 'aaa',
+        images: [{ name: 'shared', dmap: { [d.shared]: ['aaa-v1'] } }],
+        provenance: { ...strict, builders: ['https://ci.example/untrusted'] },
+      }),
       project({ name: 'mmm', images: [{ name: 'shared', dmap: { [d.shared]: ['mmm-v1'] } }], provenance: strict }),
       project({ name: 'zzz', images: [{ name: 'shared', dmap: { [d.shared]: ['zzz-v1'] } }], provenance: strict }),
     ]);
@@ -84,7 +100,9 @@ describe('per-project policies on a shared digest', () => {
       const world = new World();
       const digest = world.registry.putImage(staging('shared'), 'shared');
       await signInStaging(world.registry, staging('shared'), digest, releaseKey, 'both');
-      const input = world.input(projects.map((name) => project({ name, images: [{ name: 'shared', dmap: { [digest]: [`${name}-v1`] } }], signatures: { mode: 'require', keys } })));
+      const input = world.input(
+        projects.map((name) => project({ name, images: [{ name: 'shared', dmap: { [digest]: [`${name}-v1`] } }], signatures: { mode: 'require', keys } })),
+      );
       const run = await world.run(input).through('plan');
       const from = world.registry.requests.length;
       run.validate = await run.exec(run.worker.validate, [run.planRef]);
@@ -100,7 +118,16 @@ describe('per-project policies on a shared digest', () => {
     const { world, d } = arrange();
     // Somebody put `shared` at every destination by hand; it was never signed by the promoter.
     for (const dest of everywhere('shared')) {
-      await world.registry.copy({ project: 'x', image: 'shared', destinationIndex: 0, source: staging('shared'), destination: dest, digest: d.shared, tags: ['aaa-v1', 'zzz-v1'], edges: 1 });
+      await world.registry.copy({
+        project: 'x',
+        image: 'shared',
+        destinationIndex: 0,
+        source: staging('shared'),
+        destination: dest,
+        digest: d.shared,
+        tags: ['aaa-v1', 'zzz-v1'],
+        edges: 1,
+      });
     }
     const input = world.input([
       project({ name: 'aaa', images: [{ name: 'shared', dmap: { [d.shared]: ['aaa-v1'] } }], signatures: { mode: 'off' } }),

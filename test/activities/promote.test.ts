@@ -25,7 +25,17 @@ async function arrange(opts: { images?: string[]; destinations?: string[]; occup
   const d = Object.fromEntries(names.map((app) => [app, world.registry.putImage(staging(app), app)]));
   if (opts.occupied) {
     const old = world.registry.putImage(staging('old'), 'old');
-    for (const app of names) await world.registry.copy({ project: 'x', image: 'old', destinationIndex: 0, source: staging('old'), destination: prod(app), digest: old, tags: ['v0'], edges: 1 });
+    for (const app of names)
+      await world.registry.copy({
+        project: 'x',
+        image: 'old',
+        destinationIndex: 0,
+        source: staging('old'),
+        destination: prod(app),
+        digest: old,
+        tags: ['v0'],
+        edges: 1,
+      });
   }
   const images = names.map((app, i) => ({ name: app, dmap: { [d[app]!]: [`v${i + 1}`] } }));
   const run = await world.run(world.input([project({ images, destinations: opts.destinations ?? ['prod.example/p'] })])).through('validate');
@@ -40,7 +50,14 @@ describe('promote: the paths of a copy task', () => {
     const world = new World();
     const digest = world.registry.putImage(staging('multi'), 'multi', { platforms: 2 });
     const tagless = world.registry.putImage(staging('bare'), 'bare');
-    const input = world.input([project({ images: [{ name: 'multi', dmap: { [digest]: ['v1', 'latest'] } }, { name: 'bare', dmap: { [tagless]: [] } }] })]);
+    const input = world.input([
+      project({
+        images: [
+          { name: 'multi', dmap: { [digest]: ['v1', 'latest'] } },
+          { name: 'bare', dmap: { [tagless]: [] } },
+        ],
+      }),
+    ]);
     const run = await world.run(input).through('validate');
     const summary = await run.exec(run.worker.promoteBatch, [run.batchArgs(0)]);
 
@@ -61,15 +78,36 @@ describe('promote: the paths of a copy task', () => {
     const result = doc(run, summary);
     expect(result.placed).toHaveLength(6);
     expect(result.placed.every((p) => p.promotedNow)).toBe(true);
-    expect(result.placed.filter((p) => p.image === 'multi').map((p) => [p.destinationIndex, p.tags]).sort()).toEqual([[0, ['v1', 'latest']], [1, ['v1', 'latest']], [2, ['v1', 'latest']]]);
+    expect(
+      result.placed
+        .filter((p) => p.image === 'multi')
+        .map((p) => [p.destinationIndex, p.tags])
+        .sort(),
+    ).toEqual([
+      [0, ['v1', 'latest']],
+      [1, ['v1', 'latest']],
+      [2, ['v1', 'latest']],
+    ]);
   });
 
   it('edges the plan found in place get no copy task', async () => {
     const world = new World();
     const d = Object.fromEntries(['app1', 'app2'].map((a) => [a, world.registry.putImage(staging(a), a)]));
-    await world.registry.copy({ project: 'x', image: 'app2', destinationIndex: 0, source: staging('app2'), destination: prod('app2'), digest: d.app2!, tags: ['v2'], edges: 1 });
+    await world.registry.copy({
+      project: 'x',
+      image: 'app2',
+      destinationIndex: 0,
+      source: staging('app2'),
+      destination: prod('app2'),
+      digest: d.app2!,
+      tags: ['v2'],
+      edges: 1,
+    });
     const copiesBefore = world.registry.copies.length;
-    const images = [{ name: 'app1', dmap: { [d.app1!]: ['v1'] } }, { name: 'app2', dmap: { [d.app2!]: ['v2'] } }];
+    const images = [
+      { name: 'app1', dmap: { [d.app1!]: ['v1'] } },
+      { name: 'app2', dmap: { [d.app2!]: ['v2'] } },
+    ];
     const run = await world.run(world.input([project({ images, destinations: ['prod.example/p'] })])).through('validate');
     expect(run.plan!.counts).toMatchObject({ present: 1, promote: 1 });
     const summary = await run.exec(run.worker.promoteBatch, [run.batchArgs(0)]);
@@ -81,23 +119,46 @@ describe('promote: the paths of a copy task', () => {
   it('a copy that finds its image put in place after the plan uploads nothing and counts its edges promoted', async () => {
     const { world, d, run } = await arrange({ images: ['app1', 'app2'], occupied: true });
     // After the plan, somebody (another promoter, an earlier run's retry) put app2 and its tag there.
-    await world.registry.copy({ project: 'x', image: 'app2', destinationIndex: 0, source: staging('app2'), destination: prod('app2'), digest: d.app2!, tags: ['v2'], edges: 1 });
+    await world.registry.copy({
+      project: 'x',
+      image: 'app2',
+      destinationIndex: 0,
+      source: staging('app2'),
+      destination: prod('app2'),
+      digest: d.app2!,
+      tags: ['v2'],
+      edges: 1,
+    });
     const summary = await run.exec(run.worker.promoteBatch, [run.batchArgs(0)]);
     expect(summary).toMatchObject({ promotedEdges: 2, failedEdges: 0 });
     // app1's two blobs and manifest, nothing of app2's.
     expect(summary.transfer).toMatchObject({ blobsUploaded: 2, manifestsWritten: 1 });
-    expect(doc(run, summary).placed.map((p) => [p.image, p.promotedNow])).toEqual([['app1', true], ['app2', true]]);
+    expect(doc(run, summary).placed.map((p) => [p.image, p.promotedNow])).toEqual([
+      ['app1', true],
+      ['app2', true],
+    ]);
     expect(world.registry.tagsOf(prod('app2'))).toMatchObject({ v2: d.app2 });
   });
 
   it('a tag somebody moved after the plan is a TAG_MOVE of that edge: never moved back, the image still placed by digest', async () => {
     const { world, d, run } = await arrange({ occupied: true });
     const elsewhere = world.registry.putImage(staging('other'), 'other');
-    await world.registry.copy({ project: 'x', image: 'other', destinationIndex: 0, source: staging('other'), destination: prod('app3'), digest: elsewhere, tags: ['v3'], edges: 1 });
+    await world.registry.copy({
+      project: 'x',
+      image: 'other',
+      destinationIndex: 0,
+      source: staging('other'),
+      destination: prod('app3'),
+      digest: elsewhere,
+      tags: ['v3'],
+      edges: 1,
+    });
     const summary = await run.exec(run.worker.promoteBatch, [run.batchArgs(0)]);
     expect(summary).toMatchObject({ promotedEdges: 3, failedEdges: 1, tagMoves: 1, failureCount: 1 });
     const result = doc(run, summary);
-    expect(result.failures).toEqual([{ edge: `prod.example/p/app3:v3@${d.app3}`, phase: 'promote', code: 'TAG_MOVE', error: `tag v3 points at ${elsewhere}; the promoter never moves a tag` }]);
+    expect(result.failures).toEqual([
+      { edge: `prod.example/p/app3:v3@${d.app3}`, phase: 'promote', code: 'TAG_MOVE', error: `tag v3 points at ${elsewhere}; the promoter never moves a tag` },
+    ]);
     expect(world.registry.tagsOf(prod('app3'))).toMatchObject({ v3: elsewhere });
     expect(world.registry.has(prod('app3'), d.app3!)).toBe(true);
     expect(result.placed.find((p) => p.image === 'app3')!.tags).toEqual([]);
@@ -107,7 +168,11 @@ describe('promote: the paths of a copy task', () => {
     const world = new World();
     const d = Object.fromEntries(['app1', 'app2'].map((a) => [a, world.registry.putImage(staging(a), a)]));
     const never = `sha256:${'0'.repeat(64)}`;
-    const images = [{ name: 'app1', dmap: { [d.app1!]: ['v1'] } }, { name: 'app2', dmap: { [d.app2!]: ['v2'] } }, { name: 'gone', dmap: { [never]: ['v1'] } }];
+    const images = [
+      { name: 'app1', dmap: { [d.app1!]: ['v1'] } },
+      { name: 'app2', dmap: { [d.app2!]: ['v2'] } },
+      { name: 'gone', dmap: { [never]: ['v1'] } },
+    ];
     const run = await world.run(world.input([project({ images, destinations: ['prod.example/p'] })])).through('validate');
     expect(run.plan!.counts).toMatchObject({ lost: 1, promote: 2 });
     world.registry.deleteManifest(staging('app2'), d.app2!);
@@ -133,7 +198,7 @@ describe('promote: the paths of a copy task', () => {
     expect(world.registry.tagsOf(prod('app1'))).toEqual({ v1: d.app1 });
   });
 
-  it('429: a copy throttled past the client\'s own retries fails that edge only; the next run copies that one and nothing else', async () => {
+  it("429: a copy throttled past the client's own retries fails that edge only; the next run copies that one and nothing else", async () => {
     const { world, d, run } = await arrange({ images: ['app1', 'app2'], destinations: ['prod.example/p', 'mirror-b.example/p'] });
     world.registry.inject({ op: 'copy', where: 'mirror-b.example', fault: 'throttle' });
     await run.through('promote');
@@ -156,7 +221,16 @@ describe('promote: after waiting for a lane', () => {
     const [mine, theirs] = ['mine', 'theirs'].map((seed) => world.registry.putImage(staging('app'), seed));
     const base = world.registry.putImage(staging('base'), 'base');
     const bundle = (name: string, app: string) =>
-      world.input([project({ name, destinations: ['prod.example/p'], images: [{ name: 'app', dmap: { [app]: ['v1'] } }, { name: 'base', dmap: { [base]: ['stable'] } }] })]);
+      world.input([
+        project({
+          name,
+          destinations: ['prod.example/p'],
+          images: [
+            { name: 'app', dmap: { [app]: ['v1'] } },
+            { name: 'base', dmap: { [base]: ['stable'] } },
+          ],
+        }),
+      ]);
     // Both plans see prod.example/p/app and base empty.
     const first = await world.run(bundle('first', theirs!)).through('validate');
     const second = await world.run(bundle('second', mine!)).through('validate');
@@ -231,6 +305,8 @@ describe('promote: retries', () => {
     expect(retried).toEqual(summary);
     expect(world.registry.copies).toHaveLength(4);
     expect(world.store.docs.get(summary.resultKey)).toBe(stored);
-    await expect(world.store.writeOnceJson(summary.resultKey, { ...JSON.parse(stored!), summary: { ...summary, promotedEdges: 0 } })).rejects.toThrow(/write-once/);
+    await expect(world.store.writeOnceJson(summary.resultKey, { ...JSON.parse(stored!), summary: { ...summary, promotedEdges: 0 } })).rejects.toThrow(
+      /write-once/,
+    );
   });
 });

@@ -20,7 +20,8 @@ describe('provenance', () => {
     const world = new World();
     const r = world.registry;
     const d: Record<string, string> = {};
-    for (const name of ['good', 'none', 'forged', 'builder', 'source', 'placed', 'warn-good', 'warn-none', 'warn-forged', 'off-forged']) d[name] = r.putImage(staging(name), name);
+    for (const name of ['good', 'none', 'forged', 'builder', 'source', 'placed', 'warn-good', 'warn-none', 'warn-forged', 'off-forged'])
+      d[name] = r.putImage(staging(name), name);
     await attachProvenance(r, staging('good'), d.good!, releaseKey);
     await attachProvenance(r, staging('forged'), d.forged!, strangerKey);
     await attachProvenance(r, staging('builder'), d.builder!, releaseKey, { builder: 'https://ci.example/untrusted' });
@@ -29,13 +30,31 @@ describe('provenance', () => {
     await attachProvenance(r, staging('warn-forged'), d['warn-forged']!, strangerKey);
     await attachProvenance(r, staging('off-forged'), d['off-forged']!, strangerKey);
     // `placed` is at every destination already, put there by somebody else, with no provenance at all.
-    for (const dest of everywhere('placed')) await r.copy({ project: 'x', image: 'placed', destinationIndex: 0, source: staging('placed'), destination: dest, digest: d.placed!, tags: ['v1'], edges: 1 });
+    for (const dest of everywhere('placed'))
+      await r.copy({
+        project: 'x',
+        image: 'placed',
+        destinationIndex: 0,
+        source: staging('placed'),
+        destination: dest,
+        digest: d.placed!,
+        tags: ['v1'],
+        edges: 1,
+      });
 
     const images = (names: string[]) => names.map((name) => ({ name, dmap: { [d[name]!]: ['v1'] } }));
     const keys = [releaseKey.publicKeyPem];
     const input = world.input([
-      project({ name: 'strict', images: images(['good', 'none', 'forged', 'builder', 'source', 'placed']), provenance: { mode: 'require', keys, builders: [BUILDER], sources: SOURCES } }),
-      project({ name: 'lenient', images: images(['warn-good', 'warn-none', 'warn-forged']), provenance: { mode: 'warn', keys, builders: [BUILDER], sources: SOURCES } }),
+      project({
+        name: 'strict',
+        images: images(['good', 'none', 'forged', 'builder', 'source', 'placed']),
+        provenance: { mode: 'require', keys, builders: [BUILDER], sources: SOURCES },
+      }),
+      project({
+        name: 'lenient',
+        images: images(['warn-good', 'warn-none', 'warn-forged']),
+        provenance: { mode: 'warn', keys, builders: [BUILDER], sources: SOURCES },
+      }),
       project({ name: 'unchecked', images: images(['off-forged']), provenance: { mode: 'off', keys } }),
     ]);
     const run = await world.run(input).through('plan');
@@ -48,7 +67,8 @@ describe('provenance', () => {
     const { resultSha256, ...stored } = summary;
     expect(doc.summary).toEqual(stored);
     expect(resultSha256).toBe(createHash('sha256').update(world.store.docs.get(summary.resultKey)!).digest('hex'));
-    const byImage = (fs: VerificationDocument['failures']) => Object.fromEntries(fs.map((f) => [f.edge.split('/').at(-1)!.split('@')[0], `${f.code}: ${f.error}`]));
+    const byImage = (fs: VerificationDocument['failures']) =>
+      Object.fromEntries(fs.map((f) => [f.edge.split('/').at(-1)!.split('@')[0], `${f.code}: ${f.error}`]));
     expect(byImage(doc.failures)).toEqual({
       none: 'MISSING: strict: no provenance found',
       // In place but never signed by the promoter: Sign would sign it, so it is checked like the rest.

@@ -22,11 +22,34 @@ describe('report', () => {
     const d: Record<string, string> = {};
     for (const name of ['ok', 'present', 'moved', 'unsigned']) d[name] = r.putImage(staging(name), name);
     for (const name of ['ok', 'present', 'moved']) await signInStaging(r, staging(name), d[name]!, releaseKey, 'both');
-    for (const dest of everywhere('present')) await r.copy({ project: 'x', image: 'present', destinationIndex: 0, source: staging('present'), destination: dest, digest: d.present!, tags: ['v1'], edges: 1 });
+    for (const dest of everywhere('present'))
+      await r.copy({
+        project: 'x',
+        image: 'present',
+        destinationIndex: 0,
+        source: staging('present'),
+        destination: dest,
+        digest: d.present!,
+        tags: ['v1'],
+        edges: 1,
+      });
     const other = r.putImage(staging('other'), 'other');
-    await r.copy({ project: 'x', image: 'other', destinationIndex: 0, source: staging('other'), destination: prod('moved'), digest: other, tags: ['v1'], edges: 1 });
-    const images = ['ok', 'present', 'moved', 'unsigned'].map((name) => ({ name, dmap: { [d[name]!]: ['v1'] } })).concat([{ name: 'lost', dmap: { [LOST]: ['v1'] } }]);
-    const input = world.input([project({ images, signatures: { mode: 'require', keys: [releaseKey.publicKeyPem] } })], { options: { batchSize: 1, parallelBatches: 1 } });
+    await r.copy({
+      project: 'x',
+      image: 'other',
+      destinationIndex: 0,
+      source: staging('other'),
+      destination: prod('moved'),
+      digest: other,
+      tags: ['v1'],
+      edges: 1,
+    });
+    const images = ['ok', 'present', 'moved', 'unsigned']
+      .map((name) => ({ name, dmap: { [d[name]!]: ['v1'] } }))
+      .concat([{ name: 'lost', dmap: { [LOST]: ['v1'] } }]);
+    const input = world.input([project({ images, signatures: { mode: 'require', keys: [releaseKey.publicKeyPem] } })], {
+      options: { batchSize: 1, parallelBatches: 1 },
+    });
     const run = world.run(input);
     // S3 refuses the fourth batch's result for good: that batch fails, the others go on.
     world.store.refuseWrites(promoteBatchKey(run.ids.workflowId, run.ids.runId, 3), new Error('S3: 503 Service Unavailable'));
@@ -47,8 +70,16 @@ describe('report', () => {
     expect(report.signatures).toEqual({ signed: 3, alreadySigned: 0, mirrored: 3, manifestsSigned: 3 });
     expect(report.attestations).toEqual({ written: 2, alreadyPresent: 0, vsaWritten: 2, vsaAlreadyPresent: 0 });
     expect(report.transfer).toMatchObject({ blobsUploaded: 8, manifestsWritten: 4 }); // four copies that reported, two blobs each
-    const byCode = (code: string) => report.failures.filter((f) => f.code === code).map((f) => `${f.phase} ${f.edge}`).sort();
-    expect(byCode('LOST')).toEqual(everywhere('lost').map((x) => `plan ${x.host}/${x.repository}:v1@${LOST}`).sort());
+    const byCode = (code: string) =>
+      report.failures
+        .filter((f) => f.code === code)
+        .map((f) => `${f.phase} ${f.edge}`)
+        .sort();
+    expect(byCode('LOST')).toEqual(
+      everywhere('lost')
+        .map((x) => `plan ${x.host}/${x.repository}:v1@${LOST}`)
+        .sort(),
+    );
     expect(byCode('TAG_MOVE')).toEqual([`plan prod.example/p/moved:v1@${d.moved}`]);
     expect(byCode('MISSING')).toEqual([`validate staging.example/s/unsigned@${d.unsigned}`]);
     expect(byCode('BATCH_FAILED')).toEqual([`promote ${failedTask.destination.host}/${failedTask.destination.repository}:v1@${failedTask.digest}`]);
@@ -57,7 +88,12 @@ describe('report', () => {
     expect(report.failureCount).toBe(report.failures.length);
     expect(report.failures).toHaveLength(3 + 1 + 1 + 1 + 1);
 
-    expect(report.audit).toMatchObject({ bucket: 'memory', bundleKey: input.bundleKey, planKey: run.plan!.plan.key, reportKey: reportKey(run.ids.workflowId, run.ids.runId) });
+    expect(report.audit).toMatchObject({
+      bucket: 'memory',
+      bundleKey: input.bundleKey,
+      planKey: run.plan!.plan.key,
+      reportKey: reportKey(run.ids.workflowId, run.ids.runId),
+    });
     // Provenance, Validate, seven batch results (the plan counted eight tasks, blocking left five: the
     // last three batches are empty; the fourth wrote nothing), Sign, Attest.
     expect(report.audit.resultKeys).toHaveLength(2 + 7 + 1 + 1);
@@ -70,7 +106,13 @@ describe('report', () => {
     const world = new World();
     const app = world.registry.putImage(staging('app'), 'app');
     const run = await world.run(world.input([project({ images: [{ name: 'app', dmap: { [app]: ['v1'] } }] })])).through('report');
-    expect(run.report).toMatchObject({ status: 'succeeded', dryRun: false, failureCount: 0, edges: { total: 3, promoted: 3, failed: 0 }, signatures: { signed: 1, mirrored: 2 } });
+    expect(run.report).toMatchObject({
+      status: 'succeeded',
+      dryRun: false,
+      failureCount: 0,
+      edges: { total: 3, promoted: 3, failed: 0 },
+      signatures: { signed: 1, mirrored: 2 },
+    });
     const stored = world.store.docs.get(run.report!.audit.reportKey!);
     const again = await run.exec(world.worker().writeReport, [run.reportInput({ phases: { ...run.phases, setup: { status: 'failed' } } })], { attempt: 2 });
     expect(again).toEqual(run.report);
@@ -84,14 +126,19 @@ describe('report', () => {
     const fatal = world.run(world.input([project({ images })]));
     world.registry.inject({ op: 'listTags', fault: new Error('prod.example: connection refused'), times: Infinity });
     await fatal.through('setup');
-    const error = await fatal.exec(fatal.worker.plan, [fatal.input]).then(() => 'no error', (e: Error) => e.message);
+    const error = await fatal.exec(fatal.worker.plan, [fatal.input]).then(
+      () => 'no error',
+      (e: Error) => e.message,
+    );
     const report = await fatal.exec(fatal.worker.writeReport, [fatal.reportInput({ fatal: { phase: 'plan', error } })]);
     expect(report).toMatchObject({ status: 'failed', edges: { total: 0, failed: 0 } });
     expect(report.failures[0]).toEqual({ edge: '*', phase: 'plan', code: 'PHASE_FAILED', error: 'prod.example: connection refused' });
     expect(world.store.docs.has(LATEST_BUNDLE_KEY)).toBe(false);
 
     const healthy = new World();
-    const dry = await healthy.run(healthy.input([project({ images: [{ name: 'app', dmap: { [healthy.registry.putImage(staging('app'), 'app')]: ['v1'] } }] })], { confirm: false })).through('report');
+    const dry = await healthy
+      .run(healthy.input([project({ images: [{ name: 'app', dmap: { [healthy.registry.putImage(staging('app'), 'app')]: ['v1'] } }] })], { confirm: false }))
+      .through('report');
     expect(dry.report).toMatchObject({ status: 'dry-run', dryRun: true, edges: { total: 3, toPromote: 3, promoted: 0, failed: 0 } });
     expect(dry.report!.phases.promote).toEqual({ status: 'skipped', summary: 'dry run' });
     expect(healthy.store.docs.has(LATEST_BUNDLE_KEY)).toBe(false);
@@ -140,7 +187,9 @@ describe('report', () => {
       const bad = await confirmed(world, 'bad', '2026-01-02T00:00:00Z', { fail: true });
       expect((await bad.report()).status).toBe('failed');
       const digest = world.registry.putImage(staging('dry'), 'dry');
-      const dry = await world.run(world.input([project({ name: 'dry', images: [{ name: 'dry', dmap: { [digest]: ['v1'] } }] })], { confirm: false })).through('validate');
+      const dry = await world
+        .run(world.input([project({ name: 'dry', images: [{ name: 'dry', dmap: { [digest]: ['v1'] } }] })], { confirm: false }))
+        .through('validate');
       expect((await dry.exec(dry.worker.writeReport, [dry.reportInput({ startedAt: '2026-01-03T00:00:00Z' })])).status).toBe('dry-run');
       expect(pointer(world)).toMatchObject({ bundleKey: good.run.input.bundleKey, runId: good.run.ids.runId });
     });

@@ -9,7 +9,10 @@ import { project, World } from '../support/activity-world';
 const IMAGE = { name: 'app', dmap: { [`sha256:${'1'.repeat(64)}`]: ['v1'] } };
 
 async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ApplicationFailure);
   return err as ApplicationFailure;
 }
@@ -21,7 +24,12 @@ describe('setup', () => {
     const run = world.run(world.input([project({ images: [IMAGE], signatures: { mode: 'require', keys }, provenance: { keys } })]));
     const result = await run.exec(run.worker.setup, [run.input]);
     expect(result).toEqual({ registries: ['mirror-a.example', 'mirror-b.example', 'prod.example', 'staging.example'], projects: 1 });
-    expect(world.registry.requests.filter((r) => r.op === 'ping').map((r) => r.where).sort()).toEqual(result.registries);
+    expect(
+      world.registry.requests
+        .filter((r) => r.op === 'ping')
+        .map((r) => r.where)
+        .sort(),
+    ).toEqual(result.registries);
     expect(world.registry.requests.every((r) => r.op === 'ping')).toBe(true);
   });
 
@@ -39,8 +47,10 @@ describe('setup', () => {
     const run = world.run(world.input([project({ images: [IMAGE] })]));
     const err = await failure(run.exec(run.worker.setup, [run.input]));
     expect(err).toMatchObject({ type: 'RegistryNotAllowed', nonRetryable: true });
-    expect(err.message).toBe('registries not allowed: manifests/demo/promoter-manifest.yaml: registry-not-allowed: destination registry mirror-b.example/p: '
-      + 'mirror-b.example is not allowed by PROMOTER_ALLOWED_REGISTRIES=staging.example,prod.example,mirror-a.example');
+    expect(err.message).toBe(
+      'registries not allowed: manifests/demo/promoter-manifest.yaml: registry-not-allowed: destination registry mirror-b.example/p: ' +
+        'mirror-b.example is not allowed by PROMOTER_ALLOWED_REGISTRIES=staging.example,prod.example,mirror-a.example',
+    );
     expect(world.registry.requests).toEqual([]);
   });
 
@@ -56,9 +66,21 @@ describe('setup', () => {
 
   it('denied credentials and refused certificates fail for good; an unreachable registry is retried', async () => {
     const cases = [
-      { fault: new OciError({ code: 'DENIED', status: 403, registry: 'prod.example', message: 'ping prod.example: denied' }), type: 'RegistryAccess', retryable: false },
-      { fault: new OciError({ code: 'TLS', registry: 'prod.example', message: 'prod.example: unable to verify the first certificate' }), type: 'RegistryAccess', retryable: false },
-      { fault: new OciError({ code: 'NETWORK', registry: 'prod.example', message: 'prod.example: connect ECONNREFUSED' }), type: 'RegistryUnavailable', retryable: true },
+      {
+        fault: new OciError({ code: 'DENIED', status: 403, registry: 'prod.example', message: 'ping prod.example: denied' }),
+        type: 'RegistryAccess',
+        retryable: false,
+      },
+      {
+        fault: new OciError({ code: 'TLS', registry: 'prod.example', message: 'prod.example: unable to verify the first certificate' }),
+        type: 'RegistryAccess',
+        retryable: false,
+      },
+      {
+        fault: new OciError({ code: 'NETWORK', registry: 'prod.example', message: 'prod.example: connect ECONNREFUSED' }),
+        type: 'RegistryUnavailable',
+        retryable: true,
+      },
     ];
     for (const c of cases) {
       const world = new World();
@@ -78,7 +100,9 @@ describe('setup', () => {
     const run = world.run(world.input([project({ name: 'broken', images: [IMAGE], signatures: { mode: 'require', keys: [bad] } })]));
     const err = await failure(run.exec(run.worker.setup, [run.input]));
     expect(err).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
-    expect(err.message).toBe(`manifest bundle ${run.input.bundleKey}: invalid manifest bundle: manifests/broken/promoter-manifest.yaml: projects[0].signatures.keys[0]: a PEM public key that parses, normalized as the loader writes it`);
+    expect(err.message).toBe(
+      `manifest bundle ${run.input.bundleKey}: invalid manifest bundle: manifests/broken/promoter-manifest.yaml: projects[0].signatures.keys[0]: a PEM public key that parses, normalized as the loader writes it`,
+    );
     expect(world.registry.requests).toEqual([]);
   });
 

@@ -52,7 +52,8 @@ describe('sign', () => {
     expect(new Set(sigs).size).toBe(1);
 
     await run.through('attest');
-    for (const name of ['multi', 'single']) for (const dest of everywhere(name)) expect(await formatsAt(world, dest, d[name]!), `${name} ${key(dest)}`).toEqual(['legacy', 'bundle']);
+    for (const name of ['multi', 'single'])
+      for (const dest of everywhere(name)) expect(await formatsAt(world, dest, d[name]!), `${name} ${key(dest)}`).toEqual(['legacy', 'bundle']);
   });
 
   it('writes only the configured format: legacy `.sig` alone, or bundles alone', async () => {
@@ -87,7 +88,14 @@ describe('sign', () => {
     const summary = (run.sign = await run.exec(run.worker.sign, [run.afterPromote()]));
     expect(summary).toMatchObject({ signed: 1, mirrored: 1, failureCount: 1 });
     const failures = world.doc<ResultDocument<SignSummary>>(summary.resultKey).failures;
-    expect(failures).toEqual([{ edge: `${key(mirrorB('single'))}@${d.single}`, phase: 'sign', code: 'SIGN_FAILED', error: 'mirror-b.example: 503 Service Unavailable' } satisfies Failure]);
+    expect(failures).toEqual([
+      {
+        edge: `${key(mirrorB('single'))}@${d.single}`,
+        phase: 'sign',
+        code: 'SIGN_FAILED',
+        error: 'mirror-b.example: 503 Service Unavailable',
+      } satisfies Failure,
+    ]);
     expect(world.doc<TagRecord>(tagRecordKey(mirrorB('single').host, mirrorB('single').repository)).signed).toBeUndefined();
     await run.through('attest');
     const archive = world.store.docs.get(signatureArchiveKey(d.single!, `both:${world.signingKey.keyHint}`));
@@ -146,7 +154,10 @@ describe('sign', () => {
       const found = await world.registry.findSignatures({ ...dest, digest: d.c! });
       // One signature layer and one signature bundle, not two: the retry wrote the same bytes.
       expect(JSON.parse(found.signature!.bytes.toString()).layers, key(dest)).toHaveLength(1);
-      expect(found.bundles.filter((b) => b.predicateType === 'https://sigstore.dev/cosign/sign/v1'), key(dest)).toHaveLength(1);
+      expect(
+        found.bundles.filter((b) => b.predicateType === 'https://sigstore.dev/cosign/sign/v1'),
+        key(dest),
+      ).toHaveLength(1);
       expect(await formatsAt(world, dest, d.c!)).toEqual(['legacy', 'bundle']);
     }
   });
@@ -174,7 +185,7 @@ describe('sign', () => {
     expect(listed).toHaveLength(4);
   });
 
-  it("another run noting a signed digest in the tag record while this one notes its own: the record keeps both", async () => {
+  it('another run noting a signed digest in the tag record while this one notes its own: the record keeps both', async () => {
     const { world, d, run } = await promoted({ names: ['single'] });
     const recordKey = tagRecordKey(prod('single').host, prod('single').repository);
     const other = `sha256:${'e'.repeat(64)}`;

@@ -15,7 +15,10 @@ import { everywhere, project, staging, World } from '../support/activity-world';
 const releaseKey = loadSigningKey({ pem: p256Pair().privatePem });
 
 async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
   return err;
 }
@@ -24,7 +27,9 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
 function arrange() {
   const world = new World();
   const digest = world.registry.putImage(staging('unsigned'), 'unsigned');
-  const input = world.input([project({ images: [{ name: 'unsigned', dmap: { [digest]: ['v1'] } }], signatures: { mode: 'require', keys: [releaseKey.publicKeyPem] } })]);
+  const input = world.input([
+    project({ images: [{ name: 'unsigned', dmap: { [digest]: ['v1'] } }], signatures: { mode: 'require', keys: [releaseKey.publicKeyPem] } }),
+  ]);
   return { world, digest, input };
 }
 
@@ -49,10 +54,16 @@ describe('documents read back by hash', () => {
     expect(world.registry.requests).toEqual([]);
   });
 
-  it('a bundle that hashes right but breaks the CLI\'s rules (written by hand) is refused with them', async () => {
+  it("a bundle that hashes right but breaks the CLI's rules (written by hand) is refused with them", async () => {
     const world = new World();
     const digest = world.registry.putImage(staging('app'), 'app');
-    const bundle = { version: 1, projects: [project({ images: [{ name: 'app', dmap: { [digest]: ['v1'] } }] }), project({ name: 'aaa', images: [{ name: 'app', dmap: { [digest]: ['v2'] } }] })] } as ManifestBundle;
+    const bundle = {
+      version: 1,
+      projects: [
+        project({ images: [{ name: 'app', dmap: { [digest]: ['v1'] } }] }),
+        project({ name: 'aaa', images: [{ name: 'app', dmap: { [digest]: ['v2'] } }] }),
+      ],
+    } as ManifestBundle;
     const sha = bundleSha256(bundle);
     world.store.docs.set(bundleKey(sha), canonicalJson(bundle));
     const input = { bundleKey: bundleKey(sha), bundleSha256: sha, confirm: true, options: world.input([]).options, origin: 'test' };
@@ -74,7 +85,9 @@ describe('documents read back by hash', () => {
 
   it('blocked digests emptied in the stored Validate result: Promote and Sign refuse it, nothing is copied or signed', async () => {
     const { world, digest } = arrange();
-    const input = world.input([project({ images: [{ name: 'unsigned', dmap: { [digest]: ['v1'] } }], signatures: { mode: 'require', keys: [releaseKey.publicKeyPem] } })]);
+    const input = world.input([
+      project({ images: [{ name: 'unsigned', dmap: { [digest]: ['v1'] } }], signatures: { mode: 'require', keys: [releaseKey.publicKeyPem] } }),
+    ]);
     const run = await world.run(input).through('validate');
     expect(run.validate).toMatchObject({ blocked: 1, resultSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     tamper<VerificationDocument>(world, run.validate!.resultKey, (d) => (d.blockedDigests = []));
@@ -87,7 +100,17 @@ describe('documents read back by hash', () => {
     expect(world.registry.copies).toEqual([]);
 
     // Somebody copies it into place by hand; Sign must not sign it on the altered word either.
-    for (const dest of everywhere('unsigned')) await world.registry.copy({ project: 'x', image: 'unsigned', destinationIndex: 0, source: staging('unsigned'), destination: dest, digest, tags: ['v1'], edges: 1 });
+    for (const dest of everywhere('unsigned'))
+      await world.registry.copy({
+        project: 'x',
+        image: 'unsigned',
+        destinationIndex: 0,
+        source: staging('unsigned'),
+        destination: dest,
+        digest,
+        tags: ['v1'],
+        edges: 1,
+      });
     run.promote = emptySummary();
     const sign = await failure(run.exec(run.worker.sign, [{ ...run.afterPromote(), verification }]));
     expect(sign).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
@@ -96,7 +119,17 @@ describe('documents read back by hash', () => {
 
   it('the nightly re-mirroring refuses an altered bundle the latest-bundle pointer names, and a bundle key that is no content address', async () => {
     const { world, input } = arrange();
-    world.store.docs.set(LATEST_BUNDLE_KEY, JSON.stringify({ bundleKey: input.bundleKey, bundleSha256: input.bundleSha256, workflowId: 'w', runId: 'r', startedAt: '2026-01-01T00:00:00Z', at: '2026-01-01T00:01:00Z' }));
+    world.store.docs.set(
+      LATEST_BUNDLE_KEY,
+      JSON.stringify({
+        bundleKey: input.bundleKey,
+        bundleSha256: input.bundleSha256,
+        workflowId: 'w',
+        runId: 'r',
+        startedAt: '2026-01-01T00:00:00Z',
+        at: '2026-01-01T00:01:00Z',
+      }),
+    );
     tamper<ManifestBundle>(world, input.bundleKey, (b) => (b.projects[0]!.signatures.mode = 'off'));
     const err = await failure(world.mirror({ confirm: true }));
     expect(err).toMatchObject({ type: 'InvalidInput', nonRetryable: true });

@@ -32,7 +32,14 @@ const outcome = (doc: VerificationDocument) => Object.fromEntries(doc.failures.m
 
 describe('validate', () => {
   it('require passes signatures in either format and blocks the unsigned, the wrongly signed and the provenance-only', async () => {
-    const { world, d, images } = await arrange({ legacy: 'legacy', bundle: 'bundle', both: 'both', unsigned: 'none', stranger: 'stranger', provenance: 'provenance' });
+    const { world, d, images } = await arrange({
+      legacy: 'legacy',
+      bundle: 'bundle',
+      both: 'both',
+      unsigned: 'none',
+      stranger: 'stranger',
+      provenance: 'provenance',
+    });
     const keys = [releaseKey.publicKeyPem];
     const run = await world.run(world.input([project({ images: images(Object.keys(d)), signatures: { mode: 'require', keys } })])).through('plan');
     const summary = (run.validate = await run.exec(run.worker.validate, [run.planRef]));
@@ -45,7 +52,9 @@ describe('validate', () => {
 
   it('if-present passes the unsigned (counted missing) and blocks only a signature that does not verify', async () => {
     const { world, d, images } = await arrange({ good: 'both', unsigned: 'none', stranger: 'stranger' });
-    const run = await world.run(world.input([project({ images: images(Object.keys(d)), signatures: { mode: 'if-present', keys: [releaseKey.publicKeyPem] } })])).through('plan');
+    const run = await world
+      .run(world.input([project({ images: images(Object.keys(d)), signatures: { mode: 'if-present', keys: [releaseKey.publicKeyPem] } })]))
+      .through('plan');
     const summary = (run.validate = await run.exec(run.worker.validate, [run.planRef]));
     expect(summary).toMatchObject({ mode: 'if-present', checked: 3, passed: 1, failed: 1, missing: 1, blocked: 1 });
     const doc = world.doc<VerificationDocument>(summary.resultKey);
@@ -55,21 +64,32 @@ describe('validate', () => {
     // Promote skips the blocked digest only.
     const copiesBefore = world.registry.copies.length;
     await run.through('promote');
-    expect(world.registry.copies.slice(copiesBefore).map((c) => c.task.image).sort()).toEqual(['good', 'good', 'good', 'unsigned', 'unsigned', 'unsigned']);
+    expect(
+      world.registry.copies
+        .slice(copiesBefore)
+        .map((c) => c.task.image)
+        .sort(),
+    ).toEqual(['good', 'good', 'good', 'unsigned', 'unsigned', 'unsigned']);
     expect(run.promote).toMatchObject({ promotedEdges: 6, failedEdges: 0 });
   });
 
   it('off checks nothing, even a signature by a stranger; a signed image under a policy with no keys fails', async () => {
     const { world, d, images } = await arrange({ stranger: 'stranger', signed: 'both' });
-    const run = await world.run(world.input([
-      project({ name: 'unchecked', images: images(['stranger']), signatures: { mode: 'off', keys: [releaseKey.publicKeyPem] } }),
-      project({ name: 'keyless', images: images(['signed']), signatures: { mode: 'if-present', keys: [] } }),
-    ])).through('plan');
+    const run = await world
+      .run(
+        world.input([
+          project({ name: 'unchecked', images: images(['stranger']), signatures: { mode: 'off', keys: [releaseKey.publicKeyPem] } }),
+          project({ name: 'keyless', images: images(['signed']), signatures: { mode: 'if-present', keys: [] } }),
+        ]),
+      )
+      .through('plan');
     const from = world.registry.requests.length;
     const summary = (run.validate = await run.exec(run.worker.validate, [run.planRef]));
     expect(summary).toMatchObject({ mode: 'mixed', checked: 1, failed: 1, blocked: 1 });
     const doc = world.doc<VerificationDocument>(summary.resultKey);
-    expect(doc.failures).toEqual([expect.objectContaining({ code: 'VERIFICATION_FAILED', error: 'keyless: signed, but the policy names no keys or identities to verify with' })]);
+    expect(doc.failures).toEqual([
+      expect.objectContaining({ code: 'VERIFICATION_FAILED', error: 'keyless: signed, but the policy names no keys or identities to verify with' }),
+    ]);
     expect(doc.blockedDigests).toEqual([d.signed]);
     expect(world.registry.requests.slice(from).map((q) => q.where)).not.toContain('staging.example/s/stranger');
   });
@@ -82,7 +102,8 @@ describe('validate', () => {
     // Then: `byhand` and `vetted` copied to every destination outside the promoter, and `ours`'s
     // staging signature removed (staging is cleaned up after a release).
     for (const name of ['byhand', 'vetted']) {
-      for (const dest of everywhere(name)) await r.copy({ project: 'x', image: name, destinationIndex: 0, source: staging(name), destination: dest, digest: d[name]!, tags: ['v1'], edges: 1 });
+      for (const dest of everywhere(name))
+        await r.copy({ project: 'x', image: name, destinationIndex: 0, source: staging(name), destination: dest, digest: d[name]!, tags: ['v1'], edges: 1 });
     }
     r.deleteTag(staging('ours'), signatureTag(d.ours!));
     r.deleteTag(staging('ours'), referrersFallbackTag(d.ours!));
@@ -106,7 +127,9 @@ describe('validate', () => {
 
   it('a dry run ends after Validate: its verdicts are in the report and no destination holds anything', async () => {
     const { world, d, images } = await arrange({ good: 'both', stranger: 'stranger' });
-    const input = world.input([project({ images: images(Object.keys(d)), signatures: { mode: 'require', keys: [releaseKey.publicKeyPem] } })], { confirm: false });
+    const input = world.input([project({ images: images(Object.keys(d)), signatures: { mode: 'require', keys: [releaseKey.publicKeyPem] } })], {
+      confirm: false,
+    });
     const run = await world.run(input).through('report');
     expect(run.report).toMatchObject({ status: 'dry-run', dryRun: true, edges: { total: 6, toPromote: 6, promoted: 0, failed: 3 } });
     expect(run.report!.signaturesVerified).toMatchObject({ mode: 'require', checked: 2, passed: 1, failed: 1, blocked: 1 });

@@ -34,8 +34,10 @@ async function arrange() {
   await signInStaging(r, staging('unbuilt'), d.unbuilt!, releaseKey, 'legacy');
   const images = (names: string[]) => names.map((name) => ({ name, dmap: { [d[name]!]: ['v1'] } }));
   const strict = project({
-    name: 'strict', images: images(['built', 'blocked']),
-    provenance: { mode: 'require', keys, builders: [BUILDER] }, signatures: { mode: 'require', keys },
+    name: 'strict',
+    images: images(['built', 'blocked']),
+    provenance: { mode: 'require', keys, builders: [BUILDER] },
+    signatures: { mode: 'require', keys },
   });
   const lenient = project({ name: 'lenient', images: images(['unbuilt']), provenance: { mode: 'warn', keys }, signatures: { mode: 'require', keys } });
   const input = world.input([strict, lenient]);
@@ -60,7 +62,10 @@ describe('verification summaries', () => {
       // Provenance from an allowed builder, and a bundle signature: both are inputs.
       built: {
         levels: ['SLSA_BUILD_LEVEL_2'],
-        inputs: [built.referrers.find((x) => x.type === 'https://slsa.dev/provenance/v1')!.digest, built.referrers.find((x) => x.type !== 'https://slsa.dev/provenance/v1')!.digest],
+        inputs: [
+          built.referrers.find((x) => x.type === 'https://slsa.dev/provenance/v1')!.digest,
+          built.referrers.find((x) => x.type !== 'https://slsa.dev/provenance/v1')!.digest,
+        ],
         policy: policyDigest(strict.provenance, strict.signatures),
       },
       // No provenance, which `warn` lets through: level 0; the `.sig` that verified is the input.
@@ -72,7 +77,10 @@ describe('verification summaries', () => {
       let first: Statement | undefined;
       for (const dest of everywhere(name)) {
         const found = await summariesAt(world, dest, d[name]!);
-        expect(found.map((v) => v.ok), `${name} at ${key(dest)}`).toEqual([true]);
+        expect(
+          found.map((v) => v.ok),
+          `${name} at ${key(dest)}`,
+        ).toEqual([true]);
         first ??= found[0]!.statement;
         expect(found[0]!.statement, 'every destination carries the same summary').toEqual(first);
       }
@@ -83,7 +91,10 @@ describe('verification summaries', () => {
         verifier: { id: 'https://github.com/promoter/promoter/worker@v1' },
         timeVerified: [records[0]!.at, records[1]!.at].sort().at(-1),
         resourceUri: `${key(primary)}@${d[name]}`,
-        policy: { uri: `s3://${world.store.bucket}/${input.bundleKey}#manifests/${name === 'built' ? 'strict' : 'lenient'}/promoter-manifest.yaml`, digest: { sha256: want.policy } },
+        policy: {
+          uri: `s3://${world.store.bucket}/${input.bundleKey}#manifests/${name === 'built' ? 'strict' : 'lenient'}/promoter-manifest.yaml`,
+          digest: { sha256: want.policy },
+        },
         inputAttestations: want.inputs.map((x) => ({ uri: `${key(staging(name))}@${x}`, digest: { sha256: x.slice(7) } })),
         verificationResult: 'PASSED',
         verifiedLevels: want.levels,

@@ -20,7 +20,7 @@ describe.skipIf(!keyless)('dev stack: Sigstore services', () => {
     expect(await chain.text()).toMatch(/BEGIN CERTIFICATE/);
   });
 
-  it('keeps the services\' metrics listeners (TSA :2112, fixed; Fulcio, Rekor) off the host loopback', async () => {
+  it("keeps the services' metrics listeners (TSA :2112, fixed; Fulcio, Rekor) off the host loopback", async () => {
     for (const port of [2112, 2113, 2114, 5554, 3001]) {
       expect(await portOpen('127.0.0.1', port, 500), `127.0.0.1:${port}`).toBe(false);
     }
@@ -30,7 +30,11 @@ describe.skipIf(!keyless)('dev stack: Sigstore services', () => {
   });
 
   it('the OIDC issuer publishes discovery and the key that signed the current token', async () => {
-    const discovery = (await (await fetch(`${k.issuer}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string; id_token_signing_alg_values_supported: string[] };
+    const discovery = (await (await fetch(`${k.issuer}/.well-known/openid-configuration`)).json()) as {
+      issuer: string;
+      jwks_uri: string;
+      id_token_signing_alg_values_supported: string[];
+    };
     expect(discovery.issuer).toBe(k.issuer);
     expect(discovery.id_token_signing_alg_values_supported).toEqual(['RS256']);
     const jwks = (await (await fetch(discovery.jwks_uri)).json()) as { keys: { kid: string; kty: string }[] };

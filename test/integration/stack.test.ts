@@ -46,7 +46,10 @@ async function fetchToken(realm: string, service: string, scopes: string[], basi
 }
 
 function decodeJwt(token: string) {
-  const [header, claims] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>);
+  const [header, claims] = token
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>);
   return { header: header!, claims: claims! };
 }
 
@@ -125,10 +128,16 @@ describe('dev stack', () => {
     for (const host of [env.registries.production, env.registries.all.mirrorB, 'localhost:5005', '127.0.0.1:5005']) {
       expect(readFileSync(join(env.registryCertsDir, host, 'ca.crt'), 'utf8'), host).toBe(readFileSync(tlsFiles.caCert, 'utf8'));
       // Without the CA the certificate is refused; plain HTTP is not served at all.
-      const untrusted = await fetch(`https://${host}/v2/`).then(() => 'answered', (e: Error & { cause?: { code?: string } }) => e.cause?.code);
+      const untrusted = await fetch(`https://${host}/v2/`).then(
+        () => 'answered',
+        (e: Error & { cause?: { code?: string } }) => e.cause?.code,
+      );
       expect(untrusted, host).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT/);
       // distribution answers plain HTTP with 400 ("HTTP request to an HTTPS server"); node's TLS server hangs up.
-      const plain = await fetch(`http://${host}/v2/`).then((r) => r.status, () => 'refused');
+      const plain = await fetch(`http://${host}/v2/`).then(
+        (r) => r.status,
+        () => 'refused',
+      );
       expect([400, 'refused'], host).toContain(plain);
     }
   });

@@ -21,7 +21,11 @@ async function bundledOnce(): Promise<ReplayWorkerOptions> {
   const options = replayOptions();
   if (!options.workflowsPath) return options;
   const { workflowsPath, interceptors, ...rest } = options;
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: interceptors?.workflowModules, logger: new DefaultLogger('WARN') });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: interceptors?.workflowModules,
+    logger: new DefaultLogger('WARN'),
+  });
   return { ...rest, workflowBundle };
 }
 

@@ -14,14 +14,30 @@ import { createActivities, type Activities } from '../../activities';
 import type { SignatureTrust } from '../../activities/shared/registry-port';
 import { loadConfig } from '../../lib/config';
 import {
-  bundleSha256, canonicalJson, DEFAULT_PROVENANCE_POLICY, DEFAULT_SIGNATURE_POLICY, type BundleImage, type ManifestBundle, type Project,
-  type ProvenancePolicy, type SignaturePolicy,
+  bundleSha256,
+  canonicalJson,
+  DEFAULT_PROVENANCE_POLICY,
+  DEFAULT_SIGNATURE_POLICY,
+  type BundleImage,
+  type ManifestBundle,
+  type Project,
+  type ProvenancePolicy,
+  type SignaturePolicy,
 } from '../../lib/manifests';
 import type { RepositoryRef } from '../../lib/oci';
 import { bundleKey } from '../../lib/run/storage-keys';
 import { repoFor } from '../../lib/run/plan';
 import { DEFAULT_RUN_OPTIONS, type AfterPromoteArgs, type PlanRef, type PromoteBatchArgs, type PromotionInput, type RunOptions } from '../../lib/run/input';
-import { PHASES, type AttestSummary, type PhaseName, type PhaseResult, type PlanSummary, type PromoteSummary, type SignSummary, type VerificationSummary } from '../../lib/run/outcomes';
+import {
+  PHASES,
+  type AttestSummary,
+  type PhaseName,
+  type PhaseResult,
+  type PlanSummary,
+  type PromoteSummary,
+  type SignSummary,
+  type VerificationSummary,
+} from '../../lib/run/outcomes';
 import type { MirrorInput, MirrorReport } from '../../lib/run/mirror-types';
 import type { ReportInput, RunReport } from '../../lib/run/report';
 import { loadSigningKey, loadVerificationKeys, type SignatureFormat, type SigningKey } from '../../lib/signing';
@@ -97,12 +113,15 @@ export class Attempt<A extends unknown[], R> {
   readonly done: Promise<R>;
 
   constructor(fn: (...args: A) => Promise<R>, args: A, ctx: ActivityContext) {
-    const env = new MockActivityEnvironment({
-      attempt: ctx.attempt ?? 1,
-      heartbeatDetails: ctx.heartbeat,
-      activityType: fn.name,
-      workflowExecution: { workflowId: ctx.workflowId, runId: ctx.runId },
-    }, { logger: QUIET });
+    const env = new MockActivityEnvironment(
+      {
+        attempt: ctx.attempt ?? 1,
+        heartbeatDetails: ctx.heartbeat,
+        activityType: fn.name,
+        workflowExecution: { workflowId: ctx.workflowId, runId: ctx.runId },
+      },
+      { logger: QUIET },
+    );
     env.on('heartbeat', (d: unknown) => this.beats.push(d === undefined ? undefined : JSON.parse(JSON.stringify(d))));
     this.done = env.run(fn, ...args);
     // An attempt a test abandons (its worker "died") must not fail the test by rejecting later.
@@ -144,7 +163,13 @@ export class World {
     const bundle: ManifestBundle = { version: 1, projects: [...projects].sort((a, b) => (a.name < b.name ? -1 : 1)) };
     const sha = bundleSha256(bundle);
     this.store.docs.set(bundleKey(sha), canonicalJson(bundle));
-    return { bundleKey: bundleKey(sha), bundleSha256: sha, confirm: opts.confirm ?? true, options: { ...DEFAULT_RUN_OPTIONS, ...opts.options }, origin: 'test' };
+    return {
+      bundleKey: bundleKey(sha),
+      bundleSha256: sha,
+      confirm: opts.confirm ?? true,
+      options: { ...DEFAULT_RUN_OPTIONS, ...opts.options },
+      origin: 'test',
+    };
   }
 
   /** A run of the promotion workflow over `input` (a new run id: a new run). */
@@ -192,7 +217,11 @@ export class Run {
   attest?: AttestSummary;
   report?: RunReport;
 
-  constructor(readonly world: World, readonly input: PromotionInput, readonly ids: { workflowId: string; runId: string }) {
+  constructor(
+    readonly world: World,
+    readonly input: PromotionInput,
+    readonly ids: { workflowId: string; runId: string },
+  ) {
     this.worker = world.worker();
   }
 

@@ -14,7 +14,13 @@ export const CLUSTER_SKIP_VARIABLE = 'PROMOTER_CLUSTER_SKIP';
 export const clusterSkipReason = (): string | undefined => process.env[CLUSTER_SKIP_VARIABLE] || undefined;
 
 /** No TEMPORAL_* of the dev stack (inherited from the global setup) may mix into a cluster client's settings. */
-const NO_DEV_TEMPORAL = { TEMPORAL_ADDRESS: undefined, TEMPORAL_NAMESPACE: undefined, TEMPORAL_API_KEY: undefined, TEMPORAL_PROFILE: undefined, TEMPORAL_CONFIG_FILE: undefined };
+const NO_DEV_TEMPORAL = {
+  TEMPORAL_ADDRESS: undefined,
+  TEMPORAL_NAMESPACE: undefined,
+  TEMPORAL_API_KEY: undefined,
+  TEMPORAL_PROFILE: undefined,
+  TEMPORAL_CONFIG_FILE: undefined,
+};
 
 export type ClusterAccess = 'mtls' | 'api-key';
 

@@ -11,15 +11,47 @@
 // writer can be made to act between its read and its write, or between its write and its read-back;
 // a host honours conditional writes unless it is listed in `unconditionalHosts`.
 import {
-  OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, OciError, fallbackIndexUpdate, referrerDescriptor, repositoryKey, sha256Digest, updateSharedTag, withReferrers,
-  type Descriptor, type DigestRef, type RepositoryRef, type SharedTag, type TagOutcome,
+  OCI_CONFIG,
+  OCI_INDEX,
+  OCI_LAYER_TAR,
+  OCI_MANIFEST,
+  OciError,
+  fallbackIndexUpdate,
+  referrerDescriptor,
+  repositoryKey,
+  sha256Digest,
+  updateSharedTag,
+  withReferrers,
+  type Descriptor,
+  type DigestRef,
+  type RepositoryRef,
+  type SharedTag,
+  type TagOutcome,
 } from '../../lib/oci';
 import type { CopyTask } from '../../lib/run/plan';
 import {
-  BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, SIGSTORE_BUNDLE_V03, SLSA_PROVENANCE_V1, attestationTag, buildBundleReferrer,
-  isBundleReferrer, legacyLayerOf, mergeSignatureArtifact, referrersFallbackTag, signatureTag, verifyBundle, verifyCosignSignature, verifySlsaProvenance,
-  withoutSignatures, type FoundSignatures, type ImageSignatureVerification, type OciArtifact, type SignatureLayer, type StoredManifest,
-  type WriteOutcome, type WriteRequest,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  SIGSTORE_BUNDLE_V03,
+  SLSA_PROVENANCE_V1,
+  attestationTag,
+  buildBundleReferrer,
+  isBundleReferrer,
+  legacyLayerOf,
+  mergeSignatureArtifact,
+  referrersFallbackTag,
+  signatureTag,
+  verifyBundle,
+  verifyCosignSignature,
+  verifySlsaProvenance,
+  withoutSignatures,
+  type FoundSignatures,
+  type ImageSignatureVerification,
+  type OciArtifact,
+  type SignatureLayer,
+  type StoredManifest,
+  type WriteOutcome,
+  type WriteRequest,
 } from '../../lib/signing';
 import type { CopyOutcome, ManifestTree, ProvenanceCandidate, RegistryPort, SignatureTrust } from '../../activities/shared/registry-port';
 
@@ -148,15 +180,19 @@ export class FakeRegistry implements RegistryPort {
     const layer = Buffer.from(body);
     const empty = Buffer.from('{}');
     const m = this.repo(repo).manifests.get(subject)!;
-    const digest = this.putManifest(repo, {
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      artifactType,
-      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256Digest(empty), size: 2 },
-      layers: [{ mediaType: artifactType, digest: sha256Digest(layer), size: layer.length }],
-      subject: { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length },
-      ...(annotations ? { annotations } : {}),
-    }, { blobs: [empty, layer] });
+    const digest = this.putManifest(
+      repo,
+      {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType,
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256Digest(empty), size: 2 },
+        layers: [{ mediaType: artifactType, digest: sha256Digest(layer), size: layer.length }],
+        subject: { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length },
+        ...(annotations ? { annotations } : {}),
+      },
+      { blobs: [empty, layer] },
+    );
     const referrer = this.repo(repo).manifests.get(digest)!;
     if (!this.apiHosts.has(repo.host)) this.addToFallbackIndex(repo, subject, [referrerDescriptor(referrer.bytes, referrer.mediaType).descriptor]);
     return digest;
@@ -275,7 +311,9 @@ export class FakeRegistry implements RegistryPort {
   async findProvenance(target: DigestRef, found?: FoundSignatures): Promise<ProvenanceCandidate[]> {
     const f = found ?? (await this.findSignatures(target));
     await this.enter('findProvenance', repositoryKey(target));
-    return f.bundles.filter((b) => b.predicateType === SLSA_PROVENANCE_V1).map((b) => ({ source: `referrer ${b.referrer.digest}`, manifest: b.referrer.digest, document: b.bundle }));
+    return f.bundles
+      .filter((b) => b.predicateType === SLSA_PROVENANCE_V1)
+      .map((b) => ({ source: `referrer ${b.referrer.digest}`, manifest: b.referrer.digest, document: b.bundle }));
   }
 
   async verifySignatures(target: DigestRef, trust: SignatureTrust, found?: FoundSignatures): Promise<ImageSignatureVerification> {
@@ -319,14 +357,18 @@ export class FakeRegistry implements RegistryPort {
       // As the real writer: merged into the `.sig` as it is when written (lib/oci/shared-tag.ts).
       const tag = signatureTag(digest);
       let blobs: OciArtifact['blobs'] = [];
-      const result = await updateSharedTag(this.sharedTag(repo, tag, () => blobs), {
-        merge: (current) => {
-          const merged = mergeSignatureArtifact(current ? Buffer.from(current.bytes) : undefined, layer);
-          if (!merged.changed) return undefined;
-          blobs = merged.artifact.blobs;
-          return { bytes: merged.artifact.manifest, digest: merged.artifact.digest, mediaType: merged.artifact.mediaType };
+      const result = await updateSharedTag(
+        this.sharedTag(repo, tag, () => blobs),
+        {
+          merge: (current) => {
+            const merged = mergeSignatureArtifact(current ? Buffer.from(current.bytes) : undefined, layer);
+            if (!merged.changed) return undefined;
+            blobs = merged.artifact.blobs;
+            return { bytes: merged.artifact.manifest, digest: merged.artifact.digest, mediaType: merged.artifact.mediaType };
+          },
         },
-      }, { sleep: async () => {} });
+        { sleep: async () => {} },
+      );
       out.legacy = result === 'written' ? 'written' : 'present';
     }
     for (const b of [...(req.set?.bundle ? [req.set.bundle] : []), ...(req.attestations ?? [])]) {
@@ -368,7 +410,13 @@ export class FakeRegistry implements RegistryPort {
       write: async (content, readAt) => {
         interlope('before-write');
         if (!this.unconditionalHosts.has(repo.host) && this.resolve(repo, tag)?.digest !== readAt) {
-          throw new OciError({ code: 'PRECONDITION_FAILED', status: 412, registry: repo.host, repository: repo.repository, message: `${repositoryKey(repo)}:${tag} changed since it was read` });
+          throw new OciError({
+            code: 'PRECONDITION_FAILED',
+            status: 412,
+            registry: repo.host,
+            repository: repo.repository,
+            message: `${repositoryKey(repo)}:${tag} changed since it was read`,
+          });
         }
         this.store(repo, { manifest: Buffer.from(content.bytes), mediaType: content.mediaType, digest: content.digest, blobs: blobs() }, tag);
         interlope('after-write');

@@ -187,7 +187,14 @@ export class FaultProxy {
       return;
     }
     const forward = () =>
-      this.forward(req, res, rec, fault?.kind === 'corrupt' ? (fault.offset ?? -1) : undefined, fault?.kind === 'slow-upload' ? fault.bytesPerSecond : undefined, fault?.kind === 'link' ? fault.link : undefined);
+      this.forward(
+        req,
+        res,
+        rec,
+        fault?.kind === 'corrupt' ? (fault.offset ?? -1) : undefined,
+        fault?.kind === 'slow-upload' ? fault.bytesPerSecond : undefined,
+        fault?.kind === 'link' ? fault.link : undefined,
+      );
     if (fault?.kind === 'delay') setTimeout(forward, fault.ms);
     else if (fault?.kind === 'hold') void fault.until.then(forward, forward);
     else forward();
@@ -222,7 +229,14 @@ export class FaultProxy {
     upstream.end();
   }
 
-  private forward(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest, corruptAt: number | undefined, bytesPerSecond?: number, link?: string): void {
+  private forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    rec: RecordedRequest,
+    corruptAt: number | undefined,
+    bytesPerSecond?: number,
+    link?: string,
+  ): void {
     const [hostname, port] = [this.target.slice(0, this.target.lastIndexOf(':')), Number(this.target.slice(this.target.lastIndexOf(':') + 1))];
     const upstream = this.upstream({ hostname, port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       rec.status = up.statusCode;
@@ -263,7 +277,10 @@ export class FaultProxy {
 
 /** Writes junk as fast as the client reads it; reports how much went out when the connection ends. */
 function pourJunk(res: http.ServerResponse, fault: { bytes: number; declareLength: boolean; contentType?: string }, done: (sent: number) => void): void {
-  res.writeHead(200, { 'Content-Type': fault.contentType ?? 'application/vnd.oci.image.manifest.v1+json', ...(fault.declareLength ? { 'Content-Length': String(fault.bytes) } : {}) });
+  res.writeHead(200, {
+    'Content-Type': fault.contentType ?? 'application/vnd.oci.image.manifest.v1+json',
+    ...(fault.declareLength ? { 'Content-Length': String(fault.bytes) } : {}),
+  });
   const piece = Buffer.alloc(64 * 1024, 0x20);
   let sent = 0;
   res.on('close', () => done(sent));

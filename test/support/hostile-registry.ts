@@ -44,7 +44,10 @@ export class HostileRegistry {
   static async start(opts: HostileOptions = {}): Promise<HostileRegistry> {
     const listener = (req: http.IncomingMessage, res: http.ServerResponse) => self.handle(req, res);
     const server = opts.tls
-      ? https.createServer({ cert: readFileSync(tlsFiles.serverCert), key: readFileSync(tlsFiles.serverKey), requestCert: !!opts.requestCert, rejectUnauthorized: false }, listener)
+      ? https.createServer(
+          { cert: readFileSync(tlsFiles.serverCert), key: readFileSync(tlsFiles.serverKey), requestCert: !!opts.requestCert, rejectUnauthorized: false },
+          listener,
+        )
       : http.createServer(listener);
     server.keepAliveTimeout = 1000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -20,12 +20,25 @@ export async function seedImageSet(label: string, count: number, opts: { source?
   const prefix = uniqueName(label);
   const oci = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
   const base = [makeLayer(`${prefix}/base`, 32 * 1024)];
-  const images = await mapPool(Array.from({ length: count }, (_, i) => i), 8, async (i) => {
-    const name = `img-${String(i).padStart(2, '0')}`;
-    const pushed = await pushRandomImage(oci, s.registries.staging, `${prefix}/${name}`, { seed: `${prefix}/${name}`, layers: 2, layerSize: 16 * 1024, sharedLayers: base });
-    return { name, digest: pushed.digest, tag: `v${i}.0.0` };
-  });
+  const images = await mapPool(
+    Array.from({ length: count }, (_, i) => i),
+    8,
+    async (i) => {
+      const name = `img-${String(i).padStart(2, '0')}`;
+      const pushed = await pushRandomImage(oci, s.registries.staging, `${prefix}/${name}`, {
+        seed: `${prefix}/${name}`,
+        layers: 2,
+        layerSize: 16 * 1024,
+        sharedLayers: base,
+      });
+      return { name, digest: pushed.digest, tag: `v${i}.0.0` };
+    },
+  );
   const destinations = [s.registries.production, ...s.registries.mirrors];
-  const manifest = await writePlainManifest(`${opts.source ?? s.registries.staging}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), images.map((img) => ({ name: img.name, digest: img.digest, tags: [img.tag] })));
+  const manifest = await writePlainManifest(
+    `${opts.source ?? s.registries.staging}/${prefix}`,
+    destinations.map((d) => `${d}/${prefix}`),
+    images.map((img) => ({ name: img.name, digest: img.digest, tags: [img.tag] })),
+  );
   return { prefix, oci, images, destinations, manifest };
 }

@@ -46,7 +46,12 @@ export function keylessConfigOf(k: KeylessStack, oidcTokenSource = `file:${k.tok
 export function keylessTrustOf(k: KeylessStack, identity: { subject?: string; subjectRegExp?: string; issuer?: string } = {}): KeylessTrust {
   return {
     trustedRoot: JSON.parse(readFileSync(k.trustedRootPath, 'utf8')),
-    identities: [{ issuer: identity.issuer ?? k.issuer, ...(identity.subjectRegExp ? { subjectRegExp: identity.subjectRegExp } : { subject: identity.subject ?? k.identity }) }],
+    identities: [
+      {
+        issuer: identity.issuer ?? k.issuer,
+        ...(identity.subjectRegExp ? { subjectRegExp: identity.subjectRegExp } : { subject: identity.subject ?? k.identity }),
+      },
+    ],
     ctlogThreshold: 0,
   };
 }

@@ -47,7 +47,8 @@ export class MemoryStore implements DocumentStore {
     this.writing(key);
     const body = JSON.stringify(value);
     const existing = this.docs.get(key);
-    if (existing !== undefined && existing !== body) throw new AuditObjectConflict(this.bucket, key, this.stored(key, existing).sha256, this.stored(key, body).sha256);
+    if (existing !== undefined && existing !== body)
+      throw new AuditObjectConflict(this.bucket, key, this.stored(key, existing).sha256, this.stored(key, body).sha256);
     this.docs.set(key, body);
     return this.stored(key, body);
   }

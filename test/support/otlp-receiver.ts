@@ -23,12 +23,16 @@ interface OtlpAttribute {
   value: OtlpValue;
 }
 
-const valueOf = (v: OtlpValue): string | number | boolean => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue ?? ''));
+const valueOf = (v: OtlpValue): string | number | boolean =>
+  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue ?? ''));
 const attributesOf = (list: OtlpAttribute[] | undefined) => Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
 
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
-  private constructor(private readonly server: http.Server, readonly endpoint: string) {}
+  private constructor(
+    private readonly server: http.Server,
+    readonly endpoint: string,
+  ) {}
 
   static async start(): Promise<OtlpReceiver> {
     const server = http.createServer((req, res) => {
@@ -48,12 +52,24 @@ export class OtlpReceiver {
     return receiver;
   }
 
-  private take(body: { resourceSpans?: { resource?: { attributes?: OtlpAttribute[] }; scopeSpans?: { spans?: (Omit<ReceivedSpan, 'attributes' | 'service'> & { attributes?: OtlpAttribute[] })[] }[] }[] }): void {
+  private take(body: {
+    resourceSpans?: {
+      resource?: { attributes?: OtlpAttribute[] };
+      scopeSpans?: { spans?: (Omit<ReceivedSpan, 'attributes' | 'service'> & { attributes?: OtlpAttribute[] })[] }[];
+    }[];
+  }): void {
     for (const rs of body.resourceSpans ?? []) {
       const service = String(attributesOf(rs.resource?.attributes)['service.name'] ?? '');
       for (const ss of rs.scopeSpans ?? []) {
         for (const s of ss.spans ?? []) {
-          this.spans.push({ traceId: s.traceId, spanId: s.spanId, ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}), name: s.name, attributes: attributesOf(s.attributes), service });
+          this.spans.push({
+            traceId: s.traceId,
+            spanId: s.spanId,
+            ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
+            name: s.name,
+            attributes: attributesOf(s.attributes),
+            service,
+          });
         }
       }
     }

@@ -34,7 +34,12 @@ export async function buildScenario(extraManifest = ''): Promise<Scenario> {
   const mirror = s.registries.all.mirrorB;
   const mirrorA = s.registries.all.mirrorA;
   const a = await pushRandomImage(client, staging, `${prefix}/a`, { seed: `${prefix}/a`, layers: 2, layerSize: 2048 });
-  const b = await pushRandomImage(client, staging, `${prefix}/b`, { seed: `${prefix}/b`, layers: 1, layerSize: 2048, platforms: ['linux/amd64', 'linux/arm64'] });
+  const b = await pushRandomImage(client, staging, `${prefix}/b`, {
+    seed: `${prefix}/b`,
+    layers: 1,
+    layerSize: 2048,
+    platforms: ['linux/amd64', 'linux/arm64'],
+  });
   const c = await pushRandomImage(client, staging, `${prefix}/c`, { seed: `${prefix}/c`, layers: 1, layerSize: 1024 });
   await copyImage(client, { host: staging, repository: `${prefix}/a`, digest: a.digest }, { host: production, repository: `${prefix}/a` }, { tags: ['v1'] });
   const other = await pushRandomImage(client, production, `${prefix}/c`, { seed: `${prefix}/c-other`, layers: 1, layerSize: 512, tag: 'v3' });
@@ -64,5 +69,14 @@ ${extraManifest}images:
       "${LOST_DIGEST}": ["v9"]
 `,
   );
-  return { prefix, client, manifestFile, digests: { a: a.digest, b: b.digest, bChildren: b.children.map((x) => x.digest), c: c.digest, other: other.digest }, staging, production, mirror, mirrorA };
+  return {
+    prefix,
+    client,
+    manifestFile,
+    digests: { a: a.digest, b: b.digest, bChildren: b.children.map((x) => x.digest), c: c.digest, other: other.digest },
+    staging,
+    production,
+    mirror,
+    mirrorA,
+  };
 }

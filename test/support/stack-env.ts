@@ -36,7 +36,10 @@ export function stack(): StackEndpoints {
     if (value === undefined) throw new Error(`${name} is not set (is the dev stack configured?)`);
     return value;
   };
-  const mirrors = get('PROMOTER_MIRROR_REGISTRIES').split(',').map((m) => m.trim()).filter(Boolean);
+  const mirrors = get('PROMOTER_MIRROR_REGISTRIES')
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const [mirrorA, mirrorB] = mirrors;
   if (!mirrorA || !mirrorB) throw new Error('PROMOTER_MIRROR_REGISTRIES needs two registries');
   const dockerConfigDir = get('DOCKER_CONFIG');
@@ -61,7 +64,10 @@ export function stack(): StackEndpoints {
     signingKeyPath: get('PROMOTER_SIGNING_KEY'),
     publicKeyPath: get('PROMOTER_PUBLIC_KEY'),
     cosignPath: process.env.PROMOTER_COSIGN ?? defaults.PROMOTER_COSIGN,
-    allowedRegistries: get('PROMOTER_ALLOWED_REGISTRIES').split(',').map((g) => g.trim()).filter(Boolean),
+    allowedRegistries: get('PROMOTER_ALLOWED_REGISTRIES')
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean),
   };
 }
 
@@ -70,6 +76,10 @@ export function stack(): StackEndpoints {
  * valid per the distribution name grammar. Prefixes may contain slashes (`team/app`).
  */
 export function uniqueName(prefix: string): string {
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9/._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'test';
+  const clean =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9/._-]+/g, '-')
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'test';
   return `${clean}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }

@@ -2,9 +2,7 @@
 // written into the fake registry the way cosign writes it: a signature (`.sig` and/or a bundle
 // referrer) and a DSSE-signed SLSA provenance v1 attestation.
 import type { RepositoryRef } from '../../lib/oci';
-import {
-  inTotoStatement, KeySigner, signDsseBundle, SLSA_PROVENANCE_V1, type SignatureFormat, type SigningKey,
-} from '../../lib/signing';
+import { inTotoStatement, KeySigner, signDsseBundle, SLSA_PROVENANCE_V1, type SignatureFormat, type SigningKey } from '../../lib/signing';
 import type { FakeRegistry } from './fake-registry';
 
 export const BUILDER = 'https://github.com/actions/runner';
@@ -31,10 +29,18 @@ export async function attachProvenance(
 ): Promise<void> {
   const source = build.source ?? SOURCE_REPO;
   const predicate = {
-    buildDefinition: { buildType: 'https://example.com/build/v1', externalParameters: { source }, resolvedDependencies: [{ uri: source, digest: { gitCommit: 'abc' } }] },
+    buildDefinition: {
+      buildType: 'https://example.com/build/v1',
+      externalParameters: { source },
+      resolvedDependencies: [{ uri: source, digest: { gitCommit: 'abc' } }],
+    },
     runDetails: { builder: { id: build.builder ?? BUILDER }, metadata: { invocationId: '1' } },
   };
-  const statement = inTotoStatement([{ name: `${repo.host}/${repo.repository}`, digest: { sha256: digest.slice('sha256:'.length) } }], SLSA_PROVENANCE_V1, predicate);
+  const statement = inTotoStatement(
+    [{ name: `${repo.host}/${repo.repository}`, digest: { sha256: digest.slice('sha256:'.length) } }],
+    SLSA_PROVENANCE_V1,
+    predicate,
+  );
   const bundle = await signDsseBundle(key, statement);
   await registry.writeSignatures(repo, { subject: await subjectOf(registry, repo, digest), attestations: [{ bundle, created: CREATED }] });
 }

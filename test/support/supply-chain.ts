@@ -81,11 +81,22 @@ export function slsaPredicate(f: ProvenanceFacts): unknown {
 }
 
 /** `cosign attest --type slsaprovenance1` (bundle referrer by default, legacy `.att` with `legacy`). */
-export async function cosignAttestProvenance(kp: CosignKeyPair, ref: string, facts: ProvenanceFacts, dir: string, opts: { legacy?: boolean } = {}): Promise<void> {
+export async function cosignAttestProvenance(
+  kp: CosignKeyPair,
+  ref: string,
+  facts: ProvenanceFacts,
+  dir: string,
+  opts: { legacy?: boolean } = {},
+): Promise<void> {
   const predicate = join(dir, `pred-${Math.random().toString(36).slice(2)}.json`);
   await writeFile(predicate, JSON.stringify(slsaPredicate(facts)));
   const format = opts.legacy ? ['--new-bundle-format=false'] : [];
-  assertOk(await runCosign(['attest', '--key', kp.key, '--type', 'slsaprovenance1', '--predicate', predicate, ...format, ...COSIGN_OFFLINE.sign, ref], cosignEnv(kp.password)));
+  assertOk(
+    await runCosign(
+      ['attest', '--key', kp.key, '--type', 'slsaprovenance1', '--predicate', predicate, ...format, ...COSIGN_OFFLINE.sign, ref],
+      cosignEnv(kp.password),
+    ),
+  );
 }
 
 /** `cosign verify --key ... --insecure-ignore-tlog` (legacy `.sig` path only with `legacy`). */
@@ -110,7 +121,12 @@ export interface StagedImage {
 }
 
 /** Small single-arch images at staging, one repository each under `prefix`. */
-export async function seedImages(client: RegistryClient, prefix: string, names: string[], opts: { layerSize?: number; concurrency?: number } = {}): Promise<Record<string, StagedImage>> {
+export async function seedImages(
+  client: RegistryClient,
+  prefix: string,
+  names: string[],
+  opts: { layerSize?: number; concurrency?: number } = {},
+): Promise<Record<string, StagedImage>> {
   const host = stack().registries.staging;
   const out: Record<string, StagedImage> = {};
   const queue = [...names];
@@ -141,7 +157,12 @@ export async function writeManifest(spec: ManifestSpec): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'promoter-sc-'));
   for (const [name, from] of Object.entries(spec.files ?? {})) await copyFile(from, join(dir, name));
   const staging = stack().registries.staging;
-  return writePlainManifest(`${staging}/${spec.prefix}`, spec.destinations.map((d) => `${d}/${spec.prefix}`), spec.images, { dir, ...(spec.policy ? { policy: spec.policy } : {}) });
+  return writePlainManifest(
+    `${staging}/${spec.prefix}`,
+    spec.destinations.map((d) => `${d}/${spec.prefix}`),
+    spec.images,
+    { dir, ...(spec.policy ? { policy: spec.policy } : {}) },
+  );
 }
 
 export interface RunOutcome {
@@ -181,7 +202,12 @@ interface ManifestJson {
 
 export const tagOf = (digest: string, suffix = ''): string => `${digest.replace(':', '-')}${suffix}`;
 
-export async function getManifestJson(client: RegistryClient, host: string, repository: string, ref: { tag?: string; digest?: string }): Promise<{ json: ManifestJson; bytes: Buffer; digest: string; mediaType: string } | undefined> {
+export async function getManifestJson(
+  client: RegistryClient,
+  host: string,
+  repository: string,
+  ref: { tag?: string; digest?: string },
+): Promise<{ json: ManifestJson; bytes: Buffer; digest: string; mediaType: string } | undefined> {
   try {
     const m = await client.getManifest({ host, repository, ...ref });
     const bytes = Buffer.from(m.bytes);
@@ -315,7 +341,9 @@ export async function tamperBundleSignature(client: RegistryClient, host: string
     const referrer = await getManifestJson(client, host, repository, { digest: d.digest });
     const layer = referrer?.json.layers?.[0];
     if (!referrer || !layer) continue;
-    const bundle = JSON.parse(Buffer.from(await client.getBlob(host, repository, layer.digest)).toString('utf8')) as { dsseEnvelope: { payload: string; signatures: { sig: string }[] } };
+    const bundle = JSON.parse(Buffer.from(await client.getBlob(host, repository, layer.digest)).toString('utf8')) as {
+      dsseEnvelope: { payload: string; signatures: { sig: string }[] };
+    };
     const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')) as { predicateType?: string };
     if (statement.predicateType !== COSIGN_SIGN_PREDICATE) continue;
     bundle.dsseEnvelope.signatures = bundle.dsseEnvelope.signatures.map((s) => ({ ...s, sig: signatureB64 }));
@@ -337,7 +365,9 @@ export async function bundleSignatureOf(client: RegistryClient, host: string, re
     const referrer = await getManifestJson(client, host, repository, { digest: d.digest });
     const layer = referrer?.json.layers?.[0];
     if (!layer) continue;
-    const bundle = JSON.parse(Buffer.from(await client.getBlob(host, repository, layer.digest)).toString('utf8')) as { dsseEnvelope?: { payload: string; signatures: { sig: string }[] } };
+    const bundle = JSON.parse(Buffer.from(await client.getBlob(host, repository, layer.digest)).toString('utf8')) as {
+      dsseEnvelope?: { payload: string; signatures: { sig: string }[] };
+    };
     if (bundle.dsseEnvelope?.signatures[0]) return bundle.dsseEnvelope.signatures[0].sig;
   }
   throw new Error(`no bundle signature for ${digest} in ${host}/${repository}`);
@@ -355,7 +385,13 @@ async function copyBlobsWithin(client: RegistryClient, host: string, fromRepo: s
  * Copies `from`'s legacy `.sig` or `.att` manifest (with its blobs) to `to`'s tag of the same kind:
  * genuine, signed evidence whose payload names another image.
  */
-export async function transplantLegacy(client: RegistryClient, host: string, suffix: '.sig' | '.att', from: { repository: string; digest: string }, to: { repository: string; digest: string }): Promise<void> {
+export async function transplantLegacy(
+  client: RegistryClient,
+  host: string,
+  suffix: '.sig' | '.att',
+  from: { repository: string; digest: string },
+  to: { repository: string; digest: string },
+): Promise<void> {
   const m = await getManifestJson(client, host, from.repository, { tag: tagOf(from.digest, suffix) });
   if (!m) throw new Error(`no ${tagOf(from.digest, suffix)} in ${host}/${from.repository}`);
   await copyBlobsWithin(client, host, from.repository, to.repository, [m.json.config!.digest, ...(m.json.layers ?? []).map((l) => l.digest)]);
@@ -363,14 +399,23 @@ export async function transplantLegacy(client: RegistryClient, host: string, suf
 }
 
 /** A legacy `.att` of another image placed on this one (see transplantLegacy). */
-export const transplantLegacyAttestation = (client: RegistryClient, host: string, from: { repository: string; digest: string }, to: { repository: string; digest: string }) =>
-  transplantLegacy(client, host, '.att', from, to);
+export const transplantLegacyAttestation = (
+  client: RegistryClient,
+  host: string,
+  from: { repository: string; digest: string },
+  to: { repository: string; digest: string },
+) => transplantLegacy(client, host, '.att', from, to);
 
 /**
  * Lists `from`'s bundle referrers (their manifests and blobs copied unchanged, subject still
  * `from`) in `to`'s referrers fallback index: genuine bundles that answer for another digest.
  */
-export async function transplantBundleReferrers(client: RegistryClient, host: string, from: { repository: string; digest: string }, to: { repository: string; digest: string }): Promise<number> {
+export async function transplantBundleReferrers(
+  client: RegistryClient,
+  host: string,
+  from: { repository: string; digest: string },
+  to: { repository: string; digest: string },
+): Promise<number> {
   const index = await getManifestJson(client, host, from.repository, { tag: tagOf(from.digest) });
   const entries = (index?.json.manifests ?? []).filter((d) => d.artifactType === BUNDLE_ARTIFACT);
   for (const d of entries) {

@@ -15,7 +15,6 @@ export type CertificateFault = 'untrusted' | 'wrong-host' | 'expired';
 
 const DAY_MS = 86_400_000;
 
-
 export interface TlsRegistry {
   host: string;
   fault: CertificateFault;
@@ -54,12 +53,15 @@ export async function startTlsRegistry(fault: CertificateFault): Promise<TlsRegi
     writeFileSync(join(certsEntry, 'ca.crt'), readFileSync(tlsFiles.caCert));
   }
   const config = join(dir, 'config.yml');
-  writeFileSync(config, stringify({
-    version: 0.1,
-    log: { level: 'error', accesslog: { disabled: true } },
-    storage: { filesystem: { rootdirectory: join(dir, 'data') } },
-    http: { addr: host, tls: { certificate: cert, key } },
-  }));
+  writeFileSync(
+    config,
+    stringify({
+      version: 0.1,
+      log: { level: 'error', accesslog: { disabled: true } },
+      storage: { filesystem: { rootdirectory: join(dir, 'data') } },
+      http: { addr: host, tls: { certificate: cert, key } },
+    }),
+  );
   const child: ChildProcess = spawn(registry, ['serve', config], { stdio: 'ignore' });
   await waitServing(child, () => portOpen('127.0.0.1', port), `docker-registry with a ${fault} certificate`);
   return {
@@ -101,16 +103,23 @@ export async function startMtlsRegistry(): Promise<MtlsRegistry> {
     writeFileSync(join(certs, host, 'ca.crt'), readFileSync(tlsFiles.caCert));
   }
   issueServerCertificate({
-    caKey: clientCa.key, caCert: clientCa.cert, hosts: ['promoter-client'], extendedKeyUsage: 'clientAuth',
-    keyOut: join(certsWithClient, host, 'client.key'), certOut: join(certsWithClient, host, 'client.cert'),
+    caKey: clientCa.key,
+    caCert: clientCa.cert,
+    hosts: ['promoter-client'],
+    extendedKeyUsage: 'clientAuth',
+    keyOut: join(certsWithClient, host, 'client.key'),
+    certOut: join(certsWithClient, host, 'client.cert'),
   });
   const config = join(dir, 'config.yml');
-  writeFileSync(config, stringify({
-    version: 0.1,
-    log: { level: 'error', accesslog: { disabled: true } },
-    storage: { filesystem: { rootdirectory: join(dir, 'data') } },
-    http: { addr: host, tls: { certificate: tlsFiles.serverCert, key: tlsFiles.serverKey, clientcas: [clientCa.cert] } },
-  }));
+  writeFileSync(
+    config,
+    stringify({
+      version: 0.1,
+      log: { level: 'error', accesslog: { disabled: true } },
+      storage: { filesystem: { rootdirectory: join(dir, 'data') } },
+      http: { addr: host, tls: { certificate: tlsFiles.serverCert, key: tlsFiles.serverKey, clientcas: [clientCa.cert] } },
+    }),
+  );
   const child: ChildProcess = spawn(registry, ['serve', config], { stdio: 'ignore' });
   await waitServing(child, () => portOpen('127.0.0.1', port), 'docker-registry with client certificates');
   return {

@@ -83,7 +83,10 @@ function rate(id: string, from: number, to: number): number {
 
 /** The most requests all lessees together sent in any one-second window of [from, to). */
 function peakWindow(from: number, to: number): number {
-  const times = seen.filter((s) => s.at >= from && s.at < to).map((s) => s.at).sort((a, b) => a - b);
+  const times = seen
+    .filter((s) => s.at >= from && s.at < to)
+    .map((s) => s.at)
+    .sort((a, b) => a - b);
   let peak = 0;
   for (let i = 0, j = 0; j < times.length; j++) {
     while (times[j]! - times[i]! >= 1000) i++;

@@ -100,7 +100,16 @@ const mocked = {
     }
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
     if (s.failBatches?.includes(args.batch)) throw ApplicationFailure.nonRetryable(`batch ${args.batch}: registry refused`, 'Broken');
-    return { batch: args.batch, resultKey: `promote/batch-${args.batch}.json`, promotedEdges: 1, failedEdges: 0, tagMoves: 0, lost: 0, transfer: emptyTransfer(), failureCount: 0 };
+    return {
+      batch: args.batch,
+      resultKey: `promote/batch-${args.batch}.json`,
+      promotedEdges: 1,
+      failedEdges: 0,
+      tagMoves: 0,
+      lost: 0,
+      transfer: emptyTransfer(),
+      failureCount: 0,
+    };
   },
   async sign(args: AfterPromoteArgs) {
     record('sign', args);
@@ -122,7 +131,16 @@ const mocked = {
       bundleSha256: r.input.bundleSha256,
       startedAt: r.startedAt,
       phases: r.phases,
-      edges: { total: 0, promoted: r.promote?.promotedEdges ?? 0, alreadyPresent: 0, failed: r.promote?.failedBatches?.length ?? 0, lost: 0, tagMoves: 0, overlaps: 0, toPromote: 0 },
+      edges: {
+        total: 0,
+        promoted: r.promote?.promotedEdges ?? 0,
+        alreadyPresent: 0,
+        failed: r.promote?.failedBatches?.length ?? 0,
+        lost: 0,
+        tagMoves: 0,
+        overlaps: 0,
+        toPromote: 0,
+      },
       transfer: emptyTransfer(),
       signatures: { signed: 0, alreadySigned: 0, mirrored: 0, manifestsSigned: 0 },
       attestations: { written: 0, alreadyPresent: 0, vsaWritten: 0, vsaAlreadyPresent: 0 },
@@ -169,16 +187,28 @@ afterAll(async () => {
 
 const options = (over: Partial<RunOptions> = {}): RunOptions => ({ batchSize: 1, parallelBatches: 2, batchesPerWorkflow: 250, ...over });
 
-async function start(script: Script, input: { confirm: boolean; options?: Partial<RunOptions> }): Promise<{ id: string; handle: WorkflowHandle<typeof promotionWorkflow>; calls: Call[] }> {
+async function start(
+  script: Script,
+  input: { confirm: boolean; options?: Partial<RunOptions> },
+): Promise<{ id: string; handle: WorkflowHandle<typeof promotionWorkflow>; calls: Call[] }> {
   const id = `wf-${randomBytes(5).toString('hex')}`;
   scripts.set(id, script);
   calls.set(id, []);
-  const args: PromotionInput = { bundleKey: 'inputs/x.json', bundleSha256: 'a'.repeat(64), confirm: input.confirm, options: options(input.options), origin: 'test' };
+  const args: PromotionInput = {
+    bundleKey: 'inputs/x.json',
+    bundleSha256: 'a'.repeat(64),
+    confirm: input.confirm,
+    options: options(input.options),
+    origin: 'test',
+  };
   const handle = await env.client.workflow.start(promotionWorkflow, { taskQueue, workflowId: id, args: [args] });
   return { id, handle, calls: calls.get(id)! };
 }
 
-async function run(script: Script, input: { confirm: boolean; options?: Partial<RunOptions> }): Promise<{ id: string; result?: RunReport; error?: unknown; calls: Call[] }> {
+async function run(
+  script: Script,
+  input: { confirm: boolean; options?: Partial<RunOptions> },
+): Promise<{ id: string; result?: RunReport; error?: unknown; calls: Call[] }> {
   const { id, handle, calls } = await start(script, input);
   try {
     return { id, result: await handle.result(), calls };
@@ -195,15 +225,41 @@ describe('PromotionWorkflow', () => {
     const r = await run({ copyTasks: 3 }, { confirm: true });
     expect(r.error).toBeUndefined();
     // Sign and Attest run in as many parts as batches run at once (2 here), each part once.
-    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'requestLane', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'sign', 'attest', 'attest', 'writeReport']);
-    expect((r.calls.filter((c) => c.activity === 'promoteBatch').map((c) => (c.args as PromoteBatchArgs).batch)).sort()).toEqual([0, 1, 2]);
+    expect(names(r.calls)).toEqual([
+      'setup',
+      'plan',
+      'provenance',
+      'validate',
+      'requestLane',
+      'promoteBatch',
+      'promoteBatch',
+      'promoteBatch',
+      'sign',
+      'sign',
+      'attest',
+      'attest',
+      'writeReport',
+    ]);
+    expect(
+      r.calls
+        .filter((c) => c.activity === 'promoteBatch')
+        .map((c) => (c.args as PromoteBatchArgs).batch)
+        .sort(),
+    ).toEqual([0, 1, 2]);
     for (const phase of ['sign', 'attest']) {
       const shards = r.calls.filter((c) => c.activity === phase).map((c) => (c.args as AfterPromoteArgs).shard);
-      expect(shards.sort((a, b) => a!.index - b!.index)).toEqual([{ index: 0, of: 2 }, { index: 1, of: 2 }]);
+      expect(shards.sort((a, b) => a!.index - b!.index)).toEqual([
+        { index: 0, of: 2 },
+        { index: 1, of: 2 },
+      ]);
     }
     // Promote skips what Provenance and Validate blocked: it is handed their result keys
     expect((r.calls[5]!.args as PromoteBatchArgs).verificationKeys).toEqual(['provenance.json', 'validate.json']);
-    expect((r.calls.find((c) => c.activity === 'sign')!.args as AfterPromoteArgs).promoteResultKeys).toEqual(['promote/batch-0.json', 'promote/batch-1.json', 'promote/batch-2.json']);
+    expect((r.calls.find((c) => c.activity === 'sign')!.args as AfterPromoteArgs).promoteResultKeys).toEqual([
+      'promote/batch-0.json',
+      'promote/batch-1.json',
+      'promote/batch-2.json',
+    ]);
     const report = reportInput(r.calls);
     for (const p of PHASES) expect(report.phases[p].status, p).toBe('succeeded');
     // The parts' summaries add up, and the report reads every part's result document.
@@ -227,7 +283,8 @@ describe('PromotionWorkflow', () => {
     expect(report.fatal).toMatchObject({ phase: 'setup' });
     expect(report.fatal!.error).toContain('denied');
     expect(report.phases.setup.status).toBe('failed');
-    for (const p of ['plan', 'provenance', 'validate', 'promote', 'sign', 'attest'] as const) expect(report.phases[p]).toEqual({ status: 'skipped', summary: 'not run: setup failed' });
+    for (const p of ['plan', 'provenance', 'validate', 'promote', 'sign', 'attest'] as const)
+      expect(report.phases[p]).toEqual({ status: 'skipped', summary: 'not run: setup failed' });
     expect(r.error).toBeInstanceOf(WorkflowFailedError);
     expect((r.error as WorkflowFailedError).cause).toMatchObject({ type: 'PromotionFailed' });
   });
@@ -250,7 +307,21 @@ describe('PromotionWorkflow', () => {
 
   it('a batch that fails for good marks only its own edges: the other batches, Sign and Attest go on', async () => {
     const r = await run({ copyTasks: 3, failBatches: [1] }, { confirm: true });
-    expect(names(r.calls)).toEqual(['setup', 'plan', 'provenance', 'validate', 'requestLane', 'promoteBatch', 'promoteBatch', 'promoteBatch', 'sign', 'sign', 'attest', 'attest', 'writeReport']);
+    expect(names(r.calls)).toEqual([
+      'setup',
+      'plan',
+      'provenance',
+      'validate',
+      'requestLane',
+      'promoteBatch',
+      'promoteBatch',
+      'promoteBatch',
+      'sign',
+      'sign',
+      'attest',
+      'attest',
+      'writeReport',
+    ]);
     const report = reportInput(r.calls);
     expect(report.fatal).toBeUndefined();
     expect(report.phases.promote.status).toBe('succeeded');
@@ -273,7 +344,8 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 const batchesStarted = (r: { calls: Call[] }) => r.calls.filter((c) => c.activity === 'promoteBatch').length;
 const waitingOf = async (r: { handle: WorkflowHandle<typeof promotionWorkflow> }) => (await r.handle.query(progressQuery)).waitingForLane;
 /** What the Temporal UI shows as the run's current details. */
-const currentDetails = async (r: { handle: WorkflowHandle<typeof promotionWorkflow> }) => ((await r.handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '');
+const currentDetails = async (r: { handle: WorkflowHandle<typeof promotionWorkflow> }) =>
+  (await r.handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
 const laneHost = (name: string) => `${name}-${randomBytes(4).toString('hex')}.example`;
 
 describe('PromotionWorkflow: promotion lanes', () => {

@@ -25,7 +25,7 @@ interface RequestLine {
   time?: string;
 }
 
-const DURATION_UNITS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ns: 1e-6 };
+const DURATION_UNITS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, µs: 1e-3, μs: 1e-3, ns: 1e-6 };
 
 /** A Go duration ("1.5s", "884.88µs", "2m3.1s") in milliseconds; NaN when it is not one. */
 export function goDurationMs(text: string): number {
@@ -249,10 +249,30 @@ export class AccessLog {
 
   /** Sums over the rows of `step`, optionally only those completed within [fromMs, toMs). */
   tally(step: number, window?: { fromMs: number; toMs: number }): Tally {
-    const t: Tally = { requests: 0, byKind: {}, byHost: {}, byRole: {}, byRoleKind: {}, byStatus: {}, throttled: 0, bytesDownloaded: 0, bytesUploaded: 0, blobUploads: 0, repositories: 0, perDigest: 0, writes: 0, peakPerSecondByHost: {} };
+    const t: Tally = {
+      requests: 0,
+      byKind: {},
+      byHost: {},
+      byRole: {},
+      byRoleKind: {},
+      byStatus: {},
+      throttled: 0,
+      bytesDownloaded: 0,
+      bytesUploaded: 0,
+      blobUploads: 0,
+      repositories: 0,
+      perDigest: 0,
+      writes: 0,
+      peakPerSecondByHost: {},
+    };
     const repos = new Set<number>();
     const perSecond = new Map<string, Map<number, number>>(); // host -> second -> requests
-    const steps = this.step.data, at = this.at.data, kinds = this.kind.data, hosts = this.host.data, roles = this.role.data, statuses = this.status.data;
+    const steps = this.step.data,
+      at = this.at.data,
+      kinds = this.kind.data,
+      hosts = this.host.data,
+      roles = this.role.data,
+      statuses = this.status.data;
     for (let i = 0; i < this.rows; i++) {
       if (steps[i] !== step) continue;
       if (window && (at[i]! < window.fromMs || at[i]! >= window.toMs)) continue;
@@ -310,7 +330,7 @@ export class AccessLog {
     ends.sort((a, b) => a - b);
     // Sweep: one that ends at the moment another starts does not overlap it.
     let peak = 0;
-    for (let s = 0, e = 0, open = 0; s < starts.length; ) {
+    for (let s = 0, e = 0, open = 0; s < starts.length;) {
       if (e < ends.length && ends[e]! <= starts[s]!) {
         open--;
         e++;

@@ -18,13 +18,10 @@ export class DelayProxy {
       // The body waits in the socket buffer meanwhile (paused), not in memory here.
       req.pause();
       setTimeout(() => {
-        const upstream = http.request(
-          { host: targetHost, port: Number(targetPort), method: req.method, path: req.url, headers: req.headers, agent },
-          (up) => {
-            res.writeHead(up.statusCode ?? 502, up.headers);
-            up.pipe(res);
-          },
-        );
+        const upstream = http.request({ host: targetHost, port: Number(targetPort), method: req.method, path: req.url, headers: req.headers, agent }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        });
         upstream.on('error', (err) => {
           if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
           res.end(`delay proxy: ${err.message}`);

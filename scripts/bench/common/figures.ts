@@ -103,13 +103,34 @@ export function stepFigures(s: StepRecord, edges: number, rttMs: number) {
     transfer: s.report?.transfer,
     signatures: s.report?.signatures,
     attestations: s.report?.attestations,
-    failures: s.report ? { count: s.report.failureCount, first: s.report.failures.slice(0, 3) } : s.mirrorReport ? { count: s.mirrorReport.failures.length, first: s.mirrorReport.failures.slice(0, 3) } : undefined,
-    mirror: s.mirrorReport ? { digests: s.mirrorReport.digests, signedNow: s.mirrorReport.signedNow, mirrored: s.mirrorReport.mirrored, alreadyInSync: s.mirrorReport.alreadyInSync } : undefined,
+    failures: s.report
+      ? { count: s.report.failureCount, first: s.report.failures.slice(0, 3) }
+      : s.mirrorReport
+        ? { count: s.mirrorReport.failures.length, first: s.mirrorReport.failures.slice(0, 3) }
+        : undefined,
+    mirror: s.mirrorReport
+      ? { digests: s.mirrorReport.digests, signedNow: s.mirrorReport.signedNow, mirrored: s.mirrorReport.mirrored, alreadyInSync: s.mirrorReport.alreadyInSync }
+      : undefined,
     histories: s.histories
-      ? { workflows: s.histories.workflows.length, maxEvents: s.histories.maxEvents, maxEventsWorkflow: s.histories.maxEventsWorkflow, largestPayloadBytes: s.histories.largestPayloadBytes, largestPayloadWhere: s.histories.largestPayloadWhere, totalBytes: s.histories.totalBytes }
+      ? {
+          workflows: s.histories.workflows.length,
+          maxEvents: s.histories.maxEvents,
+          maxEventsWorkflow: s.histories.maxEventsWorkflow,
+          largestPayloadBytes: s.histories.largestPayloadBytes,
+          largestPayloadWhere: s.histories.largestPayloadWhere,
+          totalBytes: s.histories.totalBytes,
+        }
       : undefined,
     planBytes: s.planBytes,
-    regsync: s.regsync ? { entries: s.regsync.entries, exitCode: s.regsync.exitCode, errors: s.regsync.errors, firstErrors: s.regsync.firstErrors, cpuSeconds: s.regsync.cpuSeconds } : undefined,
+    regsync: s.regsync
+      ? {
+          entries: s.regsync.entries,
+          exitCode: s.regsync.exitCode,
+          errors: s.regsync.errors,
+          firstErrors: s.regsync.firstErrors,
+          cpuSeconds: s.regsync.cpuSeconds,
+        }
+      : undefined,
     peer: peerFigures(s),
   };
 }
@@ -131,7 +152,12 @@ export interface Target {
   note?: string;
 }
 
-export const target = (ok: boolean | undefined, measured: string, goal: string, note?: string): Target => ({ ok: ok ?? null, measured, goal, ...(note ? { note } : {}) });
+export const target = (ok: boolean | undefined, measured: string, goal: string, note?: string): Target => ({
+  ok: ok ?? null,
+  measured,
+  goal,
+  ...(note ? { note } : {}),
+});
 
 /** A no-op step: <= 1.5 requests per repository, none naming a digest. */
 export function noopTarget(s: StepFigures | undefined, repositories: number): Target {

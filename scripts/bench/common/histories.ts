@@ -36,7 +36,11 @@ function largestPayload(value: unknown, depth = 0): number {
   return best;
 }
 
-async function statsOf(client: Client, workflowId: string, runId?: string): Promise<{ stats: HistoryStats; children: { workflowId: string; runId: string }[] }> {
+async function statsOf(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<{ stats: HistoryStats; children: { workflowId: string; runId: string }[] }> {
   const handle = client.workflow.getHandle(workflowId, runId);
   const history = await handle.fetchHistory();
   const events = history.events ?? [];

@@ -13,7 +13,11 @@ const pad = (v: Cell, n: number): string => String(v ?? '-').padStart(n);
 
 function printPhases(s: StepFigures, line: (t?: string) => void): void {
   if (!s.phases) return;
-  const row = (cells: Cell[], rest: string): string => `  ${String(cells[0]).padEnd(10)} ${cells.slice(1).map((c, i) => pad(c, [9, 9, 7, 9, 5, 12, 8][i]!)).join(' ')}  ${rest}`;
+  const row = (cells: Cell[], rest: string): string =>
+    `  ${String(cells[0]).padEnd(10)} ${cells
+      .slice(1)
+      .map((c, i) => pad(c, [9, 9, 7, 9, 5, 12, 8][i]!))
+      .join(' ')}  ${rest}`;
   line(row(['phase', 'seconds', 'requests', '/edge', 'in flight', 'peak', 'floor', 'x floor'], '429s, requests by kind'));
   for (const [p, f] of Object.entries(s.phases)) {
     const floor = f.floor ? `${f.floor.roundTrips} RTT ${f.floor.ms ? `${f.floor.ms} ms` : ''}`.trim() : '-';
@@ -26,7 +30,9 @@ function printPhases(s: StepFigures, line: (t?: string) => void): void {
 
 export function printStep(s: StepFigures, line: (t?: string) => void): void {
   line(`${s.name}: ${s.status ?? ''} in ${s.wallSeconds} s${s.partial ? ` -- PARTIAL: ${s.partial}` : ''}`);
-  line(`  requests ${s.requests} (${s.perEdge} per edge, ${s.writes ?? '-'} writes), in flight ${s.meanInFlight ?? '-'} on average (peak ${s.peakInFlight ?? '-'})`);
+  line(
+    `  requests ${s.requests} (${s.perEdge} per edge, ${s.writes ?? '-'} writes), in flight ${s.meanInFlight ?? '-'} on average (peak ${s.peakInFlight ?? '-'})`,
+  );
   line(`  429s ${s.throttled429}, statuses ${top(s.byStatus)}`);
   line(`  downloaded ${mib(s.bytesDownloaded)}, uploaded ${mib(s.bytesUploaded)} in ${s.blobUploads} blob uploads`);
   line(`  by kind: ${top(s.byKind, 20)}`);
@@ -38,16 +44,25 @@ export function printStep(s: StepFigures, line: (t?: string) => void): void {
   if (s.signatures) line(`  signatures ${JSON.stringify(s.signatures)}, attestations ${JSON.stringify(s.attestations)}`);
   if (s.mirror) line(`  mirror: ${JSON.stringify(s.mirror)}`);
   if (s.failures?.count) line(`  failures ${s.failures.count}: ${JSON.stringify(s.failures.first)}`);
-  if (s.regsync) line(`  regsync: ${s.regsync.entries} entries, exit ${s.regsync.exitCode}, ${s.regsync.errors} error lines, CPU ${s.regsync.cpuSeconds} s${s.regsync.firstErrors.length ? `; first: ${s.regsync.firstErrors[0]}` : ''}`);
+  if (s.regsync)
+    line(
+      `  regsync: ${s.regsync.entries} entries, exit ${s.regsync.exitCode}, ${s.regsync.errors} error lines, CPU ${s.regsync.cpuSeconds} s${s.regsync.firstErrors.length ? `; first: ${s.regsync.firstErrors[0]}` : ''}`,
+    );
   if (s.peer) {
     const p = s.peer;
     line(`  ${p.tool}: ${p.copies} processes, ${p.parallelism} at a time; ${p.failures} failed; mean ${p.meanProcessMs ?? '-'} ms per process`);
     line(`    sequential estimate ${p.sequentialEstimateSeconds} s; CPU ${p.cpuSeconds} s`);
     for (const f of p.firstFailures) line(`    failure: ${f.what}: ${f.error}`);
   }
-  if (s.histories) line(`  histories: ${s.histories.workflows} workflow(s), largest ${s.histories.maxEvents} events, largest payload ${s.histories.largestPayloadBytes} B (${s.histories.largestPayloadWhere})${s.planBytes !== undefined ? `; plan document ${s.planBytes} B` : ''}`);
-  if (s.workers && s.workers.length > 1) for (const w of s.workers) line(`  worker pid ${w.pid}: peak RSS ${w.peakRssMiB} MiB, CPU ${w.cpuSeconds} s, did ${JSON.stringify(w.work)}`);
-  line(`  worker: peak RSS ${s.workerPeakRssMiB} MiB, CPU ${s.workerCpuSeconds} s; registries CPU ${top(s.registryCpuSeconds)}; 1-min load ${s.loadAverage1m.start} -> ${s.loadAverage1m.end}`);
+  if (s.histories)
+    line(
+      `  histories: ${s.histories.workflows} workflow(s), largest ${s.histories.maxEvents} events, largest payload ${s.histories.largestPayloadBytes} B (${s.histories.largestPayloadWhere})${s.planBytes !== undefined ? `; plan document ${s.planBytes} B` : ''}`,
+    );
+  if (s.workers && s.workers.length > 1)
+    for (const w of s.workers) line(`  worker pid ${w.pid}: peak RSS ${w.peakRssMiB} MiB, CPU ${w.cpuSeconds} s, did ${JSON.stringify(w.work)}`);
+  line(
+    `  worker: peak RSS ${s.workerPeakRssMiB} MiB, CPU ${s.workerCpuSeconds} s; registries CPU ${top(s.registryCpuSeconds)}; 1-min load ${s.loadAverage1m.start} -> ${s.loadAverage1m.end}`,
+  );
 }
 
 export interface Printable {
@@ -76,5 +91,6 @@ export function printFigures(f: Printable): void {
   if (f.skipped?.length) line(`skipped: ${f.skipped.join('; ')}`);
   line();
   line('targets:');
-  for (const [k, t] of Object.entries(f.targets)) line(`  ${t.ok === null ? 'n/a ' : t.ok ? 'PASS' : 'FAIL'} ${k.padEnd(22)} ${t.measured}  [target: ${t.goal}${t.note ? `; ${t.note}` : ''}]`);
+  for (const [k, t] of Object.entries(f.targets))
+    line(`  ${t.ok === null ? 'n/a ' : t.ok ? 'PASS' : 'FAIL'} ${k.padEnd(22)} ${t.measured}  [target: ${t.goal}${t.note ? `; ${t.note}` : ''}]`);
 }

@@ -40,7 +40,6 @@ export function removeTree(dir: string): Promise<void> {
   return new Promise((resolve, reject) => execFile('rm', ['-rf', '--', dir], (err: Error | null) => (err ? reject(err) : resolve())));
 }
 
-
 async function waitUp(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
@@ -75,7 +74,12 @@ export async function startBenchRegistries(opts: { dir: string; hosts: number; l
         // One JSON line per request on stderr, with its duration (parsed here); the combined access log
         // (no durations) off. Lines that are not requests go to a file.
         log: { level: 'info', formatter: 'json', accesslog: { disabled: true } },
-        storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true }, cache: { blobdescriptor: 'inmemory' }, maintenance: { uploadpurging: { enabled: false } } },
+        storage: {
+          filesystem: { rootdirectory: storage },
+          delete: { enabled: true },
+          cache: { blobdescriptor: 'inmemory' },
+          maintenance: { uploadpurging: { enabled: false } },
+        },
         http: { addr: `127.0.0.1:${port}`, secret: `bench-${name}` },
       };
       const file = join(opts.dir, `${name}.yml`);

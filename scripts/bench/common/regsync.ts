@@ -110,10 +110,13 @@ export async function runRegsync(regsync: string, configFile: string, yaml: stri
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGTERM');
-  }, Math.max(1, deadlineMs));
+  const timer = setTimeout(
+    () => {
+      timedOut = true;
+      child.kill('SIGTERM');
+    },
+    Math.max(1, deadlineMs),
+  );
   let cpu = 0;
   const cpuTimer = setInterval(() => (cpu = cpuSecondsOf(child.pid) || cpu), 500);
   const exitCode = await new Promise<number>((resolve) => {

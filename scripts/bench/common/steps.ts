@@ -116,8 +116,16 @@ export class StepRunner {
     const before = members.map((w) => ({ cpu: w.cpuSeconds(), work: w.workDone() }));
     const regCpu0 = this.regs.cpuSeconds();
     const rec: StepRecord = {
-      name, step, wallMs: 0, startedAtMs: Date.now(), endedAtMs: 0, tally: this.log.tally(-1),
-      workerPeakRssBytes: 0, workerCpuSeconds: 0, registryCpuSeconds: {}, load: [round1(loadavg()[0]!), 0],
+      name,
+      step,
+      wallMs: 0,
+      startedAtMs: Date.now(),
+      endedAtMs: 0,
+      tally: this.log.tally(-1),
+      workerPeakRssBytes: 0,
+      workerCpuSeconds: 0,
+      registryCpuSeconds: {},
+      load: [round1(loadavg()[0]!), 0],
     };
     const started = performance.now();
     this.stepStarted = started;
@@ -135,7 +143,12 @@ export class StepRunner {
       rec.workers = members.map((w, i) => {
         const work = w.workDone();
         for (const [k, v] of Object.entries(before[i]!.work)) work[k] = (work[k] ?? 0) - v;
-        return { pid: w.pid, peakRssBytes: w.peakRssBytes(), cpuSeconds: round1(w.cpuSeconds() - before[i]!.cpu), work: Object.fromEntries(Object.entries(work).filter(([, v]) => v > 0)) };
+        return {
+          pid: w.pid,
+          peakRssBytes: w.peakRssBytes(),
+          cpuSeconds: round1(w.cpuSeconds() - before[i]!.cpu),
+          work: Object.fromEntries(Object.entries(work).filter(([, v]) => v > 0)),
+        };
       });
       const regCpu = this.regs.cpuSeconds();
       rec.registryCpuSeconds = Object.fromEntries(Object.entries(regCpu).map(([k, v]) => [k, round1(v - (regCpu0[k] ?? 0))]));
@@ -155,7 +168,10 @@ export class StepRunner {
       const started = performance.now();
       let ids: { workflowId: string; runId: string } | undefined;
       const out: Output = { print: () => undefined, info: () => undefined, json: (v) => (ids = v as typeof ids) };
-      const code = await runCommand({ thinManifestDir: dir, confirm: opts.confirm, wait: false, json: true, ...(opts.verifyTags ? { verifyTags: true } : {}) }, out);
+      const code = await runCommand(
+        { thinManifestDir: dir, confirm: opts.confirm, wait: false, json: true, ...(opts.verifyTags ? { verifyTags: true } : {}) },
+        out,
+      );
       if (code !== 0 || !ids) throw new Error(`promoter run --thin-manifest-dir ${dir} exited ${code}`);
       const handle = this.client.workflow.getHandle<typeof promotionWorkflow>(ids.workflowId, ids.runId);
       const outcome = await raceDeadline(awaitReport(this.client, ids.workflowId), this.remainingMs());

@@ -93,15 +93,28 @@ export function buildImage(seed: string, platforms: readonly string[], base: (pl
     }),
   );
   const digest = sha256Digest(index);
-  return { digest, multiArch: true, children: manifests.map((m) => m.digest), manifests: [...manifests, { digest, bytes: index, mediaType: OCI_INDEX }], blobs };
+  return {
+    digest,
+    multiArch: true,
+    children: manifests.map((m) => m.digest),
+    manifests: [...manifests, { digest, bytes: index, mediaType: OCI_INDEX }],
+    blobs,
+  };
 }
 
 /** The workload with its counts. */
 export function workloadOf(prefix: string, projects: BenchProject[], images: Map<string, BenchImage>): Workload {
   const blobSizes = new Map<string, number>();
   for (const img of images.values()) for (const b of img.blobs) blobSizes.set(sha256Digest(b), b.length);
-  let imageDigests = 0, signed = 0, signedMirrors = 0, maxTags = 0;
-  const destRegistries = new Set<string>(), destRepos = new Set<string>(), srcRepos = new Set<string>(), edgeKeys = new Set<string>(), tasks = new Set<string>();
+  let imageDigests = 0,
+    signed = 0,
+    signedMirrors = 0,
+    maxTags = 0;
+  const destRegistries = new Set<string>(),
+    destRepos = new Set<string>(),
+    srcRepos = new Set<string>(),
+    edgeKeys = new Set<string>(),
+    tasks = new Set<string>();
   for (const p of projects) {
     const dests = [...new Set(p.destinations)];
     dests.forEach((d) => destRegistries.add(d));

@@ -78,9 +78,10 @@ export function selectCorpus(all: CorpusProject[], s: Selection): CorpusProject[
 /** Every real destination host of the corpus, numbered in order of first appearance (region-00, ...). */
 export function regionsOf(projects: CorpusProject[]): Map<string, number> {
   const regions = new Map<string, number>();
-  for (const p of projects) for (const d of p.destinations) {
-    const { host } = splitRegistry(d);
-    if (!regions.has(host)) regions.set(host, regions.size);
-  }
+  for (const p of projects)
+    for (const d of p.destinations) {
+      const { host } = splitRegistry(d);
+      if (!regions.has(host)) regions.set(host, regions.size);
+    }
   return regions;
 }

@@ -59,7 +59,10 @@ export async function runOneMillion(o: OneMillionOptions): Promise<OneMillionRes
       let project = projects[p];
       if (!project) {
         const name = `project-${String(p).padStart(4, '0')}`;
-        const dests = Array.from({ length: o.registries }, (_, r) => `${regs.destinations[r % o.hosts]!.address}/${prefix}/region-${String(r).padStart(2, '0')}/${name}`);
+        const dests = Array.from(
+          { length: o.registries },
+          (_, r) => `${regs.destinations[r % o.hosts]!.address}/${prefix}/region-${String(r).padStart(2, '0')}/${name}`,
+        );
         projects[p] = project = { name, source: `${regs.staging.address}/${prefix}/staging/${name}`, destinations: dests, images: [] };
       }
       const imageName = `image-${String(i).padStart(5, '0')}`;
@@ -81,11 +84,15 @@ export async function runOneMillion(o: OneMillionOptions): Promise<OneMillionRes
     await writeThinManifests(manifestsDir, projects);
     const imageNames = projects.reduce((n, p) => n + p.images.length, 0);
     const edges = o.groups * o.registries;
-    o.log(`1m shape: ${projects.length} projects, ${imageNames} images, ${o.groups} groups x ${o.registries} registries = ${edges} edges; ${sample.length} sample images seeded in ${(seedMs / 1000).toFixed(1)} s`);
+    o.log(
+      `1m shape: ${projects.length} projects, ${imageNames} images, ${o.groups} groups x ${o.registries} registries = ${edges} edges; ${sample.length} sample images seeded in ${(seedMs / 1000).toFixed(1)} s`,
+    );
 
     const runner = await harness.startWorkers(1);
     o.log('dry run (setup, plan, provenance, validate)');
-    const step = await harness.step(runner.promotion('dry-run', manifestsDir, { confirm: false, work: { copyTasks: edges, anyIndex: false, maxTags: 1, signatureFormat: 'both' } }));
+    const step = await harness.step(
+      runner.promotion('dry-run', manifestsDir, { confirm: false, work: { copyTasks: edges, anyIndex: false, maxTags: 1, signatureFormat: 'both' } }),
+    );
     return {
       kind: '1m',
       prefix,
@@ -115,22 +122,44 @@ export function oneMillionFigures(r: OneMillionResult) {
   return {
     prefix: r.prefix,
     startedAt: r.startedAt,
-    shape: { projects: r.projects, imageNames: r.imageNames, groups: r.groups, edges: r.edges, destinationRepositories: r.destinationRepositories, sourceRepositories: r.sourceRepositories, seededSample: r.seeded },
+    shape: {
+      projects: r.projects,
+      imageNames: r.imageNames,
+      groups: r.groups,
+      edges: r.edges,
+      destinationRepositories: r.destinationRepositories,
+      sourceRepositories: r.sourceRepositories,
+      seededSample: r.seeded,
+    },
     wallSeconds: Math.round(s.wallMs / 100) / 10,
     partial: s.partial,
     status: s.report?.status,
     /** The dry run as a step of the other benches: per phase its requests, in flight and floor. */
     step: stepFigures(s, r.edges, r.options.rttMs ?? 0),
-    plan: plan ? { seconds: Math.round(plan.ms / 10) / 100, requests: plan.tally.requests, perRepository: Math.round((plan.tally.requests / repositories) * 1000) / 1000, perEdge: Math.round((plan.tally.requests / r.edges) * 1000) / 1000, byKind: plan.tally.byKind } : undefined,
+    plan: plan
+      ? {
+          seconds: Math.round(plan.ms / 10) / 100,
+          requests: plan.tally.requests,
+          perRepository: Math.round((plan.tally.requests / repositories) * 1000) / 1000,
+          perEdge: Math.round((plan.tally.requests / r.edges) * 1000) / 1000,
+          byKind: plan.tally.byKind,
+        }
+      : undefined,
     requests: s.tally.requests,
     edges: s.report?.edges,
     workerPeakRssMiB: peakMiB,
     workerCpuSeconds: s.workerCpuSeconds,
     registryCpuSeconds: s.registryCpuSeconds,
     planBytes: s.planBytes,
-    histories: s.histories ? { maxEvents: s.histories.maxEvents, largestPayloadBytes: s.histories.largestPayloadBytes, largestPayloadWhere: s.histories.largestPayloadWhere } : undefined,
+    histories: s.histories
+      ? { maxEvents: s.histories.maxEvents, largestPayloadBytes: s.histories.largestPayloadBytes, largestPayloadWhere: s.histories.largestPayloadWhere }
+      : undefined,
     failures: s.report ? { count: s.report.failureCount, first: s.report.failures.slice(0, 2) } : undefined,
-    target: { ok: planDone && s.workerPeakRssBytes <= 2 * 2 ** 30, measured: `plan ${planDone ? 'finished' : 'did NOT finish'}, worker peak RSS ${peakMiB} MiB`, goal: 'Plan finishes with worker RSS <= 2 GiB' },
+    target: {
+      ok: planDone && s.workerPeakRssBytes <= 2 * 2 ** 30,
+      measured: `plan ${planDone ? 'finished' : 'did NOT finish'}, worker peak RSS ${peakMiB} MiB`,
+      goal: 'Plan finishes with worker RSS <= 2 GiB',
+    },
   };
 }
 
@@ -138,10 +167,14 @@ export function printOneMillion(f: ReturnType<typeof oneMillionFigures>): void {
   const line = (t = ''): void => console.log(t);
   line();
   line(`== 1m-shape dry run ${f.prefix} (${f.startedAt})`);
-  line(`shape: ${f.shape.projects} projects, ${f.shape.imageNames} images, ${f.shape.groups} image groups -> ${f.shape.edges} edges; ${f.shape.destinationRepositories} destination + ${f.shape.sourceRepositories} source repositories; ${f.shape.seededSample} sample images in staging`);
+  line(
+    `shape: ${f.shape.projects} projects, ${f.shape.imageNames} images, ${f.shape.groups} image groups -> ${f.shape.edges} edges; ${f.shape.destinationRepositories} destination + ${f.shape.sourceRepositories} source repositories; ${f.shape.seededSample} sample images in staging`,
+  );
   printStep(f.step, line);
   if (f.plan) line(`plan: ${f.plan.seconds} s, ${f.plan.requests} requests = ${f.plan.perRepository} per repository, ${f.plan.perEdge} per edge`);
-  line(`worker peak RSS ${f.workerPeakRssMiB} MiB, CPU ${f.workerCpuSeconds} s; plan document ${f.planBytes ?? '-'} B; largest history ${f.histories?.maxEvents ?? '-'} events, largest payload ${f.histories?.largestPayloadBytes ?? '-'} B`);
+  line(
+    `worker peak RSS ${f.workerPeakRssMiB} MiB, CPU ${f.workerCpuSeconds} s; plan document ${f.planBytes ?? '-'} B; largest history ${f.histories?.maxEvents ?? '-'} events, largest payload ${f.histories?.largestPayloadBytes ?? '-'} B`,
+  );
   if (f.failures) line(`predicted failures ${f.failures.count} (the unseeded digests are LOST)`);
   line(`target: ${f.target.ok ? 'PASS' : 'FAIL'} ${f.target.measured} [target: ${f.target.goal}]`);
 }

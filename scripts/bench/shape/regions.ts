@@ -10,7 +10,13 @@ const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/ppc64le'];
 const BASES = 5;
 
 /** One generated image for one corpus digest: a shared base (chosen by the digest) and an own layer per platform. */
-export function corpusImage(prefix: string, corpusDigest: string, multiArch: boolean, layerSize: number, baseOf: (b: number, p: string) => Uint8Array[]): BenchImage {
+export function corpusImage(
+  prefix: string,
+  corpusDigest: string,
+  multiArch: boolean,
+  layerSize: number,
+  baseOf: (b: number, p: string) => Uint8Array[],
+): BenchImage {
   const base = parseInt(corpusDigest.slice(7, 15), 16) % BASES;
   const own = Math.round(layerSize * (0.5 + (parseInt(corpusDigest.slice(15, 19), 16) % 1000) / 1000));
   return buildImage(`${prefix}/${corpusDigest}`, multiArch ? PLATFORMS : PLATFORMS.slice(0, 1), (p) => baseOf(base, p), [own]);
@@ -60,7 +66,11 @@ export function shapeWorkload(corpus: CorpusProject[], o: { prefix: string; stag
  * The daily case: the same manifests plus one new digest (a new generated image, new tag) on the
  * first image of `project`. The workload's own projects stay as they were.
  */
-export function withDailyDigest(w: Workload, project: string, layerSize: number): { projects: BenchProject[]; added: { project: string; image: string; digest: string; tag: string } } {
+export function withDailyDigest(
+  w: Workload,
+  project: string,
+  layerSize: number,
+): { projects: BenchProject[]; added: { project: string; image: string; digest: string; tag: string } } {
   const gen = corpusImage(w.prefix, `sha256:${'d'.repeat(64)}`, false, layerSize, (b, pl) => baseLayers(w.prefix, b, pl, layerSize));
   w.images.set(gen.digest, gen);
   for (const b of gen.blobs) w.blobSizes.set(sha256Digest(b), b.length);

@@ -79,7 +79,9 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
     const w = shapeWorkload(corpus, { prefix, staging: regs.staging.address, hosts: harness.destinations, layerSize: o.layerSize });
     harness.useWorkload(w);
     const c = w.counts;
-    o.log(`workload: ${c.projects} projects, ${c.imageNames} images, ${c.digests} digests (${c.multiArch} multi-arch), ${c.edges} edges over ${c.destinationRegistries} destination registries on ${o.hosts} hosts`);
+    o.log(
+      `workload: ${c.projects} projects, ${c.imageNames} images, ${c.digests} digests (${c.multiArch} multi-arch), ${c.edges} edges over ${c.destinationRegistries} destination registries on ${o.hosts} hosts`,
+    );
     const { seedMs, manifestsDir } = await harness.seed(w);
     const runner = await harness.startWorkers(o.workers ?? 1);
     const client = harness.registryClient;
@@ -137,7 +139,8 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
           await harness.step(runner.mirror('mirror-repair', dailyDir));
           result.repair = await checkRepaired(client, damaged);
           const cosign = toolPaths().cosign;
-          if (cosign && o.cosignSample > 0) result.cosign = await cosignVerifySample(cosign, stackEnv().PROMOTER_PUBLIC_KEY!, damaged, o.cosignSample, stackEnv());
+          if (cosign && o.cosignSample > 0)
+            result.cosign = await cosignVerifySample(cosign, stackEnv().PROMOTER_PUBLIC_KEY!, damaged, o.cosignSample, stackEnv());
           await runner.idle();
         }
       }
@@ -149,7 +152,14 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
       o.log(`5a. regsync once: ${cfg.entries} image entries, parallel ${REGSYNC_PARALLEL}`);
       await harness.step(
         runner.measure('regsync-copy', async (rec) => {
-          rec.regsync = await runRegsync(regsync, join(runDir, 'regsync-copy.yml'), cfg.yaml, cfg.entries, join(runDir, 'regsync-copy.log'), runner.remainingMs());
+          rec.regsync = await runRegsync(
+            regsync,
+            join(runDir, 'regsync-copy.yml'),
+            cfg.yaml,
+            cfg.entries,
+            join(runDir, 'regsync-copy.log'),
+            runner.remainingMs(),
+          );
           if (rec.regsync.timedOut) rec.partial = 'time limit reached; regsync stopped';
         }),
       );
@@ -158,7 +168,14 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
         o.log(`5b. regsync once: signatures from the promoter's primary to regsync's mirrors, ${sig.entries} entries (digestTags, referrers)`);
         await harness.step(
           runner.measure('regsync-signatures', async (rec) => {
-            rec.regsync = await runRegsync(regsync, join(runDir, 'regsync-signatures.yml'), sig.yaml, sig.entries, join(runDir, 'regsync-signatures.log'), runner.remainingMs());
+            rec.regsync = await runRegsync(
+              regsync,
+              join(runDir, 'regsync-signatures.yml'),
+              sig.yaml,
+              sig.entries,
+              join(runDir, 'regsync-signatures.log'),
+              runner.remainingMs(),
+            );
             if (rec.regsync.timedOut) rec.partial = 'time limit reached; regsync stopped';
           }),
         );

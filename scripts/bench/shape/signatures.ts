@@ -25,7 +25,12 @@ export function pickDamage(projects: BenchProject[], images: ReadonlyMap<string,
     if (!mirror || mirror === p.destinations[0]) continue;
     for (const img of p.images) {
       for (const [digest] of img.dmap) {
-        all.push({ primary: repoFor(p.destinations[0]!, img.name), mirror: repoFor(mirror, img.name), digest, manifests: [...images.get(digest)!.children, digest] });
+        all.push({
+          primary: repoFor(p.destinations[0]!, img.name),
+          mirror: repoFor(mirror, img.name),
+          digest,
+          manifests: [...images.get(digest)!.children, digest],
+        });
       }
     }
   }
@@ -47,7 +52,9 @@ export async function deleteSignatures(client: RegistryClient, damaged: DamagedI
       const fallbackTag = referrersFallbackTag(m);
       const index = await client.headManifest({ ...d.mirror, tag: fallbackTag });
       if (!index) continue;
-      const body = JSON.parse(Buffer.from((await client.getManifest({ ...d.mirror, digest: index.digest })).bytes).toString('utf8')) as { manifests?: { digest: string }[] };
+      const body = JSON.parse(Buffer.from((await client.getManifest({ ...d.mirror, digest: index.digest })).bytes).toString('utf8')) as {
+        manifests?: { digest: string }[];
+      };
       for (const r of body.manifests ?? []) await del(d.mirror, r.digest);
       await del(d.mirror, index.digest);
     }
@@ -99,13 +106,21 @@ async function cosign(bin: string, args: string[], env: Record<string, string>):
 }
 
 /** Both signature formats and the promotion attestation of up to `sample` repaired images, on the mirror. */
-export async function cosignVerifySample(bin: string, publicKey: string, damaged: DamagedImage[], sample: number, env: Record<string, string>): Promise<CosignCheck[]> {
+export async function cosignVerifySample(
+  bin: string,
+  publicKey: string,
+  damaged: DamagedImage[],
+  sample: number,
+  env: Record<string, string>,
+): Promise<CosignCheck[]> {
   const out: CosignCheck[] = [];
   for (const d of damaged.slice(0, sample)) {
     const ref = `${d.mirror.host}/${d.mirror.repository}@${d.digest}`;
     out.push(await cosign(bin, ['verify', '--key', publicKey, ...COSIGN_VERIFY_OFFLINE, ref], env));
     out.push(await cosign(bin, ['verify', '--key', publicKey, '--new-bundle-format=false', ...COSIGN_VERIFY_OFFLINE, ref], env));
-    out.push(await cosign(bin, ['verify-attestation', '--key', publicKey, '--type', 'https://promoter.k8s.io/promotion/v1', ...COSIGN_VERIFY_OFFLINE, ref], env));
+    out.push(
+      await cosign(bin, ['verify-attestation', '--key', publicKey, '--type', 'https://promoter.k8s.io/promotion/v1', ...COSIGN_VERIFY_OFFLINE, ref], env),
+    );
   }
   return out;
 }

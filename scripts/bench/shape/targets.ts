@@ -24,7 +24,8 @@ export function shapeFigures(r: ShapeResult) {
   const regsyncSig = steps['regsync-signatures'];
   const maxEvents = Math.max(0, ...r.steps.map((s) => s.histories?.maxEvents ?? 0));
   const largestPayload = Math.max(0, ...r.steps.map((s) => s.histories?.largestPayloadBytes ?? 0));
-  const wholeCorpus = !!promotion && !r.options.selection.projects?.length && r.options.selection.firstProjects === undefined && (r.options.selection.scale ?? 1) >= 1;
+  const wholeCorpus =
+    !!promotion && !r.options.selection.projects?.length && r.options.selection.firstProjects === undefined && (r.options.selection.scale ?? 1) >= 1;
 
   const comparison = {
     promoterCopySeconds: round(copySeconds, 1),
@@ -47,12 +48,14 @@ export function shapeFigures(r: ShapeResult) {
      * each signed manifest gets two signature-tag PUTs per destination (`.sig` and the referrers index).
      * Meaningful for a Sign phase stopped early too.
      */
-    signRequestsPerSignatureWritten: signaturesWritten(promotion) ? round((promotion!.phases!.sign!.requests) / signaturesWritten(promotion)!, 2) : undefined,
+    signRequestsPerSignatureWritten: signaturesWritten(promotion) ? round(promotion!.phases!.sign!.requests / signaturesWritten(promotion)!, 2) : undefined,
     signaturesWritten: signaturesWritten(promotion),
     signAttestMirrorRequestsPerSignedManifestPerMirror: round(signAttestMirrorRequests / Math.max(1, c.signedManifestMirrorDestinations), 2),
     regsyncSignatureCopySeconds: regsyncSig?.wallSeconds,
     regsyncSignatureCopyRequests: regsyncSig?.requests,
-    regsyncSignatureCopyRequestsPerSignedManifestPerMirror: regsyncSig ? round(regsyncSig.requests / Math.max(1, c.signedManifestMirrorDestinations), 2) : undefined,
+    regsyncSignatureCopyRequestsPerSignedManifestPerMirror: regsyncSig
+      ? round(regsyncSig.requests / Math.max(1, c.signedManifestMirrorDestinations), 2)
+      : undefined,
     promoterMirroringOverRegsyncSignatureRequests: regsyncSig ? round(signAttestMirrorRequests / regsyncSig.requests) : undefined,
     promoterSignAttestOverRegsyncSignatureSeconds: regsyncSig ? round(signAttestSeconds / regsyncSig.wallSeconds) : undefined,
   };
@@ -78,7 +81,9 @@ export function shapeFigures(r: ShapeResult) {
     nightlyInSync: noopTarget(steps['mirror-in-sync'], repositories),
     repaired: target(
       r.repair ? r.repair.repaired === r.repair.manifests && r.repair.manifests > 0 && (r.cosign ?? []).every((x) => x.ok) : undefined,
-      r.repair ? `${r.repair.repaired}/${r.repair.manifests} manifests' signatures restored; cosign ${(r.cosign ?? []).filter((x) => x.ok).length}/${(r.cosign ?? []).length} verified` : '-',
+      r.repair
+        ? `${r.repair.repaired}/${r.repair.manifests} manifests' signatures restored; cosign ${(r.cosign ?? []).filter((x) => x.ok).length}/${(r.cosign ?? []).length} verified`
+        : '-',
       'every deleted signature restored, cosign verifies the sample',
     ),
     fullShapeEndToEnd: target(
@@ -93,7 +98,12 @@ export function shapeFigures(r: ShapeResult) {
       '<= 1 GiB worker RSS',
       wholeCorpus ? undefined : 'applies to the whole corpus only',
     ),
-    fullShapeHistory: target(wholeCorpus ? maxEvents <= 10_000 : undefined, `${maxEvents} events`, 'no workflow history over 10,000 events', wholeCorpus ? undefined : 'applies to the whole corpus only'),
+    fullShapeHistory: target(
+      wholeCorpus ? maxEvents <= 10_000 : undefined,
+      `${maxEvents} events`,
+      'no workflow history over 10,000 events',
+      wholeCorpus ? undefined : 'applies to the whole corpus only',
+    ),
   };
   return {
     prefix: r.prefix,
@@ -129,8 +139,14 @@ export function printShapeFigures(f: ShapeFigures): void {
   const w = f.workload;
   const c = f.comparison;
   const summary: string[] = [];
-  if (f.damage) summary.push(`damage: signatures of ${f.damage.images} image digests (${f.damage.manifests} manifests) deleted on mirror #${f.damage.mirrorIndex}: ${f.damage.deleted} manifests removed`);
-  if (f.repair) summary.push(`repair check: ${f.repair.repaired}/${f.repair.manifests} manifests have the primary's .sig and referrers index again${f.repair.missing.length ? `; missing: ${f.repair.missing.join(', ')}` : ''}`);
+  if (f.damage)
+    summary.push(
+      `damage: signatures of ${f.damage.images} image digests (${f.damage.manifests} manifests) deleted on mirror #${f.damage.mirrorIndex}: ${f.damage.deleted} manifests removed`,
+    );
+  if (f.repair)
+    summary.push(
+      `repair check: ${f.repair.repaired}/${f.repair.manifests} manifests have the primary's .sig and referrers index again${f.repair.missing.length ? `; missing: ${f.repair.missing.join(', ')}` : ''}`,
+    );
   for (const x of f.cosign ?? []) summary.push(`  ${x.ok ? 'ok  ' : 'FAIL'} ${x.command}${x.ok ? '' : `\n       ${x.output}`}`);
   summary.push(
     '',
@@ -139,7 +155,11 @@ export function printShapeFigures(f: ShapeFigures): void {
     `  edges in place per second of copying (tag writes / time): promoter ${c.promoterEdgesPerSecond ?? '-'}, regsync ${c.regsyncEdgesPerSecond ?? '-'}`,
     `  whole promotion with signing ${c.promoterWholeRunSeconds ?? '-'} s = ${c.promoterWholeRunOverRegsyncCopy ?? '-'}x regsync's copy`,
     `  sign + attest: ${c.signAttestSeconds} s, ${c.signAttestRequests} requests = ${c.signAttestRequestsPerSignedManifestPerDestination} per signed manifest per destination; on mirrors ${c.signAttestMirrorRequests} = ${c.signAttestMirrorRequestsPerSignedManifestPerMirror} per signed manifest per mirror`,
-    ...(c.signaturesWritten !== undefined ? [`  sign alone: ${c.signRequestsPerSignatureWritten} requests per signature written (${c.signaturesWritten} manifest x destination signatures, both formats)`] : []),
+    ...(c.signaturesWritten !== undefined
+      ? [
+          `  sign alone: ${c.signRequestsPerSignatureWritten} requests per signature written (${c.signaturesWritten} manifest x destination signatures, both formats)`,
+        ]
+      : []),
     `  regsync signature copy primary -> mirrors: ${c.regsyncSignatureCopySeconds ?? '-'} s, ${c.regsyncSignatureCopyRequests ?? '-'} requests = ${c.regsyncSignatureCopyRequestsPerSignedManifestPerMirror ?? '-'} per signed manifest per mirror; promoter mirror requests / regsync ${c.promoterMirroringOverRegsyncSignatureRequests ?? '-'}x, promoter sign+attest time / regsync ${c.promoterSignAttestOverRegsyncSignatureSeconds ?? '-'}x`,
     `run: worker peak RSS ${f.run.workerPeakRssMiB} MiB; largest history ${f.run.maxHistoryEvents} events; largest payload ${f.run.largestPayloadBytes} B; plan document ${f.run.planBytes ?? '-'} B`,
   );

@@ -19,7 +19,12 @@ function skopeoCopyArgs(c: SkopeoCopy): string[] {
   return ['copy', '--quiet', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${c.src}`, `docker://${c.dst}`];
 }
 
-export async function runSkopeoCopies(skopeo: string, copies: SkopeoCopy[], parallelism: number, onProgress?: (done: number) => void): Promise<Omit<PeerRecord, 'cpuSeconds'>> {
+export async function runSkopeoCopies(
+  skopeo: string,
+  copies: SkopeoCopy[],
+  parallelism: number,
+  onProgress?: (done: number) => void,
+): Promise<Omit<PeerRecord, 'cpuSeconds'>> {
   const failures: PeerRecord['failures'] = [];
   let sum = 0;
   let done = 0;
@@ -35,9 +40,14 @@ export async function runSkopeoCopies(skopeo: string, copies: SkopeoCopy[], para
 /** sha256 of the raw manifest skopeo reads at a reference, or the error it printed. */
 export async function skopeoDigest(skopeo: string, reference: string): Promise<string> {
   try {
-    const { stdout } = await execFileP(skopeo, ['inspect', '--raw', '--tls-verify=false', `docker://${reference}`], { encoding: 'buffer', maxBuffer: 16 << 20 });
+    const { stdout } = await execFileP(skopeo, ['inspect', '--raw', '--tls-verify=false', `docker://${reference}`], {
+      encoding: 'buffer',
+      maxBuffer: 16 << 20,
+    });
     return `sha256:${createHash('sha256').update(stdout).digest('hex')}`;
   } catch (err) {
-    return `error: ${String((err as { stderr?: Buffer }).stderr ?? err).trim().slice(-200)}`;
+    return `error: ${String((err as { stderr?: Buffer }).stderr ?? err)
+      .trim()
+      .slice(-200)}`;
   }
 }

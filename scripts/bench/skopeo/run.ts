@@ -83,14 +83,33 @@ function copiesFor(w: Workload, tool: 'promoter' | 'skopeo' | 'regsync'): (Skope
 export async function runDefaultBench(o: DefaultOptions): Promise<DefaultResult> {
   const startedAt = new Date().toISOString();
   const load: Record<string, number[]> = { start: loadavg() };
-  const harness = await BenchHarness.start({ kind: 'bench', hosts: DESTINATIONS, rttMs: o.rttMs, rps: o.rps, timeLimitMs: 24 * 3_600_000, keep: o.keep, log: o.log });
+  const harness = await BenchHarness.start({
+    kind: 'bench',
+    hosts: DESTINATIONS,
+    rttMs: o.rttMs,
+    rps: o.rps,
+    timeLimitMs: 24 * 3_600_000,
+    keep: o.keep,
+    log: o.log,
+  });
   const { prefix, runDir, regs, steps } = harness;
   const skipped: string[] = [];
   try {
-    const w = generatedWorkload({ prefix, images: o.images, repos: o.repos, layerSize: o.layerSize, bases: 5, multiArchEvery: 10, staging: regs.staging.address, destinations: harness.destinations });
+    const w = generatedWorkload({
+      prefix,
+      images: o.images,
+      repos: o.repos,
+      layerSize: o.layerSize,
+      bases: 5,
+      multiArchEvery: 10,
+      staging: regs.staging.address,
+      destinations: harness.destinations,
+    });
     harness.useWorkload(w);
     const c = w.counts;
-    o.log(`workload: ${c.digests} images (${c.multiArch} multi-arch) in ${c.imageNames} repositories -> ${DESTINATIONS} destinations = ${c.edges} edges; ${c.distinctBlobs} distinct blobs`);
+    o.log(
+      `workload: ${c.digests} images (${c.multiArch} multi-arch) in ${c.imageNames} repositories -> ${DESTINATIONS} destinations = ${c.edges} edges; ${c.distinctBlobs} distinct blobs`,
+    );
     const { seedMs, manifestsDir } = await harness.seed(w);
     const runner = await harness.startWorkers(1);
 
@@ -116,12 +135,22 @@ export async function runDefaultBench(o: DefaultOptions): Promise<DefaultResult>
     const regsync = o.peers.regsync?.bin;
     if (o.skipRegsync || !regsync) skipped.push('regsync (--skip-regsync)');
     else {
-      const cfg = copyConfig(w, regs.all.map((r) => r.address));
+      const cfg = copyConfig(
+        w,
+        regs.all.map((r) => r.address),
+      );
       o.log(`3. regsync once: ${cfg.entries} image entries, parallel ${REGSYNC_PARALLEL}`);
       load.beforeRegsync = loadavg();
       await harness.step(
         runner.measure('regsync-copy', async (rec) => {
-          rec.regsync = await runRegsync(regsync, join(runDir, 'regsync-copy.yml'), cfg.yaml, cfg.entries, join(runDir, 'regsync-copy.log'), runner.remainingMs());
+          rec.regsync = await runRegsync(
+            regsync,
+            join(runDir, 'regsync-copy.yml'),
+            cfg.yaml,
+            cfg.entries,
+            join(runDir, 'regsync-copy.log'),
+            runner.remainingMs(),
+          );
         }),
       );
     }

@@ -27,7 +27,10 @@ export function defaultFigures(r: DefaultResult) {
   const verified = steps['rerun-verify-tags'];
   const repositories = c.destinationRepositories + c.sourceRepositories;
   const destinations = c.hosts.length;
-  const copySeconds = round(phaseSum(promotion, COPY_PHASES, (p) => p.seconds), 1);
+  const copySeconds = round(
+    phaseSum(promotion, COPY_PHASES, (p) => p.seconds),
+    1,
+  );
   const promote = promotion?.phases?.promote;
   const bytesNeeded = c.distinctBlobBytes * destinations;
   const blobsNeeded = c.distinctBlobs * destinations;
@@ -77,7 +80,11 @@ export function defaultFigures(r: DefaultResult) {
       'no write in either no-op rerun',
     ),
     noopRerun: noopTarget(rerun, repositories),
-    spotChecksMatch: target(checks.checked ? checks.ok === checks.checked : undefined, `${checks.ok}/${checks.checked} match`, "every spot-checked tag at every tool's destination has the digest"),
+    spotChecksMatch: target(
+      checks.checked ? checks.ok === checks.checked : undefined,
+      `${checks.ok}/${checks.checked} match`,
+      "every spot-checked tag at every tool's destination has the digest",
+    ),
   };
   return {
     kind: 'default' as const,
@@ -106,9 +113,13 @@ export function printDefaultFigures(f: DefaultFigures): void {
   const w = f.workload;
   const c = f.comparison;
   const peer = (name: string, v: typeof c.skopeo): string =>
-    v ? `  ${name.padEnd(8)} ${v.seconds} s = ${v.overPromoterCopy ?? '-'}x the promoter's copy (${v.overPromoterWholeRun ?? '-'}x its whole run); ${v.requestsPerEdge} requests per edge, ${v.meanInFlight ?? '-'} in flight` : `  ${name.padEnd(8)} not run`;
+    v
+      ? `  ${name.padEnd(8)} ${v.seconds} s = ${v.overPromoterCopy ?? '-'}x the promoter's copy (${v.overPromoterWholeRun ?? '-'}x its whole run); ${v.requestsPerEdge} requests per edge, ${v.meanInFlight ?? '-'} in flight`
+      : `  ${name.padEnd(8)} not run`;
   printFigures({
-    title: `== promoter bench ${f.prefix} (${f.startedAt}); ${f.machine.cpus} CPUs, 1-min load ${Object.entries(f.machine.loadavg1m).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    title: `== promoter bench ${f.prefix} (${f.startedAt}); ${f.machine.cpus} CPUs, 1-min load ${Object.entries(f.machine.loadavg1m)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     workload: [
       `workload: ${w.digests} images (${w.multiArch} multi-arch, ${w.platforms} platforms) in ${w.imageNames} repositories -> ${w.hosts.length} destinations = ${w.edges} edges`,
       `          ${w.distinctBlobs} distinct blobs, ${mib(w.distinctBlobBytes)}; own layers ~${Math.round(w.layerSize / 1024)} KiB; delay ${w.rttMs} ms per request; seeded in ${f.seedSeconds} s (not measured)`,

@@ -8,10 +8,7 @@ import { registryConfigPath, registryStorage } from './registry-config';
 import { sigstoreComponents, withOidcIssuer } from './sigstore';
 import { tlsFiles } from './tls';
 import { ensureBucket, s3Answers, versitygwSpec } from './s3';
-import {
-  HOST, S3_BUCKET, TEMPORAL_NAMESPACE, TOKEN_ISSUER, TOKEN_SERVICE,
-  ports, registries, searchAttributes,
-} from './topology';
+import { HOST, S3_BUCKET, TEMPORAL_NAMESPACE, TOKEN_ISSUER, TOKEN_SERVICE, ports, registries, searchAttributes } from './topology';
 import type { RegistryTopology } from './topology';
 
 export interface Component {
@@ -46,10 +43,21 @@ const temporal: Component = {
       name: 'temporal',
       command: need(toolPaths().temporal, 'temporal CLI (.tools/venv/bin/temporal)'),
       args: [
-        'server', 'start-dev',
-        '--ip', HOST, '--port', String(ports.temporal), '--ui-port', String(ports.temporalUi),
-        '--db-filename', stackPaths.temporalDb, '--namespace', TEMPORAL_NAMESPACE,
-        '--log-level', 'warn', '--ui-disable-news-fetch',
+        'server',
+        'start-dev',
+        '--ip',
+        HOST,
+        '--port',
+        String(ports.temporal),
+        '--ui-port',
+        String(ports.temporalUi),
+        '--db-filename',
+        stackPaths.temporalDb,
+        '--namespace',
+        TEMPORAL_NAMESPACE,
+        '--log-level',
+        'warn',
+        '--ui-disable-news-fetch',
         ...attributes,
       ],
     };

@@ -14,7 +14,9 @@ async function waitReady(component: Component, pid: number): Promise<void> {
       throw new Error(`${component.name} exited during start-up; last log lines (${logFile(component.name)}):\n${logTail(component.name)}`);
     }
     if (Date.now() > deadline) {
-      throw new Error(`${component.name} did not answer within ${component.startTimeoutMs / 1000}s; last log lines (${logFile(component.name)}):\n${logTail(component.name)}`);
+      throw new Error(
+        `${component.name} did not answer within ${component.startTimeoutMs / 1000}s; last log lines (${logFile(component.name)}):\n${logTail(component.name)}`,
+      );
     }
     await sleep(100);
   }
@@ -45,4 +47,3 @@ export async function ensureComponent(component: Component, log: (line: string) 
   await component.afterReady?.();
   return 'started';
 }
-

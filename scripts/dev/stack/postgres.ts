@@ -15,7 +15,9 @@ import { HOST } from './topology';
 export function postgresBinDir(): string | undefined {
   const base = '/usr/lib/postgresql';
   if (!existsSync(base)) return undefined;
-  const majors = readdirSync(base).filter((v) => /^\d+$/.test(v) && existsSync(join(base, v, 'bin', 'postgres'))).sort((a, b) => Number(b) - Number(a));
+  const majors = readdirSync(base)
+    .filter((v) => /^\d+$/.test(v) && existsSync(join(base, v, 'bin', 'postgres')))
+    .sort((a, b) => Number(b) - Number(a));
   return majors[0] !== undefined ? join(base, majors[0], 'bin') : undefined;
 }
 
@@ -28,7 +30,9 @@ function bin(name: string): string {
 /** `unshare` so that root runs PostgreSQL under the postgres account's uid; nothing when not root. */
 function asPostgresUser(): string[] {
   if (process.getuid?.() !== 0) return [];
-  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  const passwd = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
   const [, , uid, gid] = passwd?.split(':') ?? [];
   if (!uid || !gid) throw new Error('no postgres account in /etc/passwd (apt-get install postgresql)');
   return ['unshare', '--user', `--map-user=${uid}`, `--map-group=${gid}`, '--'];
@@ -41,8 +45,20 @@ function initialize(): void {
   mkdirSync(clusterPaths.postgresData, { recursive: true, mode: 0o700 });
   dbPassword();
   const [launcher, ...launcherArgs] = asPostgresUser();
-  const initdb = [bin('initdb'), '-D', clusterPaths.postgresData, '-U', CLUSTER_DB_USER, `--pwfile=${clusterPaths.dbPassword}`,
-    '--auth-host=scram-sha-256', '--auth-local=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'];
+  const initdb = [
+    bin('initdb'),
+    '-D',
+    clusterPaths.postgresData,
+    '-U',
+    CLUSTER_DB_USER,
+    `--pwfile=${clusterPaths.dbPassword}`,
+    '--auth-host=scram-sha-256',
+    '--auth-local=scram-sha-256',
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+    '--no-sync',
+  ];
   try {
     execFileSync(launcher ?? initdb[0]!, launcher ? [...launcherArgs, ...initdb] : initdb.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
@@ -68,8 +84,18 @@ export const postgres: Component = {
       command: bin('postgres'),
       launcher: asPostgresUser(),
       args: [
-        '-D', clusterPaths.postgresData, '-c', `listen_addresses=${HOST}`, '-c', `port=${clusterPorts.postgres}`,
-        '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'log_min_messages=warning',
+        '-D',
+        clusterPaths.postgresData,
+        '-c',
+        `listen_addresses=${HOST}`,
+        '-c',
+        `port=${clusterPorts.postgres}`,
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'max_connections=200',
+        '-c',
+        'log_min_messages=warning',
       ],
     };
   },

@@ -52,7 +52,9 @@ export interface ProbeTls {
  */
 export function temporalServing(host: string, port: number, timeoutMs = 2_000, service = WORKFLOW_SERVICE, tls?: ProbeTls): Promise<boolean> {
   return new Promise((resolve) => {
-    const session = tls ? connectHttp2(`https://${host}:${port}`, { ...tls, ...(isIP(host) ? {} : { servername: host }) }) : connectHttp2(`http://${host}:${port}`);
+    const session = tls
+      ? connectHttp2(`https://${host}:${port}`, { ...tls, ...(isIP(host) ? {} : { servername: host }) })
+      : connectHttp2(`http://${host}:${port}`);
     let settled = false;
     const done = (ok: boolean) => {
       if (settled) return;

@@ -52,12 +52,27 @@ function newKey(path: string): void {
 }
 
 function selfSignedCa(key: string, cert: string, commonName: string): void {
-  openssl([
-    'req', '-x509', '-new', '-key', key, '-sha256', '-days', '3650', '-out', cert,
-    '-subj', `/O=promoter-dev/CN=${commonName}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-  ], dirname(cert));
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-sha256',
+      '-days',
+      '3650',
+      '-out',
+      cert,
+      '-subj',
+      `/O=promoter-dev/CN=${commonName}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dirname(cert),
+  );
 }
 
 function ensureFulcioCa(): void {
@@ -88,16 +103,22 @@ function ensureTsaChain(): void {
   const csr = join(tsaDir, 'signer.csr');
   const ext = join(tsaDir, 'signer.ext');
   // RFC 3161 §2.3: the timestamping certificate has exactly one, critical, extended key usage.
-  writeFileSync(ext, [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature',
-    'extendedKeyUsage=critical,timeStamping',
-    'subjectKeyIdentifier=hash',
-    'authorityKeyIdentifier=keyid',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    ext,
+    [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature',
+      'extendedKeyUsage=critical,timeStamping',
+      'subjectKeyIdentifier=hash',
+      'authorityKeyIdentifier=keyid',
+      '',
+    ].join('\n'),
+  );
   openssl(['req', '-new', '-key', f.tsaKey, '-subj', '/O=promoter-dev/CN=promoter-dev timestamp authority', '-out', csr], tsaDir);
-  openssl(['x509', '-req', '-in', csr, '-CA', f.tsaRoot, '-CAkey', f.tsaRootKey, '-CAcreateserial', '-sha256', '-days', '3650', '-extfile', ext, '-out', f.tsaCert], tsaDir);
+  openssl(
+    ['x509', '-req', '-in', csr, '-CA', f.tsaRoot, '-CAkey', f.tsaRootKey, '-CAcreateserial', '-sha256', '-days', '3650', '-extfile', ext, '-out', f.tsaCert],
+    tsaDir,
+  );
   writeFileSync(f.tsaChain, readFileSync(f.tsaCert, 'utf8') + readFileSync(f.tsaRoot, 'utf8'));
   rmSync(csr, { force: true });
   rmSync(ext, { force: true });

@@ -43,25 +43,31 @@ function trustedRootJson(urls: SigstoreUrls): Record<string, unknown> {
   const tsaLeaf = tsaChain[0]!;
   return {
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [{
-      baseUrl: urls.rekor,
-      hashAlgorithm: 'SHA2_256',
-      publicKey: { rawBytes: rekorSpki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: since(fulcioRoot) },
-      logId: { keyId: rekorLogId },
-    }],
-    certificateAuthorities: [{
-      subject: subjectOf(fulcioRoot),
-      uri: urls.fulcio,
-      certChain: { certificates: [der(fulcioRoot)] },
-      validFor: since(fulcioRoot),
-    }],
+    tlogs: [
+      {
+        baseUrl: urls.rekor,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: rekorSpki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: since(fulcioRoot) },
+        logId: { keyId: rekorLogId },
+      },
+    ],
+    certificateAuthorities: [
+      {
+        subject: subjectOf(fulcioRoot),
+        uri: urls.fulcio,
+        certChain: { certificates: [der(fulcioRoot)] },
+        validFor: since(fulcioRoot),
+      },
+    ],
     ctlogs: [],
-    timestampAuthorities: [{
-      subject: subjectOf(tsaLeaf),
-      uri: urls.tsa,
-      certChain: { certificates: tsaChain.map(der) },
-      validFor: since(tsaLeaf),
-    }],
+    timestampAuthorities: [
+      {
+        subject: subjectOf(tsaLeaf),
+        uri: urls.tsa,
+        certChain: { certificates: tsaChain.map(der) },
+        validFor: since(tsaLeaf),
+      },
+    ],
   };
 }
 

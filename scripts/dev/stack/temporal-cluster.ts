@@ -10,8 +10,13 @@ import { loadTemporalSettings } from '../../../worker/connection';
 import { apiKeyGate, clusterApiKey, nginxBinary } from './api-key-gate';
 import { clusterTlsFiles, ensureClusterTls } from './cluster-tls';
 import {
-  CLUSTER_DATABASES, CLUSTER_DB_USER, CLUSTER_SERVICES, TEMPORAL_SERVER_VERSION,
-  clusterPaths, clusterPorts, type ClusterService,
+  CLUSTER_DATABASES,
+  CLUSTER_DB_USER,
+  CLUSTER_SERVICES,
+  TEMPORAL_SERVER_VERSION,
+  clusterPaths,
+  clusterPorts,
+  type ClusterService,
 } from './cluster-topology';
 import type { Component } from './components';
 import { ensureComponent } from './ensure';
@@ -30,7 +35,8 @@ const clusterTools = () => ({
 /** Why the cluster cannot run here (a line for `up` and for the tests that skip), or undefined. */
 export function clusterUnavailable(): string | undefined {
   const t = clusterTools();
-  if (!t.server || !t.sqlTool) return 'the Temporal server is not built (.tools/bin/temporal-server, temporal-sql-tool): run bash scripts/setup/temporal-cluster.sh';
+  if (!t.server || !t.sqlTool)
+    return 'the Temporal server is not built (.tools/bin/temporal-server, temporal-sql-tool): run bash scripts/setup/temporal-cluster.sh';
   if (!postgresBinDir()) return 'PostgreSQL is not installed: run bash scripts/setup/temporal-cluster.sh';
   if (!nginxBinary()) return 'nginx (the API-key gate) is not installed: run bash scripts/setup/temporal-cluster.sh';
   return undefined;
@@ -161,7 +167,10 @@ async function ensureSchemas(log: (line: string) => void): Promise<void> {
       throw new Error(`temporal-sql-tool ${args[0]} (${db}) failed: ${out.trim() || (err as Error).message}`);
     }
   };
-  for (const [db, schema] of [[CLUSTER_DATABASES.temporal, 'temporal'], [CLUSTER_DATABASES.visibility, 'visibility']] as const) {
+  for (const [db, schema] of [
+    [CLUSTER_DATABASES.temporal, 'temporal'],
+    [CLUSTER_DATABASES.visibility, 'visibility'],
+  ] as const) {
     log(`  schema ${db} (postgresql/v12/${schema})`);
     await sql(db, 'create-database');
     await sql(db, 'setup-schema', '-v', '0.0');
@@ -277,16 +286,28 @@ async function ensureNamespace(): Promise<void> {
   };
   try {
     const ns = settings.namespace;
-    await retry('register namespace', () => connection.workflowService.registerNamespace({ namespace: ns, workflowExecutionRetentionPeriod: msToTs('7 days') }),
-      (err) => /already exists|AlreadyExists/i.test(err.message) || (err as { code?: number }).code === 6);
+    await retry(
+      'register namespace',
+      () => connection.workflowService.registerNamespace({ namespace: ns, workflowExecutionRetentionPeriod: msToTs('7 days') }),
+      (err) => /already exists|AlreadyExists/i.test(err.message) || (err as { code?: number }).code === 6,
+    );
     await retry('describe namespace', () => connection.workflowService.describeNamespace({ namespace: ns }));
     const existing = (await retry('list search attributes', () => connection.operatorService.listSearchAttributes({ namespace: ns })))?.customAttributes ?? {};
-    const missing = Object.fromEntries(Object.entries(searchAttributes).filter(([name]) => !(name in existing)).map(([name, type]) => [name, types[type]!]));
+    const missing = Object.fromEntries(
+      Object.entries(searchAttributes)
+        .filter(([name]) => !(name in existing))
+        .map(([name, type]) => [name, types[type]!]),
+    );
     if (Object.keys(missing).length > 0) {
-      await retry('add search attributes', () => connection.operatorService.addSearchAttributes({ namespace: ns, searchAttributes: missing }),
-        (err) => /already exists|AlreadyExists/i.test(err.message));
+      await retry(
+        'add search attributes',
+        () => connection.operatorService.addSearchAttributes({ namespace: ns, searchAttributes: missing }),
+        (err) => /already exists|AlreadyExists/i.test(err.message),
+      );
     }
-    await retry('query by search attribute', () => connection.workflowService.listWorkflowExecutions({ namespace: ns, pageSize: 1, query: 'PromoterDryRun = true' }));
+    await retry('query by search attribute', () =>
+      connection.workflowService.listWorkflowExecutions({ namespace: ns, pageSize: 1, query: 'PromoterDryRun = true' }),
+    );
   } finally {
     await connection.close();
   }

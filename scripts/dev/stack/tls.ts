@@ -33,13 +33,36 @@ function openssl(args: string[], cwd?: string): void {
 }
 
 /** openssl's ASN.1 time form, e.g. 20300101000000Z. */
-const asn1Time = (date: Date) => date.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+const asn1Time = (date: Date) =>
+  date
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 /** Creates a self-signed CA (ECDSA P-256) at keyPath/certPath. */
 export function createCa(keyPath: string, certPath: string, commonName: string, days = 3650): void {
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-sha256',
-    '-keyout', keyPath, '-out', certPath, '-days', String(days), '-subj', `/CN=${commonName}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-sha256',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    String(days),
+    '-subj',
+    `/CN=${commonName}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   chmodSync(keyPath, 0o600);
 }
 
@@ -68,18 +91,68 @@ export function issueServerCertificate(opts: IssueOptions): void {
     const san = opts.hosts.map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(',');
     writeFileSync(join(work, 'index.txt'), '');
     writeFileSync(join(work, 'serial'), `${BigInt(Date.now()).toString(16).padStart(16, '0')}\n`);
-    writeFileSync(join(work, 'ca.cnf'), [
-      '[ca]', 'default_ca = dev', '[dev]', 'database = index.txt', 'new_certs_dir = .', 'serial = serial',
-      'default_md = sha256', 'policy = any', 'unique_subject = no', '[any]', 'commonName = supplied',
-      '[server]', 'basicConstraints = critical,CA:FALSE', 'keyUsage = critical,digitalSignature,keyEncipherment',
-      `extendedKeyUsage = ${opts.extendedKeyUsage ?? 'serverAuth'}`, `subjectAltName = ${san}`, '',
-    ].join('\n'));
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', opts.keyOut, '-out', join(work, 'server.csr'), '-subj', `/CN=${opts.hosts[0] ?? 'server'}`]);
+    writeFileSync(
+      join(work, 'ca.cnf'),
+      [
+        '[ca]',
+        'default_ca = dev',
+        '[dev]',
+        'database = index.txt',
+        'new_certs_dir = .',
+        'serial = serial',
+        'default_md = sha256',
+        'policy = any',
+        'unique_subject = no',
+        '[any]',
+        'commonName = supplied',
+        '[server]',
+        'basicConstraints = critical,CA:FALSE',
+        'keyUsage = critical,digitalSignature,keyEncipherment',
+        `extendedKeyUsage = ${opts.extendedKeyUsage ?? 'serverAuth'}`,
+        `subjectAltName = ${san}`,
+        '',
+      ].join('\n'),
+    );
+    openssl([
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      opts.keyOut,
+      '-out',
+      join(work, 'server.csr'),
+      '-subj',
+      `/CN=${opts.hosts[0] ?? 'server'}`,
+    ]);
     chmodSync(opts.keyOut, 0o600);
-    openssl(['ca', '-batch', '-config', 'ca.cnf', '-extensions', 'server', '-notext',
-      '-cert', opts.caCert, '-keyfile', opts.caKey, '-in', 'server.csr', '-out', opts.certOut,
-      '-startdate', asn1Time(notBefore), '-enddate', asn1Time(notAfter)], work);
+    openssl(
+      [
+        'ca',
+        '-batch',
+        '-config',
+        'ca.cnf',
+        '-extensions',
+        'server',
+        '-notext',
+        '-cert',
+        opts.caCert,
+        '-keyfile',
+        opts.caKey,
+        '-in',
+        'server.csr',
+        '-out',
+        opts.certOut,
+        '-startdate',
+        asn1Time(notBefore),
+        '-enddate',
+        asn1Time(notAfter),
+      ],
+      work,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -105,7 +178,13 @@ export function ensureTlsMaterial(): void {
     rmSync(tlsFiles.serverCert, { force: true });
   }
   if (!certificateUsable(tlsFiles.serverCert, tlsFiles.caCert, 30)) {
-    issueServerCertificate({ caKey: tlsFiles.caKey, caCert: tlsFiles.caCert, keyOut: tlsFiles.serverKey, certOut: tlsFiles.serverCert, hosts: ['localhost', '127.0.0.1', '::1'] });
+    issueServerCertificate({
+      caKey: tlsFiles.caKey,
+      caCert: tlsFiles.caCert,
+      keyOut: tlsFiles.serverKey,
+      certOut: tlsFiles.serverCert,
+      hosts: ['localhost', '127.0.0.1', '::1'],
+    });
   }
   const ca = readFileSync(tlsFiles.caCert, 'utf8');
   for (const host of tlsHosts) {

@@ -3,7 +3,13 @@
 // and lists its referrers (the promoter's signature and attestation bundles among them).
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
-import { BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, PROMOTION_PREDICATE_TYPE, SIGSTORE_BUNDLE_V03, VSA_PREDICATE_TYPE } from '../../../lib/signing';
+import {
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  PROMOTION_PREDICATE_TYPE,
+  SIGSTORE_BUNDLE_V03,
+  VSA_PREDICATE_TYPE,
+} from '../../../lib/signing';
 import { COSIGN_OFFLINE, runCosign } from '../../support/cosign';
 import { runToolOk } from '../../support/interop';
 import { stack } from '../../support/stack-env';

@@ -44,7 +44,11 @@ describe.skipIf(!!skip || !findCosign())('a Helm chart promoted as an OCI artifa
     digest = /Digest: (sha256:[0-9a-f]{64})/.exec(`${pushed.stdout}${pushed.stderr}`)![1]!;
 
     worker = await startTestWorker('helm');
-    manifest = await writePlainManifest(`${staging}/${prefix}`, destinations.map((h) => `${h}/${prefix}`), [{ name: 'hello', digest, tags: ['0.1.0'] }]);
+    manifest = await writePlainManifest(
+      `${staging}/${prefix}`,
+      destinations.map((h) => `${h}/${prefix}`),
+      [{ name: 'hello', digest, tags: ['0.1.0'] }],
+    );
     const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue });
     expect(r.code, r.stderr).toBe(0);
     report = parseJsonOutput<RunReport>(r);

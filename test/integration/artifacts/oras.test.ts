@@ -69,8 +69,9 @@ describe.skipIf(!!skip || !findCosign())('files and WASM modules promoted as OCI
     );
     await writeFile(
       join(layout, 'images', 'artifacts', 'images.yaml'),
-      ['- name: files', '  dmap:', `    "${d.files}": ["v1"]`, `    "${d.sbom}": []`, '- name: hello-wasm', '  dmap:', `    "${d.wasm}": ["v1"]`, '']
-        .join('\n'),
+      ['- name: files', '  dmap:', `    "${d.files}": ["v1"]`, `    "${d.sbom}": []`, '- name: hello-wasm', '  dmap:', `    "${d.wasm}": ["v1"]`, ''].join(
+        '\n',
+      ),
     );
     worker = await startTestWorker('oras');
     const r = await runCli(['run', '--thin-manifest-dir', layout, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue });
@@ -104,7 +105,10 @@ describe.skipIf(!!skip || !findCosign())('files and WASM modules promoted as OCI
     for (const host of orasReadable) {
       const out = await runToolOk('oras', ['discover', `${host}/${prefix}/files@${d.files}`, '--format', 'json', ...registryFlags(host)]);
       const found = (JSON.parse(out.stdout) as { referrers?: { digest: string; artifactType: string }[] }).referrers ?? [];
-      expect(found.map((r) => r.digest), host).toContain(d.sbom);
+      expect(
+        found.map((r) => r.digest),
+        host,
+      ).toContain(d.sbom);
       expect(found.filter((r) => r.artifactType === SBOM_TYPE).length, host).toBe(1);
     }
   });
@@ -117,19 +121,31 @@ describe.skipIf(!!skip || !findCosign())('files and WASM modules promoted as OCI
       expect(sbom).toMatchObject({ artifactType: SBOM_TYPE, subject: { digest: d.files } });
       const wasm = await regctlManifest(`${host}/${prefix}/hello-wasm@${d.wasm}`, d.wasm);
       expect(wasm).toMatchObject({ config: { mediaType: WASM_CONFIG }, layers: [{ mediaType: WASM_LAYER }] });
-      for (const [repo, digest] of [['files', d.files], ['files', d.sbom], ['hello-wasm', d.wasm]] as const) {
+      for (const [repo, digest] of [
+        ['files', d.files],
+        ['files', d.sbom],
+        ['hello-wasm', d.wasm],
+      ] as const) {
         const ref = `${host}/${prefix}/${repo}@${digest}`;
         await expectCraneValidates(ref);
         const referrers = await regctlReferrers(ref);
         expectPromoterReferrers(referrers, ref);
-        if (digest === d.files) expect(referrers.map((r) => r.digest), ref).toContain(d.sbom);
+        if (digest === d.files)
+          expect(
+            referrers.map((r) => r.digest),
+            ref,
+          ).toContain(d.sbom);
       }
     }
   }, 120_000);
 
   it('cosign verifies the signatures (both formats) and the promotion attestation of each everywhere', async () => {
     for (const host of destinations) {
-      for (const [repo, digest] of [['files', d.files], ['files', d.sbom], ['hello-wasm', d.wasm]] as const) {
+      for (const [repo, digest] of [
+        ['files', d.files],
+        ['files', d.sbom],
+        ['hello-wasm', d.wasm],
+      ] as const) {
         await expectCosignVerifies(`${host}/${prefix}/${repo}@${digest}`);
       }
     }

@@ -54,15 +54,26 @@ describe.skipIf(skip)(`the cluster by API key${skip ? ` (skipped: ${skip})` : ''
   it('a wrong key, or none, is refused at start: the CLI and the worker exit 1 with one line', async () => {
     const cases = [
       { env: clusterClientEnv('api-key', { TEMPORAL_API_KEY: 'not-the-key' }), message: /Temporal at 127\.0\.0\.1:7253 refused the API key/ },
-      { env: clusterClientEnv('mtls', { TEMPORAL_ADDRESS: '127.0.0.1:7253', TEMPORAL_TLS_CLIENT_CERT_PATH: undefined, TEMPORAL_TLS_CLIENT_KEY_PATH: undefined }),
-        message: /Temporal at 127\.0\.0\.1:7253 requires credentials: set TEMPORAL_API_KEY/ },
+      {
+        env: clusterClientEnv('mtls', {
+          TEMPORAL_ADDRESS: '127.0.0.1:7253',
+          TEMPORAL_TLS_CLIENT_CERT_PATH: undefined,
+          TEMPORAL_TLS_CLIENT_KEY_PATH: undefined,
+        }),
+        message: /Temporal at 127\.0\.0\.1:7253 requires credentials: set TEMPORAL_API_KEY/,
+      },
     ];
     for (const c of cases) {
       const cli = await runCli(['status', 'promote-none'], c.env, 45_000);
       expect(cli.code, cli.stderr).toBe(1);
       expect(cli.stderr.trim()).toMatch(c.message);
       expect(cli.stderr).not.toContain('not-the-key');
-      const w = await runProcess(`${ROOT}node_modules/.bin/tsx`, [`${ROOT}worker/main.ts`], { PROMOTER_TASK_QUEUE: clusterTaskQueue('key-refused'), ...c.env }, 45_000);
+      const w = await runProcess(
+        `${ROOT}node_modules/.bin/tsx`,
+        [`${ROOT}worker/main.ts`],
+        { PROMOTER_TASK_QUEUE: clusterTaskQueue('key-refused'), ...c.env },
+        45_000,
+      );
       expect(w.code, `${w.stdout}${w.stderr}`).toBe(1);
       expect(w.stderr).toMatch(c.message);
       expect(`${w.stdout}${w.stderr}`).not.toContain('not-the-key');

@@ -10,7 +10,14 @@ import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import { progressQuery } from '../../../workflows/promotion';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import {
-  clusterClientEnv, clusterPid, clusterSkipReason, clusterTaskQueue, killClusterProcess, restoreCluster, stopClusterProcess, useCluster,
+  clusterClientEnv,
+  clusterPid,
+  clusterSkipReason,
+  clusterTaskQueue,
+  killClusterProcess,
+  restoreCluster,
+  stopClusterProcess,
+  useCluster,
   type ClusterProcess,
 } from '../../support/cluster';
 import { FaultProxy } from '../../support/fault-proxy';
@@ -30,16 +37,24 @@ async function promotionThrough(name: string, outage: () => Promise<{ downAt: nu
   const s = stack();
   const prefix = uniqueName(name);
   const oci = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
-  const images = await mapPool(Array.from({ length: IMAGES }, (_, i) => i), 6, async (i) => {
-    const image = `img-${String(i).padStart(2, '0')}`;
-    const pushed = await pushRandomImage(oci, s.registries.staging, `${prefix}/${image}`, { seed: `${prefix}/${image}`, layers: 2, layerSize: 4096 });
-    return { name: image, digest: pushed.digest, tags: [`v${i}`] };
-  });
+  const images = await mapPool(
+    Array.from({ length: IMAGES }, (_, i) => i),
+    6,
+    async (i) => {
+      const image = `img-${String(i).padStart(2, '0')}`;
+      const pushed = await pushRandomImage(oci, s.registries.staging, `${prefix}/${image}`, { seed: `${prefix}/${image}`, layers: 2, layerSize: 4096 });
+      return { name: image, digest: pushed.digest, tags: [`v${i}`] };
+    },
+  );
   const proxy = await FaultProxy.start(s.registries.staging);
   try {
     proxy.addFault({ method: 'GET', path: /\/blobs\/sha256:/, fault: { kind: 'delay', ms: 1_500 }, times: Infinity });
     const destinations = [s.registries.production, ...s.registries.mirrors];
-    const manifest = await writePlainManifest(`${proxy.host}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), images);
+    const manifest = await writePlainManifest(
+      `${proxy.host}/${prefix}`,
+      destinations.map((d) => `${d}/${prefix}`),
+      images,
+    );
 
     const taskQueue = clusterTaskQueue(name);
     const env = clusterClientEnv('mtls', { PROMOTER_TASK_QUEUE: taskQueue });
@@ -48,7 +63,7 @@ async function promotionThrough(name: string, outage: () => Promise<{ downAt: nu
     const handle = cluster.client().workflow.getHandle(started.workflowId);
 
     let atOutage: RunProgress | undefined;
-    for (const deadline = Date.now() + 180_000; Date.now() < deadline && !atOutage; ) {
+    for (const deadline = Date.now() + 180_000; Date.now() < deadline && !atOutage;) {
       const p = await handle.query(progressQuery);
       if (p.currentPhase === 'promote' && p.batchesDone >= 1 && p.batchesDone < p.batchesTotal) atOutage = p;
       else if (['sign', 'attest', 'done'].includes(p.currentPhase)) break;
@@ -65,7 +80,10 @@ async function promotionThrough(name: string, outage: () => Promise<{ downAt: nu
     expect(report.signatures.signed).toBe(IMAGES);
     expect(report.attestations.written).toBe(IMAGES);
     // The outage was real: the run has events from before and after it, and none from while the part was away.
-    const events = (await handle.fetchHistory()).events!.map((e) => ({ type: e.eventType, at: Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6) }));
+    const events = (await handle.fetchHistory()).events!.map((e) => ({
+      type: e.eventType,
+      at: Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6),
+    }));
     expect(events.some((e) => e.at < downAt)).toBe(true);
     expect(events.some((e) => e.at > upAt)).toBe(true);
     expect(events.filter((e) => e.at > downAt && e.at < upAt).map((e) => ({ ...e, afterDown: e.at - downAt }))).toEqual([]);

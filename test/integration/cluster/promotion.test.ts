@@ -19,19 +19,26 @@ const skip = clusterSkipReason();
 const cluster = useCluster();
 
 describe.skipIf(skip)(`promotion on the Temporal cluster over mTLS${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  it('promotes, signs and attests; the run is the cluster\'s, and status and report read it back', async () => {
+  it("promotes, signs and attests; the run is the cluster's, and status and report read it back", async () => {
     const s = stack();
     const prefix = uniqueName('cluster-mtls');
     const oci = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
     const single = await pushRandomImage(oci, s.registries.staging, `${prefix}/single`, { seed: `${prefix}/single`, layers: 2, layerSize: 2048 });
     const multi = await pushRandomImage(oci, s.registries.staging, `${prefix}/multi`, {
-      seed: `${prefix}/multi`, layers: 1, layerSize: 2048, platforms: ['linux/amd64', 'linux/arm64'],
+      seed: `${prefix}/multi`,
+      layers: 1,
+      layerSize: 2048,
+      platforms: ['linux/amd64', 'linux/arm64'],
     });
     const destinations = [s.registries.production, ...s.registries.mirrors];
-    const manifest = await writePlainManifest(`${s.registries.staging}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), [
-      { name: 'single', digest: single.digest, tags: ['v1'] },
-      { name: 'multi', digest: multi.digest, tags: ['v2'] },
-    ]);
+    const manifest = await writePlainManifest(
+      `${s.registries.staging}/${prefix}`,
+      destinations.map((d) => `${d}/${prefix}`),
+      [
+        { name: 'single', digest: single.digest, tags: ['v1'] },
+        { name: 'multi', digest: multi.digest, tags: ['v2'] },
+      ],
+    );
 
     const taskQueue = clusterTaskQueue('cluster-mtls');
     const env = clusterClientEnv('mtls', { PROMOTER_TASK_QUEUE: taskQueue });
@@ -70,12 +77,18 @@ describe.skipIf(skip)(`promotion on the Temporal cluster over mTLS${skip ? ` (sk
     const cosignEnv = { DOCKER_CONFIG: s.dockerConfigDir };
     for (const host of destinations) {
       for (const extra of [[], ['--new-bundle-format=false']]) {
-        const v = await runCosign(['verify', '--key', s.publicKeyPath, ...extra, ...COSIGN_OFFLINE.verify, `${host}/${prefix}/multi@${multi.digest}`], cosignEnv);
+        const v = await runCosign(
+          ['verify', '--key', s.publicKeyPath, ...extra, ...COSIGN_OFFLINE.verify, `${host}/${prefix}/multi@${multi.digest}`],
+          cosignEnv,
+        );
         expect(v.code, `${v.command}\n${v.stderr}`).toBe(0);
       }
     }
     const attested = `${s.registries.production}/${prefix}/single@${single.digest}`;
-    const att = await runCosign(['verify-attestation', '--key', s.publicKeyPath, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, attested], cosignEnv);
+    const att = await runCosign(
+      ['verify-attestation', '--key', s.publicKeyPath, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, attested],
+      cosignEnv,
+    );
     expect(att.code, `${att.command}\n${att.stderr}`).toBe(0);
   }, 300_000);
 });

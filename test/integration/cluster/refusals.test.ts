@@ -41,40 +41,66 @@ const worker = (env: Record<string, string | undefined>) =>
 const NO_TLS = { TEMPORAL_TLS_SERVER_CA_CERT_PATH: undefined, TEMPORAL_TLS_CLIENT_CERT_PATH: undefined, TEMPORAL_TLS_CLIENT_KEY_PATH: undefined };
 
 const cases = () => [
-  { name: 'a client certificate from another CA', env: clusterClientEnv('mtls', { TEMPORAL_TLS_CLIENT_CERT_PATH: rogue.cert, TEMPORAL_TLS_CLIENT_KEY_PATH: rogue.key }),
-    message: /Temporal at 127\.0\.0\.1:7243 refused the client certificate .*client\.crt/ },
-  { name: 'no client certificate', env: clusterClientEnv('mtls', { TEMPORAL_TLS_CLIENT_CERT_PATH: undefined, TEMPORAL_TLS_CLIENT_KEY_PATH: undefined }),
-    message: /requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH/ },
-  { name: 'a server certificate no trusted CA signed', env: clusterClientEnv('mtls', { TEMPORAL_TLS_SERVER_CA_CERT_PATH: rogue.ca }),
-    message: /presented a certificate that no trusted CA signed: set TEMPORAL_TLS_SERVER_CA_CERT_PATH .*ca\.crt did not/ },
-  { name: 'the system CAs only', env: clusterClientEnv('mtls', { TEMPORAL_TLS_SERVER_CA_CERT_PATH: undefined }),
-    message: /no trusted CA signed: .*\(only the system CAs are trusted now\)/ },
-  { name: 'a server name the certificate does not carry', env: clusterClientEnv('mtls', { TEMPORAL_TLS_SERVER_NAME: 'temporal.example.com' }),
-    message: /not valid for temporal\.example\.com: set TEMPORAL_TLS_SERVER_NAME/ },
-  { name: 'plain gRPC to the TLS frontend', env: { ...clusterClientEnv('mtls'), ...NO_TLS },
-    message: /did not answer plain gRPC \(does it require TLS\?\): set TEMPORAL_TLS=true/ },
+  {
+    name: 'a client certificate from another CA',
+    env: clusterClientEnv('mtls', { TEMPORAL_TLS_CLIENT_CERT_PATH: rogue.cert, TEMPORAL_TLS_CLIENT_KEY_PATH: rogue.key }),
+    message: /Temporal at 127\.0\.0\.1:7243 refused the client certificate .*client\.crt/,
+  },
+  {
+    name: 'no client certificate',
+    env: clusterClientEnv('mtls', { TEMPORAL_TLS_CLIENT_CERT_PATH: undefined, TEMPORAL_TLS_CLIENT_KEY_PATH: undefined }),
+    message: /requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH/,
+  },
+  {
+    name: 'a server certificate no trusted CA signed',
+    env: clusterClientEnv('mtls', { TEMPORAL_TLS_SERVER_CA_CERT_PATH: rogue.ca }),
+    message: /presented a certificate that no trusted CA signed: set TEMPORAL_TLS_SERVER_CA_CERT_PATH .*ca\.crt did not/,
+  },
+  {
+    name: 'the system CAs only',
+    env: clusterClientEnv('mtls', { TEMPORAL_TLS_SERVER_CA_CERT_PATH: undefined }),
+    message: /no trusted CA signed: .*\(only the system CAs are trusted now\)/,
+  },
+  {
+    name: 'a server name the certificate does not carry',
+    env: clusterClientEnv('mtls', { TEMPORAL_TLS_SERVER_NAME: 'temporal.example.com' }),
+    message: /not valid for temporal\.example\.com: set TEMPORAL_TLS_SERVER_NAME/,
+  },
+  {
+    name: 'plain gRPC to the TLS frontend',
+    env: { ...clusterClientEnv('mtls'), ...NO_TLS },
+    message: /did not answer plain gRPC \(does it require TLS\?\): set TEMPORAL_TLS=true/,
+  },
 ];
 
 describe.skipIf(skip)(`the cluster refuses wrong TLS settings at start${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  it('the CLI: exit 1, one line naming the setting, no retrying', async () => {
-    for (const c of cases()) {
-      const r = await cli(c.env);
-      expect(r.code, `${c.name}: ${r.stderr}`).toBe(1);
-      expect(r.stderr.trim(), c.name).toMatch(c.message);
-      expect(r.stderr.trim().split('\n'), c.name).toHaveLength(1);
-      expect(r.ms, c.name).toBeLessThan(LIMIT_MS);
-    }
-  }, 8 * LIMIT_MS);
+  it(
+    'the CLI: exit 1, one line naming the setting, no retrying',
+    async () => {
+      for (const c of cases()) {
+        const r = await cli(c.env);
+        expect(r.code, `${c.name}: ${r.stderr}`).toBe(1);
+        expect(r.stderr.trim(), c.name).toMatch(c.message);
+        expect(r.stderr.trim().split('\n'), c.name).toHaveLength(1);
+        expect(r.ms, c.name).toBeLessThan(LIMIT_MS);
+      }
+    },
+    8 * LIMIT_MS,
+  );
 
-  it('the worker: exits 1 before it polls, with the same line', async () => {
-    for (const c of cases().filter((x) => x.name !== 'the system CAs only' && x.name !== 'plain gRPC to the TLS frontend')) {
-      const r = await worker(c.env);
-      expect(r.code, `${c.name}: ${r.stdout}${r.stderr}`).toBe(1);
-      expect(r.stderr, c.name).toMatch(/^promoter worker: Temporal at /);
-      expect(r.stderr, c.name).toMatch(c.message);
-      expect(`${r.stdout}${r.stderr}`, c.name).not.toContain('worker started');
-    }
-  }, 6 * LIMIT_MS);
+  it(
+    'the worker: exits 1 before it polls, with the same line',
+    async () => {
+      for (const c of cases().filter((x) => x.name !== 'the system CAs only' && x.name !== 'plain gRPC to the TLS frontend')) {
+        const r = await worker(c.env);
+        expect(r.code, `${c.name}: ${r.stdout}${r.stderr}`).toBe(1);
+        expect(r.stderr, c.name).toMatch(/^promoter worker: Temporal at /);
+        expect(r.stderr, c.name).toMatch(c.message);
+        expect(`${r.stdout}${r.stderr}`, c.name).not.toContain('worker started');
+      }
+    },
+    6 * LIMIT_MS,
+  );
 
   it('the right material still works: the same CLI call reaches the cluster', async () => {
     const r = await cli(clusterClientEnv('mtls'));

@@ -22,7 +22,9 @@ async function temporalCli(profile: string, args: string[]): Promise<string> {
 /** Local addresses listening on `port` (from /proc/net/tcp: hex IP and port). */
 function listeners(port: number): string[] {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  return readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
     .map((line) => line.trim().split(/\s+/))
     .filter((f) => f[3] === '0A' && f[1]?.endsWith(`:${hexPort}`))
     .map((f) => f[1]!.split(':')[0]!);
@@ -47,7 +49,9 @@ describe.skipIf(skip)(`the stack's Temporal cluster${skip ? ` (skipped: ${skip})
   });
 
   it('has the promoter search attributes in the default namespace, seen through the API-key gate', async () => {
-    const list = JSON.parse(await temporalCli('cluster-api-key', ['operator', 'search-attribute', 'list', '-o', 'json'])) as { customAttributes: Record<string, string> };
+    const list = JSON.parse(await temporalCli('cluster-api-key', ['operator', 'search-attribute', 'list', '-o', 'json'])) as {
+      customAttributes: Record<string, string>;
+    };
     const expected = Object.fromEntries(Object.entries(searchAttributes).map(([name, type]) => [name, `INDEXED_VALUE_TYPE_${type.toUpperCase()}`]));
     expect(list.customAttributes).toEqual(expected);
   });
@@ -68,7 +72,8 @@ describe.skipIf(skip)(`the stack's Temporal cluster${skip ? ` (skipped: ${skip})
     const script = join(stackPaths.root, 'scripts', 'dev', 'stack.ts');
     const cluster = (await run(tsx, [script, 'env', '--cluster'])).stdout;
     expect(cluster).toContain(`export TEMPORAL_ADDRESS=127.0.0.1:${clusterPorts.frontend}`);
-    for (const name of ['TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH']) expect(cluster).toMatch(new RegExp(`^export ${name}=/`, 'm'));
+    for (const name of ['TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH'])
+      expect(cluster).toMatch(new RegExp(`^export ${name}=/`, 'm'));
     const dev = (await run(tsx, [script, 'env'])).stdout;
     expect(dev).toContain('export TEMPORAL_ADDRESS=127.0.0.1:7233');
     expect(dev).toMatch(/^unset TEMPORAL_TLS_SERVER_CA_CERT_PATH TEMPORAL_TLS_CLIENT_CERT_PATH TEMPORAL_TLS_CLIENT_KEY_PATH$/m);

@@ -25,7 +25,12 @@ export function namesIn(expr: string): { metrics: string[]; labels: string[] } {
   const labels: string[] = [];
   let e = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
   e = e.replace(/\b(?:by|without)\s*\(([^)]*)\)/g, (_, list: string) => {
-    labels.push(...list.split(',').map((l) => l.trim()).filter(Boolean));
+    labels.push(
+      ...list
+        .split(',')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
     return ' ';
   });
   e = e.replace(/\{([^}]*)\}/g, (_, matchers: string) => {
@@ -59,7 +64,9 @@ describe('Grafana dashboard', () => {
       const port = await freePort();
       const worker = await startWorkerProcess(taskQueue, { PROMOTER_METRICS_ADDRESS: `127.0.0.1:${port}` }, { compiled: true });
       runs.workers.push(worker);
-      const report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', set.manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: taskQueue }, 240_000));
+      const report = parseJsonOutput<RunReport>(
+        await runCli(['run', '--manifest', set.manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: taskQueue }, 240_000),
+      );
       expect(report.status).toBe('succeeded');
       const exported = samples(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
 
@@ -86,7 +93,10 @@ describe('Grafana dashboard', () => {
   }, 300_000);
 
   it('reads metric names out of PromQL', () => {
-    expect(namesIn('histogram_quantile(0.95, sum by (le, phase) (rate(promoter_phase_duration_seconds_bucket{job=~"$job"}[1h])))')).toEqual({ metrics: ['promoter_phase_duration_seconds_bucket'], labels: ['le', 'phase', 'job'] });
+    expect(namesIn('histogram_quantile(0.95, sum by (le, phase) (rate(promoter_phase_duration_seconds_bucket{job=~"$job"}[1h])))')).toEqual({
+      metrics: ['promoter_phase_duration_seconds_bucket'],
+      labels: ['le', 'phase', 'job'],
+    });
     expect(namesIn('sum(a_total) / sum(b_total{x="y"})').metrics).toEqual(['a_total', 'b_total']);
   });
 });

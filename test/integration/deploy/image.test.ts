@@ -15,7 +15,10 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { de
 function stages(dockerfile: string): { from: string; lines: string[] }[] {
   const out: { from: string; lines: string[] }[] = [];
   const joined = dockerfile.replace(/\\\n/g, ' ');
-  for (const line of joined.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))) {
+  for (const line of joined
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))) {
     if (/^FROM\s/i.test(line)) out.push({ from: line, lines: [] });
     else out.at(-1)!.lines.push(line);
   }

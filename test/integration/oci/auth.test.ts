@@ -46,7 +46,11 @@ describe('auth', () => {
     expect(client.stats()[tokenHost]!.total).toBe(pullOnly);
 
     // the registry rejects the cached token: exactly one new token, then success
-    proxy.addFault({ method: 'HEAD', path: /\/manifests\/v1$/, fault: { kind: 'status', status: 401, headers: { 'WWW-Authenticate': `${challenge},error="invalid_token"` } } });
+    proxy.addFault({
+      method: 'HEAD',
+      path: /\/manifests\/v1$/,
+      fault: { kind: 'status', status: 401, headers: { 'WWW-Authenticate': `${challenge},error="invalid_token"` } },
+    });
     expect((await client.headManifest({ host: proxy.host, repository: repo, tag: 'v1' }))?.digest).toBe(img.digest);
     expect(client.stats()[tokenHost]!.total).toBe(pullOnly + 1);
   });
@@ -62,9 +66,17 @@ describe('auth', () => {
 
   it('a wrong password fails with UNAUTHORIZED and the password appears in no message', async () => {
     const secret = `wrong-${uniqueName('pw')}`;
-    const client = new RegistryClient({ credentials: new StaticCredentialStore({ [production]: { username: 'promoter', password: secret }, [mirrorB]: { username: 'promoter', password: secret } }) });
+    const client = new RegistryClient({
+      credentials: new StaticCredentialStore({
+        [production]: { username: 'promoter', password: secret },
+        [mirrorB]: { username: 'promoter', password: secret },
+      }),
+    });
     for (const host of [production, mirrorB]) {
-      const err = await client.ping(host).then(() => undefined, (e: Error) => e);
+      const err = await client.ping(host).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err).toMatchObject({ code: 'UNAUTHORIZED' });
       expect(JSON.stringify({ m: err!.message, j: err })).not.toContain(secret);
       expect(JSON.stringify({ m: err!.message })).not.toContain(Buffer.from(`promoter:${secret}`).toString('base64'));

@@ -29,19 +29,28 @@ describe('copyWithReferrers', () => {
     for (const host of [s.registries.production, s.registries.all.mirrorA]) {
       const dst = { host, repository: name };
       const out = await copyWithReferrers(client, referrers, { ...src, digest: image.digest }, dst, { tags: ['v1', 'latest'], referrers: found, blobCache });
-      expect(out.tags, host).toEqual([{ tag: 'v1', result: 'written' }, { tag: 'latest', result: 'written' }]);
+      expect(out.tags, host).toEqual([
+        { tag: 'v1', result: 'written' },
+        { tag: 'latest', result: 'written' },
+      ]);
       expect(out.transfer, host).toMatchObject({ referrersCopied: 1, blobsUploaded: 5 }); // config, two layers; the SBOM's empty config and body
       expect((await client.headManifest({ ...dst, tag: 'latest' }))?.digest, host).toBe(image.digest);
       expect((await client.getManifest({ ...dst, digest: sbom })).digest, host).toBe(sbom);
       const fresh = new Referrers(client);
-      expect((await fresh.list(dst, image.digest)).map((d) => d.digest), host).toEqual([sbom]);
+      expect(
+        (await fresh.list(dst, image.digest)).map((d) => d.digest),
+        host,
+      ).toEqual([sbom]);
       const viaApi = host === s.registries.all.mirrorA;
       expect(fresh.servesApi(host), host).toBe(viaApi);
       expect(out.fallbackTag, host).toBe(viaApi ? undefined : `sha256-${image.digest.slice(7)}`);
 
       const before = client.stats();
       const again = await copyWithReferrers(client, referrers, { ...src, digest: image.digest }, dst, { tags: ['v1', 'latest'], referrers: found, blobCache });
-      expect(again.tags.map((t) => t.result), host).toEqual(['present', 'present']);
+      expect(
+        again.tags.map((t) => t.result),
+        host,
+      ).toEqual(['present', 'present']);
       expect(again.transfer.manifestsWritten, host).toBe(0);
       expect(writes(statsSince(client, before), host), host).toBe(0);
     }
@@ -56,7 +65,10 @@ describe('copyWithReferrers', () => {
     const other = await pushRandomImage(client, dst.host, dst.repository, { seed: `${name}/other`, layers: 1, layerSize: 1024, tag: 'v1' });
     const out = await copyWithReferrers(client, new Referrers(client), { ...src, digest: wanted.digest }, dst, { tags: ['v1', 'v2'], referrers: [] });
     // Listed by outcome: written, present, refused.
-    expect(out.tags).toEqual([{ tag: 'v2', result: 'written' }, { tag: 'v1', result: 'tag-move', currentDigest: other.digest }]);
+    expect(out.tags).toEqual([
+      { tag: 'v2', result: 'written' },
+      { tag: 'v1', result: 'tag-move', currentDigest: other.digest },
+    ]);
     expect((await client.headManifest({ ...dst, tag: 'v1' }))?.digest).toBe(other.digest);
     expect((await client.headManifest({ ...dst, digest: wanted.digest }))?.digest).toBe(wanted.digest);
     expect(out.fallbackTag).toBeUndefined();

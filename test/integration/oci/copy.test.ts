@@ -67,7 +67,11 @@ describe('registry read side', () => {
     expect(m.digest).toBe(img.digest);
     expect(sha256Digest(m.bytes)).toBe(img.digest);
     expect(m.mediaType).toBe('application/vnd.oci.image.index.v1+json');
-    expect(await client.headManifest({ host: staging, repository: repo, tag: 'v1' })).toEqual({ digest: img.digest, mediaType: m.mediaType, size: m.bytes.length });
+    expect(await client.headManifest({ host: staging, repository: repo, tag: 'v1' })).toEqual({
+      digest: img.digest,
+      mediaType: m.mediaType,
+      size: m.bytes.length,
+    });
   });
 });
 
@@ -76,7 +80,12 @@ describe('copyImage', () => {
     const repo = uniqueName('oci/single');
     const img = await pushRandomImage(client, staging, repo, { tag: 'src', layers: 3, layerSize: 300_000 });
     const before1 = client.stats();
-    const r = await copyImage(client, { host: staging, repository: repo, digest: img.digest }, { host: production, repository: repo }, { tags: ['v1', 'latest'] });
+    const r = await copyImage(
+      client,
+      { host: staging, repository: repo, digest: img.digest },
+      { host: production, repository: repo },
+      { tags: ['v1', 'latest'] },
+    );
     expect(r).toMatchObject({ digest: img.digest, manifests: 1, blobsUploaded: 4, blobsMounted: 0, tagsWritten: ['v1', 'latest'] });
     expect(r.bytesUploaded).toBeGreaterThan(900_000);
     // PATCH chunks were used for the 300 kB layers (128 KiB chunks)
@@ -87,7 +96,12 @@ describe('copyImage', () => {
     await skopeoPullAndVerify(`${production}/${repo}:latest`, join(tmp, 'single'));
 
     const before2 = client.stats();
-    const again = await copyImage(client, { host: staging, repository: repo, digest: img.digest }, { host: production, repository: repo }, { tags: ['v1', 'latest'] });
+    const again = await copyImage(
+      client,
+      { host: staging, repository: repo, digest: img.digest },
+      { host: production, repository: repo },
+      { tags: ['v1', 'latest'] },
+    );
     expect(again).toMatchObject({ manifests: 0, manifestsPresent: 1, blobsUploaded: 0, tagsWritten: [], tagsPresent: ['v1', 'latest'] });
     const stats = statsSince(client, before2);
     expect(writes(stats, production)).toBe(0);
@@ -122,7 +136,12 @@ describe('copyImage', () => {
     const ra = await copyImage(client, { host: staging, repository: repoA, digest: a.digest }, { host: production, repository: repoA }, { blobCache: cache });
     expect(ra).toMatchObject({ blobsUploaded: 3, blobsMounted: 0 });
     const before4 = client.stats();
-    const rb = await copyImage(client, { host: staging, repository: repoB, digest: b.digest }, { host: production, repository: repoB }, { blobCache: cache, tags: ['v1'] });
+    const rb = await copyImage(
+      client,
+      { host: staging, repository: repoB, digest: b.digest },
+      { host: production, repository: repoB },
+      { blobCache: cache, tags: ['v1'] },
+    );
     expect(rb).toMatchObject({ blobsUploaded: 2, blobsMounted: 1 });
     expect(rb.bytesUploaded).toBeLessThan(base.length);
     // the shared layer was never read from staging for the second copy
@@ -142,7 +161,12 @@ describe('copyImage', () => {
     const first = await pushRandomImage(client, staging, repo, { seed: 'first', layerSize: 100 });
     const second = await pushRandomImage(client, staging, repo, { seed: 'second', layerSize: 100 });
     await copyImage(client, { host: staging, repository: repo, digest: first.digest }, { host: production, repository: repo }, { tags: ['stable'] });
-    const result = await copyImage(client, { host: staging, repository: repo, digest: second.digest }, { host: production, repository: repo }, { tags: ['stable', 'fresh'] });
+    const result = await copyImage(
+      client,
+      { host: staging, repository: repo, digest: second.digest },
+      { host: production, repository: repo },
+      { tags: ['stable', 'fresh'] },
+    );
     expect(result.tagMoves).toEqual([{ tag: 'stable', currentDigest: first.digest }]);
     expect(result.tagsWritten).toEqual(['fresh']);
     expect((await client.headManifest({ host: production, repository: repo, tag: 'stable' }))?.digest).toBe(first.digest);
@@ -157,7 +181,9 @@ describe('copyImage', () => {
     const img = await pushRandomImage(client, staging, src, { layers: 0, sharedLayers: [base] });
     const cache = new BlobCache();
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => copyImage(client, { host: staging, repository: src, digest: img.digest }, { host: mirrorA, repository: `${src}-dst${i}` }, { blobCache: cache })),
+      Array.from({ length: 6 }, (_, i) =>
+        copyImage(client, { host: staging, repository: src, digest: img.digest }, { host: mirrorA, repository: `${src}-dst${i}` }, { blobCache: cache }),
+      ),
     );
     const uploaded = results.reduce((n, r) => n + r.blobsUploaded, 0);
     const mounted = results.reduce((n, r) => n + r.blobsMounted, 0);
@@ -198,7 +224,13 @@ describe('referrers', () => {
 
     const all = await referrers.list({ host: production, repository: repo }, img.digest);
     expect(all.map((d) => d.digest)).toEqual([sha256Digest(a1), sha256Digest(a2)]);
-    expect(all[0]).toEqual({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Digest(a1), size: a1.length, artifactType: 'application/vnd.dev.promoter.attestation+json', annotations: { note: 'one' } });
+    expect(all[0]).toEqual({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha256Digest(a1),
+      size: a1.length,
+      artifactType: 'application/vnd.dev.promoter.attestation+json',
+      annotations: { note: 'one' },
+    });
     const only = await referrers.list({ host: production, repository: repo }, img.digest, 'application/vnd.dev.sigstore.bundle.v0.3+json');
     expect(only.map((d) => d.digest)).toEqual([sha256Digest(a2)]);
     expect(await referrers.list({ host: production, repository: repo }, sha256Digest('nothing refers to this'))).toEqual([]);

@@ -33,7 +33,8 @@ function assertRetryAfterHonoured(records: RecordedRequest[], pauseMs: (r: Recor
     const ms = pauseMs(r);
     if (ms === undefined) return;
     checked++;
-    for (const later of records.slice(i + 1)) expect(later.at, `${later.method} ${later.path} arrived inside the Retry-After window`).toBeGreaterThanOrEqual(r.respondedAt! + ms);
+    for (const later of records.slice(i + 1))
+      expect(later.at, `${later.method} ${later.path} arrived inside the Retry-After window`).toBeGreaterThanOrEqual(r.respondedAt! + ms);
   });
   return checked;
 }
@@ -55,7 +56,12 @@ describe('faults between client and registry', () => {
     const r = await copyImage(client, { host: staging, repository: repo, digest: img.digest }, { host: dst.host, repository: repo }, { tags: ['v1'] });
     expect(r).toMatchObject({ manifests: 3, blobsUploaded: 8, tagsWritten: ['v1'] });
     // every scripted fault fired
-    expect(dst.requests.filter((q) => q.fault).map((q) => `${q.method}:${q.fault}:${q.status ?? '-'}`).sort()).toEqual(
+    expect(
+      dst.requests
+        .filter((q) => q.fault)
+        .map((q) => `${q.method}:${q.fault}:${q.status ?? '-'}`)
+        .sort(),
+    ).toEqual(
       ['HEAD:reset:-', 'HEAD:status:503', 'PATCH:reset:-', 'POST:status:429', 'PUT:reset:-', 'PUT:status:500', 'PUT:status:500', 'PUT:status:503'].sort(),
     );
     expect(statsSince(client, before)[dst.host]!.retries).toBeGreaterThanOrEqual(7);
@@ -137,11 +143,16 @@ describe('faults between client and registry', () => {
 });
 
 describe('corrupted content', () => {
-  for (const [name, layerSize] of [['small (one PUT)', 10_000], ['large (chunked PATCH)', 400_000]] as const) {
+  for (const [name, layerSize] of [
+    ['small (one PUT)', 10_000],
+    ['large (chunked PATCH)', 400_000],
+  ] as const) {
     it(`a flipped byte in a ${name} source blob yields DIGEST_MISMATCH and nothing is committed`, async () => {
       const repo = uniqueName('oci/corrupt');
       const img = await pushRandomImage(client, staging, repo, { layers: 1, layerSize });
-      const manifest = JSON.parse(new TextDecoder().decode((await client.getManifest({ host: staging, repository: repo, digest: img.digest })).bytes)) as { layers: Array<{ digest: string }> };
+      const manifest = JSON.parse(new TextDecoder().decode((await client.getManifest({ host: staging, repository: repo, digest: img.digest })).bytes)) as {
+        layers: Array<{ digest: string }>;
+      };
       const layer = manifest.layers[0]!.digest;
       const src = await proxy(staging);
       src.addFault({ method: 'GET', path: new RegExp(`/blobs/${layer}$`), fault: { kind: 'corrupt' }, times: Infinity });

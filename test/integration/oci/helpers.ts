@@ -21,13 +21,21 @@ export function stackClient(opts: RegistryClientOptions = {}): RegistryClient {
 
 /** sha256 of what `skopeo inspect --raw` prints for a reference: the manifest digest as skopeo sees it. */
 export async function skopeoRawDigest(ref: string): Promise<string> {
-  const { stdout } = await run('skopeo', ['inspect', '--raw', ...skopeoTlsFlags(ref.split('/')[0]!), '--authfile', stack().dockerConfigFile, `docker://${ref}`], { encoding: 'buffer', maxBuffer: 16 << 20 });
+  const { stdout } = await run(
+    'skopeo',
+    ['inspect', '--raw', ...skopeoTlsFlags(ref.split('/')[0]!), '--authfile', stack().dockerConfigFile, `docker://${ref}`],
+    { encoding: 'buffer', maxBuffer: 16 << 20 },
+  );
   return `sha256:${createHash('sha256').update(stdout).digest('hex')}`;
 }
 
 /** `skopeo copy` to a local directory: pulls and verifies every blob of the image. Returns skopeo inspect's digest. */
 export async function skopeoPullAndVerify(ref: string, dir: string): Promise<void> {
-  await run('skopeo', ['copy', '--all', ...skopeoTlsFlags(ref.split('/')[0]!, 'src'), '--src-authfile', stack().dockerConfigFile, `docker://${ref}`, `dir:${dir}`], { maxBuffer: 16 << 20 });
+  await run(
+    'skopeo',
+    ['copy', '--all', ...skopeoTlsFlags(ref.split('/')[0]!, 'src'), '--src-authfile', stack().dockerConfigFile, `docker://${ref}`, `dir:${dir}`],
+    { maxBuffer: 16 << 20 },
+  );
 }
 
 export function writes(stats: ReturnType<RegistryClient['stats']>, host: string): number {

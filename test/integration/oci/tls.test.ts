@@ -59,7 +59,10 @@ describe('registry TLS', () => {
     const empty = await mkdtemp(join(tmpdir(), 'promoter-certs-'));
     try {
       const client = new RegistryClient({ certsDirs: [empty] });
-      const err = (await client.ping(production).then(() => undefined, (e: unknown) => e)) as OciError;
+      const err = (await client.ping(production).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as OciError;
       expect(err).toMatchObject({ code: 'TLS', retryable: false, registry: production });
       expect(err.message).toContain(`TLS to ${production} failed`);
       expect(err.message).toMatch(REASON.untrusted);
@@ -73,7 +76,10 @@ describe('registry TLS', () => {
     it(`refuses a registry with ${fault === 'expired' ? 'an expired certificate' : fault === 'wrong-host' ? 'a certificate for another host name' : 'a certificate from an unknown CA'}: TLS error naming the host, not retried`, async () => {
       const { host } = bad.get(fault)!;
       const client = stackClient({ retry: { maxAttempts: 5, baseDelayMs: 20, maxDelayMs: 50 } });
-      const err = (await client.ping(host).then(() => undefined, (e: unknown) => e)) as OciError;
+      const err = (await client.ping(host).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as OciError;
       expect(err).toMatchObject({ name: 'OciError', code: 'TLS', retryable: false, registry: host });
       expect(err.message).toContain(host);
       expect(err.message).toMatch(REASON[fault]);
@@ -111,17 +117,20 @@ describe('registry TLS', () => {
       const dir = await mkdtemp(join(tmpdir(), 'promoter-tls-run-'));
       const manifest = join(dir, 'promoter-manifest.yaml');
       const hosts = [...bad.values()].map((r) => r.host);
-      await writeFile(manifest, [
-        'registries:',
-        `  - name: ${staging}/tls-setup`,
-        '    src: true',
-        ...hosts.map((h) => `  - name: ${h}/tls-setup`),
-        'images:',
-        '  - name: app',
-        '    dmap:',
-        `      "sha256:${'ab'.repeat(32)}": ["v1"]`,
-        '',
-      ].join('\n'));
+      await writeFile(
+        manifest,
+        [
+          'registries:',
+          `  - name: ${staging}/tls-setup`,
+          '    src: true',
+          ...hosts.map((h) => `  - name: ${h}/tls-setup`),
+          'images:',
+          '  - name: app',
+          '    dmap:',
+          `      "sha256:${'ab'.repeat(32)}": ["v1"]`,
+          '',
+        ].join('\n'),
+      );
       try {
         const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue });
         const report = parseJsonOutput<RunReport>(r);

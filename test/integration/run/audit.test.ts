@@ -66,7 +66,18 @@ async function counter(name: string, labels: Record<string, string>): Promise<nu
 
 async function skopeoCopy(from: string, to: string): Promise<void> {
   const host = to.split('/')[0]!;
-  await run('skopeo', ['copy', '--all', '--quiet', '--preserve-digests', '--authfile', s.dockerConfigFile, ...skopeoTlsFlags(from.split('/')[0]!, 'src'), ...skopeoTlsFlags(host, 'dest'), `docker://${from}`, `docker://${to}`]);
+  await run('skopeo', [
+    'copy',
+    '--all',
+    '--quiet',
+    '--preserve-digests',
+    '--authfile',
+    s.dockerConfigFile,
+    ...skopeoTlsFlags(from.split('/')[0]!, 'src'),
+    ...skopeoTlsFlags(host, 'dest'),
+    `docker://${from}`,
+    `docker://${to}`,
+  ]);
 }
 
 async function audit(args: string[] = []): Promise<{ code: number; report: AuditReport }> {
@@ -82,7 +93,12 @@ beforeAll(async () => {
   const client = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
   const staging = s.registries.staging;
   const x = await pushRandomImage(client, staging, `${prefix}/x`, { seed: `${prefix}/x`, layers: 1, layerSize: 1024 });
-  const y = await pushRandomImage(client, staging, `${prefix}/y`, { seed: `${prefix}/y`, layers: 1, layerSize: 1024, platforms: ['linux/amd64', 'linux/arm64'] });
+  const y = await pushRandomImage(client, staging, `${prefix}/y`, {
+    seed: `${prefix}/y`,
+    layers: 1,
+    layerSize: 1024,
+    platforms: ['linux/amd64', 'linux/arm64'],
+  });
   digests = { x: x.digest, y: y.digest };
   const dir = await mkdtemp(join(tmpdir(), 'promoter-audit-'));
   manifest = join(dir, 'promoter-manifest.yaml');
@@ -104,8 +120,15 @@ images:
 `,
   );
   // The receiver production's notifications go to, passing pushes to this file's worker.
-  receiver = spawn(process.execPath, [PROMOTER_BIN, 'audit-receiver', '--listen', `127.0.0.1:${AUDIT_RECEIVER_PORT}`], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitServing(receiver, async () => (await fetch(`http://127.0.0.1:${AUDIT_RECEIVER_PORT}/healthz`).catch(() => undefined))?.ok === true, 'audit-receiver');
+  receiver = spawn(process.execPath, [PROMOTER_BIN, 'audit-receiver', '--listen', `127.0.0.1:${AUDIT_RECEIVER_PORT}`], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitServing(
+    receiver,
+    async () => (await fetch(`http://127.0.0.1:${AUDIT_RECEIVER_PORT}/healthz`).catch(() => undefined))?.ok === true,
+    'audit-receiver',
+  );
 
   promotedAt = Date.now();
   const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], env);
@@ -160,7 +183,8 @@ describe('audit', () => {
       let workflowId: string | undefined;
       for (let i = 0; i < 100 && !workflowId; i++) {
         await sleep(200);
-        workflowId = parseJsonOutput<{ recentActions: { workflowId: string }[] }>(await runCli(['schedule', 'describe', '--audit', '--json'], env)).recentActions[0]?.workflowId;
+        workflowId = parseJsonOutput<{ recentActions: { workflowId: string }[] }>(await runCli(['schedule', 'describe', '--audit', '--json'], env))
+          .recentActions[0]?.workflowId;
       }
       expect(workflowId).toMatch(/^audit-scheduled/);
       const scheduled: AuditReport = await temporal.client.workflow.getHandle(workflowId!).result();
@@ -189,7 +213,9 @@ describe('audit', () => {
     expect((await audit()).report.findings.filter((f) => f.kind === 'moved-tag')).toEqual([]);
     const verified = await audit(['--verify']);
     expect(verified.code).toBe(1);
-    expect(verified.report.findings.filter((f) => f.kind !== 'rogue-tag')).toEqual([expect.objectContaining({ kind: 'moved-tag', tag: 'latest', digest: digests.x, expected: digests.y })]);
+    expect(verified.report.findings.filter((f) => f.kind !== 'rogue-tag')).toEqual([
+      expect.objectContaining({ kind: 'moved-tag', tag: 'latest', digest: digests.x, expected: digests.y }),
+    ]);
     // ...and what it saw goes into the record, so from now on the cheap audit flags it too.
     expect((await audit()).report.findings.filter((f) => f.kind === 'moved-tag').map((f) => f.tag)).toEqual(['latest']);
   }, 180_000);

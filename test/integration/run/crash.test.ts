@@ -25,32 +25,56 @@ describe('worker crash during Promote', () => {
     const prefix = uniqueName('crash');
     const oci = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
     const base = [makeLayer(`${prefix}/base`, 32 * 1024)];
-    const images = await mapPool(Array.from({ length: IMAGES }, (_, i) => i), 8, async (i) => {
-      const name = `img-${String(i).padStart(2, '0')}`;
-      const pushed = await pushRandomImage(oci, s.registries.staging, `${prefix}/${name}`, { seed: `${prefix}/${name}`, layers: 2, layerSize: 16 * 1024, sharedLayers: base });
-      return { name, digest: pushed.digest, tag: `v${i}.0.0` };
-    });
+    const images = await mapPool(
+      Array.from({ length: IMAGES }, (_, i) => i),
+      8,
+      async (i) => {
+        const name = `img-${String(i).padStart(2, '0')}`;
+        const pushed = await pushRandomImage(oci, s.registries.staging, `${prefix}/${name}`, {
+          seed: `${prefix}/${name}`,
+          layers: 2,
+          layerSize: 16 * 1024,
+          sharedLayers: base,
+        });
+        return { name, digest: pushed.digest, tag: `v${i}.0.0` };
+      },
+    );
     const destinations = [s.registries.production, ...s.registries.mirrors];
-    const manifest = await writePlainManifest(`${s.registries.staging}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), images.map((img) => ({ name: img.name, digest: img.digest, tags: [img.tag] })));
+    const manifest = await writePlainManifest(
+      `${s.registries.staging}/${prefix}`,
+      destinations.map((d) => `${d}/${prefix}`),
+      images.map((img) => ({ name: img.name, digest: img.digest, tags: [img.tag] })),
+    );
 
     workers.push(await startWorkerProcess(taskQueue));
     const env = { PROMOTER_TASK_QUEUE: taskQueue };
-    const started = parseJsonOutput<{ workflowId: string }>(await runCli(['run', '--manifest', manifest, '--confirm', '--json', '--batch-size', '8', '--parallel-batches', '2'], env));
+    const started = parseJsonOutput<{ workflowId: string }>(
+      await runCli(['run', '--manifest', manifest, '--confirm', '--json', '--batch-size', '8', '--parallel-batches', '2'], env),
+    );
     const handle = runs.client.workflow.getHandle<typeof promotionWorkflow>(started.workflowId);
 
     // Wait until Promote has settled some batches but not all, then pull the plug.
     let atKill: RunProgress | undefined;
-    for (const deadline = Date.now() + 180_000; Date.now() < deadline && !atKill; ) {
+    for (const deadline = Date.now() + 180_000; Date.now() < deadline && !atKill;) {
       const p = await handle.query(progressQuery);
       if (p.currentPhase === 'promote' && p.batchesDone >= 1 && p.batchesDone < p.batchesTotal) atKill = p;
-      else if (p.currentPhase !== 'setup' && p.currentPhase !== 'plan' && p.currentPhase !== 'provenance' && p.currentPhase !== 'validate' && p.currentPhase !== 'promote') break;
+      else if (
+        p.currentPhase !== 'setup' &&
+        p.currentPhase !== 'plan' &&
+        p.currentPhase !== 'provenance' &&
+        p.currentPhase !== 'validate' &&
+        p.currentPhase !== 'promote'
+      )
+        break;
       else await new Promise((r) => setTimeout(r, 50));
     }
     expect(atKill, 'the kill must land inside Promote').toBeDefined();
     await workers[0]!.kill();
 
     workers.push(await startWorkerProcess(taskQueue));
-    const report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json', '--batch-size', '8', '--parallel-batches', '2'], env, 240_000));
+    const report = parseJsonOutput<RunReport>(
+      await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json', '--batch-size', '8', '--parallel-batches', '2'], env, 240_000),
+    );
     expect(report.workflowId).toBe(started.workflowId); // attached to the same run, no second promotion
     expect(report.status).toBe('succeeded');
     expect(report.edges).toMatchObject({ total: IMAGES * 3, promoted: IMAGES * 3, failed: 0 });

@@ -29,12 +29,14 @@ describe('dry run', () => {
     expect(report.phases.plan.status).toBe('succeeded');
     for (const p of ['promote', 'sign', 'attest'] as const) expect(report.phases[p].status).toBe('skipped');
     const codes = report.failures.map((f) => `${f.code} ${f.edge}`).sort();
-    expect(codes).toEqual([
-      `LOST ${scenario.mirror}/${scenario.prefix}/gone:v9@${LOST_DIGEST}`,
-      `LOST ${scenario.mirrorA}/${scenario.prefix}/gone:v9@${LOST_DIGEST}`,
-      `LOST ${scenario.production}/${scenario.prefix}/gone:v9@${LOST_DIGEST}`,
-      `TAG_MOVE ${scenario.production}/${scenario.prefix}/c:v3@${scenario.digests.c}`,
-    ].sort());
+    expect(codes).toEqual(
+      [
+        `LOST ${scenario.mirror}/${scenario.prefix}/gone:v9@${LOST_DIGEST}`,
+        `LOST ${scenario.mirrorA}/${scenario.prefix}/gone:v9@${LOST_DIGEST}`,
+        `LOST ${scenario.production}/${scenario.prefix}/gone:v9@${LOST_DIGEST}`,
+        `TAG_MOVE ${scenario.production}/${scenario.prefix}/c:v3@${scenario.digests.c}`,
+      ].sort(),
+    );
 
     // The plan in S3 carries every edge with its verdict.
     const store = new AuditStore(worker.config.store);
@@ -48,7 +50,9 @@ describe('dry run', () => {
 
     // A dry run writes nothing to the registries.
     expect(await scenario.client.headManifest({ host: scenario.mirror, repository: `${scenario.prefix}/b`, digest: scenario.digests.b })).toBeUndefined();
-    expect((await scenario.client.headManifest({ host: scenario.production, repository: `${scenario.prefix}/c`, tag: 'v3' }))!.digest).toBe(scenario.digests.other);
+    expect((await scenario.client.headManifest({ host: scenario.production, repository: `${scenario.prefix}/c`, tag: 'v3' }))!.digest).toBe(
+      scenario.digests.other,
+    );
 
     // status and report read the same run back.
     const status = await runCli(['status', report.workflowId, '--json'], env);

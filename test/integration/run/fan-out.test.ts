@@ -22,9 +22,18 @@ describe('promote fan-out', () => {
     const s = stack();
     const prefix = uniqueName('fanout');
     const oci = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
-    const images = await mapPool([0, 1, 2, 3, 4, 5], 3, async (i) => ({ name: `img${i}`, ...(await pushRandomImage(oci, s.registries.staging, `${prefix}/img${i}`, { seed: `${prefix}/${i}`, layers: 1, layerSize: 512 })) }));
-    const manifest = await writePlainManifest(`${s.registries.staging}/${prefix}`, [`${s.registries.all.mirrorA}/${prefix}`, `${s.registries.production}/${prefix}`], images);
-    const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json', '--batch-size', '2', '--batches-per-workflow', '2'], { PROMOTER_TASK_QUEUE: worker.taskQueue });
+    const images = await mapPool([0, 1, 2, 3, 4, 5], 3, async (i) => ({
+      name: `img${i}`,
+      ...(await pushRandomImage(oci, s.registries.staging, `${prefix}/img${i}`, { seed: `${prefix}/${i}`, layers: 1, layerSize: 512 })),
+    }));
+    const manifest = await writePlainManifest(
+      `${s.registries.staging}/${prefix}`,
+      [`${s.registries.all.mirrorA}/${prefix}`, `${s.registries.production}/${prefix}`],
+      images,
+    );
+    const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json', '--batch-size', '2', '--batches-per-workflow', '2'], {
+      PROMOTER_TASK_QUEUE: worker.taskQueue,
+    });
     const report = parseJsonOutput<RunReport>(r);
     expect(report.status).toBe('succeeded');
     expect(report.edges).toMatchObject({ total: 12, promoted: 12, failed: 0 });

@@ -31,7 +31,10 @@ describe('promotion through injected faults', () => {
     const oci = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
     const names = ['one', 'two', 'three', 'four', 'bad'];
     const images = await Promise.all(
-      names.map(async (name) => ({ name, ...(await pushRandomImage(oci, s.registries.staging, `${prefix}/${name}`, { seed: `${prefix}/${name}`, layers: 2, layerSize: 4096 })) })),
+      names.map(async (name) => ({
+        name,
+        ...(await pushRandomImage(oci, s.registries.staging, `${prefix}/${name}`, { seed: `${prefix}/${name}`, layers: 2, layerSize: 4096 })),
+      })),
     );
     const bad = images.find((i) => i.name === 'bad')!;
     const badLayer = bad.blobs.at(-1)!;
@@ -75,7 +78,10 @@ describe('promotion through injected faults', () => {
     expect(mirror.requests.filter((q) => q.fault === 'reset').length).toBe(2);
     for (const t of throttled) {
       const early = mirror.requests.filter((q) => q.at > t.respondedAt! + 150 && q.at < t.respondedAt! + 990);
-      expect(early.map((q) => `${q.method} ${q.path} +${q.at - t.respondedAt!}ms`), `after ${t.status} to ${t.method} ${t.path}`).toEqual([]);
+      expect(
+        early.map((q) => `${q.method} ${q.path} +${q.at - t.respondedAt!}ms`),
+        `after ${t.status} to ${t.method} ${t.path}`,
+      ).toEqual([]);
       expect(mirror.requests.some((q) => q.at >= t.respondedAt! + 990 && q.method === t.method && q.path === t.path)).toBe(true);
     }
   }, 300_000);

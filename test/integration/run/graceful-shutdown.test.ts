@@ -59,7 +59,7 @@ describe('graceful shutdown', () => {
 
       // In Promote, with copies under way (source blobs being read).
       let inPromote: RunProgress | undefined;
-      for (const deadline = Date.now() + 120_000; Date.now() < deadline && !inPromote; ) {
+      for (const deadline = Date.now() + 120_000; Date.now() < deadline && !inPromote;) {
         const p = await handle.query(progressQuery).catch((err: Error) => {
           throw new Error(`${err.message}; worker output:\n${first.output().slice(-3000)}`);
         });
@@ -79,7 +79,7 @@ describe('graceful shutdown', () => {
       // The batch is back on the queue for its next attempt within seconds (not after 20 s),
       // with the first worker's checkpoint as its heartbeat details.
       let ready: PendingBatch | undefined;
-      for (const deadline = sigterm + 20_000; Date.now() < deadline && !ready; ) {
+      for (const deadline = sigterm + 20_000; Date.now() < deadline && !ready;) {
         const b = await pendingBatch(workflowId);
         if (b && b.attempt >= 2) ready = b;
         else await new Promise((r) => setTimeout(r, 100));
@@ -106,8 +106,11 @@ describe('graceful shutdown', () => {
       runs.workers.push(second);
       const startedAt = Date.now();
       let resumed: { settled: number; of: number; time: number } | undefined;
-      for (const deadline = startedAt + 30_000; Date.now() < deadline && !resumed; ) {
-        const line = second.output().split('\n').find((l) => l.includes('resuming batch from heartbeat'));
+      for (const deadline = startedAt + 30_000; Date.now() < deadline && !resumed;) {
+        const line = second
+          .output()
+          .split('\n')
+          .find((l) => l.includes('resuming batch from heartbeat'));
         if (line) resumed = JSON.parse(line) as { settled: number; of: number; time: number };
         else await new Promise((r) => setTimeout(r, 100));
       }
@@ -125,7 +128,9 @@ describe('graceful shutdown', () => {
           expect((await set.oci.headManifest({ host, repository: `${set.prefix}/${img.name}`, tag: img.tag }))!.digest).toBe(img.digest);
         });
       }
-      console.log(`graceful shutdown: exited ${exitedMs} ms after SIGTERM, batch ready for attempt 2 after ${readyMs} ms, checkpoint ${ready!.records}/${IMAGES * 3} tasks (${tagged} tagged), resumed ${resumed!.time - startedAt} ms after the second worker started`);
+      console.log(
+        `graceful shutdown: exited ${exitedMs} ms after SIGTERM, batch ready for attempt 2 after ${readyMs} ms, checkpoint ${ready!.records}/${IMAGES * 3} tasks (${tagged} tagged), resumed ${resumed!.time - startedAt} ms after the second worker started`,
+      );
     } finally {
       await proxy.close();
     }

@@ -35,7 +35,12 @@ const env = () => ({ PROMOTER_TASK_QUEUE: worker.taskQueue });
 async function slowProxy(prefix: string): Promise<FaultProxy> {
   const proxy = await FaultProxy.start(stack().registries.all.mirrorA);
   proxies.push(proxy);
-  proxy.addFault({ method: 'PUT', path: new RegExp(`^/v2/${prefix}/[^/]+/manifests/(?!sha256)`), fault: { kind: 'delay', ms: TAG_WRITE_DELAY_MS }, times: Infinity });
+  proxy.addFault({
+    method: 'PUT',
+    path: new RegExp(`^/v2/${prefix}/[^/]+/manifests/(?!sha256)`),
+    fault: { kind: 'delay', ms: TAG_WRITE_DELAY_MS },
+    times: Infinity,
+  });
   return proxy;
 }
 
@@ -78,7 +83,11 @@ describe('promotion lanes', () => {
     const proxy = await slowProxy(prefix);
     const destinations = [`${s.registries.production}/${prefix}`, `${proxy.host}/${prefix}`];
     // Same repositories, same tags: app:v1 at two different digests, base:stable at the same one.
-    const bundle = (app: string) => writePlainManifest(`${s.registries.staging}/${prefix}`, destinations, [{ name: 'app', digest: app, tags: ['v1'] }, { name: 'base', digest: base.digest, tags: ['stable'] }]);
+    const bundle = (app: string) =>
+      writePlainManifest(`${s.registries.staging}/${prefix}`, destinations, [
+        { name: 'app', digest: app, tags: ['v1'] },
+        { name: 'base', digest: base.digest, tags: ['stable'] },
+      ]);
     const manifests = await Promise.all([bundle(ours.digest), bundle(theirs.digest)]);
 
     const ids = await Promise.all(manifests.map(startRun));
@@ -93,14 +102,15 @@ describe('promotion lanes', () => {
     expect(reports[first]!.edges).toMatchObject({ total: 4, promoted: 4, alreadyPresent: 0, tagMoves: 0, failed: 0 });
     expect(reports[second]!.status).toBe('failed');
     expect(reports[second]!.edges).toMatchObject({ total: 4, promoted: 0, alreadyPresent: 2, tagMoves: 2, failed: 2 });
-    expect(reports[second]!.failures.map((f) => `${f.code} ${f.edge}`).sort()).toEqual(
-      destinations.map((d) => `TAG_MOVE ${d}/app:v1@${loser.digest}`).sort(),
-    );
+    expect(reports[second]!.failures.map((f) => `${f.code} ${f.edge}`).sort()).toEqual(destinations.map((d) => `TAG_MOVE ${d}/app:v1@${loser.digest}`).sort());
 
     // The second run waited, said so while it lasted, behind the first; the first never waited.
     expect(waits[first]).toEqual([]);
     expect(waits[second]!.length).toBeGreaterThan(0);
-    expect(waits[second]!.every((l) => new RegExp(`^waiting for lane 127\\.0\\.0\\.1:\\d+ held by ${ids[first]} \\(since `).test(l)), waits[second]!.join('\n')).toBe(true);
+    expect(
+      waits[second]!.every((l) => new RegExp(`^waiting for lane 127\\.0\\.0\\.1:\\d+ held by ${ids[first]} \\(since `).test(l)),
+      waits[second]!.join('\n'),
+    ).toBe(true);
 
     // Each tag written once, by the first run, and where it put it.
     expect(tagWrites(proxy, `/v2/${prefix}/app/manifests/v1`)).toHaveLength(1);

@@ -7,7 +7,6 @@ import { parseJsonOutput, runCli } from '../../support/cli';
 import { buildScenario, type Scenario } from '../../support/scenario';
 import { startTestWorker, type TestWorker } from '../../support/worker';
 
-
 interface Sample {
   name: string;
   labels: Record<string, string>;
@@ -37,7 +36,9 @@ let address: string;
 beforeAll(async () => {
   address = `127.0.0.1:${await freePort()}`;
   [worker, scenario] = await Promise.all([startTestWorker('metrics', { PROMOTER_METRICS_ADDRESS: address }), buildScenario()]);
-  report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', scenario.manifestFile, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }));
+  report = parseJsonOutput<RunReport>(
+    await runCli(['run', '--manifest', scenario.manifestFile, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }),
+  );
 }, 240_000);
 afterAll(async () => worker?.stop());
 
@@ -46,14 +47,20 @@ describe('worker metrics', () => {
     // Counters are exported on the runtime's schedule: read until Attest's last requests are in.
     let samples: Sample[] = [];
     await expect
-      .poll(async () => {
-        samples = parseMetrics(await (await fetch(`http://${address}/metrics`)).text());
-        return total(samples, 'promoter_registry_requests_total');
-      }, { timeout: 30_000, interval: 500 })
+      .poll(
+        async () => {
+          samples = parseMetrics(await (await fetch(`http://${address}/metrics`)).text());
+          return total(samples, 'promoter_registry_requests_total');
+        },
+        { timeout: 30_000, interval: 500 },
+      )
       .toBe(worker.telemetry.totalRequests());
 
     expect(samples.some((s) => s.name.startsWith('temporal_'))).toBe(true);
-    expect(total(samples, 'temporal_activity_execution_latency_count', { activity_type: 'promoteBatch' }) + total(samples, 'temporal_activity_schedule_to_start_latency_count')).toBeGreaterThan(0);
+    expect(
+      total(samples, 'temporal_activity_execution_latency_count', { activity_type: 'promoteBatch' }) +
+        total(samples, 'temporal_activity_schedule_to_start_latency_count'),
+    ).toBeGreaterThan(0);
 
     expect(total(samples, 'promoter_edges_planned_total', { verdict: 'promote' })).toBe(report.edges.toPromote);
     expect(total(samples, 'promoter_edges_planned_total', { verdict: 'present' })).toBe(report.edges.alreadyPresent);

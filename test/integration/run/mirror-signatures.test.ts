@@ -51,11 +51,13 @@ describe('mirror-signatures', () => {
     // The cheap check (tags/list and the records) sees the deleted signature and the unsigned image...
     const dry = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--manifest', manifest, '--wait', '--json'], env));
     expect(dry.status).toBe('failed'); // report-only run: it lists what is out of sync
-    expect(outOfSync(dry)).toEqual([
-      `SIGNATURE_OUT_OF_SYNC ${scenario.mirrorA}/${prefix}/b@${digests.b}`,
-      `SIGNATURE_OUT_OF_SYNC ${scenario.mirrorA}/${prefix}/d@${d.digest}`,
-      `UNSIGNED ${scenario.production}/${prefix}/d@${d.digest}`,
-    ].sort());
+    expect(outOfSync(dry)).toEqual(
+      [
+        `SIGNATURE_OUT_OF_SYNC ${scenario.mirrorA}/${prefix}/b@${digests.b}`,
+        `SIGNATURE_OUT_OF_SYNC ${scenario.mirrorA}/${prefix}/d@${d.digest}`,
+        `UNSIGNED ${scenario.production}/${prefix}/d@${d.digest}`,
+      ].sort(),
+    );
     // ...verifying every signature also sees the one replaced behind the record.
     const verified = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--manifest', manifest, '--verify', '--wait', '--json'], env));
     expect(outOfSync(verified)).toEqual([...outOfSync(dry), `SIGNATURE_OUT_OF_SYNC ${scenario.mirror}/${prefix}/b@${digests.b}`].sort());
@@ -68,13 +70,17 @@ describe('mirror-signatures', () => {
     // mirror-a lost its copy: it gets the primary's bytes again; mirror-b keeps the stranger's layer and gains ours.
     const sigAtProd = await client.getManifest({ host: scenario.production, repository: repoB, tag });
     expect((await client.headManifest({ host: scenario.mirrorA, repository: repoB, tag }))!.digest).toBe(sigAtProd.digest);
-    const atB = JSON.parse(Buffer.from((await client.getManifest({ host: scenario.mirror, repository: repoB, tag })).bytes).toString()) as { layers: { digest: string }[] };
+    const atB = JSON.parse(Buffer.from((await client.getManifest({ host: scenario.mirror, repository: repoB, tag })).bytes).toString()) as {
+      layers: { digest: string }[];
+    };
     const ours = (JSON.parse(Buffer.from(sigAtProd.bytes).toString()) as { layers: { digest: string }[] }).layers[0]!.digest;
     expect(atB.layers.map((l) => l.digest)).toEqual([foreign.layer!.descriptor.digest, ours]);
     if (findCosign()) {
       const s = stack();
       for (const ref of [`${scenario.mirror}/${repoB}@${digests.b}`, `${scenario.mirrorA}/${prefix}/d@${d.digest}`]) {
-        const r = await runCosign(['verify', '--key', s.publicKeyPath, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: s.dockerConfigDir });
+        const r = await runCosign(['verify', '--key', s.publicKeyPath, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref], {
+          DOCKER_CONFIG: s.dockerConfigDir,
+        });
         expect(r.code, `${r.command}\n${r.stderr}`).toBe(0);
       }
     }

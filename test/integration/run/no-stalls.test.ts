@@ -32,18 +32,24 @@ async function manifestTo(destination: string): Promise<string> {
   const img = await pushRandomImage(oci, s.registries.staging, `${prefix}/app`, { seed: prefix, layers: 1, layerSize: 512 });
   const dir = await mkdtemp(join(tmpdir(), 'promoter-stall-'));
   const file = join(dir, 'promoter-manifest.yaml');
-  await writeFile(file, `registries:\n  - name: ${s.registries.staging}/${prefix}\n    src: true\n  - name: ${destination}/${prefix}\nimages:\n  - name: app\n    dmap:\n      "${img.digest}": ["v1"]\n`);
+  await writeFile(
+    file,
+    `registries:\n  - name: ${s.registries.staging}/${prefix}\n    src: true\n  - name: ${destination}/${prefix}\nimages:\n  - name: app\n    dmap:\n      "${img.digest}": ["v1"]\n`,
+  );
   return file;
 }
 
 /** Waits until the run's pending activity `type` is running its first attempt and `held` says the proxy holds its request. */
 async function waitForStep(workflowId: string, type: string, held: () => boolean): Promise<void> {
   await expect
-    .poll(async () => {
-      const d = await runs.client.workflow.getHandle(workflowId).describe();
-      const pending = d.raw.pendingActivities?.find((a) => a.activityType?.name === type);
-      return pending?.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED && pending.attempt === 1 && held();
-    }, { timeout: 60_000, interval: 250 })
+    .poll(
+      async () => {
+        const d = await runs.client.workflow.getHandle(workflowId).describe();
+        const pending = d.raw.pendingActivities?.find((a) => a.activityType?.name === type);
+        return pending?.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED && pending.attempt === 1 && held();
+      },
+      { timeout: 60_000, interval: 250 },
+    )
     .toBe(true);
 }
 
@@ -52,11 +58,18 @@ async function lastAttemptOf(workflowId: string, type: string): Promise<{ attemp
   const history = await runs.client.workflow.getHandle(workflowId).fetchHistory();
   const events = history.events ?? [];
   const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type)!;
-  const started = events.find((e) => e.activityTaskStartedEventAttributes && Number(e.activityTaskStartedEventAttributes.scheduledEventId) === Number(scheduled.eventId));
+  const started = events.find(
+    (e) => e.activityTaskStartedEventAttributes && Number(e.activityTaskStartedEventAttributes.scheduledEventId) === Number(scheduled.eventId),
+  );
   return { attempt: started!.activityTaskStartedEventAttributes!.attempt ?? 0, lastFailure: started!.activityTaskStartedEventAttributes!.lastFailure };
 }
 
-async function killedMidStep(step: 'setup' | 'writeReport', proxyEnvFor: (proxy: FaultProxy) => { destination?: string; workerEnv?: Record<string, string> }, target: string, hold: { method: string; path: RegExp }) {
+async function killedMidStep(
+  step: 'setup' | 'writeReport',
+  proxyEnvFor: (proxy: FaultProxy) => { destination?: string; workerEnv?: Record<string, string> },
+  target: string,
+  hold: { method: string; path: RegExp },
+) {
   const taskQueue = `stall-${randomBytes(4).toString('hex')}`;
   const proxy = await FaultProxy.start(target);
   proxies.push(proxy);
@@ -67,7 +80,9 @@ async function killedMidStep(step: 'setup' | 'writeReport', proxyEnvFor: (proxy:
   const first = await startWorkerProcess(taskQueue, how.workerEnv);
   workers.push(first);
   const started = parseJsonOutput<{ workflowId: string }>(await runCli(['run', '--manifest', manifest, '--json'], { PROMOTER_TASK_QUEUE: taskQueue }));
-  await waitForStep(started.workflowId, step, () => proxy.requests.some((r) => r.method === hold.method && hold.path.test(r.path) && r.respondedAt === undefined));
+  await waitForStep(started.workflowId, step, () =>
+    proxy.requests.some((r) => r.method === hold.method && hold.path.test(r.path) && r.respondedAt === undefined),
+  );
   await first.kill();
 
   const second = await startWorkerProcess(taskQueue);
@@ -89,7 +104,10 @@ describe('a worker killed during a quick step', () => {
 
   it('during the report: the report is written by the next worker after a heartbeat timeout', async () => {
     const s3 = new URL(stack().s3.endpoint).host;
-    const { report, last } = await killedMidStep('writeReport', (proxy) => ({ workerEnv: { PROMOTER_S3_ENDPOINT: `http://${proxy.host}` } }), s3, { method: 'PUT', path: /\/report\.json/ });
+    const { report, last } = await killedMidStep('writeReport', (proxy) => ({ workerEnv: { PROMOTER_S3_ENDPOINT: `http://${proxy.host}` } }), s3, {
+      method: 'PUT',
+      path: /\/report\.json/,
+    });
     expect(report.status).toBe('dry-run');
     expect(last.attempt).toBe(2);
     expect(last.lastFailure?.timeoutFailureInfo?.timeoutType).toBe(temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT);

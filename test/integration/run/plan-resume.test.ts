@@ -31,7 +31,9 @@ describe('a worker killed during Plan', () => {
     const taskQueue = `plan-resume-${randomBytes(4).toString('hex')}`;
     const first = await startWorkerProcess(taskQueue);
     runs.workers.push(first);
-    const started = parseJsonOutput<{ workflowId: string; runId: string }>(await runCli(['run', '--manifest', manifest, '--json'], { PROMOTER_TASK_QUEUE: taskQueue }));
+    const started = parseJsonOutput<{ workflowId: string; runId: string }>(
+      await runCli(['run', '--manifest', manifest, '--json'], { PROMOTER_TASK_QUEUE: taskQueue }),
+    );
     const store = new AuditStore(auditStoreConfigFromEnv());
     const chunk0 = planInventoryChunkKey(started.workflowId, started.runId, 0);
     await expect.poll(() => store.exists(chunk0), { timeout: 60_000, interval: 200 }).toBe(true);

@@ -83,7 +83,18 @@ describe('confirmed promotion', () => {
         }
       }
     }
-    const att = await runCosign(['verify-attestation', '--key', s.publicKeyPath, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, `${scenario.production}/${scenario.prefix}/b@${scenario.digests.b}`], env);
+    const att = await runCosign(
+      [
+        'verify-attestation',
+        '--key',
+        s.publicKeyPath,
+        '--type',
+        PROMOTION_PREDICATE_TYPE,
+        ...COSIGN_OFFLINE.verify,
+        `${scenario.production}/${scenario.prefix}/b@${scenario.digests.b}`,
+      ],
+      env,
+    );
     expect(att.code, `${att.command}\n${att.stderr}`).toBe(0);
     const statement = JSON.parse(Buffer.from(JSON.parse(att.stdout.trim().split('\n')[0]!).payload, 'base64').toString('utf8'));
     expect(statement.subject[0].digest.sha256).toBe(scenario.digests.b.slice(7));
@@ -120,4 +131,3 @@ describe('confirmed promotion', () => {
     expect(verifying.failures.map((f) => f.edge)).toContain(`${mirrorA}/${prefix}/a:v1@${digests.a}`);
   });
 });
-

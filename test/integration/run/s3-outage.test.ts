@@ -45,12 +45,19 @@ describe('S3 unreachable in the middle of a run', () => {
     const prefix = uniqueName('s3-outage');
     const oci = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile });
     const images = await Promise.all(
-      ['one', 'two', 'three'].map(async (name) => ({ name, ...(await pushRandomImage(oci, s.registries.staging, `${prefix}/${name}`, { seed: `${prefix}/${name}`, layers: 2, layerSize: 2048 })) })),
+      ['one', 'two', 'three'].map(async (name) => ({
+        name,
+        ...(await pushRandomImage(oci, s.registries.staging, `${prefix}/${name}`, { seed: `${prefix}/${name}`, layers: 2, layerSize: 2048 })),
+      })),
     );
     proxy = await FaultProxy.start(s.registries.staging);
     proxy.addFault({ method: 'GET', path: /\/blobs\/sha256:/, fault: { kind: 'delay', ms: 3_000 }, times: Infinity });
 
-    const manifest = await writePlainManifest(`${proxy.host}/${prefix}`, [`${s.registries.production}/${prefix}`, `${s.registries.all.mirrorA}/${prefix}`], images);
+    const manifest = await writePlainManifest(
+      `${proxy.host}/${prefix}`,
+      [`${s.registries.production}/${prefix}`, `${s.registries.all.mirrorA}/${prefix}`],
+      images,
+    );
     const env = { PROMOTER_TASK_QUEUE: worker.taskQueue, ...s3.env };
     const started = parseJsonOutput<{ workflowId: string; runId: string }>(await runCli(['run', '--manifest', manifest, '--confirm', '--json'], env));
     const handle = new Client({ connection }).workflow.getHandle<typeof promotionWorkflow>(started.workflowId, started.runId);

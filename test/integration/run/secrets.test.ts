@@ -34,7 +34,9 @@ function secretsOfTheStack(): string[] {
   const config = JSON.parse(readFileSync(s.dockerConfigFile, 'utf8')) as { auths: Record<string, { auth: string }> };
   secrets.push(...Object.values(config.auths).map((a) => a.auth));
   // the signing key's PEM body, in pieces long enough to be unmistakable
-  const pem = readFileSync(s.signingKeyPath, 'utf8').split('\n').filter((l) => l && !l.startsWith('-----'));
+  const pem = readFileSync(s.signingKeyPath, 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('-----'));
   secrets.push(...pem.filter((l) => l.length >= 32));
   return secrets.filter((x) => x.length >= 8);
 }
@@ -51,7 +53,9 @@ async function whatTheRunLeft(report: RunReport, worker: WorkerProcess): Promise
   const keys: string[] = [report.audit.bundleKey];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: `runs/${report.workflowId}/${report.runId}/`, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: config.bucket, Prefix: `runs/${report.workflowId}/${report.runId}/`, ContinuationToken: token }),
+    );
     keys.push(...(page.Contents ?? []).map((o) => o.Key!));
     token = page.NextContinuationToken;
   } while (token);
@@ -76,28 +80,39 @@ describe('secrets', () => {
     const taskQueue = `secrets-${randomBytes(4).toString('hex')}`;
     worker = await startWorkerProcess(taskQueue);
     const scenario = await buildScenario();
-    const report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', scenario.manifestFile, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: taskQueue }));
+    const report = parseJsonOutput<RunReport>(
+      await runCli(['run', '--manifest', scenario.manifestFile, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: taskQueue }),
+    );
     expect(report.signatures.signed).toBeGreaterThan(0); // the key was used, the authenticated registries written
     const secrets = secretsOfTheStack();
     expect(secrets.length).toBeGreaterThanOrEqual(4);
     expectNowhere(await whatTheRunLeft(report, worker), secrets);
   }, 240_000);
 
-  it.skipIf(!keyless)('keyless: the identity token appears nowhere in history, S3 or logs', async () => {
-    const taskQueue = `secrets-kl-${randomBytes(4).toString('hex')}`;
-    const tokens = new Set([readFileSync(keyless!.tokenFile, 'utf8').trim()]);
-    keylessWorker = await startWorkerProcess(taskQueue, { PROMOTER_SIGNING_MODE: 'keyless' });
-    const scenario = await buildScenario();
-    const report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', scenario.manifestFile, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: taskQueue }));
-    expect(report.signatures.signed).toBeGreaterThan(0); // a Fulcio certificate was obtained with the token
-    tokens.add(readFileSync(keyless!.tokenFile, 'utf8').trim()); // the issuer may have rotated it meanwhile
-    const left = await whatTheRunLeft(report, keylessWorker);
-    // The whole token, and its signature alone (the part that makes it a credential).
-    expectNowhere(left, [...tokens].flatMap((t) => [t, t.split('.')[2]!]));
-    // Nor any other JWT (header.payload.signature): what the worker held never went out.
-    const jwt = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{20,}/;
-    expect(left.history).not.toMatch(jwt);
-    expect(left.logs).not.toMatch(jwt);
-    for (const o of left.objects) expect(o.text, o.key).not.toMatch(jwt);
-  }, 240_000);
+  it.skipIf(!keyless)(
+    'keyless: the identity token appears nowhere in history, S3 or logs',
+    async () => {
+      const taskQueue = `secrets-kl-${randomBytes(4).toString('hex')}`;
+      const tokens = new Set([readFileSync(keyless!.tokenFile, 'utf8').trim()]);
+      keylessWorker = await startWorkerProcess(taskQueue, { PROMOTER_SIGNING_MODE: 'keyless' });
+      const scenario = await buildScenario();
+      const report = parseJsonOutput<RunReport>(
+        await runCli(['run', '--manifest', scenario.manifestFile, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: taskQueue }),
+      );
+      expect(report.signatures.signed).toBeGreaterThan(0); // a Fulcio certificate was obtained with the token
+      tokens.add(readFileSync(keyless!.tokenFile, 'utf8').trim()); // the issuer may have rotated it meanwhile
+      const left = await whatTheRunLeft(report, keylessWorker);
+      // The whole token, and its signature alone (the part that makes it a credential).
+      expectNowhere(
+        left,
+        [...tokens].flatMap((t) => [t, t.split('.')[2]!]),
+      );
+      // Nor any other JWT (header.payload.signature): what the worker held never went out.
+      const jwt = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{20,}/;
+      expect(left.history).not.toMatch(jwt);
+      expect(left.logs).not.toMatch(jwt);
+      for (const o of left.objects) expect(o.text, o.key).not.toMatch(jwt);
+    },
+    240_000,
+  );
 });

@@ -39,11 +39,18 @@ describe('referrers the source holds', () => {
     expect((await new Referrers(client).list(source, image.digest)).map((d) => d.digest).sort()).toEqual([sbom, provenance, stagingSignature].sort());
 
     const destinations = [s.registries.production, s.registries.all.mirrorA, s.registries.all.mirrorB];
-    const manifest = await writePlainManifest(`${source.host}/${prefix}`, destinations.map((d) => `${d}/${prefix}`), [{ name: 'app', digest: image.digest }], {
-      // The staging "signature" here is a stand-in that no key verifies: this test is about what travels.
-      policy: 'signatures:\n  mode: off',
-    });
-    const report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }));
+    const manifest = await writePlainManifest(
+      `${source.host}/${prefix}`,
+      destinations.map((d) => `${d}/${prefix}`),
+      [{ name: 'app', digest: image.digest }],
+      {
+        // The staging "signature" here is a stand-in that no key verifies: this test is about what travels.
+        policy: 'signatures:\n  mode: off',
+      },
+    );
+    const report = parseJsonOutput<RunReport>(
+      await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }),
+    );
     expect(report.status).toBe('succeeded');
     expect(report.transfer.referrersCopied).toBe(2 * destinations.length);
 
@@ -53,8 +60,14 @@ describe('referrers the source holds', () => {
       const listed = await fresh.list(repo, image.digest);
       const types = listed.map((d) => d.artifactType);
       // The build's two, byte for byte, and the promoter's signature bundle and attestation bundle.
-      expect(listed.map((d) => d.digest), host).toEqual(expect.arrayContaining([sbom, provenance]));
-      expect(listed.map((d) => d.digest), host).not.toContain(stagingSignature);
+      expect(
+        listed.map((d) => d.digest),
+        host,
+      ).toEqual(expect.arrayContaining([sbom, provenance]));
+      expect(
+        listed.map((d) => d.digest),
+        host,
+      ).not.toContain(stagingSignature);
       expect(types.filter((t) => t === BUNDLE).length, host).toBe(2);
       expect(listed).toHaveLength(4);
       expect(fresh.servesApi(host), host).toBe(host === s.registries.all.mirrorA);

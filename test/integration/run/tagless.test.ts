@@ -108,7 +108,10 @@ describe('tagless digests', () => {
       }
     }
     const atProduction = `${s.registries.production}/${prefix}/tl@${d.tagless}`;
-    const att = await runCosign(['verify-attestation', '--key', s.publicKeyPath, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, atProduction], cosignEnv);
+    const att = await runCosign(
+      ['verify-attestation', '--key', s.publicKeyPath, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, atProduction],
+      cosignEnv,
+    );
     expect(att.code, `${att.command}\n${att.stderr}`).toBe(0);
   });
 
@@ -151,7 +154,9 @@ describe('tagless digests', () => {
     expect((await client.headManifest({ host: mirrorA, repository: `${prefix}/only`, tag: signatureTag(d.index) }))?.digest).toBe(sig!.digest);
     if (findCosign()) {
       const ref = `${mirrorA}/${prefix}/only@${d.index}`;
-      const r = await runCosign(['verify', '--key', s.publicKeyPath, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: s.dockerConfigDir });
+      const r = await runCosign(['verify', '--key', s.publicKeyPath, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref], {
+        DOCKER_CONFIG: s.dockerConfigDir,
+      });
       expect(r.code, `${r.command}\n${r.stderr}`).toBe(0);
     }
 

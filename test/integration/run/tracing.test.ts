@@ -20,10 +20,16 @@ describe('tracing', () => {
     const receiver = await OtlpReceiver.start();
     try {
       const set = await seedImageSet('trace', 2);
-      const worker = await startWorkerProcess(taskQueue, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_SERVICE_NAME: 'promoter-it' }, { compiled: true });
+      const worker = await startWorkerProcess(
+        taskQueue,
+        { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_SERVICE_NAME: 'promoter-it' },
+        { compiled: true },
+      );
       runs.workers.push(worker);
       expect(worker.output()).toContain(`"tracing":"${receiver.endpoint}"`);
-      const report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', set.manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: taskQueue }, 240_000));
+      const report = parseJsonOutput<RunReport>(
+        await runCli(['run', '--manifest', set.manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: taskQueue }, 240_000),
+      );
       expect(report.status).toBe('succeeded');
       await worker.stop(); // flushes the spans not yet sent
 
@@ -39,7 +45,11 @@ describe('tracing', () => {
       expect(spans.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId)).map((s) => s.name)).toEqual([]);
 
       const activities = spans.filter((s) => s.name.startsWith('RunActivity:'));
-      for (const phase of PHASES) expect(activities.map((s) => s.name), `a span for ${phase}`).toContain(`RunActivity:${phase}`);
+      for (const phase of PHASES)
+        expect(
+          activities.map((s) => s.name),
+          `a span for ${phase}`,
+        ).toContain(`RunActivity:${phase}`);
 
       // Registry requests, each under the activity that made it, naming the host it went to.
       const byId = new Map(spans.map((s) => [s.spanId, s]));
@@ -51,7 +61,9 @@ describe('tracing', () => {
       for (const host of [s.registries.staging, s.registries.production, ...s.registries.mirrors]) expect(hosts, host).toContain(host);
       const underPromote = requests.filter((r) => byId.get(r.parentSpanId!)?.name === 'RunActivity:promoteBatch');
       expect(underPromote.some((r) => r.attributes['http.request.method'] === 'PUT')).toBe(true);
-      console.log(`tracing: ${spans.length} spans in trace ${traceId}: ${activities.length} activities, ${requests.length} registry requests (${underPromote.length} in Promote)`);
+      console.log(
+        `tracing: ${spans.length} spans in trace ${traceId}: ${activities.length} activities, ${requests.length} registry requests (${underPromote.length} in Promote)`,
+      );
     } finally {
       await receiver.close();
     }

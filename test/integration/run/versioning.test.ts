@@ -30,7 +30,7 @@ async function deployment(): Promise<Deployment | undefined> {
 
 /** A version exists once one of its workers has polled; then it can be made current. */
 async function makeCurrent(buildId: string): Promise<void> {
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
     if ((await deployment())?.versions.some((v) => v.buildId === buildId)) break;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -77,7 +77,7 @@ describe('worker versioning', () => {
     const v2 = await startVersion('v2');
 
     let atSwitch: RunProgress | undefined;
-    for (const deadline = Date.now() + 180_000; Date.now() < deadline && !atSwitch; ) {
+    for (const deadline = Date.now() + 180_000; Date.now() < deadline && !atSwitch;) {
       const p = await handleA.query(progressQuery);
       if (p.currentPhase === 'promote' && p.batchesDone < p.batchesTotal) atSwitch = p;
       else if (p.currentPhase === 'sign' || p.currentPhase === 'attest' || p.currentPhase === 'done') break;
@@ -112,8 +112,13 @@ describe('worker versioning', () => {
     expect([...ranB.activityWorkers]).toEqual([identity(v2)]);
 
     // What a user sees: `promoter status` and the run's deployment version in the UI.
-    for (const [id, buildId] of [[a.workflowId, 'v1'], [b.workflowId, 'v2']] as const) {
-      const status = parseJsonOutput<{ status: string; version?: { deploymentName: string; buildId: string; behavior: string } }>(await runCli(['status', id, '--json'], env));
+    for (const [id, buildId] of [
+      [a.workflowId, 'v1'],
+      [b.workflowId, 'v2'],
+    ] as const) {
+      const status = parseJsonOutput<{ status: string; version?: { deploymentName: string; buildId: string; behavior: string } }>(
+        await runCli(['status', id, '--json'], env),
+      );
       expect(status.status).toBe('succeeded');
       expect(status.version).toEqual({ deploymentName, buildId, behavior: 'pinned' });
       const human = await runCli(['status', id], env);

@@ -51,7 +51,10 @@ describe.skipIf(!k || !cosign)('a keyless lookalike identity (Fulcio-certified, 
       : `signatures:\n  mode: off\nprovenance:\n  mode: require\n${identities}`;
   };
   const cosignKeyless = (args: string[], token: string) =>
-    runCosign([...args, '--identity-token', token, '--signing-config', k!.signingConfigPath, '--trusted-root', k!.trustedRootPath, ...cosignRegistryFlags(), '-y'], cosignEnv());
+    runCosign(
+      [...args, '--identity-token', token, '--signing-config', k!.signingConfigPath, '--trusted-root', k!.trustedRootPath, ...cosignRegistryFlags(), '-y'],
+      cosignEnv(),
+    );
   const ok = (r: { code: number; stderr: string; command: string }) => expect(r.code, `${r.command}\n${r.stderr}`).toBe(0);
   const notPromoted = async (img: StagedImage) => {
     const repo = { host: production, repository: img.repository };
@@ -75,13 +78,38 @@ describe.skipIf(!k || !cosign)('a keyless lookalike identity (Fulcio-certified, 
     ok(await cosignKeyless(['sign', staged.trusted!.ref], k!.tokenFile));
     ok(await cosignKeyless(['sign', staged.lookalike!.ref], lookalikeToken));
     // The legacy format too: its evidence is the timestamp (cosign signs it only through Rekor v1).
-    ok(await runCosign(['sign', '--new-bundle-format=false', '--use-signing-config=false', '--tlog-upload=false', '--fulcio-url', k!.fulcioURL,
-      '--timestamp-server-url', k!.tsaURL, '--identity-token', lookalikeToken, '--trusted-root', k!.trustedRootPath, ...cosignRegistryFlags(), '-y', staged.lookalike!.ref], cosignEnv()));
+    ok(
+      await runCosign(
+        [
+          'sign',
+          '--new-bundle-format=false',
+          '--use-signing-config=false',
+          '--tlog-upload=false',
+          '--fulcio-url',
+          k!.fulcioURL,
+          '--timestamp-server-url',
+          k!.tsaURL,
+          '--identity-token',
+          lookalikeToken,
+          '--trusted-root',
+          k!.trustedRootPath,
+          ...cosignRegistryFlags(),
+          '-y',
+          staged.lookalike!.ref,
+        ],
+        cosignEnv(),
+      ),
+    );
     // The certificate really names the lookalike, and cosign, matching exactly, refuses it for the real identity.
     ok(await runCosign(['verify', ...cosignKeylessVerifyFlags(k!, LOOKALIKE), ...cosignRegistryFlags(), staged.lookalike!.ref], cosignEnv()));
     expect((await runCosign(['verify', ...cosignKeylessVerifyFlags(k!), ...cosignRegistryFlags(), staged.lookalike!.ref], cosignEnv())).code).not.toBe(0);
 
-    const manifest = await writeManifest({ prefix, destinations: [production], policy: exactPolicy('signatures'), images: Object.values(staged).map((i) => ({ name: i.name, digest: i.digest })) });
+    const manifest = await writeManifest({
+      prefix,
+      destinations: [production],
+      policy: exactPolicy('signatures'),
+      images: Object.values(staged).map((i) => ({ name: i.name, digest: i.digest })),
+    });
     const { code, report } = await promote(manifest, worker.taskQueue, { timeoutMs: 240_000 });
     expect(code).toBe(1);
     expect(report.signaturesVerified).toMatchObject({ mode: 'require', checked: 2, passed: 1, failed: 1, blocked: 1 });
@@ -98,15 +126,33 @@ describe.skipIf(!k || !cosign)('a keyless lookalike identity (Fulcio-certified, 
     const prefix = uniqueName('lookalike-prov');
     const staged = await seedImages(client, prefix, ['trusted', 'lookalike']);
     const predicate = join(dir, 'provenance.json');
-    await writeFile(predicate, JSON.stringify(slsaPredicate({ builderId: 'https://github.com/kubernetes/release/.github/workflows/build.yaml@refs/heads/main', source: 'git+https://github.com/kubernetes/release@refs/heads/main' })));
-    for (const [img, token] of [[staged.trusted!, k!.tokenFile], [staged.lookalike!, lookalikeToken]] as const) {
+    await writeFile(
+      predicate,
+      JSON.stringify(
+        slsaPredicate({
+          builderId: 'https://github.com/kubernetes/release/.github/workflows/build.yaml@refs/heads/main',
+          source: 'git+https://github.com/kubernetes/release@refs/heads/main',
+        }),
+      ),
+    );
+    for (const [img, token] of [
+      [staged.trusted!, k!.tokenFile],
+      [staged.lookalike!, lookalikeToken],
+    ] as const) {
       ok(await cosignKeyless(['attest', '--type', 'slsaprovenance1', '--predicate', predicate, img.ref], token));
     }
-    const manifest = await writeManifest({ prefix, destinations: [production], policy: exactPolicy('provenance'), images: Object.values(staged).map((i) => ({ name: i.name, digest: i.digest })) });
+    const manifest = await writeManifest({
+      prefix,
+      destinations: [production],
+      policy: exactPolicy('provenance'),
+      images: Object.values(staged).map((i) => ({ name: i.name, digest: i.digest })),
+    });
     const { code, report } = await promote(manifest, worker.taskQueue, { timeoutMs: 240_000 });
     expect(code).toBe(1);
     expect(report.provenance).toMatchObject({ mode: 'require', checked: 2, passed: 1, failed: 1, blocked: 1 });
-    expect(report.failures).toEqual([expect.objectContaining({ phase: 'provenance', code: 'VERIFICATION_FAILED', edge: expect.stringContaining(staged.lookalike!.repository) })]);
+    expect(report.failures).toEqual([
+      expect.objectContaining({ phase: 'provenance', code: 'VERIFICATION_FAILED', edge: expect.stringContaining(staged.lookalike!.repository) }),
+    ]);
     expect(report.failures[0]!.error).toContain(LOOKALIKE);
     expect((await client.headManifest({ host: production, repository: staged.trusted!.repository, tag: 'v1' }))?.digest).toBe(staged.trusted!.digest);
     await notPromoted(staged.lookalike!);
@@ -117,21 +163,30 @@ describe.skipIf(!k || !cosign)('a keyless lookalike identity (Fulcio-certified, 
     const staged = await seedImages(client, prefix, ['app']);
     const bundle: ManifestBundle = {
       version: 1,
-      projects: [{
-        name: 'p', file: 'promoter.yaml', source: `${s.registries.staging}/${prefix}`, destinations: [`${production}/${prefix}`],
-        images: [{ name: 'app', dmap: { [staged.app!.digest]: ['v1'] } }],
-        signatures: { mode: 'require', keys: [], identities: [{ issuer: k!.issuer, subjectRegExp: k!.identity }] },
-        provenance: { mode: 'off', builders: [], sources: [], keys: [], identities: [] },
-      }],
+      projects: [
+        {
+          name: 'p',
+          file: 'promoter.yaml',
+          source: `${s.registries.staging}/${prefix}`,
+          destinations: [`${production}/${prefix}`],
+          images: [{ name: 'app', dmap: { [staged.app!.digest]: ['v1'] } }],
+          signatures: { mode: 'require', keys: [], identities: [{ issuer: k!.issuer, subjectRegExp: k!.identity }] },
+          provenance: { mode: 'off', builders: [], sources: [], keys: [], identities: [] },
+        },
+      ],
     };
     const sha = bundleSha256(bundle);
     const store = new AuditStore({ bucket: s.s3.bucket, endpoint: s.s3.endpoint, region: s.s3.region, forcePathStyle: true });
     await store.writeOnce(bundleKey(sha), canonicalJson(bundle), 'application/json');
     const handle = await runs.client.workflow.start(promotionWorkflow, {
-      taskQueue: worker.taskQueue, workflowId: uniqueName('promote-by-hand'),
+      taskQueue: worker.taskQueue,
+      workflowId: uniqueName('promote-by-hand'),
       args: [{ bundleKey: bundleKey(sha), bundleSha256: sha, confirm: true, options: DEFAULT_RUN_OPTIONS, origin: 'by hand' }],
     });
-    const err = await handle.result().then(() => undefined, (e: unknown) => e);
+    const err = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const report = ((err as WorkflowFailedError).cause as { details?: unknown[] }).details?.[0] as RunReport;
     expect(report.phases.setup.status).toBe('failed');

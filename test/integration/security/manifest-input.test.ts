@@ -56,7 +56,10 @@ describe('hostile manifests given to promoter run', () => {
   it('a key file that is a symlink to a key outside the manifest folder: key-path-symlink', async () => {
     const outside = join(dir, 'outside.pub');
     await writeFile(outside, PUB);
-    const { folder, manifest } = await plainManifest('symlink', `${registries()}signatures:\n  mode: require\n  keys: [keys/release.pub]\nimages:\n${images()}`);
+    const { folder, manifest } = await plainManifest(
+      'symlink',
+      `${registries()}signatures:\n  mode: require\n  keys: [keys/release.pub]\nimages:\n${images()}`,
+    );
     await mkdir(join(folder, 'keys'));
     await symlink(outside, join(folder, 'keys/release.pub'));
     expect(at(await refused({ manifest }))).toEqual([['promoter.yaml', 7, 'key-path-symlink']]);
@@ -90,8 +93,10 @@ describe('hostile manifests given to promoter run', () => {
   it('one tag given two digests by two projects, the registry spelled Reg.Example.com:443 by one: tag-conflict', async () => {
     const root = join(dir, 'case');
     const files = {
-      'manifests/a/promoter-manifest.yaml': registries('reg.example.com/prod'), 'images/a/images.yaml': images(D1),
-      'manifests/b/promoter-manifest.yaml': registries('Reg.Example.com:443/prod'), 'images/b/images.yaml': images(D2),
+      'manifests/a/promoter-manifest.yaml': registries('reg.example.com/prod'),
+      'images/a/images.yaml': images(D1),
+      'manifests/b/promoter-manifest.yaml': registries('Reg.Example.com:443/prod'),
+      'images/b/images.yaml': images(D2),
     };
     for (const [rel, text] of Object.entries(files)) {
       await mkdir(join(root, rel, '..'), { recursive: true });

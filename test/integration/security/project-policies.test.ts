@@ -23,7 +23,10 @@ describe('per-project policies on a shared digest', () => {
   afterAll(async () => worker?.stop());
 
   /** A thin tree with one project per entry, every project promoting from `prefix` into `prefix` at both destinations. */
-  async function thinTree(prefix: string, projects: Record<string, { policy: string; images: Record<string, { digest: string; tag: string }> }>): Promise<string> {
+  async function thinTree(
+    prefix: string,
+    projects: Record<string, { policy: string; images: Record<string, { digest: string; tag: string }> }>,
+  ): Promise<string> {
     const root = await mkdtemp(join(tmpdir(), 'promoter-project-policies-'));
     await mkdir(join(root, 'keys'));
     // The key the promoter signs with verifies the "release" signatures here: there are none.
@@ -45,8 +48,14 @@ describe('per-project policies on a shared digest', () => {
     const shared = staged.shared!;
     const own = staged.own!;
     const tree = await thinTree(prefix, {
-      aaa: { policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off', images: { shared: { digest: shared.digest, tag: 'aaa-v1' }, own: { digest: own.digest, tag: 'v1' } } },
-      zzz: { policy: 'signatures:\n  mode: require\n  keys: [../../keys/release.pub]\nprovenance:\n  mode: off', images: { shared: { digest: shared.digest, tag: 'zzz-v1' } } },
+      aaa: {
+        policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off',
+        images: { shared: { digest: shared.digest, tag: 'aaa-v1' }, own: { digest: own.digest, tag: 'v1' } },
+      },
+      zzz: {
+        policy: 'signatures:\n  mode: require\n  keys: [../../keys/release.pub]\nprovenance:\n  mode: off',
+        images: { shared: { digest: shared.digest, tag: 'zzz-v1' } },
+      },
     });
 
     const r = await runCli(['run', '--thin-manifest-dir', tree, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }, 180_000);

@@ -34,8 +34,22 @@ describe.skipIf(!findCosign())('provenance sources match at a path boundary', ()
       evilref: `${ALLOWED}.github.io@refs/heads/main`,
     };
     for (const [name, source] of Object.entries(sources)) await cosignAttestProvenance(release, staged[name]!.ref, { builderId: BUILDER, source }, dir);
-    const policy = ['signatures:', '  mode: off', 'provenance:', '  mode: require', `  builders: ["${BUILDER}"]`, `  sources: ["${ALLOWED}"]`, '  keys: [release.pub]'].join('\n');
-    const manifest = await writeManifest({ prefix, destinations: [production], files: { 'release.pub': release.pub }, policy, images: Object.values(staged).map((i) => ({ name: i.name, digest: i.digest })) });
+    const policy = [
+      'signatures:',
+      '  mode: off',
+      'provenance:',
+      '  mode: require',
+      `  builders: ["${BUILDER}"]`,
+      `  sources: ["${ALLOWED}"]`,
+      '  keys: [release.pub]',
+    ].join('\n');
+    const manifest = await writeManifest({
+      prefix,
+      destinations: [production],
+      files: { 'release.pub': release.pub },
+      policy,
+      images: Object.values(staged).map((i) => ({ name: i.name, digest: i.digest })),
+    });
     const { code, report } = await promote(manifest, worker.taskQueue);
     expect(code).toBe(1);
     expect(report.provenance).toMatchObject({ mode: 'require', checked: 4, passed: 2, failed: 2, blocked: 2 });
@@ -45,6 +59,7 @@ describe.skipIf(!findCosign())('provenance sources match at a path boundary', ()
     for (const name of ['tagged', 'dotgit']) {
       expect((await client.headManifest({ host: production, repository: staged[name]!.repository, tag: 'v1' }))?.digest).toBe(staged[name]!.digest);
     }
-    for (const name of ['evil', 'evilref']) expect(await client.headManifest({ host: production, repository: staged[name]!.repository, tag: 'v1' })).toBeUndefined();
+    for (const name of ['evil', 'evilref'])
+      expect(await client.headManifest({ host: production, repository: staged[name]!.repository, tag: 'v1' })).toBeUndefined();
   }, 240_000);
 });

@@ -33,14 +33,21 @@ describe('allowed registries', () => {
   it('Setup refuses a manifest naming a host the worker may not speak to, with file:line; nothing is asked of it or written', async () => {
     const prefix = uniqueName('sec-allowed');
     const img = await seed(oci, staging, `${prefix}/app`);
-    const { report, manifest, cli } = await promote(worker.taskQueue, `${staging}/${prefix}`, [`${production}/${prefix}`, `${mirror.host}/${prefix}`], [{ name: 'app', digest: img.digest }]);
+    const { report, manifest, cli } = await promote(
+      worker.taskQueue,
+      `${staging}/${prefix}`,
+      [`${production}/${prefix}`, `${mirror.host}/${prefix}`],
+      [{ name: 'app', digest: img.digest }],
+    );
 
     expect(cli.code).toBe(1);
     expect(report.status).toBe('failed');
     expect(report.phases.setup.status).toBe('failed');
     // The manifest's fifth line names the mirror (registries:, source, src: true, production, mirror).
     const said = `${cli.stdout}\n${cli.stderr}`;
-    expect(said).toContain(`${basename(manifest)}:5: registry-not-allowed: destination registry ${mirror.host}/${prefix}: ${mirror.host} is not allowed by PROMOTER_ALLOWED_REGISTRIES=${allowed}`);
+    expect(said).toContain(
+      `${basename(manifest)}:5: registry-not-allowed: destination registry ${mirror.host}/${prefix}: ${mirror.host} is not allowed by PROMOTER_ALLOWED_REGISTRIES=${allowed}`,
+    );
     expect(mirror.requests).toEqual([]);
     expect(await oci.headManifest({ host: production, repository: `${prefix}/app`, digest: img.digest })).toBeUndefined();
     expect(report.edges.promoted).toBe(0);
@@ -48,7 +55,9 @@ describe('allowed registries', () => {
 
     const validate = await runCli(['validate', '--manifest', manifest], { PROMOTER_ALLOWED_REGISTRIES: allowed });
     expect(validate.code).toBe(2);
-    expect(validate.stderr).toContain(`${manifest}:5: registry-not-allowed: destination registry ${mirror.host}/${prefix}: ${mirror.host} is not allowed by PROMOTER_ALLOWED_REGISTRIES=${allowed}`);
+    expect(validate.stderr).toContain(
+      `${manifest}:5: registry-not-allowed: destination registry ${mirror.host}/${prefix}: ${mirror.host} is not allowed by PROMOTER_ALLOWED_REGISTRIES=${allowed}`,
+    );
     expect((await runCli(['validate', '--manifest', manifest], { PROMOTER_ALLOWED_REGISTRIES: `${allowed},${mirror.host}` })).code).toBe(0);
   }, 300_000);
 
@@ -59,20 +68,34 @@ describe('allowed registries', () => {
     try {
       // The stack's own setting: loopback on any port, nothing else named.
       const client = RegistryClient.fromDockerConfig({ configPath: s.dockerConfigFile, allowedRegistries: s.allowedRegistries });
-      proxy.addFault({ method: 'GET', path: /\/manifests\//, fault: { kind: 'redirect', status: 302, location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' } });
+      proxy.addFault({
+        method: 'GET',
+        path: /\/manifests\//,
+        fault: { kind: 'redirect', status: 302, location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' },
+      });
       const t0 = Date.now();
       await expect(client.getManifest({ host: proxy.host, repository: `${prefix}/app`, digest: img.digest })).rejects.toMatchObject({
         code: 'HOST_NOT_ALLOWED',
         retryable: false,
         message: 'GET manifest: refusing to connect: 169.254.169.254 is not allowed by PROMOTER_ALLOWED_REGISTRIES=127.0.0.1:*,localhost:*',
       });
-      proxy.addFault({ method: 'GET', path: /^\/v2\/$/, fault: { kind: 'status', status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="https://169.254.169.254/token",service="registry"' } } });
-      await expect(client.ping(proxy.host)).rejects.toMatchObject({ code: 'HOST_NOT_ALLOWED', message: expect.stringContaining('token request: refusing to connect: 169.254.169.254 is not allowed') });
+      proxy.addFault({
+        method: 'GET',
+        path: /^\/v2\/$/,
+        fault: { kind: 'status', status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="https://169.254.169.254/token",service="registry"' } },
+      });
+      await expect(client.ping(proxy.host)).rejects.toMatchObject({
+        code: 'HOST_NOT_ALLOWED',
+        message: expect.stringContaining('token request: refusing to connect: 169.254.169.254 is not allowed'),
+      });
       expect(Date.now() - t0).toBeLessThan(2000); // refused, not a connection attempt timing out
       // Even an operator allowing every host by wildcard does not reach the metadata service.
       const wide = new RegistryClient({ allowedRegistries: ['*:*', `${proxy.host}`] });
       proxy.addFault({ method: 'GET', path: /\/manifests\//, fault: { kind: 'redirect', status: 302, location: 'http://169.254.169.254/latest/meta-data/' } });
-      await expect(wide.getManifest({ host: proxy.host, repository: `${prefix}/app`, digest: img.digest })).rejects.toMatchObject({ code: 'HOST_NOT_ALLOWED', message: expect.stringContaining('169.254.169.254 is a cloud-metadata address') });
+      await expect(wide.getManifest({ host: proxy.host, repository: `${prefix}/app`, digest: img.digest })).rejects.toMatchObject({
+        code: 'HOST_NOT_ALLOWED',
+        message: expect.stringContaining('169.254.169.254 is a cloud-metadata address'),
+      });
       await client.transport.close();
       await wide.transport.close();
     } finally {

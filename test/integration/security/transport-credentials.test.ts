@@ -50,7 +50,12 @@ describe('credentials stay with their registry', () => {
     other.answer((req, res) => json(res, 200, { name: `${prefix}/app`, tags: [] }));
     proxy.clearFaults();
     proxy.clearRecords();
-    proxy.addFault({ method: 'GET', path: new RegExp(`/v2/${prefix}/app/tags/list`), fault: { kind: 'link', link: `<${other.url}/v2/${prefix}/app/tags/list?last=earlier>; rel="next"` }, times: Infinity });
+    proxy.addFault({
+      method: 'GET',
+      path: new RegExp(`/v2/${prefix}/app/tags/list`),
+      fault: { kind: 'link', link: `<${other.url}/v2/${prefix}/app/tags/list?last=earlier>; rel="next"` },
+      times: Infinity,
+    });
 
     const { report } = await promote(worker.taskQueue, `${s.registries.staging}/${prefix}`, [`${proxy.host}/${prefix}`], [{ name: 'app', digest: img.digest }]);
 
@@ -72,16 +77,31 @@ describe('credentials stay with their registry', () => {
     other.answer((req, res) => {
       req.resume();
       if (req.url?.startsWith('/token')) return json(res, 200, { token: 'attacker-token' });
-      json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'log in here' }] }, { 'WWW-Authenticate': `Bearer realm="${other.url}/token",service="evil",scope="repository:${prefix}/app:push"` });
+      json(
+        res,
+        401,
+        { errors: [{ code: 'UNAUTHORIZED', message: 'log in here' }] },
+        { 'WWW-Authenticate': `Bearer realm="${other.url}/token",service="evil",scope="repository:${prefix}/app:push"` },
+      );
     });
     proxy.clearFaults();
     proxy.clearRecords();
-    proxy.addFault({ method: 'POST', path: new RegExp(`/v2/${prefix}/app/blobs/uploads/`), fault: { kind: 'status', status: 202, headers: { Location: `${other.url}/upload/${prefix}` } }, times: Infinity });
+    proxy.addFault({
+      method: 'POST',
+      path: new RegExp(`/v2/${prefix}/app/blobs/uploads/`),
+      fault: { kind: 'status', status: 202, headers: { Location: `${other.url}/upload/${prefix}` } },
+      times: Infinity,
+    });
 
-    const { report } = await promote(worker.taskQueue, `${s.registries.staging}/${prefix}`, [`${proxy.host}/${prefix}`], [
-      { name: 'app', digest: img.digest },
-      { name: 'good', digest: good.digest },
-    ]);
+    const { report } = await promote(
+      worker.taskQueue,
+      `${s.registries.staging}/${prefix}`,
+      [`${proxy.host}/${prefix}`],
+      [
+        { name: 'app', digest: img.digest },
+        { name: 'good', digest: good.digest },
+      ],
+    );
 
     expect(report.status).toBe('failed');
     expect(report.edges).toMatchObject({ promoted: 1, failed: 1 });
@@ -105,8 +125,12 @@ describe('credentials stay with their registry', () => {
     // The client certificate for `home`, in its certs.d folder (the containers/Docker layout).
     mkdirSync(join(certs, home.host), { recursive: true });
     issueServerCertificate({
-      caKey: tlsFiles.caKey, caCert: tlsFiles.caCert, hosts: ['promoter-client'], extendedKeyUsage: 'clientAuth',
-      keyOut: join(certs, home.host, 'client.key'), certOut: join(certs, home.host, 'client.cert'),
+      caKey: tlsFiles.caKey,
+      caCert: tlsFiles.caCert,
+      hosts: ['promoter-client'],
+      extendedKeyUsage: 'clientAuth',
+      keyOut: join(certs, home.host, 'client.key'),
+      certOut: join(certs, home.host, 'client.cert'),
     });
     writeFileSync(join(certs, home.host, 'ca.crt'), readFileSync(tlsFiles.caCert));
     const blob = new TextEncoder().encode('a config blob');

@@ -38,12 +38,22 @@ describe('read limits against a hostile registry', () => {
     const fine = await seed(oci, staging, `${prefix}/fine`);
     proxy.clearFaults();
     proxy.clearRecords();
-    proxy.addFault({ method: 'GET', path: new RegExp(`/v2/${prefix}/big/manifests/${big.digest}$`), fault: { kind: 'huge', bytes: 4 * 1024 ** 3, declareLength: true }, times: Infinity });
+    proxy.addFault({
+      method: 'GET',
+      path: new RegExp(`/v2/${prefix}/big/manifests/${big.digest}$`),
+      fault: { kind: 'huge', bytes: 4 * 1024 ** 3, declareLength: true },
+      times: Infinity,
+    });
 
-    const { report } = await promote(worker.taskQueue, `${proxy.host}/${prefix}`, [`${mirrorA}/${prefix}`], [
-      { name: 'big', digest: big.digest },
-      { name: 'fine', digest: fine.digest },
-    ]);
+    const { report } = await promote(
+      worker.taskQueue,
+      `${proxy.host}/${prefix}`,
+      [`${mirrorA}/${prefix}`],
+      [
+        { name: 'big', digest: big.digest },
+        { name: 'fine', digest: fine.digest },
+      ],
+    );
 
     expect(report.status).toBe('failed');
     expect(report.edges).toMatchObject({ promoted: 1, failed: 1 });

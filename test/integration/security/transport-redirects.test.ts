@@ -41,7 +41,9 @@ async function hostile(tls: boolean): Promise<HostileRegistry> {
 async function sourceImage(prefix: string) {
   const staged = await seed(oci, s.registries.staging, `${prefix}/app`);
   await copyImage(oci, { host: s.registries.staging, repository: `${prefix}/app`, digest: staged.digest }, { host: production, repository: `${prefix}/app` });
-  const manifest = JSON.parse(new TextDecoder().decode((await oci.getManifest({ host: production, repository: `${prefix}/app`, digest: staged.digest })).bytes)) as { layers: { digest: string }[] };
+  const manifest = JSON.parse(
+    new TextDecoder().decode((await oci.getManifest({ host: production, repository: `${prefix}/app`, digest: staged.digest })).bytes),
+  ) as { layers: { digest: string }[] };
   const layer = manifest.layers[0]!.digest;
   return { digest: staged.digest, layer, layerBytes: await oci.getBlob(production, `${prefix}/app`, layer) };
 }
@@ -57,7 +59,12 @@ describe('redirects from a hostile registry', () => {
     });
     proxy.clearFaults();
     proxy.clearRecords();
-    proxy.addFault({ method: 'GET', path: new RegExp(`/blobs/${src.layer}$`), fault: { kind: 'redirect', status: 307, location: `${storage.url}/bucket/${src.layer}?X-Signature=abc` }, times: Infinity });
+    proxy.addFault({
+      method: 'GET',
+      path: new RegExp(`/blobs/${src.layer}$`),
+      fault: { kind: 'redirect', status: 307, location: `${storage.url}/bucket/${src.layer}?X-Signature=abc` },
+      times: Infinity,
+    });
 
     const { report } = await promote(worker.taskQueue, `${proxy.host}/${prefix}`, [`${mirrorA}/${prefix}`], [{ name: 'app', digest: src.digest }]);
 
@@ -75,7 +82,12 @@ describe('redirects from a hostile registry', () => {
     const plain = await hostile(false);
     proxy.clearFaults();
     proxy.clearRecords();
-    proxy.addFault({ method: 'GET', path: new RegExp(`/manifests/${src.digest}$`), fault: { kind: 'redirect', status: 302, location: `${plain.url}/v2/${prefix}/app/manifests/${src.digest}` }, times: Infinity });
+    proxy.addFault({
+      method: 'GET',
+      path: new RegExp(`/manifests/${src.digest}$`),
+      fault: { kind: 'redirect', status: 302, location: `${plain.url}/v2/${prefix}/app/manifests/${src.digest}` },
+      times: Infinity,
+    });
 
     const { report } = await promote(worker.taskQueue, `${proxy.host}/${prefix}`, [`${mirrorA}/${prefix}`], [{ name: 'app', digest: src.digest }]);
 
@@ -94,7 +106,12 @@ describe('redirects from a hostile registry', () => {
     const elsewhere = await hostile(true);
     proxy.clearFaults();
     proxy.clearRecords();
-    proxy.addFault({ method: 'PUT', path: new RegExp(`/v2/${prefix}/app/manifests/`), fault: { kind: 'redirect', status: 307, location: `${elsewhere.url}/v2/${prefix}/app/manifests/v1` }, times: Infinity });
+    proxy.addFault({
+      method: 'PUT',
+      path: new RegExp(`/v2/${prefix}/app/manifests/`),
+      fault: { kind: 'redirect', status: 307, location: `${elsewhere.url}/v2/${prefix}/app/manifests/v1` },
+      times: Infinity,
+    });
 
     const { report } = await promote(worker.taskQueue, `${s.registries.staging}/${prefix}`, [`${proxy.host}/${prefix}`], [{ name: 'app', digest: img.digest }]);
 

@@ -30,7 +30,11 @@ describe('an S3 backend that does not enforce write-once', () => {
     proxy.requests.length = 0;
     await storeVia(proxy.endpoint).checkWriteOnce();
     const probe = proxy.requests.filter((r) => PROBE.test(r.path));
-    expect(probe.map((r) => [r.method, r.ifNoneMatch, r.status])).toEqual([['PUT', true, 200], ['PUT', true, 412], ['DELETE', false, 204]]);
+    expect(probe.map((r) => [r.method, r.ifNoneMatch, r.status])).toEqual([
+      ['PUT', true, 200],
+      ['PUT', true, 412],
+      ['DELETE', false, 204],
+    ]);
     expect(await storeVia(env.s3.endpoint).exists(probe[0]!.path.split('/').slice(2).join('/'))).toBe(false);
   });
 
@@ -47,13 +51,25 @@ describe('an S3 backend that does not enforce write-once', () => {
   it('the probe refuses such a backend, non-retryable, saying why; the probe is removed', async () => {
     proxy.stripIfNoneMatch = true;
     proxy.requests.length = 0;
-    const err = await storeVia(proxy.endpoint).checkWriteOnce().then(() => undefined, (e: unknown) => e);
+    const err = await storeVia(proxy.endpoint)
+      .checkWriteOnce()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(WriteOnceNotEnforced);
     expect(err).toMatchObject({ retryable: false });
-    expect((err as Error).message).toMatch(/does not enforce write-once \(If-None-Match: \*\): a second conditional write to an existing key succeeded and replaced it/);
+    expect((err as Error).message).toMatch(
+      /does not enforce write-once \(If-None-Match: \*\): a second conditional write to an existing key succeeded and replaced it/,
+    );
     expect((err as Error).message).toContain(proxy.endpoint);
     const probe = proxy.requests.filter((r) => PROBE.test(r.path));
-    expect(probe.map((r) => [r.method, r.status])).toEqual([['PUT', 200], ['PUT', 200], ['GET', 200], ['DELETE', 204]]);
+    expect(probe.map((r) => [r.method, r.status])).toEqual([
+      ['PUT', 200],
+      ['PUT', 200],
+      ['GET', 200],
+      ['DELETE', 204],
+    ]);
   });
 
   describe('a run whose worker writes through that backend', () => {
@@ -69,8 +85,16 @@ describe('an S3 backend that does not enforce write-once', () => {
       const prefix = uniqueName('no-write-once');
       const staged = await seedImages(client, prefix, ['app']);
       const production = env.registries.production;
-      const manifest = await writeManifest({ prefix, destinations: [production], policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off', images: [{ name: 'app', digest: staged.app!.digest }] });
-      const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue, PROMOTER_S3_ENDPOINT: proxy.endpoint });
+      const manifest = await writeManifest({
+        prefix,
+        destinations: [production],
+        policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off',
+        images: [{ name: 'app', digest: staged.app!.digest }],
+      });
+      const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], {
+        PROMOTER_TASK_QUEUE: worker.taskQueue,
+        PROMOTER_S3_ENDPOINT: proxy.endpoint,
+      });
       const report = parseJsonOutput<RunReport>(r);
       expect(r.code).toBe(1);
       expect(report.phases.setup.status).toBe('failed');

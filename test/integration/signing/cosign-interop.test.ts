@@ -10,9 +10,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, copyImage, type DigestRef } from '../../../lib/oci';
 import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import {
-  KeySigner, PROMOTION_PREDICATE_TYPE, SLSA_PROVENANCE_V1, buildDsseBundle,
-  cosignSignStatement, loadSigningKey, loadVerificationKeys, promotionStatement, signDsseBundle,
-  type SigningKey, type VerificationKey,
+  KeySigner,
+  PROMOTION_PREDICATE_TYPE,
+  SLSA_PROVENANCE_V1,
+  buildDsseBundle,
+  cosignSignStatement,
+  loadSigningKey,
+  loadVerificationKeys,
+  promotionStatement,
+  signDsseBundle,
+  type SigningKey,
+  type VerificationKey,
 } from '../../../lib/signing';
 import { cosignRegistryFlags } from '../../../scripts/dev/stack';
 import { COSIGN_OFFLINE, findCosign, runCosign } from '../../support/cosign';
@@ -31,7 +39,13 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
   const kit = signatureKit(client);
   const store = kit.store;
   const dir = mkdtempSync(join(tmpdir(), 'promoter-cosign-'));
-  const files = { ourPub: join(dir, 'ours.pub'), otherPub: join(dir, 'other.pub'), cosignKey: join(dir, 'cosign.key'), cosignPub: join(dir, 'cosign.pub'), predicate: join(dir, 'slsa.json') };
+  const files = {
+    ourPub: join(dir, 'ours.pub'),
+    otherPub: join(dir, 'other.pub'),
+    cosignKey: join(dir, 'cosign.key'),
+    cosignPub: join(dir, 'cosign.pub'),
+    predicate: join(dir, 'slsa.json'),
+  };
   let ours: SigningKey;
   let ourKeys: VerificationKey[];
   let otherKeys: VerificationKey[];
@@ -57,14 +71,17 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
     otherKeys = loadVerificationKeys([other]);
     cosignOk(await runCosign(['generate-key-pair', '--output-key-prefix', join(dir, 'cosign')], { COSIGN_PASSWORD }));
     cosignKeys = loadVerificationKeys([readFileSync(files.cosignPub, 'utf8')]);
-    writeFileSync(files.predicate, JSON.stringify({
-      buildDefinition: {
-        buildType: 'https://example.com/build/v1',
-        externalParameters: { source: 'git+https://github.com/kubernetes/kubernetes@refs/heads/main' },
-        resolvedDependencies: [{ uri: 'git+https://github.com/kubernetes/kubernetes@refs/heads/main', digest: { gitCommit: 'a'.repeat(40) } }],
-      },
-      runDetails: { builder: { id: 'https://github.com/actions/runner' }, metadata: { invocationId: '1' } },
-    }));
+    writeFileSync(
+      files.predicate,
+      JSON.stringify({
+        buildDefinition: {
+          buildType: 'https://example.com/build/v1',
+          externalParameters: { source: 'git+https://github.com/kubernetes/kubernetes@refs/heads/main' },
+          resolvedDependencies: [{ uri: 'git+https://github.com/kubernetes/kubernetes@refs/heads/main', digest: { gitCommit: 'a'.repeat(40) } }],
+        },
+        runDetails: { builder: { id: 'https://github.com/actions/runner' }, metadata: { invocationId: '1' } },
+      }),
+    );
   });
 
   describe('our signatures, cosign verifies', () => {
@@ -87,7 +104,9 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       expect((await kit.sign(new KeySigner(ours, 'both'), img)).outcome).toMatchObject({ legacy: 'written', index: 'written' });
       const ref = `${production}/${repository}@${pushed.digest}`;
       cosignOk(await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: env.dockerConfigDir }));
-      cosignOk(await runCosign(['verify', '--key', files.ourPub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: env.dockerConfigDir }));
+      cosignOk(
+        await runCosign(['verify', '--key', files.ourPub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: env.dockerConfigDir }),
+      );
       // without credentials cosign cannot even read the signatures
       cosignFails(await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, ref], { DOCKER_CONFIG: dir }));
     });
@@ -105,7 +124,10 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
         const ref = `${registry}/${repository}@${digest}`;
         cosignOk(await runCosign(['verify', '--key', files.ourPub, ...COSIGN_OFFLINE.verify, ref]));
         cosignOk(await runCosign(['verify', '--key', files.ourPub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, ref]));
-        expect(await store.verifyImageSignatures({ host: registry, repository, digest }, { keys: ourKeys })).toMatchObject({ valid: true, formats: ['legacy', 'bundle'] });
+        expect(await store.verifyImageSignatures({ host: registry, repository, digest }, { keys: ourKeys })).toMatchObject({
+          valid: true,
+          formats: ['legacy', 'bundle'],
+        });
       }
     });
 
@@ -138,8 +160,13 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       const img = await newImage('attest');
       await kit.sign(new KeySigner(ours, 'legacy'), img);
       const statement = promotionStatement({
-        subjectName: `${registry}/${img.repository}`, digest: img.digest, sourceRef: img.ref, destinationRefs: [`${mirror}/${img.repository}@${img.digest}`],
-        runId: 'run-interop', builderId: 'https://promoter.k8s.io/worker', time: new Date(),
+        subjectName: `${registry}/${img.repository}`,
+        digest: img.digest,
+        sourceRef: img.ref,
+        destinationRefs: [`${mirror}/${img.repository}@${img.digest}`],
+        runId: 'run-interop',
+        builderId: 'https://promoter.k8s.io/worker',
+        time: new Date(),
       });
       const bundle = await signDsseBundle(ours, statement);
       const created = new Date();
@@ -178,11 +205,12 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       const after = JSON.parse((await store.findSignatures(img)).signature!.bytes.toString());
       expect(after.layers).toHaveLength(2);
       expect(after.layers[0]).toEqual(before.layers[0]);
-      for (const pub of [files.ourPub, files.cosignPub]) cosignOk(await runCosign(['verify', '--key', pub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, img.ref]));
+      for (const pub of [files.ourPub, files.cosignPub])
+        cosignOk(await runCosign(['verify', '--key', pub, '--new-bundle-format=false', ...COSIGN_OFFLINE.verify, img.ref]));
       expect((await store.verifyImageSignatures(img, { keys: [...cosignKeys, ...ourKeys] })).signers).toHaveLength(2);
     });
 
-    it('`cosign sign --new-bundle-format=false` (.sig) is accepted, and merging our signature keeps cosign\'s layer', async () => {
+    it("`cosign sign --new-bundle-format=false` (.sig) is accepted, and merging our signature keeps cosign's layer", async () => {
       const img = await newImage('cosign-legacy');
       cosignOk(await runCosign(['sign', '--key', files.cosignKey, '--new-bundle-format=false', ...COSIGN_OFFLINE.sign, img.ref], { COSIGN_PASSWORD }));
       expect(await store.verifyImageSignatures(img, { keys: cosignKeys })).toMatchObject({ valid: true, formats: ['legacy'] });
@@ -204,7 +232,12 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       const policy = { keys: cosignKeys, builders: ['https://github.com/actions/runner'], sources: ['git+https://github.com/kubernetes/'] };
       for (const extra of [[], ['--new-bundle-format=false']]) {
         const img = await newImage('cosign-attest');
-        cosignOk(await runCosign(['attest', '--key', files.cosignKey, '--type', 'slsaprovenance1', '--predicate', files.predicate, ...extra, ...COSIGN_OFFLINE.sign, img.ref], { COSIGN_PASSWORD }));
+        cosignOk(
+          await runCosign(
+            ['attest', '--key', files.cosignKey, '--type', 'slsaprovenance1', '--predicate', files.predicate, ...extra, ...COSIGN_OFFLINE.sign, img.ref],
+            { COSIGN_PASSWORD },
+          ),
+        );
         const ok = await store.verifyImageProvenance(img, policy);
         expect(ok, ok.reason).toMatchObject({ ok: true, builderId: 'https://github.com/actions/runner' });
         expect(ok.source).toMatch(extra.length ? /\.att layer/ : /^referrer /);
@@ -221,10 +254,38 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
     it('copies .sig, .att and bundle referrers byte for byte; cosign verifies at the mirror; a second copy is a no-op', async () => {
       const img = await newImage('mirror');
       await kit.sign(new KeySigner(ours, 'legacy'), img);
-      cosignOk(await runCosign(['attest', '--key', files.cosignKey, '--type', 'slsaprovenance1', '--predicate', files.predicate, '--new-bundle-format=false', ...COSIGN_OFFLINE.sign, img.ref], { COSIGN_PASSWORD }));
-      await kit.attest(await signDsseBundle(ours, promotionStatement({
-        subjectName: img.repository, digest: img.digest, sourceRef: img.ref, destinationRefs: [], runId: 'r', builderId: 'b', time: new Date(),
-      })), img);
+      cosignOk(
+        await runCosign(
+          [
+            'attest',
+            '--key',
+            files.cosignKey,
+            '--type',
+            'slsaprovenance1',
+            '--predicate',
+            files.predicate,
+            '--new-bundle-format=false',
+            ...COSIGN_OFFLINE.sign,
+            img.ref,
+          ],
+          { COSIGN_PASSWORD },
+        ),
+      );
+      await kit.attest(
+        await signDsseBundle(
+          ours,
+          promotionStatement({
+            subjectName: img.repository,
+            digest: img.digest,
+            sourceRef: img.ref,
+            destinationRefs: [],
+            runId: 'r',
+            builderId: 'b',
+            time: new Date(),
+          }),
+        ),
+        img,
+      );
       const source = await store.findSignatures(img);
       expect(source.signature && source.attestation && source.bundles.length === 1).toBeTruthy();
 
@@ -245,7 +306,12 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       cosignOk(await runCosign(['verify-attestation', '--key', files.ourPub, '--type', PROMOTION_PREDICATE_TYPE, ...COSIGN_OFFLINE.verify, mirrorRef]));
       expect((await store.verifyImageProvenance({ ...to, digest: img.digest }, { keys: cosignKeys, builders: [], sources: [] })).ok).toBe(true);
 
-      expect(await store.copySignatures(img, to)).toEqual({ signature: 'unchanged', attestation: 'unchanged', referrers: { copied: 0, unchanged: 1 }, errors: [] });
+      expect(await store.copySignatures(img, to)).toEqual({
+        signature: 'unchanged',
+        attestation: 'unchanged',
+        referrers: { copied: 0, unchanged: 1 },
+        errors: [],
+      });
       expect(SLSA_PROVENANCE_V1).toBe('https://slsa.dev/provenance/v1');
     });
   });
@@ -259,7 +325,16 @@ describe.skipIf(!cosign)('cosign v3 interop (key-based, offline)', () => {
       const img = await newImage('keyless');
       const bundle = await buildDsseBundle(certificateSigner(pki), [timestampWitness(pki)], cosignSignStatement(img.digest));
       await kit.attest(bundle, img);
-      const flags = ['--trusted-root', rootFile, '--certificate-oidc-issuer', identity.issuer, '--insecure-ignore-tlog=true', '--insecure-ignore-sct=true', '--use-signed-timestamps=true', ...cosignRegistryFlags()];
+      const flags = [
+        '--trusted-root',
+        rootFile,
+        '--certificate-oidc-issuer',
+        identity.issuer,
+        '--insecure-ignore-tlog=true',
+        '--insecure-ignore-sct=true',
+        '--use-signed-timestamps=true',
+        ...cosignRegistryFlags(),
+      ];
       cosignOk(await runCosign(['verify', ...flags, '--certificate-identity', identity.email, img.ref]));
       cosignOk(await runCosign(['verify', ...flags, '--certificate-identity-regexp', '^release@', img.ref]));
       cosignFails(await runCosign(['verify', ...flags, '--certificate-identity', 'attacker@evil.example', img.ref]));

@@ -7,15 +7,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, type DigestRef } from '../../../lib/oci';
 import { pushRandomImage } from '../../../scripts/dev/seed-images';
 import {
-  COSIGN_SIGN_PREDICATE_TYPE, PROMOTION_PREDICATE_TYPE, signatureSetOf,
-  parseBundle, promotionStatement, signImageKeyless, signStatementKeyless, verifyBundle,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  PROMOTION_PREDICATE_TYPE,
+  signatureSetOf,
+  parseBundle,
+  promotionStatement,
+  signImageKeyless,
+  signStatementKeyless,
+  verifyBundle,
   type KeylessConfig,
 } from '../../../lib/signing';
 import { findCosign, runCosign } from '../../support/cosign';
 import { signatureKit } from '../../support/signatures';
-import {
-  COSIGN_LEGACY_KEYLESS_VERIFY, cosignKeylessVerifyFlags, keylessConfigOf, keylessStack, keylessTrustOf, mintToken,
-} from '../../support/keyless';
+import { COSIGN_LEGACY_KEYLESS_VERIFY, cosignKeylessVerifyFlags, keylessConfigOf, keylessStack, keylessTrustOf, mintToken } from '../../support/keyless';
 import { stack, uniqueName } from '../../support/stack-env';
 
 const keyless = keylessStack();
@@ -62,11 +66,18 @@ describe.skipIf(!keyless || !cosign)('keyless signing against the dev stack (Ful
       // The legacy layer: what cosign writes, certificate, chain (the stack's CA) and timestamp.
       const annotations = signatures.legacy!.layer.descriptor.annotations!;
       expect(annotations['dev.sigstore.cosign/certificate']).toMatch(/^-----BEGIN CERTIFICATE-----/);
-      expect(annotations['dev.sigstore.cosign/chain']).toContain(readFileSync(`${k.trustedRootPath.replace(/trusted_root\.json$/, '')}fulcio/ca.pem`, 'utf8').trim().split('\n')[1]);
+      expect(annotations['dev.sigstore.cosign/chain']).toContain(
+        readFileSync(`${k.trustedRootPath.replace(/trusted_root\.json$/, '')}fulcio/ca.pem`, 'utf8')
+          .trim()
+          .split('\n')[1],
+      );
       expect(JSON.parse(annotations['dev.sigstore.cosign/rfc3161timestamp']!)).toHaveProperty('SignedRFC3161Timestamp');
       expect(signatures.legacy!.bundle.verificationMaterial.tlogEntries[0]).toMatchObject({ kindVersion: { kind: 'hashedrekord', version: '0.0.2' } });
 
-      expect(await kit.write(signatureSetOf(img.digest, 'keyless', { layer: signatures.legacy!.layer, bundle: signatures.bundle! }), img)).toMatchObject({ legacy: 'written', index: 'written' });
+      expect(await kit.write(signatureSetOf(img.digest, 'keyless', { layer: signatures.legacy!.layer, bundle: signatures.bundle! }), img)).toMatchObject({
+        legacy: 'written',
+        index: 'written',
+      });
 
       const bundleOk = await runCosign(['verify', ...cosignKeylessVerifyFlags(k), img.ref]);
       cosignOk(bundleOk);
@@ -74,10 +85,16 @@ describe.skipIf(!keyless || !cosign)('keyless signing against the dev stack (Ful
       expect(bundleOk.stderr).toMatch(/transparency log was verified/);
       const legacyOk = await runCosign(['verify', ...cosignKeylessVerifyFlags(k), ...COSIGN_LEGACY_KEYLESS_VERIFY, img.ref]);
       cosignOk(legacyOk);
-      expect(JSON.parse(legacyOk.stdout)[0]).toMatchObject({ critical: { type: 'cosign container image signature', image: { 'docker-manifest-digest': img.digest } }, optional: { Subject: k.identity } });
+      expect(JSON.parse(legacyOk.stdout)[0]).toMatchObject({
+        critical: { type: 'cosign container image signature', image: { 'docker-manifest-digest': img.digest } },
+        optional: { Subject: k.identity },
+      });
 
       cosignRefuses(await runCosign(['verify', ...cosignKeylessVerifyFlags(k, OTHER), img.ref]), /expected SAN value "someone-else@/);
-      cosignRefuses(await runCosign(['verify', ...cosignKeylessVerifyFlags(k, OTHER), ...COSIGN_LEGACY_KEYLESS_VERIFY, img.ref]), /expected SAN value|no matching signatures/);
+      cosignRefuses(
+        await runCosign(['verify', ...cosignKeylessVerifyFlags(k, OTHER), ...COSIGN_LEGACY_KEYLESS_VERIFY, img.ref]),
+        /expected SAN value|no matching signatures/,
+      );
       cosignRefuses(await runCosign(['verify', ...cosignKeylessVerifyFlags(k), '--certificate-oidc-issuer', 'https://accounts.google.com', img.ref]), /issuer/);
 
       // Our own verifier agrees, in both formats.
@@ -91,8 +108,13 @@ describe.skipIf(!keyless || !cosign)('keyless signing against the dev stack (Ful
     it('an in-toto statement signed keyless passes `cosign verify-attestation` for its type and identity only', async () => {
       const img = await newImage('attest');
       const statement = promotionStatement({
-        subjectName: `${registry}/${img.repository}`, digest: img.digest, sourceRef: img.ref, destinationRefs: [img.ref],
-        runId: 'run-keyless', builderId: 'https://promoter.k8s.io/worker', time: new Date(),
+        subjectName: `${registry}/${img.repository}`,
+        digest: img.digest,
+        sourceRef: img.ref,
+        destinationRefs: [img.ref],
+        runId: 'run-keyless',
+        builderId: 'https://promoter.k8s.io/worker',
+        time: new Date(),
       });
       const bundle = await signStatementKeyless(config, statement);
       expect(verifyBundle(bundle, { keyless: keylessTrustOf(k), expectedDigest: img.digest, predicateType: PROMOTION_PREDICATE_TYPE }).ok).toBe(true);
@@ -102,15 +124,25 @@ describe.skipIf(!keyless || !cosign)('keyless signing against the dev stack (Ful
       cosignOk(ok);
       const payload = JSON.parse(Buffer.from(JSON.parse(ok.stdout.trim().split('\n')[0]!).payload, 'base64').toString());
       expect(payload).toMatchObject({ predicateType: PROMOTION_PREDICATE_TYPE, predicate: { run: { id: 'run-keyless' } } });
-      cosignRefuses(await runCosign(['verify-attestation', '--type', PROMOTION_PREDICATE_TYPE, ...cosignKeylessVerifyFlags(k, OTHER), img.ref]), /expected SAN value/);
-      cosignRefuses(await runCosign(['verify-attestation', '--type', 'https://slsa.dev/provenance/v1', ...cosignKeylessVerifyFlags(k), img.ref]), /none of the attestations matched the predicate type|no matching attestations/);
+      cosignRefuses(
+        await runCosign(['verify-attestation', '--type', PROMOTION_PREDICATE_TYPE, ...cosignKeylessVerifyFlags(k, OTHER), img.ref]),
+        /expected SAN value/,
+      );
+      cosignRefuses(
+        await runCosign(['verify-attestation', '--type', 'https://slsa.dev/provenance/v1', ...cosignKeylessVerifyFlags(k), img.ref]),
+        /none of the attestations matched the predicate type|no matching attestations/,
+      );
     });
 
     it('the token is read afresh for every signature: a token given in an environment variable works too', async () => {
       process.env.PROMOTER_TEST_KEYLESS_TOKEN = readFileSync(k.tokenFile, 'utf8');
       try {
         const img = await newImage('env-token');
-        const signatures = await signImageKeyless(keylessConfigOf(k, 'env:PROMOTER_TEST_KEYLESS_TOKEN'), { dockerReference: `${img.host}/${img.repository}`, digest: img.digest }, 'bundle');
+        const signatures = await signImageKeyless(
+          keylessConfigOf(k, 'env:PROMOTER_TEST_KEYLESS_TOKEN'),
+          { dockerReference: `${img.host}/${img.repository}`, digest: img.digest },
+          'bundle',
+        );
         await kit.write(signatureSetOf(img.digest, 'keyless', { ...(signatures.bundle ? { bundle: signatures.bundle } : {}) }), img);
         cosignOk(await runCosign(['verify', ...cosignKeylessVerifyFlags(k), img.ref]));
       } finally {
@@ -121,10 +153,26 @@ describe.skipIf(!keyless || !cosign)('keyless signing against the dev stack (Ful
 
   describe('cosign signs keyless, our verifier checks the identity', () => {
     const cosignSign = (ref: string, token: string, legacy: boolean) =>
-      runCosign(legacy
-        // cosign signs the legacy format only through the Rekor v1 API: no log, the TSA timestamp is the evidence.
-        ? ['sign', '--new-bundle-format=false', '--use-signing-config=false', '--tlog-upload=false', '--fulcio-url', k.fulcioURL, '--timestamp-server-url', k.tsaURL, '--identity-token', token, '--trusted-root', k.trustedRootPath, ref]
-        : ['sign', '--identity-token', token, '--signing-config', k.signingConfigPath, '--trusted-root', k.trustedRootPath, ref]);
+      runCosign(
+        legacy
+          ? // cosign signs the legacy format only through the Rekor v1 API: no log, the TSA timestamp is the evidence.
+            [
+              'sign',
+              '--new-bundle-format=false',
+              '--use-signing-config=false',
+              '--tlog-upload=false',
+              '--fulcio-url',
+              k.fulcioURL,
+              '--timestamp-server-url',
+              k.tsaURL,
+              '--identity-token',
+              token,
+              '--trusted-root',
+              k.trustedRootPath,
+              ref,
+            ]
+          : ['sign', '--identity-token', token, '--signing-config', k.signingConfigPath, '--trusted-root', k.trustedRootPath, ref],
+      );
 
     it('bundle format (cosign v3 default): accepted for the stack identity, also by subject pattern; refused for another', async () => {
       const img = await newImage('cosign-bundle');
@@ -134,7 +182,10 @@ describe.skipIf(!keyless || !cosign)('keyless signing against the dev stack (Ful
       const v = await store.verifyImageSignatures(img, { keyless: keylessTrustOf(k) }, found);
       expect(v.errors).toEqual([]);
       expect(v).toMatchObject({ valid: true, formats: ['bundle'], signers: [{ subjectAlternativeName: k.identity, issuer: k.issuer }] });
-      expect((await store.verifyImageSignatures(img, { keyless: keylessTrustOf(k, { subjectRegExp: '^promoter@promoter-dev\\.iam\\.example\\.com$' }) }, found)).valid).toBe(true);
+      expect(
+        (await store.verifyImageSignatures(img, { keyless: keylessTrustOf(k, { subjectRegExp: '^promoter@promoter-dev\\.iam\\.example\\.com$' }) }, found))
+          .valid,
+      ).toBe(true);
       const other = await store.verifyImageSignatures(img, { keyless: keylessTrustOf(k, { subject: OTHER }) }, found);
       expect(other.valid).toBe(false);
       expect(other.errors.join('\n')).toMatch(/someone-else@/);
@@ -162,7 +213,10 @@ describe.skipIf(!keyless || !cosign)('keyless signing against the dev stack (Ful
       expect(v.valid).toBe(false);
       expect(v.errors.join('\n')).toMatch(/someone-else@/);
       // ... and accepts it for the identity that did sign.
-      expect(await store.verifyImageSignatures(img, { keyless: keylessTrustOf(k, { subject: OTHER }) }, found)).toMatchObject({ valid: true, formats: ['legacy', 'bundle'] });
+      expect(await store.verifyImageSignatures(img, { keyless: keylessTrustOf(k, { subject: OTHER }) }, found)).toMatchObject({
+        valid: true,
+        formats: ['legacy', 'bundle'],
+      });
     });
   });
 });

@@ -46,8 +46,15 @@ describe.skipIf(!k || !cosign)('a promotion signed keyless', () => {
     const prefix = uniqueName('kl-promote');
     const staged = await seedImages(client, prefix, ['app']);
     const img = staged.app!;
-    const manifest = await writeManifest({ prefix, destinations, policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off', images: [{ name: 'app', digest: img.digest }] });
-    const report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }, 240_000));
+    const manifest = await writeManifest({
+      prefix,
+      destinations,
+      policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off',
+      images: [{ name: 'app', digest: img.digest }],
+    });
+    const report = parseJsonOutput<RunReport>(
+      await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }, 240_000),
+    );
     expect(report.failures).toEqual([]);
     expect(report.status).toBe('succeeded');
     expect(report.signatures).toMatchObject({ signed: 1, manifestsSigned: 1 });
@@ -62,17 +69,31 @@ describe.skipIf(!k || !cosign)('a promotion signed keyless', () => {
       expect(JSON.parse(legacy.stdout)[0].optional).toMatchObject({ Subject: k!.identity });
       expect((await verify(ref, [], OTHER)).code, `${ref} as another identity`).not.toBe(0);
       expect((await verify(ref, COSIGN_LEGACY_KEYLESS_VERIFY, OTHER)).code).not.toBe(0);
-      const att = await runCosign(['verify-attestation', '--type', PROMOTION_PREDICATE_TYPE, ...cosignKeylessVerifyFlags(k!), ...cosignRegistryFlags(), ref], cosignEnv());
+      const att = await runCosign(
+        ['verify-attestation', '--type', PROMOTION_PREDICATE_TYPE, ...cosignKeylessVerifyFlags(k!), ...cosignRegistryFlags(), ref],
+        cosignEnv(),
+      );
       expect(att.code, `${ref} attestation: ${att.stderr}`).toBe(0);
       const statement = JSON.parse(Buffer.from(JSON.parse(att.stdout.trim().split('\n')[0]!).payload, 'base64').toString());
       expect(statement.predicate.run.id).toContain(report.workflowId);
       // The verification summary, signed keyless like the promotion attestation: both policies off, so nothing verified, level 0.
-      const vsa = await runCosign(['verify-attestation', '--type', VSA_PREDICATE_TYPE, ...cosignKeylessVerifyFlags(k!), ...cosignRegistryFlags(), ref], cosignEnv());
+      const vsa = await runCosign(
+        ['verify-attestation', '--type', VSA_PREDICATE_TYPE, ...cosignKeylessVerifyFlags(k!), ...cosignRegistryFlags(), ref],
+        cosignEnv(),
+      );
       expect(vsa.code, `${ref} verification summary: ${vsa.stderr}`).toBe(0);
       const summary = JSON.parse(Buffer.from(JSON.parse(vsa.stdout.trim().split('\n')[0]!).payload, 'base64').toString());
-      expect(summary.predicate).toMatchObject({ resourceUri: `${production}/${img.repository}@${img.digest}`, verificationResult: 'PASSED', verifiedLevels: ['SLSA_BUILD_LEVEL_0'], inputAttestations: [] });
+      expect(summary.predicate).toMatchObject({
+        resourceUri: `${production}/${img.repository}@${img.digest}`,
+        verificationResult: 'PASSED',
+        verifiedLevels: ['SLSA_BUILD_LEVEL_0'],
+        inputAttestations: [],
+      });
       expect(summary.predicate.verifier.id).toBe(statement.predicate.builder.id);
-      const other = await runCosign(['verify-attestation', '--type', VSA_PREDICATE_TYPE, ...cosignKeylessVerifyFlags(k!, OTHER), ...cosignRegistryFlags(), ref], cosignEnv());
+      const other = await runCosign(
+        ['verify-attestation', '--type', VSA_PREDICATE_TYPE, ...cosignKeylessVerifyFlags(k!, OTHER), ...cosignRegistryFlags(), ref],
+        cosignEnv(),
+      );
       expect(other.code, `${ref} verification summary as another identity`).not.toBe(0);
     }
   }, 300_000);
@@ -84,14 +105,38 @@ describe.skipIf(!k || !cosign)('a promotion signed keyless', () => {
     const otherToken = join(dir, 'other-token');
     await writeFile(otherToken, mintToken(k!, { email: OTHER }));
     const sign = (img: StagedImage, token: string) =>
-      runCosign(['sign', '--identity-token', token, '--signing-config', k!.signingConfigPath, '--trusted-root', k!.trustedRootPath, ...cosignRegistryFlags(), '-y', img.ref], cosignEnv());
-    for (const [img, token] of [[staged.trusted!, k!.tokenFile], [staged.stranger!, otherToken]] as const) {
+      runCosign(
+        [
+          'sign',
+          '--identity-token',
+          token,
+          '--signing-config',
+          k!.signingConfigPath,
+          '--trusted-root',
+          k!.trustedRootPath,
+          ...cosignRegistryFlags(),
+          '-y',
+          img.ref,
+        ],
+        cosignEnv(),
+      );
+    for (const [img, token] of [
+      [staged.trusted!, k!.tokenFile],
+      [staged.stranger!, otherToken],
+    ] as const) {
       const r = await sign(img, token);
       expect(r.code, r.stderr).toBe(0);
     }
     const policy = `signatures:\n  mode: require\n  identities:\n    - issuer: ${k!.issuer}\n      subject: ${k!.identity}\nprovenance:\n  mode: off`;
-    const manifest = await writeManifest({ prefix, destinations: [production], policy, images: Object.values(staged).map((i) => ({ name: i.name, digest: i.digest })) });
-    const report = parseJsonOutput<RunReport>(await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }, 240_000));
+    const manifest = await writeManifest({
+      prefix,
+      destinations: [production],
+      policy,
+      images: Object.values(staged).map((i) => ({ name: i.name, digest: i.digest })),
+    });
+    const report = parseJsonOutput<RunReport>(
+      await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: worker.taskQueue }, 240_000),
+    );
     expect(report.signaturesVerified).toMatchObject({ mode: 'require', checked: 3, passed: 1, blocked: 2 });
     const blocked = Object.fromEntries(report.failures.filter((f) => f.phase === 'validate').map((f) => [f.edge.split('@')[0]!.split('/').pop(), f.code]));
     expect(blocked).toEqual({ stranger: 'VERIFICATION_FAILED', unsigned: 'MISSING' });
@@ -105,27 +150,36 @@ describe.skipIf(!k || !cosign)('a promotion signed keyless', () => {
       ['wrong audience', { audience: 'somebody-else' }, /audience/],
       ['expired', { issuedAt: Math.floor(Date.now() / 1000) - 700, ttlSeconds: 600 }, /expired/],
     ] as const) {
-      it(what, async () => {
-        const dir = await mkdtemp(join(tmpdir(), 'promoter-kl-token-'));
-        const tokenFile = join(dir, 'token');
-        await writeFile(tokenFile, mintToken(k!, claims));
-        const bad = await startTestWorker('kl-bad', { ...KEYLESS, PROMOTER_IDENTITY_TOKEN_FILE: tokenFile });
-        try {
-          const prefix = uniqueName('kl-bad');
-          const staged = await seedImages(client, prefix, ['app']);
-          const manifest = await writeManifest({ prefix, destinations: [production], policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off', images: [{ name: 'app', digest: staged.app!.digest }] });
-          const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: bad.taskQueue }, 240_000);
-          const report = parseJsonOutput<RunReport>(r);
-          expect(r.code).toBe(1);
-          expect(report.phases.setup.status).toBe('failed');
-          expect(report.phases.setup.summary).toMatch(message);
-          expect(report.phases.promote.status).toBe('skipped');
-          expect(await client.headManifest({ host: production, repository: staged.app!.repository, tag: 'v1' })).toBeUndefined();
-          expect(await client.headManifest({ host: production, repository: staged.app!.repository, tag: signatureTag(staged.app!.digest) })).toBeUndefined();
-        } finally {
-          await bad.stop();
-        }
-      }, 240_000);
+      it(
+        what,
+        async () => {
+          const dir = await mkdtemp(join(tmpdir(), 'promoter-kl-token-'));
+          const tokenFile = join(dir, 'token');
+          await writeFile(tokenFile, mintToken(k!, claims));
+          const bad = await startTestWorker('kl-bad', { ...KEYLESS, PROMOTER_IDENTITY_TOKEN_FILE: tokenFile });
+          try {
+            const prefix = uniqueName('kl-bad');
+            const staged = await seedImages(client, prefix, ['app']);
+            const manifest = await writeManifest({
+              prefix,
+              destinations: [production],
+              policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off',
+              images: [{ name: 'app', digest: staged.app!.digest }],
+            });
+            const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], { PROMOTER_TASK_QUEUE: bad.taskQueue }, 240_000);
+            const report = parseJsonOutput<RunReport>(r);
+            expect(r.code).toBe(1);
+            expect(report.phases.setup.status).toBe('failed');
+            expect(report.phases.setup.summary).toMatch(message);
+            expect(report.phases.promote.status).toBe('skipped');
+            expect(await client.headManifest({ host: production, repository: staged.app!.repository, tag: 'v1' })).toBeUndefined();
+            expect(await client.headManifest({ host: production, repository: staged.app!.repository, tag: signatureTag(staged.app!.digest) })).toBeUndefined();
+          } finally {
+            await bad.stop();
+          }
+        },
+        240_000,
+      );
     }
   });
 
@@ -135,7 +189,12 @@ describe.skipIf(!k || !cosign)('a promotion signed keyless', () => {
     const names = Array.from({ length: IMAGES }, (_, i) => `img${i}`);
     const staged = await seedImages(client, prefix, names);
     const imgs = names.map((n) => staged[n]!);
-    const manifest = await writeManifest({ prefix, destinations, policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off', images: imgs.map((i) => ({ name: i.name, digest: i.digest })) });
+    const manifest = await writeManifest({
+      prefix,
+      destinations,
+      policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off',
+      images: imgs.map((i) => ({ name: i.name, digest: i.digest })),
+    });
     const taskQueue = `kl-crash-${randomBytes(4).toString('hex')}`;
     const env = { PROMOTER_TASK_QUEUE: taskQueue };
     const first = await startWorkerProcess(taskQueue, KEYLESS);

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  SigningError, identityClaims, signImageKeyless, signStatementKeyless, verifyKeylessLayer, cosignSignStatement,
+  SigningError,
+  identityClaims,
+  signImageKeyless,
+  signStatementKeyless,
+  verifyKeylessLayer,
+  cosignSignStatement,
   RFC3161_TIMESTAMP_ANNOTATION,
 } from '../../../lib/signing';
 import { keylessConfigOf, keylessStack, keylessTrustOf, mintToken, strangerToken } from '../../support/keyless';
@@ -23,7 +28,11 @@ describe.skipIf(!keyless)('keyless identity tokens against the dev stack', () =>
     writeFileSync(file, token);
     return keylessConfigOf(k, `file:${file}`);
   };
-  const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as SigningError);
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: unknown) => e as SigningError,
+    );
 
   it('the issuer keeps a short-lived token for the stack identity in the token file', () => {
     const claims = identityClaims(readFileSync(k.tokenFile, 'utf8'), k.tokenFile);

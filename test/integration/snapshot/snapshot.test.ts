@@ -46,11 +46,15 @@ beforeAll(async () => {
     { name: 'team/multi', dmap: { [d.multi]: ['v2'] } },
     { name: 'tool', dmap: { [d.tool]: ['1.0'] } },
   ];
-  const manifest = await writePlainManifest(`${staging}/${prefix}`, destinations.map((h) => `${h}/${prefix}`), [
-    { name: 'app', digest: d.app, tags: ['v1', 'latest'] },
-    { name: 'team/multi', digest: d.multi, tags: ['v2'] },
-    { name: 'tool', digest: d.tool, tags: ['1.0'] },
-  ]);
+  const manifest = await writePlainManifest(
+    `${staging}/${prefix}`,
+    destinations.map((h) => `${h}/${prefix}`),
+    [
+      { name: 'app', digest: d.app, tags: ['v1', 'latest'] },
+      { name: 'team/multi', digest: d.multi, tags: ['v2'] },
+      { name: 'tool', digest: d.tool, tags: ['1.0'] },
+    ],
+  );
   const r = await runCli(['run', '--manifest', manifest, '--confirm', '--wait', '--json'], env);
   expect(r.code, r.stderr).toBe(0);
   expect(parseJsonOutput<RunReport>(r).edges).toMatchObject({ total: 12, promoted: 12 });

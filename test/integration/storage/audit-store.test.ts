@@ -24,7 +24,10 @@ describe('audit store on the dev stack S3', () => {
 
     await expect(store.writeOnceJson(key, { edges: 3 })).resolves.toEqual(first);
 
-    const refused = await store.writeOnceJson(key, { edges: 4 }).then(() => undefined, (e: unknown) => e);
+    const refused = await store.writeOnceJson(key, { edges: 4 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(AuditObjectConflict);
     expect(refused).toMatchObject({ key, existingSha256: first.sha256, retryable: false });
     expect((refused as Error).message).toContain(key);
@@ -58,7 +61,10 @@ describe('audit store on the dev stack S3', () => {
 
     const next = await store.replaceJsonIfUnchanged(key, { digests: ['a', 'b'] }, read.stored.etag);
     expect(next.etag).not.toBe(created.etag);
-    const stale = await store.replaceJsonIfUnchanged(key, { digests: ['a', 'c'] }, read.stored.etag).then(() => undefined, (e: unknown) => e);
+    const stale = await store.replaceJsonIfUnchanged(key, { digests: ['a', 'c'] }, read.stored.etag).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(stale).toBeInstanceOf(AuditObjectChanged);
     expect(stale).toMatchObject({ key, expectedEtag: read.stored.etag, retryable: true });
     expect(await store.getJson(key)).toEqual({ digests: ['a', 'b'] });
@@ -73,7 +79,7 @@ describe('audit store on the dev stack S3', () => {
     const results = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => store.replaceJsonIfUnchanged(key, { writer: i }, base.etag)));
     const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
     expect(won).toHaveLength(1);
-    expect(results.filter((r) => r.status === 'rejected').every((r) => (r).reason instanceof AuditObjectChanged)).toBe(true);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => r.reason instanceof AuditObjectChanged)).toBe(true);
     expect(await store.getJson(key)).toEqual({ writer: won[0] });
   });
 
@@ -85,7 +91,6 @@ describe('audit store on the dev stack S3', () => {
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ ok: true });
   });
 });
-
 
 describe('audit store across an S3 restart (own versitygw, same flags as the stack)', () => {
   const bucket = 'restart-test';
@@ -106,7 +111,10 @@ describe('audit store across an S3 restart (own versitygw, same flags as the sta
 
     await s3.down();
     for (const call of [() => store.getJson(key), () => store.writeOnceJson(`${key}.2`, {}), () => store.exists(key), () => store.checkBucket()]) {
-      const err = await call().then(() => undefined, (e: unknown) => e);
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(AuditStoreUnavailable);
       expect(err).toMatchObject({ retryable: true });
     }

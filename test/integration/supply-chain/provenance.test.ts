@@ -8,8 +8,16 @@ import { findCosign } from '../../support/cosign';
 import { skopeoDigest } from '../../support/skopeo';
 import { stack, uniqueName } from '../../support/stack-env';
 import {
-  cosignAttestProvenance, cosignKeyPair, promote, registryClient, seedImages, transplantLegacyAttestation, writeManifest,
-  type CosignKeyPair, type ProvenanceFacts, type StagedImage,
+  cosignAttestProvenance,
+  cosignKeyPair,
+  promote,
+  registryClient,
+  seedImages,
+  transplantLegacyAttestation,
+  writeManifest,
+  type CosignKeyPair,
+  type ProvenanceFacts,
+  type StagedImage,
 } from '../../support/supply-chain';
 import { startTestWorker, type TestWorker } from '../../support/worker';
 
@@ -39,7 +47,13 @@ const policy = (mode: string) =>
   ].join('\n');
 
 const manifestFor = (mode: string, names: string[]) =>
-  writeManifest({ prefix, destinations: [production], files: { 'release.pub': release.pub }, policy: policy(mode), images: names.map((n) => ({ name: n, digest: imgs[n]!.digest })) });
+  writeManifest({
+    prefix,
+    destinations: [production],
+    files: { 'release.pub': release.pub },
+    policy: policy(mode),
+    images: names.map((n) => ({ name: n, digest: imgs[n]!.digest })),
+  });
 
 const inProduction = (name: string) => skopeoDigest(`${production}/${imgs[name]!.repository}@${imgs[name]!.digest}`);
 
@@ -50,7 +64,9 @@ describe.skipIf(!findCosign())('provenance: SLSA v1 under require and warn', () 
       startTestWorker('sc-prov'),
       cosignKeyPair(dir, 'release'),
       cosignKeyPair(dir, 'stranger'),
-      seedImages(client, prefix, ['good', 'goodlegacy', 'badbuilder', 'badsource', 'othersubject', 'missing', 'unsignedkey', 'depsource', 'donor'], { layerSize: 640 }),
+      seedImages(client, prefix, ['good', 'goodlegacy', 'badbuilder', 'badsource', 'othersubject', 'missing', 'unsignedkey', 'depsource', 'donor'], {
+        layerSize: 640,
+      }),
     ]);
     const attest = (name: string, facts: ProvenanceFacts, opts: { legacy?: boolean; key?: CosignKeyPair } = {}) =>
       cosignAttestProvenance(opts.key ?? release, imgs[name]!.ref, facts, dir, { legacy: opts.legacy });
@@ -60,7 +76,11 @@ describe.skipIf(!findCosign())('provenance: SLSA v1 under require and warn', () 
     await attest('badsource', { ...good, source: 'git+https://github.com/attacker/kubernetes@refs/heads/main' });
     await attest('unsignedkey', good, { key: stranger });
     // A foreign source that lists a library from the allowed organisation among its dependencies.
-    await attest('depsource', { ...good, source: 'git+https://github.com/attacker/fork@refs/heads/main', dependencies: ['git+https://github.com/kubernetes/apimachinery@refs/tags/v0.36.0'] });
+    await attest('depsource', {
+      ...good,
+      source: 'git+https://github.com/attacker/fork@refs/heads/main',
+      dependencies: ['git+https://github.com/kubernetes/apimachinery@refs/tags/v0.36.0'],
+    });
     // Genuine, signed, policy-conforming provenance of another image, placed on this one.
     await attest('donor', good, { legacy: true });
     await transplantLegacyAttestation(client, staging, imgs.donor!, imgs.othersubject!);

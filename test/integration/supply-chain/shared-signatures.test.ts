@@ -46,7 +46,8 @@ describe.skipIf(!findCosign())('signatures cosign adds between Plan and Sign', (
     const a = await pushRandomImage(client, staging, `${prefix}/present`, { seed: `${prefix}/present`, layers: 1, layerSize: 512 });
     present = { repository: `${prefix}/present`, digest: a.digest };
     // In place at both destinations before the run, unsigned: Sign signs it (and Promote leaves it alone).
-    for (const host of [production, mirrorA]) await copyImage(client, { host: staging, ...present }, { host, repository: present.repository }, { tags: ['v1'] });
+    for (const host of [production, mirrorA])
+      await copyImage(client, { host: staging, ...present }, { host, repository: present.repository }, { tags: ['v1'] });
   }, 180_000);
   afterAll(async () => {
     await worker?.stop();
@@ -57,11 +58,21 @@ describe.skipIf(!findCosign())('signatures cosign adds between Plan and Sign', (
     const slow = await pushRandomImage(client, staging, `${prefix}/slow`, { seed: `${prefix}/slow`, layers: 1, layerSize: 2048 });
     const layer = slow.blobs.at(-1)!;
     let release!: () => void;
-    proxy.addFault({ method: 'GET', path: new RegExp(`/v2/${prefix}/slow/blobs/${layer}`), fault: { kind: 'hold', until: new Promise<void>((r) => (release = r)) }, times: Infinity });
-    const manifest = await writePlainManifest(`${proxy.host}/${prefix}`, [production, mirrorA].map((d) => `${d}/${prefix}`), [
-      { name: 'present', digest: present.digest },
-      { name: 'slow', digest: slow.digest },
-    ], { policy: POLICY });
+    proxy.addFault({
+      method: 'GET',
+      path: new RegExp(`/v2/${prefix}/slow/blobs/${layer}`),
+      fault: { kind: 'hold', until: new Promise<void>((r) => (release = r)) },
+      times: Infinity,
+    });
+    const manifest = await writePlainManifest(
+      `${proxy.host}/${prefix}`,
+      [production, mirrorA].map((d) => `${d}/${prefix}`),
+      [
+        { name: 'present', digest: present.digest },
+        { name: 'slow', digest: slow.digest },
+      ],
+      { policy: POLICY },
+    );
     const env = { PROMOTER_TASK_QUEUE: worker.taskQueue };
     let started: Awaited<ReturnType<typeof runCli>>;
     try {
@@ -107,11 +118,17 @@ describe.skipIf(!findCosign())('signatures cosign adds between Plan and Sign', (
   it("both keys' signatures are on the image at production and mirror-a, in each format cosign wrote, and cosign's referrer is still listed", async () => {
     expect(report, 'the run finished').toBeDefined();
     const their = readFileSync(theirs.pub, 'utf8');
-    const prod = { ours: await countSignatures(client, production, present.repository, present.digest, ours), theirs: await countSignatures(client, production, present.repository, present.digest, their) };
+    const prod = {
+      ours: await countSignatures(client, production, present.repository, present.digest, ours),
+      theirs: await countSignatures(client, production, present.repository, present.digest, their),
+    };
     expect(prod.ours).toMatchObject({ sigLayers: 2, sigLayersByKey: 1, signBundlesByKey: 1 });
     expect(prod.theirs).toMatchObject({ sigLayers: 2, sigLayersByKey: 1, signBundlesByKey: 1 });
     expect((await referrersOf(client, production, present.repository, present.digest)).map((d) => d.digest)).toContain(theirBundleReferrer);
-    const mirror = { ours: await countSignatures(client, mirrorA, present.repository, present.digest, ours), theirs: await countSignatures(client, mirrorA, present.repository, present.digest, their) };
+    const mirror = {
+      ours: await countSignatures(client, mirrorA, present.repository, present.digest, ours),
+      theirs: await countSignatures(client, mirrorA, present.repository, present.digest, their),
+    };
     expect(mirror.ours).toMatchObject({ sigLayers: 2, sigLayersByKey: 1, signBundlesByKey: 1 });
     expect(mirror.theirs).toMatchObject({ sigLayers: 2, sigLayersByKey: 1 });
   }, 120_000);
@@ -120,7 +137,11 @@ describe.skipIf(!findCosign())('signatures cosign adds between Plan and Sign', (
     expect(report, 'the run finished').toBeDefined();
     const failed: string[] = [];
     for (const pub of [s.publicKeyPath, theirs.pub]) {
-      for (const [host, legacy] of [[production, false], [production, true], [mirrorA, true]] as const) {
+      for (const [host, legacy] of [
+        [production, false],
+        [production, true],
+        [mirrorA, true],
+      ] as const) {
         const r = await cosignVerify(pub, at(host), { legacy });
         if (r.code !== 0) failed.push(`${r.command}: ${r.stderr.trim().split('\n').pop()}`);
       }

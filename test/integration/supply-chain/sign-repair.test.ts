@@ -12,7 +12,18 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  cosignKeyPair, cosignSign, countSignatures, countsPerImage, cosignVerify, getManifestJson, referrersOf, manifestsSigned, promote, registryClient, tagOf, writeManifest,
+  cosignKeyPair,
+  cosignSign,
+  countSignatures,
+  countsPerImage,
+  cosignVerify,
+  getManifestJson,
+  referrersOf,
+  manifestsSigned,
+  promote,
+  registryClient,
+  tagOf,
+  writeManifest,
 } from '../../support/supply-chain';
 import { startTestWorker, type TestWorker } from '../../support/worker';
 
@@ -45,7 +56,12 @@ describe('sign repair: present but unsigned digests', () => {
   beforeAll(async () => {
     worker = await startTestWorker('sc-repair');
     const a = await pushRandomImage(client, staging, `${prefix}/single`, { seed: `${prefix}/single`, layers: 1, layerSize: 1024 });
-    const m = await pushRandomImage(client, staging, `${prefix}/multi`, { seed: `${prefix}/multi`, layers: 1, layerSize: 512, platforms: ['linux/amd64', 'linux/arm64'] });
+    const m = await pushRandomImage(client, staging, `${prefix}/multi`, {
+      seed: `${prefix}/multi`,
+      layers: 1,
+      layerSize: 512,
+      platforms: ['linux/amd64', 'linux/arm64'],
+    });
     single = { repository: `${prefix}/single`, digest: a.digest };
     multi = { repository: `${prefix}/multi`, digest: m.digest };
     targets = [single, multi, ...m.children.map((c) => ({ repository: multi.repository, digest: c.digest }))];
@@ -57,7 +73,10 @@ describe('sign repair: present but unsigned digests', () => {
       prefix,
       destinations: [production, mirrorA],
       policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off',
-      images: [{ name: 'single', digest: single.digest }, { name: 'multi', digest: multi.digest }],
+      images: [
+        { name: 'single', digest: single.digest },
+        { name: 'multi', digest: multi.digest },
+      ],
     });
   }, 120_000);
   afterAll(async () => worker?.stop());
@@ -115,37 +134,61 @@ describe('sign repair: present but unsigned digests', () => {
     expect(await signatureState(production)).toEqual(before.production);
     expect(await signatureState(mirrorA)).toEqual(before.mirror);
     for (const t of targets) {
-      expect(await countSignatures(client, production, t.repository, t.digest, ours)).toMatchObject({ sigLayers: 1, sigLayersByKey: 1, signBundles: 1, signBundlesByKey: 1 });
+      expect(await countSignatures(client, production, t.repository, t.digest, ours)).toMatchObject({
+        sigLayers: 1,
+        sigLayersByKey: 1,
+        signBundles: 1,
+        signBundlesByKey: 1,
+      });
     }
   }, 150_000);
 
-  it.skipIf(!findCosign())("a digest signed in production by someone else's key gets ours added, theirs kept", async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'promoter-sc-keys-'));
-    const release = await cosignKeyPair(dir, 'release');
-    const repository = `${prefix}/cosigned`;
-    const img = await pushRandomImage(client, staging, repository, { seed: repository, layers: 1, layerSize: 700 });
-    await copyImage(client, { host: staging, repository, digest: img.digest }, { host: production, repository }, { tags: ['v1'] });
-    const ref = `${production}/${repository}@${img.digest}`;
-    await cosignSign(release, ref, { legacy: true });
-    await cosignSign(release, ref);
-    const theirs = readFileSync(release.pub, 'utf8');
-    const file = await writeManifest({ prefix, destinations: [production], policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off', images: [{ name: 'cosigned', digest: img.digest }] });
+  it.skipIf(!findCosign())(
+    "a digest signed in production by someone else's key gets ours added, theirs kept",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'promoter-sc-keys-'));
+      const release = await cosignKeyPair(dir, 'release');
+      const repository = `${prefix}/cosigned`;
+      const img = await pushRandomImage(client, staging, repository, { seed: repository, layers: 1, layerSize: 700 });
+      await copyImage(client, { host: staging, repository, digest: img.digest }, { host: production, repository }, { tags: ['v1'] });
+      const ref = `${production}/${repository}@${img.digest}`;
+      await cosignSign(release, ref, { legacy: true });
+      await cosignSign(release, ref);
+      const theirs = readFileSync(release.pub, 'utf8');
+      const file = await writeManifest({
+        prefix,
+        destinations: [production],
+        policy: 'signatures:\n  mode: off\nprovenance:\n  mode: off',
+        images: [{ name: 'cosigned', digest: img.digest }],
+      });
 
-    const run1 = await promote(file, worker.taskQueue);
-    expect(run1.report.failures).toEqual([]);
-    expect(run1.report.signatures).toMatchObject({ signed: 1, alreadySigned: 0 });
-    expect(manifestsSigned(run1.report)).toBe(1);
-    expect(await countSignatures(client, production, repository, img.digest, ours)).toMatchObject({ sigLayers: 2, sigLayersByKey: 1, signBundles: 2, signBundlesByKey: 1 });
-    expect(await countSignatures(client, production, repository, img.digest, theirs)).toMatchObject({ sigLayersByKey: 1, signBundlesByKey: 1 });
-    for (const pub of [s.publicKeyPath, release.pub]) {
-      for (const legacy of [false, true]) {
-        const r = await cosignVerify(pub, ref, { legacy });
-        expect(r.code, `${r.command}\n${r.stderr}`).toBe(0);
+      const run1 = await promote(file, worker.taskQueue);
+      expect(run1.report.failures).toEqual([]);
+      expect(run1.report.signatures).toMatchObject({ signed: 1, alreadySigned: 0 });
+      expect(manifestsSigned(run1.report)).toBe(1);
+      expect(await countSignatures(client, production, repository, img.digest, ours)).toMatchObject({
+        sigLayers: 2,
+        sigLayersByKey: 1,
+        signBundles: 2,
+        signBundlesByKey: 1,
+      });
+      expect(await countSignatures(client, production, repository, img.digest, theirs)).toMatchObject({ sigLayersByKey: 1, signBundlesByKey: 1 });
+      for (const pub of [s.publicKeyPath, release.pub]) {
+        for (const legacy of [false, true]) {
+          const r = await cosignVerify(pub, ref, { legacy });
+          expect(r.code, `${r.command}\n${r.stderr}`).toBe(0);
+        }
       }
-    }
 
-    const run2 = await promote(file, worker.taskQueue);
-    expect(run2.report.signatures).toMatchObject({ signed: 0, alreadySigned: 1 });
-    expect(await countSignatures(client, production, repository, img.digest, ours)).toMatchObject({ sigLayers: 2, sigLayersByKey: 1, signBundles: 2, signBundlesByKey: 1 });
-  }, 150_000);
+      const run2 = await promote(file, worker.taskQueue);
+      expect(run2.report.signatures).toMatchObject({ signed: 0, alreadySigned: 1 });
+      expect(await countSignatures(client, production, repository, img.digest, ours)).toMatchObject({
+        sigLayers: 2,
+        sigLayersByKey: 1,
+        signBundles: 2,
+        signBundlesByKey: 1,
+      });
+    },
+    150_000,
+  );
 });

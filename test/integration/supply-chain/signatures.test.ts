@@ -12,8 +12,20 @@ import { findCosign } from '../../support/cosign';
 import { skopeoDigest } from '../../support/skopeo';
 import { stack, uniqueName } from '../../support/stack-env';
 import {
-  PROMOTION_PREDICATE, cosignKeyPair, countSignatures, cosignSign, cosignVerify, cosignVerifyAttestation, countsPerImage, manifestsSigned, promote, registryClient, seedImages,
-  writeManifest, type CosignKeyPair, type StagedImage,
+  PROMOTION_PREDICATE,
+  cosignKeyPair,
+  countSignatures,
+  cosignSign,
+  cosignVerify,
+  cosignVerifyAttestation,
+  countsPerImage,
+  manifestsSigned,
+  promote,
+  registryClient,
+  seedImages,
+  writeManifest,
+  type CosignKeyPair,
+  type StagedImage,
 } from '../../support/supply-chain';
 import { startTestWorker, type TestWorker } from '../../support/worker';
 
@@ -40,8 +52,19 @@ describe.skipIf(!findCosign())('signatures: require, with cosign-made signatures
       cosignKeyPair(dir, 'stranger'),
       seedImages(client, prefix, ['bundled', 'legacy', 'unsigned', 'stranger'], { layerSize: 1024 }),
     ]);
-    const m = await pushRandomImage(client, staging, `${prefix}/multi`, { seed: `${prefix}/multi`, layers: 1, layerSize: 512, platforms: ['linux/amd64', 'linux/arm64'] });
-    multi = { name: 'multi', repository: `${prefix}/multi`, digest: m.digest, ref: `${staging}/${prefix}/multi@${m.digest}`, children: m.children.map((c) => c.digest) };
+    const m = await pushRandomImage(client, staging, `${prefix}/multi`, {
+      seed: `${prefix}/multi`,
+      layers: 1,
+      layerSize: 512,
+      platforms: ['linux/amd64', 'linux/arm64'],
+    });
+    multi = {
+      name: 'multi',
+      repository: `${prefix}/multi`,
+      digest: m.digest,
+      ref: `${staging}/${prefix}/multi@${m.digest}`,
+      children: m.children.map((c) => c.digest),
+    };
 
     // The release engineer signs with cosign: v3 bundle, legacy .sig, and an index (bundle).
     await cosignSign(release, imgs.bundled!.ref);
@@ -61,7 +84,11 @@ describe.skipIf(!findCosign())('signatures: require, with cosign-made signatures
   afterAll(async () => worker?.stop());
 
   it('cosign itself agrees with the fixtures: release key verifies the signed images, not the stranger', async () => {
-    for (const [ref, legacy] of [[imgs.bundled!.ref, false], [imgs.legacy!.ref, true], [multi.ref, false]] as const) {
+    for (const [ref, legacy] of [
+      [imgs.bundled!.ref, false],
+      [imgs.legacy!.ref, true],
+      [multi.ref, false],
+    ] as const) {
       const r = await cosignVerify(release.pub, ref, { legacy });
       expect(r.code, `${r.command}\n${r.stderr}`).toBe(0);
     }
@@ -76,10 +103,9 @@ describe.skipIf(!findCosign())('signatures: require, with cosign-made signatures
     expect(code).toBe(1);
     expect(report.phases.validate.status).toBe('succeeded');
     for (const p of ['promote', 'sign', 'attest'] as const) expect(report.phases[p].status).toBe('skipped');
-    expect(report.failures.map((f) => `${f.phase} ${f.code} ${f.edge}`).sort()).toEqual([
-      `validate MISSING ${imgs.unsigned!.ref}`,
-      `validate VERIFICATION_FAILED ${imgs.stranger!.ref}`,
-    ].sort());
+    expect(report.failures.map((f) => `${f.phase} ${f.code} ${f.edge}`).sort()).toEqual(
+      [`validate MISSING ${imgs.unsigned!.ref}`, `validate VERIFICATION_FAILED ${imgs.stranger!.ref}`].sort(),
+    );
     expect(report.edges).toMatchObject({ total: 15, toPromote: 15, promoted: 0, failed: 6 });
     expect(report.signatures.signed).toBe(0);
     expect(manifestsSigned(report)).toBe(0);
@@ -96,10 +122,9 @@ describe.skipIf(!findCosign())('signatures: require, with cosign-made signatures
     expect(report.status).toBe('failed');
     expect(code).toBe(1);
     expect(report.signaturesVerified).toMatchObject({ mode: 'require', checked: 5, passed: 3, failed: 1, missing: 1, blocked: 2 });
-    expect(report.failures.map((f) => `${f.phase} ${f.code} ${f.edge}`).sort()).toEqual([
-      `validate MISSING ${imgs.unsigned!.ref}`,
-      `validate VERIFICATION_FAILED ${imgs.stranger!.ref}`,
-    ].sort());
+    expect(report.failures.map((f) => `${f.phase} ${f.code} ${f.edge}`).sort()).toEqual(
+      [`validate MISSING ${imgs.unsigned!.ref}`, `validate VERIFICATION_FAILED ${imgs.stranger!.ref}`].sort(),
+    );
     expect(report.failureCount).toBe(2);
     // 5 images x 3 destinations; the 2 blocked images fail on all 3 of theirs, nothing else fails
     expect(report.edges).toMatchObject({ total: 15, toPromote: 15, promoted: 9, failed: 6, lost: 0, tagMoves: 0 });
@@ -129,7 +154,9 @@ describe.skipIf(!findCosign())('signatures: require, with cosign-made signatures
       ...[imgs.bundled!, imgs.legacy!].map((i) => ({ repository: i.repository, digest: i.digest })),
       ...[multi.digest, ...multi.children].map((digest) => ({ repository: multi.repository, digest })),
     ];
-    const checks = destinations.flatMap((host) => digests.flatMap((d) => [false, true].map((legacy) => ({ ref: `${host}/${d.repository}@${d.digest}`, legacy }))));
+    const checks = destinations.flatMap((host) =>
+      digests.flatMap((d) => [false, true].map((legacy) => ({ ref: `${host}/${d.repository}@${d.digest}`, legacy }))),
+    );
     expect(checks).toHaveLength(30);
     const failed: string[] = [];
     // Two cosign processes at a time: the machine is shared.

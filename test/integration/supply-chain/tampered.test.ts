@@ -11,8 +11,21 @@ import { findCosign } from '../../support/cosign';
 import { skopeoDigest } from '../../support/skopeo';
 import { stack, uniqueName } from '../../support/stack-env';
 import {
-  bundleSignatureOf, cosignKeyPair, cosignSign, cosignVerify, legacySignatureOf, promote, registryClient, seedImages,
-  tamperBundleSignature, tamperLegacySignature, transplantBundleReferrers, transplantLegacy, writeManifest, type CosignKeyPair, type StagedImage,
+  bundleSignatureOf,
+  cosignKeyPair,
+  cosignSign,
+  cosignVerify,
+  legacySignatureOf,
+  promote,
+  registryClient,
+  seedImages,
+  tamperBundleSignature,
+  tamperLegacySignature,
+  transplantBundleReferrers,
+  transplantLegacy,
+  writeManifest,
+  type CosignKeyPair,
+  type StagedImage,
 } from '../../support/supply-chain';
 import { startTestWorker, type TestWorker } from '../../support/worker';
 
@@ -50,21 +63,43 @@ describe.skipIf(!findCosign())('tampered signatures', () => {
     await cosignSign(release, imgs.forgedSig.ref, { legacy: true });
     await cosignSign(release, imgs.forgedBundle.ref);
     await cosignSign(release, imgs.donor!.ref);
-    for (const [i, legacy] of [[imgs.forgedSig, true], [imgs.forgedBundle, false]] as const) {
+    for (const [i, legacy] of [
+      [imgs.forgedSig, true],
+      [imgs.forgedBundle, false],
+    ] as const) {
       const r = await cosignVerify(release.pub, i.ref, { legacy });
       expect(r.code, `before tampering: ${r.command}\n${r.stderr}`).toBe(0);
     }
     // Genuine signatures by the same key, over other images' payloads.
-    await tamperLegacySignature(client, staging, imgs.forgedSig.repository, imgs.forgedSig.digest, await legacySignatureOf(client, staging, imgs.good!.repository, imgs.good!.digest));
+    await tamperLegacySignature(
+      client,
+      staging,
+      imgs.forgedSig.repository,
+      imgs.forgedSig.digest,
+      await legacySignatureOf(client, staging, imgs.good!.repository, imgs.good!.digest),
+    );
     // Another image's genuine signatures, copied whole onto these digests.
     await transplantLegacy(client, staging, '.sig', imgs.good!, imgs.replayedSig);
     expect(await transplantBundleReferrers(client, staging, imgs.donor!, imgs.replayedBundle)).toBe(1);
-    expect(await tamperBundleSignature(client, staging, imgs.forgedBundle.repository, imgs.forgedBundle.digest, await bundleSignatureOf(client, staging, imgs.donor!.repository, imgs.donor!.digest))).toBe(1);
+    expect(
+      await tamperBundleSignature(
+        client,
+        staging,
+        imgs.forgedBundle.repository,
+        imgs.forgedBundle.digest,
+        await bundleSignatureOf(client, staging, imgs.donor!.repository, imgs.donor!.digest),
+      ),
+    ).toBe(1);
   }, 180_000);
   afterAll(async () => worker?.stop());
 
   it('cosign rejects the tampered and replayed images', async () => {
-    for (const [i, legacy] of [[imgs.forgedSig!, true], [imgs.forgedBundle!, false], [imgs.replayedSig!, true], [imgs.replayedBundle!, false]] as const) {
+    for (const [i, legacy] of [
+      [imgs.forgedSig!, true],
+      [imgs.forgedBundle!, false],
+      [imgs.replayedSig!, true],
+      [imgs.replayedBundle!, false],
+    ] as const) {
       const r = await cosignVerify(release.pub, i.ref, { legacy });
       expect(r.code, `${r.command} should fail after tampering`).not.toBe(0);
     }

@@ -21,8 +21,20 @@ import { AuditStore } from '../../../lib/storage/audit-store';
 import { findCosign } from '../../support/cosign';
 import { stack, uniqueName } from '../../support/stack-env';
 import {
-  cosignAttestProvenance, cosignKeyPair, cosignSign, cosignVerifyAttestation, getManifestJson, promote, referrersOf, registryClient, seedImages, tagOf,
-  writeManifest, type CosignKeyPair, type ProvenanceFacts, type StagedImage,
+  cosignAttestProvenance,
+  cosignKeyPair,
+  cosignSign,
+  cosignVerifyAttestation,
+  getManifestJson,
+  promote,
+  referrersOf,
+  registryClient,
+  seedImages,
+  tagOf,
+  writeManifest,
+  type CosignKeyPair,
+  type ProvenanceFacts,
+  type StagedImage,
 } from '../../support/supply-chain';
 import { startTestWorker, type TestWorker } from '../../support/worker';
 
@@ -45,7 +57,7 @@ async function predicateTypes(host: string, img: StagedImage): Promise<{ digest:
   const out: { digest: string; type?: string }[] = [];
   for (const r of await referrersOf(client, host, img.repository, img.digest)) {
     const m = await getManifestJson(client, host, img.repository, { digest: r.digest });
-    out.push({ digest: r.digest, type: (m?.json)?.annotations?.['dev.sigstore.bundle.predicateType'] });
+    out.push({ digest: r.digest, type: m?.json?.annotations?.['dev.sigstore.bundle.predicateType'] });
   }
   return out;
 }
@@ -60,16 +72,38 @@ async function verifiedStatement<P>(ref: string, type: string): Promise<Statemen
 describe.skipIf(!findCosign())('verification summaries (SLSA VSA v1)', () => {
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'promoter-sc-vsa-'));
-    [worker, release, imgs] = await Promise.all([startTestWorker('sc-vsa'), cosignKeyPair(dir, 'release'), seedImages(client, prefix, ['bundled', 'legacy', 'unproven'], { layerSize: 512 })]);
+    [worker, release, imgs] = await Promise.all([
+      startTestWorker('sc-vsa'),
+      cosignKeyPair(dir, 'release'),
+      seedImages(client, prefix, ['bundled', 'legacy', 'unproven'], { layerSize: 512 }),
+    ]);
     await cosignAttestProvenance(release, imgs.bundled!.ref, facts, dir);
     await cosignSign(release, imgs.bundled!.ref);
     await cosignAttestProvenance(release, imgs.legacy!.ref, facts, dir, { legacy: true });
     await cosignSign(release, imgs.legacy!.ref, { legacy: true });
     await cosignSign(release, imgs.unproven!.ref);
     // Somebody else put the unproven image in production: it is there, but its policy blocks it.
-    await copyImage(client, { host: staging, repository: imgs.unproven!.repository, digest: imgs.unproven!.digest }, { host: production, repository: imgs.unproven!.repository });
-    policy = ['signatures:', '  mode: require', '  keys: [release.pub]', 'provenance:', '  mode: require', `  builders: ["${BUILDER}"]`, '  keys: [release.pub]'].join('\n');
-    const manifest = await writeManifest({ prefix, destinations, files: { 'release.pub': release.pub }, policy, images: Object.values(imgs).map((i) => ({ name: i.name, digest: i.digest })) });
+    await copyImage(
+      client,
+      { host: staging, repository: imgs.unproven!.repository, digest: imgs.unproven!.digest },
+      { host: production, repository: imgs.unproven!.repository },
+    );
+    policy = [
+      'signatures:',
+      '  mode: require',
+      '  keys: [release.pub]',
+      'provenance:',
+      '  mode: require',
+      `  builders: ["${BUILDER}"]`,
+      '  keys: [release.pub]',
+    ].join('\n');
+    const manifest = await writeManifest({
+      prefix,
+      destinations,
+      files: { 'release.pub': release.pub },
+      policy,
+      images: Object.values(imgs).map((i) => ({ name: i.name, digest: i.digest })),
+    });
     ({ report } = await promote(manifest, worker.taskQueue, { timeoutMs: 240_000 }));
   }, 400_000);
   afterAll(async () => worker?.stop());
@@ -105,8 +139,13 @@ describe.skipIf(!findCosign())('verification summaries (SLSA VSA v1)', () => {
         expect(p.resourceUri).toBe(primaryRef);
         expect(p.verificationResult).toBe('PASSED');
         expect(p.verifiedLevels).toEqual(['SLSA_BUILD_LEVEL_2']);
-        expect(p.policy).toEqual({ uri: `s3://${report.audit.bucket}/${report.audit.bundleKey}#${project.file}`, digest: { sha256: policyDigest(project.provenance, project.signatures) } });
-        expect(p.inputAttestations, `${name} at ${host}`).toEqual(inputs[name]!.map((d) => ({ uri: `${staging}/${img.repository}@${d}`, digest: { sha256: d.slice(7) } })));
+        expect(p.policy).toEqual({
+          uri: `s3://${report.audit.bucket}/${report.audit.bundleKey}#${project.file}`,
+          digest: { sha256: policyDigest(project.provenance, project.signatures) },
+        });
+        expect(p.inputAttestations, `${name} at ${host}`).toEqual(
+          inputs[name]!.map((d) => ({ uri: `${staging}/${img.repository}@${d}`, digest: { sha256: d.slice(7) } })),
+        );
         const verified = Date.parse(p.timeVerified);
         expect(verified).toBeGreaterThanOrEqual(Date.parse(report.phases.provenance.startedAt!));
         expect(verified).toBeLessThanOrEqual(Date.parse(report.phases.promote.startedAt!));
@@ -132,7 +171,8 @@ describe.skipIf(!findCosign())('verification summaries (SLSA VSA v1)', () => {
     const before = await verifiedStatement<VerificationSummaryPredicate>(atMirror, VSA_PREDICATE_TYPE);
     // What Attest failing at mirror-a leaves: no promotion attestation or summary there, and a tag record that notes none.
     for (const r of await predicateTypes(mirrorA, img)) {
-      if (r.type === VSA_PREDICATE_TYPE || r.type === PROMOTION_PREDICATE_TYPE) expect(await client.deleteManifest({ host: mirrorA, repository: img.repository, digest: r.digest })).toBe(true);
+      if (r.type === VSA_PREDICATE_TYPE || r.type === PROMOTION_PREDICATE_TYPE)
+        expect(await client.deleteManifest({ host: mirrorA, repository: img.repository, digest: r.digest })).toBe(true);
     }
     const store = new AuditStore(worker.config.store);
     const recordKey = tagRecordKey(mirrorA, img.repository);
@@ -143,7 +183,13 @@ describe.skipIf(!findCosign())('verification summaries (SLSA VSA v1)', () => {
     expect((await cosignVerifyAttestation(s.publicKeyPath, atMirror, VSA_PREDICATE_TYPE)).code).not.toBe(0);
 
     // The promoted images only (the blocked one would be refused again, which is not what this checks).
-    const manifest = await writeManifest({ prefix, destinations, files: { 'release.pub': release.pub }, policy, images: [imgs.bundled!, imgs.legacy!].map((i) => ({ name: i.name, digest: i.digest })) });
+    const manifest = await writeManifest({
+      prefix,
+      destinations,
+      files: { 'release.pub': release.pub },
+      policy,
+      images: [imgs.bundled!, imgs.legacy!].map((i) => ({ name: i.name, digest: i.digest })),
+    });
     const env = { PROMOTER_TASK_QUEUE: worker.taskQueue };
     const check = parseJsonOutput<MirrorReport>(await runCli(['mirror-signatures', '--manifest', manifest, '--wait', '--json'], env));
     expect(check.status).toBe('failed');

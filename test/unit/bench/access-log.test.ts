@@ -93,7 +93,7 @@ describe('AccessLog', () => {
     expect(log.tally(0).peakPerSecondByHost).toEqual({ a: 5, b: 1 });
   });
 
-  it('counts requests in flight from each one\'s duration plus the proxy delay, clipped to the window', () => {
+  it("counts requests in flight from each one's duration plus the proxy delay, clipped to the window", () => {
     // Three requests behind a 10 ms delay: [0, 20), [10, 30) and [40, 50) as the client saw them.
     const log = new AccessLog(() => 'mirror', new Map(), 10);
     log.add('a', line('GET', '/v2/m/app/tags/list', 200, { end: T0 + 20, duration: ms(10) }));

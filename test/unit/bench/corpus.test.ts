@@ -18,7 +18,11 @@ describe('selectCorpus', () => {
   });
 
   it('takes named projects, then the first N of them, then the fraction', () => {
-    const picked = selectCorpus(all, { projects: ['k8s-staging-llm-instance-gateway', 'k8s-staging-coredns', 'k8s-staging-kro'], firstProjects: 2, scale: 0.1 });
+    const picked = selectCorpus(all, {
+      projects: ['k8s-staging-llm-instance-gateway', 'k8s-staging-coredns', 'k8s-staging-kro'],
+      firstProjects: 2,
+      scale: 0.1,
+    });
     expect(picked.map((p) => p.name)).toEqual(['k8s-staging-coredns', 'k8s-staging-kro']);
     expect(() => selectCorpus(all, { projects: ['k8s-staging-nothing'] })).toThrow(/not a valid corpus project/);
   });

@@ -6,7 +6,9 @@ import { checkPeers, PeerMissing } from '../../../scripts/bench/common/peers';
 describe('checkPeers', () => {
   it('refuses a peer that is not installed or cannot run, and says how to get it or skip it', async () => {
     await expect(checkPeers({ regsync: true, skopeo: false }, {})).rejects.toThrow(/regsync not found .*bash scripts\/setup.sh.*--skip-regsync/);
-    await expect(checkPeers({ regsync: true, skopeo: false }, { regsync: '/nonexistent/regsync' })).rejects.toThrow(/cannot run \/nonexistent\/regsync: .*ENOENT/);
+    await expect(checkPeers({ regsync: true, skopeo: false }, { regsync: '/nonexistent/regsync' })).rejects.toThrow(
+      /cannot run \/nonexistent\/regsync: .*ENOENT/,
+    );
     await expect(checkPeers({ regsync: false, skopeo: true }, { skopeo: '/bin/false' })).rejects.toBeInstanceOf(PeerMissing);
   });
 

@@ -35,19 +35,29 @@ describe('budget leases', () => {
   });
 
   it('busy workers share evenly; idle ones keep the floor', () => {
-    const { grants } = settle([{ id: 'a', busy: true }, { id: 'b', busy: true }, { id: 'c', busy: false }]);
+    const { grants } = settle([
+      { id: 'a', busy: true },
+      { id: 'b', busy: true },
+      { id: 'c', busy: false },
+    ]);
     expect(grants.get('c')).toBe(IDLE_SHARE);
     expect(grants.get('a')).toBeCloseTo((1 - IDLE_SHARE) / 2, 9);
     expect(grants.get('b')).toBeCloseTo((1 - IDLE_SHARE) / 2, 9);
   });
 
   it('all idle: an even split', () => {
-    const { grants } = settle([{ id: 'a', busy: false }, { id: 'b', busy: false }]);
+    const { grants } = settle([
+      { id: 'a', busy: false },
+      { id: 'b', busy: false },
+    ]);
     expect([...grants.values()]).toEqual([0.5, 0.5]);
   });
 
   it('a lease that lapsed no longer counts; a released one neither', () => {
-    const { table, now } = settle([{ id: 'a', busy: true }, { id: 'b', busy: true }]);
+    const { table, now } = settle([
+      { id: 'a', busy: true },
+      { id: 'b', busy: true },
+    ]);
     expect(renew(table, { worker: 'a', busy: true, ttlMs: TTL }, now + TTL + 1).grant.share).toBe(1);
     expect(renew(release(table, 'b'), { worker: 'a', busy: true, ttlMs: TTL }, now + 1).grant.share).toBe(1);
   });

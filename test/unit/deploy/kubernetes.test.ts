@@ -28,7 +28,10 @@ function render(dir: string): Record<string, any>[] {
 /** The connection variables @temporalio/envconfig reads, from its own code. */
 function temporalVariables(): Set<string> {
   const dir = dirname(createRequire(import.meta.url).resolve('@temporalio/envconfig'));
-  const code = readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+  const code = readdirSync(dir)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('\n');
   return new Set([...code.matchAll(/['"](TEMPORAL_[A-Z_]+[A-Z])['"]/g)].map((m) => m[1]!));
 }
 

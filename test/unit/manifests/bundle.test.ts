@@ -34,7 +34,11 @@ const project = (over: Partial<Project> = {}): Project => ({
 function reversed<T>(v: T): T {
   if (Array.isArray(v)) return v.map(reversed) as T;
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)])) as T;
+    return Object.fromEntries(
+      Object.entries(v)
+        .reverse()
+        .map(([k, x]) => [k, reversed(x)]),
+    ) as T;
   }
   return v;
 }
@@ -128,12 +132,17 @@ describe('parseManifestBundle: what a worker reads back from S3', () => {
   });
 
   it('refuses what no loaded manifest can be, naming where', () => {
-    const good = (): ManifestBundle => ({ version: 1, projects: [project({ name: 'a' }), project({ name: 'b', images: [{ name: 'other', dmap: { [D1]: ['v1'] } }] })] });
+    const good = (): ManifestBundle => ({
+      version: 1,
+      projects: [project({ name: 'a' }), project({ name: 'b', images: [{ name: 'other', dmap: { [D1]: ['v1'] } }] })],
+    });
     expect(parseManifestBundle(good())).toEqual(good());
     expect(refused('{"version":1,')).toMatch(/^invalid manifest bundle: not JSON/);
     const unanchored = good();
     unanchored.projects[1]!.signatures.identities = [{ issuer: 'https://accounts.google.com', subjectRegExp: 'krel-trust@k8s-releng-prod' }];
-    expect(refused(unanchored)).toMatch(/projects\[1\]\.signatures\.identities\[0\]\.subjectRegExp: identity-regexp-anchored: subjectRegExp "krel-trust@k8s-releng-prod" is not anchored/);
+    expect(refused(unanchored)).toMatch(
+      /projects\[1\]\.signatures\.identities\[0\]\.subjectRegExp: identity-regexp-anchored: subjectRegExp "krel-trust@k8s-releng-prod" is not anchored/,
+    );
     const upper = good();
     upper.projects[0]!.destinations = ['Reg.example.com/prod'];
     expect(refused(upper)).toMatch(/projects\[0\]\.destinations\[0\]: a registry name in normalized spelling/);
@@ -151,7 +160,9 @@ describe('parseManifestBundle: what a worker reads back from S3', () => {
     expect(refused(loop)).toMatch(/is both the source and a destination/);
     const conflict = good();
     conflict.projects[1]!.images = [{ name: 'foo', dmap: { [D3]: ['v1'] } }];
-    expect(refused(conflict)).toMatch(/projects\[1\] \(b\): tag v1 would point 127\.0\.0\.1:5002\/prod\/foo at sha256:0eee.*but project a promotes sha256:bb4e/);
+    expect(refused(conflict)).toMatch(
+      /projects\[1\] \(b\): tag v1 would point 127\.0\.0\.1:5002\/prod\/foo at sha256:0eee.*but project a promotes sha256:bb4e/,
+    );
     const inImage = good();
     inImage.projects[0]!.images[0]!.dmap[D2] = ['v1'];
     expect(refused(inImage)).toMatch(/tag v1 of image foo is claimed by/);
@@ -161,7 +172,10 @@ describe('parseManifestBundle: what a worker reads back from S3', () => {
   });
 
   it('lists every problem, the first ten in the message', () => {
-    const many: ManifestBundle = { version: 1, projects: Array.from({ length: 12 }, (_, i) => project({ name: `p${String(i).padStart(2, '0')}`, destinations: ['127.0.0.1:5001/staging'] })) };
+    const many: ManifestBundle = {
+      version: 1,
+      projects: Array.from({ length: 12 }, (_, i) => project({ name: `p${String(i).padStart(2, '0')}`, destinations: ['127.0.0.1:5001/staging'] })),
+    };
     try {
       parseManifestBundle(many);
       throw new Error('accepted');
@@ -191,4 +205,3 @@ describe('counting', () => {
     expect(countBundle({ version: 1, projects: [a, b] })).toEqual({ projects: 2, images: 3, digests: 3 + 2, tagPairs: 3 + 3, uniqueEdges: 4 + 2 + 3 });
   });
 });
-

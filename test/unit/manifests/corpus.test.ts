@@ -25,7 +25,10 @@ async function statsTable(): Promise<Map<string, StatsRow>> {
   const section = text.slice(text.indexOf('## Per project'), text.indexOf('## Malformed entries'));
   const rows = new Map<string, StatsRow>();
   for (const line of section.split('\n')) {
-    const cells = line.split('|').map((c) => c.trim()).slice(1, -1);
+    const cells = line
+      .split('|')
+      .map((c) => c.trim())
+      .slice(1, -1);
     if (cells.length !== 8 || !/^\d+$/.test(cells[1]!)) continue;
     const n = cells.slice(1).map(Number);
     rows.set(cells[0]!, {
@@ -85,7 +88,7 @@ describe('k8s thin-manifest corpus', () => {
     expect(valid.counts).toEqual({ projects: 59, images: 201, digests: 2565, tagPairs: 2598, uniqueEdges: 57963 });
   });
 
-  it('its bundle reads back through parseManifestBundle unchanged (the worker\'s check of what it loads)', () => {
+  it("its bundle reads back through parseManifestBundle unchanged (the worker's check of what it loads)", () => {
     expect(parseManifestBundle(canonicalJson(valid.bundle!))).toEqual(valid.bundle);
   });
 

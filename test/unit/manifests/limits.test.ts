@@ -61,10 +61,13 @@ describe.each(['plain', 'thin'] as const)('key paths on the %s layout', (layout)
   it('accepts a key inside the folder, also through .. that stays inside and a symlink that stays inside', async () => {
     for (const [entry, prepare] of [
       ['keys/../release.pub', async (folder: string) => writeFile(path.join(folder, 'release.pub'), PUB)],
-      ['current.pub', async (folder: string) => {
-        await writeFile(path.join(folder, 'release.pub'), PUB);
-        await symlink('release.pub', path.join(folder, 'current.pub'));
-      }],
+      [
+        'current.pub',
+        async (folder: string) => {
+          await writeFile(path.join(folder, 'release.pub'), PUB);
+          await symlink('release.pub', path.join(folder, 'current.pub'));
+        },
+      ],
     ] as const) {
       const { result } = await load(entry, prepare);
       expect(result.errors).toEqual([]);
@@ -75,7 +78,10 @@ describe.each(['plain', 'thin'] as const)('key paths on the %s layout', (layout)
   it('a path that climbs out of the tree is refused even when the file exists', async () => {
     // Both temporary folders sit side by side: the path reaches the real key next to the tree.
     const up = layout === 'plain' ? '..' : '../../..';
-    const { result, file } = await load((outside) => `${up}/${path.basename(outside)}/release.pub`, async () => {});
+    const { result, file } = await load(
+      (outside) => `${up}/${path.basename(outside)}/release.pub`,
+      async () => {},
+    );
     expect(findings(result)).toEqual([[file, KEY_LINE, 'key-path-outside']]);
   });
 
@@ -106,8 +112,10 @@ describe('manifest file size', () => {
   it('a thin images file over 16 MiB too, and the other projects are still checked', async () => {
     const root = await tempDir('big-thin-');
     await writeTree(root, {
-      'manifests/a/promoter-manifest.yaml': HEAD, 'images/a/images.yaml': IMAGES,
-      'manifests/b/promoter-manifest.yaml': HEAD, 'images/b/images.yaml': IMAGES.replace('foo', 'bar'),
+      'manifests/a/promoter-manifest.yaml': HEAD,
+      'images/a/images.yaml': IMAGES,
+      'manifests/b/promoter-manifest.yaml': HEAD,
+      'images/b/images.yaml': IMAGES.replace('foo', 'bar'),
     });
     await truncate(path.join(root, 'images/b/images.yaml'), 40 * 1024 * 1024);
     const r = await loadThinManifests(root);

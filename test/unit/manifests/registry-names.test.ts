@@ -39,7 +39,11 @@ describe('registry names in one spelling', () => {
   });
 
   it('the bundle carries the normalized names; a destination given twice in two spellings is one', async () => {
-    const l = await loadAs('plain', `${head('Staging.Example.COM:443/s', 'REG.example.com/prod', 'reg.example.com:443/prod', 'registry-1.docker.io:443/org', 'mirror.example.com:05000/m')}`, IMAGES);
+    const l = await loadAs(
+      'plain',
+      `${head('Staging.Example.COM:443/s', 'REG.example.com/prod', 'reg.example.com:443/prod', 'registry-1.docker.io:443/org', 'mirror.example.com:05000/m')}`,
+      IMAGES,
+    );
     expect(l.result.errors).toEqual([]);
     expect(findings(l.result, 'warnings')).toEqual([['promoter.yaml', 5, 'duplicate-destination']]);
     expect(l.result.warnings[0]!.message).toContain('(as reg.example.com:443/prod)');

@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { D1, D2, D3, HEAD, IMAGES, MARK, findings, loadAs, marked, type Layout } from './helpers';
 
 const PRIVATE_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-const indent = (text: string, n: number) => text.trimEnd().split('\n').map((l) => ' '.repeat(n) + l).join('\n');
+const indent = (text: string, n: number) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
 
 interface Case {
   name: string;
@@ -99,7 +104,11 @@ const cases: Case[] = [
     extra: { 'keys/notes.txt': 'just some notes\n' },
   },
   { name: 'absolute key path', rule: 'key-path-outside', head: `${HEAD}signatures:\n  keys:\n  - /etc/ssl/certs/release.pub ${MARK}\n` },
-  { name: 'key path that climbs out of the manifest tree', rule: 'key-path-outside', head: `${HEAD}provenance:\n  keys:\n  - keys/../../../../release.pub ${MARK}\n` },
+  {
+    name: 'key path that climbs out of the manifest tree',
+    rule: 'key-path-outside',
+    head: `${HEAD}provenance:\n  keys:\n  - keys/../../../../release.pub ${MARK}\n`,
+  },
   {
     name: 'key path that is a folder',
     rule: 'key-file-type',

@@ -137,12 +137,17 @@ describe('validateCommand with PROMOTER_ALLOWED_REGISTRIES', () => {
     expect(r.code).toBe(2);
     const lines = r.err.trimEnd().split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toBe(`${GOOD}:4: registry-not-allowed: source registry 127.0.0.1:5001/staging: 127.0.0.1:5001 is a loopback address, allowed only when PROMOTER_ALLOWED_REGISTRIES names it (e.g. 127.0.0.1:*)`);
+    expect(lines[0]).toBe(
+      `${GOOD}:4: registry-not-allowed: source registry 127.0.0.1:5001/staging: 127.0.0.1:5001 is a loopback address, allowed only when PROMOTER_ALLOWED_REGISTRIES names it (e.g. 127.0.0.1:*)`,
+    );
   });
 
   it('accepts the manifest when every host is allowed, and says so for a bad glob', async () => {
     expect((await withAllowed('127.0.0.1:*', { manifest: GOOD })).code).toBe(0);
     const bad = await withAllowed('reg istry', { manifest: GOOD });
-    expect(bad).toMatchObject({ code: 2, err: 'promoter validate: PROMOTER_ALLOWED_REGISTRIES: "reg istry" is not a host glob (host[:port], "*" as a wildcard, IPv6 in brackets)\n' });
+    expect(bad).toMatchObject({
+      code: 2,
+      err: 'promoter validate: PROMOTER_ALLOWED_REGISTRIES: "reg istry" is not a host glob (host[:port], "*" as a wildcard, IPv6 in brackets)\n',
+    });
   });
 });

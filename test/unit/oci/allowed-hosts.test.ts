@@ -27,10 +27,23 @@ describe('AllowedHosts globs', () => {
     expect(hosts.allows('localhost:5002')).toBe(false); // not in the list at all
     const wide = new AllowedHosts(['*:*']);
     expect(wide.allows('registry.example.com:5000')).toBe(true);
-    for (const h of ['127.0.0.1:5000', 'localhost:5000', '[::1]:5000', '169.254.169.254', '169.254.10.1:80', '[fd00:ec2::254]', '[fe80::1]:5000', 'metadata.google.internal', '0.0.0.0:5000', '[::ffff:127.0.0.1]:5000']) {
+    for (const h of [
+      '127.0.0.1:5000',
+      'localhost:5000',
+      '[::1]:5000',
+      '169.254.169.254',
+      '169.254.10.1:80',
+      '[fd00:ec2::254]',
+      '[fe80::1]:5000',
+      'metadata.google.internal',
+      '0.0.0.0:5000',
+      '[::ffff:127.0.0.1]:5000',
+    ]) {
       expect(wide.allows(h), h).toBe(false);
     }
-    expect(wide.refusal('169.254.169.254')).toBe('169.254.169.254 is a cloud-metadata address, allowed only when PROMOTER_ALLOWED_REGISTRIES names it (e.g. 169.254.169.254:*)');
+    expect(wide.refusal('169.254.169.254')).toBe(
+      '169.254.169.254 is a cloud-metadata address, allowed only when PROMOTER_ALLOWED_REGISTRIES names it (e.g. 169.254.169.254:*)',
+    );
     expect(new AllowedHosts(['127.0.0.*:*']).allows('127.0.0.1:5000')).toBe(false); // a wildcard never names
     expect(new AllowedHosts(['[::1]:*']).allows('[::1]:5000')).toBe(true);
     expect(new AllowedHosts(['169.254.169.254']).allows('169.254.169.254')).toBe(true);
@@ -49,7 +62,8 @@ describe('AllowedHosts globs', () => {
   it('refuses a value that is not a list of host globs', () => {
     expect(parseAllowedRegistries(' a.io , *.b.io:*,, ')).toEqual(['a.io', '*.b.io:*']);
     expect(parseAllowedRegistries(undefined)).toEqual([]);
-    for (const bad of ['https://a.io', 'a.io/path', 'a.io:port', 'a b', 'fd00::1']) expect(() => parseAllowedRegistries(bad), bad).toThrow(/is not a host glob/);
+    for (const bad of ['https://a.io', 'a.io/path', 'a.io:port', 'a b', 'fd00::1'])
+      expect(() => parseAllowedRegistries(bad), bad).toThrow(/is not a host glob/);
   });
 
   it('knows the special addresses', () => {
@@ -64,7 +78,10 @@ describe('AllowedHosts globs', () => {
 });
 
 describe('AllowedHosts lookup (what a name resolves to)', () => {
-  const resolveTo = (address: string, family = 4): Resolver => (_h, _o, cb) => cb(null, [{ address, family }]);
+  const resolveTo =
+    (address: string, family = 4): Resolver =>
+    (_h, _o, cb) =>
+      cb(null, [{ address, family }]);
   const lookup = (hosts: AllowedHosts, name: string, all = false) =>
     new Promise<{ err?: NodeJS.ErrnoException; address?: unknown }>((resolve) =>
       hosts.lookup(name, { all }, (err: NodeJS.ErrnoException | null, address: unknown) => resolve(err ? { err } : { address })),
@@ -73,13 +90,17 @@ describe('AllowedHosts lookup (what a name resolves to)', () => {
   it('refuses a name a wildcard allowed when it resolves to loopback or metadata', async () => {
     const r = await lookup(new AllowedHosts(['*:*'], resolveTo('169.254.169.254')), 'innocent.example');
     expect(r.err?.code).toBe('ERR_PROMOTER_HOST_NOT_ALLOWED');
-    expect(r.err?.message).toBe('innocent.example resolves to 169.254.169.254, a cloud-metadata address: allowed only when PROMOTER_ALLOWED_REGISTRIES names innocent.example');
+    expect(r.err?.message).toBe(
+      'innocent.example resolves to 169.254.169.254, a cloud-metadata address: allowed only when PROMOTER_ALLOWED_REGISTRIES names innocent.example',
+    );
     expect((await lookup(new AllowedHosts(['*:*'], resolveTo('127.0.0.1')), 'rebind.example')).err?.code).toBe('ERR_PROMOTER_HOST_NOT_ALLOWED');
   });
 
   it('passes names the operator named, and ordinary addresses, in both lookup forms', async () => {
     expect(await lookup(new AllowedHosts(['localhost:*'], resolveTo('127.0.0.1')), 'localhost')).toEqual({ address: '127.0.0.1' });
     expect(await lookup(new AllowedHosts(['*:*'], resolveTo('203.0.113.7')), 'registry.example')).toEqual({ address: '203.0.113.7' });
-    expect(await lookup(new AllowedHosts(['*:*'], resolveTo('203.0.113.7')), 'registry.example', true)).toEqual({ address: [{ address: '203.0.113.7', family: 4 }] });
+    expect(await lookup(new AllowedHosts(['*:*'], resolveTo('203.0.113.7')), 'registry.example', true)).toEqual({
+      address: [{ address: '203.0.113.7', family: 4 }],
+    });
   });
 });

@@ -10,7 +10,14 @@ function setup(expiresIn: number | undefined, maxTokens?: number) {
     asked.push(url.searchParams.getAll('scope').join(' '));
     return { status: 200, body: JSON.stringify({ token: `t${asked.length}`, ...(expiresIn !== undefined ? { expires_in: expiresIn } : {}) }) };
   };
-  const auth = new Authenticator({ credentials: new StaticCredentialStore({}), tokenFetch, allowHttp: () => false, userAgent: 'test', now: () => now, ...(maxTokens ? { maxTokens } : {}) });
+  const auth = new Authenticator({
+    credentials: new StaticCredentialStore({}),
+    tokenFetch,
+    allowHttp: () => false,
+    userAgent: 'test',
+    now: () => now,
+    ...(maxTokens ? { maxTokens } : {}),
+  });
   auth.onUnauthorized('reg.example', [], [{ scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'reg' } }]);
   return { auth, asked, advance: (ms: number) => (now += ms) };
 }

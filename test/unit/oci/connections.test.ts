@@ -14,7 +14,13 @@ afterEach(async () => {
 });
 
 function connections(certsDirs: string[] = [], maxHosts?: number) {
-  const c = new Connections({ certsDirs, hosts: new AllowedHosts(['*:*']), allowHttp: isLoopbackHost, probeTimeoutMs: 1000, ...(maxHosts ? { maxHosts } : {}) });
+  const c = new Connections({
+    certsDirs,
+    hosts: new AllowedHosts(['*:*']),
+    allowHttp: isLoopbackHost,
+    probeTimeoutMs: 1000,
+    ...(maxHosts ? { maxHosts } : {}),
+  });
   made.push(c);
   return c;
 }

@@ -46,9 +46,15 @@ describe('credentials stay with their host', () => {
       if (req.url?.startsWith('/token')) return json(res, 200, { token: 'stolen' });
       json(res, 401, { errors: [{ code: 'UNAUTHORIZED' }] }, { 'WWW-Authenticate': `Bearer realm="http://${req.headers.host}/token",service="evil"` });
     });
-    const h = await home((req, res) => json(res, 200, { name: 'app', tags: ['v1'] }, req.url?.includes('last=') ? {} : { Link: `<http://${other.host}/v2/app/tags/list?last=v1>; rel="next"` }));
+    const h = await home((req, res) =>
+      json(res, 200, { name: 'app', tags: ['v1'] }, req.url?.includes('last=') ? {} : { Link: `<http://${other.host}/v2/app/tags/list?last=v1>; rel="next"` }),
+    );
     const client = clientFor(h);
-    await expect(client.listTags(h.host, 'app')).rejects.toMatchObject({ code: 'UNAUTHORIZED', registry: h.host, message: expect.stringContaining(`(answered by ${other.host})`) });
+    await expect(client.listTags(h.host, 'app')).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      registry: h.host,
+      message: expect.stringContaining(`(answered by ${other.host})`),
+    });
     // The registry is still spoken to with its own Basic credentials, and the foreign realm never asked.
     await client.ping(h.host);
     expect(h.seen.at(-1)?.authorization).toBe(BASIC);
@@ -107,7 +113,9 @@ describe('credentials stay with their host', () => {
       res.end();
     });
     const bytes = new TextEncoder().encode('{"schemaVersion":2}');
-    await expect(clientFor(h).putManifest({ host: h.host, repository: 'app', tag: 'v1' }, bytes, 'application/vnd.oci.image.manifest.v1+json')).rejects.toMatchObject({
+    await expect(
+      clientFor(h).putManifest({ host: h.host, repository: 'app', tag: 'v1' }, bytes, 'application/vnd.oci.image.manifest.v1+json'),
+    ).rejects.toMatchObject({
       code: 'REDIRECT_REFUSED',
       retryable: false,
       message: expect.stringContaining('answered 307 to a PUT, a write; writes are never redirected'),

@@ -48,7 +48,11 @@ describe('DockerConfigCredentialStore', () => {
       await writeFile(join(bin, name), script.replace('user-', name.endsWith('fake') ? 'helper-' : 'store-'));
       await chmod(join(bin, name), 0o755);
     }
-    const dir = await configDir({ credHelpers: { 'h.example.com': 'fake' }, credsStore: 'store', auths: { 'a.example.com': { auth: Buffer.from('u:p').toString('base64') } } });
+    const dir = await configDir({
+      credHelpers: { 'h.example.com': 'fake' },
+      credsStore: 'store',
+      auths: { 'a.example.com': { auth: Buffer.from('u:p').toString('base64') } },
+    });
     const path = process.env.PATH;
     process.env.PATH = `${bin}:${path}`;
     try {

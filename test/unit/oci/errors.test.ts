@@ -10,7 +10,11 @@ describe('registry error bodies', () => {
     expect(parseErrorBody('')).toEqual([]);
   });
   it('maps a registry code to a typed, non-retryable error with context', () => {
-    const e = errorFromResponse(404, '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}', { registry: 'r:1', repository: 'a/b', operation: 'list tags' });
+    const e = errorFromResponse(404, '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}', {
+      registry: 'r:1',
+      repository: 'a/b',
+      operation: 'list tags',
+    });
     expect(e).toBeInstanceOf(OciError);
     expect(e).toMatchObject({ code: 'NAME_UNKNOWN', status: 404, retryable: false, registry: 'r:1', repository: 'a/b' });
     expect(e.message).toContain('r:1/a/b');

@@ -10,7 +10,9 @@ describe('parseWwwAuthenticate', () => {
   });
   it('parses Basic and unquoted values, case-insensitively', () => {
     expect(parseWwwAuthenticate('Basic realm="promoter-production"')).toEqual([{ scheme: 'basic', params: { realm: 'promoter-production' } }]);
-    expect(parseWwwAuthenticate('BEARER Realm=http://127.0.0.1:5005/token, Service=dev')).toEqual([{ scheme: 'bearer', params: { realm: 'http://127.0.0.1:5005/token', service: 'dev' } }]);
+    expect(parseWwwAuthenticate('BEARER Realm=http://127.0.0.1:5005/token, Service=dev')).toEqual([
+      { scheme: 'bearer', params: { realm: 'http://127.0.0.1:5005/token', service: 'dev' } },
+    ]);
   });
   it('splits several challenges and keeps escaped quotes', () => {
     const got = parseWwwAuthenticate('Basic realm="a \\"quoted\\" realm", Bearer realm="https://t/x",error="insufficient_scope"');
@@ -38,7 +40,10 @@ describe('parseNextLink', () => {
 
 describe('normaliseScopes', () => {
   it('merges actions per repository and sorts', () => {
-    expect(normaliseScopes(['repository:b:pull', 'repository:a:push', 'repository:a:pull', 'repository:b:pull'])).toEqual(['repository:a:pull,push', 'repository:b:pull']);
+    expect(normaliseScopes(['repository:b:pull', 'repository:a:push', 'repository:a:pull', 'repository:b:pull'])).toEqual([
+      'repository:a:pull,push',
+      'repository:b:pull',
+    ]);
     expect(normaliseScopes(['repository:dst:pull,push repository:src:pull'])).toEqual(['repository:dst:pull,push', 'repository:src:pull']);
   });
 });

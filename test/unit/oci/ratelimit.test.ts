@@ -138,6 +138,8 @@ describe('a budget shared between workers', () => {
     s.setLimit(3);
     const [d, e] = await Promise.all([s.acquire(), s.acquire()]);
     expect(s.inFlight).toBe(3);
-    c(); d(); e();
+    c();
+    d();
+    e();
   });
 });

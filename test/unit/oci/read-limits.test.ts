@@ -8,7 +8,8 @@ afterEach(closeAll);
 
 const MiB = 1024 * 1024;
 const digest = sha256Digest(new TextEncoder().encode('x'));
-const client = (opts: ConstructorParameters<typeof RegistryClient>[0] = {}) => new RegistryClient({ allowedRegistries: ['127.0.0.1:*'], retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, ...opts });
+const client = (opts: ConstructorParameters<typeof RegistryClient>[0] = {}) =>
+  new RegistryClient({ allowedRegistries: ['127.0.0.1:*'], retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, ...opts });
 
 describe('read limits', () => {
   it('a manifest declaring 4 GiB is refused from its headers, nearly nothing read', async () => {
@@ -67,20 +68,36 @@ describe('read limits', () => {
       }
       json(res, 401, {}, { 'WWW-Authenticate': `Bearer realm="http://${req.headers.host}/token",service="r"` });
     });
-    await expect(client().ping(r.host)).rejects.toMatchObject({ code: 'TOO_LARGE', registry: r.host, message: `token request on ${r.host}: the answer is larger than the limit of ${MiB} bytes (Content-Length ${2 * MiB}, not read); refused` });
+    await expect(client().ping(r.host)).rejects.toMatchObject({
+      code: 'TOO_LARGE',
+      registry: r.host,
+      message: `token request on ${r.host}: the answer is larger than the limit of ${MiB} bytes (Content-Length ${2 * MiB}, not read); refused`,
+    });
   });
 
   it('a tag listing is bounded in pages and in bytes', async () => {
     let page = 0;
-    const endless = await serve((req, res) => json(res, 200, { name: 'app', tags: [`t${page}`] }, { Link: `</v2/app/tags/list?n=1&last=t${page++}>; rel="next"` }));
+    const endless = await serve((req, res) =>
+      json(res, 200, { name: 'app', tags: [`t${page}`] }, { Link: `</v2/app/tags/list?n=1&last=t${page++}>; rel="next"` }),
+    );
     await expect(client({ readLimits: { tagPages: 50 } }).listTags(endless.host, 'app')).rejects.toMatchObject({
       code: 'TOO_LARGE',
       retryable: false,
       message: `list tags on ${endless.host}/app: more than 50 pages, past the client's limit; refused`,
     });
     expect(endless.seen).toHaveLength(50);
-    const wide = await serve((req, res) => json(res, 200, { name: 'app', tags: Array.from({ length: 100 }, (_, i) => `tag-${page}-${i}`) }, { Link: `</v2/app/tags/list?last=${page++}>; rel="next"` }));
-    await expect(client({ readLimits: { tagListBytes: 10_000 } }).listTags(wide.host, 'app')).rejects.toMatchObject({ code: 'TOO_LARGE', message: expect.stringMatching(/more than 10000 bytes over \d+ pages/) });
+    const wide = await serve((req, res) =>
+      json(
+        res,
+        200,
+        { name: 'app', tags: Array.from({ length: 100 }, (_, i) => `tag-${page}-${i}`) },
+        { Link: `</v2/app/tags/list?last=${page++}>; rel="next"` },
+      ),
+    );
+    await expect(client({ readLimits: { tagListBytes: 10_000 } }).listTags(wide.host, 'app')).rejects.toMatchObject({
+      code: 'TOO_LARGE',
+      message: expect.stringMatching(/more than 10000 bytes over \d+ pages/),
+    });
     expect(wide.seen.length).toBeLessThan(10);
   });
 
@@ -101,7 +118,10 @@ describe('read limits', () => {
       retryable: false,
       message: `ping: refusing to connect: 127.0.0.1:${port} is not allowed by PROMOTER_ALLOWED_REGISTRIES=registry.k8s.io`,
     });
-    await expect(new RegistryClient({ allowedRegistries: [] }).ping(r.host)).rejects.toMatchObject({ code: 'HOST_NOT_ALLOWED', message: expect.stringContaining('is a loopback address') });
+    await expect(new RegistryClient({ allowedRegistries: [] }).ping(r.host)).rejects.toMatchObject({
+      code: 'HOST_NOT_ALLOWED',
+      message: expect.stringContaining('is a loopback address'),
+    });
     expect(r.seen).toEqual([]);
   });
 });

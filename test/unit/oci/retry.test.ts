@@ -17,8 +17,19 @@ class FakeClock implements Clock {
   }
 }
 
-const answer = (status: number, headers: Record<string, string> = {}): Answer => ({ status, url: 'https://reg.example/v2/', headers: new Headers(headers), body: new Uint8Array(0) });
-const describeAs = (a: Answer) => new OciError({ code: a.status === 429 ? 'TOOMANYREQUESTS' : 'SERVER_ERROR', status: a.status, registry: 'reg.example', message: `ping on reg.example failed with HTTP ${a.status}` });
+const answer = (status: number, headers: Record<string, string> = {}): Answer => ({
+  status,
+  url: 'https://reg.example/v2/',
+  headers: new Headers(headers),
+  body: new Uint8Array(0),
+});
+const describeAs = (a: Answer) =>
+  new OciError({
+    code: a.status === 429 ? 'TOOMANYREQUESTS' : 'SERVER_ERROR',
+    status: a.status,
+    registry: 'reg.example',
+    message: `ping on reg.example failed with HTTP ${a.status}`,
+  });
 
 function setup(opts = {}) {
   const clock = new FakeClock();
@@ -66,7 +77,9 @@ describe('RetryPolicy', () => {
     const t0 = clock.now();
     const err = await run([answer(429, { 'retry-after': '86400' }), answer(200)]).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TOOMANYREQUESTS', retryable: true, retryAfterMs: 86_400_000, status: 429 });
-    expect((err as Error).message).toBe('ping on reg.example failed with HTTP 429 (asked to wait 86400 s, more than the 600 s honoured: PROMOTER_MAX_RETRY_AFTER; the host is paused that long)');
+    expect((err as Error).message).toBe(
+      'ping on reg.example failed with HTTP 429 (asked to wait 86400 s, more than the 600 s honoured: PROMOTER_MAX_RETRY_AFTER; the host is paused that long)',
+    );
     expect(calls).toHaveLength(1);
     expect(clock.now()).toBe(t0);
     expect(limiter.bucket.pausedUntilMs).toBe(t0 + 600_000);

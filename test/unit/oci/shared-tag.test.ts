@@ -84,7 +84,9 @@ describe('updateSharedTag', () => {
     const tag = new MemoryTag(false);
     const pauses: number[] = [];
     for (let i = 0; i < 10; i++) tag.afterWrite.push(() => tag.put([`other-${i}`]));
-    const err = await updateSharedTag(tag, adding(['ours']), { rounds: 4, backoffMs: 100, random: () => 0.5, sleep: async (ms) => void pauses.push(ms) }).catch((e: unknown) => e);
+    const err = await updateSharedTag(tag, adding(['ours']), { rounds: 4, backoffMs: 100, random: () => 0.5, sleep: async (ms) => void pauses.push(ms) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OciError);
     expect(err).toMatchObject({ retryable: true, message: expect.stringContaining('reg.example/app:shared') });
     expect(tag.writes).toBe(4);

@@ -17,7 +17,9 @@ describe('Transport scheme choice', () => {
 
   it('refuses a plain-HTTP URL handed back for a non-loopback host', async () => {
     const t = new Transport({ allowedRegistries: [] }); // the default allow-list, whatever the environment says
-    await expect(t.request({ host: 'registry.example.com', method: 'GET', path: 'http://registry.example.com/v2/', scopes: [], operation: 'ping' })).rejects.toMatchObject({ code: 'INSECURE' });
+    await expect(
+      t.request({ host: 'registry.example.com', method: 'GET', path: 'http://registry.example.com/v2/', scopes: [], operation: 'ping' }),
+    ).rejects.toMatchObject({ code: 'INSECURE' });
     expect(t.stats()).toEqual({});
   });
 

@@ -4,7 +4,11 @@ import { pushesOf } from '../../../lib/run/notifications';
 import { authorized } from '../../../client/commands/audit-receiver';
 
 const digest = `sha256:${'ab'.repeat(32)}`;
-const push = (target: Record<string, unknown>, action = 'push') => ({ action, target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, repository: 'team/app', ...target }, request: { host: 'seen.example:5000' } });
+const push = (target: Record<string, unknown>, action = 'push') => ({
+  action,
+  target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, repository: 'team/app', ...target },
+  request: { host: 'seen.example:5000' },
+});
 
 describe('notification envelopes', () => {
   it('passes on tag pushes, with the host the endpoint names over the one the request saw', () => {
@@ -14,7 +18,14 @@ describe('notification envelopes', () => {
   });
 
   it('drops malformed names, tags and digests', () => {
-    const bad = [push({ tag: '../x' }), push({ tag: 'v1', repository: 'Team/App' }), push({ tag: 'v1', digest: 'sha256:zz' }), push({ tag: 'x'.repeat(129) }), null, 7];
+    const bad = [
+      push({ tag: '../x' }),
+      push({ tag: 'v1', repository: 'Team/App' }),
+      push({ tag: 'v1', digest: 'sha256:zz' }),
+      push({ tag: 'x'.repeat(129) }),
+      null,
+      7,
+    ];
     expect(pushesOf({ events: bad })).toEqual({ pushes: [], dropped: bad.length });
     expect(() => pushesOf({ nope: [] })).toThrow(/no events array/);
   });

@@ -11,13 +11,19 @@ const project: PlanInputProject = {
   name: 'demo',
   source: 'staging.example/p',
   destinations: ['prod.example/images', 'mirror.example/images', 'prod.example/images'],
-  images: [
-    { name: 'app', dmap: { [D1]: ['v1', 'latest'], [D2]: ['v2'], [D3]: [] } },
-  ],
+  images: [{ name: 'app', dmap: { [D1]: ['v1', 'latest'], [D2]: ['v2'], [D3]: [] } }],
 };
 
 function inventory(over: Partial<Inventory> = {}): Inventory {
-  return { sourceDigests: new Set([`staging.example/p/app@${D1}`, `staging.example/p/app@${D3}`]), destinationTags: new Map(), destinationDigests: new Set(), signatureTags: new Map(), signedByPromoter: new Map(), newRepositories: new Set(), ...over };
+  return {
+    sourceDigests: new Set([`staging.example/p/app@${D1}`, `staging.example/p/app@${D3}`]),
+    destinationTags: new Map(),
+    destinationDigests: new Set(),
+    signatureTags: new Map(),
+    signedByPromoter: new Map(),
+    newRepositories: new Set(),
+    ...over,
+  };
 }
 
 describe('repoFor', () => {
@@ -30,7 +36,15 @@ describe('repoFor', () => {
 describe('computePlan', () => {
   it('gives every edge a verdict and counts duplicates as overlaps', () => {
     const inv = inventory({
-      destinationTags: new Map([['prod.example/images/app', new Map([['v1', D1], ['latest', D2]])]]),
+      destinationTags: new Map([
+        [
+          'prod.example/images/app',
+          new Map([
+            ['v1', D1],
+            ['latest', D2],
+          ]),
+        ],
+      ]),
       destinationDigests: new Set([`prod.example/images/app@${D1}`]),
     });
     const plan = computePlan([project], inv, meta);
@@ -61,7 +75,6 @@ describe('copyTasks', () => {
     expect(d1prod.edges).toBe(2);
     expect(copyTasks(plan, new Set([D1])).map((t) => t.digest)).toEqual([D3, D3]);
   });
-
 });
 
 describe('inventoryQueries', () => {
@@ -70,7 +83,11 @@ describe('inventoryQueries', () => {
     expect([...q.sources.keys()]).toEqual(['staging.example/p/app']);
     expect(q.sources.get('staging.example/p/app')!.digests.size).toBe(3);
     expect([...q.destinations.keys()].sort()).toEqual(['mirror.example/images/app', 'prod.example/images/app']);
-    expect([...q.destinations.get('prod.example/images/app')!.tags].sort()).toEqual([['latest', D1], ['v1', D1], ['v2', D2]]);
+    expect([...q.destinations.get('prod.example/images/app')!.tags].sort()).toEqual([
+      ['latest', D1],
+      ['v1', D1],
+      ['v2', D2],
+    ]);
     expect([...q.destinations.get('prod.example/images/app')!.taglessDigests]).toEqual([D3]);
   });
 });
@@ -78,7 +95,21 @@ describe('inventoryQueries', () => {
 describe('sourcesToCheck', () => {
   it('asks the source only about digests with an edge not already in place', () => {
     const single: PlanInputProject = { ...project, destinations: ['prod.example/images'] };
-    const inv = { destinationTags: new Map([['prod.example/images/app', new Map([['v1', D1], ['latest', D1]])]]), destinationDigests: new Set([`prod.example/images/app@${D3}`]), signatureTags: new Map(), signedByPromoter: new Map(), newRepositories: new Set<string>() };
+    const inv = {
+      destinationTags: new Map([
+        [
+          'prod.example/images/app',
+          new Map([
+            ['v1', D1],
+            ['latest', D1],
+          ]),
+        ],
+      ]),
+      destinationDigests: new Set([`prod.example/images/app@${D3}`]),
+      signatureTags: new Map(),
+      signedByPromoter: new Map(),
+      newRepositories: new Set<string>(),
+    };
     // D1 (v1, latest) and D3 (tagless) are in place; only D2 (v2) still needs its source.
     expect([...sourcesToCheck([single], inv).keys()]).toEqual([`staging.example/p/app@${D2}`]);
   });
@@ -102,7 +133,10 @@ describe('mergeTagRecord', () => {
 
   it('adds the attestations written there to those recorded, as a sorted set per digest', () => {
     const old = { tags: { v1: D1 }, attested: { [D1]: ['b'] } };
-    expect(mergeTagRecord(old, { attested: { [D1]: ['c', 'a'], [D2]: ['x'] } })).toEqual({ tags: { v1: D1 }, attested: { [D1]: ['a', 'b', 'c'], [D2]: ['x'] } });
+    expect(mergeTagRecord(old, { attested: { [D1]: ['c', 'a'], [D2]: ['x'] } })).toEqual({
+      tags: { v1: D1 },
+      attested: { [D1]: ['a', 'b', 'c'], [D2]: ['x'] },
+    });
     expect(mergeTagRecord(old, { attested: { [D1]: ['b'] } })).toBeUndefined();
   });
 });

@@ -16,7 +16,11 @@ function input(over: { provenance?: Partial<ProvenancePolicy>; signatures?: Part
     digest: DIGEST,
     resourceUri: `prod.example/p/app@${DIGEST}`,
     verifierId: 'https://promoter.example/worker@v1',
-    policy: { uri: 's3://audit/inputs/x.json#manifests/p/promoter-manifest.yaml', provenance: { ...DEFAULT_PROVENANCE_POLICY, ...over.provenance }, signatures: { ...DEFAULT_SIGNATURE_POLICY, ...over.signatures } },
+    policy: {
+      uri: 's3://audit/inputs/x.json#manifests/p/promoter-manifest.yaml',
+      provenance: { ...DEFAULT_PROVENANCE_POLICY, ...over.provenance },
+      signatures: { ...DEFAULT_SIGNATURE_POLICY, ...over.signatures },
+    },
     sourceRepository: 'staging.example/s/app',
     ...(over.prov ? { provenance: over.prov } : {}),
     ...(over.sig ? { signatures: over.sig } : {}),
@@ -37,7 +41,9 @@ describe('verificationSummaryStatement', () => {
     expect(s._type).toBe('https://in-toto.io/Statement/v1');
     expect(s.predicateType).toBe('https://slsa.dev/verification_summary/v1');
     expect(s.subject).toEqual([{ name: 'prod.example/p/app', digest: { sha256: 'a'.repeat(64) } }]);
-    const digest = createHash('sha256').update(canonicalJson({ provenance: i.policy.provenance, signatures: i.policy.signatures })).digest('hex');
+    const digest = createHash('sha256')
+      .update(canonicalJson({ provenance: i.policy.provenance, signatures: i.policy.signatures }))
+      .digest('hex');
     expect(s.predicate).toEqual({
       verifier: { id: 'https://promoter.example/worker@v1' },
       timeVerified: '2026-03-01T10:00:05.000Z', // the later check: verified once both were done
@@ -61,7 +67,12 @@ describe('verificationSummaryStatement', () => {
     expect(level(input({ provenance: { mode: 'warn' }, prov: rec('missing', at) }))).toEqual(['SLSA_BUILD_LEVEL_0']);
     expect(level(input({ provenance: { mode: 'warn' }, prov: rec('failed', at) }))).toEqual(['SLSA_BUILD_LEVEL_0']);
     const off = verificationSummaryStatement(input({ provenance: { mode: 'off' }, signatures: { mode: 'off' } }));
-    expect(off.predicate).toMatchObject({ verifiedLevels: ['SLSA_BUILD_LEVEL_0'], verificationResult: 'PASSED', inputAttestations: [], timeVerified: '2026-03-01T00:00:00.000Z' });
+    expect(off.predicate).toMatchObject({
+      verifiedLevels: ['SLSA_BUILD_LEVEL_0'],
+      verificationResult: 'PASSED',
+      inputAttestations: [],
+      timeVerified: '2026-03-01T00:00:00.000Z',
+    });
   });
 
   it('FAILED where the policy refuses the digest (require without evidence, if-present with a bad signature)', () => {

@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
-  COSIGN_SIGN_PREDICATE_TYPE, OCI_INDEX, PROMOTION_PREDICATE_TYPE, SIGSTORE_BUNDLE_V03, buildBundleReferrer,
-  loadSigningKey, loadVerificationKeys, promotionStatement, sha256Digest,
-  signDsseBundle, signImageBundle, verifyBundle,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  OCI_INDEX,
+  PROMOTION_PREDICATE_TYPE,
+  SIGSTORE_BUNDLE_V03,
+  buildBundleReferrer,
+  loadSigningKey,
+  loadVerificationKeys,
+  promotionStatement,
+  sha256Digest,
+  signDsseBundle,
+  signImageBundle,
+  verifyBundle,
 } from '../../../lib/signing';
 import { referrerDescriptor, withReferrers } from '../../../lib/oci';
 import { DIGEST_A, DIGEST_B, fixture, fixtureDigest, p256Pair, signMessageBundle } from './helpers';

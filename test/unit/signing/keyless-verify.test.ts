@@ -1,9 +1,7 @@
 // Keyless (certificate) bundles verified against a trusted root, with a
 // self-made Fulcio-like CA and an openssl RFC 3161 timestamp authority.
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  COSIGN_SIGN_PREDICATE_TYPE, buildDsseBundle, cosignSignStatement, verifyBundle, type SerializedBundle,
-} from '../../../lib/signing';
+import { COSIGN_SIGN_PREDICATE_TYPE, buildDsseBundle, cosignSignStatement, verifyBundle, type SerializedBundle } from '../../../lib/signing';
 import { DIGEST_A, DIGEST_B } from './helpers';
 import { certificateSigner, makeKeylessPki, timestampWitness, type KeylessPki } from './pki';
 
@@ -12,7 +10,12 @@ const IDENTITY = { email: 'release@k8s.example', issuer: 'https://oidc.k8s.examp
 describe('verifyBundle, keyless', () => {
   let pki: KeylessPki;
   let bundle: SerializedBundle;
-  const trust = () => ({ trustedRoot: pki.trustedRoot, identities: [{ issuer: IDENTITY.issuer, subject: IDENTITY.email }], ctlogThreshold: 0, tlogThreshold: 0 });
+  const trust = () => ({
+    trustedRoot: pki.trustedRoot,
+    identities: [{ issuer: IDENTITY.issuer, subject: IDENTITY.email }],
+    ctlogThreshold: 0,
+    tlogThreshold: 0,
+  });
 
   beforeAll(async () => {
     pki = makeKeylessPki(IDENTITY);
@@ -28,14 +31,30 @@ describe('verifyBundle, keyless', () => {
   });
 
   it('matches subject and issuer regular expressions, and tries each identity', () => {
-    expect(verifyBundle(bundle, { keyless: { ...trust(), identities: [{ subjectRegExp: '^release@k8s\\.example$', issuerRegExp: '^https://oidc\\.k8s\\.[a-z]+$' }] } }).ok).toBe(true);
-    expect(verifyBundle(bundle, { keyless: { ...trust(), identities: [{ subject: 'other@x', issuer: IDENTITY.issuer }, { subject: IDENTITY.email, issuer: IDENTITY.issuer }] } }).ok).toBe(true);
+    expect(
+      verifyBundle(bundle, {
+        keyless: { ...trust(), identities: [{ subjectRegExp: '^release@k8s\\.example$', issuerRegExp: '^https://oidc\\.k8s\\.[a-z]+$' }] },
+      }).ok,
+    ).toBe(true);
+    expect(
+      verifyBundle(bundle, {
+        keyless: {
+          ...trust(),
+          identities: [
+            { subject: 'other@x', issuer: IDENTITY.issuer },
+            { subject: IDENTITY.email, issuer: IDENTITY.issuer },
+          ],
+        },
+      }).ok,
+    ).toBe(true);
   });
 
   it('rejects another subject, another issuer, another digest', () => {
     const wrongSubject = verifyBundle(bundle, { keyless: { ...trust(), identities: [{ issuer: IDENTITY.issuer, subject: 'attacker@evil.example' }] } });
     expect(wrongSubject.ok).toBe(false);
-    expect(verifyBundle(bundle, { keyless: { ...trust(), identities: [{ issuer: 'https://accounts.evil.example', subject: IDENTITY.email }] } }).ok).toBe(false);
+    expect(verifyBundle(bundle, { keyless: { ...trust(), identities: [{ issuer: 'https://accounts.evil.example', subject: IDENTITY.email }] } }).ok).toBe(
+      false,
+    );
     expect(verifyBundle(bundle, { keyless: { ...trust(), identities: [{ issuerRegExp: '^https://evil', subject: IDENTITY.email }] } }).ok).toBe(false);
     expect(verifyBundle(bundle, { keyless: trust(), expectedDigest: DIGEST_B }).ok).toBe(false);
   });
@@ -53,7 +72,9 @@ describe('verifyBundle, keyless', () => {
     expect(unanchored.ok).toBe(false);
     expect(unanchored.errors.join()).toMatch(/not anchored/);
     // The certificate itself is sound: its own identity passes.
-    expect(verifyBundle(signed, { keyless: policy({ issuer: IDENTITY.issuer, subject: 'krel-trust@k8s-releng-prodXiam.gserviceaccount.com.attacker.example' }) }).ok).toBe(true);
+    expect(
+      verifyBundle(signed, { keyless: policy({ issuer: IDENTITY.issuer, subject: 'krel-trust@k8s-releng-prodXiam.gserviceaccount.com.attacker.example' }) }).ok,
+    ).toBe(true);
   });
 
   it('rejects a certificate from a CA the trusted root does not hold', () => {

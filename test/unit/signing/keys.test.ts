@@ -39,7 +39,11 @@ describe('loadSigningKey', () => {
   it('rejects the cosign key with a wrong or missing password, without echoing it', () => {
     const pem = fixture('cosign.key').toString();
     let err: unknown;
-    try { loadSigningKey({ pem, password: 'guess-123' }); } catch (e) { err = e; }
+    try {
+      loadSigningKey({ pem, password: 'guess-123' });
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(SigningError);
     expect((err as SigningError).code).toBe('KEY_PASSWORD');
     expect((err as Error).message).not.toContain('guess-123');

@@ -33,32 +33,88 @@ function derBase64(pemFile: string): string {
 export function makeKeylessPki(identity: { email: string; issuer: string }): KeylessPki {
   const dir = mkdtempSync(join(tmpdir(), 'promoter-pki-'));
   const ec = (name: string) => openssl(dir, ['ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', `${name}.key`]);
-  const selfSigned = (name: string, cn: string) => openssl(dir, [
-    'req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/O=promoter-test/CN=${cn}`, '-days', '3', '-out', `${name}.pem`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
+  const selfSigned = (name: string, cn: string) =>
+    openssl(dir, [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      `${name}.key`,
+      '-subj',
+      `/O=promoter-test/CN=${cn}`,
+      '-days',
+      '3',
+      '-out',
+      `${name}.pem`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
   const issue = (name: string, ca: string, subject: string, ext: string) => {
     writeFileSync(join(dir, `${name}.ext`), ext);
     openssl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`]);
-    openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
+    openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.pem`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    ]);
   };
 
-  ec('fulcio'); selfSigned('fulcio', 'fulcio-root');
+  ec('fulcio');
+  selfSigned('fulcio', 'fulcio-root');
   ec('leaf');
-  issue('leaf', 'fulcio', '/O=promoter-test', [
-    `subjectAltName=critical,email:${identity.email}`,
-    'keyUsage=critical,digitalSignature',
-    'extendedKeyUsage=codeSigning',
-    'authorityKeyIdentifier=keyid',
-    `${OID_FULCIO_ISSUER_V2}=ASN1:UTF8String:${identity.issuer}`,
-  ].join('\n'));
-  ec('tsaroot'); selfSigned('tsaroot', 'tsa-root');
+  issue(
+    'leaf',
+    'fulcio',
+    '/O=promoter-test',
+    [
+      `subjectAltName=critical,email:${identity.email}`,
+      'keyUsage=critical,digitalSignature',
+      'extendedKeyUsage=codeSigning',
+      'authorityKeyIdentifier=keyid',
+      `${OID_FULCIO_ISSUER_V2}=ASN1:UTF8String:${identity.issuer}`,
+    ].join('\n'),
+  );
+  ec('tsaroot');
+  selfSigned('tsaroot', 'tsa-root');
   ec('tsa');
-  issue('tsa', 'tsaroot', '/O=promoter-test/CN=tsa', 'extendedKeyUsage=critical,timeStamping\nkeyUsage=critical,digitalSignature\nauthorityKeyIdentifier=keyid');
-  writeFileSync(join(dir, 'tsa.cnf'), [
-    '[tsa]', 'default_tsa = tsa1', '[tsa1]', 'serial = ./tsaserial', 'signer_digest = sha256', 'default_policy = 1.3.6.1.4.1.57264.2',
-    'digests = sha256', 'accuracy = secs:1', 'ordering = no', 'tsa_name = no', 'ess_cert_id_chain = no', 'ess_cert_id_alg = sha256', '',
-  ].join('\n'));
+  issue(
+    'tsa',
+    'tsaroot',
+    '/O=promoter-test/CN=tsa',
+    'extendedKeyUsage=critical,timeStamping\nkeyUsage=critical,digitalSignature\nauthorityKeyIdentifier=keyid',
+  );
+  writeFileSync(
+    join(dir, 'tsa.cnf'),
+    [
+      '[tsa]',
+      'default_tsa = tsa1',
+      '[tsa1]',
+      'serial = ./tsaserial',
+      'signer_digest = sha256',
+      'default_policy = 1.3.6.1.4.1.57264.2',
+      'digests = sha256',
+      'accuracy = secs:1',
+      'ordering = no',
+      'tsa_name = no',
+      'ess_cert_id_chain = no',
+      'ess_cert_id_alg = sha256',
+      '',
+    ].join('\n'),
+  );
   writeFileSync(join(dir, 'tsaserial'), '01\n');
 
   const leafKey = createPrivateKey(readFileSync(join(dir, 'leaf.key')));
@@ -79,18 +135,22 @@ export function makeKeylessPki(identity: { email: string; issuer: string }): Key
       mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
       tlogs: [],
       ctlogs: [],
-      certificateAuthorities: [{
-        subject: { organization: 'promoter-test', commonName: 'fulcio-root' },
-        uri: 'https://fulcio.promoter.test',
-        certChain: { certificates: [{ rawBytes: derBase64(join(dir, 'fulcio.pem')) }] },
-        validFor: valid,
-      }],
-      timestampAuthorities: [{
-        subject: { organization: 'promoter-test', commonName: 'tsa' },
-        uri: 'https://tsa.promoter.test',
-        certChain: { certificates: [{ rawBytes: derBase64(join(dir, 'tsa.pem')) }, { rawBytes: derBase64(join(dir, 'tsaroot.pem')) }] },
-        validFor: valid,
-      }],
+      certificateAuthorities: [
+        {
+          subject: { organization: 'promoter-test', commonName: 'fulcio-root' },
+          uri: 'https://fulcio.promoter.test',
+          certChain: { certificates: [{ rawBytes: derBase64(join(dir, 'fulcio.pem')) }] },
+          validFor: valid,
+        },
+      ],
+      timestampAuthorities: [
+        {
+          subject: { organization: 'promoter-test', commonName: 'tsa' },
+          uri: 'https://tsa.promoter.test',
+          certChain: { certificates: [{ rawBytes: derBase64(join(dir, 'tsa.pem')) }, { rawBytes: derBase64(join(dir, 'tsaroot.pem')) }] },
+          validFor: valid,
+        },
+      ],
     },
   };
 }

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  SLSA_PROVENANCE_V1, inTotoStatement, loadSigningKey, loadVerificationKeys, parseSlsaProvenance, parseStatement,
-  signDsseBundle, sourceUnderPrefix, verifySlsaProvenance,
+  SLSA_PROVENANCE_V1,
+  inTotoStatement,
+  loadSigningKey,
+  loadVerificationKeys,
+  parseSlsaProvenance,
+  parseStatement,
+  signDsseBundle,
+  sourceUnderPrefix,
+  verifySlsaProvenance,
 } from '../../../lib/signing';
 import { DIGEST_A, fixture, fixtureDigest, p256Pair } from './helpers';
 
@@ -68,7 +75,10 @@ describe('verifySlsaProvenance on our own bundles', () => {
 
   it('reads GitHub Actions workflow.repository as a source', () => {
     const st = inTotoStatement([], SLSA_PROVENANCE_V1, {
-      buildDefinition: { buildType: 'https://actions.github.io/buildtypes/workflow/v1', externalParameters: { workflow: { repository: 'https://github.com/kubernetes/kubernetes', path: '.github/workflows/x.yml' } } },
+      buildDefinition: {
+        buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+        externalParameters: { workflow: { repository: 'https://github.com/kubernetes/kubernetes', path: '.github/workflows/x.yml' } },
+      },
       runDetails: { builder: { id: BUILDER } },
     });
     expect(parseSlsaProvenance(st).sourceUris).toEqual(['https://github.com/kubernetes/kubernetes']);

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  OCI_CONFIG, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, loadSigningKey,
-  loadVerificationKeys, mergeSignatureArtifact, sha256Digest, signatureLayer, simpleSigningPayload, verifyCosignSignature,
+  OCI_CONFIG,
+  SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  loadSigningKey,
+  loadVerificationKeys,
+  mergeSignatureArtifact,
+  sha256Digest,
+  signatureLayer,
+  simpleSigningPayload,
+  verifyCosignSignature,
   type SigningKey,
 } from '../../../lib/signing';
 import { DIGEST_A, DIGEST_B, fixture, fixtureDigest, p256Pair } from './helpers';
@@ -10,8 +18,7 @@ import { DIGEST_A, DIGEST_B, fixture, fixtureDigest, p256Pair } from './helpers'
 const buildSignatureArtifact = (key: SigningKey, target: { dockerReference: string; digest: string; annotations?: Record<string, string> }) =>
   mergeSignatureArtifact(undefined, signatureLayer(key, target)).artifact;
 
-const blobsOf = (artifact: { blobs: { digest: string; bytes: Buffer }[] }) =>
-  new Map(artifact.blobs.map((b) => [b.digest, b.bytes]));
+const blobsOf = (artifact: { blobs: { digest: string; bytes: Buffer }[] }) => new Map(artifact.blobs.map((b) => [b.digest, b.bytes]));
 const getter = (m: Map<string, Buffer>) => async (d: string) => {
   const b = m.get(d);
   if (!b) throw new Error(`blob ${d} not found`);
@@ -27,7 +34,9 @@ describe('simpleSigningPayload', () => {
 
   it('writes optional annotations as an object with sorted keys', () => {
     const p = simpleSigningPayload('reg.example/app', DIGEST_A, { z: '1', a: '2' }).toString();
-    expect(p).toBe(`{"critical":{"identity":{"docker-reference":"reg.example/app"},"image":{"docker-manifest-digest":"${DIGEST_A}"},"type":"cosign container image signature"},"optional":{"a":"2","z":"1"}}`);
+    expect(p).toBe(
+      `{"critical":{"identity":{"docker-reference":"reg.example/app"},"image":{"docker-manifest-digest":"${DIGEST_A}"},"type":"cosign container image signature"},"optional":{"a":"2","z":"1"}}`,
+    );
   });
 
   it('refuses a malformed digest', () => {
@@ -132,7 +141,10 @@ describe('mergeSignatureArtifact', () => {
 
   it('appends a second key, keeping existing layers byte-identical and first, and the empty config', async () => {
     const first = buildSignatureArtifact(keyA, target);
-    const r = mergeSignatureArtifact(first.manifest, signatureLayer(keyB, target), { key: loadVerificationKeys([keyB.publicKeyPem])[0], payloads: blobsOf(first) });
+    const r = mergeSignatureArtifact(first.manifest, signatureLayer(keyB, target), {
+      key: loadVerificationKeys([keyB.publicKeyPem])[0],
+      payloads: blobsOf(first),
+    });
     expect(r.changed).toBe(true);
     const before = JSON.parse(first.manifest.toString());
     const after = JSON.parse(r.artifact.manifest.toString());
@@ -141,10 +153,15 @@ describe('mergeSignatureArtifact', () => {
     expect(after.config).toEqual(before.config);
     // both keys verify against the merged manifest
     const blobs = new Map([...blobsOf(first), ...blobsOf(r.artifact)]);
-    const v = await verifyCosignSignature(r.artifact.manifest, getter(blobs), { digest: DIGEST_A, keys: loadVerificationKeys([keyA.publicKeyPem, keyB.publicKeyPem]) });
+    const v = await verifyCosignSignature(r.artifact.manifest, getter(blobs), {
+      digest: DIGEST_A,
+      keys: loadVerificationKeys([keyA.publicKeyPem, keyB.publicKeyPem]),
+    });
     expect(v.signers.map((s) => s.keyHint).sort()).toEqual([keyA.keyHint, keyB.keyHint].sort());
     // merging B again is now a no-op
-    expect(mergeSignatureArtifact(r.artifact.manifest, signatureLayer(keyB, target), { key: loadVerificationKeys([keyB.publicKeyPem])[0], payloads: blobs }).changed).toBe(false);
+    expect(
+      mergeSignatureArtifact(r.artifact.manifest, signatureLayer(keyB, target), { key: loadVerificationKeys([keyB.publicKeyPem])[0], payloads: blobs }).changed,
+    ).toBe(false);
   });
 
   it('appends to a manifest written by cosign, keeping its config form (diff_ids of every layer)', () => {

@@ -4,7 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Descriptor, DigestRef } from '../../../lib/oci';
 import {
-  BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, SIGSTORE_BUNDLE_V03, SLSA_PROVENANCE_V1, SourceReferrers, withoutSignatures,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  SIGSTORE_BUNDLE_V03,
+  SLSA_PROVENANCE_V1,
+  SourceReferrers,
+  withoutSignatures,
 } from '../../../lib/signing';
 import { DIGEST_A, DIGEST_B } from './helpers';
 
@@ -45,14 +50,18 @@ describe('SourceReferrers', () => {
   it('lists each digest once for all its destinations, forgets a failed listing, and keeps only the most recent digests', async () => {
     const listed: string[] = [];
     let failNext = true;
-    const referrers = new SourceReferrers(async (s) => {
-      listed.push(s.digest);
-      if (s.digest === DIGEST_B && failNext) {
-        failNext = false;
-        throw new Error('connection reset');
-      }
-      return [sbom, cosignSign];
-    }, async () => manifestWith(), 2);
+    const referrers = new SourceReferrers(
+      async (s) => {
+        listed.push(s.digest);
+        if (s.digest === DIGEST_B && failNext) {
+          failNext = false;
+          throw new Error('connection reset');
+        }
+        return [sbom, cosignSign];
+      },
+      async () => manifestWith(),
+      2,
+    );
 
     const [a1, a2] = await Promise.all([referrers.of(src(DIGEST_A)), referrers.of(src(DIGEST_A))]);
     expect(a1.map((d) => d.digest)).toEqual([sbom.digest]);

@@ -5,7 +5,19 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
-import { HOST, ports, registries, S3_ACCESS_KEY, S3_BUCKET, S3_REGION, S3_SECRET_KEY, TOKEN_ISSUER, TOKEN_REALM, TOKEN_SERVICE, tlsHosts } from '../../../scripts/dev/stack/topology';
+import {
+  HOST,
+  ports,
+  registries,
+  S3_ACCESS_KEY,
+  S3_BUCKET,
+  S3_REGION,
+  S3_SECRET_KEY,
+  TOKEN_ISSUER,
+  TOKEN_REALM,
+  TOKEN_SERVICE,
+  tlsHosts,
+} from '../../../scripts/dev/stack/topology';
 import { searchAttributes } from '../../../scripts/dev/stack';
 import { stackEnv } from '../../../scripts/dev/stack/env';
 
@@ -35,7 +47,10 @@ const published = (spec: string) => {
 };
 
 const registryConfig = async (name: string) =>
-  parse(await readFile(join(root, 'deploy', 'registry', `${name}.yml`), 'utf8')) as { http?: { tls?: { certificate: string; key: string } }; auth?: Record<string, Record<string, string>> };
+  parse(await readFile(join(root, 'deploy', 'registry', `${name}.yml`), 'utf8')) as {
+    http?: { tls?: { certificate: string; key: string } };
+    auth?: Record<string, Record<string, string>>;
+  };
 
 function verifyHtpasswd(file: string, user: string, password: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -47,9 +62,13 @@ function verifyHtpasswd(file: string, user: string, password: string): Promise<b
 describe('docker-compose.yml against the dev stack topology', () => {
   it('publishes exactly the stack ports, on loopback', async () => {
     const services = await compose();
-    const all = Object.values(services).flatMap((s) => s.ports ?? []).map(published);
+    const all = Object.values(services)
+      .flatMap((s) => s.ports ?? [])
+      .map(published);
     expect(all.every((p) => p.host === HOST)).toBe(true);
-    const expected = Object.entries(ports).filter(([name]) => name !== 'workerMetrics').map(([, port]) => port);
+    const expected = Object.entries(ports)
+      .filter(([name]) => name !== 'workerMetrics')
+      .map(([, port]) => port);
     expect(all.map((p) => p.port).sort()).toEqual([...expected].sort());
   });
 
@@ -58,7 +77,10 @@ describe('docker-compose.yml against the dev stack topology', () => {
     for (const registry of registries) {
       const service = services[`registry-${registry.name}`];
       expect(service, registry.name).toBeDefined();
-      expect(service!.ports!.map(published).map((p) => p.port), registry.name).toEqual([registry.port]);
+      expect(
+        service!.ports!.map(published).map((p) => p.port),
+        registry.name,
+      ).toEqual([registry.port]);
       if (registry.server === 'olareg') {
         expect(service!.image).toBe('ghcr.io/olareg/olareg:v0.2.2');
         expect(service!.command).toEqual(expect.arrayContaining(['serve', '--api-delete']));
@@ -115,7 +137,18 @@ describe('docker-compose.yml against the dev stack topology', () => {
     const worker = (await compose()).worker!;
     expect(worker.network_mode).toBe('host');
     const env = stackEnv();
-    for (const name of ['TEMPORAL_ADDRESS', 'PROMOTER_STAGING_REGISTRY', 'PROMOTER_PRODUCTION_REGISTRY', 'PROMOTER_MIRROR_REGISTRIES', 'PROMOTER_S3_ENDPOINT', 'PROMOTER_S3_BUCKET', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'PROMOTER_ALLOWED_REGISTRIES']) {
+    for (const name of [
+      'TEMPORAL_ADDRESS',
+      'PROMOTER_STAGING_REGISTRY',
+      'PROMOTER_PRODUCTION_REGISTRY',
+      'PROMOTER_MIRROR_REGISTRIES',
+      'PROMOTER_S3_ENDPOINT',
+      'PROMOTER_S3_BUCKET',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_REGION',
+      'PROMOTER_ALLOWED_REGISTRIES',
+    ]) {
       expect(worker.environment?.[name], name).toBe(env[name]);
     }
     expect(worker.environment?.AWS_REGION).toBe(S3_REGION);

@@ -8,7 +8,10 @@ import { MemoryStore } from '../../support/memory-store';
 
 type List = { keys: string[] };
 const KEY = 'state/attestations/app/sha256-abc.json';
-const adding = (key: string) => (list: List | undefined): List | undefined => (list?.keys.includes(key) ? undefined : { keys: [...(list?.keys ?? []), key] });
+const adding =
+  (key: string) =>
+  (list: List | undefined): List | undefined =>
+    list?.keys.includes(key) ? undefined : { keys: [...(list?.keys ?? []), key] };
 const noWait = { sleep: async () => {} };
 
 /** A memory store where other runs write `KEY` right before our next conditional replaces. */

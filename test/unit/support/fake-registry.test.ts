@@ -11,8 +11,16 @@ import { p256Pair } from '../signing/helpers';
 const staging = { host: 'staging.example', repository: 's/app' };
 const prod = { host: 'prod.example', repository: 'p/app' };
 const mirror = { host: 'mirror.example', repository: 'p/app' };
-const task = (digest: string, destination = prod, tags = ['v1']): CopyTask =>
-  ({ project: 'p', image: 'app', destinationIndex: 0, source: staging, destination, digest, tags, edges: tags.length || 1 });
+const task = (digest: string, destination = prod, tags = ['v1']): CopyTask => ({
+  project: 'p',
+  image: 'app',
+  destinationIndex: 0,
+  source: staging,
+  destination,
+  digest,
+  tags,
+  edges: tags.length || 1,
+});
 
 describe('FakeRegistry copies', () => {
   it('puts an index with its children and blobs at the destination, tags last, and a second copy writes nothing', async () => {
@@ -22,7 +30,10 @@ describe('FakeRegistry copies', () => {
     expect(tree.children).toHaveLength(2);
 
     const first = await fake.copy(task(index, prod, ['v1', 'latest']));
-    expect(first.tags).toEqual([{ tag: 'v1', result: 'written' }, { tag: 'latest', result: 'written' }]);
+    expect(first.tags).toEqual([
+      { tag: 'v1', result: 'written' },
+      { tag: 'latest', result: 'written' },
+    ]);
     expect(first.transfer).toMatchObject({ manifestsWritten: 3, blobsUploaded: 4, blobsSkipped: 0 });
     for (const d of [index, ...tree.children.map((c) => c.digest)]) expect(fake.has(prod, d)).toBe(true);
     expect(await fake.manifestDigest(prod, 'latest')).toBe(index);
@@ -40,7 +51,10 @@ describe('FakeRegistry copies', () => {
     await fake.copy(task(b, prod, ['v1']));
     fake.moveTag(prod, 'v1', b);
     const out = await fake.copy(task(a, prod, ['v1', 'v2']));
-    expect(out.tags).toEqual([{ tag: 'v1', result: 'tag-move', currentDigest: b }, { tag: 'v2', result: 'written' }]);
+    expect(out.tags).toEqual([
+      { tag: 'v1', result: 'tag-move', currentDigest: b },
+      { tag: 'v2', result: 'written' },
+    ]);
     expect(fake.tagsOf(prod)).toMatchObject({ v1: b, v2: a });
     expect(fake.has(prod, a)).toBe(true); // the image is copied by digest all the same
   });
@@ -103,7 +117,13 @@ describe('FakeRegistry signatures', () => {
     const signer = new KeySigner(key, 'bundle');
     const set = await signer.signImage({ dockerReference: `${prod.host}/${prod.repository}`, digest: image });
     const statement = promotionStatement({
-      subjectName: 'prod.example/p/app', digest: image, sourceRef: 's', destinationRefs: [], runId: 'wf/run', builderId: 'test', time: '2026-01-01T00:00:00Z',
+      subjectName: 'prod.example/p/app',
+      digest: image,
+      sourceRef: 's',
+      destinationRefs: [],
+      runId: 'wf/run',
+      builderId: 'test',
+      time: '2026-01-01T00:00:00Z',
     });
     const attestation = { bundle: await signer.signStatement(statement), created: '2026-01-01T00:00:00Z' };
 
@@ -162,10 +182,14 @@ describe('FakeRegistry faults', () => {
       await fake.copy(task(image, prod));
       const { image: subject } = await fake.manifestTree({ ...prod, digest: image });
       const ours = await new KeySigner(key, 'both').signImage({ dockerReference: `${prod.host}/${prod.repository}`, digest: image });
-      const theirSet = await new KeySigner(loadSigningKey({ pem: theirs.privatePem }), 'legacy').signImage({ dockerReference: `${prod.host}/${prod.repository}`, digest: image });
+      const theirSet = await new KeySigner(loadSigningKey({ pem: theirs.privatePem }), 'legacy').signImage({
+        dockerReference: `${prod.host}/${prod.repository}`,
+        digest: image,
+      });
       return { fake, image, subject, ours, their: legacyLayerOf(theirSet)! };
     }
-    const verified = async (fake: FakeRegistry, image: string, trust: { keys: typeof keys }) => (await fake.verifySignatures({ ...prod, digest: image }, trust)).formats;
+    const verified = async (fake: FakeRegistry, image: string, trust: { keys: typeof keys }) =>
+      (await fake.verifySignatures({ ...prod, digest: image }, trust)).formats;
 
     it("a signature layer cosign adds between the writer's read and its write survives, and so does ours", async () => {
       const { fake, image, subject, ours, their } = await setUp();
@@ -189,7 +213,12 @@ describe('FakeRegistry faults', () => {
     it("a referrer listed in the fallback index between the writer's read and its write stays listed next to ours", async () => {
       const { fake, image, subject, ours } = await setUp();
       let sbom = '';
-      fake.interleave({ repo: prod, tag: referrersFallbackTag(image), when: 'before-write', act: (f) => (sbom = f.attach(prod, image, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}')) });
+      fake.interleave({
+        repo: prod,
+        tag: referrersFallbackTag(image),
+        when: 'before-write',
+        act: (f) => (sbom = f.attach(prod, image, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}')),
+      });
       expect(await fake.writeSignatures(prod, { subject, set: ours })).toMatchObject({ index: 'written' });
       const listed = fake.referrersOf(prod, image).map((r) => r.digest);
       expect(sbom).not.toBe('');
@@ -203,7 +232,9 @@ describe('FakeRegistry faults', () => {
       fake.unconditionalHosts.add(prod.host);
       let sbom = '';
       fake.interleave({
-        repo: prod, tag: referrersFallbackTag(image), when: 'after-write',
+        repo: prod,
+        tag: referrersFallbackTag(image),
+        when: 'after-write',
         act: (f) => {
           f.deleteTag(prod, referrersFallbackTag(image)); // a writer that starts the index afresh
           sbom = f.attach(prod, image, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}');

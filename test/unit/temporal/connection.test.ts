@@ -36,8 +36,19 @@ describe('loadTemporalSettings', () => {
       TEMPORAL_TLS_CLIENT_KEY_PATH: key,
       TEMPORAL_TLS_SERVER_NAME: 'frontend.temporal.example',
     });
-    expect(s).toMatchObject({ address: 'temporal.example:7243', namespace: 'promotions', tls: 'mutual', serverCa: ca, clientCert: crt, serverName: 'frontend.temporal.example' });
-    const tls = s.connectionOptions.tls as { serverRootCACertificate?: Uint8Array; clientCertPair?: { crt: Uint8Array; key: Uint8Array }; serverNameOverride?: string };
+    expect(s).toMatchObject({
+      address: 'temporal.example:7243',
+      namespace: 'promotions',
+      tls: 'mutual',
+      serverCa: ca,
+      clientCert: crt,
+      serverName: 'frontend.temporal.example',
+    });
+    const tls = s.connectionOptions.tls as {
+      serverRootCACertificate?: Uint8Array;
+      clientCertPair?: { crt: Uint8Array; key: Uint8Array };
+      serverNameOverride?: string;
+    };
     expect(Buffer.from(tls.serverRootCACertificate!).toString()).toContain('BEGIN ca.crt');
     expect(Buffer.from(tls.clientCertPair!.key).toString()).toContain('BEGIN client.key');
     expect(tls.serverNameOverride).toBe('frontend.temporal.example');
@@ -53,10 +64,19 @@ describe('loadTemporalSettings', () => {
   });
 
   it('reads a temporal.toml profile chosen by TEMPORAL_PROFILE; variables override it', () => {
-    const toml = file('temporal.toml', [
-      '[profile.cluster]', 'address = "127.0.0.1:7243"', 'namespace = "default"',
-      '[profile.cluster.tls]', `server_ca_cert_path = "${ca}"`, `client_cert_path = "${crt}"`, `client_key_path = "${key}"`, '',
-    ].join('\n'));
+    const toml = file(
+      'temporal.toml',
+      [
+        '[profile.cluster]',
+        'address = "127.0.0.1:7243"',
+        'namespace = "default"',
+        '[profile.cluster.tls]',
+        `server_ca_cert_path = "${ca}"`,
+        `client_cert_path = "${crt}"`,
+        `client_key_path = "${key}"`,
+        '',
+      ].join('\n'),
+    );
     const s = loadTemporalSettings({ HOME: dir, TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'cluster' });
     expect(s).toMatchObject({ address: '127.0.0.1:7243', tls: 'mutual', clientCert: crt, source: `profile "cluster" of ${toml}` });
     expect(loadTemporalSettings({ HOME: dir, TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'cluster', TEMPORAL_NAMESPACE: 'other' }).namespace).toBe('other');
@@ -87,18 +107,48 @@ describe('explainTemporalFailure', () => {
   const keyed = loadTemporalSettings({ ...base, TEMPORAL_ADDRESS: '127.0.0.1:7253', TEMPORAL_API_KEY: 'k', TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca });
   const transport = (message: string) => Object.assign(new Error(message), { name: 'TransportError' });
   const cases: [string, Error, typeof mtls, RegExp, string?][] = [
-    ['untrusted server', transport('tonic::transport::Error(Transport, ConnectError(Custom { kind: InvalidData, error: InvalidCertificate(UnknownIssuer) }))'), mtls,
-      /presented a certificate that no trusted CA signed: set TEMPORAL_TLS_SERVER_CA_CERT_PATH .*\(.*ca\.crt did not\)/],
-    ['wrong name', transport('InvalidCertificate(NotValidForNameContext { expected: DnsName("wrong.example"), presented: ["DnsName(\\"localhost\\")"] })'), mtls,
-      /not valid for 127\.0\.0\.1: set TEMPORAL_TLS_SERVER_NAME/],
-    ['client certificate refused', transport('Failed to call GetSystemInfo: code: \'The operation was cancelled\', message: "operation was canceled", source: hyper::Error(Canceled, "connection closed")'), mtls,
-      /refused the client certificate .*client\.crt/, 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA error:0A000418:SSL routines::tlsv1 alert unknown ca'],
-    ['no client certificate', transport('hyper::Error(Canceled, "connection closed")'), keyed, /requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH/,
-      'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED error:0A00045C:SSL routines::tlsv13 alert certificate required'],
-    ['bad API key', transport("Failed to call GetSystemInfo: code: 'Unauthenticated', message: \"invalid API key\""), keyed, /refused the API key/],
-    ['plain to TLS', transport('h2 protocol error: http2 error ... GoAway(b"", FRAME_SIZE_ERROR, Library)'), plain, /did not answer plain gRPC .*set TEMPORAL_TLS=true/],
-    ['plain to TLS, the connection closed (a TLS handshake answered)', transport('Failed to call GetSystemInfo: ... kind: BrokenPipe, error: "stream closed because of a broken pipe"'), plain,
-      /did not answer plain gRPC/, 'the server speaks TLS'],
+    [
+      'untrusted server',
+      transport('tonic::transport::Error(Transport, ConnectError(Custom { kind: InvalidData, error: InvalidCertificate(UnknownIssuer) }))'),
+      mtls,
+      /presented a certificate that no trusted CA signed: set TEMPORAL_TLS_SERVER_CA_CERT_PATH .*\(.*ca\.crt did not\)/,
+    ],
+    [
+      'wrong name',
+      transport('InvalidCertificate(NotValidForNameContext { expected: DnsName("wrong.example"), presented: ["DnsName(\\"localhost\\")"] })'),
+      mtls,
+      /not valid for 127\.0\.0\.1: set TEMPORAL_TLS_SERVER_NAME/,
+    ],
+    [
+      'client certificate refused',
+      transport(
+        'Failed to call GetSystemInfo: code: \'The operation was cancelled\', message: "operation was canceled", source: hyper::Error(Canceled, "connection closed")',
+      ),
+      mtls,
+      /refused the client certificate .*client\.crt/,
+      'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA error:0A000418:SSL routines::tlsv1 alert unknown ca',
+    ],
+    [
+      'no client certificate',
+      transport('hyper::Error(Canceled, "connection closed")'),
+      keyed,
+      /requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH/,
+      'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED error:0A00045C:SSL routines::tlsv13 alert certificate required',
+    ],
+    ['bad API key', transport('Failed to call GetSystemInfo: code: \'Unauthenticated\', message: "invalid API key"'), keyed, /refused the API key/],
+    [
+      'plain to TLS',
+      transport('h2 protocol error: http2 error ... GoAway(b"", FRAME_SIZE_ERROR, Library)'),
+      plain,
+      /did not answer plain gRPC .*set TEMPORAL_TLS=true/,
+    ],
+    [
+      'plain to TLS, the connection closed (a TLS handshake answered)',
+      transport('Failed to call GetSystemInfo: ... kind: BrokenPipe, error: "stream closed because of a broken pipe"'),
+      plain,
+      /did not answer plain gRPC/,
+      'the server speaks TLS',
+    ],
     ['TLS to plain', transport('ConnectError(Custom { kind: InvalidData, error: InvalidMessage(InvalidContentType) })'), mtls, /does not speak TLS/],
     ['nothing there', transport('tcp connect error ... ConnectionRefused'), plain, /is not reachable .*eval "\$\(npm run -s stack -- env\)"/],
     ['silent server', Object.assign(new Error('no answer within 10s'), { name: 'TimeoutError' }), plain, /did not answer in time/],

@@ -30,11 +30,19 @@ describe('worker configuration', () => {
   });
 
   it('reads versioning, the grace time and the OTLP endpoint (an empty one is none)', () => {
-    const c = loadConfig({ PROMOTER_WORKER_VERSIONING: 'on', PROMOTER_DEPLOYMENT_NAME: 'p', PROMOTER_BUILD_ID: 'b', PROMOTER_SHUTDOWN_GRACE_TIME: '500ms', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' });
+    const c = loadConfig({
+      PROMOTER_WORKER_VERSIONING: 'on',
+      PROMOTER_DEPLOYMENT_NAME: 'p',
+      PROMOTER_BUILD_ID: 'b',
+      PROMOTER_SHUTDOWN_GRACE_TIME: '500ms',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+    });
     expect(c.deployment).toEqual({ versioning: true, name: 'p', buildId: 'b' });
     expect(c.shutdownGraceTime).toBe('500ms');
     expect(c.tracing.endpoint).toBe('http://collector:4318');
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces' }).tracing.endpoint).toBe('http://c:4318/v1/traces');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces' }).tracing.endpoint).toBe(
+      'http://c:4318/v1/traces',
+    );
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }).tracing.endpoint).toBeUndefined();
   });
 
