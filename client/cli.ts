@@ -86,7 +86,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--verify', "HEAD every wanted tag and verify every signature instead of trusting the promoter's records (a request or more per tag and digest)")
     .option('--wait', 'wait for the audit and print its report')
     .option('--json')
-    .action(async (o) => setExit(await auditCommand(o, out)));
+    .action(async (o: Parameters<typeof auditCommand>[0]) => setExit(await auditCommand(o, out)));
 
   program
     .command('audit-receiver')
@@ -94,7 +94,7 @@ export function buildCli(setExit: (code: number) => void): Command {
       "receive distribution's push notifications and pass every tag push to the audit (needs PROMOTER_AUDIT_WEBHOOK_SECRET); runs until SIGINT/SIGTERM",
     )
     .option('--listen <host:port>', 'default $PROMOTER_AUDIT_RECEIVER_ADDRESS, else 127.0.0.1:5010')
-    .action(async (o) => setExit(await auditReceiverCommand(o, out)));
+    .action(async (o: Parameters<typeof auditReceiverCommand>[0]) => setExit(await auditReceiverCommand(o, out)));
 
   program
     .command('schedule <action>')

@@ -18,7 +18,7 @@ import type { Output } from '../output';
 
 /** A registry batches a few events per envelope; anything this large is not one. */
 const MAX_BODY = 1 << 20;
-export const DEFAULT_RECEIVER_ADDRESS = '127.0.0.1:5010';
+const DEFAULT_RECEIVER_ADDRESS = '127.0.0.1:5010';
 
 const sha = (s: string): Buffer => createHash('sha256').update(s).digest();
 

@@ -10,9 +10,9 @@ import type { Output } from '../output';
 
 export const SCHEDULE_ID = 'mirror-signatures';
 const DEFAULT_CRON = '0 2 * * *';
-export const AUDIT_SCHEDULE_ID = 'audit';
+const AUDIT_SCHEDULE_ID = 'audit';
 /** Hourly, off the hour: the webhook receiver sees pushes within seconds; this catches what it missed. */
-export const AUDIT_DEFAULT_CRON = '30 * * * *';
+const AUDIT_DEFAULT_CRON = '30 * * * *';
 
 export async function scheduleCommand(
   action: string,

@@ -5,8 +5,8 @@
  */
 import type { RepositoryRef } from '../oci/reference';
 
-export type FindingKind = 'rogue-tag' | 'moved-tag' | 'unsigned' | 'unattested';
-export const FINDING_KINDS: readonly FindingKind[] = ['rogue-tag', 'moved-tag', 'unsigned', 'unattested'];
+type FindingKind = 'rogue-tag' | 'moved-tag' | 'unsigned' | 'unattested';
+const FINDING_KINDS: readonly FindingKind[] = ['rogue-tag', 'moved-tag', 'unsigned', 'unattested'];
 
 export interface AuditFinding {
   kind: FindingKind;
@@ -103,7 +103,7 @@ export function isSignatureTag(tag: string): boolean {
   return /^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$/.test(tag);
 }
 
-export function emptyCounts(): FindingCounts {
+function emptyCounts(): FindingCounts {
   return { 'rogue-tag': 0, 'moved-tag': 0, unsigned: 0, unattested: 0 };
 }
 
