@@ -75,7 +75,10 @@ export class TokenBucket {
     for (;;) {
       const wait = this.tryTake();
       if (wait === 0) return;
-      await this.clock.sleep(wait);
+      // A pause is waited out whole; a wait for a token is looked at again at least every 250 ms, so
+      // a rate raised meanwhile (a larger budget share) counts at once.
+      const paused = this.clock.now() < this.pausedUntil;
+      await this.clock.sleep(paused ? wait : Math.min(wait, 250));
     }
   }
 }
