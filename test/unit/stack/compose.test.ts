@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
 import {
+  AUDIT_RECEIVER_PORT,
   HOST,
   ports,
   registries,
@@ -50,6 +51,7 @@ const registryConfig = async (name: string) =>
   parse(await readFile(join(root, 'deploy', 'registry', `${name}.yml`), 'utf8')) as {
     http?: { tls?: { certificate: string; key: string } };
     auth?: Record<string, Record<string, string>>;
+    notifications?: { endpoints: { url: string; headers: Record<string, string[]> }[] };
   };
 
 function verifyHtpasswd(file: string, user: string, password: string): Promise<boolean> {
@@ -122,6 +124,17 @@ describe('docker-compose.yml against the dev stack topology', () => {
       PROMOTER_TOKEN_TLS_CERT: '/tls/server.crt',
       PROMOTER_TOKEN_TLS_KEY: '/tls/server.key',
     });
+  });
+
+  it("sends production's pushes to the audit receiver, which holds the same secret", async () => {
+    const services = await compose();
+    const receiver = services['audit-receiver']!;
+    expect(receiver.network_mode).toBe('host');
+    expect(receiver.command?.at(-1)).toContain('client/cli.ts audit-receiver');
+    const [endpoint] = (await registryConfig('production')).notifications!.endpoints;
+    expect(new URL(endpoint!.url).port).toBe(String(AUDIT_RECEIVER_PORT));
+    expect(receiver.environment?.PROMOTER_AUDIT_RECEIVER_ADDRESS).toBe(`0.0.0.0:${AUDIT_RECEIVER_PORT}`);
+    expect(endpoint!.headers.Authorization).toEqual([`Bearer ${receiver.environment?.PROMOTER_AUDIT_WEBHOOK_SECRET}`]);
   });
 
   it('keeps S3 on disk (versitygw) with the audit bucket and the stack credentials', async () => {
