@@ -59,7 +59,7 @@ describe('referrers the source holds', () => {
       const fresh = new Referrers(client); // learns the destination's scheme anew
       const listed = await fresh.list(repo, image.digest);
       const types = listed.map((d) => d.artifactType);
-      // The build's two, byte for byte, and the promoter's signature bundle and attestation bundle.
+      // The build's two, byte for byte, and the promoter's signature, promotion attestation and verification summary bundles.
       expect(
         listed.map((d) => d.digest),
         host,
@@ -68,8 +68,8 @@ describe('referrers the source holds', () => {
         listed.map((d) => d.digest),
         host,
       ).not.toContain(stagingSignature);
-      expect(types.filter((t) => t === BUNDLE).length, host).toBe(2);
-      expect(listed).toHaveLength(4);
+      expect(types.filter((t) => t === BUNDLE).length, host).toBe(3);
+      expect(listed).toHaveLength(5);
       expect(fresh.servesApi(host), host).toBe(host === s.registries.all.mirrorA);
       for (const d of [sbom, provenance]) {
         const copied = await client.getManifest({ ...repo, digest: d });
