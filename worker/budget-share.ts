@@ -23,6 +23,9 @@ type ShareSink = Pick<RegistryTelemetry, 'setBudgetShare'>;
 // A CommonJS package: its namespace comes through the default export under Node's ESM loader.
 const { temporal } = proto;
 
+/** How long a stopping worker waits to give its lease back. */
+const RELEASE_DEADLINE_MS = 300;
+
 /** A poller not seen for this long is a worker gone (the fallback's count only). */
 const POLLER_STALE_MS = 90_000;
 
@@ -136,9 +139,11 @@ export function shareRegistryBudget(target: BudgetShareTarget, telemetry: ShareS
     stop: async () => {
       stopped = true;
       clearInterval(timer);
-      await renewing;
+      // Quick, whatever Temporal does: a stopping worker's process should end soon after its last
+      // checkpoint, and a renewal in flight is not waited for. Where other workers poll, the
+      // release reaches the coordinator at once; where none does, the lease lapses in 3 s anyway.
       await client
-        .withDeadline(Date.now() + renewEveryMs, () => client.workflow.getHandle(workflowId).executeUpdate(releaseUpdate, { args: [target.worker] }))
+        .withDeadline(Date.now() + RELEASE_DEADLINE_MS, () => client.workflow.getHandle(workflowId).executeUpdate(releaseUpdate, { args: [target.worker] }))
         .catch((err: Error) => log.debug({ err: err.message }, 'budget lease not given back; it lapses by itself'));
     },
   };
