@@ -3,22 +3,16 @@ import { loadConfig, workflowUrl } from '../../lib/config';
 import { describeCounts, type AuditInput, type AuditReport } from '../../lib/run/audit';
 import { auditWorkflow } from '../../workflows/audit';
 import { connectClient } from '../connect';
-import { loadManifests, type ManifestSource } from '../load-manifests';
-import { printManifestErrors, type Output } from '../output';
-import { storeBundle } from '../store-bundle';
+import type { ManifestSource } from '../load-manifests';
+import type { Output } from '../output';
+import { givenBundleKey } from '../store-bundle';
 
 export async function auditCommand(opts: ManifestSource & { verify?: boolean; wait?: boolean; json?: boolean }, out: Output): Promise<number> {
   const config = loadConfig();
   // Default: the manifests of the last confirmed promotion. Given manifests: exactly those.
-  let bundleKey: string | undefined;
-  if (opts.manifest || opts.thinManifestDir) {
-    const { result } = await loadManifests(opts);
-    if (!result.bundle) {
-      printManifestErrors(result.errors, out, opts.json);
-      return 2;
-    }
-    bundleKey = (await storeBundle(config, result.bundle)).key;
-  }
+  const given = await givenBundleKey(config, opts, out);
+  if (typeof given === 'number') return given;
+  const { bundleKey } = given;
   const { client, namespace, close } = await connectClient();
   try {
     const input: AuditInput = { ...(opts.verify ? { verify: true } : {}), ...(bundleKey ? { bundleKey } : {}) };
