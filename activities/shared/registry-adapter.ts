@@ -66,7 +66,10 @@ export function createRegistry(config: PromoterConfig): Registry {
     },
   );
   // What the source attached to a digest and, for an index, to each child: the copy carries it.
-  const attachedTo = async (src: DigestRef) => ({ referrers: await sourceReferrers.of(src), legacyAttestation: await sourceReferrers.legacyAttestationOf(src) });
+  const attachedTo = async (src: DigestRef) => ({
+    referrers: await sourceReferrers.of(src),
+    legacyAttestation: await sourceReferrers.legacyAttestationOf(src),
+  });
   const childrenOf = async (src: DigestRef): Promise<string[]> => {
     const m = manifestCache.get(src.host, src.repository, src.digest) ?? (await client.getManifest(src));
     manifestCache.set(src.host, src.repository, m);
@@ -99,7 +102,11 @@ export function createRegistry(config: PromoterConfig): Registry {
         tags: task.tags,
         referrers,
         ...(legacyAttestation ? { legacyAttestation } : {}),
-        children: children.map((c) => ({ digest: c.digest, referrers: c.referrers, ...(c.legacyAttestation ? { legacyAttestation: c.legacyAttestation } : {}) })),
+        children: children.map((c) => ({
+          digest: c.digest,
+          referrers: c.referrers,
+          ...(c.legacyAttestation ? { legacyAttestation: c.legacyAttestation } : {}),
+        })),
         ...caches,
       });
     },

@@ -37,7 +37,7 @@ export class SourceReferrers {
     private readonly list: (src: DigestRef) => Promise<Descriptor[]>,
     private readonly readManifest: (ref: DigestRef) => Promise<Uint8Array>,
     /** The source's `sha256-<hex>.att` manifest of a digest; undefined when it has none. */
-    private readonly readLegacyAttestation: (src: DigestRef) => Promise<TaggedManifest | undefined> = async () => undefined,
+    private readonly readLegacyAttestation: (src: DigestRef) => Promise<TaggedManifest | undefined> = () => Promise.resolve(undefined),
     maxDigests = 10_000,
   ) {
     this.lists = new LRUCache({ max: maxDigests });

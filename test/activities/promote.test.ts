@@ -20,7 +20,6 @@ import {
 } from '../../lib/signing';
 import { everywhere, mirrorA, mirrorB, prod, project, staging, World, type Run } from '../support/activity-world';
 
-
 const APPS = ['app1', 'app2', 'app3', 'app4'];
 const key = (r: { host: string; repository: string }) => `${r.host}/${r.repository}`;
 
@@ -323,7 +322,9 @@ describe('promote: retries', () => {
 
 /** A cosign v2 `.att` of `subject` in `repo`: one DSSE envelope per layer, as `cosign attest` writes them. */
 function putLegacyAttestation(world: World, repo: RepositoryRef, subject: string, envelopes: string[]): string {
-  const blobs = envelopes.map((e) => Buffer.from(JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: Buffer.from(e).toString('base64'), signatures: [] })));
+  const blobs = envelopes.map((e) =>
+    Buffer.from(JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: Buffer.from(e).toString('base64'), signatures: [] })),
+  );
   const config = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: blobs.map((b) => sha256Digest(b)) } }));
   const d = (b: Buffer, mediaType: string) => ({ mediaType, digest: sha256Digest(b), size: b.length });
   return world.registry.putManifest(
@@ -367,8 +368,15 @@ describe('promote: what the build attached at the source', () => {
     const [amd64, arm64] = world.registry.childrenOf(staging('multi'), index);
     const indexSbom = world.registry.attach(staging('multi'), index, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3","name":"index"}');
     const childSbom = world.registry.attach(staging('multi'), amd64!, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3","name":"amd64"}');
-    const childProvenance = world.registry.attach(staging('multi'), arm64!, 'application/vnd.in-toto+json', '{"predicateType":"https://slsa.dev/provenance/v1"}');
-    const childSignature = world.registry.attach(staging('multi'), arm64!, SIGSTORE_BUNDLE_V03, '{}', { [BUNDLE_PREDICATE_TYPE_ANNOTATION]: COSIGN_SIGN_PREDICATE_TYPE });
+    const childProvenance = world.registry.attach(
+      staging('multi'),
+      arm64!,
+      'application/vnd.in-toto+json',
+      '{"predicateType":"https://slsa.dev/provenance/v1"}',
+    );
+    const childSignature = world.registry.attach(staging('multi'), arm64!, SIGSTORE_BUNDLE_V03, '{}', {
+      [BUNDLE_PREDICATE_TYPE_ANNOTATION]: COSIGN_SIGN_PREDICATE_TYPE,
+    });
     putLegacyAttestation(world, staging('multi'), arm64!, ['arm64 provenance']);
     const childLayers = attestationLayers(world, staging('multi'), arm64!);
     const run = await world.run(world.input([project({ images: [{ name: 'multi', dmap: { [index]: ['v1'] } }] })])).through('validate');
@@ -377,7 +385,11 @@ describe('promote: what the build attached at the source', () => {
 
     expect(summary).toMatchObject({ promotedEdges: 3, failedEdges: 0 });
     for (const dest of everywhere('multi')) {
-      const listed = (subject: string) => world.registry.referrersOf(dest, subject).map((r) => r.digest).sort();
+      const listed = (subject: string) =>
+        world.registry
+          .referrersOf(dest, subject)
+          .map((r) => r.digest)
+          .sort();
       expect(listed(index)).toEqual([indexSbom]);
       expect(listed(amd64!)).toEqual([childSbom]);
       expect(listed(arm64!)).toEqual([childProvenance]);

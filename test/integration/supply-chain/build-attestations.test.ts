@@ -60,10 +60,19 @@ describe.skipIf(!findCosign())('build attestations at the source: .att, referrer
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'promoter-sc-att-'));
     let single;
-    [worker, release, single] = await Promise.all([startTestWorker('sc-att'), cosignKeyPair(dir, 'release'), seedImages(client, prefix, ['single'], { layerSize: 512 })]);
+    [worker, release, single] = await Promise.all([
+      startTestWorker('sc-att'),
+      cosignKeyPair(dir, 'release'),
+      seedImages(client, prefix, ['single'], { layerSize: 512 }),
+    ]);
     const index = async (name: string) => {
       const repository = `${prefix}/${name}`;
-      const img = await pushRandomImage(client, staging, repository, { seed: repository, layers: 1, layerSize: 512, platforms: ['linux/amd64', 'linux/arm64'] });
+      const img = await pushRandomImage(client, staging, repository, {
+        seed: repository,
+        layers: 1,
+        layerSize: 512,
+        platforms: ['linux/amd64', 'linux/arm64'],
+      });
       promoted.push({ name, digest: img.digest });
       return { repository, digest: img.digest, children: img.children.map((c) => c.digest) };
     };
