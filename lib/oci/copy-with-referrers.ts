@@ -39,7 +39,7 @@ export interface PromotionCopy {
 }
 
 /** What the source attached to one index child. */
-export interface ChildAttachments {
+interface ChildAttachments {
   digest: string;
   referrers: Descriptor[];
   legacyAttestation?: TaggedManifest;

@@ -49,7 +49,7 @@ export function mergeAttestationManifest(current: Uint8Array | undefined, source
 }
 
 /** The shared-tag update that merges `source` into a destination's `.att` (see mergeAttestationManifest). */
-export function attestationTagUpdate(source: TaggedManifest, where: string): SharedTagUpdate {
+function attestationTagUpdate(source: TaggedManifest, where: string): SharedTagUpdate {
   return {
     merge(current) {
       if (current?.digest === source.digest) return undefined;
