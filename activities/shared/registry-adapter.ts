@@ -5,7 +5,19 @@
  * manifests read once for all destinations, and the source referrers of the digests being copied.
  */
 import type { PromoterConfig } from '../../lib/config';
-import { BlobBytes, BlobCache, copyWithReferrers, ManifestCache, RegistryClient, type RequestListener, type RequestStats } from '../../lib/oci';
+import {
+  BlobBytes,
+  BlobCache,
+  copyWithReferrers,
+  isIndexMediaType,
+  isOciError,
+  legacyAttestationTag,
+  ManifestCache,
+  RegistryClient,
+  type DigestRef,
+  type RequestListener,
+  type RequestStats,
+} from '../../lib/oci';
 import { SignatureStore, SignatureWriter, SourceReferrers } from '../../lib/signing';
 import type { RegistryPort } from './registry-port';
 
@@ -42,7 +54,28 @@ export function createRegistry(config: PromoterConfig): Registry {
   const sourceReferrers = new SourceReferrers(
     (src) => signatures.referrers.list(src, src.digest),
     async (ref) => (await client.getManifest(ref)).bytes,
+    async (src) => {
+      try {
+        const m = await client.getManifest({ host: src.host, repository: src.repository, tag: legacyAttestationTag(src.digest) });
+        manifestCache.set(src.host, src.repository, m);
+        return { digest: m.digest, mediaType: m.mediaType, bytes: m.bytes };
+      } catch (err) {
+        if (isOciError(err, 'MANIFEST_UNKNOWN') || isOciError(err, 'NAME_UNKNOWN')) return undefined;
+        throw err;
+      }
+    },
   );
+  // What the source attached to a digest and, for an index, to each child: the copy carries it.
+  const attachedTo = async (src: DigestRef) => ({
+    referrers: await sourceReferrers.of(src),
+    legacyAttestation: await sourceReferrers.legacyAttestationOf(src),
+  });
+  const childrenOf = async (src: DigestRef): Promise<string[]> => {
+    const m = manifestCache.get(src.host, src.repository, src.digest) ?? (await client.getManifest(src));
+    manifestCache.set(src.host, src.repository, m);
+    if (!isIndexMediaType(m.mediaType)) return [];
+    return ((JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { manifests?: { digest: string }[] }).manifests ?? []).map((c) => c.digest);
+  };
   const ref = ({ host, repository }: { host: string; repository: string }, reference: string) =>
     reference.startsWith('sha256:') ? { host, repository, digest: reference } : { host, repository, tag: reference };
 
@@ -62,9 +95,20 @@ export function createRegistry(config: PromoterConfig): Registry {
 
     async copy(task, opts = {}) {
       const src = { host: task.source.host, repository: task.source.repository, digest: task.digest };
-      const referrers = await sourceReferrers.of(src);
+      const { referrers, legacyAttestation } = await attachedTo(src);
+      const children = await Promise.all((await childrenOf(src)).map(async (digest) => ({ digest, ...(await attachedTo({ ...src, digest })) })));
       const caches = { blobCache, manifestCache, blobBytes, assumeAbsent: opts.assumeAbsent };
-      return copyWithReferrers(client, signatures.referrers, src, task.destination, { tags: task.tags, referrers, ...caches });
+      return copyWithReferrers(client, signatures.referrers, src, task.destination, {
+        tags: task.tags,
+        referrers,
+        ...(legacyAttestation ? { legacyAttestation } : {}),
+        children: children.map((c) => ({
+          digest: c.digest,
+          referrers: c.referrers,
+          ...(c.legacyAttestation ? { legacyAttestation: c.legacyAttestation } : {}),
+        })),
+        ...caches,
+      });
     },
 
     findSignatures: (target) => signatures.findSignatures(target),

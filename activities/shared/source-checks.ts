@@ -8,24 +8,46 @@ import type { RepositoryRef } from '../../lib/oci/reference';
 import type { Failure } from '../../lib/run/outcomes';
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../../lib/signing';
 import type { ActivityDeps } from './deps';
-import { judge, sharedChecks, type Checker, type VerificationSpec } from './verification';
+import { judge, sharedChecks, type Checker, type CheckResult, type VerificationSpec } from './verification';
 
-/** SLSA provenance v1 against the project's `provenance:` policy (builders, sources, keys or identities). */
+/**
+ * SLSA provenance v1 against the project's `provenance:` policy (builders, sources, keys or identities).
+ * An index with none of its own is judged by its children's: buildx and cosign attest each platform
+ * image, so it passes when every child's passes, fails when one child's fails, and is missing when
+ * one child has none.
+ */
 export const PROVENANCE_CHECK: VerificationSpec<ProvenancePolicy> = {
   phase: 'provenance',
   policyOf: (p) => p.provenance,
   async check(deps, source, digest, policy) {
-    const target = { ...source, digest };
-    const found = await deps.registry.findSignatures(target);
-    const candidates = await deps.registry.findProvenance(target, found);
-    if (candidates.length === 0) return { status: 'missing' };
-    const trust = await deps.trust.forPolicy(policy);
-    if (trust.keys.length === 0 && !trust.keyless)
-      return { status: 'failed', reason: 'provenance found, but the policy names no keys or identities to verify it with' };
-    const v = await deps.registry.verifyProvenance(target, { ...trust, builders: policy.builders, sources: policy.sources }, found);
-    return v.ok ? { status: 'passed', detail: v.source, inputs: v.manifest ? [v.manifest] : [] } : { status: 'failed', reason: v.reason };
+    const own = await provenanceOf(deps, source, digest, policy);
+    if (own.status !== 'missing') return own;
+    const { children } = await deps.registry.manifestTree({ ...source, digest });
+    if (children.length === 0) return own;
+    const inputs: string[] = [];
+    let missing = false;
+    // One child after another: a child's failure decides, and the rest need not be asked.
+    for (const child of children) {
+      const r = await provenanceOf(deps, source, child.digest, policy);
+      if (r.status === 'failed') return { status: 'failed', reason: `index child ${child.digest}: ${r.reason}` };
+      if (r.status === 'missing') missing = true;
+      else inputs.push(...(r.inputs ?? []));
+    }
+    return missing ? { status: 'missing' } : { status: 'passed', detail: `each of ${children.length} index children`, inputs };
   },
 };
+
+async function provenanceOf(deps: ActivityDeps, source: RepositoryRef, digest: string, policy: ProvenancePolicy): Promise<CheckResult> {
+  const target = { ...source, digest };
+  const found = await deps.registry.findSignatures(target);
+  const candidates = await deps.registry.findProvenance(target, found);
+  if (candidates.length === 0) return { status: 'missing' };
+  const trust = await deps.trust.forPolicy(policy);
+  if (trust.keys.length === 0 && !trust.keyless)
+    return { status: 'failed', reason: 'provenance found, but the policy names no keys or identities to verify it with' };
+  const v = await deps.registry.verifyProvenance(target, { ...trust, builders: policy.builders, sources: policy.sources }, found);
+  return v.ok ? { status: 'passed', detail: v.source, inputs: v.manifest ? [v.manifest] : [] } : { status: 'failed', reason: v.reason };
+}
 
 /** Source signatures (`.sig` or bundle referrers; a provenance attestation is not one) against the project's `signatures:` policy. */
 export const SIGNATURE_CHECK: VerificationSpec<SignaturePolicy> = {

@@ -24,7 +24,7 @@ import { writeOnce } from './write-once';
 import { loadBundle } from './documents';
 
 /** `inputs`: digests of the manifests whose evidence verified (a verification summary names them). */
-type CheckResult = { status: 'passed'; detail?: string; inputs?: string[] } | { status: 'missing' } | { status: 'failed'; reason: string };
+export type CheckResult = { status: 'passed'; detail?: string; inputs?: string[] } | { status: 'missing' } | { status: 'failed'; reason: string };
 type Mode = 'require' | 'if-present' | 'warn' | 'off';
 
 export interface VerificationSpec<P extends { mode: string }> {

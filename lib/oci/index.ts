@@ -18,5 +18,6 @@ export * from './place-blob';
 export * from './manifest-cache';
 export * from './blob-bytes';
 export * from './copy-referrers';
+export * from './legacy-attestation';
 export * from './copy-with-referrers';
 export * from './catalog';

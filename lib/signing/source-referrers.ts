@@ -1,9 +1,10 @@
 // The referrers of a staging image that are promoted with it. The source's own signatures stay
 // behind: Validate verified them, and what the promoter promotes carries the promoter's signature
 // (a staging key is not the production trust). Everything else the build attached (SBOMs,
-// provenance and other attestations) goes along.
+// provenance and other attestations) goes along, and so does its legacy cosign `.att` (its layers
+// are attestations only: cosign v2 keeps signatures under `.sig`).
 import { LRUCache } from 'lru-cache';
-import type { Descriptor, DigestRef } from '../oci';
+import type { Descriptor, DigestRef, TaggedManifest } from '../oci';
 import { isBundleReferrer, isSignatureBundle } from './signature-store';
 
 /**
@@ -30,26 +31,40 @@ function manifestAnnotations(bytes: Uint8Array): Record<string, string> | undefi
  */
 export class SourceReferrers {
   private readonly lists: LRUCache<string, Promise<Descriptor[]>>;
+  private readonly attestations: LRUCache<string, Promise<{ manifest?: TaggedManifest }>>;
 
   constructor(
     private readonly list: (src: DigestRef) => Promise<Descriptor[]>,
     private readonly readManifest: (ref: DigestRef) => Promise<Uint8Array>,
+    /** The source's `sha256-<hex>.att` manifest of a digest; undefined when it has none. */
+    private readonly readLegacyAttestation: (src: DigestRef) => Promise<TaggedManifest | undefined> = () => Promise.resolve(undefined),
     maxDigests = 10_000,
   ) {
     this.lists = new LRUCache({ max: maxDigests });
+    this.attestations = new LRUCache({ max: maxDigests });
   }
 
   of(src: DigestRef): Promise<Descriptor[]> {
-    const key = `${src.host}/${src.repository}@${src.digest}`;
-    let found = this.lists.get(key);
-    if (!found) {
-      found = this.list(src).then((all) => withoutSignatures(all, (digest) => this.readManifest({ ...src, digest })));
-      const kept = found;
-      kept.catch(() => {
-        if (this.lists.peek(key) === kept) this.lists.delete(key);
-      });
-      this.lists.set(key, kept);
-    }
-    return found;
+    return remembered(this.lists, src, () => this.list(src).then((all) => withoutSignatures(all, (digest) => this.readManifest({ ...src, digest }))));
   }
+
+  /** The source's legacy `.att` manifest of `src.digest`, read once for all its destinations. */
+  async legacyAttestationOf(src: DigestRef): Promise<TaggedManifest | undefined> {
+    return (await remembered(this.attestations, src, async () => ({ manifest: await this.readLegacyAttestation(src) }))).manifest;
+  }
+}
+
+/** `read()` once per digest while kept; a failed read is forgotten, so the next copy asks again. */
+function remembered<T extends object>(cache: LRUCache<string, Promise<T>>, src: DigestRef, read: () => Promise<T>): Promise<T> {
+  const key = `${src.host}/${src.repository}@${src.digest}`;
+  let found = cache.get(key);
+  if (!found) {
+    found = read();
+    const kept = found;
+    kept.catch(() => {
+      if (cache.peek(key) === kept) cache.delete(key);
+    });
+    cache.set(key, kept);
+  }
+  return found;
 }

@@ -4,12 +4,21 @@
 // retry after the batch finished. Each asserts what ended up at the destinations and in the
 // batch's result document, which Sign, Attest and the report read.
 import { describe, expect, it } from 'vitest';
+import { OCI_CONFIG, OCI_MANIFEST, sha256Digest, type RepositoryRef } from '../../lib/oci';
 import type { PromoteBatchDocument } from '../../lib/run/documents';
 import type { PromoteBatchSummary } from '../../lib/run/outcomes';
 import { tagRecordKey } from '../../lib/run/storage-keys';
 import type { TagRecord } from '../../lib/run/tag-record';
 import { emptySummary, mergeSummaries } from '../../workflows/promote-batches';
-import { everywhere, mirrorB, prod, project, staging, World, type Run } from '../support/activity-world';
+import {
+  attestationTag,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  referrersFallbackTag,
+  DSSE_ENVELOPE_MEDIA_TYPE,
+  SIGSTORE_BUNDLE_V03,
+} from '../../lib/signing';
+import { everywhere, mirrorA, mirrorB, prod, project, staging, World, type Run } from '../support/activity-world';
 
 const APPS = ['app1', 'app2', 'app3', 'app4'];
 const key = (r: { host: string; repository: string }) => `${r.host}/${r.repository}`;
@@ -308,5 +317,89 @@ describe('promote: retries', () => {
     await expect(world.store.writeOnceJson(summary.resultKey, { ...JSON.parse(stored!), summary: { ...summary, promotedEdges: 0 } })).rejects.toThrow(
       /write-once/,
     );
+  });
+});
+
+/** A cosign v2 `.att` of `subject` in `repo`: one DSSE envelope per layer, as `cosign attest` writes them. */
+function putLegacyAttestation(world: World, repo: RepositoryRef, subject: string, envelopes: string[]): string {
+  const blobs = envelopes.map((e) =>
+    Buffer.from(JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: Buffer.from(e).toString('base64'), signatures: [] })),
+  );
+  const config = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: blobs.map((b) => sha256Digest(b)) } }));
+  const d = (b: Buffer, mediaType: string) => ({ mediaType, digest: sha256Digest(b), size: b.length });
+  return world.registry.putManifest(
+    repo,
+    { schemaVersion: 2, mediaType: OCI_MANIFEST, config: d(config, OCI_CONFIG), layers: blobs.map((b) => d(b, DSSE_ENVELOPE_MEDIA_TYPE)) },
+    { tag: attestationTag(subject), blobs: [config, ...blobs] },
+  );
+}
+
+const attestationLayers = (world: World, repo: RepositoryRef, subject: string): string[] => {
+  const digest = world.registry.tagsOf(repo)[attestationTag(subject)];
+  if (!digest) return [];
+  return (JSON.parse(world.registry.manifest(repo, digest).toString('utf8')) as { layers: { digest: string }[] }).layers.map((l) => l.digest);
+};
+
+describe('promote: what the build attached at the source', () => {
+  it("carries the source's legacy .att to every destination, merged with an .att somebody else wrote there, never overwriting it", async () => {
+    const world = new World();
+    const digest = world.registry.putImage(staging('app'), 'app');
+    const ours = putLegacyAttestation(world, staging('app'), digest, ['slsa provenance', 'spdx sbom']);
+    const foreign = putLegacyAttestation(world, prod('app'), digest, ['somebody else']);
+    const foreignLayers = attestationLayers(world, prod('app'), digest);
+    const sourceLayers = attestationLayers(world, staging('app'), digest);
+    const run = await world.run(world.input([project({ images: [{ name: 'app', dmap: { [digest]: ['v1'] } }] })])).through('validate');
+
+    const summary = await run.exec(run.worker.promoteBatch, [run.batchArgs(0)]);
+
+    expect(summary).toMatchObject({ promotedEdges: 3, failedEdges: 0 });
+    // Production held another writer's `.att`: its layer stays first, ours are appended.
+    expect(attestationLayers(world, prod('app'), digest)).toEqual([...foreignLayers, ...sourceLayers]);
+    expect(world.registry.tagsOf(prod('app'))[attestationTag(digest)]).not.toBe(foreign);
+    for (const dest of [mirrorA('app'), mirrorB('app')]) {
+      // Where nobody had attested it, the source's manifest itself, by digest and under the tag.
+      expect(world.registry.tagsOf(dest)).toEqual({ v1: digest, [attestationTag(digest)]: ours });
+    }
+  });
+
+  it('an index: the referrers and .att of each child go along, in the referrers API or the child’s own fallback index; signatures stay behind', async () => {
+    const world = new World();
+    const index = world.registry.putImage(staging('multi'), 'multi', { platforms: 2 });
+    const [amd64, arm64] = world.registry.childrenOf(staging('multi'), index);
+    const indexSbom = world.registry.attach(staging('multi'), index, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3","name":"index"}');
+    const childSbom = world.registry.attach(staging('multi'), amd64!, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3","name":"amd64"}');
+    const childProvenance = world.registry.attach(
+      staging('multi'),
+      arm64!,
+      'application/vnd.in-toto+json',
+      '{"predicateType":"https://slsa.dev/provenance/v1"}',
+    );
+    const childSignature = world.registry.attach(staging('multi'), arm64!, SIGSTORE_BUNDLE_V03, '{}', {
+      [BUNDLE_PREDICATE_TYPE_ANNOTATION]: COSIGN_SIGN_PREDICATE_TYPE,
+    });
+    putLegacyAttestation(world, staging('multi'), arm64!, ['arm64 provenance']);
+    const childLayers = attestationLayers(world, staging('multi'), arm64!);
+    const run = await world.run(world.input([project({ images: [{ name: 'multi', dmap: { [index]: ['v1'] } }] })])).through('validate');
+
+    const summary = await run.exec(run.worker.promoteBatch, [run.batchArgs(0)]);
+
+    expect(summary).toMatchObject({ promotedEdges: 3, failedEdges: 0 });
+    for (const dest of everywhere('multi')) {
+      const listed = (subject: string) =>
+        world.registry
+          .referrersOf(dest, subject)
+          .map((r) => r.digest)
+          .sort();
+      expect(listed(index)).toEqual([indexSbom]);
+      expect(listed(amd64!)).toEqual([childSbom]);
+      expect(listed(arm64!)).toEqual([childProvenance]);
+      expect(world.registry.has(dest, childSignature)).toBe(false);
+      expect(attestationLayers(world, dest, arm64!)).toEqual(childLayers);
+      const tags = Object.keys(world.registry.tagsOf(dest));
+      // Without the referrers API each child has its own `sha256-<child>` index; with it, none is written.
+      const fallback = [index, amd64!, arm64!].map(referrersFallbackTag);
+      if (dest.host === mirrorA('x').host) expect(tags.filter((t) => fallback.includes(t))).toEqual([]);
+      else expect(fallback.every((t) => tags.includes(t))).toBe(true);
+    }
   });
 });

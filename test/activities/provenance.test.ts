@@ -97,6 +97,38 @@ describe('provenance', () => {
     for (const dest of everywhere('good')) expect((await r.verifySignatures({ ...dest, digest: d.good! }, world.trust)).formats).toEqual(['legacy', 'bundle']);
   });
 
+  it('an index without provenance of its own: passes when every child has a passing one, fails when one child fails, is missing when one child has none', async () => {
+    const world = new World();
+    const r = world.registry;
+    const d: Record<string, string> = {};
+    for (const name of ['children', 'forgedchild', 'halfdone', 'own']) d[name] = r.putImage(staging(name), name, { platforms: 2 });
+    const children = (name: string) => r.childrenOf(staging(name), d[name]!);
+    for (const c of children('children')) await attachProvenance(r, staging('children'), c, releaseKey);
+    const [good, forged] = children('forgedchild');
+    await attachProvenance(r, staging('forgedchild'), good!, releaseKey);
+    await attachProvenance(r, staging('forgedchild'), forged!, strangerKey);
+    await attachProvenance(r, staging('halfdone'), children('halfdone')[0]!, releaseKey);
+    // Provenance of the index itself decides: its children are not asked.
+    await attachProvenance(r, staging('own'), d.own!, releaseKey);
+    const input = world.input([
+      project({
+        name: 'strict',
+        images: Object.keys(d).map((name) => ({ name, dmap: { [d[name]!]: ['v1'] } })),
+        provenance: { mode: 'require', keys: [releaseKey.publicKeyPem], builders: [BUILDER], sources: SOURCES },
+      }),
+    ]);
+    const run = await world.run(input).through('plan');
+    const summary = (run.provenance = await run.exec(run.worker.provenance, [run.planRef]));
+
+    expect(summary).toMatchObject({ checked: 4, passed: 2, failed: 1, missing: 1, blocked: 2 });
+    const doc = world.doc<VerificationDocument>(phaseResultKey(run.ids.workflowId, run.ids.runId, 'provenance'));
+    expect(Object.fromEntries(doc.failures.map((f) => [f.edge.split('/').at(-1)!.split('@')[0], `${f.code}: ${f.error}`]))).toEqual({
+      forgedchild: expect.stringContaining(`VERIFICATION_FAILED: strict: index child ${forged}: `),
+      halfdone: 'MISSING: strict: no provenance found',
+    });
+    expect(doc.blockedDigests).toEqual([d.forgedchild, d.halfdone].sort());
+  });
+
   it('provenance found under a policy that names no key to verify it with fails, and a registry error is a failure, not a pass', async () => {
     const world = new World();
     const r = world.registry;

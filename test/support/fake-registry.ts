@@ -17,6 +17,7 @@ import {
   OCI_MANIFEST,
   OciError,
   fallbackIndexUpdate,
+  mergeAttestationManifest,
   referrerDescriptor,
   repositoryKey,
   sha256Digest,
@@ -221,6 +222,16 @@ export class FakeRegistry implements RegistryPort {
     return Object.fromEntries(this.repos.get(repositoryKey(repo))?.tags ?? []);
   }
 
+  /** The bytes of a manifest `repo` holds. */
+  manifest(repo: RepositoryRef, digest: string): Buffer {
+    return this.must(repo, digest).bytes;
+  }
+
+  /** The digests an index lists (none for an image). */
+  childrenOf(repo: RepositoryRef, digest: string): string[] {
+    return (parse<{ manifests?: Descriptor[] }>(this.must(repo, digest)).manifests ?? []).map((c) => c.digest);
+  }
+
   has(repo: RepositoryRef, digest: string): boolean {
     return this.repos.get(repositoryKey(repo))?.manifests.has(digest) ?? false;
   }
@@ -269,20 +280,29 @@ export class FakeRegistry implements RegistryPort {
   async copy(task: CopyTask, opts: { assumeAbsent?: boolean } = {}): Promise<CopyOutcome> {
     this.copies.push({ task, assumeAbsent: !!opts.assumeAbsent });
     const hangAfter = await this.enter('copy', repositoryKey(task.destination));
-    const src = { ...task.source, digest: task.digest };
     const transfer = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, bytesUploaded: 0, manifestsWritten: 0, referrersCopied: 0 };
     // As the real copy: a repository the plan found empty is written without looking (a first attempt only).
     const blind = !!opts.assumeAbsent;
     this.copyTree(task.source, task.destination, task.digest, transfer, blind);
-    const referrers = await withoutSignatures(this.referrersOf(task.source, task.digest), async (d) => this.must(task.source, d).bytes);
-    for (const r of referrers) {
-      this.copyTree(task.source, task.destination, r.digest, transfer, blind);
-      transfer.referrersCopied++;
-    }
+    // What the source attached to the image and, for an index, to each child: referrers (not signatures) and the legacy `.att`.
+    const children = parse<{ manifests?: Descriptor[] }>(this.must(task.source, task.digest)).manifests ?? [];
     let fallbackTag: string | undefined;
-    if (referrers.length > 0 && !this.apiHosts.has(task.destination.host)) fallbackTag = this.addToFallbackIndex(task.destination, src.digest, referrers);
-    // Tags are looked at before they are written, unless blind; with referrers copied the image is there whatever the plan thought.
-    const look = !blind || referrers.length > 0;
+    let carried = false;
+    for (const subject of [task.digest, ...children.map((c) => c.digest)]) {
+      const referrers = await withoutSignatures(this.referrersOf(task.source, subject), async (d) => this.must(task.source, d).bytes);
+      for (const r of referrers) {
+        this.copyTree(task.source, task.destination, r.digest, transfer, blind);
+        transfer.referrersCopied++;
+      }
+      if (referrers.length > 0 && !this.apiHosts.has(task.destination.host)) {
+        const tag = this.addToFallbackIndex(task.destination, subject, referrers);
+        if (subject === task.digest) fallbackTag = tag;
+      }
+      const attested = this.carryLegacyAttestation(task.source, task.destination, subject, transfer, blind);
+      carried ||= referrers.length > 0 || attested;
+    }
+    // Tags are looked at before they are written, unless blind; with anything carried the image is there whatever the plan thought.
+    const look = !blind || carried;
     const tags: TagOutcome[] = task.tags.map((tag) => {
       const current = look ? this.repo(task.destination).tags.get(tag) : undefined;
       if (current === task.digest) return { tag, result: 'present' };
@@ -493,6 +513,22 @@ export class FakeRegistry implements RegistryPort {
     }
     dst.manifests.set(digest, m);
     t.manifestsWritten++;
+  }
+
+  /** The source's `.att` of `subject` copied by digest and merged into the destination's (as lib/oci merges it); whether there was one. */
+  private carryLegacyAttestation(from: RepositoryRef, to: RepositoryRef, subject: string, t: CopyOutcome['transfer'], blind: boolean): boolean {
+    const tag = attestationTag(subject);
+    const source = this.resolve(from, tag);
+    if (!source) return false;
+    this.copyTree(from, to, source.digest, t, blind);
+    const current = this.resolve(to, tag);
+    const merged = current?.digest === source.digest ? undefined : mergeAttestationManifest(current?.bytes, source.bytes, tag);
+    if (merged) {
+      const bytes = Buffer.from(merged);
+      this.store(to, { manifest: bytes, mediaType: current?.mediaType ?? source.mediaType, digest: sha256Digest(bytes), blobs: [] }, tag);
+      t.manifestsWritten++;
+    }
+    return true;
   }
 
   /** The `sha256-<hex>` index of `subject` with `entries` listed; returns its tag. */

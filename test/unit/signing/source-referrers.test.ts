@@ -60,6 +60,7 @@ describe('SourceReferrers', () => {
         return [sbom, cosignSign];
       },
       async () => manifestWith(),
+      async () => undefined,
       2,
     );
 
