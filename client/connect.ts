@@ -17,7 +17,7 @@ export interface ConnectedClient {
  * refused client certificate) where the other one only reports a missed deadline.
  */
 export async function connectClient(env: Record<string, string | undefined> = process.env): Promise<ConnectedClient> {
-  routeSdkLogsToStderr();
+  quietSdkLogs(env);
   const settings = loadTemporalSettings(env);
   const connection: NativeConnection = await connectToTemporal(settings);
   const client = new Client({ connection, namespace: settings.namespace });
@@ -25,14 +25,21 @@ export async function connectClient(env: Record<string, string | undefined> = pr
 }
 
 /**
- * The SDK's native client logs ("start_workflow_execution retried 5 times" while the cluster
- * recovers) would otherwise go to stdout, into the middle of a `--json` document: forward them to
- * the TS logger, which writes to stderr. The runtime is the process's own; the first install wins.
+ * The SDK's native client logs ("start_workflow_execution retried 5 times" while a cluster
+ * recovers, TLS handshake details) would otherwise go to stdout, into the middle of a `--json`
+ * document, and a failing command says what is wrong in one line of its own. So the CLI keeps them
+ * out by default; PROMOTER_SDK_LOG_LEVEL (TRACE, DEBUG, INFO, WARN or ERROR) shows them on stderr.
+ * The runtime is the process's own: the first install wins.
  */
-export function routeSdkLogsToStderr(level: LogLevel = 'WARN'): void {
+export function quietSdkLogs(env: Record<string, string | undefined> = process.env): void {
   if (Runtime._instance) return;
-  Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level }) } } });
+  const wanted = env.PROMOTER_SDK_LOG_LEVEL?.toUpperCase();
+  const level: LogLevel = SDK_LOG_LEVELS.includes(wanted as LogLevel) ? (wanted as LogLevel) : 'ERROR';
+  const logger = new DefaultLogger(level, wanted ? undefined : () => {});
+  Runtime.install({ logger, telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level }) } } });
 }
+
+const SDK_LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
 /** An error the CLI prints as one line and exits with `exitCode` (2: bad input or usage). */
 export class UsageError extends Error {

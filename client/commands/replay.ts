@@ -5,12 +5,12 @@
  */
 import { Worker } from '@temporalio/worker';
 import { replayOptions } from '../../worker/workflow-source';
-import { connectClient, routeSdkLogsToStderr } from '../connect';
+import { connectClient, quietSdkLogs } from '../connect';
 import type { Output } from '../output';
 
 export async function replayCommand(id: string, opts: { runId?: string }, out: Output): Promise<number> {
   // The replay's verdict is the output: the SDK's own worker chatter stays out of it.
-  routeSdkLogsToStderr('ERROR');
+  quietSdkLogs();
   const { client, close } = await connectClient();
   try {
     const history = await client.workflow.getHandle(id, opts.runId).fetchHistory();
