@@ -61,10 +61,13 @@ describe('read limits against a hostile registry', () => {
     expect(report.failures[0]!.error).toBe(
       `GET manifest on ${proxy.host}/${prefix}/big: the answer is larger than the limit of ${OCI_DEFAULTS.readLimits.manifestBytes} bytes (Content-Length ${4 * 1024 ** 3}, not read); refused`,
     );
+    // Refused, not retried: one read for the copy, and at most one more where Promote looks for an
+    // index's children to carry their attestations; each refused from its Content-Length.
     const poured = proxy.requests.filter((r) => r.fault === 'huge');
-    expect(poured).toHaveLength(1); // refused, not retried
-    await settled(() => poured[0]!.bytesSent !== undefined);
-    expect(poured[0]!.bytesSent).toBeLessThan(16 * MiB);
+    expect(poured.length).toBeGreaterThanOrEqual(1);
+    expect(poured.length).toBeLessThanOrEqual(2);
+    await settled(() => poured.every((p) => p.bytesSent !== undefined));
+    for (const p of poured) expect(p.bytesSent).toBeLessThan(16 * MiB);
     expect(await oci.headManifest({ host: mirrorA, repository: `${prefix}/big`, digest: big.digest })).toBeUndefined();
     expect(await signed(oci, mirrorA, `${prefix}/big`, big.digest)).toBe(false);
     expect((await oci.headManifest({ host: mirrorA, repository: `${prefix}/fine`, tag: 'v1' }))?.digest).toBe(fine.digest);
