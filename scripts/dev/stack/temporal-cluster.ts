@@ -329,7 +329,12 @@ export async function ensureCluster(log: (line: string) => void = () => {}): Pro
   };
   await ensure(postgres);
   await ensureSchemas(log);
-  const outcomes = await Promise.allSettled(clusterServices.map(ensure));
+  // The first service to start on an empty database writes the cluster metadata record. Two doing
+  // it at once race, and the loser exits with "failed to initialize current cluster metadata", so
+  // one service starts alone and the rest follow in parallel once it is serving.
+  const [first, ...rest] = clusterServices;
+  await ensure(first!);
+  const outcomes = await Promise.allSettled(rest.map(ensure));
   const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
   if (failures.length > 0) throw new Error(failures.join('\n\n'));
   await ensureNamespace();
