@@ -21,8 +21,8 @@ import { earlierResult, writeResult } from '../shared/results';
 import { updateTagRecords } from '../shared/tag-records';
 import type { CopyOutcome } from '../shared/registry-port';
 
-/** Copy tasks of one batch in flight at once. */
-const TASK_CONCURRENCY = 16;
+/** Copy tasks of one batch in flight at once: enough that round trips overlap; the per-host budget still caps requests. */
+const TASK_CONCURRENCY = 32;
 
 interface TaskRecord {
   index: number;

@@ -53,7 +53,8 @@ export async function forEachImage(
   hb: Heartbeat,
   images: InPlaceImage[],
   work: (img: InPlaceImage) => Promise<ImageOutcome>,
-  concurrency = 8,
+  // Images in flight at once; each writes all its destinations together, the per-host budget caps requests.
+  concurrency = 16,
 ): Promise<ImagesOutcome> {
   const resumed = hb.resumed<Checkpoint>();
   const done = new Set<number>(fromRanges(resumed?.done ?? []));

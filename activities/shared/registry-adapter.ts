@@ -71,8 +71,7 @@ export function createRegistry(config: PromoterConfig): Registry {
     legacyAttestation: await sourceReferrers.legacyAttestationOf(src),
   });
   const childrenOf = async (src: DigestRef): Promise<string[]> => {
-    const m = manifestCache.get(src.host, src.repository, src.digest) ?? (await client.getManifest(src));
-    manifestCache.set(src.host, src.repository, m);
+    const m = await manifestCache.getOrRead(src.host, src.repository, src.digest, () => client.getManifest(src));
     if (!isIndexMediaType(m.mediaType)) return [];
     return ((JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { manifests?: { digest: string }[] }).manifests ?? []).map((c) => c.digest);
   };

@@ -151,11 +151,8 @@ class Copier {
 
   private async sourceManifest(digest: string) {
     const { client, src } = this;
-    const cached = this.opts.manifestCache?.get(src.host, src.repository, digest);
-    if (cached) return cached;
-    const m = await client.getManifest({ host: src.host, repository: src.repository, digest });
-    this.opts.manifestCache?.set(src.host, src.repository, m);
-    return m;
+    const read = () => client.getManifest({ host: src.host, repository: src.repository, digest });
+    return this.opts.manifestCache ? this.opts.manifestCache.getOrRead(src.host, src.repository, digest, read) : read();
   }
 
   async putManifest(digest: string, bytes: Uint8Array, mediaType: string, doc: Partial<ImageManifest>, tag?: string): Promise<void> {
@@ -238,11 +235,7 @@ class Copier {
     const { client, src } = this;
     const held = this.opts.blobBytes;
     if (!held || d.size > held.maxBlobBytes) return (await client.getBlobStream(src.host, src.repository, d.digest)).stream;
-    const cached = held.get(d.digest);
-    if (cached) return cached;
-    const bytes = await client.getBlob(src.host, src.repository, d.digest); // verified against the digest
-    held.set(d.digest, bytes);
-    return bytes;
+    return held.getOrRead(d.digest, () => client.getBlob(src.host, src.repository, d.digest)); // verified against the digest
   }
 
   async tags(tags: readonly string[], top: { mediaType: string; bytes?: Uint8Array; deferred?: Partial<ImageManifest> }): Promise<void> {
