@@ -125,6 +125,9 @@ export function formatReference(ref: ImageRef): string {
 export function manifestReference(ref: ImageRef): string {
   const r = ref.digest ?? ref.tag;
   if (!r) throw new ImageReferenceError(`reference ${formatReference(ref)} has neither tag nor digest`);
+  // A digest may come from a registry's own answer (an index's children): one that is not a digest
+  // would otherwise become part of a request path.
+  if (ref.digest) assertDigest(ref.digest);
   return r;
 }
 

@@ -6,7 +6,7 @@ import type { RegistryClient } from './client';
 import { sha256Digest } from './digest';
 import { OciError, isOciError } from './errors';
 import { OCI_INDEX, type Descriptor, type ImageIndex } from './media-types';
-import { digestTag, type RepositoryRef } from './reference';
+import { assertDigest, digestTag, type RepositoryRef } from './reference';
 import { registryTag, updateSharedTag, type SharedTagOptions, type SharedTagResult, type SharedTagUpdate } from './shared-tag';
 
 function parseIndex(bytes: Uint8Array, where: string): ImageIndex {
@@ -140,6 +140,7 @@ export class Referrers {
   private async viaApi(repo: RepositoryRef, digest: string, artifactType?: string): Promise<Descriptor[] | undefined> {
     const { host, repository } = repo;
     if (this.api.get(host) === false) return undefined;
+    assertDigest(digest); // it may come from a registry's answer, and goes into the path
     const q = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
     const res = await this.client.transport.request({
       host,
