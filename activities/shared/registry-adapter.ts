@@ -15,11 +15,12 @@ import {
   ManifestCache,
   RegistryClient,
   type DigestRef,
+  type Manifest,
   type RequestListener,
   type RequestStats,
 } from '../../lib/oci';
 import { SignatureStore, SignatureWriter, SourceReferrers } from '../../lib/signing';
-import type { RegistryPort } from './registry-port';
+import type { ManifestTree, RegistryPort } from './registry-port';
 
 /** What the worker, its metrics and the bench read and steer; the activities never see it. */
 export interface RegistryTelemetry {
@@ -38,6 +39,15 @@ export interface Registry {
 }
 
 /** The worker's registries: credentials from its Docker config, the per-host budget from its configuration. */
+/** A manifest and, when it is an index, the children it lists. */
+function treeOf(m: Manifest): ManifestTree {
+  const doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { manifests?: { digest: string; mediaType: string; size: number }[] };
+  return {
+    image: { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length },
+    children: (doc.manifests ?? []).map((c) => ({ digest: c.digest, mediaType: c.mediaType, size: c.size })),
+  };
+}
+
 export function createRegistry(config: PromoterConfig): Registry {
   const client = RegistryClient.fromDockerConfig({
     insecureRegistries: config.insecureRegistries,
@@ -72,8 +82,7 @@ export function createRegistry(config: PromoterConfig): Registry {
   });
   const childrenOf = async (src: DigestRef): Promise<string[]> => {
     const m = await manifestCache.getOrRead(src.host, src.repository, src.digest, () => client.getManifest(src));
-    if (!isIndexMediaType(m.mediaType)) return [];
-    return ((JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { manifests?: { digest: string }[] }).manifests ?? []).map((c) => c.digest);
+    return isIndexMediaType(m.mediaType) ? treeOf(m).children.map((c) => c.digest) : [];
   };
   const ref = ({ host, repository }: { host: string; repository: string }, reference: string) =>
     reference.startsWith('sha256:') ? { host, repository, digest: reference } : { host, repository, tag: reference };
@@ -82,14 +91,7 @@ export function createRegistry(config: PromoterConfig): Registry {
     ping: (host) => client.ping(host),
     listTags: (r) => client.listTags(r.host, r.repository),
     manifestDigest: async (r, reference) => (await client.headManifest(ref(r, reference)))?.digest,
-    async manifestTree(target) {
-      const m = await client.getManifest(target);
-      const doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { manifests?: { digest: string; mediaType: string; size: number }[] };
-      return {
-        image: { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length },
-        children: (doc.manifests ?? []).map((c) => ({ digest: c.digest, mediaType: c.mediaType, size: c.size })),
-      };
-    },
+    manifestTree: async (target) => treeOf(await client.getManifest(target)),
     servesReferrersApi: (repo) => signatures.referrers.hasApi(repo),
 
     async copy(task, opts = {}) {
