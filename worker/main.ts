@@ -7,10 +7,12 @@ import { loadConfig } from '../lib/config';
 import { createLogger } from './logger';
 import { describeTemporal } from './connection';
 import { createWorker } from './create-worker';
+import { reexecWithWorkerHeapFlags } from './heap-flags';
 import { describeDeployment } from './deployment-state';
 import { startupMessage } from './startup-errors';
 
 export async function runWorker(): Promise<void> {
+  reexecWithWorkerHeapFlags();
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'promoter-worker');
   const { worker, connection, stopSharing, version, workflowOrigin, tracing, temporal } = await createWorker(config, log);

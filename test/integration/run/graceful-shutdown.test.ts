@@ -3,10 +3,12 @@
 // out as a last heartbeat and the attempt fails at once. So the batch is ready for its next attempt
 // within seconds, not after the 20 s heartbeat timeout, and the next worker resumes it from that
 // checkpoint: nothing the first worker finished is done again, the run completes exactly.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import proto from '@temporalio/proto';
 import type { RunProgress, RunReport } from '../../../lib/run/report';
 import { mapPool } from '../../../lib/util/pool';
+import { WORKER_HEAP_FLAGS } from '../../../worker/heap-flags';
 import { progressQuery } from '../../../workflows/promotion';
 import { parseJsonOutput, runCli } from '../../support/cli';
 import { FaultProxy } from '../../support/fault-proxy';
@@ -67,6 +69,11 @@ describe('graceful shutdown', () => {
         else await new Promise((r) => setTimeout(r, 100));
       }
       expect(inPromote, 'SIGTERM must land inside Promote').toBeDefined();
+
+      // The built worker re-executed itself with its heap flags in place: the same pid, the one
+      // this SIGTERM goes to.
+      const cmdline = readFileSync(`/proc/${first.pid}/cmdline`, 'utf8').split('\0');
+      expect(cmdline).toEqual(expect.arrayContaining([...WORKER_HEAP_FLAGS]));
 
       const sigterm = Date.now();
       await first.stop();
