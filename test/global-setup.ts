@@ -1,18 +1,13 @@
 // Vitest global setup: make sure the dev stack answers, then hand its endpoints to the tests.
 // The stack is left running afterwards (it is shared and slow to rebuild less often than tests run);
 // CI stops it explicitly (.ci/run), people use `npm run stack -- down`.
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { stackEnv, stackUp } from '../scripts/dev/stack';
+import { buildIfStale } from '../scripts/dev/worker-process';
 
 export default async function setup(): Promise<void> {
   // The tests drive the built `promoter` command: build dist/ once here if the sources changed,
   // rather than in whichever test file calls it first.
-  const root = fileURLToPath(new URL('../', import.meta.url));
-  execFileSync(process.execPath, [`${root}node_modules/tsx/dist/cli.mjs`, `${root}scripts/build.ts`, '--if-stale', '--no-check'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  buildIfStale();
   const result = await stackUp();
   if (result.started.length > 0) {
     console.log(`dev stack: started ${result.started.join(', ')} in ${(result.durationMs / 1000).toFixed(1)}s`);

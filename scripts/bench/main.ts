@@ -24,10 +24,10 @@ import { defaultFigures, defaultTargetsMet, printDefaultFigures } from './skopeo
 import { startupMain } from './startup';
 
 export const usage = `usage: npm run bench -- [--images N] [--repos R] [--layer-size BYTES] [--parallel P] [--sample K] [--rps N] [--rtt MS]
-                        [--skip-skopeo] [--skip-regsync] [--keep]
+                        [--skip-skopeo] [--skip-regsync] [--keep] [--heap-snapshot MIB]
        npm run bench -- --shape k8s [--scale F | --projects N | --project NAME ...] [--hosts H] [--rtt MS] [--layer-size BYTES] [--rps N]
-                        [--time-limit MIN] [--step-limit MIN] [--skip-regsync | --only-regsync] [--cosign-sample K] [--workers N] [--keep]
-       npm run bench -- --shape 1m [--groups N] [--registries R] [--hosts H] [--rtt MS] [--rps N] [--time-limit MIN]
+                        [--time-limit MIN] [--step-limit MIN] [--skip-regsync | --only-regsync] [--cosign-sample K] [--workers N] [--keep] [--heap-snapshot MIB]
+       npm run bench -- --shape 1m [--groups N] [--registries R] [--hosts H] [--rtt MS] [--rps N] [--time-limit MIN] [--heap-snapshot MIB]
        npm run bench -- --figures .bench/RUN.json   (figures again from a run's raw records)
        npm run bench -- --startup [--runs N]`;
 
@@ -68,6 +68,7 @@ const OPTIONS = {
   workers: { type: 'string' },
   groups: { type: 'string' },
   registries: { type: 'string' },
+  'heap-snapshot': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -75,7 +76,7 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'
 
 /** Options that belong to another kind of run are refused rather than silently ignored. */
 const ONLY: Record<string, string[]> = {
-  default: ['images', 'repos', 'parallel', 'sample', 'skip-skopeo', 'layer-size', 'rps', 'rtt', 'skip-regsync', 'keep'],
+  default: ['images', 'repos', 'parallel', 'sample', 'skip-skopeo', 'layer-size', 'rps', 'rtt', 'skip-regsync', 'keep', 'heap-snapshot'],
   k8s: [
     'scale',
     'projects',
@@ -91,8 +92,9 @@ const ONLY: Record<string, string[]> = {
     'cosign-sample',
     'workers',
     'keep',
+    'heap-snapshot',
   ],
-  '1m': ['groups', 'registries', 'hosts', 'rtt', 'rps', 'time-limit'],
+  '1m': ['groups', 'registries', 'hosts', 'rtt', 'rps', 'time-limit', 'heap-snapshot'],
 };
 
 async function writeFigures(prefix: string, figures: unknown, raw: unknown): Promise<void> {
@@ -136,6 +138,7 @@ async function run(values: Values): Promise<number> {
   const rps = num('rps', values.rps, 1000);
   const hosts = num('hosts', values.hosts, 6);
   const timeLimitMs = num('time-limit', values['time-limit'], 75, (n) => n > 0) * 60_000;
+  const heapSnapshotAtMiB = values['heap-snapshot'] ? num('heap-snapshot', values['heap-snapshot'], 0) : undefined;
   if (kind === 'k8s' && hosts < 6) throw new UsageError('--hosts: the k8s shape spreads its registries over at least 6 hosts');
   if (values['skip-regsync'] && values['only-regsync']) throw new UsageError('--skip-regsync and --only-regsync exclude each other');
 
@@ -160,6 +163,7 @@ async function run(values: Values): Promise<number> {
       rttMs,
       rps,
       timeLimitMs,
+      heapSnapshotAtMiB,
       log,
     });
     const { figures, ok } = figuresOf(r);
@@ -184,6 +188,7 @@ async function run(values: Values): Promise<number> {
       cosignSample: num('cosign-sample', values['cosign-sample'], 3, (n) => Number.isInteger(n) && n >= 0),
       keep: values.keep,
       workers: num('workers', values.workers, 1),
+      heapSnapshotAtMiB,
       peers,
       log,
     });
@@ -203,6 +208,7 @@ async function run(values: Values): Promise<number> {
     skipSkopeo: values['skip-skopeo'],
     skipRegsync: values['skip-regsync'],
     keep: values.keep,
+    heapSnapshotAtMiB,
     peers,
     log,
   });

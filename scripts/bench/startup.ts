@@ -14,6 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stackEnv } from '../dev/stack';
+import { buildIfStale } from '../dev/worker-process';
 import { benchDir } from './common/harness';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -91,13 +92,7 @@ export async function startupMain(argv: string[]): Promise<number> {
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
   const env = { ...process.env, ...stackEnv() };
   // The built mode measures a warm start: build now if dist/ is stale, not inside a timed start.
-  await new Promise<void>((resolve, reject) => {
-    const b = spawn(process.execPath, [`${ROOT}node_modules/tsx/dist/cli.mjs`, 'scripts/build.ts', '--if-stale', '--no-check'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
-    b.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (${code})`))));
-  });
+  buildIfStale();
   const results: Record<string, StartupRun[]> = {};
   for (let r = 0; r < runs; r++) {
     // Alternate the modes, so a change in the machine's load hits both alike.

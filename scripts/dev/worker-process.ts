@@ -2,18 +2,31 @@
 // or the built `promoter worker`), the way it runs in production: tests SIGKILL it mid-phase, the benchmark reads its memory and
 // CPU from the kernel. Peak RSS is the kernel's VmHWM of that pid, reset between benchmark steps
 // by writing 5 to /proc/<pid>/clear_refs.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpuSecondsOf, statusBytes } from './proc';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * Builds dist/ (`compiled` workers run it) when it is missing or older than the sources. Done
+ * before a measured or tested start, never inside one; a build lock keeps parallel callers apart.
+ */
+export function buildIfStale(): void {
+  execFileSync(process.execPath, [`${ROOT}node_modules/tsx/dist/cli.mjs`, `${ROOT}scripts/build.ts`, '--if-stale', '--no-check'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+}
+
 export interface WorkerOptions {
   /** On top of this process's environment (PROMOTER_TASK_QUEUE, budgets, ...); undefined removes a variable. */
   env?: Record<string, string | undefined>;
   /** The built artifact (`bin/promoter.js worker`: dist/ and its prebuilt workflow bundle) instead of the sources. */
   compiled?: boolean;
+  /** Options for node itself, before the script (`--heapsnapshot-signal=SIGTTIN`, ...). */
+  nodeArgs?: string[];
   /** Everything the worker prints also goes to this file, and output() reads it back from there. */
   logFile?: string;
   startTimeoutMs?: number;
@@ -43,7 +56,7 @@ export interface WorkerProcess {
 
 /** Starts `worker/main.ts` and resolves once it logged "worker started" (it polls the task queue then). */
 export async function startWorkerProcess(o: WorkerOptions = {}): Promise<WorkerProcess> {
-  const args = o.compiled ? ['bin/promoter.js', 'worker'] : ['--import', 'tsx', 'worker/main.ts'];
+  const args = [...(o.nodeArgs ?? []), ...(o.compiled ? ['bin/promoter.js', 'worker'] : ['--import', 'tsx', 'worker/main.ts'])];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, PROMOTER_LOG_LEVEL: 'info', ...o.env },

@@ -2,13 +2,14 @@
 // bench's own registries (behind delay proxies with --rtt) counted by their request logs, worker
 // processes on a task queue of the run's own, a Temporal client, and the step runner.
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../../../client/connect';
 import { RegistryClient } from '../../../lib/oci';
 import { stackEnv, stackPaths } from '../../dev/stack';
-import { startWorkerGroup, type WorkerProcess } from '../../dev/worker-process';
+import { buildIfStale, startWorkerGroup, type WorkerProcess } from '../../dev/worker-process';
+import { printHeapSummary, summarizeHeapSnapshot } from './heap-summary';
 import { AccessLog, type Role } from './access-log';
 import { removeTree, startBenchRegistries, type BenchRegistries } from './registries';
 import { StepRunner, type StepRecord } from './steps';
@@ -29,6 +30,8 @@ export interface HarnessOptions {
   stepLimitMs?: number;
   /** Keep the registries' storage after the run. */
   keep?: boolean;
+  /** Take a heap snapshot of a worker the first time its RSS reaches this many MiB (`--heap-snapshot`). */
+  heapSnapshotAtMiB?: number;
   log: (line: string) => void;
 }
 
@@ -43,6 +46,8 @@ export class BenchHarness {
   private classify: (repository: string) => Role = () => 'other';
   private workerCount = 1;
   private generation = 0;
+  private snapshotWatch?: NodeJS.Timeout;
+  private readonly snapshotTaken = new Set<number>();
 
   private constructor(
     readonly o: HarnessOptions,
@@ -104,7 +109,10 @@ export class BenchHarness {
   /** Starts the workers and the step runner (its time limit starts now); the first marker closes the set-up. */
   async startWorkers(n: number): Promise<StepRunner> {
     this.workerCount = n;
+    // The workers run as users run them: the built `promoter worker` with its prebuilt workflow bundle.
+    buildIfStale();
     this.worker = await this.workerGroup();
+    this.watchForHeapSnapshot();
     this.temporal = await connectClient();
     this.runnerOrUndefined = new StepRunner(this.regs, this.log, this.worker, this.temporal.client, performance.now() + this.o.timeLimitMs, this.o.stepLimitMs);
     await this.runnerOrUndefined.idle();
@@ -134,7 +142,38 @@ export class BenchHarness {
     const g = this.generation++;
     const generation = g === 0 ? '' : g === 1 ? '-restarted' : `-restarted-${g}`;
     const n = this.workerCount;
-    return startWorkerGroup(n, (i) => ({ env: this.workerEnv, logFile: join(this.runDir, `worker${generation}${n > 1 ? `-${i + 1}` : ''}.log`) }));
+    // With --heap-snapshot, SIGTTIN makes node write a snapshot into the run folder (not SIGUSR2, the
+    // usual one: the Temporal runtime shuts the worker down on it).
+    const nodeArgs = this.o.heapSnapshotAtMiB ? ['--heapsnapshot-signal=SIGTTIN', `--diagnostic-dir=${this.runDir}`] : [];
+    return startWorkerGroup(n, (i) => ({
+      env: this.workerEnv,
+      compiled: true,
+      nodeArgs,
+      logFile: join(this.runDir, `worker${generation}${n > 1 ? `-${i + 1}` : ''}.log`),
+    }));
+  }
+
+  /** Signals each worker once, the first time its RSS reaches the threshold. */
+  private watchForHeapSnapshot(): void {
+    const at = this.o.heapSnapshotAtMiB;
+    if (!at) return;
+    this.snapshotWatch = setInterval(() => {
+      for (const w of this.worker?.members ?? []) {
+        const rssMiB = w.rssBytes() / 2 ** 20;
+        if (this.snapshotTaken.has(w.pid) || rssMiB < at) continue;
+        this.snapshotTaken.add(w.pid);
+        this.o.log(`worker ${w.pid} at ${rssMiB.toFixed(0)} MiB RSS: heap snapshot into ${this.runDir}`);
+        w.child.kill('SIGTTIN');
+      }
+    }, 250);
+  }
+
+  /** Prints where the heap went in every snapshot the run took. */
+  private async printHeapSnapshots(): Promise<void> {
+    if (!this.o.heapSnapshotAtMiB) return;
+    const files = (await readdir(this.runDir)).filter((f) => f.endsWith('.heapsnapshot'));
+    if (!files.length) this.o.log(`no worker reached ${this.o.heapSnapshotAtMiB} MiB RSS: no heap snapshot`);
+    for (const f of files) printHeapSummary(await summarizeHeapSnapshot(join(this.runDir, f)), this.o.log);
   }
 
   /** Runs a step, keeps its record and logs one line about it. */
@@ -150,7 +189,9 @@ export class BenchHarness {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.snapshotWatch);
     await this.worker?.stop();
+    await this.printHeapSnapshots();
     await this.temporal?.close();
     await this.regs.stop();
     if (!this.o.keep) await removeTree(join(this.runDir, 'registries'));

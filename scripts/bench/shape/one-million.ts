@@ -20,6 +20,8 @@ export interface OneMillionOptions {
   hosts: number;
   rttMs: number;
   rps: number;
+  /** A worker heap snapshot the first time its RSS reaches this many MiB. */
+  heapSnapshotAtMiB?: number;
   timeLimitMs: number;
   log: (line: string) => void;
 }
@@ -46,7 +48,15 @@ const SAMPLE_EVERY = 100;
 
 export async function runOneMillion(o: OneMillionOptions): Promise<OneMillionResult> {
   const startedAt = new Date().toISOString();
-  const harness = await BenchHarness.start({ kind: 'shape1m', hosts: o.hosts, rttMs: o.rttMs, rps: o.rps, timeLimitMs: o.timeLimitMs, log: o.log });
+  const harness = await BenchHarness.start({
+    kind: 'shape1m',
+    hosts: o.hosts,
+    rttMs: o.rttMs,
+    rps: o.rps,
+    timeLimitMs: o.timeLimitMs,
+    heapSnapshotAtMiB: o.heapSnapshotAtMiB,
+    log: o.log,
+  });
   const { prefix, regs } = harness;
   harness.useRoles((repo) => (repo.includes('/staging/') ? 'staging' : repo.includes('/region-00/') ? 'primary' : 'mirror'), new Map());
   try {
@@ -156,9 +166,10 @@ export function oneMillionFigures(r: OneMillionResult) {
       : undefined,
     failures: s.report ? { count: s.report.failureCount, first: s.report.failures.slice(0, 2) } : undefined,
     target: {
-      ok: planDone && s.workerPeakRssBytes <= 2 * 2 ** 30,
-      measured: `plan ${planDone ? 'finished' : 'did NOT finish'}, worker peak RSS ${peakMiB} MiB`,
-      goal: 'Plan finishes with worker RSS <= 2 GiB',
+      // kpromo's own figure is about 700 MB at about 1 M edges; the time bound holds behind a real round trip.
+      ok: planDone && s.workerPeakRssBytes <= 700 * 2 ** 20 && (plan?.ms ?? Infinity) <= 10 * 60_000,
+      measured: `plan ${planDone ? `finished in ${Math.round((plan?.ms ?? 0) / 1000)} s` : 'did NOT finish'}, worker peak RSS ${peakMiB} MiB`,
+      goal: 'Plan finishes in <= 10 min with worker RSS <= 700 MiB',
     },
   };
 }

@@ -36,6 +36,8 @@ export interface ShapeOptions {
   onlyRegsync?: boolean;
   /** Repaired images whose signatures cosign verifies (both formats and the attestation). */
   cosignSample: number;
+  /** A worker heap snapshot the first time its RSS reaches this many MiB. */
+  heapSnapshotAtMiB?: number;
   /** Keep the registries' storage after the run. */
   keep?: boolean;
   /** Worker processes on the task queue (default 1): they share each registry's budget. */
@@ -71,8 +73,8 @@ export async function runShapeBench(o: ShapeOptions): Promise<ShapeResult> {
   const regsync = o.skipRegsync ? undefined : (o.peers?.regsync?.bin ?? toolPaths().regsync);
   if (!o.skipRegsync && !regsync) throw new Error('regsync not found: run `bash scripts/setup.sh`, or pass --skip-regsync');
 
-  const { hosts, rttMs, rps, timeLimitMs, stepLimitMs, keep, log } = o;
-  const harness = await BenchHarness.start({ kind: 'shape', hosts, rttMs, rps, timeLimitMs, stepLimitMs, keep, log });
+  const { hosts, rttMs, rps, timeLimitMs, stepLimitMs, keep, heapSnapshotAtMiB, log } = o;
+  const harness = await BenchHarness.start({ kind: 'shape', hosts, rttMs, rps, timeLimitMs, stepLimitMs, keep, heapSnapshotAtMiB, log });
   const { prefix, runDir, regs, steps } = harness;
   const skipped: string[] = [];
   try {

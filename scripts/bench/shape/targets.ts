@@ -94,9 +94,9 @@ export function shapeFigures(r: ShapeResult) {
       wholeCorpus ? undefined : 'applies to the whole corpus only',
     ),
     fullShapeWorkerRss: target(
-      wholeCorpus ? r.workerPeakRssBytes <= 2 ** 30 : undefined,
+      wholeCorpus ? r.workerPeakRssBytes <= 512 * MiB : undefined,
       `${round(r.workerPeakRssBytes / MiB, 1)} MiB`,
-      '<= 1 GiB worker RSS',
+      '<= 512 MiB worker RSS',
       wholeCorpus ? undefined : 'applies to the whole corpus only',
     ),
     fullShapeHistory: target(

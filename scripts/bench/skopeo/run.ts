@@ -32,6 +32,8 @@ export interface DefaultOptions {
   rttMs: number;
   skipSkopeo?: boolean;
   skipRegsync?: boolean;
+  /** A worker heap snapshot the first time its RSS reaches this many MiB. */
+  heapSnapshotAtMiB?: number;
   keep?: boolean;
   /** The peers checked at the start (main.ts). */
   peers: PeerTools;
@@ -90,6 +92,7 @@ export async function runDefaultBench(o: DefaultOptions): Promise<DefaultResult>
     rps: o.rps,
     timeLimitMs: 24 * 3_600_000,
     keep: o.keep,
+    heapSnapshotAtMiB: o.heapSnapshotAtMiB,
     log: o.log,
   });
   const { prefix, runDir, regs, steps } = harness;

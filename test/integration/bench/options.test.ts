@@ -1,6 +1,6 @@
 // Every documented `npm run bench` option stays alive: the real command line, at a tiny size and
 // a 5 ms round trip, for the default bench (against skopeo and regsync), the k8s shape (--scale
-// over a project without images, regsync, --keep, --figures), the 1m dry run, and --startup. It asserts what
+// over a project without images, regsync, --keep, --figures), the 1m dry run with --heap-snapshot, and --startup. It asserts what
 // the figures say about the work (edges in place at every tool, the peers' copies, the floors of
 // each phase at that round trip), never a timing or a speed target.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -149,8 +149,18 @@ describe('npm run bench, every option at a tiny size', () => {
         '1000',
         '--time-limit',
         '10',
+        '--heap-snapshot',
+        '1',
       ]);
       const f = figuresIn<ReturnType<typeof oneMillionFigures>>(r.file);
+      // --heap-snapshot: the worker wrote a snapshot the moment its RSS passed 1 MiB, and the bench
+      // summed it by structure in its log. The snapshot is large, so it goes once read.
+      const snapshot = /heap snapshot (\S+\.heapsnapshot): ([\d.]+) MiB in ([\d,]+) objects/.exec(r.stderr);
+      expect(snapshot, r.stderr.slice(-3000)).not.toBeNull();
+      expect(snapshot![1]!.startsWith(r.file.replace(/\.json$/, ''))).toBe(true);
+      expect(Number(snapshot![2])).toBeGreaterThan(1);
+      expect(r.stderr).toMatch(/MiB +\d+ +\(string\)/);
+      rmSync(snapshot![1]!);
       expect(f.shape).toMatchObject({ groups: 130, edges: 260, seededSample: 2 });
       expect(f.status).toBe('dry-run');
       expect(f.edges).toMatchObject({ total: 260, lost: 256 });
