@@ -38,9 +38,11 @@ export function formatReport(r: RunReport, maxFailures = 20): string {
   }
   lines.push(`audit: s3://${r.audit.bucket}/${r.audit.reportKey ?? ''}`);
   if (r.failureCount > 0) {
-    lines.push(`failures (${r.failureCount}):`);
+    const byCode = Object.entries(r.failuresByCode ?? {}).map(([code, n]) => `${code} ${n}`);
+    lines.push(`failures (${r.failureCount}${byCode.length ? `: ${byCode.join(', ')}` : ''}):`);
     for (const f of r.failures.slice(0, maxFailures)) lines.push(`  [${f.phase}] ${f.code} ${f.edge}: ${f.error}`);
-    if (r.failureCount > maxFailures) lines.push(`  ... ${r.failureCount - maxFailures} more in the stored report`);
+    const where = r.audit.failureKeys?.length ? `its ${r.audit.failureKeys.length} failure parts (audit.failureKeys)` : 'the stored report';
+    if (r.failureCount > maxFailures) lines.push(`  ... ${r.failureCount - maxFailures} more in ${where}`);
   }
   return lines.join('\n');
 }

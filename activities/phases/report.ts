@@ -1,18 +1,20 @@
 /**
  * The run report: the workflow's bookkeeping plus every phase's result document from S3,
  * merged into the report contract, written to S3 next to the plan and returned (with the
- * failure list capped; the stored report has all of them).
+ * failure list capped). The stored report lists up to 10,000 failures; a run with more has
+ * every one in parts beside it (../shared/failure-parts.ts), so its memory stays flat.
  */
 import type { ResultDocument } from '../../lib/run/documents';
 import { planEdges } from '../../lib/run/plan';
-import { reportKey } from '../../lib/run/storage-keys';
-import { edgeName, type Failure, type PhaseOutcome } from '../../lib/run/outcomes';
+import { reportFailuresKey, reportKey } from '../../lib/run/storage-keys';
+import { edgeName, type PhaseOutcome } from '../../lib/run/outcomes';
 import type { ResultRef } from '../../lib/run/input';
 import { MAX_FAILURES_IN_REPORT, type ReportInput, type RunReport, type RunStatus } from '../../lib/run/report';
 import { emptyTransfer } from '../../lib/run/counts';
 import { runIds, type ActivityDeps } from '../shared/deps';
 import type { Heartbeat } from '../shared/heartbeat';
 import { readResult } from '../shared/documents';
+import { FailureParts } from '../shared/failure-parts';
 import { advanceLatestBundle } from '../shared/latest-bundle';
 import { verificationRefs } from '../shared/verification';
 import { writeOnce } from '../shared/write-once';
@@ -30,7 +32,8 @@ export function createReport(deps: ActivityDeps) {
       await followLatest(deps, r, earlier);
       return capped(earlier);
     }
-    const failures: Failure[] = [];
+    const failures = new FailureParts(deps.store, (n) => reportFailuresKey(workflowId, runId, n));
+    if (r.fatal) await failures.add({ edge: '*', phase: r.fatal.phase, code: 'PHASE_FAILED', error: r.fatal.error });
     let blockedEdges = 0;
     let batchFailedEdges = 0;
 
@@ -38,9 +41,9 @@ export function createReport(deps: ActivityDeps) {
       const plan = await deps.documents.plan(r.plan.plan);
       for (const e of planEdges(plan)) {
         if (e.verdict === 'lost')
-          failures.push({ edge: edgeName(e), phase: 'plan', code: 'LOST', error: `source ${e.source.host}/${e.source.repository}@${e.digest} not found` });
+          await failures.add({ edge: edgeName(e), phase: 'plan', code: 'LOST', error: `source ${e.source.host}/${e.source.repository}@${e.digest} not found` });
         if (e.verdict === 'tag-move')
-          failures.push({
+          await failures.add({
             edge: edgeName(e),
             phase: 'plan',
             code: 'TAG_MOVE',
@@ -55,7 +58,7 @@ export function createReport(deps: ActivityDeps) {
         for (const t of tasks.slice(batch * size, (batch + 1) * size)) {
           batchFailedEdges += t.edges;
           for (const tag of t.tags.length ? t.tags : [null]) {
-            failures.push({
+            await failures.add({
               edge: edgeName({ destination: t.destination, tag, digest: t.digest }),
               phase: 'promote',
               code: 'BATCH_FAILED',
@@ -73,15 +76,15 @@ export function createReport(deps: ActivityDeps) {
     ].filter((k) => !!k);
     for (const ref of results) {
       const doc = await readResult<ResultDocument<unknown>>(deps.store, ref);
-      failures.push(...doc.failures);
+      for (const f of doc.failures) await failures.add(f);
     }
+    await failures.close();
 
     const plan = r.plan?.counts;
     const promote = r.promote;
     const signFailures = (r.sign?.failureCount ?? 0) + (r.attest?.failureCount ?? 0);
     const failedEdges = (promote?.failedEdges ?? 0) + batchFailedEdges + (plan?.lost ?? 0) + (plan?.tagMoves ?? 0) + blockedEdges;
     const status: RunStatus = r.fatal ? 'failed' : !r.input.confirm ? 'dry-run' : failedEdges > 0 || signFailures > 0 ? 'failed' : 'succeeded';
-    if (r.fatal) failures.unshift({ edge: '*', phase: r.fatal.phase, code: 'PHASE_FAILED', error: r.fatal.error });
 
     const key = reportKey(workflowId, runId);
     const report: RunReport = {
@@ -126,15 +129,17 @@ export function createReport(deps: ActivityDeps) {
         planKey: r.plan?.plan.key,
         reportKey: key,
         resultKeys: results.map((ref) => (typeof ref === 'string' ? ref : ref.key)),
+        ...(failures.keys.length ? { failureKeys: failures.keys } : {}),
       },
-      failures,
-      failureCount: failures.length,
+      failures: failures.listed,
+      failureCount: failures.count,
+      failuresByCode: failures.byCode,
     };
     // Another attempt may have written it first: that one stands.
     const stands = (await writeOnce(deps.store, key, report)).value;
     deps.metrics.phases(r.phases);
     await followLatest(deps, r, stands);
-    deps.log.info({ workflowId, status, edges: report.edges, failures: failures.length, reportKey: key }, 'report written');
+    deps.log.info({ workflowId, status, edges: report.edges, failures: failures.count, reportKey: key }, 'report written');
     return capped(stands);
   };
 }

@@ -33,10 +33,20 @@ export interface RunReport {
   signatures: { signed: number; alreadySigned: number; mirrored: number; manifestsSigned: number };
   /** Promotion attestations, and verification summaries (SLSA VSA, `vsa…`), one of each per promoted digest. */
   attestations: { written: number; alreadyPresent: number; vsaWritten: number; vsaAlreadyPresent: number };
-  audit: { bucket: string; bundleKey: string; planKey?: string; reportKey?: string; resultKeys: string[] };
+  audit: {
+    bucket: string;
+    bundleKey: string;
+    planKey?: string;
+    reportKey?: string;
+    resultKeys: string[];
+    /** A run with more failures than the report lists: every one, in parts (`{ failures: [...] }`). */
+    failureKeys?: string[];
+  };
   failures: Failure[];
   /** How many failures exist in total (the list above may be capped). */
   failureCount: number;
+  /** Every failure counted by its code (absent from reports of earlier releases). */
+  failuresByCode?: Record<string, number>;
 }
 
 /** Progress, as the `progress` query returns it while a run goes on. */
@@ -52,8 +62,10 @@ export interface RunProgress {
   waitingForLane?: LaneWait;
 }
 
-/** Failures the report as returned to the workflow lists (the stored report has all of them). */
+/** Failures the report as returned to the workflow lists. */
 export const MAX_FAILURES_IN_REPORT = 500;
+/** Failures the stored report lists; a run with more writes them all in parts of this size (audit.failureKeys). */
+export const MAX_FAILURES_STORED = 10_000;
 
 /** What the workflow hands the report activity: its own bookkeeping plus each phase's summary. */
 export interface ReportInput {

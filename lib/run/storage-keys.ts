@@ -16,6 +16,8 @@ export const attestationKey = (wf: string, run: string, image: string, digest: s
 export const verificationSummaryKey = (wf: string, run: string, image: string, digest: string): string =>
   `${runPrefix(wf, run)}/verification-summaries/${image}/${digestTag(digest)}.json`;
 export const reportKey = (wf: string, run: string): string => `${runPrefix(wf, run)}/report.json`;
+/** Every failure of a run with more than the report itself lists, part by part. */
+export const reportFailuresKey = (wf: string, run: string, n: number): string => `${runPrefix(wf, run)}/report-failures/${String(n).padStart(6, '0')}.json`;
 /** What the promoter last verified a destination repository's tags to point at. */
 export const tagRecordKey = (host: string, repository: string): string => `inventory/${host}/${repository}/tags.json`;
 /** Pointer to the bundle of the last confirmed promotion: what the nightly re-mirroring checks. */

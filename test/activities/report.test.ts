@@ -3,9 +3,11 @@
 // code, a dry run's status, a fatal phase, the cap on the failures returned, and a retry that
 // returns the stored report.
 import { describe, expect, it } from 'vitest';
+import { formatReport } from '../../client/format';
 import { copyTasks } from '../../lib/run/plan';
 import type { Plan } from '../../lib/run/plan-format';
-import type { RunReport } from '../../lib/run/report';
+import { MAX_FAILURES_STORED, type RunReport } from '../../lib/run/report';
+import type { Failure } from '../../lib/run/outcomes';
 import { LATEST_BUNDLE_KEY, promoteBatchKey, reportKey } from '../../lib/run/storage-keys';
 import { loadSigningKey } from '../../lib/signing';
 import { p256Pair } from '../unit/signing/helpers';
@@ -151,9 +153,48 @@ describe('report', () => {
     const run = await world.run(world.input([project({ images: [{ name: 'gone', dmap }] })], { confirm: false })).through('report');
     expect(run.report!.failures).toHaveLength(500);
     expect(run.report!.failureCount).toBe(501);
+    expect(run.report!.failuresByCode).toEqual({ LOST: 501 });
     const stored = world.doc<RunReport>(run.report!.audit.reportKey!);
     expect(stored.failures).toHaveLength(501);
+    expect(stored.audit.failureKeys).toBeUndefined();
     expect(stored.edges).toMatchObject({ total: 501, lost: 501, failed: 501 });
+  });
+
+  it('a run with more failures than the stored report lists has every one in parts beside it, each written once', async () => {
+    const world = new World();
+    // 7,001 digests staging never had, to three destinations: 21,003 LOST edges, and a digest signed nowhere.
+    const dmap = Object.fromEntries(Array.from({ length: 7001 }, (_, i) => [`sha256:${i.toString(16).padStart(64, '0')}`, [`v${i}`]]));
+    const unsigned = world.registry.putImage(staging('unsigned'), 'unsigned');
+    const images = [
+      { name: 'gone', dmap },
+      { name: 'unsigned', dmap: { [unsigned]: ['v1'] } },
+    ];
+    const input = world.input([project({ images, signatures: { mode: 'require', keys: [releaseKey.publicKeyPem] } })], { confirm: false });
+    const run = await world.run(input).through('report');
+    const stored = world.doc<RunReport>(run.report!.audit.reportKey!);
+    expect(stored.failureCount).toBe(21_004);
+    expect(stored.failuresByCode).toEqual({ LOST: 21_003, MISSING: 1 });
+    expect(stored.failures).toHaveLength(MAX_FAILURES_STORED);
+    const parts = stored.audit.failureKeys!.map((k) => world.doc<{ failures: Failure[] }>(k).failures);
+    expect(parts.map((p) => p.length)).toEqual([10_000, 10_000, 1_004]);
+    expect(parts[0]).toEqual(stored.failures);
+    const all = parts.flat();
+    expect(new Set(all.map((f) => `${f.code} ${f.edge}`)).size).toBe(21_004);
+    expect(all.at(-1)).toMatchObject({ phase: 'validate', code: 'MISSING', edge: `staging.example/s/unsigned@${unsigned}` });
+    // What `promoter report` prints of it.
+    const printed = formatReport(stored).split('\n');
+    expect(printed).toContain('failures (21004: LOST 21003, MISSING 1):');
+    expect(printed).toContain('  ... 20984 more in its 3 failure parts (audit.failureKeys)');
+    const lostEdges = all.filter((f) => f.code === 'LOST').map((f) => f.edge);
+    expect(lostEdges).toContain(`${prod('gone').host}/${prod('gone').repository}:v7000@sha256:${(7000).toString(16).padStart(64, '0')}`);
+
+    // A retried report (its first attempt died after the parts) rewrites none of them and lists the same.
+    const before = stored.audit.failureKeys!.map((k) => world.store.docs.get(k));
+    world.store.docs.delete(run.report!.audit.reportKey!);
+    const again = await run.exec(world.worker().writeReport, [run.reportInput()], { attempt: 2 });
+    expect(again.failureCount).toBe(21_004);
+    stored.audit.failureKeys!.forEach((k, i) => expect(world.store.docs.get(k)).toBe(before[i]));
+    expect(world.doc<RunReport>(run.report!.audit.reportKey!).failures).toEqual(stored.failures);
   });
 
   describe('the latest-bundle pointer', () => {

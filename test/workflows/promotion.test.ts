@@ -147,6 +147,7 @@ const mocked = {
       audit: { bucket: 'b', bundleKey: r.input.bundleKey, resultKeys: [] },
       failures: [],
       failureCount: failed ? 1 : 0,
+      failuresByCode: failed ? { LOST: 1 } : {},
     };
   },
   async mirrorSignatures() {

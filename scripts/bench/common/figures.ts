@@ -50,6 +50,8 @@ function phaseFigures(s: StepRecord, edges: number, rttMs: number) {
           /** Requests in flight, time-averaged over the phase, as the client saw them (registry time + delay). */
           meanInFlight: r.inFlight ? round(r.inFlight.mean, 2) : undefined,
           peakInFlight: r.inFlight?.peak,
+          /** The worker's largest sampled RSS inside the phase. */
+          peakRssMiB: r.peakRssBytes ? round(r.peakRssBytes / MiB, 0) : undefined,
           /** The longest chain of dependent requests, and what it costs at the bench's round trip. */
           floor,
           /** Phase time / floor time (undefined on bare loopback, where the floor is 0 ms). */
@@ -93,6 +95,7 @@ export function stepFigures(s: StepRecord, edges: number, rttMs: number) {
     peakInFlight: s.inFlight?.peak,
     phases: phaseFigures(s, edges, rttMs),
     requestsOutsidePhases: s.outsidePhases,
+    afterPhasesPeakRssMiB: s.afterPhasesPeakRssBytes ? round(s.afterPhasesPeakRssBytes / MiB, 0) : undefined,
     workerPeakRssMiB: round(s.workerPeakRssBytes / MiB, 1),
     workerCpuSeconds: s.workerCpuSeconds,
     workers: s.workers?.map((w) => ({ pid: w.pid, peakRssMiB: round(w.peakRssBytes / MiB, 1), cpuSeconds: w.cpuSeconds, work: w.work })),

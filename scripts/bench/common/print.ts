@@ -16,14 +16,15 @@ function printPhases(s: StepFigures, line: (t?: string) => void): void {
   const row = (cells: Cell[], rest: string): string =>
     `  ${String(cells[0]).padEnd(10)} ${cells
       .slice(1)
-      .map((c, i) => pad(c, [9, 9, 7, 9, 5, 12, 8][i]!))
+      .map((c, i) => pad(c, [9, 9, 7, 9, 5, 12, 8, 7][i]!))
       .join(' ')}  ${rest}`;
-  line(row(['phase', 'seconds', 'requests', '/edge', 'in flight', 'peak', 'floor', 'x floor'], '429s, requests by kind'));
+  line(row(['phase', 'seconds', 'requests', '/edge', 'in flight', 'peak', 'floor', 'x floor', 'RSS MiB'], '429s, requests by kind'));
   for (const [p, f] of Object.entries(s.phases)) {
     const floor = f.floor ? `${f.floor.roundTrips} RTT ${f.floor.ms ? `${f.floor.ms} ms` : ''}`.trim() : '-';
-    line(row([p, f.seconds, f.requests, f.perEdge, f.meanInFlight, f.peakInFlight, floor, f.overFloor], `${f.throttled429} x 429, ${top(f.byKind, 6)}`));
+    line(row([p, f.seconds, f.requests, f.perEdge, f.meanInFlight, f.peakInFlight, floor, f.overFloor, f.peakRssMiB], `${f.throttled429} x 429, ${top(f.byKind, 6)}`));
   }
   line(`  requests outside the phase windows (client side, report, boundary jitter): ${s.requestsOutsidePhases}`);
+  if (s.afterPhasesPeakRssMiB) line(`  worker RSS after the last phase (the report): peak ${s.afterPhasesPeakRssMiB} MiB`);
   const chains = Object.entries(s.phases).filter(([, f]) => f.floor?.roundTrips);
   if (chains.length) line(`  floors (dependent requests): ${chains.map(([p, f]) => `${p}: ${f.floor!.chain.join(' -> ')}`).join('; ')}`);
 }

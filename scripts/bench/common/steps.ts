@@ -27,7 +27,12 @@ interface PhaseRecord {
   ms: number;
   tally: Tally;
   inFlight: InFlight;
+  /** The largest worker RSS sampled inside the phase's window (0 if no sample fell in it). */
+  peakRssBytes: number;
 }
+
+/** How often a step samples the worker's RSS, for the peak per phase. */
+const RSS_SAMPLE_MS = 250;
 
 /** A peer's own account of a step it ran (skopeo: one process per copy). */
 export interface PeerRecord {
@@ -56,6 +61,8 @@ export interface StepRecord {
   phases?: Record<string, PhaseRecord>;
   /** Promotions: requests read outside every phase window (client side, report activity, boundaries). */
   outsidePhases?: number;
+  /** Promotions: the largest worker RSS sampled after the last phase ended (the report activity). */
+  afterPhasesPeakRssBytes?: number;
   workerPeakRssBytes: number;
   workerCpuSeconds: number;
   /** Each worker process: its peak RSS, CPU and the units of work it logged during the step. */
@@ -129,9 +136,12 @@ export class StepRunner {
     };
     const started = performance.now();
     this.stepStarted = started;
+    const rss: RssSample[] = [];
+    const sampler = setInterval(() => rss.push([Date.now(), this.worker.rssBytes()]), RSS_SAMPLE_MS);
     try {
       await work(rec);
     } finally {
+      clearInterval(sampler);
       rec.wallMs ||= performance.now() - started;
       rec.endedAtMs = Date.now();
       await this.idle();
@@ -153,7 +163,7 @@ export class StepRunner {
       const regCpu = this.regs.cpuSeconds();
       rec.registryCpuSeconds = Object.fromEntries(Object.entries(regCpu).map(([k, v]) => [k, round1(v - (regCpu0[k] ?? 0))]));
       const phases = rec.report?.phases ?? rec.progressPhases;
-      if (phases) this.splitPhases(rec, phases);
+      if (phases) this.splitPhases(rec, phases, rss);
     }
     return rec;
   }
@@ -209,9 +219,10 @@ export class StepRunner {
     });
   }
 
-  private splitPhases(rec: StepRecord, phases: RunReport['phases']): void {
+  private splitPhases(rec: StepRecord, phases: RunReport['phases'], rss: RssSample[]): void {
     rec.phases = {};
     let inside = 0;
+    let lastEnd = 0;
     for (const p of PHASES) {
       const r = phases[p];
       if (!r?.startedAt) continue;
@@ -220,13 +231,21 @@ export class StepRunner {
       const window = { fromMs, toMs: fromMs + ms };
       const tally = this.log.tally(rec.step, window);
       inside += tally.requests;
-      rec.phases[p] = { ms, tally, inFlight: this.log.inFlight(rec.step, window) };
+      lastEnd = Math.max(lastEnd, window.toMs);
+      rec.phases[p] = { ms, tally, inFlight: this.log.inFlight(rec.step, window), peakRssBytes: peakRss(rss, window.fromMs, window.toMs) };
     }
     rec.outsidePhases = rec.tally.requests - inside;
+    if (lastEnd) rec.afterPhasesPeakRssBytes = peakRss(rss, lastEnd, Infinity);
   }
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** [epoch ms, worker RSS bytes] */
+type RssSample = [number, number];
+
+const peakRss = (samples: RssSample[], fromMs: number, toMs: number): number =>
+  samples.reduce((peak, [t, bytes]) => (t >= fromMs && t <= toMs ? Math.max(peak, bytes) : peak), 0);
 
 async function raceDeadline<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
