@@ -21,7 +21,12 @@ function printPhases(s: StepFigures, line: (t?: string) => void): void {
   line(row(['phase', 'seconds', 'requests', '/edge', 'in flight', 'peak', 'floor', 'x floor', 'RSS MiB'], '429s, requests by kind'));
   for (const [p, f] of Object.entries(s.phases)) {
     const floor = f.floor ? `${f.floor.roundTrips} RTT ${f.floor.ms ? `${f.floor.ms} ms` : ''}`.trim() : '-';
-    line(row([p, f.seconds, f.requests, f.perEdge, f.meanInFlight, f.peakInFlight, floor, f.overFloor, f.peakRssMiB], `${f.throttled429} x 429, ${top(f.byKind, 6)}`));
+    line(
+      row(
+        [p, f.seconds, f.requests, f.perEdge, f.meanInFlight, f.peakInFlight, floor, f.overFloor, f.peakRssMiB],
+        `${f.throttled429} x 429, ${top(f.byKind, 6)}`,
+      ),
+    );
   }
   line(`  requests outside the phase windows (client side, report, boundary jitter): ${s.requestsOutsidePhases}`);
   if (s.afterPhasesPeakRssMiB) line(`  worker RSS after the last phase (the report): peak ${s.afterPhasesPeakRssMiB} MiB`);

@@ -183,7 +183,10 @@ export function printOneMillion(f: ReturnType<typeof oneMillionFigures>): void {
     `shape: ${f.shape.projects} projects, ${f.shape.imageNames} images, ${f.shape.groups} image groups -> ${f.shape.edges} edges; ${f.shape.destinationRepositories} destination + ${f.shape.sourceRepositories} source repositories; ${f.shape.seededSample} sample images in staging`,
   );
   printStep(f.step, line);
-  if (f.plan) line(`plan: ${f.plan.seconds} s, ${f.plan.requests} requests = ${f.plan.perRepository} per repository, ${f.plan.perEdge} per edge; worker RSS in Plan up to ${f.plan.peakRssMiB} MiB`);
+  if (f.plan)
+    line(
+      `plan: ${f.plan.seconds} s, ${f.plan.requests} requests = ${f.plan.perRepository} per repository, ${f.plan.perEdge} per edge; worker RSS in Plan up to ${f.plan.peakRssMiB} MiB`,
+    );
   line(
     `worker peak RSS ${f.workerPeakRssMiB} MiB, CPU ${f.workerCpuSeconds} s; plan document ${f.planBytes ?? '-'} B; largest history ${f.histories?.maxEvents ?? '-'} events, largest payload ${f.histories?.largestPayloadBytes ?? '-'} B`,
   );
