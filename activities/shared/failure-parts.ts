@@ -13,12 +13,11 @@ import { writeOnce } from './write-once';
 export class FailureParts {
   /** Failures by code, all of them counted. */
   readonly byCode: Record<string, number> = {};
-  /** The first MAX_FAILURES_STORED, for the report itself. */
-  readonly listed: Failure[] = [];
   /** The parts written (none while the report itself holds every failure). */
   readonly keys: string[] = [];
   count = 0;
   private part: Failure[] = [];
+  private firstPart: Failure[] | undefined;
 
   constructor(
     private readonly store: DocumentStore,
@@ -29,8 +28,12 @@ export class FailureParts {
     if (this.part.length === MAX_FAILURES_STORED) await this.writePart();
     this.count++;
     this.byCode[f.code] = (this.byCode[f.code] ?? 0) + 1;
-    if (this.listed.length < MAX_FAILURES_STORED) this.listed.push(f);
     this.part.push(f);
+  }
+
+  /** The first MAX_FAILURES_STORED, for the report itself: the first part. */
+  get listed(): Failure[] {
+    return this.firstPart ?? this.part;
   }
 
   /** Writes the last part, if the failures ran over the report's own list. */
@@ -43,6 +46,7 @@ export class FailureParts {
     // The parts follow from the stored documents alone: an earlier attempt's part is this one.
     await writeOnce(this.store, key, { failures: this.part });
     this.keys.push(key);
+    this.firstPart ??= this.part;
     this.part = [];
   }
 }
