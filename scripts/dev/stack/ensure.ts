@@ -1,7 +1,7 @@
 // Starting one component of the stack and waiting until it serves (shared by the dev stack and the cluster).
 import type { Component } from './components';
 import { portOpen } from './probes';
-import { logFile, logTail, runningPid, startDetached } from './processes';
+import { logFile, logTail, pidAlive, runningPid, startDetached } from './processes';
 import { HOST } from './topology';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -10,7 +10,9 @@ async function waitReady(component: Component, pid: number): Promise<void> {
   const deadline = Date.now() + component.startTimeoutMs;
   for (;;) {
     if (await component.ready()) return;
-    if (runningPid(component.name) !== pid) {
+    // The pid we just started, not runningPid's cmdline check: a launcher (unshare) exec'ing into the
+    // command can read differently for a moment, and a PostgreSQL restart once failed on that alone.
+    if (!pidAlive(pid)) {
       throw new Error(`${component.name} exited during start-up; last log lines (${logFile(component.name)}):\n${logTail(component.name)}`);
     }
     if (Date.now() > deadline) {

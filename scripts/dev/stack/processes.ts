@@ -36,7 +36,7 @@ function readPidRecord(name: string): PidRecord | undefined {
 }
 
 /** True when the pid is a live (non-zombie) process. */
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
