@@ -17,6 +17,7 @@ import { keepBeating } from './shared/heartbeat';
 import { RunDocuments } from './shared/documents';
 import { NO_METRICS } from './shared/metrics';
 import { TrustMaterial } from './shared/trust';
+import { SourceEvidence } from './shared/source-evidence';
 import { createSetup } from './phases/setup';
 import { createPlan } from './phases/plan';
 import { createProvenance } from './phases/provenance';
@@ -36,6 +37,7 @@ export function createActivities(worker: WorkerDeps) {
     requestsSent: worker.requestsSent ?? (() => 0),
     documents: new RunDocuments(worker.store),
     trust: new TrustMaterial(worker.config.signing),
+    evidence: new SourceEvidence(worker.registry),
   };
   const audit = createAudit(deps);
   return {

@@ -13,6 +13,7 @@ import type { DocumentStore } from '../../lib/storage/audit-store';
 import type { RunDocuments } from './documents';
 import type { PromoterMetrics } from './metrics';
 import type { RegistryPort } from './registry-port';
+import type { SourceEvidence } from './source-evidence';
 import type { TrustMaterial } from './trust';
 
 /** What the worker hands to createActivities. */
@@ -37,6 +38,8 @@ export interface ActivityDeps extends WorkerDeps {
   documents: RunDocuments;
   /** Verification keys, the trusted root and the signing key, loaded once per worker. */
   trust: TrustMaterial;
+  /** What source digests carry, read once per run for all the checks of it. */
+  evidence: SourceEvidence;
 }
 
 /** The current activity's workflow and run ids, for S3 keys and log lines. */

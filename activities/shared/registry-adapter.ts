@@ -76,10 +76,11 @@ export function createRegistry(config: PromoterConfig): Registry {
     },
   );
   // What the source attached to a digest and, for an index, to each child: the copy carries it.
-  const attachedTo = async (src: DigestRef) => ({
-    referrers: await sourceReferrers.of(src),
-    legacyAttestation: await sourceReferrers.legacyAttestationOf(src),
-  });
+  // Both asked at once: each is a round trip to the source before the copy can start.
+  const attachedTo = async (src: DigestRef) => {
+    const [referrers, legacyAttestation] = await Promise.all([sourceReferrers.of(src), sourceReferrers.legacyAttestationOf(src)]);
+    return { referrers, legacyAttestation };
+  };
   const childrenOf = async (src: DigestRef): Promise<string[]> => {
     const m = await manifestCache.getOrRead(src.host, src.repository, src.digest, () => client.getManifest(src));
     return isIndexMediaType(m.mediaType) ? treeOf(m).children.map((c) => c.digest) : [];
@@ -96,8 +97,8 @@ export function createRegistry(config: PromoterConfig): Registry {
 
     async copy(task, opts = {}) {
       const src = { host: task.source.host, repository: task.source.repository, digest: task.digest };
-      const { referrers, legacyAttestation } = await attachedTo(src);
-      const children = await Promise.all((await childrenOf(src)).map(async (digest) => ({ digest, ...(await attachedTo({ ...src, digest })) })));
+      const [{ referrers, legacyAttestation }, childDigests] = await Promise.all([attachedTo(src), childrenOf(src)]);
+      const children = await Promise.all(childDigests.map(async (digest) => ({ digest, ...(await attachedTo({ ...src, digest })) })));
       const caches = { blobCache, manifestCache, blobBytes, assumeAbsent: opts.assumeAbsent };
       return copyWithReferrers(client, signatures.referrers, src, task.destination, {
         tags: task.tags,

@@ -4,10 +4,10 @@
  * the promoter signs nothing that no policy passed.
  */
 import type { Project, ProvenancePolicy, SignaturePolicy } from '../../lib/manifests';
-import type { RepositoryRef } from '../../lib/oci/reference';
+import type { DigestRef, RepositoryRef } from '../../lib/oci/reference';
 import type { Failure } from '../../lib/run/outcomes';
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../../lib/signing';
-import type { ActivityDeps } from './deps';
+import { runIds, type ActivityDeps } from './deps';
 import { judge, sharedChecks, type Checker, type CheckResult, type VerificationSpec } from './verification';
 
 /**
@@ -26,9 +26,10 @@ export const PROVENANCE_CHECK: VerificationSpec<ProvenancePolicy> = {
     if (children.length === 0) return own;
     const inputs: string[] = [];
     let missing = false;
-    // One child after another: a child's failure decides, and the rest need not be asked.
-    for (const child of children) {
-      const r = await provenanceOf(deps, source, child.digest, policy);
+    // All children at once (one round trip, not one per platform); judged in order, the first failure decides.
+    const results = await Promise.all(children.map((child) => provenanceOf(deps, source, child.digest, policy)));
+    for (const [i, r] of results.entries()) {
+      const child = children[i]!;
       if (r.status === 'failed') return { status: 'failed', reason: `index child ${child.digest}: ${r.reason}` };
       if (r.status === 'missing') missing = true;
       else inputs.push(...(r.inputs ?? []));
@@ -39,7 +40,7 @@ export const PROVENANCE_CHECK: VerificationSpec<ProvenancePolicy> = {
 
 async function provenanceOf(deps: ActivityDeps, source: RepositoryRef, digest: string, policy: ProvenancePolicy): Promise<CheckResult> {
   const target = { ...source, digest };
-  const found = await deps.registry.findSignatures(target);
+  const found = await evidenceOf(deps, target);
   const candidates = await deps.registry.findProvenance(target, found);
   if (candidates.length === 0) return { status: 'missing' };
   const trust = await deps.trust.forPolicy(policy);
@@ -55,7 +56,7 @@ export const SIGNATURE_CHECK: VerificationSpec<SignaturePolicy> = {
   policyOf: (p) => p.signatures,
   async check(deps, source, digest, policy) {
     const target = { ...source, digest };
-    const found = await deps.registry.findSignatures(target);
+    const found = await evidenceOf(deps, target);
     const signatureBundles = found.bundles.filter((b) => b.predicateType === undefined || b.predicateType === COSIGN_SIGN_PREDICATE_TYPE);
     if (!found.signature && signatureBundles.length === 0) return { status: 'missing' };
     const trust = await deps.trust.forPolicy(policy);
@@ -66,6 +67,12 @@ export const SIGNATURE_CHECK: VerificationSpec<SignaturePolicy> = {
       : { status: 'failed', reason: v.errors.join('; ') || 'no valid signature' };
   },
 };
+
+/** The digest's evidence as this run first read it (./source-evidence.ts). */
+function evidenceOf(deps: ActivityDeps, target: DigestRef) {
+  const { workflowId, runId } = runIds();
+  return deps.evidence.of(`${workflowId}/${runId}`, target);
+}
 
 /** A project that lists a digest, and the source repository it lists it from. */
 export interface Naming {

@@ -125,6 +125,32 @@ describe('validate', () => {
     ]);
   });
 
+  it('Validate reads nothing Provenance read in the same run; the next run reads again and sees a signature added meanwhile', async () => {
+    const { world, d, images } = await arrange({ signed: 'both', late: 'none' });
+    const r = world.registry;
+    const policies = {
+      signatures: { mode: 'require' as const, keys: [releaseKey.publicKeyPem] },
+      provenance: { mode: 'warn' as const, keys: [releaseKey.publicKeyPem] },
+    };
+    const input = world.input([project({ images: images(Object.keys(d)), ...policies })]);
+    const lookups = (from: number) => r.requests.slice(from).filter((q) => q.op === 'findSignatures').length;
+
+    const first = await world.run(input).through('provenance');
+    const from = r.requests.length;
+    await first.through('validate');
+    expect(first.validate).toMatchObject({ checked: 2, passed: 1, missing: 1, blocked: 1 });
+    expect(lookups(from)).toBe(0);
+
+    // `late` is signed after the run failed; the next run on the same worker looks again.
+    await signInStaging(r, staging('late'), d.late!, releaseKey, 'legacy');
+    const second = world.run(input);
+    second.worker = first.worker;
+    const before = r.requests.length;
+    await second.through('validate');
+    expect(second.validate).toMatchObject({ checked: 2, passed: 2, missing: 0, blocked: 0 });
+    expect(lookups(before)).toBe(2);
+  });
+
   it('a dry run ends after Validate: its verdicts are in the report and no destination holds anything', async () => {
     const { world, d, images } = await arrange({ good: 'both', stranger: 'stranger' });
     const input = world.input([project({ images: images(Object.keys(d)), signatures: { mode: 'require', keys: [releaseKey.publicKeyPem] } })], {
