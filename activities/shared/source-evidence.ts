@@ -9,6 +9,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { DigestRef } from '../../lib/oci';
+import { remembered } from '../../lib/util/remembered';
 import type { FoundSignatures } from '../../lib/signing';
 import type { RegistryPort } from './registry-port';
 
@@ -24,14 +25,6 @@ export class SourceEvidence {
 
   /** The evidence of `target` as this run (`run`: its workflow and run id) first read it. */
   of(run: string, target: DigestRef): Promise<FoundSignatures> {
-    const key = `${run}|${target.host}/${target.repository}@${target.digest}`;
-    const kept = this.found.get(key);
-    if (kept) return kept;
-    const read = this.registry.findSignatures(target);
-    read.catch(() => {
-      if (this.found.peek(key) === read) this.found.delete(key);
-    });
-    this.found.set(key, read);
-    return read;
+    return remembered(this.found, `${run}|${target.host}/${target.repository}@${target.digest}`, () => this.registry.findSignatures(target));
   }
 }

@@ -4,6 +4,7 @@
 // provenance and other attestations) goes along, and so does its legacy cosign `.att` (its layers
 // are attestations only: cosign v2 keeps signatures under `.sig`).
 import { LRUCache } from 'lru-cache';
+import { remembered } from '../util/remembered';
 import type { Descriptor, DigestRef, TaggedManifest } from '../oci';
 import { isBundleReferrer, isSignatureBundle } from './signature-store';
 
@@ -45,26 +46,13 @@ export class SourceReferrers {
   }
 
   of(src: DigestRef): Promise<Descriptor[]> {
-    return remembered(this.lists, src, () => this.list(src).then((all) => withoutSignatures(all, (digest) => this.readManifest({ ...src, digest }))));
+    return remembered(this.lists, keyOf(src), () => this.list(src).then((all) => withoutSignatures(all, (digest) => this.readManifest({ ...src, digest }))));
   }
 
   /** The source's legacy `.att` manifest of `src.digest`, read once for all its destinations. */
   async legacyAttestationOf(src: DigestRef): Promise<TaggedManifest | undefined> {
-    return (await remembered(this.attestations, src, async () => ({ manifest: await this.readLegacyAttestation(src) }))).manifest;
+    return (await remembered(this.attestations, keyOf(src), async () => ({ manifest: await this.readLegacyAttestation(src) }))).manifest;
   }
 }
 
-/** `read()` once per digest while kept; a failed read is forgotten, so the next copy asks again. */
-function remembered<T extends object>(cache: LRUCache<string, Promise<T>>, src: DigestRef, read: () => Promise<T>): Promise<T> {
-  const key = `${src.host}/${src.repository}@${src.digest}`;
-  let found = cache.get(key);
-  if (!found) {
-    found = read();
-    const kept = found;
-    kept.catch(() => {
-      if (cache.peek(key) === kept) cache.delete(key);
-    });
-    cache.set(key, kept);
-  }
-  return found;
-}
+const keyOf = (src: DigestRef) => `${src.host}/${src.repository}@${src.digest}`;
